@@ -1,0 +1,73 @@
+"""Helpers shared by the CLI's noun modules: workspace access and output."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from baryon.core.config import Settings
+from baryon.workspace import Workspace
+
+__all__ = ["CliState", "console", "err_console", "get_settings", "get_workspace", "print_json"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    """What the global options decided; stored on the Typer context as ``obj``."""
+
+    home: Path | None = None
+    debug: bool = False
+    workspace: Workspace | None = field(default=None, repr=False)
+
+
+def _state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def get_settings(ctx: typer.Context, home: Path | None = None) -> Settings:
+    """Build :class:`Settings` once, from the environment and the global ``--home``."""
+    state = _state(ctx)
+    chosen = home or state.home
+    return Settings(home=chosen) if chosen is not None else Settings()
+
+
+def get_workspace(ctx: typer.Context, home: Path | None = None) -> Workspace:
+    """Open (and migrate) the workspace named by ``--home`` / ``BARYON_HOME``.
+
+    The workspace is opened once per command and closed when the command ends.
+    """
+    state = _state(ctx)
+    if state.workspace is None:
+        state.workspace = Workspace.open(get_settings(ctx, home))
+        ctx.find_root().call_on_close(state.workspace.close)
+    return state.workspace
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON on stdout (no colour, no wrapping)."""
+    typer.echo(json.dumps(obj, indent=2, default=_default, ensure_ascii=False))

@@ -1,0 +1,163 @@
+"""The ``baryon`` command line: global options, error handling, noun sub-apps.
+
+Every error that reaches :func:`main` prints one line ``error[<code>]: <message>``
+on stderr and exits with status 1 (2 for usage errors); ``--debug`` (or
+``BARYON_DEBUG=1``) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from baryon import __version__
+from baryon.cli._common import CliState, get_workspace, print_json
+from baryon.core.errors import BaryonError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="baryon",
+    help="Baryon: raw data to a metered AI API, and a data flywheel that keeps improving it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+#: (module under baryon.cli, command name, help). Mounted if the module exists.
+_NOUNS: tuple[tuple[str, str, str], ...] = (
+    ("data", "data", "Ingest, clean, split and inspect datasets."),
+    ("train", "train", "Train a model on a dataset version (a tracked run)."),
+    ("runs", "runs", "List and inspect training runs."),
+    ("models", "models", "Registry: model versions, evaluation, promotion gate."),
+    ("serve", "serve", "Serve the HTTP API."),
+    ("plans", "plans", "Subscription plans."),
+    ("orgs", "orgs", "Organizations (tenants)."),
+    ("keys", "keys", "API keys."),
+    ("usage", "usage", "Usage records of an organization."),
+    ("support", "support", "Customer-service assistant."),
+    ("sentiment", "sentiment", "Financial news sentiment and topic monitor."),
+    ("demo", "demo", "Run the whole demo on the bundled real data."),
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"baryon {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Workspace directory (default: $BARYON_HOME or ~/.baryon)."),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show full tracebacks on errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Baryon command line."""
+    ctx.obj = CliState(home=home, debug=debug)
+
+
+@app.command("init")
+def init_cmd(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="Workspace directory to initialise.")
+    ] = None,
+) -> None:
+    """Create (or upgrade) a workspace: home directory, database schema, artifact store."""
+    ws = get_workspace(ctx, home)
+    typer.echo(
+        f"Workspace ready at {ws.settings.home} (schema {ws.db.schema_version()})"
+    )
+
+
+@app.command("info")
+def info_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the workspace: home, database URL (no password), schema version, counts."""
+    info = get_workspace(ctx).info()
+    if as_json:
+        print_json(info)
+        return
+    from rich.table import Table
+
+    from baryon.cli._common import console
+
+    console.print(f"[bold]home[/bold]            {info['home']}")
+    console.print(f"[bold]database[/bold]        {info['database_url']}")
+    console.print(f"[bold]artifacts[/bold]       {info['artifact_root']}")
+    console.print(f"[bold]schema[/bold]          {info['schema_version']} (code {info['schema_head']})")
+    table = Table("object", "count")
+    for name, count in info["counts"].items():
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+def _mount_nouns() -> None:
+    for module_name, command, help_text in _NOUNS:
+        try:
+            module = importlib.import_module(f"baryon.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"baryon.cli.{module_name}":
+                continue  # that part of Baryon is not built yet
+            raise
+        if hasattr(module, "app"):
+            app.add_typer(module.app, name=command, help=help_text)
+        elif hasattr(module, "command"):
+            app.command(command, help=help_text)(module.command)
+
+
+_mount_nouns()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; print one line per error (traceback only with ``--debug``)."""
+    import os
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("BARYON_DEBUG", "").lower() in ("1", "true")
+    try:
+        app(args=args, standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except BaryonError as exc:
+        if debug:
+            raise
+        typer.echo(f"error[{exc.code}]: {exc.message}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # Typer vendors click; its usage errors know how to print themselves.
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            sys.exit(exit_code)
+        if debug:
+            raise
+        typer.echo(
+            f"error[internal_error]: {type(exc).__name__}: {exc} (run with --debug for details)",
+            err=True,
+        )
+        sys.exit(1)

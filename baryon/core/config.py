@@ -1,0 +1,103 @@
+"""Workspace settings.
+
+Settings are read from ``BARYON_*`` environment variables (and keyword arguments)
+**once**, at an entry point (the CLI, :func:`baryon.serving.create_app`, a test), and
+then passed down. No other module reads the environment.
+
+Example
+-------
+>>> from baryon.core.config import Settings
+>>> s = Settings(home="/tmp/bry")
+>>> s.database_url
+'sqlite:////tmp/bry/baryon.db'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "redact_url"]
+
+
+class Settings(BaseSettings):
+    """All of Baryon's configuration, one object.
+
+    Every field can be set by an environment variable named ``BARYON_<FIELD>``
+    (e.g. ``BARYON_HOME``, ``BARYON_DATABASE_URL``).
+
+    Attributes
+    ----------
+    home : Path
+        The workspace directory (default ``~/.baryon``).
+    database_url : str or None
+        SQLAlchemy URL of the metadata database; ``None`` means the SQLite file
+        ``<home>/baryon.db``. PostgreSQL: ``postgresql+psycopg://user:pw@host/db``.
+    artifact_root : str or None
+        Where artifacts live; ``None`` means ``<home>/artifacts``.
+    host : str
+        Bind address of ``baryon serve`` (default ``127.0.0.1``: loopback only).
+    port : int
+        TCP port of ``baryon serve``.
+    debug : bool
+        Show tracebacks on errors.
+    sqlite_busy_timeout : float
+        Seconds a SQLite connection waits for a lock before failing.
+    max_body_bytes, max_batch_size, max_text_chars : int
+        Request caps of the HTTP API (bytes, items, characters).
+    production : bool
+        Strict mode: refuse to load models saved under another scikit-learn
+        major.minor, and similar safety checks.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BARYON_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path("~/.baryon"))
+    database_url: str | None = None
+    artifact_root: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    debug: bool = False
+    sqlite_busy_timeout: float = Field(default=30.0, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_batch_size: int = Field(default=256, gt=0)
+    max_text_chars: int = Field(default=10_000, gt=0)
+    production: bool = False
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///<home>/baryon.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'baryon.db'}"
+
+    @property
+    def resolved_artifact_root(self) -> str:
+        """The artifact store location, defaulting to ``<home>/artifacts``."""
+        if self.artifact_root:
+            return self.artifact_root
+        return str(self.home / "artifacts")
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``.
+
+    >>> redact_url("postgresql://bob:secret@db/baryon")
+    'postgresql://bob:***@db/baryon'
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown without its userinfo part
+        if "@" in url and "://" in url:
+            scheme, rest = url.split("://", 1)
+            return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return url

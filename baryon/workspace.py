@@ -1,0 +1,173 @@
+"""The workspace: one Baryon home (metadata database + artifact store).
+
+:class:`Workspace` is the Python entry point to everything Baryon keeps::
+
+    from baryon import Settings, Workspace
+
+    ws = Workspace.open(Settings(home="~/.baryon"))
+    version = ws.datasets.ingest("tickets.csv", name="tickets")
+
+Opening a workspace checks the home directory, opens the database and applies
+pending migrations (never at import time).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from baryon.core.artifacts import ArtifactStore, open_artifact_store
+from baryon.core.clock import Clock, SystemClock
+from baryon.core.config import Settings
+from baryon.core.db import Database
+from baryon.core.errors import InvalidHome
+
+if TYPE_CHECKING:
+    from baryon.data.versions import DatasetStore
+    from baryon.training.registry import ModelRegistry
+    from baryon.training.runs import RunStore
+
+__all__ = ["Workspace", "prepare_home"]
+
+
+def prepare_home(home: Path) -> Path:
+    """Make sure ``home`` is a writable directory, creating it if missing.
+
+    Parameters
+    ----------
+    home : Path
+        Absolute path of the workspace home.
+
+    Returns
+    -------
+    Path
+        ``home``, resolved.
+
+    Raises
+    ------
+    InvalidHome
+        If ``home`` (or a parent) is a file, or the directory is not writable.
+        Nothing is created anywhere in that case.
+    """
+    home = Path(home).expanduser().absolute()
+    for parent in [home, *home.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidHome(f"home {home} is not a directory: {parent} is a file")
+            break
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise InvalidHome(f"cannot create home {home}: permission denied") from None
+    except OSError as exc:
+        raise InvalidHome(f"cannot create home {home}: {exc.strerror}") from None
+    try:  # os.access lies for root and on some mounts: try a real write
+        fd, probe = tempfile.mkstemp(dir=home, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError:
+        raise InvalidHome(f"home {home} is not writable") from None
+    return home
+
+
+class Workspace:
+    """One Baryon home: settings, metadata database, artifact store and clock.
+
+    Use :meth:`open` rather than the constructor.
+
+    Attributes
+    ----------
+    settings : Settings
+    db : Database
+    artifacts : ArtifactStore
+    clock : Clock
+    """
+
+    def __init__(
+        self, settings: Settings, db: Database, artifacts: ArtifactStore, clock: Clock
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.artifacts = artifacts
+        self.clock = clock
+
+    @classmethod
+    def open(
+        cls, settings: Settings, *, clock: Clock | None = None, migrate: bool = True
+    ) -> Workspace:
+        """Open (and by default initialise or upgrade) the workspace of ``settings``.
+
+        Parameters
+        ----------
+        settings : Settings
+            Built once by the caller (CLI, app factory, test).
+        clock : Clock, optional
+            Time source for everything created through this workspace.
+        migrate : bool
+            Apply pending schema migrations (default). With ``False`` the schema
+            must already be current.
+
+        Raises
+        ------
+        InvalidHome
+            The home is a file or not writable.
+        DatabaseCorrupt
+            The database file is not a SQLite database (left untouched).
+        SchemaTooNew
+            The database was written by a newer Baryon.
+        """
+        prepare_home(settings.home)
+        db = Database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout)
+        if migrate:
+            db.migrate()
+        else:
+            db.check_schema()
+        artifacts = open_artifact_store(settings.resolved_artifact_root)
+        return cls(settings, db, artifacts, clock or SystemClock())
+
+    @cached_property
+    def datasets(self) -> DatasetStore:
+        """The dataset store (ingest, clean, split, get)."""
+        from baryon.data.versions import DatasetStore
+
+        return DatasetStore(self.db, self.artifacts, self.clock)
+
+    @cached_property
+    def runs(self) -> RunStore:
+        """Tracked training and evaluation runs."""
+        from baryon.training.runs import RunStore
+
+        return RunStore(self.db, self.artifacts, self.clock)
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        """The model registry (versions, aliases, promotion gate)."""
+        from baryon.training.registry import ModelRegistry
+
+        return ModelRegistry(self.db, self.artifacts, self.clock, settings=self.settings)
+
+    def info(self) -> dict[str, Any]:
+        """Return home, redacted database URL, schema versions and object counts."""
+        from baryon.core.config import redact_url
+
+        return {
+            "home": str(self.settings.home),
+            "database_url": redact_url(self.db.url),
+            "artifact_root": self.settings.resolved_artifact_root,
+            "schema_version": self.db.schema_version(),
+            "schema_head": self.db.head_version(),
+            "counts": self.db.table_counts(),
+        }
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

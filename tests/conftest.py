@@ -1,0 +1,40 @@
+"""Shared fixtures: a fresh, migrated workspace in a temp home."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from baryon.core.clock import FixedClock
+from baryon.core.config import Settings
+from baryon.workspace import Workspace
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose home is a fresh temporary directory."""
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A frozen clock at 2026-01-01T00:00Z that tests advance by hand."""
+    return FixedClock()
+
+
+@pytest.fixture
+def workspace(settings: Settings) -> Iterator[Workspace]:
+    """A migrated workspace on the real clock, closed after the test."""
+    ws = Workspace.open(settings)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path) -> Path:
+    """A home directory path for CLI tests: pass as ``--home`` (not created yet)."""
+    return tmp_path / "cli-home"
