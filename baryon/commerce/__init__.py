@@ -1,0 +1,1 @@
+"""Baryon commerce layer (see DESIGN.md §3)."""

@@ -1,0 +1,1 @@
+"""Baryon data layer (see DESIGN.md §3)."""

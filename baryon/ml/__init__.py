@@ -1,0 +1,1 @@
+"""Baryon ml layer (see DESIGN.md §3)."""

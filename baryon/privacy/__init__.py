@@ -1,0 +1,1 @@
+"""Baryon privacy layer (see DESIGN.md §3)."""

@@ -1,0 +1,1 @@
+"""Baryon serving layer (see DESIGN.md §3)."""

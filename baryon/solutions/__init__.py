@@ -1,0 +1,1 @@
+"""Baryon solutions layer (see DESIGN.md §3)."""

@@ -1,0 +1,1 @@
+"""Baryon training layer (see DESIGN.md §3)."""
