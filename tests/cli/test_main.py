@@ -1,0 +1,96 @@
+"""The CLI skeleton: version, help, init, info, error output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from baryon import __version__
+from baryon.cli.main import main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version_prints_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0
+    assert out.strip() == f"baryon {__version__}"
+
+
+def test_help_lists_init_and_info(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    assert "init" in out
+    assert "info" in out
+
+
+def test_init_then_info_json_reports_schema(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--home", str(cli_home), "init"], capsys)
+    assert code == 0
+    assert str(cli_home) in out
+    code, out, _ = run(["--home", str(cli_home), "info", "--json"], capsys)
+    assert code == 0
+    info = json.loads(out)
+    assert info["home"] == str(cli_home)
+    assert info["schema_version"] == info["schema_head"]
+    assert isinstance(info["counts"], dict)
+
+
+def test_init_home_option_after_command_is_accepted(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = run(["init", "--home", str(cli_home)], capsys)
+    assert code == 0
+    assert (cli_home / "baryon.db").is_file()
+
+
+def test_home_is_file_prints_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "f"
+    home.write_text("x")
+    code, out, err = run(["--home", str(home), "init"], capsys)
+    assert code == 1
+    assert err.strip().startswith("error[invalid_home]:")
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
+
+
+def test_corrupt_database_error_is_one_line_and_file_untouched(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_home.mkdir()
+    (cli_home / "baryon.db").write_bytes(b"garbage" * 10)
+    code, _, err = run(["--home", str(cli_home), "info"], capsys)
+    assert code == 1
+    assert err.startswith("error[database_corrupt]:")
+    assert (cli_home / "baryon.db").read_bytes() == b"garbage" * 10
+
+
+def test_debug_flag_shows_traceback(tmp_path: Path) -> None:
+    home = tmp_path / "f"
+    home.write_text("x")
+    out = subprocess.run(
+        [sys.executable, "-m", "baryon", "--debug", "--home", str(home), "init"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode != 0
+    assert "Traceback" in out.stderr
+
+
+def test_unknown_option_is_usage_error_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["info", "--bogus"], capsys)
+    assert code == 2
+    assert "No such option" in err

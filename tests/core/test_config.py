@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from baryon.core.config import Settings, redact_url
+
+
+def test_settings_defaults_derive_from_home(tmp_path: Path) -> None:
+    s = Settings(home=tmp_path)
+    assert s.resolved_database_url == f"sqlite:///{tmp_path / 'baryon.db'}"
+    assert s.resolved_artifact_root == str(tmp_path / "artifacts")
+    assert s.host == "127.0.0.1"
+
+
+def test_settings_read_baryon_prefixed_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BARYON_HOME", str(tmp_path / "h"))
+    monkeypatch.setenv("BARYON_DATABASE_URL", "postgresql://u:p@db/x")
+    s = Settings()
+    assert s.home == tmp_path / "h"
+    assert s.resolved_database_url == "postgresql://u:p@db/x"
+
+
+def test_settings_home_tilde_is_expanded() -> None:
+    assert "~" not in str(Settings(home=Path("~/x")).home)
+
+
+def test_settings_bad_port_is_rejected() -> None:
+    with pytest.raises(ValidationError):
+        Settings(port=70000)
+
+
+def test_redact_url_hides_password() -> None:
+    assert redact_url("postgresql://bob:secret@db/baryon") == "postgresql://bob:***@db/baryon"
+    assert "secret" not in redact_url("postgresql+psycopg://bob:secret@db:5432/baryon")
+    assert redact_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"

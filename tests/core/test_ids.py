@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from baryon.core.clock import FixedClock
+from baryon.core.errors import InvalidInput
+from baryon.core.ids import is_id, new_id
+
+
+def test_new_id_has_kind_prefix_and_26_chars() -> None:
+    value = new_id("run")
+    assert value.startswith("run_")
+    assert len(value.split("_", 1)[1]) == 26
+    assert is_id(value, "run")
+    assert not is_id(value, "dsv")
+
+
+def test_new_id_later_time_sorts_after() -> None:
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    first = new_id("run", clock)
+    clock.advance(0.002)
+    second = new_id("run", clock)
+    assert first < second
+
+
+def test_new_id_many_are_unique() -> None:
+    assert len({new_id("key") for _ in range(2000)}) == 2000
+
+
+def test_new_id_unknown_kind_raises() -> None:
+    with pytest.raises(InvalidInput):
+        new_id("bogus")
+
+
+@pytest.mark.parametrize("bad", ["run-01", "RUN_" + "a" * 26, "run_" + "u" * 26, "run_short"])
+def test_is_id_malformed_is_false(bad: str) -> None:
+    assert not is_id(bad)
