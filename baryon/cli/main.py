@@ -58,9 +58,7 @@ def _root(
         Path | None,
         typer.Option("--home", help="Workspace directory (default: $BARYON_HOME or ~/.baryon)."),
     ] = None,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show full tracebacks on errors.")
-    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -81,9 +79,7 @@ def init_cmd(
 ) -> None:
     """Create (or upgrade) a workspace: home directory, database schema, artifact store."""
     ws = get_workspace(ctx, home)
-    typer.echo(
-        f"Workspace ready at {ws.settings.home} (schema {ws.db.schema_version()})"
-    )
+    typer.echo(f"Workspace ready at {ws.settings.home} (schema {ws.db.schema_version()})")
 
 
 @app.command("info")
@@ -103,7 +99,9 @@ def info_cmd(
     console.print(f"[bold]home[/bold]            {info['home']}")
     console.print(f"[bold]database[/bold]        {info['database_url']}")
     console.print(f"[bold]artifacts[/bold]       {info['artifact_root']}")
-    console.print(f"[bold]schema[/bold]          {info['schema_version']} (code {info['schema_head']})")
+    console.print(
+        f"[bold]schema[/bold]          {info['schema_version']} (code {info['schema_head']})"
+    )
     table = Table("object", "count")
     for name, count in info["counts"].items():
         table.add_row(name, str(count))

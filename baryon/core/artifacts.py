@@ -166,7 +166,9 @@ class LocalArtifactStore(ArtifactStore):
         try:
             return path.open("rb")
         except FileNotFoundError:
-            raise NotFound(f"artifact {digest[:12]}… not found", code="artifact_not_found") from None
+            raise NotFound(
+                f"artifact {digest[:12]}… not found", code="artifact_not_found"
+            ) from None
 
     def exists(self, digest: str) -> bool:
         return self._path(digest).is_file()
@@ -176,7 +178,9 @@ class LocalArtifactStore(ArtifactStore):
         try:
             return path.stat().st_size
         except FileNotFoundError:
-            raise NotFound(f"artifact {digest[:12]}… not found", code="artifact_not_found") from None
+            raise NotFound(
+                f"artifact {digest[:12]}… not found", code="artifact_not_found"
+            ) from None
 
     def delete(self, digest: str) -> None:
         self._path(digest).unlink(missing_ok=True)
@@ -206,7 +210,9 @@ class MemoryArtifactStore(ArtifactStore):
         try:
             return io.BytesIO(self._blobs[_check_digest(digest)])
         except KeyError:
-            raise NotFound(f"artifact {digest[:12]}… not found", code="artifact_not_found") from None
+            raise NotFound(
+                f"artifact {digest[:12]}… not found", code="artifact_not_found"
+            ) from None
 
     def exists(self, digest: str) -> bool:
         return _check_digest(digest) in self._blobs
@@ -215,7 +221,9 @@ class MemoryArtifactStore(ArtifactStore):
         try:
             return len(self._blobs[_check_digest(digest)])
         except KeyError:
-            raise NotFound(f"artifact {digest[:12]}… not found", code="artifact_not_found") from None
+            raise NotFound(
+                f"artifact {digest[:12]}… not found", code="artifact_not_found"
+            ) from None
 
     def delete(self, digest: str) -> None:
         self._blobs.pop(_check_digest(digest), None)

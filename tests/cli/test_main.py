@@ -36,7 +36,9 @@ def test_help_lists_init_and_info(capsys: pytest.CaptureFixture[str]) -> None:
     assert "info" in out
 
 
-def test_init_then_info_json_reports_schema(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_then_info_json_reports_schema(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(["--home", str(cli_home), "init"], capsys)
     assert code == 0
     assert str(cli_home) in out
@@ -56,7 +58,9 @@ def test_init_home_option_after_command_is_accepted(
     assert (cli_home / "baryon.db").is_file()
 
 
-def test_home_is_file_prints_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_home_is_file_prints_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = tmp_path / "f"
     home.write_text("x")
     code, out, err = run(["--home", str(home), "init"], capsys)
