@@ -1,0 +1,53 @@
+"""Fixtures of the training tests: succeeded runs without training anything."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from baryon.training.runs import Run
+from baryon.workspace import Workspace
+
+MakeRun = Callable[..., Run]
+
+
+def fake_run(
+    ws: Workspace,
+    *,
+    value: float | None = 0.8,
+    task: str = "classification",
+    kind: str = "decision_tree",
+    dataset_version_id: str = "dsv_a",
+    payload: bytes | None = None,
+    status: str = "succeeded",
+) -> Run:
+    """Record a finished run whose "model" is opaque bytes and whose primary metric is ``value``."""
+    metric = {"classification": "accuracy", "regression": "r2"}.get(task, "ndcg_at_10")
+    run = ws.runs.start(
+        kind=kind,
+        task=task,
+        params={},
+        seed=0,
+        dataset_version_id=dataset_version_id,
+        dataset_name="d",
+        dataset_version=1,
+    )
+    model = payload if payload is not None else f"model of {run.id}".encode()
+    ws.runs.put_artifact(run.id, "model", model)
+    ws.runs.put_artifact(run.id, "manifest", json.dumps({"kind": kind}).encode())
+    if value is not None:
+        ws.runs.update(run.id, metrics={metric: value})
+    return ws.runs.finish(run.id, status=status)
+
+
+@pytest.fixture
+def make_run(workspace: Workspace) -> MakeRun:
+    """Return ``make_run(value=..., ...)`` recording a fake succeeded run in ``workspace``."""
+
+    def _make(**kwargs: Any) -> Run:
+        return fake_run(workspace, **kwargs)
+
+    return _make

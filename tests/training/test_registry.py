@@ -1,0 +1,314 @@
+"""Tests of baryon.training.registry: versions, aliases, gate, rollback, races."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from baryon.core.audit import list_audit_events
+from baryon.core.config import Settings
+from baryon.core.errors import Conflict, InvalidInput, ModelNotReady, NotFound
+from baryon.training.registry import parse_model_ref
+from baryon.training.runs import Run
+from baryon.workspace import Workspace
+
+MakeRun = Callable[..., Run]
+
+
+def test_register_first_version_becomes_champion_then_challenger(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    v1 = reg.register(make_run(value=0.7).id, "intents", actor="alice")
+    v2 = reg.register(make_run(value=0.8).id, "intents")
+    assert (v1.version, v1.aliases, v1.created_by) == (1, ["champion"], "alice")
+    assert (v2.version, v2.aliases) == (2, ["challenger"])
+    assert v2.primary_metric == "accuracy"
+    assert v2.primary_value == pytest.approx(0.8)
+    [model] = reg.list_models()
+    assert (model.name, model.latest_version, model.aliases) == (
+        "intents",
+        2,
+        {"challenger": 2, "champion": 1},
+    )
+
+
+def test_register_failed_run_refused(workspace: Workspace, make_run: MakeRun) -> None:
+    run = make_run(status="failed")
+    with pytest.raises(Conflict) as info:
+        workspace.registry.register(run.id, "intents")
+    assert info.value.code == "run_not_registrable"
+
+
+def test_register_unknown_run_not_found(workspace: Workspace) -> None:
+    with pytest.raises(NotFound):
+        workspace.registry.register("run_01jd8x3k6q9w2f7c0m4t5v8b1a", "intents")
+
+
+def test_register_other_task_under_same_name_conflicts(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    workspace.registry.register(make_run().id, "m")
+    with pytest.raises(Conflict) as info:
+        workspace.registry.register(make_run(task="regression").id, "m")
+    assert info.value.code == "task_mismatch"
+    assert workspace.registry.list_models()[0].latest_version == 1
+
+
+@pytest.mark.parametrize("name", ["", "a b", "x@champion", "v:1", "-lead", "é"])
+def test_register_invalid_name_refused(workspace: Workspace, make_run: MakeRun, name: str) -> None:
+    with pytest.raises(InvalidInput):
+        workspace.registry.register(make_run().id, name)
+
+
+def test_register_32_threads_race_gives_gap_free_unique_versions(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    run = make_run()
+    results: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(32)
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(workspace.registry.register(run.id, "raced").version)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(results) == list(range(1, 33))
+    versions = workspace.registry.list_versions("raced")
+    assert [v.version for v in versions] == list(range(1, 33))
+    champions = [v.version for v in versions if "champion" in v.aliases]
+    assert len(champions) == 1
+
+
+@pytest.mark.slow
+def test_register_several_processes_race_gives_gap_free_unique_versions(
+    settings: Settings, make_run: MakeRun
+) -> None:
+    run = make_run()
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from baryon.core.config import Settings
+        from baryon.workspace import Workspace
+        ws = Workspace.open(Settings(home=Path({str(settings.home)!r})))
+        print(",".join(str(ws.registry.register({run.id!r}, "multi").version) for _ in range(6)))
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=root, text=True
+        )
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0]
+    numbers = sorted(int(n) for out in outputs for n in out.strip().split(","))
+    assert numbers == list(range(1, 25))
+
+
+def test_promote_better_challenger_accepted_and_recorded(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    reg.register(make_run(value=0.70).id, "m")
+    reg.register(make_run(value=0.75).id, "m")
+    move = reg.promote("m", 2, min_delta=0.02, actor="bob", reason="better")
+    assert (move.from_version, move.to_version, move.forced, move.actor) == (1, 2, False, "bob")
+    assert move.gate is not None
+    assert move.gate["passed"] is True
+    assert move.gate["evaluated_on"]["source"] == "stored"
+    assert reg.get_version("m").version == 2
+    assert reg.get_version("m", version=2).aliases == ["champion"]  # challenger cleared
+    with pytest.raises(ModelNotReady):
+        reg.get_version("m", alias="challenger")
+    history = reg.alias_history("m")
+    assert [(h.alias, h.action, h.from_version, h.to_version) for h in history] == [
+        ("champion", "register", None, 1),
+        ("challenger", "register", None, 2),
+        ("champion", "promote", 1, 2),
+        ("challenger", "promote", 2, None),
+    ]
+    assert history[2].reason == "better"
+    with workspace.db.session() as session:
+        actions = [e.action for e in list_audit_events(session, object_type="model")]
+    assert actions.count("model.alias.promote") == 2
+    assert "model.register" in actions
+
+
+def test_promote_worse_challenger_refused_with_both_numbers(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    reg.register(make_run(value=0.8).id, "m")
+    reg.register(make_run(value=0.6).id, "m")
+    with pytest.raises(Conflict) as info:
+        reg.promote("m", 2)
+    assert info.value.code == "gate_refused"
+    assert "0.6000" in info.value.message
+    assert "0.8000" in info.value.message
+    assert info.value.details["champion_value"] == pytest.approx(0.8)
+    assert reg.get_version("m").version == 1
+    with workspace.db.session() as session:
+        actions = [e.action for e in list_audit_events(session, object_type="model")]
+    assert "model.promote_refused" in actions
+
+
+def test_promote_improvement_below_min_delta_refused(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    reg.register(make_run(value=0.80).id, "m")
+    reg.register(make_run(value=0.81).id, "m")
+    with pytest.raises(Conflict):
+        reg.promote("m", 2, min_delta=0.05)
+    assert reg.promote("m", 2, min_delta=0.01).to_version == 2
+
+
+def test_promote_force_overrides_gate_and_is_audited(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    reg.register(make_run(value=0.8).id, "m")
+    reg.register(make_run(value=0.5).id, "m")
+    move = reg.promote("m", 2, force=True, actor="carol", reason="hotfix")
+    assert move.forced is True
+    assert move.gate is not None
+    assert move.gate["passed"] is False
+    assert reg.get_version("m").version == 2
+    with workspace.db.session() as session:
+        events = [
+            e
+            for e in list_audit_events(session, object_type="model")
+            if e.action == "model.alias.promote" and e.details["forced"]
+        ]
+    assert len(events) == 1
+    assert (events[0].actor, events[0].details["reason"]) == ("carol", "hotfix")
+
+
+def test_promote_force_different_splits_recorded_as_not_compared(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    reg.register(make_run(value=0.8, dataset_version_id="dsv_a").id, "m")
+    reg.register(make_run(value=0.9, dataset_version_id="dsv_b").id, "m")
+    move = reg.promote("m", 2, force=True)
+    assert move.forced is True
+    assert move.gate is not None
+    assert move.gate["evaluated_on"]["source"].startswith("not compared")
+
+
+def test_promote_current_champion_is_a_no_op(workspace: Workspace, make_run: MakeRun) -> None:
+    reg = workspace.registry
+    reg.register(make_run().id, "m")
+    move = reg.promote("m", 1)
+    assert move.changed is False
+    assert len(reg.alias_history("m")) == 1
+
+
+def test_promote_negative_min_delta_refused(workspace: Workspace, make_run: MakeRun) -> None:
+    reg = workspace.registry
+    reg.register(make_run(value=0.8).id, "m")
+    reg.register(make_run(value=0.9).id, "m")
+    with pytest.raises(InvalidInput):
+        reg.promote("m", 2, min_delta=-0.1)
+
+
+def test_promote_unknown_version_not_found(workspace: Workspace, make_run: MakeRun) -> None:
+    workspace.registry.register(make_run().id, "m")
+    with pytest.raises(NotFound):
+        workspace.registry.promote("m", 7)
+
+
+def test_promote_lower_is_better_metric_not_used_for_regression_r2(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    reg.register(make_run(task="regression", value=0.5).id, "r")
+    reg.register(make_run(task="regression", value=0.4).id, "r")
+    with pytest.raises(Conflict):
+        reg.promote("r", 2)
+
+
+def test_rollback_moves_champion_back_and_stacks(workspace: Workspace, make_run: MakeRun) -> None:
+    reg = workspace.registry
+    for value in (0.5, 0.6, 0.7):
+        reg.register(make_run(value=value).id, "m")
+    reg.promote("m", 2)
+    reg.promote("m", 3)
+    assert reg.rollback("m", actor="dave").to_version == 2
+    assert reg.get_version("m").version == 2
+    move = reg.rollback("m")
+    assert (move.from_version, move.to_version) == (2, 1)
+    with pytest.raises(Conflict) as info:
+        reg.rollback("m")
+    assert info.value.code == "no_previous_champion"
+
+
+def test_rollback_without_previous_champion_conflicts(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    workspace.registry.register(make_run().id, "m")
+    with pytest.raises(Conflict):
+        workspace.registry.rollback("m")
+
+
+def test_set_alias_champion_refused_challenger_moves(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    reg.register(make_run().id, "m")
+    reg.register(make_run().id, "m")
+    with pytest.raises(InvalidInput) as info:
+        reg.set_alias("m", "champion", 2)
+    assert info.value.code == "use_promote"
+    assert reg.set_alias("m", "challenger", 1, reason="retest").to_version == 1
+    assert reg.set_alias("m", "challenger", None).to_version is None
+    with pytest.raises(InvalidInput):
+        reg.set_alias("m", "staging", 1)
+
+
+def test_get_version_unknown_model_not_found(workspace: Workspace) -> None:
+    with pytest.raises(NotFound) as info:
+        workspace.registry.get_version("nope")
+    assert info.value.code == "model_not_found"
+
+
+def test_load_missing_alias_model_not_ready(workspace: Workspace, make_run: MakeRun) -> None:
+    workspace.registry.register(make_run().id, "m")
+    with pytest.raises(ModelNotReady):
+        workspace.registry.load("m", alias="challenger")
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("m", ("m", None, None)),
+        ("m@champion", ("m", None, "champion")),
+        ("m@challenger", ("m", None, "challenger")),
+        ("m:12", ("m", 12, None)),
+    ],
+)
+def test_parse_model_ref_valid_forms(ref: str, expected: tuple[object, ...]) -> None:
+    assert parse_model_ref(ref) == expected
+
+
+@pytest.mark.parametrize("ref", ["m:0", "m:x", "m@staging", "@champion", ":3", "a b"])
+def test_parse_model_ref_malformed_refused(ref: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_model_ref(ref)
