@@ -1,0 +1,345 @@
+"""Organizations (tenants) and their subscriptions.
+
+Every organization has exactly one ``active`` subscription to a plan (created with the
+organization, ``free`` unless told otherwise). Changing plan ends the active
+subscription and starts a new one **on the same billing anchor**, so the current
+period and what was already used in it carry over: switching plans never resets a
+quota.
+
+All functions take an open :class:`~sqlalchemy.orm.Session` and write their audit
+event in it, so the change and its audit event commit together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baryon.commerce.plans import Plan, billing_period, get_plan
+from baryon.commerce.tables import OrganizationRow, PlanRow, SubscriptionRow
+from baryon.core.audit import record_audit
+from baryon.core.clock import Clock, SystemClock
+from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.core.ids import new_id
+
+__all__ = [
+    "PREDICTION_INPUT_MODES",
+    "Organization",
+    "Subscription",
+    "active_subscription",
+    "create_org",
+    "get_org",
+    "list_orgs",
+    "subscribe",
+    "update_org",
+]
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+#: How the prediction log keeps inputs: in full, as SHA-256 digests, or not at all.
+PREDICTION_INPUT_MODES = ("full", "hashed", "none")
+
+
+@dataclass(frozen=True)
+class Organization:
+    """A tenant.
+
+    Attributes
+    ----------
+    id, name : str
+    operator : bool
+        Whether this organization runs the platform (holds platform permissions).
+    prediction_inputs : str
+        ``full``, ``hashed`` or ``none`` (see :data:`PREDICTION_INPUT_MODES`).
+    created_at : datetime
+    """
+
+    id: str
+    name: str
+    operator: bool
+    prediction_inputs: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: OrganizationRow) -> Organization:
+        """Build from an :class:`OrganizationRow`."""
+        return cls(row.id, row.name, row.operator, row.prediction_inputs, row.created_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "operator": self.operator,
+            "prediction_inputs": self.prediction_inputs,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An organization's active plan and billing anchor.
+
+    Attributes
+    ----------
+    id, org_id : str
+    plan : Plan
+    status : str
+        ``active`` or ``ended``.
+    billing_anchor, started_at : datetime
+    ended_at : datetime or None
+    """
+
+    id: str
+    org_id: str
+    plan: Plan
+    status: str
+    billing_anchor: datetime
+    started_at: datetime
+    ended_at: datetime | None
+
+    def period(self, at: datetime) -> tuple[datetime, datetime]:
+        """Return ``[start, end)`` of the billing period containing ``at``."""
+        return billing_period(self.billing_anchor, at)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "id": self.id,
+            "org_id": self.org_id,
+            "plan": self.plan.to_dict(),
+            "status": self.status,
+            "billing_anchor": self.billing_anchor.isoformat(),
+            "started_at": self.started_at.isoformat(),
+            "ended_at": None if self.ended_at is None else self.ended_at.isoformat(),
+        }
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in PREDICTION_INPUT_MODES:
+        raise InvalidInput(
+            f"prediction_inputs must be one of {', '.join(PREDICTION_INPUT_MODES)}, got {mode!r}",
+            code="invalid_input",
+        )
+    return mode
+
+
+def create_org(
+    session: Session,
+    *,
+    name: str,
+    plan: str = "free",
+    operator: bool = False,
+    prediction_inputs: str = "full",
+    actor: str = "system",
+    clock: Clock | None = None,
+) -> Organization:
+    """Create an organization subscribed to ``plan`` (audited).
+
+    Parameters
+    ----------
+    session : Session
+    name : str
+        Lower-case slug, unique (``^[a-z0-9][a-z0-9_.-]{0,63}$``).
+    plan : str
+        Plan name or id (default ``free``).
+    operator : bool
+        Make it an operator organization (platform permissions for its admins).
+    prediction_inputs : str
+        ``full``, ``hashed`` or ``none``.
+    actor : str
+    clock : Clock, optional
+
+    Raises
+    ------
+    InvalidInput
+        Bad name (``invalid_name``) or input mode.
+    NotFound
+        Unknown plan (``plan_not_found``).
+    Conflict
+        Name taken (``org_exists``).
+    """
+    clock = clock or SystemClock()
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise InvalidInput(
+            f"organization name must match {_NAME_RE.pattern}, got {name!r}", code="invalid_name"
+        )
+    _check_mode(prediction_inputs)
+    chosen = get_plan(session, plan)
+    if session.scalar(select(OrganizationRow.id).where(OrganizationRow.name == name)):
+        raise Conflict(f"organization {name!r} already exists", code="org_exists")
+    now = clock.now()
+    row = OrganizationRow(
+        id=new_id("org", clock),
+        name=name,
+        operator=operator,
+        prediction_inputs=prediction_inputs,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        SubscriptionRow(
+            id=new_id("sub", clock),
+            org_id=row.id,
+            plan_id=chosen.id,
+            status="active",
+            billing_anchor=now,
+            started_at=now,
+        )
+    )
+    record_audit(
+        session,
+        actor=actor,
+        action="org.create",
+        object_type="organization",
+        object_id=row.id,
+        org_id=row.id,
+        details={"name": name, "plan": chosen.name, "operator": operator},
+        clock=clock,
+    )
+    session.flush()
+    return Organization.from_row(row)
+
+
+def list_orgs(session: Session) -> list[Organization]:
+    """Return every organization, oldest first."""
+    rows = session.scalars(select(OrganizationRow).order_by(OrganizationRow.created_at))
+    return [Organization.from_row(r) for r in rows]
+
+
+def get_org(session: Session, name_or_id: str) -> Organization:
+    """Return the organization named (or with id) ``name_or_id``.
+
+    Raises
+    ------
+    NotFound
+        Code ``org_not_found``.
+    """
+    row = session.scalar(
+        select(OrganizationRow).where(
+            (OrganizationRow.id == name_or_id) | (OrganizationRow.name == name_or_id)
+        )
+    )
+    if row is None:
+        raise NotFound(f"no organization {name_or_id!r}", code="org_not_found")
+    return Organization.from_row(row)
+
+
+def update_org(
+    session: Session,
+    org_id: str,
+    *,
+    prediction_inputs: str | None = None,
+    actor: str = "system",
+    clock: Clock | None = None,
+) -> Organization:
+    """Change an organization's settings (audited); ``None`` leaves a setting as is."""
+    row = session.get(OrganizationRow, org_id)
+    if row is None:
+        raise NotFound(f"no organization {org_id!r}", code="org_not_found")
+    changes: dict[str, Any] = {}
+    if prediction_inputs is not None and prediction_inputs != row.prediction_inputs:
+        changes["prediction_inputs"] = [row.prediction_inputs, _check_mode(prediction_inputs)]
+        row.prediction_inputs = prediction_inputs
+    if changes:
+        record_audit(
+            session,
+            actor=actor,
+            action="org.update",
+            object_type="organization",
+            object_id=org_id,
+            org_id=org_id,
+            details=changes,
+            clock=clock,
+        )
+    session.flush()
+    return Organization.from_row(row)
+
+
+def active_subscription(session: Session, org_id: str) -> Subscription | None:
+    """Return the organization's active subscription (with its plan), or ``None``."""
+    found = session.execute(
+        select(SubscriptionRow, PlanRow)
+        .join(PlanRow, PlanRow.id == SubscriptionRow.plan_id)
+        .where(SubscriptionRow.org_id == org_id, SubscriptionRow.status == "active")
+    ).first()
+    if found is None:
+        return None
+    sub, plan = found
+    return Subscription(
+        id=sub.id,
+        org_id=sub.org_id,
+        plan=Plan.from_row(plan),
+        status=sub.status,
+        billing_anchor=sub.billing_anchor,
+        started_at=sub.started_at,
+        ended_at=sub.ended_at,
+    )
+
+
+def subscribe(
+    session: Session,
+    org_id: str,
+    plan: str,
+    *,
+    actor: str = "system",
+    clock: Clock | None = None,
+) -> Subscription:
+    """Move an organization to ``plan`` (audited); the billing anchor is kept.
+
+    Raises
+    ------
+    NotFound
+        Unknown organization (``org_not_found``) or plan (``plan_not_found``).
+    Conflict
+        Already on that plan (``already_subscribed``).
+    """
+    clock = clock or SystemClock()
+    if session.get(OrganizationRow, org_id) is None:
+        raise NotFound(f"no organization {org_id!r}", code="org_not_found")
+    chosen = get_plan(session, plan)
+    now = clock.now()
+    current = session.scalar(
+        select(SubscriptionRow).where(
+            SubscriptionRow.org_id == org_id, SubscriptionRow.status == "active"
+        )
+    )
+    anchor = now
+    previous = None
+    if current is not None:
+        if current.plan_id == chosen.id:
+            raise Conflict(
+                f"organization is already on plan {chosen.name!r}", code="already_subscribed"
+            )
+        anchor, previous = current.billing_anchor, current.plan_id
+        current.status, current.ended_at = "ended", now
+        session.flush()
+    row = SubscriptionRow(
+        id=new_id("sub", clock),
+        org_id=org_id,
+        plan_id=chosen.id,
+        status="active",
+        billing_anchor=anchor,
+        started_at=now,
+    )
+    session.add(row)
+    record_audit(
+        session,
+        actor=actor,
+        action="org.subscribe",
+        object_type="organization",
+        object_id=org_id,
+        org_id=org_id,
+        details={"plan": chosen.name, "previous_plan_id": previous},
+        clock=clock,
+    )
+    session.flush()
+    sub = active_subscription(session, org_id)
+    assert sub is not None  # just written
+    return sub

@@ -1,0 +1,396 @@
+"""Plans, billing periods and charges.
+
+A **plan** is a priced bundle: a quota of requests per billing period, a rate limit in
+requests per minute, a monthly price and an overage price (both :class:`~decimal.Decimal`,
+never float), and feature flags. Three plans are built in (``free``, ``pro``,
+``enterprise``, seeded by migration ``0004``); operators add their own with
+:func:`create_plan` (``baryon plans create``).
+
+Limits are validated when a plan is created: a quota or rate must be a non-negative
+``int`` (``True``, ``1.5`` and ``-1`` are refused). A quota of 0 admits nothing; a rate
+of 0 admits nothing either.
+
+Feature flags the serving layer acts on:
+
+``traffic_split``
+    the organization may send a share of its traffic to the ``challenger`` alias.
+``overage``
+    the quota is soft: requests beyond it are admitted and billed at ``overage_price``
+    (the plan must then have an overage price). Without it the quota is a hard stop
+    (HTTP 429 ``quota_exceeded``).
+
+Billing periods are calendar months anchored on the day the organization first
+subscribed (an anchor on the 31st gives periods ending on the last day of shorter
+months), as :func:`billing_period` computes.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baryon.commerce.tables import PlanRow
+from baryon.core.audit import record_audit
+from baryon.core.clock import Clock, SystemClock
+from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.core.ids import new_id
+
+__all__ = [
+    "BUILTIN_PLANS",
+    "KNOWN_FEATURES",
+    "Plan",
+    "add_months",
+    "billing_period",
+    "create_plan",
+    "estimate_charge",
+    "get_plan",
+    "list_plans",
+    "parse_money",
+]
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_FEATURE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_MONEY_PLACES = 4
+
+#: Feature flags with an effect in the serving layer (others are stored as given).
+KNOWN_FEATURES = frozenset({"traffic_split", "overage"})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan as callers see it.
+
+    Attributes
+    ----------
+    id, name : str
+    quota : int
+        Requests admitted per billing period (0 admits nothing).
+    rate_per_minute : int
+        Requests per minute per API key (0 admits nothing).
+    monthly_price : Decimal
+        Price of one billing period, in the operator's currency.
+    overage_price : Decimal or None
+        Price of one request beyond the quota (only with the ``overage`` feature).
+    features : tuple of str
+    builtin : bool
+    created_at : datetime
+    """
+
+    id: str
+    name: str
+    quota: int
+    rate_per_minute: int
+    monthly_price: Decimal
+    overage_price: Decimal | None
+    features: tuple[str, ...]
+    builtin: bool
+    created_at: datetime
+
+    @property
+    def allows_overage(self) -> bool:
+        """Whether requests beyond the quota are admitted (and billed)."""
+        return "overage" in self.features and self.overage_price is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (money as strings, exact)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "quota": self.quota,
+            "rate_per_minute": self.rate_per_minute,
+            "monthly_price": str(self.monthly_price),
+            "overage_price": None if self.overage_price is None else str(self.overage_price),
+            "features": list(self.features),
+            "builtin": self.builtin,
+            "created_at": self.created_at.isoformat(),
+        }
+
+    @classmethod
+    def from_row(cls, row: PlanRow) -> Plan:
+        """Build from a :class:`PlanRow`."""
+        return cls(
+            id=row.id,
+            name=row.name,
+            quota=row.quota,
+            rate_per_minute=row.rate_per_minute,
+            monthly_price=row.monthly_price,
+            overage_price=row.overage_price,
+            features=tuple(row.features),
+            builtin=row.builtin,
+            created_at=row.created_at,
+        )
+
+
+#: The built-in plans, exactly as migration 0004 seeds them.
+BUILTIN_PLANS: tuple[dict[str, Any], ...] = (
+    {
+        "id": "plan_free",
+        "name": "free",
+        "quota": 1_000,
+        "rate_per_minute": 60,
+        "monthly_price": Decimal("0.00"),
+        "overage_price": None,
+        "features": [],
+    },
+    {
+        "id": "plan_pro",
+        "name": "pro",
+        "quota": 100_000,
+        "rate_per_minute": 600,
+        "monthly_price": Decimal("49.00"),
+        "overage_price": Decimal("0.0010"),
+        "features": ["traffic_split"],
+    },
+    {
+        "id": "plan_enterprise",
+        "name": "enterprise",
+        "quota": 1_000_000,
+        "rate_per_minute": 6_000,
+        "monthly_price": Decimal("990.00"),
+        "overage_price": Decimal("0.0005"),
+        "features": ["overage", "traffic_split"],
+    },
+)
+
+
+def _check_limit(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(
+            f"{name} must be a whole number, got {value!r}",
+            code="invalid_limit",
+            details={"field": name},
+        )
+    if value < 0:
+        raise InvalidInput(
+            f"{name} must be 0 or more, got {value}", code="invalid_limit", details={"field": name}
+        )
+    return value
+
+
+def parse_money(value: object, *, field: str = "price") -> Decimal:
+    """Return ``value`` as a non-negative :class:`Decimal` with at most 4 decimal places.
+
+    Parameters
+    ----------
+    value : str, int or Decimal
+        ``"49"``, ``"0.0010"``, ``49``. Floats are refused (``0.1`` is not exact).
+    field : str
+        Name used in the error message.
+
+    Raises
+    ------
+    InvalidInput
+        Code ``invalid_price`` for a float, a non-number, NaN, infinity, a negative
+        amount or more than 4 decimal places.
+    """
+    if isinstance(value, bool | float) or not isinstance(value, str | int | Decimal):
+        raise InvalidInput(
+            f"{field} must be a decimal string such as '49.00', got {value!r}",
+            code="invalid_price",
+            details={"field": field},
+        )
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(
+            f"{field} is not a number: {value!r}", code="invalid_price", details={"field": field}
+        ) from None
+    if not amount.is_finite() or amount < 0:
+        raise InvalidInput(
+            f"{field} must be a finite amount of 0 or more, got {value!r}",
+            code="invalid_price",
+            details={"field": field},
+        )
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > _MONEY_PLACES:
+        raise InvalidInput(
+            f"{field} has more than {_MONEY_PLACES} decimal places: {value!r}",
+            code="invalid_price",
+            details={"field": field},
+        )
+    return amount
+
+
+def _check_features(features: Iterable[str]) -> list[str]:
+    out = sorted(set(features))
+    for flag in out:
+        if not isinstance(flag, str) or not _FEATURE_RE.match(flag):
+            raise InvalidInput(f"invalid feature flag {flag!r}", code="invalid_feature")
+    return out
+
+
+def create_plan(
+    session: Session,
+    *,
+    name: str,
+    quota: int,
+    rate_per_minute: int,
+    monthly_price: object = "0",
+    overage_price: object | None = None,
+    features: Iterable[str] = (),
+    actor: str = "system",
+    clock: Clock | None = None,
+) -> Plan:
+    """Create an operator-defined plan (audited in the same transaction).
+
+    Parameters
+    ----------
+    session : Session
+        Open transaction.
+    name : str
+        Lower-case slug, unique (``^[a-z][a-z0-9_-]{0,39}$``).
+    quota : int
+        Requests per billing period, ``>= 0``.
+    rate_per_minute : int
+        Requests per minute per key, ``>= 0``.
+    monthly_price, overage_price : str, int or Decimal
+        See :func:`parse_money`; ``overage_price`` may be ``None``.
+    features : iterable of str
+        Feature flags (see the module docstring).
+    actor : str
+        Who acts, for the audit event.
+    clock : Clock, optional
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    InvalidInput
+        Bad name (``invalid_name``), limit (``invalid_limit``), price (``invalid_price``)
+        or feature (``invalid_feature``); ``overage`` without an overage price.
+    Conflict
+        A plan of that name exists (code ``plan_exists``).
+    """
+    clock = clock or SystemClock()
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise InvalidInput(
+            f"plan name must match {_NAME_RE.pattern}, got {name!r}", code="invalid_name"
+        )
+    quota = _check_limit("quota", quota)
+    rate_per_minute = _check_limit("rate_per_minute", rate_per_minute)
+    monthly = parse_money(monthly_price, field="monthly_price")
+    overage = None if overage_price is None else parse_money(overage_price, field="overage_price")
+    flags = _check_features(features)
+    if "overage" in flags and overage is None:
+        raise InvalidInput("the 'overage' feature needs an overage price", code="invalid_feature")
+    if session.scalar(select(PlanRow.id).where(PlanRow.name == name)) is not None:
+        raise Conflict(f"plan {name!r} already exists", code="plan_exists")
+    row = PlanRow(
+        id=new_id("plan", clock),
+        name=name,
+        quota=quota,
+        rate_per_minute=rate_per_minute,
+        monthly_price=monthly,
+        overage_price=overage,
+        features=flags,
+        builtin=False,
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="plan.create",
+        object_type="plan",
+        object_id=row.id,
+        details={"name": name, "quota": quota, "rate_per_minute": rate_per_minute},
+        clock=clock,
+    )
+    return Plan.from_row(row)
+
+
+def list_plans(session: Session) -> list[Plan]:
+    """Return every plan, cheapest first (then by name)."""
+    rows = session.scalars(select(PlanRow)).all()
+    plans = [Plan.from_row(r) for r in rows]
+    return sorted(plans, key=lambda p: (p.monthly_price, p.name))
+
+
+def get_plan(session: Session, name_or_id: str) -> Plan:
+    """Return the plan named (or with id) ``name_or_id``.
+
+    Raises
+    ------
+    NotFound
+        Code ``plan_not_found``.
+    """
+    row = session.scalar(
+        select(PlanRow).where((PlanRow.name == name_or_id) | (PlanRow.id == name_or_id))
+    )
+    if row is None:
+        raise NotFound(f"no plan {name_or_id!r}", code="plan_not_found")
+    return Plan.from_row(row)
+
+
+def add_months(anchor: datetime, months: int) -> datetime:
+    """Return ``anchor`` moved by ``months`` calendar months, day clamped to the month.
+
+    >>> from datetime import datetime, UTC
+    >>> add_months(datetime(2026, 1, 31, tzinfo=UTC), 1).date().isoformat()
+    '2026-02-28'
+    """
+    index = anchor.year * 12 + (anchor.month - 1) + months
+    year, month0 = divmod(index, 12)
+    day = min(anchor.day, calendar.monthrange(year, month0 + 1)[1])
+    return anchor.replace(year=year, month=month0 + 1, day=day)
+
+
+def billing_period(anchor: datetime, at: datetime) -> tuple[datetime, datetime]:
+    """Return ``[start, end)`` of the monthly billing period containing ``at``.
+
+    Parameters
+    ----------
+    anchor : datetime
+        Start of the first period (timezone-aware).
+    at : datetime
+        The instant to place (timezone-aware). Instants before ``anchor`` fall in
+        earlier periods, computed the same way.
+
+    Returns
+    -------
+    tuple of datetime
+        ``(start, end)`` with ``start <= at < end``; each is ``anchor`` plus a whole
+        number of months (see :func:`add_months`).
+    """
+    months = (at.year - anchor.year) * 12 + (at.month - anchor.month)
+    start = add_months(anchor, months)
+    while start > at:
+        months -= 1
+        start = add_months(anchor, months)
+    end = add_months(anchor, months + 1)
+    while end <= at:
+        months += 1
+        start, end = end, add_months(anchor, months + 1)
+    return start, end
+
+
+def estimate_charge(plan: Plan, used_units: int) -> dict[str, Any]:
+    """Return the charge of one billing period with ``used_units`` metered units.
+
+    The charge is the monthly price plus, on plans with the ``overage`` feature,
+    ``overage_price`` for every unit beyond the quota.
+
+    Returns
+    -------
+    dict
+        ``{"monthly": Decimal, "overage_units": int, "overage": Decimal, "total": Decimal}``.
+    """
+    overage_units = max(0, used_units - plan.quota) if plan.allows_overage else 0
+    overage = (plan.overage_price or Decimal(0)) * overage_units
+    return {
+        "monthly": plan.monthly_price,
+        "overage_units": overage_units,
+        "overage": overage,
+        "total": plan.monthly_price + overage,
+    }

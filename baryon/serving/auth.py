@@ -1,0 +1,228 @@
+"""Authentication, authorization and the rate limit: one dependency per route.
+
+A route states its permission in its signature::
+
+    @router.get("/v1/keys")
+    def list_keys(principal: Principal = require("keys:read")) -> ...
+
+:func:`require` returns a FastAPI dependency (an :class:`Authorize`) that, in one
+transaction, finds the key by the SHA-256 of the bearer token (with its organization,
+subscription and plan), refuses it when unknown, revoked or expired (401 with
+``WWW-Authenticate: Bearer``), counts the request against the key's rate limit, and
+records when the key was last used. After the transaction it refuses a rate-limited
+request (429 ``rate_limited`` with ``Retry-After``) and a role without the permission
+(403 ``forbidden``). Routes without a key (``/healthz``, ``/readyz``) declare
+:func:`public` instead. :func:`declared_permission` reads what a route declared;
+the app refuses to start when a route declares nothing.
+
+``last_used_at`` is written at most once a minute per key (the time is kept to the
+minute) so that a busy key does not rewrite its row on every request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import and_, select, update
+
+from baryon.commerce.orgs import Subscription
+from baryon.commerce.plans import Plan
+from baryon.commerce.tables import OrganizationRow, PlanRow, SubscriptionRow
+from baryon.core.errors import Forbidden, RateLimited, Unauthorized
+from baryon.serving.deps import AppState, get_state
+from baryon.serving.keys import hash_secret, looks_like_key
+from baryon.serving.permissions import PERMISSIONS, permissions_for
+from baryon.serving.tables import ApiKeyRow
+
+__all__ = [
+    "PUBLIC",
+    "Authorize",
+    "Principal",
+    "declared_permission",
+    "public",
+    "require",
+]
+
+#: What :func:`declared_permission` returns for a route declared :func:`public`.
+PUBLIC = "public"
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer bry_...`")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key, its organization, role, permissions and plan.
+
+    Attributes
+    ----------
+    key_id, org_id, org_name, role : str
+    user_id : str or None
+    operator : bool
+    permissions : frozenset of str
+    prediction_inputs : str
+        The organization's prediction-log input mode.
+    subscription : Subscription or None
+    """
+
+    key_id: str
+    org_id: str
+    org_name: str
+    role: str
+    user_id: str | None
+    operator: bool
+    permissions: frozenset[str]
+    prediction_inputs: str
+    subscription: Subscription | None
+
+    @property
+    def actor(self) -> str:
+        """The audit actor string, ``key:<key id>``."""
+        return f"key:{self.key_id}"
+
+
+class Authorize:
+    """FastAPI dependency: authenticate, rate-limit, then check ``permission``.
+
+    Parameters
+    ----------
+    permission : str
+        One of :data:`baryon.serving.permissions.PERMISSIONS`.
+
+    Raises
+    ------
+    ValueError
+        At import/definition time, for an unknown permission.
+    """
+
+    def __init__(self, permission: str) -> None:
+        if permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+        self.permission = permission
+
+    def __call__(
+        self,
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        state: AppState = Depends(get_state),
+    ) -> Principal:
+        """Return the :class:`Principal` or raise 401/403/429 (see the module docstring)."""
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise Unauthorized(
+                "this route needs an API key: Authorization: Bearer <key>",
+                code="missing_credentials",
+            )
+        secret = credentials.credentials
+        if not looks_like_key(secret):
+            raise Unauthorized("the API key is not valid", code="invalid_key")
+        now = state.clock.now()
+        with state.transaction() as session:
+            found = session.execute(
+                select(ApiKeyRow, OrganizationRow, SubscriptionRow, PlanRow)
+                .join(OrganizationRow, OrganizationRow.id == ApiKeyRow.org_id)
+                .outerjoin(
+                    SubscriptionRow,
+                    and_(
+                        SubscriptionRow.org_id == ApiKeyRow.org_id,
+                        SubscriptionRow.status == "active",
+                    ),
+                )
+                .outerjoin(PlanRow, PlanRow.id == SubscriptionRow.plan_id)
+                .where(ApiKeyRow.secret_sha256 == hash_secret(secret))
+            ).first()
+            if found is None:
+                raise Unauthorized("the API key is not valid", code="invalid_key")
+            key, org, sub, plan = found
+            if key.revoked_at is not None:
+                raise Unauthorized("the API key was revoked", code="key_revoked")
+            if key.expires_at is not None and key.expires_at <= now:
+                raise Unauthorized("the API key has expired", code="key_expired")
+            subscription = None
+            if sub is not None and plan is not None:
+                subscription = Subscription(
+                    id=sub.id,
+                    org_id=sub.org_id,
+                    plan=Plan.from_row(plan),
+                    status=sub.status,
+                    billing_anchor=sub.billing_anchor,
+                    started_at=sub.started_at,
+                    ended_at=sub.ended_at,
+                )
+            rate = subscription.plan.rate_per_minute if subscription is not None else 0
+            decision = state.limiter.hit(
+                f"key:{key.id}", rate_per_minute=rate, now=now.timestamp(), session=session
+            )
+            stale = key.last_used_at is None or now - key.last_used_at >= _LAST_USED_RESOLUTION
+            if decision.allowed and stale:
+                session.execute(
+                    update(ApiKeyRow).where(ApiKeyRow.id == key.id).values(last_used_at=now)
+                )
+            principal = Principal(
+                key_id=key.id,
+                org_id=org.id,
+                org_name=org.name,
+                role=key.role,
+                user_id=key.user_id,
+                operator=org.operator,
+                permissions=permissions_for(key.role, operator=org.operator),
+                prediction_inputs=org.prediction_inputs,
+                subscription=subscription,
+            )
+        request.state.rate_limit = decision
+        if not decision.allowed:
+            raise RateLimited(
+                f"rate limit of {decision.limit} requests per minute reached for this key",
+                details={"retry_after": round(decision.retry_after, 3), "limit": decision.limit},
+            )
+        if self.permission not in principal.permissions:
+            raise Forbidden(
+                f"the key's role ({principal.role}) may not do this (needs {self.permission})",
+                details={"permission": self.permission, "role": principal.role},
+            )
+        return principal
+
+
+def _public_marker() -> None:
+    """Dependency of routes that need no key (``/healthz``, ``/readyz``)."""
+
+
+def require(permission: str) -> Any:
+    """Return the dependency that admits only keys holding ``permission``.
+
+    Use it as a parameter default: ``principal: Principal = require("keys:read")``.
+    """
+    return Depends(Authorize(permission))
+
+
+def public() -> Any:
+    """Return the marker dependency of a route open to anyone (no key)."""
+    return Depends(_public_marker)
+
+
+def declared_permission(dependant: Dependant) -> str | None:
+    """Return the permission a route's dependency tree declares (``"public"``, or None).
+
+    Raises
+    ------
+    ValueError
+        If a route declares more than one permission (ambiguous).
+    """
+    found: set[str] = set()
+
+    def walk(dep: Dependant) -> None:
+        call = dep.call
+        if isinstance(call, Authorize):
+            found.add(call.permission)
+        elif call is _public_marker:
+            found.add(PUBLIC)
+        for sub in dep.dependencies:
+            walk(sub)
+
+    walk(dependant)
+    if len(found) > 1:
+        raise ValueError(f"route declares several permissions: {sorted(found)}")
+    return next(iter(found), None)

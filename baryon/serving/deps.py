@@ -1,0 +1,103 @@
+"""What every route depends on: the app's state, its transactions, small caches.
+
+:class:`AppState` is built once by :func:`baryon.serving.app.create_app` and reached
+from a route through ``Depends(get_state)``. It holds the workspace, the clock, the
+rate limiter, the model resolver and the metrics; nothing here is module-level.
+
+Transactions
+------------
+:meth:`AppState.transaction` is the one way routes write. On SQLite it first takes
+an in-process lock, so the threads of one worker queue on a Python lock (woken at
+once) rather than in SQLite's busy handler (which sleeps 1, 2, 5, 10... ms between
+tries); across worker processes SQLite's ``BEGIN IMMEDIATE`` still serialises
+writers. On PostgreSQL there is no process lock: row locks do the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from baryon.core.clock import Clock
+from baryon.core.config import Settings
+from baryon.serving.inference import ModelResolver
+from baryon.serving.limits import RateLimiter
+from baryon.serving.observability import Metrics
+from baryon.serving.predictions import get_endpoint
+from baryon.workspace import Workspace
+
+__all__ = ["AppState", "get_state"]
+
+
+@dataclass
+class AppState:
+    """Everything a request needs, built once per app.
+
+    Attributes
+    ----------
+    settings : Settings
+    workspace : Workspace
+    clock : Clock
+    limiter : RateLimiter
+    resolver : ModelResolver
+    metrics : Metrics
+    endpoint_ttl : float
+        Seconds an organization's traffic split is cached in this process.
+    """
+
+    settings: Settings
+    workspace: Workspace
+    clock: Clock
+    limiter: RateLimiter
+    resolver: ModelResolver
+    metrics: Metrics
+    endpoint_ttl: float = 2.0
+    _write_lock: threading.Lock | None = field(default=None, repr=False)
+    _endpoints: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict, repr=False)
+    _endpoints_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.workspace.db.is_sqlite:
+            self._write_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Yield a session in a transaction (committed on success, rolled back on error)."""
+        lock = self._write_lock
+        if lock is None:
+            with self.workspace.db.session() as session:
+                yield session
+            return
+        with lock, self.workspace.db.session() as session:
+            yield session
+
+    def challenger_weight(self, org_id: str, model_name: str) -> float:
+        """Return the organization's challenger weight for a model (cached briefly)."""
+        key = (org_id, model_name)
+        now = time.monotonic()
+        with self._endpoints_lock:
+            hit = self._endpoints.get(key)
+            if hit is not None and now - hit[0] < self.endpoint_ttl:
+                return hit[1]
+        with self.transaction() as session:
+            weight = get_endpoint(session, org_id, model_name)
+        with self._endpoints_lock:
+            self._endpoints[key] = (now, weight)
+        return weight
+
+    def forget_endpoint(self, org_id: str, model_name: str) -> None:
+        """Drop a cached traffic split (after this process changed it)."""
+        with self._endpoints_lock:
+            self._endpoints.pop((org_id, model_name), None)
+
+
+def get_state(request: Request) -> AppState:
+    """FastAPI dependency: the app's :class:`AppState`."""
+    state: AppState = request.app.state.baryon
+    return state

@@ -1,0 +1,168 @@
+"""Errors as ``application/problem+json`` (RFC 9457), one place for the whole API.
+
+Every error response has ``type`` (``urn:baryon:problem:<code>``), ``title`` (the
+HTTP reason phrase), ``status``, ``detail`` (one human sentence) and the stable
+``code`` users script against (``quota_exceeded``, ``rate_limited``,
+``invalid_input``, ``model_not_ready``, ...). 4xx problems also carry ``details``
+(facts such as ``retry_after``) and, for request validation, ``errors`` (where and
+what, never the offending input echoed back).
+
+What never reaches a response: a stack trace, an exception's class or message from
+outside Baryon, a file path, a database URL. Errors with a 5xx status other than
+``model_not_ready`` get a generic detail; the cause is logged server side.
+
+Status codes: :class:`~baryon.core.errors.BaryonError` subclasses decide their own
+(``Unauthorized`` 401 with ``WWW-Authenticate: Bearer``, ``Forbidden`` 403,
+``NotFound`` 404, ``InvalidInput`` 422, ``PayloadTooLarge`` 413, ``RateLimited`` and
+``QuotaExceeded`` 429 with ``Retry-After``, ``ModelNotReady`` 503). A body that is
+not JSON is 400 ``malformed_json``; a JSON body of the wrong shape is 422
+``invalid_input``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from baryon.core.errors import BaryonError, QuotaExceeded, RateLimited
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "install_error_handlers",
+    "problem_body",
+    "problem_for_error",
+    "problem_response",
+]
+
+logger = logging.getLogger("baryon.serving")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_PUBLIC_5XX = frozenset({"model_not_ready", "not_ready"})
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_body(status: int, code: str, detail: str, extra: dict[str, Any] | None = None) -> bytes:
+    """Return the JSON bytes of a problem document."""
+    doc: dict[str, Any] = {
+        "type": f"urn:baryon:problem:{code}",
+        "title": _title(status),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if extra:
+        doc.update(extra)
+    return json.dumps(doc, ensure_ascii=False, default=str).encode("utf-8")
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """Return a ``application/problem+json`` response."""
+    return Response(
+        problem_body(status, code, detail, extra),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def problem_for_error(exc: BaryonError) -> Response:
+    """Map a :class:`BaryonError` to its problem response (status, headers, body)."""
+    status = exc.http_status
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    detail = exc.message
+    if status >= 500 and exc.code not in _PUBLIC_5XX:
+        logger.error("request failed: %s (%s)", exc.message, exc.code)
+        detail = "the server could not complete this request"
+    elif exc.details:
+        extra["details"] = exc.details
+    if status == 401:
+        challenge = 'Bearer realm="baryon"'
+        if exc.code != "missing_credentials":
+            challenge += ', error="invalid_token"'
+        headers["WWW-Authenticate"] = challenge
+    if isinstance(exc, RateLimited | QuotaExceeded):
+        retry = exc.details.get("retry_after")
+        if retry is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(float(retry))))
+    return problem_response(status, exc.code, detail, headers=headers, extra=extra)
+
+
+def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
+    out = []
+    for err in list(errors)[:20]:
+        out.append(
+            {
+                "loc": [str(part) for part in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
+    return out
+
+
+async def _on_baryon_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BaryonError)
+    return problem_for_error(exc)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _clean_validation_errors(exc.errors())
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem_response(400, "malformed_json", "the request body is not valid JSON")
+    return problem_response(
+        422, "invalid_input", "the request does not match the API schema", extra={"errors": errors}
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = _STATUS_CODES.get(status, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else _title(status)
+    if status == 404 and detail == "Not Found":
+        detail = "no such route"
+    return problem_response(status, code, detail, headers=getattr(exc, "headers", None))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the problem+json handlers on ``app``."""
+    app.add_exception_handler(BaryonError, _on_baryon_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)

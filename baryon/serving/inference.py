@@ -1,0 +1,384 @@
+"""From a model name to outputs: model resolvers, traffic split, inference, clean outputs.
+
+The predict route never talks to the registry directly. It asks a
+:class:`ModelResolver` for a :class:`ServedModel` (a version number, a task and an
+estimator). In production that is :class:`RegistryModelResolver` over the
+workspace's :class:`~baryon.training.registry.ModelRegistry`; tests and solutions
+hand :func:`baryon.serving.app.create_app` their own resolver (the seam solutions
+plug into: an estimator with a ``predict_records(inputs) -> list`` method is served
+as is).
+
+Outputs by task (one entry per input):
+
+``classification``, ``text_classification``
+    ``{"label": ..., "probabilities": {class: p, ...}}`` (probabilities when the
+    estimator has ``predict_proba``).
+``regression``
+    ``{"value": float}``.
+``recommendation``
+    inputs are user ids (or ``{"user": id, "n": k}``);
+    ``{"items": [...], "scores": [...], "cold": bool}``.
+
+A NaN or infinite number anywhere in an output becomes ``null`` and the response
+gets the flag ``non_finite_output``; it is never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import random
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
+
+if TYPE_CHECKING:
+    from baryon.workspace import Workspace
+
+__all__ = [
+    "NON_FINITE_FLAG",
+    "ModelResolver",
+    "RegistryModelResolver",
+    "ServedModel",
+    "choose_variant",
+    "clean_outputs",
+    "resolve_variant",
+    "run_inference",
+]
+
+logger = logging.getLogger("baryon.serving")
+
+#: Response flag set when a NaN or infinity was replaced by ``null``.
+NON_FINITE_FLAG = "non_finite_output"
+_DEFAULT_TOP_N = 10
+_MAX_TOP_N = 100
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model version ready to answer.
+
+    Attributes
+    ----------
+    name : str
+    version : int
+    task : str
+        ``classification``, ``regression``, ``text_classification``,
+        ``recommendation`` or anything else (then the estimator's
+        ``predict_records`` or ``predict`` is used as is).
+    estimator : object
+    kind : str
+    feature_columns : tuple of str
+        Tabular input columns, in the estimator's order.
+    classes : tuple or None
+    """
+
+    name: str
+    version: int
+    task: str
+    estimator: Any
+    kind: str = ""
+    feature_columns: tuple[str, ...] = ()
+    classes: tuple[Any, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ModelResolver(ABC):
+    """Finds the model version that answers a request."""
+
+    @abstractmethod
+    def resolve(
+        self, name: str, *, version: int | None = None, alias: str = "champion"
+    ) -> ServedModel:
+        """Return version ``version`` of ``name``, else the one ``alias`` points at.
+
+        Raises
+        ------
+        NotFound
+            No such model or version.
+        ModelNotReady
+            The alias points nowhere, or the model cannot be loaded.
+        """
+
+    @abstractmethod
+    def readiness(self) -> dict[str, bool]:
+        """Return ``{model name: champion loadable}`` for every model with a champion."""
+
+
+class RegistryModelResolver(ModelResolver):
+    """Resolve through the workspace's model registry, with a short alias cache.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    alias_ttl : float
+        Seconds an alias resolution is reused (default 2): an alias move reaches
+        serving within that time, and the registry (a database read and a manifest
+        read) is not asked on every request. Numbered versions are immutable and
+        are kept until evicted (least recently used, ``max_entries``).
+    max_entries : int
+    """
+
+    def __init__(
+        self, workspace: Workspace, *, alias_ttl: float = 2.0, max_entries: int = 32
+    ) -> None:
+        self.workspace = workspace
+        self.alias_ttl = alias_ttl
+        self.max_entries = max_entries
+        self._cache: OrderedDict[tuple[str, int | None, str], tuple[float, ServedModel]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def resolve(
+        self, name: str, *, version: int | None = None, alias: str = "champion"
+    ) -> ServedModel:
+        """See :meth:`ModelResolver.resolve`."""
+        key = (name, version, "" if version is not None else alias)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and (version is not None or now - hit[0] < self.alias_ttl):
+                self._cache.move_to_end(key)
+                return hit[1]
+        served = self._load(name, version, alias)
+        with self._lock:
+            self._cache[key] = (now, served)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        return served
+
+    def _load(self, name: str, version: int | None, alias: str) -> ServedModel:
+        try:
+            registry = self.workspace.registry
+        except ImportError:  # the training layer is not installed in this build
+            raise ModelNotReady("no model registry in this installation") from None
+        loaded = registry.load(name, version=version, alias=alias)
+        mv = loaded.version
+        return ServedModel(
+            name=mv.name,
+            version=mv.version,
+            task=mv.task,
+            estimator=loaded.estimator,
+            kind=mv.kind,
+            feature_columns=tuple(mv.feature_columns or ()),
+            classes=None if mv.classes is None else tuple(mv.classes),
+            extra=dict(mv.extra or {}),
+        )
+
+    def readiness(self) -> dict[str, bool]:
+        """See :meth:`ModelResolver.readiness` (loads every champion, uncached)."""
+        try:
+            registry = self.workspace.registry
+        except ImportError:
+            return {}
+        out: dict[str, bool] = {}
+        for model in registry.list_models():
+            if "champion" not in model.aliases:
+                continue
+            try:
+                self._load(model.name, None, "champion")
+                out[model.name] = True
+            except Exception:  # report, never raise: readiness is a yes/no answer
+                logger.exception("champion of %s cannot be loaded", model.name)
+                out[model.name] = False
+        return out
+
+
+def choose_variant(
+    challenger_weight: float, *, org_id: str, model: str, request_id: str | None
+) -> str:
+    """Pick ``champion`` or ``challenger`` for one request.
+
+    With a caller-supplied ``request_id`` the choice is sticky: the same
+    (organization, model, request id) always gets the same variant, from
+    ``u = SHA-256(org \\0 model \\0 request_id)`` read as a number in [0, 1) and
+    ``challenger`` iff ``u < challenger_weight``. Without one it is random.
+    """
+    if challenger_weight <= 0:
+        return "champion"
+    if challenger_weight >= 1:
+        return "challenger"
+    if request_id:
+        digest = hashlib.sha256(f"{org_id}\0{model}\0{request_id}".encode()).digest()
+        u = int.from_bytes(digest[:8], "big") / 2.0**64
+    else:
+        u = random.random()
+    return "challenger" if u < challenger_weight else "champion"
+
+
+def clean_outputs(value: Any) -> tuple[Any, bool]:
+    """Return ``value`` as plain JSON types, NaN/inf replaced by ``None``.
+
+    Returns
+    -------
+    (cleaned, had_non_finite) : tuple
+    """
+    found = False
+
+    def walk(v: Any) -> Any:
+        nonlocal found
+        if v is None or isinstance(v, bool | str):
+            return v
+        if isinstance(v, int):
+            return v
+        if isinstance(v, float):
+            if math.isfinite(v):
+                return v
+            found = True
+            return None
+        if isinstance(v, dict):
+            return {str(walk(k)): walk(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x) for x in v]
+        if hasattr(v, "tolist"):  # numpy scalars and arrays
+            return walk(v.tolist())
+        if hasattr(v, "isoformat"):
+            return v.isoformat()
+        return str(v)
+
+    return walk(value), found
+
+
+def _frame(model: ServedModel, inputs: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    columns = list(model.feature_columns)
+    if all(isinstance(row, dict) for row in inputs):
+        if columns:
+            missing = sorted({c for row in inputs for c in columns if c not in row})
+            if missing:
+                raise InvalidInput(
+                    f"inputs lack feature(s) {', '.join(missing[:10])}",
+                    code="missing_feature",
+                    details={"missing": missing[:50], "expected": columns},
+                )
+            return pd.DataFrame([[row[c] for c in columns] for row in inputs], columns=columns)
+        return pd.DataFrame(list(inputs))
+    if all(isinstance(row, list) for row in inputs):
+        if columns and any(len(row) != len(columns) for row in inputs):
+            raise InvalidInput(
+                f"each input must have {len(columns)} values ({', '.join(columns)})",
+                code="wrong_feature_count",
+                details={"expected": columns},
+            )
+        return pd.DataFrame(list(inputs), columns=columns or None)
+    raise InvalidInput(
+        "tabular inputs must all be objects {feature: value} or all be lists of values",
+        code="invalid_inputs",
+    )
+
+
+def _classify(model: ServedModel, X: Any) -> list[dict[str, Any]]:
+    est = model.estimator
+    labels = list(est.predict(X))
+    if not hasattr(est, "predict_proba"):
+        return [{"label": label} for label in labels]
+    proba = est.predict_proba(X)
+    classes = list(getattr(est, "classes_", model.classes or range(len(proba[0]))))
+    return [
+        {"label": label, "probabilities": {str(c): p for c, p in zip(classes, row, strict=False)}}
+        for label, row in zip(labels, proba, strict=True)
+    ]
+
+
+def _recommend(model: ServedModel, inputs: Sequence[Any]) -> list[dict[str, Any]]:
+    users: list[Any] = []
+    sizes: list[int] = []
+    for item in inputs:
+        user, n = item, _DEFAULT_TOP_N
+        if isinstance(item, dict):
+            if "user" not in item:
+                raise InvalidInput("recommendation inputs need a 'user'", code="invalid_inputs")
+            user, n = item["user"], item.get("n", _DEFAULT_TOP_N)
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _MAX_TOP_N:
+                raise InvalidInput(f"n must be an integer from 1 to {_MAX_TOP_N}", code="invalid_n")
+        if isinstance(user, bool) or not isinstance(user, str | int):
+            raise InvalidInput("recommendation inputs are user ids", code="invalid_inputs")
+        users.append(user)
+        sizes.append(n)
+    est = model.estimator
+    ids, scores = est.recommend(users, n=max(sizes))
+    cold = list(est.is_cold(users)) if hasattr(est, "is_cold") else [False] * len(users)
+    out = []
+    for row_ids, row_scores, is_cold, n in zip(ids, scores, cold, sizes, strict=True):
+        pairs = [(i, s) for i, s in zip(row_ids, row_scores, strict=True) if i is not None][:n]
+        out.append(
+            {"items": [i for i, _ in pairs], "scores": [s for _, s in pairs], "cold": bool(is_cold)}
+        )
+    return out
+
+
+def _dispatch(model: ServedModel, inputs: Sequence[Any]) -> list[Any]:
+    est = model.estimator
+    if hasattr(est, "predict_records"):
+        return list(est.predict_records(list(inputs)))
+    if model.task == "text_classification":
+        if not all(isinstance(x, str) for x in inputs):
+            raise InvalidInput("text model inputs must be strings", code="invalid_inputs")
+        return _classify(model, list(inputs))
+    if model.task == "classification":
+        return _classify(model, _frame(model, inputs))
+    if model.task == "regression":
+        return [{"value": v} for v in est.predict(_frame(model, inputs))]
+    if model.task == "recommendation":
+        return _recommend(model, inputs)
+    return list(est.predict(list(inputs)))
+
+
+def run_inference(model: ServedModel, inputs: Sequence[Any]) -> tuple[list[Any], list[str]]:
+    """Run ``model`` on a batch and return ``(outputs, flags)``.
+
+    Parameters
+    ----------
+    model : ServedModel
+    inputs : sequence
+        One entry per prediction (a row, a text, a user id).
+
+    Returns
+    -------
+    (outputs, flags) : tuple
+        ``len(outputs) == len(inputs)``; ``flags`` may hold ``non_finite_output``.
+
+    Raises
+    ------
+    InvalidInput
+        Inputs the model cannot use (code ``invalid_inputs`` or more precise).
+    BaryonError
+        Code ``prediction_failed`` (HTTP 500) when the model fails for another reason;
+        the cause is logged, never returned.
+    """
+    try:
+        raw = _dispatch(model, inputs)
+    except BaryonError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        logger.info("model %s v%s refused its inputs: %s", model.name, model.version, exc)
+        raise InvalidInput(
+            "the model cannot use these inputs (check types and features)", code="invalid_inputs"
+        ) from None
+    except Exception:
+        logger.exception("model %s v%s failed", model.name, model.version)
+        raise BaryonError("the model failed on this request", code="prediction_failed") from None
+    if len(raw) != len(inputs):
+        raise BaryonError("the model returned a wrong number of outputs", code="prediction_failed")
+    outputs, non_finite = clean_outputs(raw)
+    return outputs, [NON_FINITE_FLAG] if non_finite else []
+
+
+def resolve_variant(resolver: ModelResolver, name: str, variant: str) -> tuple[ServedModel, str]:
+    """Resolve ``variant``; a missing challenger falls back to the champion."""
+    if variant == "challenger":
+        try:
+            return resolver.resolve(name, alias="challenger"), "challenger"
+        except (ModelNotReady, NotFound):
+            pass
+    return resolver.resolve(name, alias="champion"), "champion"

@@ -1,0 +1,347 @@
+"""Metering: quota counters, usage records, idempotent replays, usage reports.
+
+Exactly-once metering rests on three rules, all inside the caller's transaction:
+
+1. **Quota** (:func:`reserve_quota`): one conditional update of the organization's
+   counter for the billing period, ``used = used + units WHERE used + units <= quota``.
+   SQLite runs every transaction as ``BEGIN IMMEDIATE`` (one writer at a time), and
+   PostgreSQL re-checks the condition on the locked row after a concurrent commit,
+   so N concurrent requests against a quota of Q admit exactly ``min(N, Q)``.
+2. **Usage record** (:func:`record_usage`): written in the same transaction as the
+   outcome (prediction log, idempotency record), so a request is either admitted,
+   counted, logged and answered, or none of those.
+3. **Idempotency** (:func:`find_replay`, :func:`store_replay`): the first response
+   to a POST with an ``Idempotency-Key`` is stored (per API key, 24 hours) in that
+   same transaction; a retry with the same key and the same request gets the stored
+   response and is not metered again; the same key with another request is refused
+   (422 ``idempotency_key_reused``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, func, literal_column, select, update
+from sqlalchemy.orm import Session
+
+from baryon.commerce.orgs import Subscription
+from baryon.commerce.plans import estimate_charge
+from baryon.core.clock import Clock, SystemClock
+from baryon.core.errors import InvalidInput, QuotaExceeded
+from baryon.core.ids import new_id
+from baryon.serving.tables import IdempotencyRow, QuotaCounterRow, UsageRecordRow
+
+__all__ = [
+    "GROUP_BY",
+    "IDEMPOTENCY_TTL",
+    "QuotaState",
+    "StoredResponse",
+    "check_idempotency_key",
+    "find_replay",
+    "period_report",
+    "record_usage",
+    "release_quota",
+    "request_fingerprint",
+    "reserve_quota",
+    "store_replay",
+    "usage_report",
+]
+
+#: How long a stored idempotent response is replayed.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+#: Ways to group a usage report.
+GROUP_BY = ("endpoint", "key", "day")
+_IDEM_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """An organization's quota in one billing period after a reservation.
+
+    Attributes
+    ----------
+    quota, used : int
+    period_start, period_end : datetime
+    """
+
+    quota: int
+    used: int
+    period_start: datetime
+    period_end: datetime
+
+
+def _insert_counter(session: Session, org_id: str, period_start: datetime) -> Any:
+    values = {"org_id": org_id, "period_start": period_start, "used": 0}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(QuotaCounterRow).values(**values).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(QuotaCounterRow).values(**values).on_conflict_do_nothing()
+
+
+def reserve_quota(
+    session: Session, subscription: Subscription, *, units: int, now: datetime
+) -> QuotaState:
+    """Take ``units`` from the organization's quota for the period containing ``now``.
+
+    Parameters
+    ----------
+    session : Session
+        The request's transaction (the reservation commits or rolls back with it).
+    subscription : Subscription
+        The organization's active subscription (plan and billing anchor).
+    units : int
+        Units this request costs (``>= 1``).
+    now : datetime
+
+    Returns
+    -------
+    QuotaState
+
+    Raises
+    ------
+    QuotaExceeded
+        The plan's quota would be passed (and the plan has no ``overage`` feature);
+        ``details`` has ``quota``, ``used`` and ``period_end``. Nothing is written.
+    """
+    plan = subscription.plan
+    start, end = subscription.period(now)
+    counter = QuotaCounterRow
+    session.execute(_insert_counter(session, subscription.org_id, start))
+    where = [counter.org_id == subscription.org_id, counter.period_start == start]
+    if not plan.allows_overage:
+        where.append(counter.used + units <= plan.quota)
+    stmt = update(counter).where(*where).values(used=counter.used + units).returning(counter.used)
+    used = session.execute(stmt).scalar()
+    if used is None:
+        current = session.execute(select(counter.used).where(*where[:2])).scalar_one()
+        raise QuotaExceeded(
+            f"the organization used its quota of {plan.quota} requests for this billing "
+            f"period (plan {plan.name}); it renews at {end.isoformat()}",
+            details={"quota": plan.quota, "used": current, "period_end": end.isoformat()},
+        )
+    return QuotaState(plan.quota, int(used), start, end)
+
+
+def release_quota(session: Session, state: QuotaState, org_id: str, *, units: int) -> None:
+    """Give back ``units`` reserved by :func:`reserve_quota` (a request that failed)."""
+    counter = QuotaCounterRow
+    session.execute(
+        update(counter)
+        .where(counter.org_id == org_id, counter.period_start == state.period_start)
+        .values(used=counter.used - units)
+    )
+
+
+def record_usage(
+    session: Session,
+    *,
+    org_id: str,
+    key_id: str | None,
+    endpoint: str,
+    units: int,
+    status: int,
+    latency_ms: float,
+    period_start: datetime,
+    model_name: str | None = None,
+    model_version: int | None = None,
+    prediction_id: str | None = None,
+    clock: Clock | None = None,
+) -> str:
+    """Add one usage record to the caller's transaction and return its event id."""
+    clock = clock or SystemClock()
+    event_id = new_id("use", clock)
+    session.add(
+        UsageRecordRow(
+            id=event_id,
+            org_id=org_id,
+            key_id=key_id,
+            endpoint=endpoint,
+            model_name=model_name,
+            model_version=model_version,
+            units=units,
+            status=status,
+            latency_ms=latency_ms,
+            at=clock.now(),
+            period_start=period_start,
+            prediction_id=prediction_id,
+        )
+    )
+    return event_id
+
+
+# ----------------------------------------------------------------- idempotency
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response stored for replay: HTTP status and JSON body text."""
+
+    status: int
+    body: str
+
+
+def check_idempotency_key(value: str) -> str:
+    """Return ``value`` if it is 1-255 visible ASCII characters.
+
+    Raises
+    ------
+    InvalidInput
+        Code ``invalid_idempotency_key``.
+    """
+    if not _IDEM_RE.match(value):
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            code="invalid_idempotency_key",
+        )
+    return value
+
+
+def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    """Return the SHA-256 (hex) identifying a request: method, path, query and body."""
+    digest = hashlib.sha256()
+    for part in (method.upper().encode(), path.encode(), query.encode()):
+        digest.update(part + b"\x00")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def find_replay(
+    session: Session, *, key_id: str, idempotency_key: str, fingerprint: str, now: datetime
+) -> StoredResponse | None:
+    """Return the stored response for this key, if any (expired ones are dropped).
+
+    Raises
+    ------
+    InvalidInput
+        Code ``idempotency_key_reused``: the key was used for a different request.
+    """
+    row = session.get(IdempotencyRow, (key_id, idempotency_key))
+    if row is None:
+        return None
+    if row.created_at + IDEMPOTENCY_TTL <= now:
+        session.execute(
+            delete(IdempotencyRow).where(
+                IdempotencyRow.key_id == key_id, IdempotencyRow.idempotency_key == idempotency_key
+            )
+        )
+        return None
+    if row.fingerprint != fingerprint:
+        raise InvalidInput(
+            "this Idempotency-Key was already used for a different request",
+            code="idempotency_key_reused",
+        )
+    return StoredResponse(row.status, row.body)
+
+
+def store_replay(
+    session: Session,
+    *,
+    key_id: str,
+    org_id: str,
+    idempotency_key: str,
+    fingerprint: str,
+    response: StoredResponse,
+    now: datetime,
+) -> None:
+    """Store the first response for ``idempotency_key`` in the caller's transaction."""
+    session.add(
+        IdempotencyRow(
+            key_id=key_id,
+            idempotency_key=idempotency_key,
+            org_id=org_id,
+            fingerprint=fingerprint,
+            status=response.status,
+            body=response.body,
+            created_at=now,
+        )
+    )
+
+
+# ------------------------------------------------------------------- reports
+def _day_expression(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(literal_column("usage_records.at AT TIME ZONE 'UTC'"), "YYYY-MM-DD")
+    return func.substr(UsageRecordRow.at, 1, 10)
+
+
+def usage_report(
+    session: Session, org_id: str, *, start: datetime, end: datetime, group_by: str
+) -> list[dict[str, Any]]:
+    """Aggregate an organization's usage records in ``[start, end)``.
+
+    Parameters
+    ----------
+    session : Session
+    org_id : str
+    start, end : datetime
+    group_by : str
+        ``endpoint``, ``key`` (key id) or ``day`` (UTC date, ``YYYY-MM-DD``).
+
+    Returns
+    -------
+    list of dict
+        ``{"group", "requests", "units", "errors"}`` sorted by group; ``errors``
+        counts records with an HTTP status of 400 or more.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown ``group_by`` or ``start >= end``.
+    """
+    if group_by not in GROUP_BY:
+        raise InvalidInput(
+            f"group_by must be one of {', '.join(GROUP_BY)}", code="invalid_group_by"
+        )
+    if start >= end:
+        raise InvalidInput("start must be before end", code="invalid_range")
+    column: Any = {
+        "endpoint": UsageRecordRow.endpoint,
+        "key": UsageRecordRow.key_id,
+        "day": _day_expression(session),
+    }[group_by]
+    errors = func.sum(case((UsageRecordRow.status >= 400, 1), else_=0))
+    stmt = (
+        select(column.label("grp"), func.count(), func.sum(UsageRecordRow.units), errors)
+        .where(UsageRecordRow.org_id == org_id, UsageRecordRow.at >= start, UsageRecordRow.at < end)
+        .group_by(column)
+        .order_by(column)
+    )
+    return [
+        {"group": grp, "requests": int(n), "units": int(units or 0), "errors": int(errs or 0)}
+        for grp, n, units, errs in session.execute(stmt)
+    ]
+
+
+def period_report(session: Session, subscription: Subscription, now: datetime) -> dict[str, Any]:
+    """Return the current billing period: quota, used, remaining and the charge so far.
+
+    Returns
+    -------
+    dict
+        ``{"plan", "start", "end", "quota", "used", "remaining", "charge"}``; money
+        as exact decimal strings.
+    """
+    start, end = subscription.period(now)
+    used = session.execute(
+        select(QuotaCounterRow.used).where(
+            QuotaCounterRow.org_id == subscription.org_id, QuotaCounterRow.period_start == start
+        )
+    ).scalar()
+    used = int(used or 0)
+    plan = subscription.plan
+    charge = estimate_charge(plan, used)
+    return {
+        "plan": plan.name,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "quota": plan.quota,
+        "used": used,
+        "remaining": max(0, plan.quota - used),
+        "overage_allowed": plan.allows_overage,
+        "charge": {k: str(v) if not isinstance(v, int) else v for k, v in charge.items()},
+    }

@@ -1,0 +1,191 @@
+"""Prometheus metrics and the request middleware (body cap, timing, last-resort errors).
+
+Each app has its own :class:`prometheus_client.CollectorRegistry` (never the global
+one), so two apps in one process (tests, a benchmark) do not share counters. With
+``baryon serve --workers N`` each worker process reports its own numbers; scrape
+them through one worker per scrape or sum on the Prometheus side.
+
+Metrics
+-------
+``baryon_http_requests_total{route,method,status}``
+    Requests by route template (``/v1/models/{name}/predict``), not by raw path.
+``baryon_http_request_duration_seconds{route,method}``
+    Latency histogram.
+``baryon_usage_units_total{endpoint}``
+    Metered units admitted.
+``baryon_predictions_total{model,variant}``
+    Prediction requests answered, by champion/challenger/pinned variant.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from baryon.serving.errors import problem_body
+
+__all__ = ["Metrics", "RequestMiddleware"]
+
+logger = logging.getLogger("baryon.serving")
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The app's Prometheus collectors, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "baryon_http_requests",
+            "HTTP requests by route template, method and status.",
+            ("route", "method", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "baryon_http_request_duration_seconds",
+            "HTTP request latency in seconds.",
+            ("route", "method"),
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.usage_units = Counter(
+            "baryon_usage_units",
+            "Metered units admitted, by endpoint.",
+            ("endpoint",),
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "baryon_predictions",
+            "Prediction requests answered, by model and variant.",
+            ("model", "variant"),
+            registry=self.registry,
+        )
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one finished request."""
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+
+    def render(self) -> bytes:
+        """Return the Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
+
+
+class RequestMiddleware:
+    """Pure ASGI middleware around the whole app.
+
+    * refuses bodies over ``max_body_bytes`` with 413 (by ``Content-Length`` and by
+      counting what arrives);
+    * times each request into :class:`Metrics` under its route template;
+    * adds the ``RateLimit-*`` headers the auth step left in the request state;
+    * turns any exception that escaped every handler into a 500 problem (logged),
+      so no traceback ever reaches a client.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state: dict[str, Any] = {"status": 500, "started": False}
+        request_state = scope.setdefault("state", {})
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                state["status"] = message["status"]
+                limit = request_state.get("rate_limit")
+                if limit is not None:
+                    headers = list(message.get("headers", []))
+                    present = {k.lower() for k, _ in headers}
+                    for name, value in limit.headers().items():
+                        if name.lower().encode() not in present:
+                            headers.append((name.lower().encode(), value.encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            body = await self._read_body(scope, receive)
+            if body is None:
+                await self._send_problem(
+                    send_wrapper, 413, "payload_too_large",
+                    f"the request body exceeds {self.max_body_bytes} bytes",
+                )  # fmt: skip
+                return
+            await self.app(scope, _replay(body, receive), send_wrapper)
+        except Exception:
+            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if not state["started"]:
+                await self._send_problem(
+                    send_wrapper,
+                    500,
+                    "internal_error",
+                    "the server could not complete this request",
+                )
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe(
+                template, scope.get("method", ""), state["status"], time.perf_counter() - started
+            )
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    if int(value) > self.max_body_bytes:
+                        return None
+                except ValueError:
+                    return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    async def _send_problem(send: Send, status: int, code: str, detail: str) -> None:
+        body = problem_body(status, code, detail)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

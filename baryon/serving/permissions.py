@@ -1,0 +1,113 @@
+"""Roles and permissions: the one table that decides who may do what.
+
+Every route of the HTTP API declares exactly one permission from :data:`PERMISSIONS`
+(or is declared public); :func:`baryon.serving.app.create_app` refuses to build an app
+with a route that declares none. A key holds one role; its role grants the
+permissions in :data:`ROLE_PERMISSIONS`. **Platform** permissions (plans, other
+organizations, process metrics) are granted only to ``owner`` and ``admin`` keys of
+an *operator* organization, since they reach beyond one tenant.
+
+=================  =====  =====  =========  =========  ======
+permission         owner  admin  developer  annotator  viewer
+=================  =====  =====  =========  =========  ======
+org:read           x      x      x          x          x
+plans:read         x      x      x          x          x
+org:write          x      x
+users:read         x      x
+users:write        x      x
+keys:read          x      x
+keys:write         x      x
+audit:read         x      x
+endpoints:write    x      x
+endpoints:read     x      x      x                     x
+usage:read         x      x      x                     x
+models:predict     x      x      x
+predictions:read   x      x      x          x          x
+feedback:write     x      x      x          x
+=================  =====  =====  =========  =========  ======
+
+Platform (operator organizations only, ``owner`` and ``admin``): ``plans:write``,
+``orgs:read``, ``orgs:write``, ``metrics:read``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from baryon.core.errors import InvalidInput
+
+__all__ = [
+    "PERMISSIONS",
+    "PLATFORM_PERMISSIONS",
+    "ROLES",
+    "ROLE_PERMISSIONS",
+    "ROLE_RANK",
+    "check_role",
+    "permissions_for",
+]
+
+#: Roles, most to least privileged.
+ROLES: tuple[str, ...] = ("owner", "admin", "developer", "annotator", "viewer")
+
+#: Rank used when one role grants another (a key can only make keys of its rank or lower).
+ROLE_RANK = MappingProxyType({role: len(ROLES) - i for i, role in enumerate(ROLES)})
+
+_TENANT: dict[str, frozenset[str]] = {
+    "org:read": frozenset(ROLES),
+    "plans:read": frozenset(ROLES),
+    "org:write": frozenset({"owner", "admin"}),
+    "users:read": frozenset({"owner", "admin"}),
+    "users:write": frozenset({"owner", "admin"}),
+    "keys:read": frozenset({"owner", "admin"}),
+    "keys:write": frozenset({"owner", "admin"}),
+    "audit:read": frozenset({"owner", "admin"}),
+    "endpoints:write": frozenset({"owner", "admin"}),
+    "endpoints:read": frozenset({"owner", "admin", "developer", "viewer"}),
+    "usage:read": frozenset({"owner", "admin", "developer", "viewer"}),
+    "models:predict": frozenset({"owner", "admin", "developer"}),
+    "predictions:read": frozenset({"owner", "admin", "developer", "annotator", "viewer"}),
+    "feedback:write": frozenset({"owner", "admin", "developer", "annotator"}),
+}
+
+#: Permissions that reach beyond one organization (operator organizations only).
+PLATFORM_PERMISSIONS = frozenset({"plans:write", "orgs:read", "orgs:write", "metrics:read"})
+_PLATFORM_ROLES = frozenset({"owner", "admin"})
+
+#: Every permission a route may declare.
+PERMISSIONS = frozenset(_TENANT) | PLATFORM_PERMISSIONS
+
+#: role -> permissions it grants inside its own (non-operator) organization.
+ROLE_PERMISSIONS = MappingProxyType(
+    {role: frozenset(p for p, roles in _TENANT.items() if role in roles) for role in ROLES}
+)
+
+
+def check_role(role: str) -> str:
+    """Return ``role`` if it is a known role.
+
+    Raises
+    ------
+    InvalidInput
+        Code ``invalid_role``.
+    """
+    if role not in ROLE_RANK:
+        raise InvalidInput(
+            f"unknown role {role!r}; roles are {', '.join(ROLES)}", code="invalid_role"
+        )
+    return role
+
+
+def permissions_for(role: str, *, operator: bool) -> frozenset[str]:
+    """Return every permission a key of ``role`` holds.
+
+    Parameters
+    ----------
+    role : str
+        One of :data:`ROLES`.
+    operator : bool
+        Whether the key's organization is an operator organization.
+    """
+    granted = ROLE_PERMISSIONS[check_role(role)]
+    if operator and role in _PLATFORM_ROLES:
+        granted = granted | PLATFORM_PERMISSIONS
+    return granted

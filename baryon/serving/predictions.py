@@ -1,0 +1,285 @@
+"""The prediction log, feedback on it, and per-organization endpoints.
+
+Every served prediction request is one row of ``prediction_log`` (its id is the
+``prediction_id`` of the response), written in the same transaction as its usage
+record. Inputs are kept as the organization chose (``prediction_inputs``):
+
+``full``    the inputs as sent;
+``hashed``  the SHA-256 of each input's canonical JSON (sorted keys, no spaces), so
+            a later label can be matched to a known input without storing it;
+``none``    nothing but the number of inputs.
+
+Feedback gives ground truth for one item (``item``, default 0) of a logged
+prediction: a ``label`` (the right class, text or value) or a ``rating`` (a number,
+e.g. a recommendation's relevance). One feedback per item; a second is a conflict.
+
+An **endpoint** is an organization's view of a model: its champion/challenger
+traffic split (``challenger_weight`` in [0, 1]; needs the plan feature
+``traffic_split`` to be above 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baryon.core.audit import record_audit
+from baryon.core.clock import Clock, SystemClock
+from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from baryon.core.ids import new_id
+from baryon.serving.tables import EndpointRow, FeedbackRow, PredictionRow
+
+__all__ = [
+    "add_feedback",
+    "get_endpoint",
+    "get_prediction",
+    "hash_input",
+    "list_endpoints",
+    "list_predictions",
+    "log_prediction",
+    "set_endpoint",
+]
+
+
+def hash_input(value: Any) -> str:
+    """Return the SHA-256 (hex) of ``value``'s canonical JSON."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def log_prediction(
+    session: Session,
+    *,
+    prediction_id: str,
+    org_id: str,
+    key_id: str,
+    model_name: str,
+    model_version: int,
+    variant: str,
+    request_id: str | None,
+    input_mode: str,
+    inputs: list[Any],
+    outputs: list[Any],
+    flags: list[str],
+    latency_ms: float,
+    at: datetime,
+) -> None:
+    """Add one prediction-log row to the caller's transaction (inputs per ``input_mode``)."""
+    session.add(
+        PredictionRow(
+            id=prediction_id,
+            org_id=org_id,
+            key_id=key_id,
+            model_name=model_name,
+            model_version=model_version,
+            variant=variant,
+            request_id=request_id,
+            input_mode=input_mode,
+            inputs=inputs if input_mode == "full" else None,
+            input_hashes=[hash_input(x) for x in inputs] if input_mode == "hashed" else None,
+            outputs=outputs,
+            flags=flags,
+            n_inputs=len(inputs),
+            latency_ms=latency_ms,
+            at=at,
+        )
+    )
+
+
+def _prediction_dict(row: PredictionRow) -> dict[str, Any]:
+    return {
+        "prediction_id": row.id,
+        "model": row.model_name,
+        "model_version": row.model_version,
+        "variant": row.variant,
+        "request_id": row.request_id,
+        "key_id": row.key_id,
+        "input_mode": row.input_mode,
+        "inputs": row.inputs,
+        "input_hashes": row.input_hashes,
+        "outputs": row.outputs,
+        "flags": row.flags,
+        "n_inputs": row.n_inputs,
+        "latency_ms": row.latency_ms,
+        "at": row.at.isoformat(),
+    }
+
+
+def get_prediction(session: Session, prediction_id: str, *, org_id: str) -> dict[str, Any]:
+    """Return one logged prediction of ``org_id`` (another organization's is not found).
+
+    Raises
+    ------
+    NotFound
+        Code ``prediction_not_found``.
+    """
+    row = session.get(PredictionRow, prediction_id)
+    if row is None or row.org_id != org_id:
+        raise NotFound(f"no prediction {prediction_id!r}", code="prediction_not_found")
+    return _prediction_dict(row)
+
+
+def list_predictions(
+    session: Session, *, org_id: str, model: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Return the organization's latest logged predictions, newest first."""
+    stmt = select(PredictionRow).where(PredictionRow.org_id == org_id)
+    if model is not None:
+        stmt = stmt.where(PredictionRow.model_name == model)
+    stmt = stmt.order_by(PredictionRow.at.desc(), PredictionRow.id.desc()).limit(limit)
+    return [_prediction_dict(r) for r in session.scalars(stmt)]
+
+
+def add_feedback(
+    session: Session,
+    *,
+    org_id: str,
+    key_id: str,
+    prediction_id: str,
+    item: int = 0,
+    label: Any = None,
+    rating: float | None = None,
+    clock: Clock | None = None,
+) -> dict[str, Any]:
+    """Store ground truth for item ``item`` of a logged prediction.
+
+    Raises
+    ------
+    InvalidInput
+        Neither or both of ``label``/``rating``; a non-finite rating; ``item`` out of
+        range (code ``invalid_feedback``).
+    NotFound
+        Unknown prediction, or one of another organization (``prediction_not_found``).
+    Conflict
+        That item already has feedback (``feedback_exists``).
+    """
+    clock = clock or SystemClock()
+    if (label is None) == (rating is None):
+        raise InvalidInput("give exactly one of 'label' or 'rating'", code="invalid_feedback")
+    if rating is not None and not math.isfinite(rating):
+        raise InvalidInput("rating must be a finite number", code="invalid_feedback")
+    row = session.get(PredictionRow, prediction_id)
+    if row is None or row.org_id != org_id:
+        raise NotFound(f"no prediction {prediction_id!r}", code="prediction_not_found")
+    if not 0 <= item < row.n_inputs:
+        raise InvalidInput(
+            f"item must be from 0 to {row.n_inputs - 1} for this prediction",
+            code="invalid_feedback",
+        )
+    taken = session.scalar(
+        select(FeedbackRow.id).where(
+            FeedbackRow.prediction_id == prediction_id, FeedbackRow.item == item
+        )
+    )
+    if taken is not None:
+        raise Conflict("this prediction item already has feedback", code="feedback_exists")
+    feedback = FeedbackRow(
+        id=new_id("fb", clock),
+        org_id=org_id,
+        prediction_id=prediction_id,
+        item=item,
+        label=label,
+        rating=rating,
+        key_id=key_id,
+        at=clock.now(),
+    )
+    session.add(feedback)
+    session.flush()
+    return {
+        "feedback_id": feedback.id,
+        "prediction_id": prediction_id,
+        "item": item,
+        "label": label,
+        "rating": rating,
+        "at": feedback.at.isoformat(),
+    }
+
+
+# ------------------------------------------------------------------- endpoints
+def get_endpoint(session: Session, org_id: str, model_name: str) -> float:
+    """Return the organization's challenger weight for ``model_name`` (0 when unset)."""
+    weight = session.scalar(
+        select(EndpointRow.challenger_weight).where(
+            EndpointRow.org_id == org_id, EndpointRow.model_name == model_name
+        )
+    )
+    return float(weight or 0.0)
+
+
+def list_endpoints(session: Session, org_id: str) -> list[dict[str, Any]]:
+    """Return the organization's configured endpoints, by model name."""
+    rows = session.scalars(
+        select(EndpointRow).where(EndpointRow.org_id == org_id).order_by(EndpointRow.model_name)
+    )
+    return [
+        {
+            "model": r.model_name,
+            "challenger_weight": r.challenger_weight,
+            "updated_at": r.updated_at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+def set_endpoint(
+    session: Session,
+    *,
+    org_id: str,
+    model_name: str,
+    challenger_weight: float,
+    features: tuple[str, ...],
+    actor: str = "system",
+    clock: Clock | None = None,
+) -> dict[str, Any]:
+    """Set the traffic split of the organization's endpoint for ``model_name`` (audited).
+
+    Raises
+    ------
+    InvalidInput
+        Weight outside [0, 1] (code ``invalid_weight``).
+    Forbidden
+        A weight above 0 on a plan without ``traffic_split`` (``feature_not_in_plan``).
+    """
+    clock = clock or SystemClock()
+    if not isinstance(challenger_weight, int | float) or not 0.0 <= challenger_weight <= 1.0:
+        raise InvalidInput("challenger_weight must be from 0 to 1", code="invalid_weight")
+    if challenger_weight > 0 and "traffic_split" not in features:
+        raise Forbidden(
+            "the organization's plan does not include traffic_split",
+            code="feature_not_in_plan",
+        )
+    now = clock.now()
+    row = session.get(EndpointRow, (org_id, model_name))
+    old = None if row is None else row.challenger_weight
+    if row is None:
+        row = EndpointRow(
+            org_id=org_id,
+            model_name=model_name,
+            challenger_weight=float(challenger_weight),
+            updated_at=now,
+        )
+        session.add(row)
+    else:
+        row.challenger_weight, row.updated_at = float(challenger_weight), now
+    record_audit(
+        session,
+        actor=actor,
+        action="endpoint.update",
+        object_type="endpoint",
+        object_id=model_name,
+        org_id=org_id,
+        details={"challenger_weight": [old, float(challenger_weight)]},
+        clock=clock,
+    )
+    session.flush()
+    return {
+        "model": model_name,
+        "challenger_weight": float(challenger_weight),
+        "updated_at": now.isoformat(),
+    }

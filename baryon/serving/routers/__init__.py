@@ -1,0 +1,21 @@
+"""One router per resource; :data:`ROUTERS` is what :func:`baryon.serving.app.create_app` mounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from baryon.serving.routers import keys, ops, org, orgs, plans, predictions, usage, users
+
+__all__ = ["ROUTERS"]
+
+#: Every router of the API, in documentation order.
+ROUTERS: tuple[APIRouter, ...] = (
+    ops.router,
+    org.router,
+    users.router,
+    keys.router,
+    plans.router,
+    orgs.router,
+    usage.router,
+    predictions.router,
+)

@@ -1,0 +1,135 @@
+"""Helpers shared by the routers: error documentation, JSON bodies, idempotent writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from baryon.serving.auth import Principal
+from baryon.serving.deps import AppState
+from baryon.serving.errors import PROBLEM_MEDIA_TYPE
+from baryon.serving.metering import (
+    StoredResponse,
+    check_idempotency_key,
+    find_replay,
+    request_fingerprint,
+    store_replay,
+)
+from baryon.serving.schemas import Problem
+
+__all__ = ["IDEMPOTENCY_HEADER", "PROBLEMS", "json_bytes", "replay_response", "run_write"]
+
+#: Header set on a response replayed for a repeated ``Idempotency-Key``.
+IDEMPOTENCY_HEADER = "Idempotent-Replayed"
+
+_PROBLEM = {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
+#: Error responses every authenticated route can give (for the OpenAPI document).
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {**_PROBLEM, "description": text}
+    for status, text in (
+        (400, "Malformed JSON"),
+        (401, "Missing, unknown, revoked or expired API key"),
+        (403, "The key's role lacks the permission"),
+        (404, "Not found (or another organization's)"),
+        (413, "Body or batch too large"),
+        (422, "Invalid input"),
+        (429, "Rate limited or quota exceeded"),
+    )
+}
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_bytes(value: Any) -> bytes:
+    """Return ``value`` as compact UTF-8 JSON (datetimes ISO 8601, Decimals as strings)."""
+    text = json.dumps(
+        value, default=_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
+    return text.encode("utf-8")
+
+
+def replay_response(stored: StoredResponse) -> Response:
+    """Return a stored idempotent response, marked as replayed."""
+    return Response(
+        stored.body,
+        status_code=stored.status,
+        media_type="application/json",
+        headers={IDEMPOTENCY_HEADER: "true"},
+    )
+
+
+def fingerprint(request: Request, body: BaseModel | None) -> str:
+    """Identify a request for idempotency: method, path, query, canonical body."""
+    canonical = b"" if body is None else body.model_dump_json().encode()
+    return request_fingerprint(request.method, request.url.path, request.url.query, canonical)
+
+
+def run_write(
+    state: AppState,
+    principal: Principal,
+    request: Request,
+    work: Callable[[Session], Any],
+    *,
+    body: BaseModel | None = None,
+    idempotency_key: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Run ``work`` in one transaction and answer its result as JSON.
+
+    With an ``Idempotency-Key`` the first response is stored in the same transaction
+    and a repeat (same key, same request) gets it back without running ``work``
+    again; the same key with another request is a 422 (``idempotency_key_reused``).
+    Errors are not stored: ``work`` wrote nothing, so a retry runs it afresh.
+    """
+    fp = None
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
+        fp = fingerprint(request, body)
+    for attempt in range(2):
+        try:
+            with state.transaction() as session:
+                now = state.clock.now()
+                if fp is not None and idempotency_key is not None:
+                    stored = find_replay(
+                        session,
+                        key_id=principal.key_id,
+                        idempotency_key=idempotency_key,
+                        fingerprint=fp,
+                        now=now,
+                    )
+                    if stored is not None:
+                        return replay_response(stored)
+                payload = json_bytes(work(session))
+                if fp is not None and idempotency_key is not None:
+                    store_replay(
+                        session,
+                        key_id=principal.key_id,
+                        org_id=principal.org_id,
+                        idempotency_key=idempotency_key,
+                        fingerprint=fp,
+                        response=StoredResponse(status_code, payload.decode()),
+                        now=now,
+                    )
+            return Response(payload, status_code=status_code, media_type="application/json")
+        except sa_exc.IntegrityError:
+            # PostgreSQL: a concurrent request stored the same Idempotency-Key first.
+            if fp is None or attempt == 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

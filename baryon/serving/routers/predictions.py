@@ -1,0 +1,368 @@
+"""Predictions: ``POST /v1/models/{name}/predict``, the prediction log, feedback, endpoints.
+
+A prediction request goes: caps (batch length, text length, finite numbers) → pick
+the model (``?version=N``, else the endpoint's champion/challenger split, sticky per
+``request_id``) → run it **outside** any transaction → one transaction that replays a
+stored ``Idempotency-Key`` response if there is one, else takes one unit of quota,
+logs the prediction, writes the usage record and stores the idempotent response.
+A request refused for quota writes nothing. A request whose model fails (unknown
+model, no champion, inputs the model cannot use) writes a usage record with 0 units
+and its error status, and takes no quota.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from baryon.core.config import Settings
+from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge, QuotaExceeded
+from baryon.core.ids import new_id
+from baryon.serving.auth import Principal, require
+from baryon.serving.deps import AppState, get_state
+from baryon.serving.inference import (
+    ServedModel,
+    choose_variant,
+    resolve_variant,
+    run_inference,
+)
+from baryon.serving.metering import StoredResponse as Stored
+from baryon.serving.metering import (
+    check_idempotency_key,
+    find_replay,
+    record_usage,
+    reserve_quota,
+    store_replay,
+)
+from baryon.serving.predictions import (
+    add_feedback,
+    get_prediction,
+    list_endpoints,
+    list_predictions,
+    log_prediction,
+    set_endpoint,
+)
+from baryon.serving.routers._common import (
+    PROBLEMS,
+    fingerprint,
+    json_bytes,
+    replay_response,
+    run_write,
+)
+from baryon.serving.schemas import (
+    EndpointOut,
+    EndpointRequest,
+    FeedbackOut,
+    FeedbackRequest,
+    PredictionOut,
+    PredictRequest,
+    PredictResponse,
+)
+
+__all__ = ["check_caps", "router"]
+
+router = APIRouter(prefix="/v1", tags=["predictions"], responses=PROBLEMS)
+_MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
+def check_caps(inputs: list[Any], settings: Settings) -> None:
+    """Refuse a batch over ``max_batch_size`` (413), a text over ``max_text_chars`` (422)
+    or a NaN/infinite number (422) anywhere in ``inputs``."""
+    if len(inputs) > settings.max_batch_size:
+        raise PayloadTooLarge(
+            f"at most {settings.max_batch_size} inputs per request, got {len(inputs)}",
+            code="batch_too_large",
+            details={"max_batch_size": settings.max_batch_size},
+        )
+    limit = settings.max_text_chars
+    stack: list[Any] = list(inputs)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if len(value) > limit:
+                raise InvalidInput(
+                    f"a text in inputs is longer than {limit} characters",
+                    code="text_too_long",
+                    details={"max_text_chars": limit},
+                )
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidInput("inputs contain NaN or infinity", code="non_finite_input")
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+def _choose(
+    state: AppState, principal: Principal, name: str, version: int | None, request_id: str | None
+) -> tuple[ServedModel, str]:
+    if version is not None:
+        return state.resolver.resolve(name, version=version), "pinned"
+    weight = state.challenger_weight(principal.org_id, name)
+    wanted = "champion"
+    if weight > 0:
+        wanted = choose_variant(weight, org_id=principal.org_id, model=name, request_id=request_id)
+    return resolve_variant(state.resolver, name, wanted)
+
+
+@router.post("/models/{name}/predict", response_model=PredictResponse)
+def predict(
+    body: PredictRequest,
+    request: Request,
+    name: str = Path(max_length=100, pattern=_MODEL_NAME),
+    version: int | None = Query(None, ge=1, description="Pin a version (default: champion)."),
+    idempotency_key: str | None = Header(None, max_length=255),
+    x_request_id: str | None = Header(None, max_length=200),
+    principal: Principal = require("models:predict"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Predict with the model's champion (or ``?version=N``); metered, logged, limited.
+
+    The response always carries ``prediction_id`` and ``model_version``; NaN or
+    infinite outputs come back as ``null`` with the flag ``non_finite_output``.
+    """
+    started = time.perf_counter()
+    check_caps(body.inputs, state.settings)
+    fp = None
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
+        fp = fingerprint(request, body)
+    request_id = body.request_id or x_request_id
+    endpoint = request.url.path
+    error: BaryonError | None = None
+    model: ServedModel | None = None
+    variant = "champion"
+    outputs: list[Any] = []
+    flags: list[str] = []
+    try:
+        model, variant = _choose(state, principal, name, version, request_id)
+        outputs, flags = run_inference(model, body.inputs)
+    except BaryonError as exc:
+        error = exc
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    for attempt in range(2):
+        try:
+            payload = _commit(
+                state, principal, body, fp, idempotency_key, endpoint, error, model, variant,
+                request_id, outputs, flags, latency_ms,
+            )  # fmt: skip
+            break
+        except sa_exc.IntegrityError:
+            if fp is None or attempt == 1:
+                raise
+    if isinstance(payload, Stored):
+        return replay_response(payload)
+    if error is not None:
+        raise error
+    assert model is not None
+    state.metrics.usage_units.labels(endpoint).inc()
+    state.metrics.predictions.labels(model.name, variant).inc()
+    return Response(payload, media_type="application/json")
+
+
+def _commit(
+    state: AppState,
+    principal: Principal,
+    body: PredictRequest,
+    fp: str | None,
+    idempotency_key: str | None,
+    endpoint: str,
+    error: BaryonError | None,
+    model: ServedModel | None,
+    variant: str,
+    request_id: str | None,
+    outputs: list[Any],
+    flags: list[str],
+    latency_ms: float,
+) -> bytes | Stored:
+    sub = principal.subscription
+    with state.transaction() as session:
+        now = state.clock.now()
+        if fp is not None and idempotency_key is not None:
+            stored = find_replay(
+                session,
+                key_id=principal.key_id,
+                idempotency_key=idempotency_key,
+                fingerprint=fp,
+                now=now,
+            )
+            if stored is not None:
+                return stored
+        if error is not None or model is None:
+            status = error.http_status if error is not None else 500
+            record_usage(
+                session,
+                org_id=principal.org_id,
+                key_id=principal.key_id,
+                endpoint=endpoint,
+                units=0,
+                status=status,
+                latency_ms=latency_ms,
+                period_start=sub.period(now)[0] if sub is not None else now,
+                model_name=None if model is None else model.name,
+                model_version=None if model is None else model.version,
+                clock=state.clock,
+            )
+            return b""
+        if sub is None:
+            raise QuotaExceeded("the organization has no active plan", code="no_subscription")
+        quota = reserve_quota(session, sub, units=1, now=now)
+        prediction_id = new_id("pred", state.clock)
+        log_prediction(
+            session,
+            prediction_id=prediction_id,
+            org_id=principal.org_id,
+            key_id=principal.key_id,
+            model_name=model.name,
+            model_version=model.version,
+            variant=variant,
+            request_id=request_id,
+            input_mode=principal.prediction_inputs,
+            inputs=body.inputs,
+            outputs=outputs,
+            flags=flags,
+            latency_ms=latency_ms,
+            at=now,
+        )
+        record_usage(
+            session,
+            org_id=principal.org_id,
+            key_id=principal.key_id,
+            endpoint=endpoint,
+            units=1,
+            status=200,
+            latency_ms=latency_ms,
+            period_start=quota.period_start,
+            model_name=model.name,
+            model_version=model.version,
+            prediction_id=prediction_id,
+            clock=state.clock,
+        )
+        payload = json_bytes(
+            {
+                "prediction_id": prediction_id,
+                "model": model.name,
+                "model_version": model.version,
+                "variant": variant,
+                "outputs": outputs,
+                "flags": flags,
+                "usage": {
+                    "units": 1,
+                    "quota": quota.quota,
+                    "used": quota.used,
+                    "remaining": max(0, quota.quota - quota.used),
+                },
+            }
+        )
+        if fp is not None and idempotency_key is not None:
+            store_replay(
+                session,
+                key_id=principal.key_id,
+                org_id=principal.org_id,
+                idempotency_key=idempotency_key,
+                fingerprint=fp,
+                response=Stored(200, payload.decode()),
+                now=now,
+            )
+        return payload
+
+
+@router.post("/feedback", response_model=FeedbackOut, status_code=201)
+def post_feedback(
+    body: FeedbackRequest,
+    request: Request,
+    idempotency_key: str | None = Header(None, max_length=255),
+    principal: Principal = require("feedback:write"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Ground truth for one item of a logged prediction: a ``label`` or a ``rating``."""
+    if isinstance(body.label, str) and len(body.label) > state.settings.max_text_chars:
+        raise InvalidInput(
+            f"label is longer than {state.settings.max_text_chars} characters",
+            code="text_too_long",
+        )
+
+    def work(session: Session) -> dict[str, Any]:
+        return add_feedback(
+            session,
+            org_id=principal.org_id,
+            key_id=principal.key_id,
+            prediction_id=body.prediction_id,
+            item=body.item,
+            label=body.label,
+            rating=body.rating,
+            clock=state.clock,
+        )
+
+    return run_write(
+        state, principal, request, work, body=body, idempotency_key=idempotency_key,
+        status_code=201,
+    )  # fmt: skip
+
+
+@router.get("/predictions", response_model=list[PredictionOut])
+def get_predictions(
+    model: str | None = Query(None, max_length=100),
+    limit: int = Query(50, ge=1, le=500),
+    principal: Principal = require("predictions:read"),
+    state: AppState = Depends(get_state),
+) -> list[dict[str, Any]]:
+    """The organization's latest logged predictions, newest first."""
+    with state.transaction() as session:
+        return list_predictions(session, org_id=principal.org_id, model=model, limit=limit)
+
+
+@router.get("/predictions/{prediction_id}", response_model=PredictionOut)
+def get_one_prediction(
+    prediction_id: str = Path(max_length=40),
+    principal: Principal = require("predictions:read"),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """One logged prediction (another organization's is a 404)."""
+    with state.transaction() as session:
+        return get_prediction(session, prediction_id, org_id=principal.org_id)
+
+
+@router.get("/endpoints", response_model=list[EndpointOut])
+def get_endpoints(
+    principal: Principal = require("endpoints:read"), state: AppState = Depends(get_state)
+) -> list[dict[str, Any]]:
+    """The organization's endpoints with a traffic split set."""
+    with state.transaction() as session:
+        return list_endpoints(session, principal.org_id)
+
+
+@router.put("/endpoints/{name}", response_model=EndpointOut)
+def put_endpoint(
+    body: EndpointRequest,
+    request: Request,
+    name: str = Path(max_length=100, pattern=_MODEL_NAME),
+    principal: Principal = require("endpoints:write"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Send ``challenger_weight`` of this model's traffic to its challenger (plan feature
+    ``traffic_split``); 0 sends everything to the champion."""
+    features = principal.subscription.plan.features if principal.subscription else ()
+
+    def work(session: Session) -> dict[str, Any]:
+        return set_endpoint(
+            session,
+            org_id=principal.org_id,
+            model_name=name,
+            challenger_weight=body.challenger_weight,
+            features=features,
+            actor=principal.actor,
+            clock=state.clock,
+        )
+
+    response = run_write(state, principal, request, work)
+    state.forget_endpoint(principal.org_id, name)
+    return response
