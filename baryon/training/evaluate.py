@@ -575,15 +575,17 @@ def evaluate_file(
     ValidationFailed
         Labels never seen in training.
     """
-    from baryon.data.sources import read_table
-    from baryon.data.versions import DatasetStore
     from baryon.training.registry import parse_model_ref
 
     name, version, alias = parse_model_ref(ref)
     loaded = registry.load(name, version=version, alias=alias or "champion")
+    from baryon.data.sources import read_table
+
     frame = read_table(path, format=format, delimiter=delimiter, encoding=encoding)
     training = None
     if loaded.version.task == "recommendation":
+        from baryon.data.versions import DatasetStore
+
         store = DatasetStore(registry.db, registry.artifacts, registry.clock)
         training = training_interactions(store, loaded.version)
     return loaded.version, evaluate_model(loaded, frame, roles=roles, training=training)

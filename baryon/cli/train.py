@@ -1,0 +1,123 @@
+"""``baryon train KIND --dataset NAME[@VERSION] ...``: one tracked training run.
+
+Prints the run (id, status, test metrics, registered version). A run that ends
+``failed_validation`` or ``failed`` prints one line ``error[<code>]: <reason>`` on stderr
+and exits 1 (with ``--json`` the run is printed on stdout first).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated, Any
+
+import typer
+
+from baryon.cli._common import console, get_workspace, print_json
+from baryon.core.errors import InvalidInput
+
+__all__ = ["cli_actor", "command", "parse_assignments", "parse_params"]
+
+
+def cli_actor() -> str:
+    """Return the actor recorded for CLI actions: ``cli:<os user>`` (``cli`` if unknown)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "cli"
+
+
+def parse_assignments(items: list[str] | None, *, option: str) -> dict[str, str]:
+    """Split ``["a=1", "b=x"]`` into ``{"a": "1", "b": "x"}``.
+
+    Raises
+    ------
+    InvalidInput
+        An item without ``=`` or with an empty key (code ``invalid_option``).
+    """
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"{option} {item!r}: expected key=value", code="invalid_option")
+        out[key.strip()] = value
+    return out
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """Parse ``--param key=value`` items; values are JSON literals when they parse.
+
+    ``max_depth=3`` gives 3, ``alpha=0.1`` 0.1, ``hidden_layer_sizes=[64,32]`` a list,
+    ``early_stopping=true`` True, ``solver=adam`` the string ``"adam"``.
+    """
+    params: dict[str, Any] = {}
+    for key, raw in parse_assignments(items, option="--param").items():
+        try:
+            params[key] = json.loads(raw)
+        except ValueError:
+            params[key] = raw
+    return params
+
+
+def command(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="Model kind, e.g. decision_tree, text_classifier.")],
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="Dataset NAME or NAME@VERSION (needs a split).")
+    ],
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="Target column (default: the label/rating column)."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Estimator parameter key=value (JSON literal); repeatable."),
+    ] = None,
+    register: Annotated[
+        str | None, typer.Option("--register", help="Register the model under this name.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
+    cv_folds: Annotated[
+        int, typer.Option("--cv-folds", help="Cross-validation folds on the train split (0: none).")
+    ] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+) -> None:
+    """Train KIND on a dataset version: a tracked run with honest test-split metrics."""
+    from baryon.training.trainer import Trainer
+
+    ws = get_workspace(ctx)
+    trainer = Trainer(ws, actor=cli_actor())
+    run = trainer.train(
+        kind,
+        dataset,
+        target=target,
+        params=parse_params(param),
+        register=register,
+        seed=seed,
+        cv_folds=cv_folds,
+    )
+    if as_json:
+        print_json(run.to_dict())
+    else:
+        _print_run_summary(run)
+    run.raise_for_status()
+
+
+def _print_run_summary(run: Any) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"run [bold]{run.id}[/bold]  {run.kind} on {run.dataset_ref}  "
+        f"status [bold]{run.status}[/bold]"
+    )
+    if run.status != "succeeded":
+        return
+    table = Table("metric (test split)", "value")
+    for name, value in run.metrics.items():
+        if name.startswith(("validation_", "cv_")) or name == "fit_seconds":
+            continue
+        table.add_row(name, "n/a" if value is None else f"{value:.4f}")
+    console.print(table)
+    registered = run.extra.get("registered")
+    if registered:
+        console.print(f"registered as {registered['name']}:{registered['version']}")

@@ -1,0 +1,747 @@
+"""The trainer: one tracked run from a dataset version to a registered model.
+
+:class:`Trainer` is a workflow object with small steps, each testable alone::
+
+    resolve  → TrainingSpec   kind known, dataset version found (errors: no run)
+    prepare  → Prepared       task, target, columns, the three splits, validation
+    fit      → Fitted         estimator fitted on the training split (+ optional CV)
+    evaluate → evaluations    metrics on the stored test split (and the validation split)
+    register → ModelVersion   a new version in the registry
+
+:meth:`Trainer.train` chains them inside a run: a
+:class:`~baryon.core.errors.ValidationFailed` ends the run ``failed_validation`` with its
+reason; any other exception ends it ``failed`` with the message; the run is returned in
+both cases (``run.raise_for_status()`` turns it into an error).
+
+Columns by task
+---------------
+- tabular kinds (``regression``, ``classification``, ``auto``): features are the columns
+  with role ``feature``; the target is ``target=`` if given, else the first ``label``
+  column, else the first ``rating`` column, else (regression and ``auto`` kinds) the last
+  numeric column that is a feature. For ``auto`` kinds the task is ``classification``
+  when the target has role ``label`` or a string/category/bool type, else
+  ``regression`` (a ``task`` parameter overrides it); the estimator gets it explicitly.
+- ``text_classification``: the first ``text`` column and the target as above.
+- ``recommendation``: the ``user``, ``item`` and (optional) ``rating`` columns.
+
+Rows whose target (or user/item) is missing are dropped from every split and counted.
+The estimator is fitted on the **train** split; the **validation** split is passed to
+estimators whose ``fit`` takes ``X_val``/``y_val`` (early stopping) and is measured
+(``validation_*`` metrics); the stored **test** split gives the run's metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from baryon.core.errors import BaryonError, InvalidInput, ValidationFailed
+from baryon.training import validation as checks
+from baryon.training.evaluate import (
+    DEFAULT_THRESHOLD,
+    Evaluation,
+    TaskData,
+    evaluate_classifier,
+    evaluate_recommender,
+    evaluate_regressor,
+    resolve_dataset,
+    task_data,
+)
+from baryon.training.gates import primary_metric
+from baryon.training.runs import FAILED, FAILED_VALIDATION, SUCCEEDED, Run
+
+if TYPE_CHECKING:
+    from baryon.data.versions import DatasetVersion
+    from baryon.training.registry import ModelVersion
+    from baryon.workspace import Workspace
+
+__all__ = ["Fitted", "Prepared", "Trainer", "TrainingSpec"]
+
+_TABULAR = ("classification", "regression", "auto")
+_NUMERIC_TYPES = ("int", "float")
+_CLASS_TYPES = ("string", "category", "bool")
+_NOT_FEATURES = ("id", "text", "label", "user", "item", "rating", "timestamp", "ignore")
+#: Per-step attributes collected into ``Run.history`` when an estimator has them.
+_HISTORY_ATTRS = (
+    "loss_history_",
+    "loss_curve_",
+    "validation_scores_",
+    "train_score_",
+    "validation_score_",
+)
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What to train on what (the output of :meth:`Trainer.resolve`).
+
+    Attributes
+    ----------
+    kind : str
+        Estimator kind (``baryon.ml.kinds``).
+    dataset : DatasetVersion
+        The dataset version (with its split).
+    target : str or None
+        Target column asked for (None: chosen by role).
+    params : dict
+        Estimator parameters.
+    seed : int
+        Random seed (``random_state`` of the estimator when it has one, CV shuffling).
+    cv_folds : int
+        Stratified (classification) or plain k-fold cross-validation folds on the
+        training split; 0 = none.
+    threshold : float
+        Relevance threshold of recommender evaluation (rating ≥ threshold).
+    """
+
+    kind: str
+    dataset: DatasetVersion
+    target: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int = 42
+    cv_folds: int = 0
+    threshold: float = DEFAULT_THRESHOLD
+
+
+@dataclass
+class Prepared:
+    """Validated training data (the output of :meth:`Trainer.prepare`).
+
+    Attributes
+    ----------
+    spec : TrainingSpec
+    task : str
+        Resolved task: ``classification``, ``regression``, ``text_classification`` or
+        ``recommendation``.
+    target : str or None
+    feature_columns : list of str
+    column_roles : dict of str to str
+        Column → role used (``feature``, ``target``, ``text``, ``user``, ``item``, ``rating``).
+    train, validation, test : TaskData
+    classes : list or None
+        Sorted training classes (classification).
+    notes : list of str
+        Facts worth reporting (rows dropped, ...).
+    """
+
+    spec: TrainingSpec
+    task: str
+    target: str | None
+    feature_columns: list[str]
+    column_roles: dict[str, str]
+    train: TaskData
+    validation: TaskData
+    test: TaskData
+    classes: list[Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Fitted:
+    """A fitted estimator and what fitting it produced.
+
+    Attributes
+    ----------
+    estimator : object
+    fit_seconds : float
+        Wall time of the final fit, in seconds.
+    history : dict of str to list of float
+        Per-step values (``loss``, ``loss_curve``, ``validation_score``, ``cv_accuracy``).
+    cv_metrics : dict of str to float
+        ``cv_<primary>_mean`` and ``cv_<primary>_std`` when cross-validation ran.
+    """
+
+    estimator: Any
+    fit_seconds: float
+    history: dict[str, list[float]] = field(default_factory=dict)
+    cv_metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer:
+    """Train, evaluate and register models as tracked runs.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Supplies the dataset store, run store, registry and clock.
+    actor : str
+        Recorded as the registering actor.
+
+    Examples
+    --------
+    >>> trainer = Trainer(ws)                                                # doctest: +SKIP
+    >>> run = trainer.train("decision_tree", dataset="iris@2", register="iris")  # doctest: +SKIP
+    >>> run.status, run.metrics["accuracy"]                                  # doctest: +SKIP
+    ('succeeded', 0.93)
+    """
+
+    def __init__(self, workspace: Workspace, *, actor: str = "system") -> None:
+        self.workspace = workspace
+        self.actor = actor
+
+    # ------------------------------------------------------------------ workflow
+    def train(
+        self,
+        kind: str,
+        dataset: str,
+        target: str | None = None,
+        params: dict[str, Any] | None = None,
+        register: str | None = None,
+        seed: int = 42,
+        *,
+        cv_folds: int = 0,
+        extra: dict[str, Any] | None = None,
+    ) -> Run:
+        """Run ``prepare → fit → evaluate → register`` as one tracked run.
+
+        Parameters
+        ----------
+        kind : str
+            Estimator kind.
+        dataset : str
+            ``NAME`` or ``NAME@VERSION``.
+        target : str, optional
+            Target column (default chosen by role, see the module docstring).
+        params : dict, optional
+            Estimator parameters.
+        register : str, optional
+            Register the model under this name when the run succeeds.
+        seed : int
+            Random seed.
+        cv_folds : int
+            Cross-validation folds on the training split (0 = none, else >= 2).
+        extra : dict, optional
+            Metadata saved with the registered version (e.g. ``handoff_threshold``).
+
+        Returns
+        -------
+        Run
+            Final status ``succeeded``, ``failed_validation`` or ``failed``.
+
+        Raises
+        ------
+        InvalidInput
+            Unknown kind, malformed dataset reference or parameters (no run is made).
+        NotFound
+            No such dataset (no run is made).
+        Conflict
+            Registration refused (the run stays ``succeeded``).
+        """
+        spec = self.resolve(
+            kind, dataset, target=target, params=params or {}, seed=seed, cv_folds=cv_folds
+        )
+        runs = self.workspace.runs
+        from baryon.ml.kinds import task_of
+
+        run = runs.start(
+            kind=spec.kind,
+            task=task_of(spec.kind),
+            params=spec.params,
+            seed=spec.seed,
+            cv_folds=spec.cv_folds,
+            dataset_version_id=spec.dataset.id,
+            dataset_name=spec.dataset.name,
+            dataset_version=spec.dataset.version,
+            split=spec.dataset.split,
+            target=spec.target,
+        )
+        clock = self.workspace.clock
+        started = clock.monotonic()
+        try:
+            prepared = self.prepare(spec)
+            runs.update(
+                run.id,
+                task=prepared.task,
+                target=prepared.target,
+                column_roles=prepared.column_roles,
+                feature_columns=prepared.feature_columns,
+            )
+            fitted = self.fit(prepared)
+            evaluations = self.evaluate(prepared, fitted)
+            self._record(run.id, prepared, fitted, evaluations, extra)
+        except ValidationFailed as exc:
+            return runs.finish(
+                run.id,
+                status=FAILED_VALIDATION,
+                duration_seconds=clock.monotonic() - started,
+                error=exc.message,
+                error_code=str(exc.details.get("check") or exc.code),
+            )
+        except BaseException as exc:
+            message = (
+                exc.message if isinstance(exc, BaryonError) else f"{type(exc).__name__}: {exc}"
+            )
+            failed = runs.finish(
+                run.id,
+                status=FAILED,
+                duration_seconds=clock.monotonic() - started,
+                error=message or type(exc).__name__,
+                error_code=getattr(exc, "code", None) or "internal_error",
+            )
+            if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
+                raise
+            return failed
+        done = runs.finish(run.id, status=SUCCEEDED, duration_seconds=clock.monotonic() - started)
+        if register is not None:
+            mv = self.register(done.id, register)
+            done = runs.update(
+                done.id, extra={"registered": {"name": mv.name, "version": mv.version}}
+            )
+        return done
+
+    def resolve(
+        self,
+        kind: str,
+        dataset: str,
+        *,
+        target: str | None = None,
+        params: dict[str, Any] | None = None,
+        seed: int = 42,
+        cv_folds: int = 0,
+    ) -> TrainingSpec:
+        """Check the kind and options and find the dataset version (no run yet).
+
+        Raises
+        ------
+        InvalidInput
+            Unknown kind (``unknown_kind``), bad ``cv_folds`` or ``seed``, params that
+            are not JSON values, cross-validation asked for a recommender.
+        NotFound
+            No such dataset or version.
+        """
+        from baryon.ml.kinds import estimator_kinds, task_of
+
+        if kind not in estimator_kinds():
+            raise InvalidInput(
+                f"unknown model kind {kind!r}; one of {', '.join(sorted(estimator_kinds()))}",
+                code="unknown_kind",
+            )
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise InvalidInput(f"seed must be an integer >= 0, got {seed!r}", code="invalid_seed")
+        if (
+            isinstance(cv_folds, bool)
+            or not isinstance(cv_folds, int)
+            or cv_folds in (1,)
+            or (cv_folds < 0)
+        ):
+            raise InvalidInput(
+                f"cv_folds must be 0 (no cross-validation) or >= 2, got {cv_folds!r}",
+                code="invalid_cv_folds",
+            )
+        if cv_folds and task_of(kind) == "recommendation":
+            raise InvalidInput(
+                "cross-validation is not available for recommenders", code="invalid_cv_folds"
+            )
+        params = dict(params or {})
+        try:
+            json.dumps(params)
+        except (TypeError, ValueError):
+            raise InvalidInput("params must be JSON values", code="invalid_params") from None
+        version = resolve_dataset(self.workspace.datasets, dataset)
+        return TrainingSpec(
+            kind=kind, dataset=version, target=target, params=params, seed=seed, cv_folds=cv_folds
+        )
+
+    # ------------------------------------------------------------------- prepare
+    def prepare(self, spec: TrainingSpec) -> Prepared:
+        """Choose task and columns, load the three splits and validate them.
+
+        Raises
+        ------
+        ValidationFailed
+            Any check of :mod:`baryon.training.validation` (the run ends
+            ``failed_validation``).
+        """
+        from baryon.ml.kinds import task_of
+
+        ds = spec.dataset
+        if ds.row_count == 0:
+            raise checks.fail("empty_dataset", "the dataset has 0 rows")
+        if ds.row_count == 1:
+            raise checks.fail("too_few_rows", "the dataset has 1 row; training needs at least 2")
+        if not ds.split:
+            raise checks.fail(
+                "no_split",
+                f"dataset {ds.name}@{ds.version} has no split; split it first "
+                f"(baryon data split {ds.name} ...)",
+            )
+        frames = {s: ds.to_pandas(split=s) for s in ("train", "validation", "test")}
+        task = task_of(spec.kind)
+        roles = {c: ds.roles.get(c, "feature") for c in frames["train"].columns}
+        if task == "recommendation":
+            return self._prepare_interactions(spec, frames, roles)
+        target = self._choose_target(spec, roles, task)
+        if task == "auto":
+            task = self._auto_task(spec, target, roles)
+        column_roles: dict[str, str] = {target: "target"}
+        text_column = None
+        features: list[str] = []
+        if task == "text_classification":
+            text_column = _first(roles, "text")
+            if text_column is None:
+                raise checks.fail("missing_role", "no column has role text", role="text")
+            column_roles[text_column] = "text"
+        else:
+            features = [c for c, r in roles.items() if r == "feature" and c != target]
+            if not features:
+                raise checks.fail("no_features", "no column has role feature")
+            column_roles.update(dict.fromkeys(features, "feature"))
+        data = {
+            s: task_data(f, task, feature_columns=features, target=target, text_column=text_column)
+            for s, f in frames.items()
+        }
+        notes = [
+            f"{d.dropped} {s} row(s) without a target dropped" for s, d in data.items() if d.dropped
+        ]
+        checks.check_rows(
+            ds.row_count, len(data["train"]), len(data["test"]), cv_folds=spec.cv_folds
+        )
+        train_y = data["train"].y
+        assert train_y is not None
+        checks.check_target(train_y, task=task)
+        if task == "text_classification":
+            checks.check_columns(frames["train"], [text_column or ""], constant=False)
+        else:
+            checks.check_columns(data["train"].X, features)
+        classes = None
+        if task != "regression":
+            evaluation = {s: d.y for s in ("test", "validation") if (d := data[s]).y is not None}
+            classes = checks.check_classes(train_y, evaluation=evaluation, cv_folds=spec.cv_folds)
+        return Prepared(
+            spec=spec,
+            task=task,
+            target=target,
+            feature_columns=features,
+            column_roles=column_roles,
+            train=data["train"],
+            validation=data["validation"],
+            test=data["test"],
+            classes=classes,
+            notes=notes,
+        )
+
+    def _prepare_interactions(
+        self, spec: TrainingSpec, frames: dict[str, pd.DataFrame], roles: dict[str, str]
+    ) -> Prepared:
+        user, item, rating = _first(roles, "user"), _first(roles, "item"), _first(roles, "rating")
+        for role, column in (("user", user), ("item", item)):
+            if column is None:
+                raise checks.fail("missing_role", f"no column has role {role}", role=role)
+        data = {
+            s: task_data(f, "recommendation", user=user, item=item, rating=rating)
+            for s, f in frames.items()
+        }
+        checks.check_rows(spec.dataset.row_count, len(data["train"]), len(data["test"]))
+        train, test = data["train"].interactions, data["test"].interactions
+        assert train is not None
+        assert test is not None
+        checks.check_interactions(train, test, threshold=spec.threshold if rating else None)
+        column_roles = {str(user): "user", str(item): "item"}
+        if rating:
+            column_roles[rating] = "rating"
+        notes = [
+            f"{d.dropped} {s} row(s) without user or item dropped"
+            for s, d in data.items()
+            if d.dropped
+        ]
+        return Prepared(
+            spec=spec,
+            task="recommendation",
+            target=None,
+            feature_columns=[],
+            column_roles=column_roles,
+            train=data["train"],
+            validation=data["validation"],
+            test=data["test"],
+            notes=notes,
+        )
+
+    @staticmethod
+    def _choose_target(spec: TrainingSpec, roles: dict[str, str], task: str) -> str:
+        if spec.target is not None:
+            if spec.target not in roles:
+                raise checks.fail(
+                    "no_target",
+                    f"target column {spec.target!r} is not in the dataset "
+                    f"(columns: {', '.join(roles)})",
+                    column=spec.target,
+                )
+            return spec.target
+        chosen = _first(roles, "label") or _first(roles, "rating")
+        if chosen is None and task in ("regression", "auto"):
+            schema = spec.dataset.schema
+            numeric = [
+                c for c, r in roles.items() if r == "feature" and schema.get(c) in _NUMERIC_TYPES
+            ]
+            chosen = numeric[-1] if numeric else None
+        if chosen is None:
+            raise checks.fail(
+                "no_target",
+                "no target column: pass --target or give a column the role label",
+            )
+        return chosen
+
+    @staticmethod
+    def _auto_task(spec: TrainingSpec, target: str, roles: dict[str, str]) -> str:
+        asked = spec.params.get("task")
+        if asked in ("classification", "regression"):
+            return str(asked)
+        if roles.get(target) == "label" or spec.dataset.schema.get(target) in _CLASS_TYPES:
+            return "classification"
+        return "regression"
+
+    # ----------------------------------------------------------------------- fit
+    def make_estimator(self, prepared: Prepared) -> Any:
+        """Build the (unfitted) estimator of ``prepared`` with the run's seed.
+
+        The seed becomes ``random_state`` when the estimator has that parameter and the
+        user did not set it; ``auto`` kinds get the resolved ``task``.
+        """
+        from baryon.ml.kinds import make_estimator, task_of
+
+        spec = prepared.spec
+        params = dict(spec.params)
+        if task_of(spec.kind) == "auto":
+            params["task"] = prepared.task
+        estimator = make_estimator(spec.kind, **params)
+        names = estimator.get_params() if hasattr(estimator, "get_params") else {}
+        if "random_state" in names and "random_state" not in params:
+            estimator.set_params(random_state=spec.seed)
+        return estimator
+
+    def fit(self, prepared: Prepared) -> Fitted:
+        """Fit the estimator on the training split (and cross-validate when asked).
+
+        Returns
+        -------
+        Fitted
+        """
+        clock = self.workspace.clock
+        cv_metrics, history = self._cross_validate(prepared)
+        estimator = self.make_estimator(prepared)
+        started = clock.monotonic()
+        train = prepared.train
+        if prepared.task == "recommendation":
+            estimator.fit(train.interactions)
+        else:
+            kwargs = {}
+            val = prepared.validation
+            if len(val) and _takes_validation(estimator):
+                kwargs = {"X_val": val.X, "y_val": val.y}
+            estimator.fit(train.X, train.y, **kwargs)
+        fit_seconds = clock.monotonic() - started
+        history.update(_history_of(estimator))
+        return Fitted(
+            estimator=estimator, fit_seconds=fit_seconds, history=history, cv_metrics=cv_metrics
+        )
+
+    def _cross_validate(
+        self, prepared: Prepared
+    ) -> tuple[dict[str, float], dict[str, list[float]]]:
+        folds = prepared.spec.cv_folds
+        if not folds or prepared.task == "recommendation":
+            return {}, {}
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        train = prepared.train
+        assert train.y is not None
+        y = train.y.to_numpy()
+        splitter: Any
+        if prepared.task == "regression":
+            splitter = KFold(n_splits=folds, shuffle=True, random_state=prepared.spec.seed)
+        else:
+            splitter = StratifiedKFold(
+                n_splits=folds, shuffle=True, random_state=prepared.spec.seed
+            )
+        metric = primary_metric(prepared.task)
+        scores = []
+        for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
+            estimator = self.make_estimator(prepared)
+            estimator.fit(_rows(train.X, fit_idx), y[fit_idx])
+            part = _rows(train.X, held_idx)
+            if prepared.task == "regression":
+                scores.append(evaluate_regressor(estimator, part, y[held_idx]).metrics[metric])
+            else:
+                pred = np.asarray(estimator.predict(part), dtype=object)
+                scores.append(float(np.mean(pred == y[held_idx].astype(object))))
+        return (
+            {
+                f"cv_{metric}_mean": float(np.mean(scores)),
+                f"cv_{metric}_std": float(np.std(scores)),
+            },
+            {f"cv_{metric}": [float(s) for s in scores]},
+        )
+
+    # ------------------------------------------------------------------ evaluate
+    def evaluate(self, prepared: Prepared, fitted: Fitted) -> dict[str, Evaluation]:
+        """Measure the fitted estimator on the test split (and the validation split).
+
+        Returns
+        -------
+        dict
+            ``{"test": Evaluation}`` plus ``"validation"`` when that split has rows.
+        """
+        out = {"test": self._measure(prepared, fitted.estimator, prepared.test)}
+        if len(prepared.validation):
+            # e.g. no relevant validation item: the test metrics still stand
+            with contextlib.suppress(InvalidInput):
+                out["validation"] = self._measure(prepared, fitted.estimator, prepared.validation)
+        return out
+
+    def _measure(self, prepared: Prepared, estimator: Any, data: TaskData) -> Evaluation:
+        if prepared.task == "recommendation":
+            assert data.interactions is not None
+            threshold = prepared.spec.threshold if "rating" in data.interactions else None
+            return evaluate_recommender(
+                estimator, data.interactions, train=prepared.train.interactions, threshold=threshold
+            )
+        assert data.y is not None
+        if prepared.task == "regression":
+            return evaluate_regressor(estimator, data.X, data.y)
+        return evaluate_classifier(estimator, data.X, data.y, task=prepared.task)
+
+    # ------------------------------------------------------------------ register
+    def register(
+        self, run_id: str, name: str, *, extra: dict[str, Any] | None = None
+    ) -> ModelVersion:
+        """Register the run's model as the next version of ``name`` (see the registry)."""
+        return self.workspace.registry.register(run_id, name, actor=self.actor, extra=extra)
+
+    # -------------------------------------------------------------------- record
+    def _record(
+        self,
+        run_id: str,
+        prepared: Prepared,
+        fitted: Fitted,
+        evaluations: dict[str, Evaluation],
+        extra: dict[str, Any] | None,
+    ) -> None:
+        from baryon.ml.persistence import dump_model
+
+        runs = self.workspace.runs
+        spec = prepared.spec
+        test = evaluations["test"]
+        metrics: dict[str, float] = dict(test.metrics)
+        if "validation" in evaluations:
+            metrics.update(
+                {f"validation_{k}": v for k, v in evaluations["validation"].metrics.items()}
+            )
+        metrics.update(fitted.cv_metrics)
+        metrics["fit_seconds"] = fitted.fit_seconds
+        classes = None
+        if prepared.task in ("classification", "text_classification"):
+            classes = np.asarray(fitted.estimator.classes_).tolist()
+        payload, manifest = dump_model(
+            fitted.estimator,
+            kind=spec.kind,
+            extra={
+                "run_id": run_id,
+                "dataset_version_id": spec.dataset.id,
+                "task": prepared.task,
+                "target": prepared.target,
+                "feature_columns": prepared.feature_columns,
+                "column_roles": prepared.column_roles,
+                "classes": classes,
+            },
+        )
+        runs.put_artifact(run_id, "model", payload)
+        runs.put_artifact(run_id, "manifest", json.dumps(manifest, sort_keys=True).encode())
+        report = {
+            "run_id": run_id,
+            "kind": spec.kind,
+            "task": prepared.task,
+            "dataset": f"{spec.dataset.name}@{spec.dataset.version}",
+            "dataset_version_id": spec.dataset.id,
+            "split": "test",
+            "primary_metric": primary_metric(prepared.task),
+            "metrics": _finite(metrics),
+            "test": test.report,
+            "validation": evaluations["validation"].report if "validation" in evaluations else None,
+            "rows": {
+                "train": len(prepared.train),
+                "validation": len(prepared.validation),
+                "test": len(prepared.test),
+            },
+            "notes": prepared.notes,
+        }
+        runs.put_artifact(run_id, "report", _json_bytes(report))
+        if "confusion_matrix" in test.report:
+            runs.put_artifact(
+                run_id, "confusion_matrix", _json_bytes(test.report["confusion_matrix"])
+            )
+        model_extra = dict(extra or {})
+        runs.update(
+            run_id,
+            metrics=metrics,
+            history=fitted.history,
+            extra={"classes": classes, "notes": prepared.notes, "model_extra": model_extra},
+        )
+
+
+# ----------------------------------------------------------------------- helpers
+def _first(roles: dict[str, str], role: str) -> str | None:
+    return next((c for c, r in roles.items() if r == role), None)
+
+
+def _rows(X: Any, index: np.ndarray) -> Any:
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[index]
+    return [X[i] for i in index]
+
+
+def _takes_validation(estimator: Any) -> bool:
+    try:
+        names = inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return False
+    return (
+        "X_val" in names
+        and "y_val" in names
+        and getattr(estimator, "early_stopping", None) is not False
+    )
+
+
+def _history_of(estimator: Any) -> dict[str, list[float]]:
+    out = {}
+    for attr in _HISTORY_ATTRS:
+        values = getattr(estimator, attr, None)
+        if values is None:
+            continue
+        try:
+            arr = np.asarray(values, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            continue
+        if arr.size:
+            out[attr.rstrip("_")] = [float(v) for v in arr]
+    return out
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
+    return {
+        k: (float(v) if v is not None and math.isfinite(float(v)) else None)
+        for k, v in metrics.items()
+    }
+
+
+def _json_bytes(obj: Any) -> bytes:
+    """Serialise a report: numpy values as Python ones, NaN/inf as null."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        if hasattr(value, "tolist"):
+            return clean(value.tolist())
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return json.dumps(clean(obj), sort_keys=True, default=str, allow_nan=False).encode()
