@@ -312,3 +312,64 @@ def test_parse_model_ref_valid_forms(ref: str, expected: tuple[object, ...]) -> 
 def test_parse_model_ref_malformed_refused(ref: str) -> None:
     with pytest.raises(InvalidInput):
         parse_model_ref(ref)
+
+
+@pytest.mark.postgres
+def test_register_32_threads_race_on_postgres_gap_free(tmp_path: Path) -> None:
+    import os
+    import uuid
+
+    url = os.environ.get("BARYON_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("BARYON_TEST_POSTGRES_URL not set: no PostgreSQL server to test against")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    # a database of its own: the shared one may hold other tests' schemas
+    fresh = f"baryon_reg_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{fresh}"'))
+    try:
+        own_url = make_url(url).set(database=fresh).render_as_string(hide_password=False)
+        _race_on(Settings(home=tmp_path / "pg-home", database_url=own_url))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _race_on(settings: Settings) -> None:
+    with Workspace.open(settings) as ws:
+        run = ws.runs.start(
+            kind="decision_tree",
+            task="classification",
+            params={},
+            seed=0,
+            dataset_version_id="dsv_pg",
+            dataset_name="d",
+            dataset_version=1,
+        )
+        ws.runs.put_artifact(run.id, "model", b"m")
+        ws.runs.finish(run.id, status="succeeded")
+        name = "pg-race"
+        results: list[int] = []
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(32)
+
+        def worker() -> None:
+            try:
+                barrier.wait()
+                results.append(ws.registry.register(run.id, name).version)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sorted(results) == list(range(1, 33))
+        champions = [v for v in ws.registry.list_versions(name) if "champion" in v.aliases]
+        assert len(champions) == 1
