@@ -136,7 +136,7 @@ def test_to_state_round_trips_through_npz_without_pickle(kind: str) -> None:
     arrays, meta = model.to_state()
     assert all(a.dtype != object for a in arrays.values())
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as loaded:
         restored = type(model).from_state(dict(loaded), json.loads(json.dumps(meta)))
@@ -189,7 +189,7 @@ def test_fit_twice_gives_identical_answers(kind: str) -> None:
         (TABLE.to_dict(), "not_a_dataframe"),
         (TABLE.drop(columns=["item"]), "missing_column"),
         (TABLE.iloc[:0], "empty"),
-        (TABLE.assign(user=[None, *TABLE["user"][1:]]), "missing_values"),
+        (TABLE.assign(user=pd.Series([None, *TABLE["user"][1:]], dtype=object)), "missing_values"),
         (TABLE.assign(rating=[np.nan, *TABLE["rating"][1:]]), "bad_rating"),
         (TABLE.assign(rating=["x"] * len(TABLE)), "bad_rating"),
     ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,8 +107,9 @@ def test_baseline_predict_before_fit_raises_not_fitted() -> None:
     [("regularization", -1.0), ("learning_rate", 0.0), ("learning_rate", 2.0), ("max_iter", 0)],
 )
 def test_baseline_fit_bad_param_raises_bad_param(param: str, value: float) -> None:
+    params: dict[str, Any] = {param: value}
     with pytest.raises(InvalidInput) as info:
-        BaselineRatingModel(**{param: value}).fit(RATINGS)
+        BaselineRatingModel(**params).fit(RATINGS)
     assert info.value.code == "bad_param"
     assert info.value.details["param"] == param
 

@@ -85,6 +85,11 @@ def test_cf_seed_scores_match_bruteforce_formula(
     np.testing.assert_allclose(all_scores(model), brute_scores(model), rtol=1e-9, atol=1e-9)
 
 
+def similarity_of(model: CFSeedRecommender) -> np.ndarray:
+    assert model.similarity_ is not None
+    return np.asarray(model.similarity_.toarray())
+
+
 TABLE = pd.DataFrame(
     {
         "user": [1, 1, 2, 2, 3, 3, 4],
@@ -103,17 +108,17 @@ def test_cf_seed_zero_fill_hand_computed_score() -> None:
 
 def test_cf_seed_neighbours_prunes_to_most_similar() -> None:
     model = CFSeedRecommender(neighbours=1, include_self=False).fit(TABLE)
-    s = model.similarity_.toarray()
+    s = similarity_of(model)
     assert np.all((s > 0).sum(axis=1) <= 1)
-    full = CFSeedRecommender(include_self=False).fit(TABLE).similarity_.toarray()
+    full = similarity_of(CFSeedRecommender(include_self=False).fit(TABLE))
     for i in range(3):
         kept = np.flatnonzero(s[i])
         assert s[i, kept[0]] == full[i].max()
 
 
 def test_cf_seed_shrinkage_scales_by_co_rater_count() -> None:
-    plain = CFSeedRecommender().fit(TABLE).similarity_.toarray()
-    shrunk = CFSeedRecommender(shrinkage=1.0).fit(TABLE).similarity_.toarray()
+    plain = similarity_of(CFSeedRecommender().fit(TABLE))
+    shrunk = similarity_of(CFSeedRecommender(shrinkage=1.0).fit(TABLE))
     # items a and b share one rater (user 1): factor 1 / (1 + 1)
     assert shrunk[0, 1] == pytest.approx(plain[0, 1] / 2)
     # a is rated by 3 users: self factor 3 / 4

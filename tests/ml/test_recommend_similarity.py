@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from baryon.core.errors import InvalidInput
 from baryon.ml.recommend.similarity import (
+    Axis,
     cosine_similarity,
     drop_diagonal,
     prune_rows,
@@ -37,17 +38,19 @@ def rating_matrices(draw: st.DrawFn, *, grid: bool) -> np.ndarray:
 
 @settings(max_examples=60, deadline=None)
 @given(ratings=rating_matrices(grid=True), axis=st.sampled_from(["item", "user"]))
-def test_seed_similarity_integer_ratings_matches_bruteforce(ratings: np.ndarray, axis: str) -> None:
-    expected = np.array(similarity_bruteforce(ratings.tolist(), axis=axis))  # type: ignore[arg-type]
-    got = seed_similarity(sp.csr_matrix(ratings), axis=axis).toarray()  # type: ignore[arg-type]
+def test_seed_similarity_integer_ratings_matches_bruteforce(
+    ratings: np.ndarray, axis: Axis
+) -> None:
+    expected = np.array(similarity_bruteforce(ratings.tolist(), axis=axis))
+    got = seed_similarity(sp.csr_matrix(ratings), axis=axis).toarray()
     np.testing.assert_allclose(got, expected.reshape(got.shape), rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
 @given(ratings=rating_matrices(grid=False), axis=st.sampled_from(["item", "user"]))
-def test_seed_similarity_float_ratings_matches_bruteforce(ratings: np.ndarray, axis: str) -> None:
-    expected = np.array(similarity_bruteforce(ratings.tolist(), axis=axis))  # type: ignore[arg-type]
-    got = seed_similarity(sp.csr_matrix(ratings), axis=axis).toarray()  # type: ignore[arg-type]
+def test_seed_similarity_float_ratings_matches_bruteforce(ratings: np.ndarray, axis: Axis) -> None:
+    expected = np.array(similarity_bruteforce(ratings.tolist(), axis=axis))
+    got = seed_similarity(sp.csr_matrix(ratings), axis=axis).toarray()
     np.testing.assert_allclose(got, expected.reshape(got.shape), rtol=1e-10, atol=1e-12)
 
 

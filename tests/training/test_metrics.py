@@ -141,7 +141,7 @@ def test_map_at_k_hand_computed_divides_by_min_k_relevant() -> None:
 
 
 def test_catalogue_coverage_hand_computed() -> None:
-    lists = [["a", "b", "z"], ["b", "c", None]]
+    lists: list[list[str | None]] = [["a", "b", "z"], ["b", "c", None]]
     assert m.catalogue_coverage(lists, {"a", "b", "c", "d"}, 2) == pytest.approx(3 / 4)
 
 
