@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -59,6 +59,7 @@ __all__ = [
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _FEATURE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _MONEY_PLACES = 4
+_CENT = Decimal("0.01")
 
 #: Feature flags with an effect in the serving layer (others are stored as given).
 KNOWN_FEATURES = frozenset({"traffic_split", "overage"})
@@ -379,7 +380,8 @@ def estimate_charge(plan: Plan, used_units: int) -> dict[str, Any]:
     """Return the charge of one billing period with ``used_units`` metered units.
 
     The charge is the monthly price plus, on plans with the ``overage`` feature,
-    ``overage_price`` for every unit beyond the quota.
+    ``overage_price`` for every unit beyond the quota. The overage amount and the
+    total are rounded to cents, half up (the usual rule for invoices).
 
     Returns
     -------
@@ -387,10 +389,12 @@ def estimate_charge(plan: Plan, used_units: int) -> dict[str, Any]:
         ``{"monthly": Decimal, "overage_units": int, "overage": Decimal, "total": Decimal}``.
     """
     overage_units = max(0, used_units - plan.quota) if plan.allows_overage else 0
-    overage = (plan.overage_price or Decimal(0)) * overage_units
+    overage = ((plan.overage_price or Decimal(0)) * overage_units).quantize(
+        _CENT, rounding=ROUND_HALF_UP
+    )
     return {
         "monthly": plan.monthly_price,
         "overage_units": overage_units,
         "overage": overage,
-        "total": plan.monthly_price + overage,
+        "total": (plan.monthly_price + overage).quantize(_CENT, rounding=ROUND_HALF_UP),
     }

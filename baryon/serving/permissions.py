@@ -22,12 +22,15 @@ endpoints:write    x      x
 endpoints:read     x      x      x                     x
 usage:read         x      x      x                     x
 models:predict     x      x      x
-predictions:read   x      x      x          x          x
+predictions:read   x      x      x          x
 feedback:write     x      x      x          x
 =================  =====  =====  =========  =========  ======
 
 Platform (operator organizations only, ``owner`` and ``admin``): ``plans:write``,
 ``orgs:read``, ``orgs:write``, ``metrics:read``.
+
+Viewers see usage and endpoints but not the prediction log, which may hold the
+organization's customers' inputs (least privilege, DESIGN.md §8).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ _TENANT: dict[str, frozenset[str]] = {
     "endpoints:read": frozenset({"owner", "admin", "developer", "viewer"}),
     "usage:read": frozenset({"owner", "admin", "developer", "viewer"}),
     "models:predict": frozenset({"owner", "admin", "developer"}),
-    "predictions:read": frozenset({"owner", "admin", "developer", "annotator", "viewer"}),
+    "predictions:read": frozenset({"owner", "admin", "developer", "annotator"}),
     "feedback:write": frozenset({"owner", "admin", "developer", "annotator"}),
 }
 

@@ -1,0 +1,75 @@
+"""``baryon serve``: run the HTTP API on uvicorn.
+
+The workspace is opened and migrated once, in this process, before any worker
+starts. Workers are separate processes that build their app from the same
+settings (``--home`` is passed on as ``BARYON_HOME``). uvicorn handles SIGINT and
+SIGTERM gracefully: it stops accepting connections, lets requests in flight finish
+(up to ``--graceful-timeout`` seconds), then runs the app's shutdown (which closes
+the database).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Annotated
+
+import typer
+
+from baryon.cli._common import err_console, get_settings
+
+__all__ = ["command"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def command(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Bind address (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port (default 8000).")] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes sharing the port.")
+    ] = 1,
+    graceful_timeout: Annotated[
+        int, typer.Option("--graceful-timeout", min=0, help="Seconds to finish requests.")
+    ] = 30,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    from baryon.workspace import Workspace
+
+    settings = get_settings(ctx)
+    bind_host = host or settings.host
+    bind_port = settings.port if port is None else port
+    Workspace.open(settings).close()  # migrate once, before any worker imports the app
+    os.environ["BARYON_HOME"] = str(settings.home)
+    if not _is_loopback(bind_host):
+        err_console.print(
+            f"[yellow]warning[/yellow]: binding {bind_host} exposes the API beyond this "
+            "machine; put it behind TLS"
+        )
+    err_console.print(
+        f"Baryon API on http://{bind_host}:{bind_port} ({workers} worker"
+        f"{'s' if workers > 1 else ''}); home {settings.home}"
+    )
+    uvicorn.run(
+        "baryon.serving.app:create_app_from_env",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        timeout_graceful_shutdown=graceful_timeout,
+        log_level=log_level,
+        server_header=False,
+    )
