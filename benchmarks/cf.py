@@ -89,12 +89,15 @@ class _RawImplicit:
         ids, _ = self.model.recommend(
             np.arange(len(self.users)), self.matrix, N=n, filter_already_liked_items=True
         )
-        return {u: [self.items[j] for j in row if j >= 0] for u, row in zip(self.users, ids)}
+        return {
+            u: [self.items[j] for j in row if j >= 0]
+            for u, row in zip(self.users, ids, strict=True)
+        }
 
 
 def _recommend_all(model: object, users: np.ndarray, n: int = 10) -> dict[str, list[str]]:
     ids, _ = model.recommend(users, n=n, filter_seen=True)  # type: ignore[attr-defined]
-    return {u: [i for i in row if i is not None] for u, row in zip(users, ids)}
+    return {u: [i for i in row if i is not None] for u, row in zip(users, ids, strict=True)}
 
 
 def run(quick: bool) -> list[Comparison]:
