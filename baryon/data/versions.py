@@ -1,0 +1,700 @@
+"""Immutable, content-addressed dataset versions and the store that makes them.
+
+A version is three artifacts in the artifact store — the data as Parquet, a JSON
+manifest (schema, roles, row count, quality report, parent, steps, source hash,
+options, split) and, for a split, the per-row assignment — plus one row in
+``dataset_versions``. Versions are made three ways:
+
+- :meth:`DatasetStore.ingest` reads a file (streamed in bounded memory);
+- :meth:`DatasetStore.clean` applies cleaning steps to a version;
+- :meth:`DatasetStore.split` assigns rows to train/validation/test (the data
+  artifact is shared with the parent, only the assignment is new).
+
+Every operation first computes a *recipe hash*: the source bytes and options, or the
+parent and the steps, or the parent and the split parameters. If the dataset already
+has a version with that recipe it is returned and nothing is written; otherwise the
+version id is derived from the name, recipe and data digests. The database row is
+written last, in one transaction with its audit event, so a process killed at any
+point leaves no partial version (at most unreferenced artifacts).
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from baryon.core.artifacts import ArtifactStore
+from baryon.core.audit import record_audit
+from baryon.core.clock import Clock
+from baryon.core.db import Database
+from baryon.core.errors import InvalidInput, NotFound
+from baryon.core.ids import new_id
+from baryon.data._files import ProgressCallback
+from baryon.data.materialise import (
+    Materialised,
+    frame_to_table,
+    materialise,
+    progress_bar,
+    table_batches,
+)
+from baryon.data.quality import build_report
+from baryon.data.recipes import apply_steps, parse_steps
+from baryon.data.schema import check_roles, check_types, infer_schema, resolve_roles
+from baryon.data.sources import open_source
+from baryon.data.splits import SPLIT_NAMES, assign_split
+from baryon.data.tables import DatasetRow, DatasetVersionRow
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["DatasetStore", "DatasetVersion", "parse_ref"]
+
+MANIFEST_FORMAT = "baryon.dataset/1"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """Split ``"name"``, ``"name@3"`` or ``"name@latest"`` into ``(name, version)``.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_ref`` when the version is not a positive integer.
+    """
+    name, at, version = str(ref).strip().partition("@")
+    if not at or version in ("", "latest"):
+        return name, None
+    if not version.isdigit() or int(version) < 1:
+        raise InvalidInput(
+            f"bad dataset reference {ref!r}: use NAME or NAME@VERSION (a positive integer)",
+            code="invalid_ref",
+        )
+    return name, int(version)
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise InvalidInput(
+            f"invalid dataset name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit",
+            code="invalid_name",
+        )
+    return name
+
+
+def _canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(_canonical(obj)).hexdigest()
+
+
+def _version_id(*parts: str | None) -> str:
+    """``dsv_`` + 26 Crockford base-32 characters of a SHA-256 (same shape as new_id)."""
+    digest = hashlib.sha256("\x1f".join(p or "" for p in parts).encode()).digest()
+    value = int.from_bytes(digest[:17], "big") >> 6  # 130 bits
+    chars = []
+    for _ in range(26):
+        value, rem = divmod(value, 32)
+        chars.append(_CROCKFORD[rem])
+    return "dsv_" + "".join(reversed(chars))
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One immutable dataset version (see the module docstring).
+
+    Attributes
+    ----------
+    id : str
+        ``dsv_...``, derived from the content.
+    name : str
+        Dataset name.
+    version : int
+        1, 2, 3 ... per name.
+    parent_id : str or None
+        The version it was made from (``None`` for an ingest).
+    row_count : int
+        Rows of data (all splits together).
+    schema : dict
+        ``{column: int|float|bool|datetime|string|category}``.
+    roles : dict
+        ``{column: id|text|label|user|item|rating|timestamp|feature|ignore}``.
+    manifest : dict
+        The full manifest (report, steps, source, options, split).
+    split : dict or None
+        ``{"strategy", "seed", "test_size", "validation_size", "options", "counts"}``.
+    created_at : datetime
+        UTC.
+    """
+
+    id: str
+    name: str
+    version: int
+    parent_id: str | None
+    row_count: int
+    schema: dict[str, str]
+    roles: dict[str, str]
+    manifest: dict[str, Any]
+    split: dict[str, Any] | None
+    created_at: datetime
+    data_digest: str = field(default="", repr=False)
+    split_digest: str | None = field(default=None, repr=False)
+    artifacts: ArtifactStore | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ref(self) -> str:
+        """``"name@version"``."""
+        return f"{self.name}@{self.version}"
+
+    @property
+    def operation(self) -> str:
+        """``ingest``, ``clean`` or ``split``."""
+        return str(self.manifest.get("operation", ""))
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The quality report (see :func:`baryon.data.quality.build_report`)."""
+        return dict(self.manifest.get("report") or {})
+
+    def columns_with_role(self, role: str) -> list[str]:
+        """Return the columns with ``role``, in column order."""
+        return [c for c in self.schema if self.roles.get(c) == role]
+
+    def _store(self) -> ArtifactStore:
+        if self.artifacts is None:
+            raise InvalidInput("this version is not attached to a store", code="detached_version")
+        return self.artifacts
+
+    def split_codes(self) -> np.ndarray:
+        """Per-row split codes (0 train, 1 validation, 2 test).
+
+        Raises
+        ------
+        InvalidInput
+            ``no_split`` if the version has no split.
+        """
+        if self.split_digest is None:
+            raise InvalidInput(
+                f"{self.ref} has no split; make one with `baryon data split {self.name}`",
+                code="no_split",
+            )
+        data = self._store().get_bytes(self.split_digest)
+        return pq.read_table(pa.BufferReader(data)).column("split").to_numpy()
+
+    def to_arrow(self, split: str | None = None) -> pa.Table:
+        """Return the data (or one split of it) as a pyarrow Table.
+
+        Parameters
+        ----------
+        split : {"train", "validation", "test"}, optional
+            Only the rows of that split (the split column itself is never a column).
+
+        Raises
+        ------
+        InvalidInput
+            ``no_split`` (no split on this version) or ``invalid_split`` (bad name).
+        IntegrityError
+            The stored data no longer matches its digest.
+        """
+        if split is not None and split not in SPLIT_NAMES:
+            raise InvalidInput(
+                f"unknown split {split!r}; use train, validation or test", code="invalid_split"
+            )
+        codes = self.split_codes() if split is not None else None
+        table = pq.read_table(pa.BufferReader(self._store().get_bytes(self.data_digest)))
+        table = table.replace_schema_metadata(None)
+        if codes is not None:
+            table = table.filter(pa.array(codes == SPLIT_NAMES.index(str(split))))
+        return table
+
+    def to_pandas(self, split: str | None = None) -> pd.DataFrame:
+        """Return the data (or one split of it) as a pandas DataFrame (see :meth:`to_arrow`)."""
+        return self.to_arrow(split).to_pandas()
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly summary (what ``baryon data list --json`` prints)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "operation": self.operation,
+            "parent_id": self.parent_id,
+            "rows": self.row_count,
+            "columns": len(self.schema),
+            "split": None if self.split is None else self.split.get("counts"),
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+class DatasetStore:
+    """Datasets of one workspace (``ws.datasets``).
+
+    Parameters
+    ----------
+    db : Database
+        The metadata database.
+    artifacts : ArtifactStore
+        Where Parquet data, manifests and split assignments are stored.
+    clock : Clock
+        Time source for ``created_at`` and audit events.
+    """
+
+    def __init__(self, db: Database, artifacts: ArtifactStore, clock: Clock) -> None:
+        self.db = db
+        self.artifacts = artifacts
+        self.clock = clock
+
+    # ------------------------------------------------------------------ ingest
+    def ingest(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str,
+        format: str | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        roles: dict[str, str] | None = None,
+        types: dict[str, str] | None = None,
+        progress: bool | ProgressCallback = False,
+        actor: str = "system",
+    ) -> DatasetVersion:
+        """Read a file into a new version of dataset ``name`` (or return the same one).
+
+        Parameters
+        ----------
+        path : str or PathLike
+            CSV/TSV (optionally ``.gz``), JSON Lines, JSON array, Parquet or .xlsx.
+        name : str
+            Dataset name (letters, digits, ``.``, ``_``, ``-``).
+        format, delimiter, encoding : str, optional
+            Override detection (see :func:`baryon.data.sources.open_source`).
+        roles : dict, optional
+            ``{column: role}`` replacing the suggestions.
+        types : dict, optional
+            ``{column: logical type}`` replacing inference.
+        progress : bool or callable
+            ``True`` shows a progress bar on stderr for files of 1 MiB or more; a
+            callable gets ``(bytes_done, bytes_total)``.
+        actor : str
+            Who ingests (audit log).
+
+        Returns
+        -------
+        DatasetVersion
+            The new version, or the existing one when these bytes were already
+            ingested into ``name`` with the same options.
+
+        Raises
+        ------
+        InvalidFile, InvalidInput
+            Named errors for bad files and options (``empty_file``, ``header_only``,
+            ``binary_file``, ``ragged_rows``, ``duplicate_columns``, ...).
+        """
+        _check_name(name)
+        role_overrides, type_overrides = check_roles(roles), check_types(types)
+        source = open_source(
+            path, format=format, delimiter=delimiter, encoding=encoding, types=type_overrides
+        )
+        options = {
+            "format": source.format,
+            "delimiter": delimiter,
+            "encoding": encoding,
+            "roles": role_overrides,
+            "types": type_overrides,
+        }
+        recipe = _sha({"operation": "ingest", "source_sha256": source.sha256, "options": options})
+        existing = self._find_recipe(name, recipe)
+        if existing is not None:
+            return existing
+        with progress_bar(progress, source.size, f"ingest {source.path.name}") as callback:
+            built = materialise(lambda: source.batches(callback), self.artifacts)
+        notes = [
+            {"code": "renamed_column", "column": new,
+             "message": f"column {old!r} was renamed {new!r}"}
+            for new, old in source.renamed.items()
+        ]  # fmt: skip
+        schema = infer_schema(built.schema, built.stats["columns"], type_overrides)
+        final_roles = resolve_roles(schema, built.stats["columns"], role_overrides)
+        return self._commit(
+            name=name,
+            operation="ingest",
+            recipe=recipe,
+            parent=None,
+            built=built,
+            schema=schema,
+            roles=final_roles,
+            report=build_report(built.stats, schema, final_roles, notes=notes),
+            extra={"source": source.describe(), "options": options, "steps": []},
+            actor=actor,
+        )
+
+    # ------------------------------------------------------------------- clean
+    def clean(
+        self,
+        name: str,
+        steps: Sequence[str | Mapping[str, Any]],
+        *,
+        version: int | None = None,
+        actor: str = "system",
+    ) -> DatasetVersion:
+        """Apply cleaning steps to a version and store the result as a new version.
+
+        Parameters
+        ----------
+        name : str
+            Dataset name (``"name@3"`` also accepted).
+        steps : list of str or dict
+            ``"STEP[:ARGS]"`` strings or dicts (see :mod:`baryon.data.recipes`).
+        version : int, optional
+            Version to clean (default: the latest).
+
+        Raises
+        ------
+        InvalidInput
+            ``unknown_step``, ``invalid_step_args``, ``unknown_column``,
+            ``empty_result`` (every row was dropped).
+        NotFound
+            No such dataset or version.
+        """
+        canonical = parse_steps(steps)
+        parent = self.get(name, version)
+        recipe = _sha({"operation": "clean", "parent": parent.id, "steps": canonical})
+        existing = self._find_recipe(parent.name, recipe)
+        if existing is not None:
+            return existing
+        frame = parent.to_arrow().to_pandas(types_mapper=pd.ArrowDtype)
+        cleaned, roles, lineage = apply_steps(frame, parent.roles, canonical)
+        if len(cleaned) == 0:
+            raise InvalidInput("the steps removed every row", code="empty_result")
+        table = frame_to_table(cleaned)
+        built = materialise(lambda: table_batches(table), self.artifacts)
+        kept = {c: t for c, t in parent.schema.items()
+                if c in table.column_names and parent_type_kept(parent, table, c)}  # fmt: skip
+        schema = infer_schema(built.schema, built.stats["columns"], kept)
+        roles = {c: roles.get(c, "feature") for c in schema}
+        return self._commit(
+            name=parent.name,
+            operation="clean",
+            recipe=recipe,
+            parent=parent,
+            built=built,
+            schema=schema,
+            roles=roles,
+            report=build_report(built.stats, schema, roles),
+            extra={"steps": lineage, "options": {}},
+            actor=actor,
+        )
+
+    # ------------------------------------------------------------------- split
+    def split(
+        self,
+        name: str,
+        *,
+        strategy: str,
+        test_size: float = 0.2,
+        validation_size: float = 0.1,
+        seed: int = 42,
+        version: int | None = None,
+        actor: str = "system",
+        **options: Any,
+    ) -> DatasetVersion:
+        """Record a seeded train/validation/test split as a new version.
+
+        The new version shares its parent's data artifact; only the assignment is new.
+        Parameters as :func:`baryon.data.splits.assign_split`.
+
+        Raises
+        ------
+        InvalidInput
+            ``invalid_split``, ``invalid_split_size``, ``missing_role``, ...
+        NotFound
+            No such dataset or version.
+        """
+        parent = self.get(name, version)
+        frame = parent.to_pandas()
+        codes, spec = assign_split(
+            frame, parent.roles, strategy=strategy, test_size=test_size,
+            validation_size=validation_size, seed=seed, **options,
+        )  # fmt: skip
+        recipe = _sha({"operation": "split", "parent": parent.id, "spec": spec})
+        existing = self._find_recipe(parent.name, recipe)
+        if existing is not None:
+            return existing
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.table({"split": pa.array(codes, type=pa.int8())}), sink)
+        split_digest = self.artifacts.put_bytes(sink.getvalue().to_pybytes())
+        spec["digest"] = split_digest
+        report = dict(parent.report)
+        report["split"] = spec["counts"]
+        built = Materialised(
+            data_digest=parent.data_digest,
+            data_bytes=int(parent.manifest.get("data", {}).get("bytes", 0)),
+            schema=pa.schema([]),
+            stats={"rows": parent.row_count},
+        )
+        return self._commit(
+            name=parent.name,
+            operation="split",
+            recipe=recipe,
+            parent=parent,
+            built=built,
+            schema=dict(parent.schema),
+            roles=dict(parent.roles),
+            report=report,
+            extra={"steps": [], "options": {}, "split": spec},
+            actor=actor,
+            split_digest=split_digest,
+        )
+
+    # ---------------------------------------------------------------- reading
+    def get(self, name: str, version: int | None = None) -> DatasetVersion:
+        """Return a version (``None``: the latest). ``name`` may be ``"name@3"``.
+
+        Raises
+        ------
+        NotFound
+            ``dataset_not_found`` or ``version_not_found``.
+        """
+        base, ref_version = parse_ref(name)
+        version = ref_version if version is None else version
+        with self.db.session() as session:
+            dataset = session.scalar(select(DatasetRow).where(DatasetRow.name == base))
+            if dataset is None:
+                raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
+            stmt = select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == dataset.id)
+            if version is None:
+                stmt = stmt.order_by(DatasetVersionRow.version.desc()).limit(1)
+            else:
+                stmt = stmt.where(DatasetVersionRow.version == int(version))
+            row = session.scalar(stmt)
+            if row is None:
+                raise NotFound(
+                    f"dataset {base!r} has no version {version}", code="version_not_found"
+                )
+            return self._load(row, dataset.name)
+
+    def get_by_id(self, version_id: str) -> DatasetVersion:
+        """Return the version with this ``dsv_...`` id (``NotFound``: ``version_not_found``)."""
+        with self.db.session() as session:
+            found = session.execute(
+                select(DatasetVersionRow, DatasetRow.name)
+                .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
+                .where(DatasetVersionRow.id == version_id)
+            ).first()
+            if found is None:
+                raise NotFound(f"no dataset version {version_id!r}", code="version_not_found")
+            return self._load(found[0], found[1])
+
+    def resolve(self, ref: str) -> DatasetVersion:
+        """Return the version named by an id (``dsv_...``) or ``name[@version]``."""
+        if ref.startswith("dsv_"):
+            return self.get_by_id(ref)
+        return self.get(ref)
+
+    def list(self) -> list[DatasetVersion]:
+        """Return the latest version of every dataset, by name."""
+        with self.db.session() as session:
+            latest = (
+                select(DatasetVersionRow.dataset_id, func.max(DatasetVersionRow.version).label("v"))
+                .group_by(DatasetVersionRow.dataset_id)
+                .subquery()
+            )
+            rows = session.execute(
+                select(DatasetVersionRow, DatasetRow.name)
+                .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
+                .join(latest, (latest.c.dataset_id == DatasetVersionRow.dataset_id)
+                      & (latest.c.v == DatasetVersionRow.version))
+                .order_by(DatasetRow.name)
+            ).all()  # fmt: skip
+            return [self._load(row, dataset_name) for row, dataset_name in rows]
+
+    def history(self, name: str) -> builtins.list[DatasetVersion]:
+        """Return every version of ``name``, oldest first (``NotFound`` if none)."""
+        base, _ = parse_ref(name)
+        with self.db.session() as session:
+            dataset = session.scalar(select(DatasetRow).where(DatasetRow.name == base))
+            if dataset is None:
+                raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
+            rows = session.scalars(
+                select(DatasetVersionRow)
+                .where(DatasetVersionRow.dataset_id == dataset.id)
+                .order_by(DatasetVersionRow.version)
+            ).all()
+            return [self._load(row, dataset.name) for row in rows]
+
+    def lineage(self, name: str, version: int | None = None) -> builtins.list[DatasetVersion]:
+        """Return the chain of versions from the ingest to this one (oldest first)."""
+        current: DatasetVersion | None = self.get(name, version)
+        chain: builtins.list[DatasetVersion] = []
+        while current is not None:
+            chain.append(current)
+            current = self.get_by_id(current.parent_id) if current.parent_id else None
+        return chain[::-1]
+
+    # ---------------------------------------------------------------- internals
+    def _load(self, row: DatasetVersionRow, name: str) -> DatasetVersion:
+        manifest = json.loads(self.artifacts.get_bytes(row.manifest_digest))
+        return DatasetVersion(
+            id=row.id,
+            name=name,
+            version=row.version,
+            parent_id=row.parent_id,
+            row_count=int(row.row_count),
+            schema=dict(row.column_types),
+            roles=dict(row.column_roles),
+            manifest=manifest,
+            split=None if row.split is None else dict(row.split),
+            created_at=row.created_at,
+            data_digest=row.data_digest,
+            split_digest=row.split_digest,
+            artifacts=self.artifacts,
+        )
+
+    def _find_recipe(self, name: str, recipe: str) -> DatasetVersion | None:
+        with self.db.session() as session:
+            found = session.execute(
+                select(DatasetVersionRow, DatasetRow.name)
+                .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
+                .where(DatasetRow.name == name, DatasetVersionRow.recipe_hash == recipe)
+            ).first()
+            return None if found is None else self._load(found[0], found[1])
+
+    def _commit(
+        self,
+        *,
+        name: str,
+        operation: str,
+        recipe: str,
+        parent: DatasetVersion | None,
+        built: Materialised,
+        schema: dict[str, str],
+        roles: dict[str, str],
+        report: dict[str, Any],
+        extra: dict[str, Any],
+        actor: str,
+        split_digest: str | None = None,
+    ) -> DatasetVersion:
+        version_id = _version_id(name, recipe, built.data_digest, split_digest)
+        created_at = self.clock.now()
+        from baryon import __version__
+
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "id": version_id,
+            "name": name,
+            "operation": operation,
+            "parent_id": None if parent is None else parent.id,
+            "recipe_hash": recipe,
+            "created_at": created_at.isoformat(),
+            "baryon_version": __version__,
+            "pyarrow_version": pa.__version__,
+            "data": {
+                "digest": built.data_digest,
+                "format": "parquet",
+                "bytes": built.data_bytes,
+                "rows": int(built.stats["rows"]),
+                "columns": list(schema),
+            },
+            "schema": schema,
+            "roles": roles,
+            "report": report,
+            "split": None,
+            **extra,
+        }
+        manifest_bytes = json.dumps(manifest, indent=1, allow_nan=False, default=str).encode()
+        manifest_digest = self.artifacts.put_bytes(manifest_bytes)
+        split = extra.get("split")
+        for attempt in range(3):
+            try:
+                with self.db.session() as session:
+                    existing = self._recipe_row(session, name, recipe)
+                    if existing is not None:
+                        break
+                    dataset = self._dataset_row(session, name, created_at)
+                    number = (
+                        session.scalar(
+                            select(func.max(DatasetVersionRow.version)).where(
+                                DatasetVersionRow.dataset_id == dataset.id
+                            )
+                        )
+                        or 0
+                    ) + 1
+                    session.add(
+                        DatasetVersionRow(
+                            id=version_id,
+                            dataset_id=dataset.id,
+                            version=number,
+                            parent_id=manifest["parent_id"],
+                            operation=operation,
+                            recipe_hash=recipe,
+                            source_sha256=(extra.get("source") or {}).get("sha256"),
+                            data_digest=built.data_digest,
+                            manifest_digest=manifest_digest,
+                            split_digest=split_digest,
+                            row_count=int(built.stats["rows"]),
+                            column_count=len(schema),
+                            column_types=schema,
+                            column_roles=roles,
+                            split=_public_split(split),
+                            created_at=created_at,
+                        )
+                    )
+                    record_audit(
+                        session,
+                        actor=actor,
+                        action=f"dataset.{operation}",
+                        object_type="dataset_version",
+                        object_id=version_id,
+                        details={"name": name, "version": number, "rows": int(built.stats["rows"])},
+                        clock=self.clock,
+                    )
+                break
+            except sa_exc.IntegrityError:
+                if attempt == 2:
+                    raise
+        found = self._find_recipe(name, recipe)
+        assert found is not None
+        return found
+
+    @staticmethod
+    def _recipe_row(session: Session, name: str, recipe: str) -> DatasetVersionRow | None:
+        return session.scalar(
+            select(DatasetVersionRow)
+            .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
+            .where(DatasetRow.name == name, DatasetVersionRow.recipe_hash == recipe)
+        )
+
+    def _dataset_row(self, session: Session, name: str, created_at: datetime) -> DatasetRow:
+        dataset = session.scalar(select(DatasetRow).where(DatasetRow.name == name))
+        if dataset is None:
+            dataset = DatasetRow(id=new_id("ds", self.clock), name=name, created_at=created_at)
+            session.add(dataset)
+            session.flush()
+        return dataset
+
+
+def _public_split(split: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if split is None else {k: v for k, v in split.items() if k != "digest"}
+
+
+def parent_type_kept(parent: DatasetVersion, table: pa.Table, column: str) -> bool:
+    """Whether a cleaned column kept its parent's storage type (so its logical type holds)."""
+    before = parent.manifest.get("report", {}).get("column_stats", {}).get(column, {})
+    return str(before.get("arrow_type")) == str(table.schema.field(column).type)
