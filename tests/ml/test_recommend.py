@@ -271,3 +271,8 @@ def test_als_fit_limits_blas_threads_only_while_fitting() -> None:
     assert before == after
     assert model.user_factors_.shape == (5, 3)
     assert model.item_factors_.shape == (4, 3)
+
+
+def test_recommender_base_is_abstract() -> None:
+    with pytest.raises(TypeError):
+        RecommenderBase()  # type: ignore[abstract]

@@ -13,6 +13,7 @@ is answered from item popularity and flagged by :meth:`RecommenderBase.is_cold`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
@@ -66,15 +67,15 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, out
 
 
-class RecommenderBase(BaseEstimator):  # type: ignore[misc]
-    """Shared behaviour of Baryon recommenders (not a model by itself).
+class RecommenderBase(BaseEstimator, ABC):  # type: ignore[misc]
+    """Shared behaviour of Baryon recommenders (abstract: not a model by itself).
 
-    Subclasses set :attr:`kind` and :attr:`requires_rating`, implement ``_fit_model``,
+    Subclasses set :attr:`kind` and :attr:`requires_rating`, implement ``_fit_model`` and
     ``_score_users``, and, when they learn more than the shared state, ``_model_state`` /
     ``_restore_model_state``.
 
-    Fitted attributes (all recommenders)
-    ------------------------------------
+    Attributes
+    ----------
     users_ : ndarray of object, shape (n_users,)
         Known user ids, sorted.
     items_ : ndarray of object, shape (n_items,)
@@ -95,12 +96,13 @@ class RecommenderBase(BaseEstimator):  # type: ignore[misc]
     def _validate_params(self) -> None:
         """Check ``__init__`` params; raise ``InvalidInput(code="bad_param")``."""
 
+    @abstractmethod
     def _fit_model(self, data: Interactions) -> None:
-        raise NotImplementedError
+        """Learn the model's own state from parsed interactions (shared state is set)."""
 
+    @abstractmethod
     def _score_users(self, rows: np.ndarray) -> np.ndarray:
         """Dense scores of shape (len(rows), n_items) for warm user indices ``rows``."""
-        raise NotImplementedError
 
     def _model_state(self) -> dict[str, np.ndarray]:
         return {}
