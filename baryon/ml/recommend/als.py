@@ -115,7 +115,9 @@ class ALSRecommender(RecommenderBase):
         self.history_ = np.diff(positives.indptr).astype(np.int64)
 
     def _score_users(self, rows: np.ndarray) -> np.ndarray:
-        return np.asarray(self.user_factors_[rows] @ self.item_factors_.T, dtype=np.float64)
+        # float64 products: the same score whatever the batch shape BLAS sees
+        users = self.user_factors_[rows].astype(np.float64)
+        return np.asarray(users @ self.item_factors_.T.astype(np.float64))
 
     def _model_state(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
