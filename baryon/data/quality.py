@@ -240,7 +240,7 @@ class _ColumnStats:
         if not self.saturated:
             return len(self.sketch), False
         kth = float(self.sketch[-1]) / 2.0**64
-        return round((SKETCH_SIZE - 1) / kth), True
+        return min(round((SKETCH_SIZE - 1) / kth), self.count - self.nulls), True
 
     def finish(self) -> dict[str, Any]:
         distinct, estimated = self.distinct()

@@ -539,6 +539,33 @@ class DatasetStore:
             ).all()
             return [self._load(row, dataset.name) for row in rows]
 
+    def version_ids(self, name: str) -> builtins.list[str]:
+        """Return the ids of every version of ``name`` (empty if there is no such dataset)."""
+        base, _ = parse_ref(name)
+        with self.db.session() as session:
+            return list(
+                session.scalars(
+                    select(DatasetVersionRow.id)
+                    .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
+                    .where(DatasetRow.name == base)
+                    .order_by(DatasetVersionRow.version)
+                )
+            )
+
+    def export(
+        self,
+        ref: str,
+        out: str | os.PathLike[str],
+        *,
+        split: str | None = None,
+        format: str | None = None,
+    ) -> dict[str, Any]:
+        """Write a version (``name[@version]`` or id) to a file; see
+        :func:`baryon.data.exports.export_version`."""
+        from baryon.data.exports import export_version
+
+        return export_version(self.resolve(ref), out, split=split, format=format)
+
     def lineage(self, name: str, version: int | None = None) -> builtins.list[DatasetVersion]:
         """Return the chain of versions from the ingest to this one (oldest first)."""
         current: DatasetVersion | None = self.get(name, version)

@@ -1,0 +1,360 @@
+"""``baryon data ...``: ingest, clean, split, list, show, history and export datasets.
+
+Every command that makes a version prints its id on the first line
+(``created dsv_...`` or ``unchanged dsv_...`` when the same input was already stored).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from baryon.cli._common import console, get_workspace, print_json
+from baryon.core.errors import InvalidInput
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, help="Ingest, clean, split and inspect datasets.")
+
+_ACTOR = "cli"
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    """Parse repeated ``col=value`` options (the column may itself contain ``=``: last wins)."""
+    out: dict[str, str] = {}
+    for item in values or []:
+        column, eq, value = item.rpartition("=")
+        if not eq or not column.strip() or not value.strip():
+            raise InvalidInput(
+                f"--{what} expects COLUMN={what.upper()}, got {item!r}", code="invalid_option"
+            )
+        out[column.strip()] = value.strip()
+    return out
+
+
+def _say(text: str) -> None:
+    """Print one plain line (no markup, no highlighting, never wrapped)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _report_made(version: Any, before: set[str]) -> None:
+    state = "unchanged" if version.id in before else "created"
+    _say(
+        f"{state} {version.id}  {version.ref}  {version.row_count:,} rows × "
+        f"{len(version.schema)} columns"
+    )
+
+
+def _print_columns(version: Any) -> None:
+    from rich.table import Table
+
+    stats = version.report.get("column_stats", {})
+    table = Table("column", "type", "role", "missing", "distinct", "example")
+    for column, logical in version.schema.items():
+        col = stats.get(column, {})
+        distinct = col.get("distinct", "")
+        if col.get("distinct_estimated"):
+            distinct = f"~{distinct}"
+        examples = col.get("examples") or [""]
+        table.add_row(
+            column,
+            logical,
+            version.roles.get(column, ""),
+            str(col.get("nulls", "")),
+            str(distinct),
+            str(examples[0])[:40],
+        )
+    console.print(table)
+
+
+def _print_warnings(version: Any) -> None:
+    for warning in version.report.get("warnings", []):
+        _say(f"warning[{warning['code']}]: {warning['message']}")
+
+
+@app.command("ingest")
+def ingest_cmd(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="CSV/TSV (.gz), JSONL, JSON, Parquet or .xlsx.")],
+    name: Annotated[str, typer.Option("--name", help="Dataset name.")],
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, tsv, jsonl, json, parquet or xlsx (default: guess)."),
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option("--delimiter", help="Field delimiter, e.g. ';' or '\\t'.")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="Text encoding, e.g. cp1252 (default: detect).")
+    ] = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="COLUMN=ROLE (repeatable).")
+    ] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="COLUMN=TYPE (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the version as JSON.")] = False,
+) -> None:
+    """Read a file into a new dataset version (same bytes and options: no new version)."""
+    ws = get_workspace(ctx)
+    before = set(ws.datasets.version_ids(name)) if name else set()
+    version = ws.datasets.ingest(
+        path,
+        name=name,
+        format=format,
+        delimiter=delimiter,
+        encoding=encoding,
+        roles=_pairs(role, "role"),
+        types=_pairs(type_, "type"),
+        progress=not as_json,
+        actor=_ACTOR,
+    )
+    if as_json:
+        print_json(_details(ws, version))
+        return
+    _report_made(version, before)
+    source = version.manifest.get("source") or {}
+    if source.get("delimiter") is not None:
+        _say(
+            f"read as {source['format']}, encoding {source['encoding']}, "
+            f"delimiter {source['delimiter']!r}"
+        )
+    _print_columns(version)
+    _print_warnings(version)
+
+
+@app.command("clean")
+def clean_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="Dataset to clean.")],
+    step: Annotated[
+        list[str] | None, typer.Option("--step", help="STEP[:ARGS] (repeatable, in order).")
+    ] = None,
+    recipe: Annotated[
+        Path | None, typer.Option("--recipe", help="YAML file with a list of steps.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the version as JSON.")] = False,
+) -> None:
+    """Apply cleaning steps and store the result as a new version."""
+    from baryon.data.recipes import STEPS, load_recipe
+
+    if step and recipe is not None:
+        raise InvalidInput("give --step options or --recipe, not both", code="invalid_option")
+    if not step and recipe is None:
+        raise InvalidInput(
+            "give at least one --step (" + ", ".join(STEPS) + ") or a --recipe file",
+            code="no_steps",
+        )
+    steps: list[Any] = list(step or []) if recipe is None else load_recipe(recipe)
+    ws = get_workspace(ctx)
+    before = set(ws.datasets.version_ids(ref))
+    version = ws.datasets.clean(ref, steps, actor=_ACTOR)
+    if as_json:
+        print_json(_details(ws, version))
+        return
+    _report_made(version, before)
+    for entry in version.manifest.get("steps", []):
+        _say(
+            f"  {entry['step']}: {entry['rows_before']:,} → {entry['rows_after']:,} rows  "
+            f"{_short(entry.get('report'))}"
+        )
+    _print_warnings(version)
+
+
+def _short(report: Any) -> str:
+    import json
+
+    text = json.dumps(report, ensure_ascii=False, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+@app.command("split")
+def split_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="Dataset to split.")],
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="random, stratified, time or per-user.")
+    ],
+    test_size: Annotated[float, typer.Option("--test-size", help="Share of test rows.")] = 0.2,
+    validation_size: Annotated[
+        float, typer.Option("--validation-size", help="Share of validation rows.")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Stratify by this column (default: label role).")
+    ] = None,
+    time_column: Annotated[
+        str | None, typer.Option("--time-column", help="Time column (default: timestamp role).")
+    ] = None,
+    user_column: Annotated[
+        str | None, typer.Option("--user-column", help="User column (default: user role).")
+    ] = None,
+    fraction: Annotated[
+        float | None, typer.Option("--fraction", help="per-user: share of each user's rows.")
+    ] = None,
+    last_n: Annotated[
+        int | None, typer.Option("--last-n", help="per-user: last N interactions of each user.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the version as JSON.")] = False,
+) -> None:
+    """Record a seeded train/validation/test split as a new version."""
+    options: dict[str, Any] = {}
+    kind = strategy.strip().lower().replace("-", "_")
+    if label is not None:
+        options["label"] = label
+    if time_column is not None:
+        options["column" if kind == "time" else "time"] = time_column
+    if user_column is not None:
+        options["user"] = user_column
+    if fraction is not None:
+        options["fraction"] = fraction
+    if last_n is not None:
+        options["last_n"] = last_n
+    ws = get_workspace(ctx)
+    before = set(ws.datasets.version_ids(ref))
+    version = ws.datasets.split(
+        ref,
+        strategy=strategy,
+        test_size=test_size,
+        validation_size=validation_size,
+        seed=seed,
+        actor=_ACTOR,
+        **options,
+    )
+    if as_json:
+        print_json(_details(ws, version))
+        return
+    _report_made(version, before)
+    counts = (version.split or {}).get("counts", {})
+    _say("  " + "  ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List datasets with their latest version."""
+    versions = get_workspace(ctx).datasets.list()
+    if as_json:
+        print_json([v.summary() for v in versions])
+        return
+    if not versions:
+        _say("no datasets yet: baryon data ingest FILE --name NAME")
+        return
+    width = max(len(v.name) for v in versions)
+    for v in versions:
+        counts = (v.split or {}).get("counts")
+        split = "" if not counts else "  split " + "/".join(f"{counts[k]:,}" for k in counts)
+        _say(
+            f"{v.name:<{width}}  v{v.version:<3} {v.id}  {v.operation:<6} "
+            f"{v.row_count:>12,} rows × {len(v.schema)}{split}"
+        )
+
+
+def _details(ws: Any, version: Any) -> dict[str, Any]:
+    manifest = version.manifest
+    return {
+        **version.summary(),
+        "schema": version.schema,
+        "roles": version.roles,
+        "split": version.split,
+        "source": manifest.get("source"),
+        "options": manifest.get("options"),
+        "steps": manifest.get("steps"),
+        "report": manifest.get("report"),
+        "lineage": [
+            {"id": v.id, "ref": v.ref, "operation": v.operation}
+            for v in ws.datasets.lineage(version.name, version.version)
+        ],
+        "data_digest": version.data_digest,
+    }
+
+
+@app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="Dataset or version id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a version: schema, roles, rows, quality report, lineage and split."""
+    ws = get_workspace(ctx)
+    version = ws.datasets.resolve(ref)
+    details = _details(ws, version)
+    if as_json:
+        print_json(details)
+        return
+    _say(
+        f"{version.id}  {version.ref}  {version.operation}  {version.row_count:,} rows × "
+        f"{len(version.schema)} columns  created {version.created_at:%Y-%m-%d %H:%M:%S}"
+    )
+    _print_columns(version)
+    report = version.report
+    _say(f"duplicate rows: {report.get('duplicate_rows', 0):,}")
+    for column, balance in report.get("label_balance", {}).items():
+        _say(
+            f"label {column}: {balance['classes']} classes, largest {balance['largest']:,}, "
+            f"smallest {balance['smallest']:,}"
+        )
+    for column, lengths in report.get("text_lengths", {}).items():
+        _say(
+            f"text {column}: length mean {lengths['mean']:.1f}, median {lengths['p50']}, "
+            f"p95 {lengths['p95']}, max {lengths['max']} characters"
+        )
+    if version.split:
+        counts = version.split.get("counts", {})
+        _say(
+            f"split {version.split['strategy']} (seed {version.split['seed']}): "
+            + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        )
+    _print_warnings(version)
+    _say("lineage: " + " → ".join(f"{e['ref']} ({e['operation']})" for e in details["lineage"]))
+
+
+@app.command("history")
+def history_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List every version of a dataset, oldest first."""
+    versions = get_workspace(ctx).datasets.history(name)
+    if as_json:
+        print_json([v.summary() for v in versions])
+        return
+    for v in versions:
+        steps = ", ".join(s["step"] for s in v.manifest.get("steps") or [])
+        what = (
+            steps
+            or (v.split or {}).get("strategy", "")
+            or ((v.manifest.get("source") or {}).get("filename", ""))
+        )
+        _say(
+            f"v{v.version:<3} {v.id}  {v.created_at:%Y-%m-%d %H:%M}  {v.operation:<6} "
+            f"{v.row_count:>12,} rows  {what}"
+        )
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="Dataset or version id.")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (.csv, .tsv, .parquet, .jsonl).")],
+    split: Annotated[
+        str | None, typer.Option("--split", help="Only train, validation or test rows.")
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, tsv, parquet or jsonl (default: from --out)."),
+    ] = None,
+) -> None:
+    """Write a version (with its split column) or one split to a file."""
+    ws = get_workspace(ctx)
+    version = ws.datasets.resolve(ref)
+    result = ws.datasets.export(version.id, out, split=split, format=format)
+    _say(
+        f"exported {version.id}  {version.ref}{'' if split is None else f' ({split})'}  "
+        f"{result['rows']:,} rows → {result['path']}"
+    )
