@@ -1,0 +1,533 @@
+"""Train the ``sentiment`` and ``topic`` models on the Twitter Financial News sets.
+
+Everything goes through Baryon's public layers, so the pipeline is also a proof
+that they work together::
+
+    ingest (bundled CSV, text,label)           ws.datasets.ingest
+    clean  (HTML entities and tags, links,     ws.datasets.clean
+            blanks, duplicate texts)
+    split  (stratified, seeded)                ws.datasets.split
+    train  (text_classifier)                   Trainer(ws).train
+    register + promote through the gate        ws.registry
+
+The bundled copies hold the sources' *training* portions only (Twitter Financial
+News, zeroshot/twitter-financial-news-sentiment and -topic, MIT licence; see
+``baryon/solutions/NOTICE.md``), so validation and test splits are cut here with a
+fixed seed: by default 70 % train, 10 % validation, 20 % test, stratified by label.
+Exact duplicate texts (after cleaning) are dropped **before** splitting so that no
+test tweet is also a training tweet.
+
+Labels stay as in the source files (integers), so ``baryon models evaluate
+sentiment --data FILE`` works on files laid out like the source (``text,label``);
+the names (``labels.tsv``) are saved with each model version as
+``extra["label_names"]``.
+
+Running :meth:`SentimentPipeline.run` twice on one workspace creates nothing the
+second time: every dataset step is content-addressed, and a model version trained
+from the same dataset version with the same kind, parameters and seed is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from baryon.core.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from baryon.data.versions import DatasetVersion
+    from baryon.training.registry import ModelVersion
+    from baryon.workspace import Workspace
+
+__all__ = [
+    "CLEANING_STEPS",
+    "TASKS",
+    "TEXT_PARAMS",
+    "ModelOutcome",
+    "ProgressCallback",
+    "SentimentPipeline",
+    "SentimentResult",
+    "TaskSpec",
+    "load_label_names",
+    "write_feed",
+]
+
+#: ``progress(message, fraction_done)``: called at each step; fraction in [0, 1].
+ProgressCallback = Callable[[str, float], None]
+
+KIND = "text_classifier"
+
+#: Cleaning applied to both sets before splitting. ``$TICKER`` tokens are left as is.
+CLEANING_STEPS: list[str | dict[str, Any]] = [
+    "strip_html",
+    "strip_urls",
+    "trim",
+    "drop_empty_text",
+    {"step": "drop_duplicates", "columns": ["text"]},
+]
+
+#: Parameters of ``text_classifier`` for both models (chosen on the validation split).
+TEXT_PARAMS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One model of the solution.
+
+    Attributes
+    ----------
+    model : str
+        Registered model name.
+    bundled : str
+        Bundled dataset (``baryon.solutions.bundled.BUNDLED`` key).
+    dataset : str
+        Workspace dataset name.
+    target_accuracy : float
+        Accuracy the held-out test split should reach (issue 6).
+    """
+
+    model: str
+    bundled: str
+    dataset: str
+    target_accuracy: float
+
+
+#: The two models, in training order.
+TASKS: dict[str, TaskSpec] = {
+    "sentiment": TaskSpec("sentiment", "tfn_sentiment", "tfn-sentiment", 0.85),
+    "topic": TaskSpec("topic", "tfn_topic", "tfn-topic", 0.86),
+}
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """What the pipeline produced for one model.
+
+    Attributes
+    ----------
+    model : str
+        Registered name.
+    version : int
+        The version trained (or reused) by this run.
+    champion : int or None
+        The champion version after the run.
+    dataset : str
+        ``name@version`` of the split dataset version it was trained on.
+    metrics : dict of str to float
+        Test-split metrics (``accuracy``, ``macro_f1``, ...) and ``validation_*``.
+    baseline : dict of str to float
+        ``majority_accuracy``: accuracy of always answering the most frequent
+        training class, on the same test split.
+    target : float
+        Target test accuracy.
+    rows : dict of str to int
+        Rows per split.
+    created : bool
+        Whether this run trained the version (False: reused).
+    """
+
+    model: str
+    version: int
+    champion: int | None
+    dataset: str
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    target: float
+    rows: dict[str, int]
+    created: bool
+
+    @property
+    def accuracy(self) -> float:
+        """Test accuracy."""
+        return float(self.metrics.get("accuracy", float("nan")))
+
+    @property
+    def meets_target(self) -> bool:
+        """Whether the test accuracy reaches :attr:`target`."""
+        return self.accuracy >= self.target
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "model": self.model,
+            "version": self.version,
+            "champion": self.champion,
+            "dataset": self.dataset,
+            "metrics": dict(self.metrics),
+            "baseline": dict(self.baseline),
+            "target": self.target,
+            "meets_target": self.meets_target,
+            "rows": dict(self.rows),
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True)
+class SentimentResult:
+    """Outcome of :meth:`SentimentPipeline.run`.
+
+    Attributes
+    ----------
+    sentiment, topic : ModelOutcome
+    seconds : float
+        Wall time of the run.
+    notes : list of str
+        Facts worth printing (gate refusals, targets missed).
+    """
+
+    sentiment: ModelOutcome
+    topic: ModelOutcome
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def created(self) -> bool:
+        """Whether this run trained anything."""
+        return self.sentiment.created or self.topic.created
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "sentiment": self.sentiment.to_dict(),
+            "topic": self.topic.to_dict(),
+            "seconds": self.seconds,
+            "notes": list(self.notes),
+        }
+
+
+def load_label_names(bundled: str) -> dict[str, str]:
+    """Read a bundled ``labels.tsv`` (``id<TAB>name`` lines) into ``{"0": "Bearish", ...}``.
+
+    Raises
+    ------
+    NotFound
+        Unknown bundled dataset or missing file.
+    """
+    from baryon.solutions.bundled import open_bundled
+
+    with open_bundled(bundled, "labels.tsv") as fh:
+        lines = fh.read().decode("utf-8").splitlines()
+    names: dict[str, str] = {}
+    for line in lines:
+        if line.strip():
+            key, _, name = line.partition("\t")
+            names[key.strip()] = name.strip()
+    return names
+
+
+def _recipe(**parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class SentimentPipeline:
+    """Ingest → clean → split → train → register → promote, for ``sentiment`` and ``topic``.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Where datasets, runs and models go.
+    seed : int
+        Seed of the split and of training.
+    test_size, validation_size : float
+        Shares of the (deduplicated) rows held out, per label.
+    params : dict, optional
+        ``text_classifier`` parameters (default :data:`TEXT_PARAMS`).
+    sources : mapping of str to path, optional
+        ``{"sentiment": path, "topic": path}`` replacing the bundled CSV files
+        (same ``text,label`` layout), e.g. for a user-supplied corpus.
+    label_names : mapping of str to mapping, optional
+        ``{"sentiment": {"0": "Bearish", ...}}`` replacing the bundled ``labels.tsv``.
+    actor : str
+        Recorded on datasets, runs, versions and alias moves.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        seed: int = 42,
+        test_size: float = 0.2,
+        validation_size: float = 0.1,
+        params: Mapping[str, Any] | None = None,
+        sources: Mapping[str, str | Path] | None = None,
+        label_names: Mapping[str, Mapping[str, str]] | None = None,
+        actor: str = "system",
+    ) -> None:
+        self.workspace = workspace
+        self.seed = seed
+        self.test_size = test_size
+        self.validation_size = validation_size
+        self.params = dict(TEXT_PARAMS if params is None else params)
+        self.sources = dict(sources or {})
+        self.label_names = {k: dict(v) for k, v in (label_names or {}).items()}
+        self.actor = actor
+        unknown = sorted((set(self.sources) | set(self.label_names)) - set(TASKS))
+        if unknown:
+            raise InvalidInput(
+                f"unknown task(s) {', '.join(unknown)}; tasks are {', '.join(TASKS)}",
+                code="unknown_task",
+            )
+
+    # ------------------------------------------------------------------ steps
+    def source_path(self, task: str) -> Path:
+        """Return the CSV file of ``task`` (the bundled one unless replaced)."""
+        if task in self.sources:
+            return Path(self.sources[task])
+        from baryon.solutions.bundled import bundled_path
+
+        return bundled_path(_spec(task).bundled, "train.csv")
+
+    def names_of(self, task: str) -> dict[str, str]:
+        """Return ``{label as text: label name}`` of ``task``."""
+        if task in self.label_names:
+            return dict(self.label_names[task])
+        return load_label_names(_spec(task).bundled)
+
+    def prepare(self, task: str) -> DatasetVersion:
+        """Ingest, clean and split the data of ``task``; return the split version.
+
+        Idempotent: the same file and options give back the same versions.
+        """
+        spec = _spec(task)
+        store = self.workspace.datasets
+        raw = store.ingest(
+            self.source_path(task),
+            name=spec.dataset,
+            roles={"text": "text", "label": "label"},
+            actor=self.actor,
+        )
+        cleaned = store.clean(spec.dataset, CLEANING_STEPS, version=raw.version, actor=self.actor)
+        return store.split(
+            spec.dataset,
+            strategy="stratified",
+            test_size=self.test_size,
+            validation_size=self.validation_size,
+            seed=self.seed,
+            version=cleaned.version,
+            actor=self.actor,
+        )
+
+    def find_trained(self, task: str, dataset: DatasetVersion) -> ModelVersion | None:
+        """Return the version of ``task``'s model trained by this recipe, if any."""
+        recipe = self.recipe(dataset)
+        try:
+            versions = self.workspace.registry.list_versions(_spec(task).model)
+        except NotFound:
+            return None
+        return next((v for v in versions if v.extra.get("recipe") == recipe), None)
+
+    def recipe(self, dataset: DatasetVersion) -> str:
+        """Identify a training: dataset version, kind, parameters and seed."""
+        return _recipe(dataset=dataset.id, kind=KIND, params=self.params, seed=self.seed)
+
+    def train(self, task: str, dataset: DatasetVersion) -> ModelVersion:
+        """Train ``text_classifier`` on ``dataset`` and register it as ``task``'s model.
+
+        Raises
+        ------
+        RunFailed, ValidationFailed
+            The run did not succeed (its message says why).
+        """
+        from baryon.training.trainer import Trainer
+
+        spec = _spec(task)
+        run = Trainer(self.workspace, actor=self.actor).train(
+            KIND,
+            dataset=f"{dataset.name}@{dataset.version}",
+            params=self.params,
+            register=spec.model,
+            seed=self.seed,
+            extra={
+                "solution": "sentiment",
+                "recipe": self.recipe(dataset),
+                "label_names": self.names_of(task),
+                "cleaning": CLEANING_STEPS,
+            },
+        )
+        run.raise_for_status()
+        registered = run.extra.get("registered") or {}
+        return self.workspace.registry.get_version(spec.model, version=int(registered["version"]))
+
+    def promote(self, task: str, version: ModelVersion) -> str | None:
+        """Make ``version`` the champion through the gate; return a note if refused."""
+        if "champion" in version.aliases:
+            return None
+        try:
+            self.workspace.registry.promote(
+                _spec(task).model,
+                version.version,
+                actor=self.actor,
+                reason="sentiment pipeline: new training",
+            )
+        except Conflict as exc:
+            if exc.code != "gate_refused":
+                raise
+            return f"{version.ref} stays challenger: {exc.message}"
+        return None
+
+    @staticmethod
+    def majority_baseline(dataset: DatasetVersion) -> dict[str, float]:
+        """Accuracy on the test split of always answering the most frequent training label."""
+        label = dataset.columns_with_role("label")[0]
+        train = dataset.to_pandas(split="train")[label]
+        test = dataset.to_pandas(split="test")[label]
+        majority = train.value_counts().idxmax()
+        return {"majority_accuracy": float((test == majority).mean())}
+
+    # -------------------------------------------------------------------- run
+    def run_task(self, task: str) -> tuple[ModelOutcome, str | None]:
+        """Prepare, train (unless already trained), register and promote one model."""
+        spec = _spec(task)
+        dataset = self.prepare(task)
+        found = self.find_trained(task, dataset)
+        note = None
+        if found is None:
+            version = self.train(task, dataset)
+            note = self.promote(task, version)
+            version = self.workspace.registry.get_version(spec.model, version=version.version)
+        else:
+            version = found
+        try:
+            champion: int | None = self.workspace.registry.get_version(
+                spec.model, alias="champion"
+            ).version
+        except (NotFound, LookupError):
+            champion = None
+        counts = (dataset.split or {}).get("counts", {})
+        outcome = ModelOutcome(
+            model=spec.model,
+            version=version.version,
+            champion=champion,
+            dataset=f"{dataset.name}@{dataset.version}",
+            metrics={k: float(v) for k, v in version.metrics.items() if v is not None},
+            baseline=self.majority_baseline(dataset),
+            target=spec.target_accuracy,
+            rows={k: int(v) for k, v in counts.items()},
+            created=found is None,
+        )
+        return outcome, note
+
+    def run(self, progress: ProgressCallback | None = None) -> SentimentResult:
+        """Train (or reuse) both models and report their held-out metrics.
+
+        Parameters
+        ----------
+        progress : callable, optional
+            ``progress(message, fraction_done)``.
+
+        Returns
+        -------
+        SentimentResult
+        """
+        started = time.monotonic()
+        report = progress or (lambda message, fraction: None)
+        outcomes: dict[str, ModelOutcome] = {}
+        notes: list[str] = []
+        for k, task in enumerate(TASKS):
+            report(f"{task}: ingest, clean, split, train", k / len(TASKS))
+            outcome, note = self.run_task(task)
+            outcomes[task] = outcome
+            if note:
+                notes.append(note)
+            if not outcome.meets_target:
+                notes.append(
+                    f"{task}: test accuracy {outcome.accuracy:.3f} is below the target "
+                    f"{outcome.target:.2f}"
+                )
+        report("sentiment and topic ready", 1.0)
+        return SentimentResult(
+            sentiment=outcomes["sentiment"],
+            topic=outcomes["topic"],
+            seconds=time.monotonic() - started,
+            notes=notes,
+        )
+
+    # --------------------------------------------------------------- the feed
+    def held_out_feed(
+        self,
+        n: int | None = 200,
+        *,
+        end: datetime | None = None,
+        interval_seconds: float = 60.0,
+        shuffle: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Turn held-out (test split) sentiment texts into a dated news feed.
+
+        The texts are real, but the timestamps are **synthetic**: one item every
+        ``interval_seconds``, the last at ``end`` (default: the workspace clock's
+        now). The Twitter Financial News files carry no dates.
+
+        Parameters
+        ----------
+        n : int or None
+            Number of items (None: the whole test split).
+        end : datetime, optional
+            Timezone-aware time of the last item.
+        interval_seconds : float
+            Fixed arrival interval, seconds (> 0).
+        shuffle : bool
+            Seeded shuffle of the test rows (the source file is sorted by label).
+
+        Returns
+        -------
+        list of dict
+            ``{"id", "published_at" (ISO 8601), "source", "text", "tickers"}``
+            items, oldest first.
+
+        Raises
+        ------
+        InvalidInput
+            ``n`` < 1 or a non-positive interval.
+        """
+        from baryon.solutions.sentiment.service import extract_tickers
+
+        if n is not None and n < 1:
+            raise InvalidInput("n must be at least 1", code="invalid_feed")
+        if not interval_seconds > 0:
+            raise InvalidInput("interval_seconds must be positive", code="invalid_feed")
+        dataset = self.prepare("sentiment")
+        text_column = dataset.columns_with_role("text")[0]
+        frame = dataset.to_pandas(split="test")
+        rows = list(range(len(frame)))
+        if shuffle:
+            random.Random(self.seed).shuffle(rows)
+        rows = rows[: len(rows) if n is None else n]
+        end = end or self.workspace.clock.now()
+        step = timedelta(seconds=interval_seconds)
+        texts = frame[text_column].astype(str).tolist()
+        return [
+            {
+                "id": f"tfn-test-{row}",
+                "published_at": (end - step * (len(rows) - 1 - k)).isoformat(),
+                "source": "tfn-sentiment-test (synthetic timestamps)",
+                "text": texts[row],
+                "tickers": extract_tickers(texts[row]),
+            }
+            for k, row in enumerate(rows)
+        ]
+
+
+def write_feed(items: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write feed items as JSON Lines (one item per line, UTF-8); return the path."""
+    target = Path(path)
+    with target.open("w", encoding="utf-8") as fh:
+        for item in items:
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return target
+
+
+def _spec(task: str) -> TaskSpec:
+    try:
+        return TASKS[task]
+    except KeyError:
+        raise InvalidInput(
+            f"unknown task {task!r}; tasks are {', '.join(TASKS)}", code="unknown_task"
+        ) from None
