@@ -69,10 +69,16 @@ def show_cmd(
             }
         )
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
     table = Table(
-        "version", "kind", "run", "dataset version", "primary metric", "aliases", "created"
+        "version",
+        "kind",
+        Column("run", no_wrap=True),
+        "dataset version",
+        "primary metric",
+        "aliases",
+        "created",
     )
     for v in versions:
         table.add_row(

@@ -44,9 +44,17 @@ def list_cmd(
     if as_json:
         print_json([r.to_dict() for r in runs])
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("run", "kind", "dataset", "status", "primary metric", "started", "seconds")
+    table = Table(
+        Column("run", no_wrap=True),
+        "kind",
+        "dataset",
+        "status",
+        "primary metric",
+        "started",
+        "seconds",
+    )
     for r in runs:
         table.add_row(
             r.id,

@@ -19,8 +19,9 @@ Columns by task
   with role ``feature``; the target is ``target=`` if given, else the first ``label``
   column, else the first ``rating`` column, else (regression and ``auto`` kinds) the last
   numeric column that is a feature. For ``auto`` kinds the task is ``classification``
-  when the target has role ``label`` or a string/category/bool type, else
-  ``regression`` (a ``task`` parameter overrides it); the estimator gets it explicitly.
+  when the target has a string/category/bool type, or is an integer ``label`` column with
+  at most 20 distinct training values; else ``regression`` (a ``task`` parameter
+  overrides it); the estimator gets the task explicitly.
 - ``text_classification``: the first ``text`` column and the target as above.
 - ``recommendation``: the ``user``, ``item`` and (optional) ``rating`` columns.
 
@@ -67,7 +68,8 @@ __all__ = ["Fitted", "Prepared", "Trainer", "TrainingSpec"]
 _TABULAR = ("classification", "regression", "auto")
 _NUMERIC_TYPES = ("int", "float")
 _CLASS_TYPES = ("string", "category", "bool")
-_NOT_FEATURES = ("id", "text", "label", "user", "item", "rating", "timestamp", "ignore")
+#: An integer label column with at most this many distinct training values is a class.
+_MAX_INT_CLASSES = 20
 #: Per-step attributes collected into ``Run.history`` when an estimator has them.
 _HISTORY_ATTRS = (
     "loss_history_",
@@ -379,7 +381,7 @@ class Trainer:
             return self._prepare_interactions(spec, frames, roles)
         target = self._choose_target(spec, roles, task)
         if task == "auto":
-            task = self._auto_task(spec, target, roles)
+            task = self._auto_task(spec, target, roles, frames["train"])
         column_roles: dict[str, str] = {target: "target"}
         text_column = None
         features: list[str] = []
@@ -489,12 +491,18 @@ class Trainer:
         return chosen
 
     @staticmethod
-    def _auto_task(spec: TrainingSpec, target: str, roles: dict[str, str]) -> str:
+    def _auto_task(
+        spec: TrainingSpec, target: str, roles: dict[str, str], train: pd.DataFrame
+    ) -> str:
         asked = spec.params.get("task")
         if asked in ("classification", "regression"):
             return str(asked)
-        if roles.get(target) == "label" or spec.dataset.schema.get(target) in _CLASS_TYPES:
+        kind = spec.dataset.schema.get(target)
+        if kind in _CLASS_TYPES:
             return "classification"
+        if kind == "int" and roles.get(target) == "label":
+            distinct = train[target].nunique() if target in train else _MAX_INT_CLASSES + 1
+            return "classification" if distinct <= _MAX_INT_CLASSES else "regression"
         return "regression"
 
     # ----------------------------------------------------------------------- fit
