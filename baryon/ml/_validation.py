@@ -13,8 +13,8 @@ One error format for every estimator (STYLE.md §3):
 
 Parameter constraints are declared per estimator class, in the manner of
 scikit-learn's ``_parameter_constraints`` (``sklearn/utils/_param_validation.py``),
-with three small constraint types: :class:`Interval`, :class:`Options` and
-:class:`InstanceOf`. ``None`` in a constraint list means "None is allowed".
+with four small constraint types: :class:`Interval`, :class:`Options`,
+:class:`InstanceOf` and :class:`SequenceOf`. ``None`` in a constraint list means "None is allowed".
 
 Error hierarchy added here::
 
@@ -46,6 +46,7 @@ __all__ = [
     "NotFitted",
     "Options",
     "ParamsValidated",
+    "SequenceOf",
     "as_float_matrix",
     "as_float_vector",
     "check_fitted",
@@ -168,8 +169,25 @@ class InstanceOf:
         return self.description
 
 
+@dataclass(frozen=True)
+class SequenceOf:
+    """A non-empty list or tuple whose every element satisfies ``item``."""
+
+    item: Interval | Options | InstanceOf
+    description: str
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        """Return True for a non-empty list/tuple of values satisfying :attr:`item`."""
+        if not isinstance(value, list | tuple) or not value:
+            return False
+        return all(self.item.is_satisfied_by(v) for v in value)
+
+    def __str__(self) -> str:
+        return self.description
+
+
 #: A parameter constraint; ``None`` in a constraint list allows the value None.
-Constraint = Interval | Options | InstanceOf | None
+Constraint = Interval | Options | InstanceOf | SequenceOf | None
 
 BOOLEAN: InstanceOf = InstanceOf((bool, np.bool_), "a boolean")
 RANDOM_STATE: tuple[Constraint, ...] = (None, Interval("integral", 0, 2**32 - 1))
