@@ -1,0 +1,174 @@
+"""Plans: validation, built-ins, billing periods, charges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from baryon.commerce.plans import (
+    BUILTIN_PLANS,
+    add_months,
+    billing_period,
+    create_plan,
+    estimate_charge,
+    get_plan,
+    list_plans,
+    parse_money,
+)
+from baryon.core.audit import list_audit_events
+from baryon.core.clock import FixedClock
+from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.workspace import Workspace
+
+
+def _utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_builtin_plans_seeded_by_migration_match_the_code(workspace: Workspace) -> None:
+    with workspace.db.session() as s:
+        plans = {p.name: p for p in list_plans(s)}
+    assert set(plans) == {"free", "pro", "enterprise"}
+    for spec in BUILTIN_PLANS:
+        plan = plans[spec["name"]]
+        assert plan.builtin
+        assert plan.id == spec["id"]
+        assert plan.quota == spec["quota"]
+        assert plan.rate_per_minute == spec["rate_per_minute"]
+        assert plan.monthly_price == spec["monthly_price"]
+        assert plan.overage_price == spec["overage_price"]
+        assert list(plan.features) == spec["features"]
+
+
+def test_list_plans_cheapest_first(workspace: Workspace) -> None:
+    with workspace.db.session() as s:
+        assert [p.name for p in list_plans(s)] == ["free", "pro", "enterprise"]
+
+
+def test_create_plan_valid_round_trips_exact_money_and_audits(
+    workspace: Workspace, clock: FixedClock
+) -> None:
+    with workspace.db.session() as s:
+        plan = create_plan(
+            s, name="team", quota=5000, rate_per_minute=120, monthly_price="19.99",
+            overage_price="0.0025", features=["overage", "traffic_split"], actor="cli:t",
+            clock=clock,
+        )  # fmt: skip
+    with workspace.db.session() as s:
+        again = get_plan(s, "team")
+        events = list_audit_events(s, object_type="plan", object_id=plan.id)
+    assert again.monthly_price == Decimal("19.99")
+    assert again.overage_price == Decimal("0.0025")
+    assert again.allows_overage
+    assert again.to_dict()["monthly_price"] == "19.99"
+    assert [e.action for e in events] == ["plan.create"]
+    assert events[0].actor == "cli:t"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("quota", -1),
+        ("quota", 1.5),
+        ("quota", 10.0),
+        ("quota", True),
+        ("quota", "10"),
+        ("rate_per_minute", -5),
+        ("rate_per_minute", 2.5),
+        ("rate_per_minute", None),
+    ],
+)
+def test_create_plan_negative_or_non_integer_limit_refused(
+    workspace: Workspace, field: str, value: object
+) -> None:
+    kwargs: dict[str, object] = {"name": "bad", "quota": 10, "rate_per_minute": 10, field: value}
+    with workspace.db.session() as s, pytest.raises(InvalidInput) as err:
+        create_plan(s, **kwargs)  # type: ignore[arg-type]
+    assert err.value.code == "invalid_limit"
+    assert err.value.details["field"] == field
+
+
+def test_create_plan_quota_zero_accepted(workspace: Workspace) -> None:
+    with workspace.db.session() as s:
+        assert create_plan(s, name="closed", quota=0, rate_per_minute=0).quota == 0
+
+
+@pytest.mark.parametrize("price", ["-1", "abc", "NaN", "Infinity", "0.00001", 0.1, True, [1]])
+def test_parse_money_bad_amount_refused(price: object) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_money(price)
+    assert err.value.code == "invalid_price"
+
+
+@pytest.mark.parametrize(("price", "expected"), [("49", "49"), (49, "49"), ("0.0010", "0.0010")])
+def test_parse_money_exact(price: object, expected: str) -> None:
+    assert parse_money(price) == Decimal(expected)
+    assert str(parse_money(price)) == expected
+
+
+@pytest.mark.parametrize("name", ["", "Team", "1team", "a" * 41, "te am", "tëam"])
+def test_create_plan_bad_name_refused(workspace: Workspace, name: str) -> None:
+    with workspace.db.session() as s, pytest.raises(InvalidInput) as err:
+        create_plan(s, name=name, quota=1, rate_per_minute=1)
+    assert err.value.code == "invalid_name"
+
+
+def test_create_plan_duplicate_name_conflicts(workspace: Workspace) -> None:
+    with workspace.db.session() as s, pytest.raises(Conflict) as err:
+        create_plan(s, name="pro", quota=1, rate_per_minute=1)
+    assert err.value.code == "plan_exists"
+
+
+def test_create_plan_overage_feature_without_price_refused(workspace: Workspace) -> None:
+    with workspace.db.session() as s, pytest.raises(InvalidInput) as err:
+        create_plan(s, name="soft", quota=1, rate_per_minute=1, features=["overage"])
+    assert err.value.code == "invalid_feature"
+
+
+def test_get_plan_unknown_not_found(workspace: Workspace) -> None:
+    with workspace.db.session() as s, pytest.raises(NotFound) as err:
+        get_plan(s, "platinum")
+    assert err.value.code == "plan_not_found"
+
+
+@pytest.mark.parametrize(
+    ("anchor", "months", "expected"),
+    [
+        (_utc(2026, 1, 31), 1, _utc(2026, 2, 28)),
+        (_utc(2028, 1, 31), 1, _utc(2028, 2, 29)),
+        (_utc(2026, 1, 31), 2, _utc(2026, 3, 31)),
+        (_utc(2026, 11, 15), 3, _utc(2027, 2, 15)),
+        (_utc(2026, 3, 31), -1, _utc(2026, 2, 28)),
+    ],
+)
+def test_add_months_clamps_day(anchor: datetime, months: int, expected: datetime) -> None:
+    assert add_months(anchor, months) == expected
+
+
+@pytest.mark.parametrize(
+    ("at", "start", "end"),
+    [
+        (_utc(2026, 1, 31, 10), _utc(2026, 1, 31, 10), _utc(2026, 2, 28, 10)),
+        (_utc(2026, 2, 28, 9, 59), _utc(2026, 1, 31, 10), _utc(2026, 2, 28, 10)),
+        (_utc(2026, 2, 28, 10), _utc(2026, 2, 28, 10), _utc(2026, 3, 31, 10)),
+        (_utc(2026, 3, 15), _utc(2026, 2, 28, 10), _utc(2026, 3, 31, 10)),
+        (_utc(2026, 4, 30, 12), _utc(2026, 4, 30, 10), _utc(2026, 5, 31, 10)),
+        (_utc(2025, 12, 31, 12), _utc(2025, 12, 31, 10), _utc(2026, 1, 31, 10)),
+    ],
+)
+def test_billing_period_anchored_on_31st(at: datetime, start: datetime, end: datetime) -> None:
+    assert billing_period(_utc(2026, 1, 31, 10), at) == (start, end)
+
+
+def test_estimate_charge_overage_only_with_feature(workspace: Workspace) -> None:
+    with workspace.db.session() as s:
+        pro, enterprise = get_plan(s, "pro"), get_plan(s, "enterprise")
+    assert estimate_charge(pro, 200_000)["total"] == Decimal("49.00")
+    charge = estimate_charge(enterprise, 1_000_003)
+    assert charge["overage_units"] == 3
+    assert charge["overage"] == Decimal("0.00")  # 3 x 0.0005 = 0.0015 -> 0.00
+    big = estimate_charge(enterprise, 1_010_000)
+    assert big["overage"] == Decimal("5.00")
+    assert big["total"] == Decimal("995.00")

@@ -1,0 +1,144 @@
+"""Rate limits: the GCRA arithmetic, and one conformance suite every back end passes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from baryon.core.errors import InvalidInput
+from baryon.serving.limits import (
+    DatabaseRateLimiter,
+    MemoryRateLimiter,
+    RateLimitDecision,
+    RateLimiter,
+    gcra,
+    open_rate_limiter,
+)
+from baryon.workspace import Workspace
+
+T0 = 1_800_000_000.0  # an epoch second
+
+
+def test_gcra_first_request_allowed_with_full_allowance_less_one() -> None:
+    decision, tat = gcra(None, T0, 60)
+    assert decision.allowed
+    assert decision.remaining == 59
+    assert tat == pytest.approx(T0 + 1.0)
+    assert decision.reset_after == pytest.approx(1.0)
+
+
+def test_gcra_burst_of_rate_then_refused_with_retry_after_one_interval() -> None:
+    tat = None
+    for i in range(60):
+        decision, tat = gcra(tat, T0, 60)
+        assert decision.allowed, i
+    assert decision.remaining == 0
+    refused, unchanged = gcra(tat, T0, 60)
+    assert not refused.allowed
+    assert unchanged is None
+    assert refused.retry_after == pytest.approx(1.0)
+    assert refused.headers()["Retry-After"] == "1"
+
+
+def test_gcra_refills_one_request_per_interval() -> None:
+    tat = None
+    for _ in range(6):
+        _, tat = gcra(tat, T0, 6)  # 6/min: one every 10 s
+    assert not gcra(tat, T0 + 9.9, 6)[0].allowed
+    decision, _ = gcra(tat, T0 + 10.0, 6)
+    assert decision.allowed
+    assert decision.remaining == 0
+
+
+def test_gcra_rate_zero_admits_nothing() -> None:
+    decision, tat = gcra(None, T0, 0)
+    assert not decision.allowed
+    assert tat is None
+    assert decision.headers()["Retry-After"] == "60"
+
+
+def test_decision_headers_round_seconds_up() -> None:
+    d = RateLimitDecision(True, 10, 3, 12.2, 0.0)
+    assert d.headers() == {
+        "RateLimit-Limit": "10",
+        "RateLimit-Remaining": "3",
+        "RateLimit-Reset": "13",
+    }
+
+
+def test_open_rate_limiter_names(ws: Workspace) -> None:
+    assert isinstance(open_rate_limiter("database", ws.db), DatabaseRateLimiter)
+    assert isinstance(open_rate_limiter("memory", ws.db), MemoryRateLimiter)
+    with pytest.raises(InvalidInput) as err:
+        open_rate_limiter("redis://localhost", ws.db)
+    assert err.value.code == "unsupported_rate_limiter"
+
+
+# ------------------------------------------------------------ conformance suite
+@pytest.fixture(params=["memory", "database"])
+def limiter(request: pytest.FixtureRequest, ws: Workspace) -> Iterator[RateLimiter]:
+    backend = open_rate_limiter(request.param, ws.db)
+    yield backend
+    backend.close()
+
+
+class TestRateLimiterConformance:
+    """What every back end must do (run once per back end)."""
+
+    def test_burst_then_refusal_then_recovery(self, limiter: RateLimiter) -> None:
+        results = [limiter.hit("key:a", rate_per_minute=5, now=T0).allowed for _ in range(7)]
+        assert results == [True] * 5 + [False] * 2
+        assert not limiter.hit("key:a", rate_per_minute=5, now=T0 + 11.9).allowed
+        assert limiter.hit("key:a", rate_per_minute=5, now=T0 + 12.0).allowed
+
+    def test_subjects_are_independent(self, limiter: RateLimiter) -> None:
+        for _ in range(3):
+            limiter.hit("key:a", rate_per_minute=3, now=T0)
+        assert not limiter.hit("key:a", rate_per_minute=3, now=T0).allowed
+        assert limiter.hit("key:b", rate_per_minute=3, now=T0).allowed
+
+    def test_refusals_do_not_push_the_wait_out(self, limiter: RateLimiter) -> None:
+        for _ in range(2):
+            limiter.hit("key:a", rate_per_minute=2, now=T0)
+        for _ in range(50):
+            assert not limiter.hit("key:a", rate_per_minute=2, now=T0).allowed
+        assert limiter.hit("key:a", rate_per_minute=2, now=T0 + 30.0).allowed
+
+    def test_lower_rate_applies_at_once(self, limiter: RateLimiter) -> None:
+        limiter.hit("key:a", rate_per_minute=100, now=T0)
+        decision = limiter.hit("key:a", rate_per_minute=1, now=T0)
+        assert not decision.allowed
+
+    def test_concurrent_hits_admit_exactly_the_burst(self, limiter: RateLimiter) -> None:
+        allowed: list[bool] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(16)
+
+        def worker() -> None:
+            barrier.wait()
+            for _ in range(4):
+                ok = limiter.hit("key:c", rate_per_minute=20, now=T0).allowed
+                with lock:
+                    allowed.append(ok)
+
+        threads = [threading.Thread(target=worker) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(allowed) == 64
+        assert sum(allowed) == 20
+
+
+def test_database_limiter_shared_between_two_workspaces(ws: Workspace) -> None:
+    other = Workspace.open(ws.settings)  # a second "worker": its own engine, same file
+    try:
+        a, b = DatabaseRateLimiter(ws.db), DatabaseRateLimiter(other.db)
+        assert a.hit("key:a", rate_per_minute=2, now=T0).allowed
+        assert b.hit("key:a", rate_per_minute=2, now=T0).allowed
+        assert not a.hit("key:a", rate_per_minute=2, now=T0).allowed
+        assert not b.hit("key:a", rate_per_minute=2, now=T0).allowed
+    finally:
+        other.close()

@@ -1,0 +1,214 @@
+"""Metering: atomic quota counters, usage records, idempotency records, reports."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from baryon.commerce.orgs import Subscription, active_subscription, create_org
+from baryon.commerce.plans import create_plan
+from baryon.core.clock import FixedClock
+from baryon.core.errors import InvalidInput, QuotaExceeded
+from baryon.serving.metering import (
+    IDEMPOTENCY_TTL,
+    StoredResponse,
+    check_idempotency_key,
+    find_replay,
+    period_report,
+    record_usage,
+    release_quota,
+    request_fingerprint,
+    reserve_quota,
+    store_replay,
+    usage_report,
+)
+from baryon.serving.tables import UsageRecordRow
+from baryon.workspace import Workspace
+
+
+def _org(ws: Workspace, clock: FixedClock, *, quota: int, features: list[str] | None = None,
+         overage: str | None = None) -> Subscription:  # fmt: skip
+    with ws.db.session() as s:
+        create_plan(
+            s, name="q", quota=quota, rate_per_minute=1000, overage_price=overage,
+            features=features or [], clock=clock,
+        )  # fmt: skip
+        org = create_org(s, name="acme", plan="q", clock=clock)
+        sub = active_subscription(s, org.id)
+    assert sub is not None
+    return sub
+
+
+def test_reserve_quota_counts_up_then_refuses(ws: Workspace, clock: FixedClock) -> None:
+    sub = _org(ws, clock, quota=2)
+    with ws.db.session() as s:
+        assert reserve_quota(s, sub, units=1, now=clock.now()).used == 1
+        assert reserve_quota(s, sub, units=1, now=clock.now()).used == 2
+    with ws.db.session() as s, pytest.raises(QuotaExceeded) as err:
+        reserve_quota(s, sub, units=1, now=clock.now())
+    assert err.value.code == "quota_exceeded"
+    assert err.value.details["used"] == 2
+    assert err.value.details["quota"] == 2
+
+
+def test_reserve_quota_zero_admits_nothing(ws: Workspace, clock: FixedClock) -> None:
+    sub = _org(ws, clock, quota=0)
+    with ws.db.session() as s, pytest.raises(QuotaExceeded):
+        reserve_quota(s, sub, units=1, now=clock.now())
+
+
+def test_reserve_quota_renews_next_period(ws: Workspace, clock: FixedClock) -> None:
+    sub = _org(ws, clock, quota=1)
+    with ws.db.session() as s:
+        reserve_quota(s, sub, units=1, now=clock.now())
+    clock.advance(31 * 86400)  # 2026-01-01 + 31 days = next period
+    with ws.db.session() as s:
+        state = reserve_quota(s, sub, units=1, now=clock.now())
+    assert state.used == 1
+    assert state.period_start.month == 2
+
+
+def test_reserve_quota_overage_plan_admits_beyond_quota(ws: Workspace, clock: FixedClock) -> None:
+    sub = _org(ws, clock, quota=1, features=["overage"], overage="0.50")
+    with ws.db.session() as s:
+        for _ in range(3):
+            state = reserve_quota(s, sub, units=1, now=clock.now())
+        report = period_report(s, sub, clock.now())
+    assert state.used == 3
+    assert report["charge"]["overage_units"] == 2
+    assert report["charge"]["total"] == "1.00"
+    assert report["remaining"] == 0
+
+
+def test_release_quota_gives_units_back(ws: Workspace, clock: FixedClock) -> None:
+    sub = _org(ws, clock, quota=1)
+    with ws.db.session() as s:
+        state = reserve_quota(s, sub, units=1, now=clock.now())
+        release_quota(s, state, sub.org_id, units=1)
+        assert reserve_quota(s, sub, units=1, now=clock.now()).used == 1
+
+
+def test_reserve_quota_30_threads_own_sessions_admit_exactly_10(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    """No Python lock here: each thread has its own connection; the database decides."""
+    sub = _org(ws, clock, quota=10)
+    admitted: list[bool] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(30)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            with ws.db.session() as s:
+                state = reserve_quota(s, sub, units=1, now=clock.now())
+                record_usage(
+                    s, org_id=sub.org_id, key_id=None, endpoint="/x", units=1, status=200,
+                    latency_ms=0.0, period_start=state.period_start, clock=clock,
+                )  # fmt: skip
+            ok = True
+        except QuotaExceeded:
+            ok = False
+        with lock:
+            admitted.append(ok)
+
+    threads = [threading.Thread(target=worker) for _ in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with ws.db.session() as s:
+        records = s.scalar(select(func.count()).select_from(UsageRecordRow))
+    assert sum(admitted) == 10
+    assert records == 10
+
+
+@pytest.mark.parametrize("key", ["", " ", "a" * 256, "tab\tkey", "é"])
+def test_check_idempotency_key_bad_refused(key: str) -> None:
+    with pytest.raises(InvalidInput):
+        check_idempotency_key(key)
+
+
+def test_request_fingerprint_depends_on_every_part() -> None:
+    base = request_fingerprint("POST", "/v1/x", "a=1", b"{}")
+    assert base != request_fingerprint("POST", "/v1/y", "a=1", b"{}")
+    assert base != request_fingerprint("POST", "/v1/x", "a=2", b"{}")
+    assert base != request_fingerprint("POST", "/v1/x", "a=1", b"{ }")
+    assert base != request_fingerprint("PUT", "/v1/x", "a=1", b"{}")
+    assert base == request_fingerprint("post", "/v1/x", "a=1", b"{}")
+
+
+def test_idempotency_replay_mismatch_and_expiry(ws: Workspace, clock: FixedClock) -> None:
+    sub = _org(ws, clock, quota=1)
+    stored = StoredResponse(200, '{"ok":true}')
+    with ws.db.session() as s:
+        assert (
+            find_replay(s, key_id="k", idempotency_key="i", fingerprint="f", now=clock.now())
+            is None
+        )
+        store_replay(
+            s, key_id="k", org_id=sub.org_id, idempotency_key="i", fingerprint="f",
+            response=stored, now=clock.now(),
+        )  # fmt: skip
+    with ws.db.session() as s:
+        assert (
+            find_replay(s, key_id="k", idempotency_key="i", fingerprint="f", now=clock.now())
+            == stored
+        )
+        assert (
+            find_replay(s, key_id="other", idempotency_key="i", fingerprint="f", now=clock.now())
+            is None
+        )
+        with pytest.raises(InvalidInput) as err:
+            find_replay(s, key_id="k", idempotency_key="i", fingerprint="g", now=clock.now())
+        assert err.value.code == "idempotency_key_reused"
+    later = clock.now() + IDEMPOTENCY_TTL + timedelta(seconds=1)
+    with ws.db.session() as s:
+        assert find_replay(s, key_id="k", idempotency_key="i", fingerprint="g", now=later) is None
+
+
+def test_usage_report_groups_and_counts_errors(ws: Workspace, clock: FixedClock) -> None:
+    sub = _org(ws, clock, quota=100)
+    start = clock.now()
+    with ws.db.session() as s:
+        for endpoint, key, status, units in [
+            ("/a", "k1", 200, 1), ("/a", "k2", 200, 1), ("/b", "k1", 422, 0),
+        ]:  # fmt: skip
+            record_usage(
+                s, org_id=sub.org_id, key_id=key, endpoint=endpoint, units=units, status=status,
+                latency_ms=1.0, period_start=start, clock=clock,
+            )  # fmt: skip
+        clock.advance(86400)
+        record_usage(
+            s, org_id=sub.org_id, key_id="k1", endpoint="/a", units=1, status=200,
+            latency_ms=1.0, period_start=start, clock=clock,
+        )  # fmt: skip
+    end = clock.now() + timedelta(seconds=1)
+    with ws.db.session() as s:
+        by_endpoint = usage_report(s, sub.org_id, start=start, end=end, group_by="endpoint")
+        by_key = usage_report(s, sub.org_id, start=start, end=end, group_by="key")
+        by_day = usage_report(s, sub.org_id, start=start, end=end, group_by="day")
+        first_day = usage_report(
+            s, sub.org_id, start=start, end=start + timedelta(days=1), group_by="endpoint"
+        )
+    assert by_endpoint == [
+        {"group": "/a", "requests": 3, "units": 3, "errors": 0},
+        {"group": "/b", "requests": 1, "units": 0, "errors": 1},
+    ]
+    assert [(g["group"], g["requests"]) for g in by_key] == [("k1", 3), ("k2", 1)]
+    assert [(g["group"], g["units"]) for g in by_day] == [("2026-01-01", 2), ("2026-01-02", 1)]
+    assert sum(g["requests"] for g in first_day) == 3
+
+
+def test_usage_report_bad_arguments_refused(ws: Workspace, clock: FixedClock) -> None:
+    sub = _org(ws, clock, quota=1)
+    with ws.db.session() as s:
+        with pytest.raises(InvalidInput):
+            usage_report(s, sub.org_id, start=clock.now(), end=clock.now(), group_by="day")
+        with pytest.raises(InvalidInput):
+            usage_report(
+                s, sub.org_id, start=clock.now(), end=clock.now() + timedelta(1), group_by="model"
+            )

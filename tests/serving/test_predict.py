@@ -1,0 +1,306 @@
+"""``POST /v1/models/{name}/predict``, the prediction log, feedback and endpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from conftest import ClientFactory
+from servingkit import Tenants
+from sqlalchemy import select
+
+from baryon.serving.tables import PredictionRow, UsageRecordRow
+from baryon.workspace import Workspace
+
+ROW = {"a": 1, "b": 2}
+
+
+def _predict(client, name="adder", inputs=None, **kw):  # type: ignore[no-untyped-def]
+    return client.post(f"/v1/models/{name}/predict", json={"inputs": inputs or [ROW]}, **kw)
+
+
+def test_predict_champion_answers_with_ids_and_version(
+    api: ClientFactory, tenants: Tenants
+) -> None:
+    client = api(tenants.keys["acme:developer"])
+    r = _predict(client, inputs=[ROW, {"a": 10, "b": -4}])
+    assert r.status_code == 200
+    body = r.json()
+    assert body["prediction_id"].startswith("pred_")
+    assert body["model"] == "adder"
+    assert body["model_version"] == 1
+    assert body["variant"] == "champion"
+    assert body["outputs"] == [{"value": 3.0}, {"value": 6.0}]
+    assert body["flags"] == []
+    assert body["usage"] == {"units": 1, "quota": 1000, "used": 1, "remaining": 999}
+    assert r.headers["ratelimit-limit"] == "100000"
+
+
+def test_predict_pinned_version(api: ClientFactory, tenants: Tenants) -> None:
+    r = api(tenants.keys["acme:developer"]).post(
+        "/v1/models/adder/predict?version=2", json={"inputs": [ROW]}
+    )
+    assert r.json()["model_version"] == 2
+    assert r.json()["variant"] == "pinned"
+    assert r.json()["outputs"] == [{"value": 103.0}]
+
+
+def test_predict_lists_of_values_accepted(api: ClientFactory, tenants: Tenants) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), inputs=[[1, 2]])
+    assert r.json()["outputs"] == [{"value": 3.0}]
+
+
+def test_predict_text_model_gives_label_and_probabilities(
+    api: ClientFactory, tenants: Tenants
+) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), "sentiment", ["a good day", "bad"])
+    assert r.json()["outputs"] == [
+        {"label": "pos", "probabilities": {"neg": 0.1, "pos": 0.9}},
+        {"label": "neg", "probabilities": {"neg": 0.9, "pos": 0.1}},
+    ]
+
+
+def test_predict_recommender_items_scores_cold(api: ClientFactory, tenants: Tenants) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), "recs", ["u1", {"user": "zz", "n": 2}])
+    out = r.json()["outputs"]
+    assert out[0] == {"items": ["i1", "i2", "i3"], "scores": [1.0, 0.9, 0.8], "cold": False}
+    assert out[1]["items"] == ["i1", "i2"]
+    assert out[1]["cold"] is True
+
+
+def test_predict_non_finite_outputs_null_and_flagged(api: ClientFactory, tenants: Tenants) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), "nan", [ROW, ROW, ROW, ROW])
+    assert r.status_code == 200
+    body = r.json()
+    assert body["outputs"] == [{"value": None}, {"value": None}, {"value": None}, {"value": 1.0}]
+    assert body["flags"] == ["non_finite_output"]
+
+
+def test_predict_broken_model_500_without_internals_and_no_quota(
+    api: ClientFactory, tenants: Tenants, ws: Workspace
+) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), "broken")
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "prediction_failed"
+    assert "passwd" not in r.text
+    assert "Traceback" not in r.text
+    with ws.db.session() as s:
+        usage = s.scalars(select(UsageRecordRow)).all()
+    assert [(u.units, u.status) for u in usage] == [(0, 500)]
+
+
+@pytest.mark.parametrize(
+    ("name", "inputs", "status", "code"),
+    [
+        ("nope", [ROW], 404, "model_not_found"),
+        ("draft", [ROW], 503, "model_not_ready"),
+        ("adder", [{"a": 1}], 422, "missing_feature"),
+        ("adder", [[1, 2, 3]], 422, "wrong_feature_count"),
+        ("adder", [{"a": "x", "b": 1}], 422, "invalid_inputs"),
+        ("sentiment", [1], 422, "invalid_inputs"),
+        ("recs", [True], 422, "invalid_inputs"),
+        ("recs", [{"user": "u1", "n": 0}], 422, "invalid_n"),
+    ],
+)
+def test_predict_model_errors_are_problems_metered_at_zero_units(
+    api: ClientFactory, tenants: Tenants, ws: Workspace, name: str, inputs: list[object],
+    status: int, code: str,
+) -> None:  # fmt: skip
+    r = _predict(api(tenants.keys["acme:developer"]), name, inputs)
+    assert r.status_code == status, r.text
+    assert r.json()["code"] == code
+    with ws.db.session() as s:
+        usage = s.scalars(select(UsageRecordRow)).all()
+    assert [(u.units, u.status) for u in usage] == [(0, status)]
+
+
+def test_predict_batch_over_cap_413(api: ClientFactory, tenants: Tenants) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), inputs=[ROW] * 257)
+    assert r.status_code == 413
+    assert r.json()["code"] == "batch_too_large"
+
+
+def test_predict_text_over_cap_422(api: ClientFactory, tenants: Tenants) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), "sentiment", ["x" * 10_001])
+    assert r.status_code == 422
+    assert r.json()["code"] == "text_too_long"
+
+
+def test_predict_nested_text_over_cap_422(api: ClientFactory, tenants: Tenants) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), inputs=[{"a": 1, "b": {"c": ["x" * 10_001]}}])
+    assert r.json()["code"] == "text_too_long"
+
+
+@pytest.mark.parametrize("raw", [b'{"inputs": [NaN]}', b'{"inputs": [{"a": Infinity, "b": 1}]}'])
+def test_predict_non_finite_input_422(api: ClientFactory, tenants: Tenants, raw: bytes) -> None:
+    r = api(tenants.keys["acme:developer"]).post(
+        "/v1/models/adder/predict", content=raw, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert r.json()["code"] == "non_finite_input"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "malformed_json"),
+        (b'{"inputs": []}', 422, "invalid_input"),
+        (b'{"inputs": "x"}', 422, "invalid_input"),
+        (b'{"inputs": [1], "extra": 1}', 422, "invalid_input"),
+        (b"[]", 422, "invalid_input"),
+    ],
+)
+def test_predict_bad_body(
+    api: ClientFactory, tenants: Tenants, body: bytes, status: int, code: str
+) -> None:
+    r = api(tenants.keys["acme:developer"]).post(
+        "/v1/models/adder/predict", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == status
+    assert r.json()["code"] == code
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_predict_bad_model_name_422(api: ClientFactory, tenants: Tenants) -> None:
+    r = _predict(api(tenants.keys["acme:developer"]), "a" * 101)
+    assert r.status_code == 422
+
+
+@pytest.mark.parametrize("mode", ["full", "hashed", "none"])
+def test_prediction_log_keeps_inputs_per_org_setting(
+    api: ClientFactory, tenants: Tenants, ws: Workspace, mode: str
+) -> None:
+    admin = api(tenants.keys["acme:admin"])
+    assert admin.patch("/v1/org", json={"prediction_inputs": mode}).status_code == 200
+    r = _predict(admin, "sentiment", ["good stuff"])
+    logged = admin.get(f"/v1/predictions/{r.json()['prediction_id']}").json()
+    digest = hashlib.sha256(json.dumps("good stuff").encode()).hexdigest()
+    assert logged["input_mode"] == mode
+    assert logged["inputs"] == (["good stuff"] if mode == "full" else None)
+    assert logged["input_hashes"] == ([digest] if mode == "hashed" else None)
+    assert logged["outputs"] == r.json()["outputs"]
+    with ws.db.session() as s:
+        row = s.get(PredictionRow, r.json()["prediction_id"])
+        assert row is not None
+        stored = json.dumps([row.inputs, row.input_hashes])
+    assert ("good stuff" in stored) == (mode == "full")
+
+
+def test_every_prediction_logged_with_usage_record(
+    api: ClientFactory, tenants: Tenants, ws: Workspace
+) -> None:
+    client = api(tenants.keys["acme:developer"])
+    ids = [_predict(client).json()["prediction_id"] for _ in range(3)]
+    with ws.db.session() as s:
+        logged = {p.id for p in s.scalars(select(PredictionRow))}
+        usage = s.scalars(select(UsageRecordRow)).all()
+    assert logged == set(ids)
+    assert {u.prediction_id for u in usage} == set(ids)
+    assert all(u.endpoint == "/v1/models/adder/predict" for u in usage)
+    assert all(u.model_version == 1 for u in usage)
+    listed = client.get("/v1/predictions?model=adder").json()
+    assert [p["prediction_id"] for p in listed] == sorted(ids, reverse=True)
+
+
+def test_feedback_label_and_rating_flow(api: ClientFactory, tenants: Tenants) -> None:
+    client = api(tenants.keys["acme:developer"])
+    pid = _predict(client, inputs=[ROW, ROW]).json()["prediction_id"]
+    r = client.post("/v1/feedback", json={"prediction_id": pid, "label": "right"})
+    assert r.status_code == 201
+    assert r.json()["label"] == "right"
+    assert r.json()["item"] == 0
+    r = client.post("/v1/feedback", json={"prediction_id": pid, "item": 1, "rating": 4.5})
+    assert r.json()["rating"] == 4.5
+    again = client.post("/v1/feedback", json={"prediction_id": pid, "label": "other"})
+    assert again.status_code == 409
+    assert again.json()["code"] == "feedback_exists"
+    annotator = api(tenants.keys["acme:annotator"])
+    out_of_range = annotator.post(
+        "/v1/feedback", json={"prediction_id": pid, "item": 2, "label": 1}
+    )
+    assert out_of_range.json()["code"] == "invalid_feedback"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"label": "x", "rating": 1.0},
+        {},
+        {"label": ["list"]},
+        {"rating": "high"},
+    ],
+)
+def test_feedback_needs_exactly_one_valid_field(
+    api: ClientFactory, tenants: Tenants, body: dict[str, object]
+) -> None:
+    client = api(tenants.keys["acme:developer"])
+    pid = _predict(client).json()["prediction_id"]
+    r = client.post("/v1/feedback", json={"prediction_id": pid, **body})
+    assert r.status_code == 422
+
+
+def test_feedback_on_other_orgs_prediction_404(api: ClientFactory, tenants: Tenants) -> None:
+    pid = _predict(api(tenants.keys["acme:developer"])).json()["prediction_id"]
+    r = api(tenants.keys["globex:owner"]).post(
+        "/v1/feedback", json={"prediction_id": pid, "label": 1}
+    )
+    assert r.status_code == 404
+    assert r.json()["code"] == "prediction_not_found"
+
+
+def test_traffic_split_sticky_per_request_id(api: ClientFactory, tenants: Tenants) -> None:
+    admin = api(tenants.keys["acme:admin"])
+    r = admin.put("/v1/endpoints/adder", json={"challenger_weight": 0.5})
+    assert r.status_code == 200
+    assert admin.get("/v1/endpoints").json()[0]["challenger_weight"] == 0.5
+    seen: dict[str, set[int]] = {}
+    for i in range(40):
+        rid = f"user-{i % 10}"
+        body = {"inputs": [ROW], "request_id": rid}
+        version = admin.post("/v1/models/adder/predict", json=body).json()["model_version"]
+        seen.setdefault(rid, set()).add(version)
+    assert all(len(v) == 1 for v in seen.values())  # sticky
+    assert {next(iter(v)) for v in seen.values()} == {1, 2}  # both variants used
+    header = admin.post(
+        "/v1/models/adder/predict", json={"inputs": [ROW]}, headers={"X-Request-Id": "user-3"}
+    )
+    assert header.json()["model_version"] in seen["user-3"]
+
+
+def test_traffic_split_all_to_challenger_then_back(api: ClientFactory, tenants: Tenants) -> None:
+    admin = api(tenants.keys["acme:admin"])
+    admin.put("/v1/endpoints/adder", json={"challenger_weight": 1.0})
+    assert _predict(admin).json()["variant"] == "challenger"
+    other = _predict(api(tenants.keys["globex:owner"])).json()
+    assert other["variant"] == "champion"  # endpoints are per organization
+    admin.put("/v1/endpoints/adder", json={"challenger_weight": 0.0})
+    assert _predict(admin).json()["variant"] == "champion"
+
+
+def test_traffic_split_without_challenger_falls_back(api: ClientFactory, tenants: Tenants) -> None:
+    admin = api(tenants.keys["acme:admin"])
+    admin.put("/v1/endpoints/sentiment", json={"challenger_weight": 1.0})
+    r = _predict(admin, "sentiment", ["good"])
+    assert r.json()["variant"] == "champion"
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, "half"])
+def test_endpoint_bad_weight_422(api: ClientFactory, tenants: Tenants, weight: object) -> None:
+    r = api(tenants.keys["acme:admin"]).put(
+        "/v1/endpoints/adder", json={"challenger_weight": weight}
+    )
+    assert r.status_code == 422
+
+
+def test_endpoint_split_needs_plan_feature(
+    api: ClientFactory, tenants: Tenants, ws: Workspace
+) -> None:
+    from baryon.commerce.orgs import subscribe
+
+    with ws.db.session() as s:
+        subscribe(s, tenants.org_ids["acme"], "free")
+    r = api(tenants.keys["acme:admin"]).put("/v1/endpoints/adder", json={"challenger_weight": 0.2})
+    assert r.status_code == 403
+    assert r.json()["code"] == "feature_not_in_plan"
