@@ -120,8 +120,15 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
         """Return the unfitted scikit-learn model for ``task``."""
         raise NotImplementedError
 
-    def _fit_model(self, model: Any, Z: np.ndarray, y: np.ndarray, **fit_params: Any) -> None:
-        model.fit(Z, y, **fit_params)
+    def _fit_model(
+        self,
+        model: Any,
+        Z: np.ndarray,
+        y: np.ndarray,
+        validation: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
+        """Fit ``model`` on encoded rows; ``validation`` is encoded ``(Z_val, y_val)``."""
+        model.fit(Z, y)
 
     def _after_fit(self, model: Any) -> None:
         """Copy learning curves etc. from the fitted model onto ``self``."""
@@ -159,33 +166,33 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
     def _predict_frame(self, X: Any) -> pd.DataFrame:
         """The frame to transform: the fit's columns, in the fit's order."""
         check_fitted(self, "model_")
+        names = (
+            [str(c) for c in self.feature_names_in_] if hasattr(self, "feature_names_in_") else None
+        )
+        return self._align(X, names, int(self.n_features_in_))
+
+    def _align(self, X: Any, names: list[str] | None, n_features: int) -> pd.DataFrame:
         frame, named = self._read(X)
-        name = type(self).__name__
-        if named and hasattr(self, "feature_names_in_"):
-            wanted = [str(c) for c in self.feature_names_in_]
-            missing = [c for c in wanted if c not in frame.columns]
+        est = type(self).__name__
+        if named and names is not None:
+            missing = [c for c in names if c not in frame.columns]
             if missing:
                 raise InvalidInput(
-                    f"{name}: X lacks column(s) {', '.join(map(repr, missing))} seen in fit",
+                    f"{est}: X lacks column(s) {', '.join(map(repr, missing))} seen in fit",
                     code="missing_columns",
                     details={"missing": missing},
                 )
-            return frame[wanted]
-        if frame.shape[1] != self.n_features_in_:
+            return frame[names]
+        if frame.shape[1] != n_features:
             raise InvalidInput(
-                f"{name}: X has {frame.shape[1]} feature(s) but the model was fitted with "
-                f"{self.n_features_in_}",
+                f"{est}: X has {frame.shape[1]} feature(s) but the model was fitted with "
+                f"{n_features}",
                 code="feature_mismatch",
-                details={"expected": int(self.n_features_in_), "got": int(frame.shape[1])},
+                details={"expected": n_features, "got": int(frame.shape[1])},
             )
         frame = frame.copy()
-        frame.columns = self._column_names()
+        frame.columns = names or [f"x{i}" for i in range(n_features)]
         return frame
-
-    def _column_names(self) -> list[str]:
-        if hasattr(self, "feature_names_in_"):
-            return [str(c) for c in self.feature_names_in_]
-        return [f"x{i}" for i in range(self.n_features_in_)]
 
     def _coerce(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Give every column the representation chosen in ``fit`` (numbers or strings)."""
@@ -261,7 +268,7 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
         )
 
     # ----------------------------------------------------------------------- target
-    def _target(self, y: Any, n_samples: int) -> tuple[np.ndarray, str]:
+    def _target(self, y: Any, n_samples: int, task: str | None = None) -> tuple[np.ndarray, str]:
         name = type(self).__name__
         values = y.to_numpy(dtype=object) if isinstance(y, pd.Series) else np.asarray(y)
         if values.ndim == 2 and values.shape[1] == 1:
@@ -273,8 +280,9 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
             )
         if pd.isna(pd.Series(values, dtype=object)).any():
             raise InvalidInput(f"{name}: y has missing values", code="missing_target")
-        requested = self._requested_task()
-        task = infer_task(values) if requested == "auto" else requested
+        if task is None:
+            requested = self._requested_task()
+            task = infer_task(values) if requested == "auto" else requested
         if task not in self._tasks:
             raise InvalidInput(f"{name} does not support task {task!r}", code="invalid_param")
         if task == "regression":
@@ -293,7 +301,7 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
         return values, task
 
     # ------------------------------------------------------------------------ api
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> TabularModel:
+    def fit(self, X: Any, y: Any) -> TabularModel:
         """Fit the preprocessing and the model.
 
         Parameters
@@ -314,6 +322,11 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
             ``non_numeric_input``, ``fit_failed`` (scikit-learn refused the data, e.g.
             one class only).
         """
+        return self._fit(X, y)
+
+    def _fit(
+        self, X: Any, y: Any, X_val: Any | None = None, y_val: Any | None = None
+    ) -> TabularModel:
         self._check_params()
         frame, names = self._fit_frame(X)
         target, task = self._target(y, frame.shape[0])
@@ -323,9 +336,14 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
             Z = pre.fit_transform(self._coerce(frame))
             n_classes = len(np.unique(target)) if task == "classification" else 0
             model = self._make_model(task, n_samples=frame.shape[0], n_classes=n_classes)
+            validation = None
+            if X_val is not None:
+                val = self._align(X_val, names, frame.shape[1])
+                Z_val = pre.transform(self._coerce(val))
+                validation = (Z_val, self._target(y_val, Z_val.shape[0], task=task)[0])
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
-                self._fit_model(model, Z, target, **fit_params)
+                self._fit_model(model, Z, target, validation)
         except BaryonError:
             raise
         except ValueError as exc:
