@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,15 @@ from baryon.serving.users import create_user
 from baryon.workspace import Workspace
 
 
+class _AsyncStream(httpx.AsyncByteStream):
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._stream:
+            yield chunk
+
+
 class PortalTransport(httpx.BaseTransport):
     """A sync httpx transport that calls an ASGI app in process (no sockets)."""
 
@@ -38,6 +48,9 @@ class PortalTransport(httpx.BaseTransport):
         self._portal = self._cm.__enter__()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.AsyncByteStream):
+            request.stream = _AsyncStream(request.stream)  # a generator body (chunked)
+
         async def run() -> httpx.Response:
             response = await self._inner.handle_async_request(request)
             content = await response.aread()

@@ -1,0 +1,217 @@
+"""Admin actions over the API: users, keys, plans, organizations, audit, usage."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ClientFactory
+from servingkit import Tenants
+
+from baryon.core.audit import list_audit_events
+from baryon.core.clock import FixedClock
+from baryon.workspace import Workspace
+
+ROW = {"a": 1, "b": 2}
+
+
+def test_key_lifecycle_shown_once_works_revoked(
+    api: ClientFactory, tenants: Tenants, ws: Workspace
+) -> None:
+    owner = api(tenants.keys["acme:owner"])
+    r = owner.post("/v1/keys", json={"role": "developer", "name": "ci"})
+    assert r.status_code == 201
+    created = r.json()
+    secret = created["secret"]
+    assert secret.startswith("bry_")
+    assert created["prefix"] == secret[:12]
+    listed = owner.get("/v1/keys").json()
+    assert secret not in str(listed)
+    assert created["id"] in {k["id"] for k in listed}
+    assert owner.get(f"/v1/keys/{created['id']}").json()["status"] == "active"
+    new = api(secret)
+    assert new.post("/v1/models/adder/predict", json={"inputs": [ROW]}).status_code == 200
+    revoked = owner.delete(f"/v1/keys/{created['id']}")
+    assert revoked.json()["status"] == "revoked"
+    after = new.get("/v1/me")
+    assert after.status_code == 401
+    assert after.json()["code"] == "key_revoked"
+    with ws.db.session() as s:
+        events = list_audit_events(s, object_id=created["id"])
+    actor = f"key:{tenants.key_ids['acme:owner']}"
+    # the frozen clock gives both events the same time: compare as a set
+    assert {(e.action, e.actor) for e in events} == {("key.create", actor), ("key.revoke", actor)}
+
+
+def test_key_with_expiry_stops_working(
+    api: ClientFactory, tenants: Tenants, clock: FixedClock
+) -> None:
+    owner = api(tenants.keys["acme:owner"])
+    secret = owner.post("/v1/keys", json={"role": "viewer", "expires_in": "1h"}).json()["secret"]
+    assert api(secret).get("/v1/me").status_code == 200
+    clock.advance(3601)
+    r = api(secret).get("/v1/me")
+    assert r.status_code == 401
+    assert r.json()["code"] == "key_expired"
+    assert owner.get("/v1/keys").json()[-1]["status"] == "expired"
+
+
+def test_key_bad_expiry_422(api: ClientFactory, tenants: Tenants) -> None:
+    r = api(tenants.keys["acme:owner"]).post(
+        "/v1/keys", json={"role": "viewer", "expires_in": "soon"}
+    )
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_duration"
+
+
+def test_admin_cannot_mint_or_revoke_owner_keys(api: ClientFactory, tenants: Tenants) -> None:
+    admin = api(tenants.keys["acme:admin"])
+    r = admin.post("/v1/keys", json={"role": "owner"})
+    assert r.status_code == 403
+    assert r.json()["code"] == "role_too_high"
+    r = admin.delete(f"/v1/keys/{tenants.key_ids['acme:owner']}")
+    assert r.status_code == 403
+    assert admin.post("/v1/keys", json={"role": "admin"}).status_code == 201
+
+
+def test_users_create_list_get_disable(api: ClientFactory, tenants: Tenants) -> None:
+    admin = api(tenants.keys["acme:admin"])
+    r = admin.post("/v1/users", json={"email": "Ann@Acme.test", "role": "annotator"})
+    assert r.status_code == 201
+    user = r.json()
+    assert user["email"] == "ann@acme.test"
+    assert (
+        admin.post("/v1/users", json={"email": "ann@acme.test", "role": "viewer"}).status_code
+        == 409
+    )
+    assert admin.post("/v1/users", json={"email": "x@y.z", "role": "owner"}).status_code == 403
+    assert admin.post("/v1/users", json={"email": "nope", "role": "viewer"}).status_code == 422
+    assert user["id"] in {u["id"] for u in admin.get("/v1/users").json()}
+    key = admin.post("/v1/keys", json={"role": "annotator", "user_id": user["id"]}).json()
+    disabled = admin.delete(f"/v1/users/{user['id']}").json()
+    assert disabled["disabled_at"] is not None
+    assert api(key["secret"]).get("/v1/me").json()["code"] == "key_revoked"
+
+
+def test_org_read_and_settings(api: ClientFactory, tenants: Tenants) -> None:
+    viewer = api(tenants.keys["acme:viewer"])
+    org = viewer.get("/v1/org").json()
+    assert org["organization"]["name"] == "acme"
+    assert org["subscription"]["plan"]["name"] == "test"
+    assert org["subscription"]["plan"]["monthly_price"] == "10.00"
+    assert org["period"]["quota"] == 1000
+    admin = api(tenants.keys["acme:admin"])
+    assert admin.patch("/v1/org", json={"prediction_inputs": "sometimes"}).status_code == 422
+    assert admin.patch("/v1/org", json={"prediction_inputs": "none"}).status_code == 200
+    me = viewer.get("/v1/me").json()
+    assert me["role"] == "viewer"
+    assert "usage:read" in me["permissions"]
+    assert "keys:write" not in me["permissions"]
+
+
+def test_operator_creates_plan_org_and_subscribes(api: ClientFactory, tenants: Tenants) -> None:
+    ops = api(tenants.keys["ops:admin"])
+    plan = ops.post(
+        "/v1/plans",
+        json={"name": "team", "quota": 50, "rate_per_minute": 30, "monthly_price": "19.90",
+              "overage_price": "0.01", "features": ["overage"]},
+    )  # fmt: skip
+    assert plan.status_code == 201, plan.text
+    assert plan.json()["monthly_price"] == "19.90"
+    assert "team" in {p["name"] for p in api(tenants.keys["acme:viewer"]).get("/v1/plans").json()}
+    org = ops.post("/v1/orgs", json={"name": "initech", "plan": "team"})
+    assert org.status_code == 201
+    org_id = org.json()["organization"]["id"]
+    moved = ops.post(f"/v1/orgs/{org_id}/subscription", json={"plan": "pro"})
+    assert moved.json()["subscription"]["plan"]["name"] == "pro"
+    assert ops.get(f"/v1/orgs/{org_id}").json()["organization"]["name"] == "initech"
+    assert "initech" in {o["name"] for o in ops.get("/v1/orgs").json()}
+    assert ops.get("/v1/orgs/org_nope").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"quota": -1},
+        {"quota": 1.5},
+        {"quota": 10.0},
+        {"quota": "10"},
+        {"rate_per_minute": -3},
+        {"monthly_price": "-1"},
+        {"monthly_price": "1.23456"},
+        {"name": "Bad Name"},
+    ],
+)
+def test_operator_plan_with_bad_limits_422(
+    api: ClientFactory, tenants: Tenants, changes: dict[str, object]
+) -> None:
+    body = {"name": "team", "quota": 5, "rate_per_minute": 5, **changes}
+    r = api(tenants.keys["ops:owner"]).post("/v1/plans", json=body)
+    assert r.status_code == 422, r.text
+
+
+def test_operator_plan_duplicate_409(api: ClientFactory, tenants: Tenants) -> None:
+    r = api(tenants.keys["ops:owner"]).post(
+        "/v1/plans", json={"name": "free", "quota": 1, "rate_per_minute": 1}
+    )
+    assert r.status_code == 409
+    assert r.json()["code"] == "plan_exists"
+
+
+def test_audit_shows_own_org_events_only(
+    api: ClientFactory, tenants: Tenants, clock: FixedClock
+) -> None:
+    clock.advance(1)  # after the fixture's events
+    api(tenants.keys["acme:owner"]).post("/v1/keys", json={"role": "viewer"})
+    api(tenants.keys["globex:owner"]).post("/v1/keys", json={"role": "viewer"})
+    events = api(tenants.keys["acme:admin"]).get("/v1/audit").json()
+    assert events[0]["action"] == "key.create"
+    assert events[0]["actor"] == f"key:{tenants.key_ids['acme:owner']}"
+    assert {e["object_id"] for e in events} & {tenants.org_ids["globex"]} == set()
+    globex_keys = {v for k, v in tenants.key_ids.items() if k.startswith("globex")}
+    assert not {e["object_id"] for e in events} & globex_keys
+
+
+def test_usage_groups_and_period(api: ClientFactory, tenants: Tenants, clock: FixedClock) -> None:
+    dev = api(tenants.keys["acme:developer"])
+    dev.post("/v1/models/adder/predict", json={"inputs": [ROW]})
+    dev.post("/v1/models/sentiment/predict", json={"inputs": ["good"]})
+    clock.advance(86400)
+    api(tenants.keys["acme:admin"]).post("/v1/models/adder/predict", json={"inputs": [ROW]})
+    dev.post("/v1/models/nope/predict", json={"inputs": [ROW]})
+    viewer = api(tenants.keys["acme:viewer"])
+    by_endpoint = viewer.get("/v1/usage").json()
+    assert by_endpoint["groups"] == [
+        {"group": "/v1/models/adder/predict", "requests": 2, "units": 2, "errors": 0},
+        {"group": "/v1/models/nope/predict", "requests": 1, "units": 0, "errors": 1},
+        {"group": "/v1/models/sentiment/predict", "requests": 1, "units": 1, "errors": 0},
+    ]
+    assert by_endpoint["total"]["units"] == 3
+    assert by_endpoint["period"]["used"] == 3
+    assert by_endpoint["period"]["remaining"] == 997
+    by_day = viewer.get("/v1/usage", params={"group_by": "day"}).json()
+    assert [(g["group"], g["requests"]) for g in by_day["groups"]] == [
+        ("2026-01-01", 2),
+        ("2026-01-02", 2),
+    ]
+    by_key = viewer.get("/v1/usage", params={"group_by": "key"}).json()
+    assert {g["group"] for g in by_key["groups"]} == {
+        tenants.key_ids["acme:developer"],
+        tenants.key_ids["acme:admin"],
+    }
+    window = viewer.get(
+        "/v1/usage", params={"start": "2026-01-02T00:00:00", "end": "2026-01-03T00:00:00Z"}
+    ).json()
+    assert window["total"]["requests"] == 2
+    globex = api(tenants.keys["globex:viewer"]).get("/v1/usage").json()
+    assert globex["total"]["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"group_by": "model"},
+        {"start": "2026-01-03T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+        {"start": "yesterday"},
+    ],
+)
+def test_usage_bad_query_422(api: ClientFactory, tenants: Tenants, params: dict[str, str]) -> None:
+    assert api(tenants.keys["acme:viewer"]).get("/v1/usage", params=params).status_code == 422

@@ -1,0 +1,164 @@
+"""The app as a whole: operations routes, OpenAPI, error documents, caps, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from conftest import ClientFactory
+from fastapi import APIRouter
+from servingkit import PortalTransport, StaticResolver, Tenants
+
+from baryon.core.clock import FixedClock
+from baryon.core.config import Settings
+from baryon.serving.app import create_app
+from baryon.serving.auth import Principal, require
+from baryon.workspace import Workspace
+
+ROW = {"a": 1, "b": 2}
+
+
+def test_healthz_needs_no_key(api: ClientFactory) -> None:
+    r = api().get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_readyz_checks_database_and_champions(api: ClientFactory) -> None:
+    r = api().get("/readyz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ready", "database": "ok", "models_checked": 5}
+
+
+def test_readyz_unloadable_champion_503_without_names(
+    api: ClientFactory, resolver: StaticResolver
+) -> None:
+    resolver.unloadable.add("sentiment")
+    r = api().get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["code"] == "not_ready"
+    assert "sentiment" not in r.text
+
+
+def test_readyz_database_down_503(
+    api: ClientFactory, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise OSError("disk gone /var/lib/secret")
+
+    monkeypatch.setattr(ws.db, "connect", broken)
+    r = api().get("/readyz")
+    assert r.status_code == 503
+    assert "secret" not in r.text
+
+
+def test_openapi_documents_every_route_with_bearer_security(api: ClientFactory) -> None:
+    doc = api().get("/openapi.json").json()
+    assert "/v1/models/{name}/predict" in doc["paths"]
+    assert "/v1/usage" in doc["paths"]
+    assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    predict = doc["paths"]["/v1/models/{name}/predict"]["post"]
+    assert predict["security"] == [{"HTTPBearer": []}]
+    assert "429" in predict["responses"]
+    assert "security" not in doc["paths"]["/healthz"]["get"]
+    docs = api().get("/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+
+
+def test_unknown_route_and_method_are_problems(api: ClientFactory) -> None:
+    missing = api().get("/v1/nowhere")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["code"] == "not_found"
+    wrong = api().delete("/healthz")
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+
+
+def test_body_over_cap_413_before_anything_else(
+    api: ClientFactory, tenants: Tenants, settings: Settings
+) -> None:
+    big = b'{"inputs": ["' + b"x" * settings.max_body_bytes + b'"]}'
+    client = api(tenants.keys["acme:developer"])
+    r = client.post(
+        "/v1/models/sentiment/predict", content=big, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413
+    assert r.json()["code"] == "payload_too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"inputs": ["'
+        for _ in range(settings.max_body_bytes // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"]}'
+
+    streamed = client.post(
+        "/v1/models/sentiment/predict",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+
+
+@pytest.fixture
+def faulty_app_client(
+    settings: Settings, ws: Workspace, clock: FixedClock, resolver: StaticResolver
+) -> Iterator[httpx.Client]:
+    router = APIRouter()
+
+    @router.get("/v1/explode")
+    def explode(principal: Principal = require("org:read")) -> dict[str, str]:
+        raise RuntimeError("password=hunter2 at /srv/secret.py line 3")
+
+    app = create_app(settings, workspace=ws, clock=clock, resolver=resolver, routers=[router])
+    transport = PortalTransport(app)
+    yield httpx.Client(base_url="http://testserver", transport=transport)
+    transport.shutdown()
+
+
+def test_unexpected_exception_500_problem_without_trace(
+    faulty_app_client: httpx.Client, tenants: Tenants
+) -> None:
+    r = faulty_app_client.get(
+        "/v1/explode", headers={"Authorization": f"Bearer {tenants.keys['acme:viewer']}"}
+    )
+    assert r.status_code == 500
+    assert r.json()["code"] == "internal_error"
+    assert "hunter2" not in r.text
+    assert "Traceback" not in r.text
+    assert "secret" not in r.text
+
+
+def test_metrics_for_operator_admins_only(api: ClientFactory, tenants: Tenants) -> None:
+    api(tenants.keys["acme:developer"]).post("/v1/models/adder/predict", json={"inputs": [ROW]})
+    assert api(tenants.keys["acme:owner"]).get("/metrics").status_code == 403
+    assert api(tenants.keys["ops:developer"]).get("/metrics").status_code == 403
+    r = api(tenants.keys["ops:admin"]).get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    predict = 'method="POST",route="/v1/models/{name}/predict"'
+    assert f'baryon_http_requests_total{{{predict},status="200"}} 1.0' in text
+    assert f"baryon_http_request_duration_seconds_count{{{predict}}} 1.0" in text
+    assert 'baryon_usage_units_total{endpoint="/v1/models/adder/predict"} 1.0' in text
+    assert 'baryon_predictions_total{model="adder",variant="champion"} 1.0' in text
+
+
+def test_metrics_registry_is_per_app(
+    settings: Settings, ws: Workspace, clock: FixedClock, tenants: Tenants
+) -> None:
+    apps = [create_app(settings, workspace=ws, clock=clock) for _ in range(2)]
+    transports = [PortalTransport(a) for a in apps]
+    try:
+        auth = {"Authorization": f"Bearer {tenants.keys['ops:admin']}"}
+        with httpx.Client(base_url="http://t", transport=transports[0], headers=auth) as first:
+            for _ in range(3):
+                first.get("/v1/me")
+        with httpx.Client(base_url="http://t", transport=transports[1], headers=auth) as second:
+            text = second.get("/metrics").text
+        assert 'route="/v1/me"' not in text
+    finally:
+        for t in transports:
+            t.shutdown()
