@@ -1,0 +1,190 @@
+"""Wine recommendations and interaction events.
+
+=========================================  ==================  ========
+route                                      permission          metered
+=========================================  ==================  ========
+``GET  /v1/recommendations/{user_id}``     ``models:predict``  1 unit
+``POST /v1/events``                        ``feedback:write``  no
+=========================================  ==================  ========
+
+Recommendations come from the ``recommender`` model (champion, or the organization's
+traffic split), joined with the bundled X-Wines wine table (name, type, country,
+grapes). A user the model does not know gets ``cold_start: true`` and a
+content-based answer when the request states tastes (``type``, ``country``,
+``grape``) or the organization has stored events of that user, else the most popular
+wines. Events (``view``, ``click``, ``rate`` with a 1-5 value) are stored per
+organization as feedback for the next training.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from baryon.core.errors import BaryonError
+from baryon.serving.auth import Principal, require
+from baryon.serving.deps import AppState, get_state
+from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.routers.sentiment import Logged, choose_model, commit_metered, record_failure
+from baryon.solutions.recommender.service import (
+    Preferences,
+    Recommendation,
+    Recommender,
+    WineCatalogue,
+    record_event,
+    user_events,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["recommender"], responses=PROBLEMS)
+MODEL = "recommender"
+
+
+def catalogue_of(request: Request) -> WineCatalogue:
+    """The app's wine catalogue, read from the bundled file on first use."""
+    found = getattr(request.app.state, "wine_catalogue", None)
+    if found is None:
+        found = WineCatalogue.bundled()
+        request.app.state.wine_catalogue = found
+    return found
+
+
+class RecommendedItem(BaseModel):
+    """One recommended wine."""
+
+    item_id: Any = Field(description="X-Wines WineID.")
+    score: float | None
+    wine_name: str | None
+    type: str | None
+    country: str | None
+    grapes: list[str]
+    region: str | None
+    winery: str | None
+
+
+class RecommendationsResponse(BaseModel):
+    """Top wines for one user, best first."""
+
+    prediction_id: str
+    model_version: int
+    user_id: str
+    cold_start: bool
+    strategy: Literal["model", "content", "popularity"]
+    items: list[RecommendedItem]
+    usage: dict[str, int]
+
+
+@router.get("/recommendations/{user_id}", response_model=RecommendationsResponse)
+def get_recommendations(
+    request: Request,
+    user_id: str = Path(min_length=1, max_length=200),
+    n: int = Query(10, ge=1, le=100),
+    type: list[str] | None = Query(None, max_length=10, description="Preferred wine type(s)."),
+    country: list[str] | None = Query(None, max_length=10, description="Preferred countries."),
+    grape: list[str] | None = Query(None, max_length=20, description="Preferred grapes."),
+    x_request_id: str | None = Header(None, max_length=200),
+    principal: Principal = require("models:predict"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Top-``n`` wines for a user, with score, name, type and country.
+
+    Unknown users get ``cold_start: true``: a content-based answer from ``type``,
+    ``country`` and ``grape`` (or from their stored events), else the most popular wines.
+    """
+    started = time.perf_counter()
+    prefs = Preferences(tuple(type or ()), tuple(country or ()), tuple(grape or ()))
+    with state.transaction() as session:
+        events = user_events(session, org_id=principal.org_id, user_id=user_id)
+    try:
+        served, variant = choose_model(state, principal, MODEL, x_request_id)
+        answer: Recommendation = Recommender(served.estimator, catalogue_of(request)).recommend(
+            user_id, n, events=events, preferences=prefs or None
+        )
+    except BaryonError as exc:
+        record_failure(state, principal, request, exc, started)
+        raise
+    output = {
+        "items": [i["item_id"] for i in answer.items],
+        "scores": [i["score"] for i in answer.items],
+        "cold": answer.cold_start,
+        "strategy": answer.strategy,
+    }
+
+    def work(session: Session, ids: list[str | None]) -> dict[str, Any]:
+        return {
+            "prediction_id": ids[0],
+            "model_version": served.version,
+            "user_id": user_id,
+            "cold_start": answer.cold_start,
+            "strategy": answer.strategy,
+            "items": answer.items,
+        }
+
+    return commit_metered(
+        state, principal, request, body=None, idempotency_key=None,
+        logs=[Logged(served, variant, [user_id], [output])], started=started, work=work,
+        request_id=x_request_id,
+    )  # fmt: skip
+
+
+class EventRequest(BaseModel):
+    """``POST /v1/events``: one interaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | int = Field(description="Your user's id (X-Wines UserID for known users).")
+    item_id: str | int = Field(description="X-Wines WineID.")
+    type: Literal["view", "click", "rate"]
+    value: float | None = Field(default=None, description="Rating 1-5; only for type rate.")
+
+
+class EventOut(BaseModel):
+    """A stored event."""
+
+    id: str
+    user_id: str
+    item_id: str
+    type: str
+    value: float | None
+    at: AwareDatetime
+
+
+@router.post("/events", response_model=EventOut, status_code=201)
+def post_event(
+    body: EventRequest,
+    request: Request,
+    idempotency_key: str | None = Header(None, max_length=255),
+    principal: Principal = require("feedback:write"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Store an interaction as feedback for the next training.
+
+    ``rate`` needs a ``value`` from 1 to 5 (``missing_value``, ``value_out_of_range``);
+    ``view`` and ``click`` take none (``value_not_allowed``); the wine must be in the
+    catalogue (``unknown_item``).
+    """
+    catalogue = catalogue_of(request)
+
+    def work(session: Session) -> dict[str, Any]:
+        return record_event(
+            session,
+            org_id=principal.org_id,
+            user_id=body.user_id,
+            item_id=body.item_id,
+            type=body.type,
+            value=body.value,
+            catalogue=catalogue,
+            key_id=principal.key_id,
+            clock=state.clock,
+        ).to_dict()
+
+    return run_write(
+        state, principal, request, work, body=body, idempotency_key=idempotency_key,
+        status_code=201,
+    )  # fmt: skip

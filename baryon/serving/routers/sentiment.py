@@ -1,0 +1,628 @@
+"""Financial sentiment and topic monitor: analyze texts, ingest news items, index, alerts.
+
+=======================================  ==================  ========
+route                                    permission          metered
+=======================================  ==================  ========
+``POST /v1/sentiment/analyze``           ``models:predict``  1 unit
+``POST /v1/sentiment/items``             ``models:predict``  1 unit
+``GET  /v1/sentiment/index``             ``predictions:read``  no
+``GET  /v1/sentiment/alerts``            ``predictions:read``  no
+=======================================  ==================  ========
+
+Scoring routes work like ``POST /v1/models/{name}/predict``: the models (``sentiment``
+and, if registered, ``topic``; champion or the organization's traffic split) run
+outside any transaction, then one transaction replays a stored
+``Idempotency-Key`` response or takes one unit of quota, logs one prediction per
+model, writes what the route stores (items, alerts) and the usage record. Items,
+index and alerts belong to the caller's organization.
+
+:func:`commit_metered` is that transaction, shared with the recommender router.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound, QuotaExceeded
+from baryon.core.ids import new_id
+from baryon.serving.auth import Principal, require
+from baryon.serving.deps import AppState, get_state
+from baryon.serving.inference import ServedModel, choose_variant, resolve_variant
+from baryon.serving.metering import StoredResponse as Stored
+from baryon.serving.metering import (
+    check_idempotency_key,
+    find_replay,
+    record_usage,
+    reserve_quota,
+    store_replay,
+)
+from baryon.serving.predictions import log_prediction
+from baryon.serving.routers._common import PROBLEMS, fingerprint, json_bytes, replay_response
+from baryon.serving.routers.predictions import check_caps
+from baryon.solutions.sentiment.monitor import WINDOWS
+from baryon.solutions.sentiment.service import (
+    FUTURE_SLACK,
+    Analysis,
+    NewsItem,
+    ScoringModel,
+    SentimentScorer,
+    index_of,
+    ingest_items,
+    known_item_ids,
+    list_alerts,
+    parse_item,
+)
+
+__all__ = ["Logged", "choose_model", "commit_metered", "record_failure", "router"]
+
+router = APIRouter(prefix="/v1/sentiment", tags=["sentiment"], responses=PROBLEMS)
+
+INDEX_FORMULA = (
+    "index = (bullish - bearish) / n over (end - window, end]; band: adjusted Wald interval "
+    "for a difference of two multinomial proportions (Agresti & Min 2005): add 0.5 to "
+    "bullish and bearish and 2 to n, then d +/- z*sqrt((p_b + p_r - d^2)/(n+2)), clipped to [-1, 1]"
+)
+
+
+# ------------------------------------------------------------------ metering
+@dataclass(frozen=True)
+class Logged:
+    """One prediction to write to the prediction log.
+
+    Attributes
+    ----------
+    model : ServedModel
+    variant : str
+    inputs, outputs : list
+        One entry per scored input.
+    """
+
+    model: ServedModel
+    variant: str
+    inputs: list[Any]
+    outputs: list[Any]
+
+
+def choose_model(
+    state: AppState, principal: Principal, name: str, request_id: str | None
+) -> tuple[ServedModel, str]:
+    """Resolve ``name`` for this organization: champion, or its traffic split's pick."""
+    weight = state.challenger_weight(principal.org_id, name)
+    wanted = "champion"
+    if weight > 0:
+        wanted = choose_variant(weight, org_id=principal.org_id, model=name, request_id=request_id)
+    return resolve_variant(state.resolver, name, wanted)
+
+
+def commit_metered(
+    state: AppState,
+    principal: Principal,
+    request: Request,
+    *,
+    body: BaseModel | None,
+    idempotency_key: str | None,
+    logs: list[Logged],
+    started: float,
+    work: Callable[[Session, list[str | None]], dict[str, Any]],
+    request_id: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Meter, log and store one scoring request in one transaction; answer its JSON.
+
+    Parameters
+    ----------
+    logs : list of Logged
+        Predictions to log (an entry with no inputs is not logged); their ids are
+        handed to ``work`` in the same order (``None`` for an entry not logged).
+    started : float
+        ``time.perf_counter()`` at the start of the request (latency).
+    work : callable
+        ``work(session, prediction_ids) -> dict``: writes what the route stores and
+        returns the response body (``usage`` is added).
+
+    Raises
+    ------
+    QuotaExceeded
+        Quota used up (nothing is written), or no active subscription.
+    """
+    fp = None
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
+        fp = fingerprint(request, body)
+    endpoint = request.url.path
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    sub = principal.subscription
+    for attempt in range(2):
+        try:
+            with state.transaction() as session:
+                now = state.clock.now()
+                if fp is not None and idempotency_key is not None:
+                    stored = find_replay(
+                        session,
+                        key_id=principal.key_id,
+                        idempotency_key=idempotency_key,
+                        fingerprint=fp,
+                        now=now,
+                    )
+                    if stored is not None:
+                        return replay_response(stored)
+                if sub is None:
+                    raise QuotaExceeded(
+                        "the organization has no active plan", code="no_subscription"
+                    )
+                quota = reserve_quota(session, sub, units=1, now=now)
+                ids: list[str | None] = []
+                for entry in logs:
+                    if not entry.inputs:
+                        ids.append(None)
+                        continue
+                    prediction_id = new_id("pred", state.clock)
+                    log_prediction(
+                        session,
+                        prediction_id=prediction_id,
+                        org_id=principal.org_id,
+                        key_id=principal.key_id,
+                        model_name=entry.model.name,
+                        model_version=entry.model.version,
+                        variant=entry.variant,
+                        request_id=request_id,
+                        input_mode=principal.prediction_inputs,
+                        inputs=entry.inputs,
+                        outputs=entry.outputs,
+                        flags=[],
+                        latency_ms=latency_ms,
+                        at=now,
+                    )
+                    ids.append(prediction_id)
+                answer = work(session, ids)
+                first = next((i for i in ids if i is not None), None)
+                main = logs[0].model if logs else None
+                record_usage(
+                    session,
+                    org_id=principal.org_id,
+                    key_id=principal.key_id,
+                    endpoint=endpoint,
+                    units=1,
+                    status=status_code,
+                    latency_ms=latency_ms,
+                    period_start=quota.period_start,
+                    model_name=None if main is None else main.name,
+                    model_version=None if main is None else main.version,
+                    prediction_id=first,
+                    clock=state.clock,
+                )
+                answer["usage"] = {
+                    "units": 1,
+                    "quota": quota.quota,
+                    "used": quota.used,
+                    "remaining": max(0, quota.quota - quota.used),
+                }
+                payload = json_bytes(answer)
+                if fp is not None and idempotency_key is not None:
+                    store_replay(
+                        session,
+                        key_id=principal.key_id,
+                        org_id=principal.org_id,
+                        idempotency_key=idempotency_key,
+                        fingerprint=fp,
+                        response=Stored(status_code, payload.decode()),
+                        now=now,
+                    )
+            state.metrics.usage_units.labels(endpoint).inc()
+            for entry in logs:
+                if entry.inputs:
+                    state.metrics.predictions.labels(entry.model.name, entry.variant).inc()
+            return Response(payload, status_code=status_code, media_type="application/json")
+        except sa_exc.IntegrityError:
+            # PostgreSQL: a concurrent request stored the same Idempotency-Key first.
+            if fp is None or attempt == 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def record_failure(
+    state: AppState, principal: Principal, request: Request, error: BaryonError, started: float
+) -> None:
+    """Write the 0-unit usage record of a request whose model could not answer."""
+    sub = principal.subscription
+    with state.transaction() as session:
+        now = state.clock.now()
+        record_usage(
+            session,
+            org_id=principal.org_id,
+            key_id=principal.key_id,
+            endpoint=request.url.path,
+            units=0,
+            status=error.http_status,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            period_start=sub.period(now)[0] if sub is not None else now,
+            clock=state.clock,
+        )
+
+
+# ------------------------------------------------------------------- scoring
+@dataclass(frozen=True)
+class _Models:
+    scorer: SentimentScorer
+    sentiment: ServedModel
+    sentiment_variant: str
+    topic: ServedModel | None
+    topic_variant: str
+
+
+def _scoring_model(served: ServedModel) -> ScoringModel:
+    names = served.extra.get("label_names") or {}
+    return ScoringModel(
+        served.name,
+        served.version,
+        served.estimator,
+        {str(k): str(v) for k, v in names.items()},
+    )
+
+
+def _load_models(state: AppState, principal: Principal, request_id: str | None) -> _Models:
+    sentiment, s_variant = choose_model(state, principal, "sentiment", request_id)
+    topic: ServedModel | None
+    try:
+        topic, t_variant = choose_model(state, principal, "topic", request_id)
+    except (NotFound, ModelNotReady):
+        topic, t_variant = None, "champion"
+    scorer = SentimentScorer(
+        _scoring_model(sentiment), None if topic is None else _scoring_model(topic)
+    )
+    return _Models(scorer, sentiment, s_variant, topic, t_variant)
+
+
+def _score(state: AppState, models: _Models, texts: list[str]) -> list[Analysis]:
+    try:
+        return models.scorer.analyze(texts)
+    except BaryonError:
+        raise
+    except Exception:
+        raise BaryonError(
+            "the sentiment model failed on this request", code="prediction_failed"
+        ) from None
+
+
+def _logs(models: _Models, texts: list[str], analyses: list[Analysis]) -> list[Logged]:
+    logs = [
+        Logged(
+            models.sentiment,
+            models.sentiment_variant,
+            list(texts),
+            [{"label": a.label, "probabilities": a.probabilities} for a in analyses],
+        )
+    ]
+    if models.topic is not None:
+        logs.append(
+            Logged(
+                models.topic,
+                models.topic_variant,
+                list(texts),
+                [{"label": a.topic, "probability": a.topic_probability} for a in analyses],
+            )
+        )
+    return logs
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AnalyzeRequest(_Request):
+    """``POST /v1/sentiment/analyze``: texts to score (at most ``max_batch_size``)."""
+
+    texts: list[str] = Field(description="Texts to score, one result each.")
+    request_id: str | None = Field(default=None, max_length=200)
+
+
+class AnalyzeResult(BaseModel):
+    """Sentiment and topic of one text."""
+
+    label: str = Field(description="Bearish, Bullish or Neutral.")
+    probabilities: dict[str, float]
+    topic: str | None
+    topic_probability: float | None
+
+
+class AnalyzeResponse(BaseModel):
+    """Results in input order, with the prediction log ids and model versions."""
+
+    prediction_id: str
+    model_version: int
+    topic_prediction_id: str | None
+    topic_model_version: int | None
+    results: list[AnalyzeResult]
+    usage: dict[str, int]
+
+
+def _check_texts(texts: list[Any], state: AppState) -> None:
+    if not texts:
+        raise InvalidInput("texts is empty: send at least one text", code="empty_batch")
+    check_caps(list(texts), state.settings)
+    if any(not t.strip() for t in texts):
+        raise InvalidInput("a text is empty", code="empty_text")
+
+
+@router.post("/analyze", response_model=AnalyzeResponse)
+def analyze(
+    body: AnalyzeRequest,
+    request: Request,
+    idempotency_key: str | None = Header(None, max_length=255),
+    x_request_id: str | None = Header(None, max_length=200),
+    principal: Principal = require("models:predict"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Sentiment (label and class probabilities) and topic of each text.
+
+    An empty batch is a 422 (``empty_batch``); more than ``max_batch_size`` texts a
+    413 (``batch_too_large``); a text over ``max_text_chars`` a 422 (``text_too_long``).
+    """
+    started = time.perf_counter()
+    _check_texts(body.texts, state)
+    request_id = body.request_id or x_request_id
+    try:
+        models = _load_models(state, principal, request_id)
+        analyses = _score(state, models, body.texts)
+    except BaryonError as exc:
+        record_failure(state, principal, request, exc, started)
+        raise
+
+    def work(session: Session, ids: list[str | None]) -> dict[str, Any]:
+        return {
+            "prediction_id": ids[0],
+            "model_version": models.sentiment.version,
+            "topic_prediction_id": ids[1] if len(ids) > 1 else None,
+            "topic_model_version": None if models.topic is None else models.topic.version,
+            "results": [a.to_dict() for a in analyses],
+        }
+
+    return commit_metered(
+        state, principal, request, body=body, idempotency_key=idempotency_key,
+        logs=_logs(models, body.texts, analyses), started=started, work=work,
+        request_id=request_id,
+    )  # fmt: skip
+
+
+class NewsItemIn(_Request):
+    """One news item."""
+
+    id: str = Field(min_length=1, max_length=200, description="The publisher's id.")
+    published_at: datetime = Field(description="ISO 8601 with a timezone.")
+    source: str = Field(default="", max_length=200)
+    text: str = Field(min_length=1)
+    tickers: list[str] = Field(
+        default_factory=list, description="Symbols; default: the text's $TICKER tokens."
+    )
+
+
+class ItemsRequest(_Request):
+    """``POST /v1/sentiment/items``: news items to score and store."""
+
+    items: list[NewsItemIn]
+
+
+class ScoredItemOut(BaseModel):
+    """A stored item and its scores."""
+
+    id: str
+    published_at: AwareDatetime
+    tickers: list[str]
+    label: str
+    probabilities: dict[str, float]
+    topic: str | None
+    topic_probability: float | None
+
+
+class ItemsResponse(BaseModel):
+    """What was stored, what was a duplicate, and the alerts the items fired."""
+
+    prediction_id: str | None
+    model_version: int | None
+    topic_prediction_id: str | None
+    topic_model_version: int | None
+    accepted: int
+    duplicates: list[str]
+    items: list[ScoredItemOut]
+    alerts: list[dict[str, Any]]
+    usage: dict[str, int]
+
+
+def _parse_items(body: ItemsRequest, state: AppState) -> list[NewsItem]:
+    if not body.items:
+        raise InvalidInput("items is empty: send at least one item", code="empty_batch")
+    check_caps([i.text for i in body.items], state.settings)
+    parsed = []
+    latest = state.clock.now() + FUTURE_SLACK
+    for position, raw in enumerate(body.items):
+        try:
+            item = parse_item(raw.model_dump(), max_text_chars=state.settings.max_text_chars)
+            if item.published_at > latest:
+                raise InvalidInput(
+                    f"item {item.id!r} is published in the future", code="published_in_future"
+                )
+            parsed.append(item)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"items[{position}]: {exc.message}", code=exc.code, details={"index": position}
+            ) from None
+    return parsed
+
+
+@router.post("/items", response_model=ItemsResponse)
+def post_items(
+    body: ItemsRequest,
+    request: Request,
+    idempotency_key: str | None = Header(None, max_length=255),
+    x_request_id: str | None = Header(None, max_length=200),
+    principal: Principal = require("models:predict"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Score and store news items; run the alert rules over the organization's items.
+
+    An item id the organization sent before (or twice in one batch) is listed in
+    ``duplicates`` and neither scored nor counted again.
+    """
+    started = time.perf_counter()
+    items = _parse_items(body, state)
+    with state.transaction() as session:
+        known = known_item_ids(session, principal.org_id, (i.id for i in items))
+    fresh: dict[str, NewsItem] = {}
+    for item in items:
+        if item.id not in known:
+            fresh.setdefault(item.id, item)
+    try:
+        models = _load_models(state, principal, x_request_id)
+        analyses = _score(state, models, [i.text for i in fresh.values()])
+    except BaryonError as exc:
+        record_failure(state, principal, request, exc, started)
+        raise
+    by_id = dict(zip(fresh, analyses, strict=True))
+    texts = [i.text for i in fresh.values()]
+
+    def work(session: Session, ids: list[str | None]) -> dict[str, Any]:
+        result = ingest_items(
+            session,
+            principal.org_id,
+            items,
+            by_id,
+            sentiment_version=models.sentiment.version,
+            topic_version=None if models.topic is None else models.topic.version,
+            prediction_id=ids[0],
+            clock=state.clock,
+        )
+        accepted = set(result.accepted)
+        return {
+            "prediction_id": ids[0],
+            "model_version": models.sentiment.version if fresh else None,
+            "topic_prediction_id": ids[1] if len(ids) > 1 else None,
+            "topic_model_version": (
+                models.topic.version if fresh and models.topic is not None else None
+            ),
+            "accepted": len(result.accepted),
+            "duplicates": result.duplicates,
+            "items": [
+                {
+                    "id": i.id,
+                    "published_at": i.published_at,
+                    "tickers": list(i.tickers),
+                    **by_id[i.id].to_dict(),
+                }
+                for i in fresh.values()
+                if i.id in accepted
+            ],
+            "alerts": [a.to_dict() for a in result.alerts],
+        }
+
+    return commit_metered(
+        state, principal, request, body=body, idempotency_key=idempotency_key,
+        logs=_logs(models, texts, analyses), started=started, work=work,
+        request_id=x_request_id,
+    )  # fmt: skip
+
+
+class Band(BaseModel):
+    """Confidence band of the index."""
+
+    low: float
+    high: float
+    level: float
+
+
+class IndexResponse(BaseModel):
+    """The mood index of one window."""
+
+    ticker: str | None
+    window: str
+    start: AwareDatetime
+    end: AwareDatetime
+    n: int
+    bullish: int
+    bearish: int
+    neutral: int
+    index: float | None
+    band: Band
+    formula: str
+
+
+@router.get("/index", response_model=IndexResponse)
+def get_index(
+    ticker: str | None = Query(None, max_length=20, description="e.g. AAPL (default: all)."),
+    window: str = Query("1h", max_length=8, description=f"One of {', '.join(WINDOWS)}."),
+    at: datetime | None = Query(None, description="End of the window (default: now)."),
+    principal: Principal = require("predictions:read"),
+    state: AppState = Depends(get_state),
+) -> dict[str, Any]:
+    """The rolling mood index ``(bullish - bearish) / n`` with ``n`` and a 95 % band.
+
+    An unknown window is a 422 (``unknown_window``).
+    """
+    end = state.clock.now() if at is None else _utc(at)
+    with state.transaction() as session:
+        idx = index_of(session, principal.org_id, window=window, ticker=ticker, end=end)
+    return {**idx.to_dict(), "formula": INDEX_FORMULA}
+
+
+class AlertItem(BaseModel):
+    """An item that caused an alert."""
+
+    id: str
+    published_at: AwareDatetime
+    source: str
+    text: str
+    tickers: list[str]
+    label: str
+    topic: str | None
+
+
+class AlertOut(BaseModel):
+    """A fired alert and (up to ``items_per_alert`` of) the items that caused it."""
+
+    id: str
+    rule: str
+    kind: str
+    ticker: str | None
+    window: str
+    state: str
+    value: float
+    threshold: float
+    fired_at: AwareDatetime
+    message: str
+    item_ids: list[str]
+    item_count: int
+    items: list[AlertItem]
+
+
+@router.get("/alerts", response_model=list[AlertOut])
+def get_alerts(
+    ticker: str | None = Query(None, max_length=20),
+    since: datetime | None = Query(None, description="Only alerts fired after this time."),
+    limit: int = Query(50, ge=1, le=500),
+    items_per_alert: int = Query(20, ge=0, le=200),
+    principal: Principal = require("predictions:read"),
+    state: AppState = Depends(get_state),
+) -> list[dict[str, Any]]:
+    """Alerts fired by the rules (index crossing, index change, volume spike), newest first."""
+    with state.transaction() as session:
+        return list_alerts(
+            session,
+            principal.org_id,
+            ticker=ticker,
+            since=None if since is None else _utc(since),
+            limit=limit,
+            items_per_alert=items_per_alert,
+        )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
