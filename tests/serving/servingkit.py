@@ -55,7 +55,10 @@ class PortalTransport(httpx.BaseTransport):
             response = await self._inner.handle_async_request(request)
             content = await response.aread()
             return httpx.Response(
-                response.status_code, headers=response.headers, content=content, request=request
+                response.status_code,
+                headers=response.headers,
+                stream=httpx.ByteStream(content),
+                request=request,
             )
 
         return self._portal.call(run)
