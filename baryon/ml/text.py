@@ -1,0 +1,368 @@
+"""Text classification: kind ``text_classifier``.
+
+TF-IDF over word n-grams and character n-grams, then a linear classifier whose
+scores are turned into calibrated probabilities (confidence for hand-off decisions).
+Everything is scikit-learn: ``TfidfVectorizer`` (Salton & Buckley, "Term-weighting
+approaches in automatic text retrieval", 1988; sub-linear tf as in Manning, Raghavan &
+Schütze, *Introduction to Information Retrieval*, §6.4.1), ``LinearSVC`` or
+``LogisticRegression``, and ``CalibratedClassifierCV`` with temperature scaling
+(Guo et al., "On calibration of modern neural networks", ICML 2017, §4.2) fitted on
+out-of-fold scores.
+
+Optional text preprocessing (parameter ``preprocess``), applied before both
+vectorisers, the same way in ``fit`` and ``predict``:
+
+* ``None``: the text as given (the vectorisers lowercase it);
+* ``"web"``: HTML entities decoded (``&amp;`` → ``&``), URLs removed;
+* ``"finance"``: ``"web"`` and cashtags (``$TSLA``) kept whole as word tokens, so a
+  ticker is a feature of its own, distinct from the word ``tsla``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
+
+from baryon.core.errors import BaryonError, InvalidInput
+from baryon.ml._validation import (
+    BOOLEAN,
+    RANDOM_STATE,
+    Constraint,
+    Interval,
+    Options,
+    ParamsValidated,
+    SequenceOf,
+    check_fitted,
+)
+
+__all__ = ["PREPROCESSORS", "TextClassifier", "preprocess_text"]
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+#: Word tokens: scikit-learn's default (2+ word characters) ...
+_WORD_TOKENS = r"(?u)\b\w\w+\b"
+#: ... plus cashtags such as ``$TSLA`` or ``$BRK.B`` (``"finance"`` preprocessing).
+_FINANCE_TOKENS = r"(?u)\$[A-Za-z][A-Za-z.]{0,9}\b|\b\w\w+\b"
+
+_RANGE = SequenceOf(Interval("integral", 1, 10), "(min_n, max_n) with 1 <= min_n <= max_n <= 10")
+
+#: Names accepted by ``preprocess``.
+PREPROCESSORS = ("web", "finance")
+
+
+def preprocess_text(text: str, preprocess: str | None) -> str:
+    """Apply the named preprocessing to one text.
+
+    Parameters
+    ----------
+    text : str
+    preprocess : {None, "web", "finance"}
+        See the module docstring.
+
+    Returns
+    -------
+    str
+    """
+    if preprocess is None:
+        return text
+    text = html.unescape(text)
+    text = _URL.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """TF-IDF word + character n-grams → linear model → calibrated probabilities.
+
+    Parameters
+    ----------
+    word_ngram_range : (int, int), default=(1, 2)
+        Smallest and largest word n-gram.
+    char_ngram_range : (int, int), default=(2, 5)
+        Smallest and largest character n-gram (within word boundaries, ``char_wb``).
+    word_min_df, char_min_df : int, default=1 and 2
+        Ignore n-grams seen in fewer training texts.
+    sublinear_tf : bool, default=True
+        Use 1 + log(tf) instead of raw counts.
+    max_features : int or None, default=None
+        Keep at most this many n-grams per vectoriser (most frequent first).
+    model : {"svm", "logistic"}, default="svm"
+        ``LinearSVC`` (squared hinge, one-vs-rest) or multinomial ``LogisticRegression``.
+    C : float, default=1.0
+        Inverse regularisation strength (> 0).
+    class_weight : {"balanced"} or None, default=None
+    calibration : {"temperature", "sigmoid", "isotonic"} or None, default="temperature"
+        How scores become probabilities: fitted on out-of-fold scores of ``cv``
+        stratified folds, then applied to the model trained on all rows. None keeps
+        the raw probabilities of ``model="logistic"`` (not allowed with ``"svm"``).
+    cv : int, default=5
+        Calibration folds (≥ 2); every class needs at least ``cv`` training texts.
+    preprocess : {None, "web", "finance"}, default=None
+        Text preprocessing (module docstring).
+    lowercase : bool, default=True
+    random_state : int or None, default=None
+        Seed of the fold shuffle and the solver.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    vectorizer_ : sklearn.pipeline.FeatureUnion
+        The two fitted ``TfidfVectorizer``\\ s (``"word"``, ``"char"``).
+    model_ : sklearn estimator
+        The calibrated classifier (or the bare logistic regression).
+    n_features_ : int
+        Size of the TF-IDF vocabulary (both vectorisers).
+    """
+
+    _param_constraints: ClassVar[dict[str, tuple[Constraint, ...]]] = {
+        "word_ngram_range": (_RANGE,),
+        "char_ngram_range": (_RANGE,),
+        "word_min_df": (Interval("integral", 1, None),),
+        "char_min_df": (Interval("integral", 1, None),),
+        "sublinear_tf": (BOOLEAN,),
+        "max_features": (None, Interval("integral", 1, None)),
+        "model": (Options(("svm", "logistic")),),
+        "C": (Interval("real", 0, None, closed="neither"),),
+        "class_weight": (None, Options(("balanced",))),
+        "calibration": (None, Options(("temperature", "sigmoid", "isotonic"))),
+        "cv": (Interval("integral", 2, None),),
+        "preprocess": (None, Options(PREPROCESSORS)),
+        "lowercase": (BOOLEAN,),
+        "random_state": RANDOM_STATE,
+    }
+
+    def __init__(
+        self,
+        *,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        word_min_df: int = 1,
+        char_min_df: int = 2,
+        sublinear_tf: bool = True,
+        max_features: int | None = None,
+        model: str = "svm",
+        C: float = 1.0,
+        class_weight: str | None = None,
+        calibration: str | None = "temperature",
+        cv: int = 5,
+        preprocess: str | None = None,
+        lowercase: bool = True,
+        random_state: int | None = None,
+    ) -> None:
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.word_min_df = word_min_df
+        self.char_min_df = char_min_df
+        self.sublinear_tf = sublinear_tf
+        self.max_features = max_features
+        self.model = model
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration = calibration
+        self.cv = cv
+        self.preprocess = preprocess
+        self.lowercase = lowercase
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ helpers
+    def _check_params(self) -> None:
+        super()._check_params()
+        for name in ("word_ngram_range", "char_ngram_range"):
+            lo_hi = getattr(self, name)
+            if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1]:
+                raise InvalidInput(
+                    f"TextClassifier: parameter {name}={lo_hi!r} is invalid; expected "
+                    "(min_n, max_n) with 1 <= min_n <= max_n",
+                    code="invalid_param",
+                    details={"estimator": "TextClassifier", "param": name},
+                )
+        if self.calibration is None and self.model == "svm":
+            raise InvalidInput(
+                "TextClassifier: model='svm' needs a calibration (it has no probabilities)",
+                code="invalid_param",
+                details={"estimator": "TextClassifier", "param": "calibration"},
+            )
+
+    def _texts(self, X: Any) -> list[str]:
+        if isinstance(X, str) or not isinstance(X, Sequence | np.ndarray | pd.Series):
+            raise InvalidInput(
+                "TextClassifier: X must be a sequence of texts (a list of str), "
+                f"got {type(X).__name__}",
+                code="invalid_input",
+            )
+        texts = list(X)
+        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise InvalidInput(
+                f"TextClassifier: X[{bad}] is {type(texts[bad]).__name__}, not a str",
+                code="invalid_input",
+                details={"index": bad},
+            )
+        return [preprocess_text(t, self.preprocess) for t in texts]
+
+    def _make_vectorizer(self) -> FeatureUnion:
+        common: dict[str, Any] = {
+            "sublinear_tf": self.sublinear_tf,
+            "lowercase": self.lowercase,
+            "max_features": self.max_features,
+            "dtype": np.float64,
+        }
+        token_pattern = _FINANCE_TOKENS if self.preprocess == "finance" else _WORD_TOKENS
+        word = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=tuple(self.word_ngram_range),
+            min_df=self.word_min_df,
+            token_pattern=token_pattern,
+            **common,
+        )
+        char = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=tuple(self.char_ngram_range),
+            min_df=self.char_min_df,
+            **common,
+        )
+        return FeatureUnion([("word", word), ("char", char)])
+
+    def _make_model(self) -> Any:
+        base: Any
+        if self.model == "svm":
+            base = LinearSVC(
+                C=self.C, class_weight=self.class_weight, random_state=self.random_state
+            )
+        else:
+            base = LogisticRegression(
+                C=self.C,
+                class_weight=self.class_weight,
+                max_iter=3000,
+                random_state=self.random_state,
+            )
+        if self.calibration is None:
+            return base
+        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
+        return CalibratedClassifierCV(base, method=self.calibration, cv=folds, ensemble=False)
+
+    # ---------------------------------------------------------------------- api
+    def fit(self, X: Sequence[str], y: Any) -> TextClassifier:
+        """Fit the vectorisers, the linear model and its calibration.
+
+        Parameters
+        ----------
+        X : sequence of str, length n_samples
+        y : array-like of shape (n_samples,)
+            Class labels (at least 2 classes, each with at least ``cv`` texts when
+            calibrating).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InvalidInput
+            ``invalid_param``; ``invalid_input`` (not a list of str, length mismatch);
+            ``missing_target``; ``too_few_classes``; ``too_few_per_class`` (a class
+            has fewer than ``cv`` texts); ``empty_vocabulary`` (no n-gram survived).
+        """
+        self._check_params()
+        texts = self._texts(X)
+        labels = _labels(y, len(texts))
+        counts = Counter(labels.tolist())
+        if len(counts) < 2:
+            raise InvalidInput(
+                "TextClassifier needs at least 2 classes in y", code="too_few_classes"
+            )
+        rarest, n_rarest = min(counts.items(), key=lambda kv: kv[1])
+        if self.calibration is not None and n_rarest < self.cv:
+            raise InvalidInput(
+                f"TextClassifier: class {rarest!r} has {n_rarest} text(s); calibration "
+                f"with cv={self.cv} needs at least {self.cv} per class",
+                code="too_few_per_class",
+                details={"class": str(rarest), "count": n_rarest, "cv": self.cv},
+            )
+        vectorizer = self._make_vectorizer()
+        try:
+            features = vectorizer.fit_transform(texts)
+        except ValueError as exc:  # "empty vocabulary; perhaps the documents only ..."
+            raise InvalidInput(
+                f"TextClassifier: no n-gram left to learn from ({exc})", code="empty_vocabulary"
+            ) from exc
+        model = self._make_model()
+        try:
+            model.fit(features, labels)
+        except BaryonError:
+            raise
+        except ValueError as exc:
+            raise InvalidInput(f"TextClassifier: {exc}", code="fit_failed") from exc
+        self.vectorizer_ = vectorizer
+        self.model_ = model
+        self.classes_ = np.asarray(model.classes_)
+        self.n_features_ = int(features.shape[1])
+        return self
+
+    def _features(self, X: Any) -> Any:
+        check_fitted(self, "model_")
+        return self.vectorizer_.transform(self._texts(X))
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        """Calibrated class probabilities.
+
+        Parameters
+        ----------
+        X : sequence of str, length n_samples
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of :attr:`classes_`; rows sum to 1.
+
+        Raises
+        ------
+        NotFitted
+            Before ``fit``.
+        InvalidInput
+            ``X`` is not a sequence of str.
+        """
+        return np.asarray(self.model_.predict_proba(self._features(X)))
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        """Most probable class per text.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from :attr:`classes_`.
+        """
+        proba = self.predict_proba(X)
+        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
+def _labels(y: Any, n_samples: int) -> np.ndarray:
+    values = y.to_numpy(dtype=object) if isinstance(y, pd.Series) else np.asarray(y)
+    if values.ndim != 1 or values.shape[0] != n_samples:
+        raise InvalidInput(
+            f"TextClassifier: y must have shape ({n_samples},), got {values.shape}",
+            code="invalid_input",
+        )
+    if pd.isna(pd.Series(values, dtype=object)).any():
+        raise InvalidInput("TextClassifier: y has missing labels", code="missing_target")
+    if values.dtype == object:
+        values = np.asarray(pd.Series(values, dtype=object).infer_objects().to_numpy())
+    return values
