@@ -149,7 +149,8 @@ class Client:
     backoff : float
         First back-off in seconds; doubles each retry.
     max_wait : float
-        Longest single wait in seconds (caps a server's ``Retry-After``).
+        Longest single wait in seconds: when a server's ``Retry-After`` asks for more,
+        the error is raised at once instead of waiting.
     sleep : callable
         How to wait (tests pass a fake).
     """
@@ -163,7 +164,7 @@ class Client:
         timeout: float = 10.0,
         max_retries: int = 2,
         backoff: float = 0.5,
-        max_wait: float = 30.0,
+        max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         headers = {"User-Agent": "baryon-client"}
@@ -230,14 +231,16 @@ class Client:
             retry = error.code == "rate_limited" or (
                 repeatable and response.status_code in _RETRY_STATUSES
             )
-            if not retry or attempt >= self.max_retries:
+            wait = _retry_after(response)
+            too_long = wait is not None and wait > self.max_wait
+            if not retry or too_long or attempt >= self.max_retries:
                 raise error
-            self._wait(attempt, _retry_after(response))
+            self._wait(attempt, wait)
             attempt += 1
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
         delay = self.backoff * (2**attempt) if retry_after is None else retry_after
-        self._sleep(min(self.max_wait, delay))
+        self._sleep(min(self.max_wait, delay))  # Retry-After above max_wait never gets here
 
     def _get(self, path: str, schema: type[T], /, **params: Any) -> T:
         return _parse(schema, self.request("GET", path, params=params))
