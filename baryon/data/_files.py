@@ -68,13 +68,24 @@ class CountingReader(io.RawIOBase):
         Size of the file in bytes (for progress reports).
     progress : callable, optional
         ``progress(bytes_done, total)`` called after every read.
+    count : bytes, optional
+        A byte whose occurrences are counted (``b'"'``: an odd number of quotes means
+        a quoted field is never closed).
     """
 
-    def __init__(self, raw: BinaryIO, total: int, progress: ProgressCallback | None = None) -> None:
+    def __init__(
+        self,
+        raw: BinaryIO,
+        total: int,
+        progress: ProgressCallback | None = None,
+        count: bytes | None = None,
+    ) -> None:
         super().__init__()
         self._raw = raw
         self.total = total
         self.bytes_read = 0
+        self.counted = 0
+        self._count = count
         self._progress = progress
 
     def readable(self) -> bool:
@@ -84,6 +95,8 @@ class CountingReader(io.RawIOBase):
         n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
         if n:
             self.bytes_read += n
+            if self._count is not None:
+                self.counted += bytes(memoryview(buffer)[:n]).count(self._count)
             if self._progress is not None:
                 self._progress(self.bytes_read, self.total)
         return n or 0

@@ -142,9 +142,9 @@ def _map_text(
     series: pd.Series, func: Callable[[str], str], mask: np.ndarray | None = None
 ) -> pd.Series:
     values = series.to_numpy(dtype=object, copy=True)
-    present = series.notna().to_numpy(dtype=bool)
+    present = np.array(series.notna(), dtype=bool)
     if mask is not None:
-        present &= mask
+        present = present & mask
     for i in np.flatnonzero(present):
         values[i] = func(values[i])
     return pd.Series(values, index=series.index, name=series.name, dtype=object)
@@ -238,15 +238,22 @@ def normalize_unicode(
 
 
 def _text_step(
-    name: str, func: Callable[[str], str], *, by_role: bool
+    name: str, func: Callable[[str], str], *, by_role: bool, only: str | None = None
 ) -> Callable[..., StepResult]:
+    """Build a step applying ``func`` to the text cells (those matching ``only``, a regex)."""
+
     def step(
         frame: pd.DataFrame, roles: Mapping[str, str], *, columns: Sequence[str] | None = None
     ) -> StepResult:
         out, report = frame.copy(), {}
         for column in _text_columns(frame, roles, columns, name, by_role=by_role):
-            fixed = _map_text(frame[column], func)
-            report[column] = _changed(frame[column], fixed)
+            series = frame[column]
+            mask = None
+            if only is not None:
+                found = series.astype("string").str.contains(only, regex=True)
+                mask = np.array(found.fillna(False), dtype=bool)
+            fixed = _map_text(series, func, mask)
+            report[column] = _changed(series, fixed)
             out[column] = fixed
         return StepResult(out, dict(roles), {"changed": report})
 
@@ -254,20 +261,24 @@ def _text_step(
     return step
 
 
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_URL = re.compile(r"(?i:https?://|www\.)\S+")
 _TAG = re.compile(r"<[A-Za-z/!][^<>]{0,500}>")
 _SPACES = re.compile(r"\s{2,}")
 
 trim = _text_step("trim", str.strip, by_role=False)
 trim.__doc__ = "Strip leading and trailing whitespace from text cells."
 strip_urls = _text_step(
-    "strip_urls", lambda t: _SPACES.sub(" ", _URL.sub(" ", t)).strip(), by_role=True
+    "strip_urls",
+    lambda t: _SPACES.sub(" ", _URL.sub(" ", t)).strip(),
+    by_role=True,
+    only=_URL.pattern,
 )
 strip_urls.__doc__ = "Remove http(s):// and www. links from text, collapsing the spaces left."
 strip_html = _text_step(
     "strip_html",
     lambda t: _SPACES.sub(" ", html.unescape(_TAG.sub(" ", t))).strip(),
     by_role=True,
+    only=r"[<&]",
 )
 strip_html.__doc__ = "Remove HTML tags and decode entities (&amp; → &), collapsing spaces."
 

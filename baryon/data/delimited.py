@@ -3,9 +3,9 @@
 What real files look like, and what this module does about it:
 
 - **encoding** — a UTF-8/UTF-16 byte-order mark decides; otherwise the first MiB
-  must decode as UTF-8, else charset-normalizer guesses (cp1252, Latin-1, ...). The
-  caller can name the encoding instead. NUL bytes in a non-UTF-16 file mean binary
-  data (``binary_file``).
+  must decode as UTF-8, else it is cp1252 when it reads as Western European text,
+  else charset-normalizer guesses. The caller can name the encoding instead. NUL
+  bytes in a non-UTF-16 file mean binary data (``binary_file``).
 - **delimiter** — ``,`` tab ``;`` ``|`` are each tried on a sample with the csv
   module (so quoted delimiters and quoted newlines count right); the one that splits
   every sampled row into the same number (> 1) of fields wins.
@@ -120,7 +120,8 @@ def detect_encoding(head: bytes, *, at_eof: bool) -> str:
     ------
     InvalidFile
         ``binary_file`` when the bytes contain NUL characters (and no UTF-16/32 BOM)
-        or no text encoding fits them.
+        or many control characters; ``encoding_error`` when they look like text in an
+        encoding that cannot be told apart.
     """
     for bom, name in _BOMS:
         if head.startswith(bom):
@@ -137,14 +138,46 @@ def detect_encoding(head: bytes, *, at_eof: bool) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    if _plausible_cp1252(head):
+        return "cp1252"
     from charset_normalizer import from_bytes
 
     best = from_bytes(head).best()
-    if best is None:
-        raise InvalidFile(
-            "the file is not text in any encoding Baryon recognises", code="binary_file"
-        )
-    return str(best.encoding)
+    if best is not None:
+        return str(best.encoding)
+    controls = sum(1 for b in head if b < 0x20 and b not in (0x09, 0x0A, 0x0D))
+    if controls > 0.01 * len(head):
+        raise InvalidFile("the file holds binary data, not text", code="binary_file")
+    raise InvalidFile(
+        "cannot tell the file's text encoding; name it with --encoding (e.g. cp1250, latin-1)",
+        code="encoding_error",
+    )
+
+
+#: Non-ASCII characters common in Western European text written in cp1252/Latin-1.
+_WESTERN = frozenset(
+    [chr(c) for c in range(0xC0, 0x100) if c not in (0xD7, 0xF7)]
+    + list(
+        "\u20ac\u2019\u2018\u201c\u201d\u2013\u2014\u2026\u2022\u2122\u00a0\u00b0\u00ab\u00bb\u00a7\u00e6\u0153\u0152"
+    )
+)
+
+
+def _plausible_cp1252(head: bytes) -> bool:
+    """Whether ``head`` reads as Western European text in cp1252.
+
+    charset-normalizer often names a Central European or Baltic code page for short
+    French, German or Spanish files; cp1252 (what Windows software writes) is taken
+    when at least 90 % of the non-ASCII characters it gives are Latin letters or
+    common punctuation. Other text (Polish cp1250 shows superscripts and ``¿`` inside
+    words) is left to charset-normalizer.
+    """
+    try:
+        text = head.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    foreign = [ch for ch in text if ord(ch) > 127]
+    return bool(foreign) and sum(ch in _WESTERN for ch in foreign) >= 0.9 * len(foreign)
 
 
 def _field_counts(text: str, delimiter: str, limit: int = 200) -> list[int]:
@@ -256,11 +289,20 @@ def find_bad_lines(
     InvalidFile
         ``unterminated_quote`` when a quoted field runs to the end of the file.
     """
+    try:
+        return _scan(path, dialect, gzipped=gzipped, expected=expected, strict=True)
+    except csv.Error:  # strict-only quirks such as 'x"y': count the lenient way
+        return _scan(path, dialect, gzipped=gzipped, expected=expected, strict=False)
+
+
+def _scan(
+    path: Path, dialect: CsvDialect, *, gzipped: bool, expected: int, strict: bool
+) -> tuple[list[int], int, int]:
     lines: list[int] = []
     bad = rows = 0
     with open_raw(path, gzipped=gzipped) as raw:
         stream = io.TextIOWrapper(raw, encoding=dialect.encoding, errors="replace", newline="")
-        reader = csv.reader(stream, delimiter=dialect.delimiter, strict=False)
+        reader = csv.reader(stream, delimiter=dialect.delimiter, strict=strict)
         start = 1
         try:
             for index, row in enumerate(reader):
@@ -271,7 +313,9 @@ def find_bad_lines(
                         if len(lines) < MAX_BAD_LINES:
                             lines.append(start)
                 start = reader.line_num + 1
-        except csv.Error:
+        except csv.Error as exc:
+            if "unexpected end of data" not in str(exc):
+                raise
             raise InvalidFile(
                 f"a quoted field starting on line {start} is never closed",
                 code="unterminated_quote",
@@ -350,7 +394,8 @@ class CsvReader:
         )
 
     def _open(self, progress: ProgressCallback | None = None) -> tuple[CountingReader, Any]:
-        counter = CountingReader(self.path.open("rb"), self.size, progress)
+        quotes = None if self.gzipped or self.dialect.arrow_encoding != "utf8" else b'"'
+        counter = CountingReader(self.path.open("rb"), self.size, progress, count=quotes)
         stream: Any = pa.PythonFile(io.BufferedReader(counter, BLOCK), mode="r")
         if self.gzipped:
             stream = pa.CompressedInputStream(stream, "gzip")
@@ -390,6 +435,12 @@ class CsvReader:
         self.names, _ = clean_names(self.raw_names)
         for raw, name in zip(self.raw_names, self.names, strict=True):
             inferred = schema.field(raw).type
+            if pa.types.is_binary(inferred) or pa.types.is_large_binary(inferred):
+                raise InvalidFile(
+                    f"column {name!r} is not valid {self.dialect.encoding} text; name the "
+                    "file's encoding with --encoding, e.g. cp1252",
+                    code="encoding_error",
+                )
             if pa.types.is_null(inferred):
                 inferred = pa.string()  # nothing to infer from: text until told otherwise
             self.types[name] = self.declared.get(name, inferred)
@@ -436,6 +487,9 @@ class CsvReader:
             raise self._encoding_error(exc) from None
         finally:
             counter.close()
+        if counter.counted % 2:  # pyarrow accepts a quote left open at the end of the file
+            find_bad_lines(self.path, self.dialect, gzipped=self.gzipped, expected=len(self.names))
+            raise InvalidFile("a quoted field is never closed", code="unterminated_quote")
         if rows == 0:
             raise InvalidFile("the file has a header but no data rows", code="header_only")
 

@@ -322,7 +322,7 @@ def _pick_label(
         if schema[c] in ("int", "float", "bool", "category"):
             return True
         s = stats.get(c, {})
-        return int(s.get("distinct", 0)) * 2 <= max(int(s.get("non_null", 0)), 1)
+        return int(s.get("distinct", 0)) <= max(0.5 * int(s.get("non_null", 0)), 20)
 
     for wanted in _LABEL_NAMES:
         for c in columns:
