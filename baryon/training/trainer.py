@@ -717,9 +717,13 @@ def _takes_validation(estimator: Any) -> bool:
 
 
 def _history_of(estimator: Any) -> dict[str, list[float]]:
+    """Per-step values kept by the estimator or by the scikit-learn model it wraps."""
     out = {}
+    inner = getattr(estimator, "model_", None)
     for attr in _HISTORY_ATTRS:
         values = getattr(estimator, attr, None)
+        if values is None and inner is not None:
+            values = getattr(inner, attr, None)
         if values is None:
             continue
         try:
