@@ -1,0 +1,125 @@
+"""``baryon plans|orgs|keys|usage``: the operator's commands, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from baryon.cli.main import main
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plans_list_shows_builtins(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--home", str(cli_home), "plans", "list", "--json"], capsys)
+    assert code == 0
+    plans = {p["name"]: p for p in json.loads(out)}
+    assert set(plans) == {"free", "pro", "enterprise"}
+    assert plans["pro"]["monthly_price"] == "49.00"
+    code, out, _ = run(["--home", str(cli_home), "plans", "list"], capsys)
+    assert "enterprise" in out
+
+
+def test_plans_create_then_refuse_bad_limits(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(cli_home)]
+    code, out, _ = run(
+        [*home, "plans", "create", "team", "--quota", "500", "--rate", "30", "--price", "19.00",
+         "--overage-price", "0.01", "--feature", "overage", "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["overage_price"] == "0.01"
+    code, _, err = run([*home, "plans", "create", "neg", "--quota", "-1", "--rate", "5"], capsys)
+    assert code == 1
+    assert err.startswith("error[invalid_limit]")
+    code, _, err = run([*home, "plans", "create", "frac", "--quota", "1.5", "--rate", "5"], capsys)
+    assert code == 2
+    code, _, err = run([*home, "plans", "create", "team", "--quota", "1", "--rate", "5"], capsys)
+    assert code == 1
+    assert "error[plan_exists]" in err
+
+
+def test_orgs_keys_usage_walkthrough(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = ["--home", str(cli_home)]
+    code, out, _ = run([*home, "orgs", "create", "acme", "--plan", "pro", "--json"], capsys)
+    assert code == 0
+    org = json.loads(out)
+    assert org["subscription"]["plan"]["name"] == "pro"
+    code, out, err = run([*home, "keys", "create", "--org", "acme", "--role", "developer",
+                          "--expires", "30d"], capsys)  # fmt: skip
+    assert code == 0
+    secret = out.strip()
+    assert secret.startswith("bry_")
+    assert "not shown again" in err
+    code, out, _ = run([*home, "keys", "list", "--org", "acme", "--json"], capsys)
+    keys = json.loads(out)
+    assert len(keys) == 1
+    assert secret not in out
+    assert keys[0]["prefix"] == secret[:12]
+    assert keys[0]["expires_at"] is not None
+    code, out, _ = run([*home, "keys", "create", "--org", "acme", "--role", "viewer", "--json"],
+                       capsys)  # fmt: skip
+    viewer = json.loads(out)
+    assert viewer["secret"].startswith("bry_")
+    code, out, _ = run([*home, "keys", "revoke", viewer["id"]], capsys)
+    assert code == 0
+    assert "Revoked" in out
+    code, out, _ = run([*home, "orgs", "list", "--json"], capsys)
+    assert [(o["name"], o["plan"]) for o in json.loads(out)] == [("acme", "pro")]
+    code, out, _ = run([*home, "orgs", "subscribe", "acme", "enterprise"], capsys)
+    assert "enterprise" in out
+    code, out, _ = run([*home, "usage", "--org", "acme", "--json"], capsys)
+    assert code == 0
+    report = json.loads(out)
+    assert report["period"]["plan"] == "enterprise"
+    assert report["period"]["used"] == 0
+    assert report["groups"] == []
+    code, out, _ = run([*home, "usage", "--org", "acme", "--group-by", "day"], capsys)
+    assert "0 of 1000000" in out
+    code, out, _ = run([*home, "orgs", "show", "acme"], capsys)
+    assert "enterprise" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "code_"),
+    [
+        (["orgs", "create", "Bad Name"], "invalid_name"),
+        (["orgs", "create", "acme", "--plan", "platinum"], "plan_not_found"),
+        (["keys", "create", "--org", "nobody", "--role", "viewer"], "org_not_found"),
+        (["keys", "revoke", "key_nope"], "key_not_found"),
+        (["usage", "--org", "nobody"], "org_not_found"),
+    ],
+)
+def test_cli_errors_one_line_with_code(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code_: str
+) -> None:
+    code, _, err = run(["--home", str(cli_home), *argv], capsys)
+    assert code == 1
+    assert err.strip().startswith(f"error[{code_}]")
+    assert "Traceback" not in err
+
+
+def test_keys_create_bad_role_and_expiry(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(cli_home)]
+    run([*home, "orgs", "create", "acme"], capsys)
+    code, _, err = run([*home, "keys", "create", "--org", "acme", "--role", "root"], capsys)
+    assert "error[invalid_role]" in err
+    code, _, err = run(
+        [*home, "keys", "create", "--org", "acme", "--role", "viewer", "--expires", "soon"], capsys
+    )
+    assert code == 1
+    assert "error[invalid_duration]" in err
