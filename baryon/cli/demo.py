@@ -1,0 +1,145 @@
+"""``baryon demo``: train every solution on the bundled real data, then serve them."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from baryon.cli._common import console, err_console, get_workspace, print_json
+
+__all__ = ["command"]
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def curl_examples(base: str, key: str) -> str:
+    """Ready-to-paste requests for the four solutions' routes."""
+    auth = f'-H "Authorization: Bearer {key}"'
+    json_h = '-H "Content-Type: application/json"'
+    return "\n".join(
+        [
+            "# customer-service assistant",
+            f"curl -s {auth} {json_h} -X POST {base}/v1/support/answer \\",
+            """  -d '{"text": "I still have not received my new card, what should I do?"}'""",
+            "# financial sentiment and topic",
+            f"curl -s {auth} {json_h} -X POST {base}/v1/sentiment/analyze \\",
+            """  -d '{"texts": ["$AAPL beats estimates, shares jump 5% after hours"]}'""",
+            f'curl -s {auth} "{base}/v1/sentiment/index?window=1h"',
+            f"curl -s {auth} {base}/v1/sentiment/alerts",
+            "# wine recommendations (a known user, then an unknown one)",
+            f'curl -s {auth} "{base}/v1/recommendations/1001?n=5"',
+            f'curl -s {auth} "{base}/v1/recommendations/no-such-user?n=5"',
+            "# concrete compressive strength (MPa) through the generic predict route",
+            f"curl -s {auth} {json_h} -X POST {base}/v1/models/concrete-strength/predict \\",
+            """  -d '{"inputs": [{"cement": 540, "blast_furnace_slag": 0, "fly_ash": 0, """
+            """"water": 162, "superplasticizer": 2.5, "coarse_aggregate": 1040, """
+            """"fine_aggregate": 676, "age_days": 28}]}'""",
+            "# usage of the demo organization",
+            f'curl -s {auth} "{base}/v1/usage?group_by=endpoint"',
+        ]
+    )
+
+
+def command(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="Workspace directory (default: BARYON_HOME).")
+    ] = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Stop after training; do not start the server.")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8000,
+    results_md: Annotated[
+        Path | None,
+        typer.Option("--results-md", help="Also write the results table as markdown here."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Run the whole demo on the bundled real data, then serve it on 127.0.0.1."""
+    from baryon.demo import Demo, results_markdown
+
+    ws = get_workspace(ctx, home)
+    host = "127.0.0.1"
+    if not no_serve and not _port_free(host, port):
+        from baryon.core.errors import Conflict
+
+        raise Conflict(
+            f"port {port} on {host} is in use; pass --port or --no-serve", code="port_in_use"
+        )
+    err_console.print(f"Baryon demo in {ws.settings.home}")
+    with Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.fields[step]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(solution: str, message: str, fraction: float) -> None:
+            if solution not in tasks:
+                tasks[solution] = bar.add_task(solution, total=1.0, step="")
+            bar.update(tasks[solution], completed=max(0.0, min(1.0, fraction)), step=message)
+
+        result = Demo(ws, progress=progress).run()
+
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        table = Table(title="Results on held-out test splits")
+        for col in ("solution", "model", "metric", "Baryon", "baseline", "reference", "target"):
+            table.add_column(col)
+        for r in result.rows:
+            table.add_row(
+                r.solution,
+                r.model,
+                r.metric,
+                f"[{'green' if r.met else 'red'}]{r.value:.3f}[/]",
+                f"{r.baseline_value:.3f} ({r.baseline})",
+                r.reference or "—",
+                r.target,
+            )
+        console.print(table)
+        feed = result.feed
+        console.print(
+            f"Sentiment monitor: replayed {feed.get('items')} held-out news items at a fixed "
+            f"synthetic arrival rate (one every {feed.get('interval_seconds', 60):.0f} s); "
+            f"{feed.get('accepted')} new, {feed.get('duplicates')} already stored, "
+            f"{feed.get('alerts')} alerts fired."
+        )
+    if results_md is not None:
+        results_md.write_text(results_markdown(result.rows, result.seconds))
+    key_note = (
+        "created now — shown once here" if result.api_key_new else "reused from an earlier run"
+    )
+    err_console.print(
+        f"Organization [bold]{result.org}[/bold] on plan pro; API key ({key_note}), "
+        f"also kept in {result.api_key_file} (mode 0600):"
+    )
+    console.print(result.api_key or "", markup=False, highlight=False)
+    err_console.print(f"Demo finished in {result.seconds:.0f} s.")
+    if no_serve:
+        return
+    import uvicorn
+
+    from baryon.serving.app import create_app
+
+    base = f"http://{host}:{port}"
+    console.print(curl_examples(base, result.api_key or "<key>"), markup=False, highlight=False)
+    err_console.print(f"Serving on {base} (docs at {base}/docs); Ctrl-C to stop.")
+    app = create_app(ws.settings, workspace=ws)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
