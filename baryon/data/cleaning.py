@@ -133,9 +133,12 @@ def _text_columns(
 
 
 def _changed(before: pd.Series, after: pd.Series) -> int:
-    both = before.notna().to_numpy(dtype=bool) & after.notna().to_numpy(dtype=bool)
-    differ = before.astype(object).to_numpy() != after.astype(object).to_numpy()
-    return int((both & differ).sum())
+    """Number of cells present in both and different (works with pd.NA in any dtype)."""
+    old = before.to_numpy(dtype=object, na_value=None)
+    new = after.to_numpy(dtype=object, na_value=None)
+    return sum(
+        1 for x, y in zip(old, new, strict=True) if x is not None and y is not None and x != y
+    )
 
 
 def _map_text(
@@ -261,7 +264,7 @@ def _text_step(
     return step
 
 
-_URL = re.compile(r"(?i:https?://|www\.)\S+")
+_URL = re.compile(r"\s*(?i:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]")
 _TAG = re.compile(r"<[A-Za-z/!][^<>]{0,500}>")
 _SPACES = re.compile(r"\s{2,}")
 
@@ -269,7 +272,7 @@ trim = _text_step("trim", str.strip, by_role=False)
 trim.__doc__ = "Strip leading and trailing whitespace from text cells."
 strip_urls = _text_step(
     "strip_urls",
-    lambda t: _SPACES.sub(" ", _URL.sub(" ", t)).strip(),
+    lambda t: _SPACES.sub(" ", _URL.sub("", t)).strip(),
     by_role=True,
     only=_URL.pattern,
 )
@@ -290,9 +293,8 @@ def drop_empty_text(
     chosen = _text_columns(frame, roles, columns, "drop_empty_text", by_role=True)
     blank = np.zeros(len(frame), dtype=bool)
     for column in chosen:
-        series = frame[column]
-        stripped = series.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-        blank |= series.isna().to_numpy(dtype=bool) | (stripped == "").to_numpy(dtype=bool)
+        values = frame[column].to_numpy(dtype=object, na_value=None)
+        blank |= np.array([v is None or (isinstance(v, str) and not v.strip()) for v in values])
     out = frame.loc[~blank].reset_index(drop=True)
     return StepResult(out, dict(roles), {"dropped": int(blank.sum()), "columns": chosen})
 

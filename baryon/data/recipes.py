@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from baryon.core.errors import InvalidFile, InvalidInput
+from baryon.core.errors import BaryonError, InvalidFile, InvalidInput
 from baryon.data import cleaning
 from baryon.data.pii import PII_KINDS
 from baryon.data.schema import ROLES
@@ -300,13 +300,28 @@ def apply_steps(
         Roles after the steps (new flag columns included, dropped columns removed).
     lineage : list of dict
         Each canonical step with ``rows_before``, ``rows_after`` and its ``report``.
+
+    Raises
+    ------
+    InvalidInput
+        A step's own error (``unknown_column``, ...), or ``step_failed`` when the data
+        made a step fail in an unforeseen way (the message names the step).
     """
     current, current_roles = frame, dict(roles)
     lineage: list[dict[str, Any]] = []
     for spec in steps:
         step = STEPS[spec["step"]]
         params = {k: v for k, v in spec.items() if k != "step"}
-        result = step.func(current, current_roles, **params)
+        try:
+            result = step.func(current, current_roles, **params)
+        except BaryonError:
+            raise
+        except (TypeError, ValueError, KeyError, ArithmeticError) as exc:
+            raise InvalidInput(
+                f"cleaning step {step.name!r} failed: {type(exc).__name__}: {exc}",
+                code="step_failed",
+                details={"step": dict(spec)},
+            ) from exc
         lineage.append(
             {
                 **spec,

@@ -102,6 +102,12 @@ def test_strip_urls_removes_links_and_collapses_spaces() -> None:
     assert result.report["changed"] == {"text": 1}
 
 
+def test_strip_urls_keeps_punctuation_after_a_link() -> None:
+    frame = pd.DataFrame({"t": ["See https://example.com/help, it says", "www.a.org."]})
+    result = cleaning.strip_urls(frame, {"t": "text"})
+    assert result.frame["t"].tolist() == ["See, it says", "."]
+
+
 def test_strip_html_removes_tags_and_decodes_entities() -> None:
     frame = pd.DataFrame({"t": ["Tom &amp; Jerry<br/>show", "<p>a &lt; b</p>", "no tags"]})
     result = cleaning.strip_html(frame, {"t": "text"})
@@ -184,3 +190,43 @@ def test_drop_columns_and_set_role() -> None:
         cleaning.drop_columns(frame, {}, columns=["text", "n", "city"])
     roles = cleaning.set_role(frame, {"n": "feature"}, columns={"n": "label"}).roles
     assert roles == {"n": "label"}
+
+
+EVERY_STEP = [
+    "drop_duplicates",
+    "dedupe:key=k,keep=mean",
+    "normalize_unicode",
+    "trim",
+    "drop_empty_text",
+    "strip_urls",
+    "strip_html",
+    "missing:n=median,k=mode,t=flag,b=fill=true",
+    "coerce_numeric:t",
+    "flag_outliers:n",
+    "mask_pii",
+    "drop_columns:b",
+    "set_role:n=label",
+]
+
+
+@pytest.mark.parametrize("spec", EVERY_STEP)
+def test_every_step_runs_on_arrow_backed_frame_with_missing_values(spec: str) -> None:
+    """Regression: `clean` hands steps Arrow-backed columns, where missing is pd.NA
+    (a NA in an object comparison raised "boolean value of NA is ambiguous")."""
+    from baryon.data.recipes import STEPS, apply_steps, parse_step
+
+    table = pa.table(
+        {
+            "k": ["a", "a", None, "b"],
+            "t": ["x@y.org <b>hi</b>", None, " https://a.io ", "caf\u0065\u0301"],
+            "n": pa.array([1.0, None, math.nan, 4.0]),
+            "b": pa.array([True, None, False, True]),
+        }
+    )
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    roles = {"k": "feature", "t": "text", "n": "feature", "b": "feature"}
+    before = frame.copy()
+    out, _, lineage = apply_steps(frame, roles, [parse_step(spec)])
+    assert lineage[0]["step"] in STEPS
+    assert len(out) <= len(frame)
+    pd.testing.assert_frame_equal(frame, before)
