@@ -1,0 +1,388 @@
+"""Model persistence: data plus a manifest, never a pickle (DESIGN.md §4, STYLE.md §12).
+
+Two payload formats, chosen by the estimator:
+
+``baryon-npz``
+    Estimators written in Baryon implement ``to_state() -> (arrays, meta)`` and
+    ``from_state(arrays, meta)`` (contracts.md, "own-estimator persistence"). The
+    payload is a zip archive with ``meta.json`` (the JSON metadata) and
+    ``arrays.npz`` (the arrays, read back with ``allow_pickle=False``, so object
+    arrays can neither be written nor read). Byte-for-byte deterministic.
+``skops``
+    scikit-learn objects (including Baryon's thin wrappers) go through
+    ``skops.io``. At dump time the types skops does not trust by default are
+    listed in the manifest; at load time every such type must be in the fixed
+    allow-list :data:`TRUSTED_TYPES`, otherwise loading is refused. Nothing is ever
+    loaded with ``trusted=True``.
+
+The manifest (a JSON-able dict) records ``format``, ``format_version``, ``kind``,
+``class`` (``module.ClassName``), ``params``, ``library_versions`` (python, numpy,
+scipy, sklearn, skops, baryon), ``sha256`` and ``size_bytes`` of the payload,
+``trusted_types`` (skops only) and the caller's ``extra``.
+
+:func:`load_model` refuses (``IntegrityError``) a payload whose SHA-256 differs from
+the manifest, a manifest whose class is not its kind's, a type outside the
+allow-list, or a payload that does not parse; and (code ``version_mismatch``) a
+model saved under another scikit-learn major.minor unless explicitly allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import platform
+import re
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from baryon.core.errors import BaryonError, IntegrityError, InvalidInput
+from baryon.ml.kinds import KINDS, Kind, estimator_class
+
+__all__ = [
+    "FORMAT_NPZ",
+    "FORMAT_SKOPS",
+    "TRUSTED_TYPES",
+    "dump_model",
+    "library_versions",
+    "load_model",
+]
+
+FORMAT_NPZ = "baryon-npz"
+FORMAT_SKOPS = "skops"
+_FORMAT_VERSION = 1
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_ARRAY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+#: Types a skops payload may contain beyond skops' own defaults. Exact names, no
+#: prefixes: a new scikit-learn version that needs another type fails loudly (and
+#: the round-trip tests name it) instead of widening trust silently.
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        # Baryon's scikit-learn wrappers
+        "baryon.ml.linear.LinearRegression",
+        "baryon.ml.neural.MLP",
+        "baryon.ml.text.TextClassifier",
+        "baryon.ml.tree.DecisionTree",
+        "baryon.ml.tree.GradientBoosting",
+        # scikit-learn internals that skops does not trust by default
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.calibration._TemperatureScaling",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.tree._tree.Tree",
+        # HistGradientBoosting keeps partial(check_array, ...) for categorical input;
+        # skops checks the wrapped function's own name as well
+        "functools.partial",
+        "sklearn.utils.validation.check_array",
+        "numpy.dtype",
+    }
+)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on.
+
+    Returns
+    -------
+    dict
+        ``{"python", "numpy", "scipy", "sklearn", "skops", "baryon"}`` → version string.
+    """
+    import scipy
+    import sklearn
+    import skops
+
+    from baryon import __version__
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "sklearn": sklearn.__version__,
+        "skops": skops.__version__,
+        "baryon": __version__,
+    }
+
+
+# ---------------------------------------------------------------------------- dump
+def dump_model(
+    estimator: Any, *, kind: str, extra: dict[str, Any] | None = None
+) -> tuple[bytes, dict[str, Any]]:
+    """Serialise a fitted estimator of ``kind`` to bytes plus a manifest.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        An instance of ``kind``'s class (:mod:`baryon.ml.kinds`).
+    kind : str
+        Estimator kind.
+    extra : dict, optional
+        JSON-able facts to keep in the manifest (run id, dataset version, ...).
+
+    Returns
+    -------
+    payload : bytes
+    manifest : dict
+        ``format``, ``format_version``, ``kind``, ``class``, ``params``,
+        ``library_versions``, ``sha256``, ``size_bytes``, ``trusted_types`` (skops),
+        ``extra``.
+
+    Raises
+    ------
+    InvalidInput
+        ``unknown_kind``; ``kind_mismatch`` (the estimator is not of that kind);
+        ``untrusted_type`` (a skops payload would hold a type outside
+        :data:`TRUSTED_TYPES`).
+    NotFitted
+        The estimator is not fitted.
+    """
+    spec = _spec(kind)
+    cls: Any = estimator_class(kind)
+    if type(estimator) is not cls:
+        raise InvalidInput(
+            f"cannot save a {type(estimator).__name__} as kind {kind!r} ({spec.class_path})",
+            code="kind_mismatch",
+        )
+    manifest: dict[str, Any] = {
+        "kind": kind,
+        "class": spec.class_path,
+        "format_version": _FORMAT_VERSION,
+        "params": _jsonable(estimator.get_params(deep=False)),
+        "library_versions": library_versions(),
+    }
+    if callable(getattr(cls, "to_state", None)) and callable(getattr(cls, "from_state", None)):
+        arrays, meta = estimator.to_state()
+        payload = _npz_payload(arrays, meta)
+        manifest["format"] = FORMAT_NPZ
+    else:
+        payload, types = _skops_payload(estimator)
+        manifest["format"] = FORMAT_SKOPS
+        manifest["trusted_types"] = types
+    manifest["sha256"] = hashlib.sha256(payload).hexdigest()
+    manifest["size_bytes"] = len(payload)
+    manifest["extra"] = _jsonable(dict(extra or {}))
+    return payload, manifest
+
+
+def _npz_payload(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> bytes:
+    npz = io.BytesIO()
+    with zipfile.ZipFile(npz, "w", zipfile.ZIP_STORED) as zf:
+        for name in sorted(arrays):
+            if not _ARRAY_NAME.match(name):
+                raise BaryonError(f"bad state array name {name!r}", code="unserializable_state")
+            buf = io.BytesIO()
+            try:
+                np.lib.format.write_array(buf, np.asarray(arrays[name]), allow_pickle=False)
+            except ValueError as exc:
+                raise BaryonError(
+                    f"state array {name!r} cannot be saved without pickle ({exc})",
+                    code="unserializable_state",
+                ) from exc
+            zf.writestr(zipfile.ZipInfo(f"{name}.npy", _ZIP_DATE), buf.getvalue())
+    meta_bytes = json.dumps(_jsonable(meta, nan_to_none=False), sort_keys=True).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("meta.json", _ZIP_DATE), meta_bytes)
+        zf.writestr(zipfile.ZipInfo("arrays.npz", _ZIP_DATE), npz.getvalue())
+    return out.getvalue()
+
+
+def _skops_payload(estimator: Any) -> tuple[bytes, list[str]]:
+    import skops.io as sio
+    from sklearn.utils.validation import check_is_fitted
+
+    from baryon.ml._validation import NotFitted
+
+    try:
+        check_is_fitted(estimator)
+    except NotFitted:
+        raise
+    except Exception as exc:  # sklearn's NotFittedError
+        raise NotFitted(
+            f"this {type(estimator).__name__} is not fitted yet; fit it before saving",
+            code="not_fitted",
+        ) from exc
+    payload = sio.dumps(estimator)
+    types = sorted(sio.get_untrusted_types(data=payload))
+    refused = [t for t in types if t not in TRUSTED_TYPES]
+    if refused:
+        raise InvalidInput(
+            f"cannot save {type(estimator).__name__}: it holds type(s) outside the "
+            f"persistence allow-list: {', '.join(refused)}",
+            code="untrusted_type",
+            details={"types": refused},
+        )
+    return payload, types
+
+
+# ---------------------------------------------------------------------------- load
+def load_model(
+    payload: bytes, manifest: dict[str, Any], *, allow_version_mismatch: bool = False
+) -> Any:
+    """Rebuild an estimator saved by :func:`dump_model`, after checking it.
+
+    Parameters
+    ----------
+    payload : bytes
+    manifest : dict
+        As returned by :func:`dump_model` (possibly after a JSON round trip).
+    allow_version_mismatch : bool, default=False
+        Load even when the model was saved under another scikit-learn major.minor.
+
+    Returns
+    -------
+    estimator
+        Fitted, of the manifest's kind.
+
+    Raises
+    ------
+    IntegrityError
+        ``integrity_error``: the payload's SHA-256 differs from the manifest's;
+        ``bad_manifest``: the manifest is incomplete or names a class that is not its
+        kind's; ``version_mismatch``: saved under another scikit-learn major.minor
+        (message names both); ``untrusted_type``: a skops payload holds a type
+        outside :data:`TRUSTED_TYPES`; ``corrupt_model``: the payload does not parse.
+    """
+    if not isinstance(manifest, dict):
+        raise IntegrityError("model manifest is not a JSON object", code="bad_manifest")
+    missing = [
+        k for k in ("format", "kind", "class", "sha256", "library_versions") if k not in manifest
+    ]
+    if missing:
+        raise IntegrityError(
+            f"model manifest lacks {', '.join(missing)}",
+            code="bad_manifest",
+            details={"missing": missing},
+        )
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != manifest["sha256"]:
+        raise IntegrityError(
+            f"model payload sha256 {digest} does not match its manifest ({manifest['sha256']}); "
+            "the stored model was altered or corrupted",
+            details={"expected": manifest["sha256"], "actual": digest},
+        )
+    _check_versions(manifest, allow_version_mismatch)
+    kind = manifest["kind"]
+    spec = KINDS.get(kind) if isinstance(kind, str) else None
+    if spec is None or manifest["class"] != spec.class_path:
+        raise IntegrityError(
+            f"model manifest names kind {kind!r} with class {manifest['class']!r}, "
+            "which Baryon does not pair",
+            code="bad_manifest",
+        )
+    fmt = manifest["format"]
+    if fmt == FORMAT_NPZ:
+        estimator = _load_npz(payload, kind)
+    elif fmt == FORMAT_SKOPS:
+        estimator = _load_skops(payload, manifest)
+    else:
+        raise IntegrityError(f"unknown model format {fmt!r}", code="bad_manifest")
+    if type(estimator) is not estimator_class(kind):
+        raise IntegrityError(
+            f"model payload holds a {type(estimator).__name__}, not {spec.class_path}",
+            code="bad_manifest",
+        )
+    return estimator
+
+
+def _check_versions(manifest: dict[str, Any], allowed: bool) -> None:
+    import sklearn
+
+    saved = str(manifest["library_versions"].get("sklearn", "unknown"))
+    current = sklearn.__version__
+    if _major_minor(saved) == _major_minor(current) or allowed:
+        return
+    raise IntegrityError(
+        f"model was saved with scikit-learn {saved}; this is scikit-learn {current} "
+        "(major.minor differ): retrain it, or load it with the version check allowed",
+        code="version_mismatch",
+        details={"saved": saved, "current": current},
+    )
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def _load_npz(payload: bytes, kind: str) -> Any:
+    cls = estimator_class(kind)
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as zf:
+            meta = json.loads(zf.read("meta.json"))
+            npz_bytes = zf.read("arrays.npz")
+        with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        return cls.from_state(arrays, meta)  # type: ignore[attr-defined]
+    except BaryonError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+        raise IntegrityError(
+            f"model payload does not parse as {kind} state ({type(exc).__name__}: {exc})",
+            code="corrupt_model",
+        ) from exc
+
+
+def _load_skops(payload: bytes, manifest: dict[str, Any]) -> Any:
+    import skops.io as sio
+
+    try:
+        types = sorted(sio.get_untrusted_types(data=payload))
+    except Exception as exc:  # skops raises assorted errors on a malformed archive
+        raise IntegrityError(
+            f"model payload does not parse as skops ({type(exc).__name__}: {exc})",
+            code="corrupt_model",
+        ) from exc
+    refused = [t for t in types if t not in TRUSTED_TYPES]
+    if refused:
+        raise IntegrityError(
+            f"model payload holds type(s) outside the persistence allow-list: "
+            f"{', '.join(refused)}; refusing to load it",
+            code="untrusted_type",
+            details={"types": refused},
+        )
+    listed = set(manifest.get("trusted_types") or [])
+    if not set(types) <= listed:
+        raise IntegrityError(
+            "model payload holds types its manifest does not list",
+            code="bad_manifest",
+            details={"unlisted": sorted(set(types) - listed)},
+        )
+    try:
+        return sio.loads(payload, trusted=types)
+    except Exception as exc:
+        raise IntegrityError(
+            f"model payload does not load ({type(exc).__name__}: {exc})", code="corrupt_model"
+        ) from exc
+
+
+def _spec(kind: str) -> Kind:
+    from baryon.ml.kinds import task_of
+
+    task_of(kind)  # raises unknown_kind
+    return KINDS[kind]
+
+
+def _jsonable(value: Any, *, nan_to_none: bool = True) -> Any:
+    """A JSON-able copy: tuples → lists, numpy scalars/arrays → Python, others → repr.
+
+    Non-finite floats become None unless ``nan_to_none`` is False (state metadata,
+    read back by Python's json, keeps them).
+    """
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, nan_to_none=nan_to_none) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, nan_to_none=nan_to_none) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist(), nan_to_none=nan_to_none)
+    if isinstance(value, np.generic):
+        return _jsonable(value.item(), nan_to_none=nan_to_none)
+    if nan_to_none and isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
