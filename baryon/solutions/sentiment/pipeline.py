@@ -74,7 +74,7 @@ CLEANING_STEPS: list[str | dict[str, Any]] = [
 ]
 
 #: Parameters of ``text_classifier`` for both models (chosen on the validation split).
-TEXT_PARAMS: dict[str, Any] = {}
+TEXT_PARAMS: dict[str, Any] = {"preprocess": "finance", "char_ngram_range": [1, 5], "cv": 3}
 
 
 @dataclass(frozen=True)
