@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from baryon.training.runs import Run
 from baryon.workspace import Workspace
 
 MakeRun = Callable[..., Run]
+MakeDataset = Callable[..., Any]
 
 
 def fake_run(
@@ -51,3 +54,26 @@ def make_run(workspace: Workspace) -> MakeRun:
         return fake_run(workspace, **kwargs)
 
     return _make
+
+
+@pytest.fixture
+def make_dataset(workspace: Workspace, tmp_path: Path) -> MakeDataset:
+    """Ingest ``frame`` as dataset ``name`` (with ``roles``) and split it (unless split=None)."""
+
+    def make(
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        roles: dict[str, str] | None = None,
+        split: str | None = "random",
+        seed: int = 3,
+        **options: Any,
+    ) -> Any:
+        path = tmp_path / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        version = workspace.datasets.ingest(path, name=name, roles=roles)
+        if split is None:
+            return version
+        return workspace.datasets.split(name, strategy=split, seed=seed, **options)
+
+    return make

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,11 +14,16 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from baryon.core.errors import InvalidInput, ValidationFailed
 from baryon.training.evaluate import (
     evaluate_classifier,
+    evaluate_file,
     evaluate_recommender,
     evaluate_regressor,
     parse_dataset_ref,
     task_data,
 )
+from baryon.training.trainer import Trainer
+from baryon.workspace import Workspace
+
+MakeDataset = Callable[..., Any]
 
 
 class _Fixed:
@@ -148,3 +157,59 @@ def test_parse_dataset_ref_valid(ref: str, expected: tuple[str, int | None]) -> 
 def test_parse_dataset_ref_malformed_refused(ref: str) -> None:
     with pytest.raises(InvalidInput):
         parse_dataset_ref(ref)
+
+
+def test_evaluate_file_handoff_threshold_from_version_extra(
+    workspace: Workspace, make_dataset: MakeDataset, tmp_path: Path
+) -> None:
+    texts = ["refund my card please", "card refund now", "where is my parcel", "parcel late"]
+    frame = pd.DataFrame(
+        {"body": texts * 10, "intent": ["refund", "refund", "delivery", "delivery"] * 10}
+    )
+    make_dataset("tickets", frame, roles={"body": "text", "intent": "label"})
+    run = Trainer(workspace).train(
+        "text_classifier", dataset="tickets", register="support", extra={"handoff_threshold": 0.99}
+    )
+    assert run.status == "succeeded", run.error
+    assert workspace.registry.get_version("support").extra == {"handoff_threshold": 0.99}
+    external = pd.DataFrame(
+        {
+            "message": ["refund my card please", "parcel late", "what is the weather"],
+            "intent": ["refund", "delivery", "oos"],
+        }
+    )
+    external.to_csv(tmp_path / "ext.csv", index=False)
+    version, ev = evaluate_file(
+        workspace.registry, "support", tmp_path / "ext.csv", roles={"message": "text"}
+    )
+    assert version.version == 1
+    # expected values from the model's own probabilities and the contract's formulas
+    model = workspace.registry.load("support").estimator
+    texts = external["message"].tolist()
+    confidence = model.predict_proba(texts).max(axis=1)
+    right = model.predict(texts) == external["intent"].to_numpy()
+    handed_off = confidence < 0.99
+    assert ev.metrics["in_scope_accuracy"] == pytest.approx(
+        float(np.mean((right & ~handed_off)[:2]))
+    )
+    assert ev.metrics["oos_recall"] == pytest.approx(float(handed_off[2]))
+    assert ev.metrics["accuracy"] == pytest.approx(float(np.mean(right[:2])))
+    assert ev.report["handoff"] == {
+        "threshold": 0.99,
+        "oos_label": "oos",
+        "oos_rows": 1,
+        "in_scope_rows": 2,
+        "handed_off": int(handed_off.sum()),
+    }
+
+
+def test_evaluate_file_unknown_label_without_handoff_refused(
+    workspace: Workspace, make_dataset: MakeDataset, tmp_path: Path
+) -> None:
+    frame = pd.DataFrame({"body": ["refund card", "parcel late"] * 10, "intent": ["r", "d"] * 10})
+    make_dataset("t", frame, roles={"body": "text", "intent": "label"})
+    Trainer(workspace).train("text_classifier", dataset="t", register="m").raise_for_status()
+    pd.DataFrame({"body": ["hi"], "intent": ["oos"]}).to_csv(tmp_path / "x.csv", index=False)
+    with pytest.raises(ValidationFailed) as info:
+        evaluate_file(workspace.registry, "m", tmp_path / "x.csv")
+    assert info.value.details["check"] == "unseen_label"

@@ -9,16 +9,20 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from baryon.core.audit import list_audit_events
 from baryon.core.config import Settings
-from baryon.core.errors import Conflict, InvalidInput, ModelNotReady, NotFound
+from baryon.core.errors import Conflict, IntegrityError, InvalidInput, ModelNotReady, NotFound
 from baryon.training.registry import parse_model_ref
 from baryon.training.runs import Run
+from baryon.training.trainer import Trainer
 from baryon.workspace import Workspace
 
 MakeRun = Callable[..., Run]
+MakeDataset = Callable[..., object]
 
 
 def test_register_first_version_becomes_champion_then_challenger(
@@ -373,3 +377,99 @@ def _race_on(settings: Settings) -> None:
         assert sorted(results) == list(range(1, 33))
         champions = [v for v in ws.registry.list_versions(name) if "champion" in v.aliases]
         assert len(champions) == 1
+
+
+# ------------------------------------------------- with models trained for real
+def _quadrants(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """ "Both positive": a stump gets about 75 %, a depth-3 tree about 100 % (known order)."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.uniform(-1, 1, size=n), rng.uniform(-1, 1, size=n)
+    return pd.DataFrame({"x1": x1, "x2": x2, "label": np.where((x1 > 0) & (x2 > 0), "in", "out")})
+
+
+_QUADRANT_ROLES = {"x1": "feature", "x2": "feature", "label": "label"}
+
+
+def _train(ws: Workspace, depth: int, dataset: str = "xor") -> int:
+    run = Trainer(ws).train(
+        "decision_tree", dataset=dataset, params={"max_depth": depth}, register="xor"
+    )
+    assert run.status == "succeeded", run.error
+    return int(run.extra["registered"]["version"])
+
+
+def test_load_returns_estimator_cached_by_digest(
+    workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)
+    _train(workspace, 3)
+    first = workspace.registry.load("xor")
+    again = workspace.registry.load("xor", version=1)
+    assert first.estimator is again.estimator
+    assert first.version.version == 1
+    assert first.manifest["sha256"] == first.version.artifact_digest
+    assert list(first.estimator.predict(pd.DataFrame({"x1": [0.5], "x2": [0.5]}))) == ["in"]
+
+
+def test_load_byte_flipped_in_stored_model_refused(
+    settings: Settings, workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)
+    _train(workspace, 3)
+    digest = workspace.registry.get_version("xor").artifact_digest
+    path = Path(settings.resolved_artifact_root) / "sha256" / digest[:2] / digest[2:4] / digest
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError):
+        workspace.registry.load("xor")
+
+
+def test_promote_trained_models_gate_refuses_worse_accepts_better(
+    workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)
+    reg = workspace.registry
+    _train(workspace, 1)  # v1 champion: a stump, about chance
+    _train(workspace, 3)  # v2: learns the quadrants
+    _train(workspace, 1)  # v3: a stump again
+    v1, v2 = reg.get_version("xor", version=1), reg.get_version("xor", version=2)
+    assert v2.primary_value is not None
+    assert v1.primary_value is not None
+    assert v2.primary_value > v1.primary_value
+    move = reg.promote("xor", 2, min_delta=0.1)
+    assert move.gate is not None
+    assert move.gate["evaluated_on"]["source"] == "stored"
+    with pytest.raises(Conflict) as info:
+        reg.promote("xor", 3)
+    assert info.value.code == "gate_refused"
+    assert f"{v2.primary_value:.4f}" in info.value.message
+    assert reg.get_version("xor").version == 2
+
+
+def test_promote_different_splits_reevaluates_both_on_challenger_split(
+    workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)  # xor@2: split seed 3
+    _train(workspace, 1, dataset="xor@2")
+    resplit = workspace.datasets.split("xor", strategy="random", seed=99, version=1)
+    _train(workspace, 3, dataset=resplit.ref)
+    move = workspace.registry.promote("xor", 2)
+    assert move.gate is not None
+    assert move.gate["evaluated_on"]["source"] == "re-evaluated"
+    assert move.gate["evaluated_on"]["dataset_version_id"] == resplit.id
+    assert move.gate["challenger_value"] > move.gate["champion_value"]
+
+
+def test_promote_on_named_evaluation_dataset(
+    workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)
+    holdout = make_dataset("xor-holdout", _quadrants(60, seed=5), roles=_QUADRANT_ROLES)
+    _train(workspace, 1)
+    _train(workspace, 3)
+    move = workspace.registry.promote("xor", 2, evaluation_dataset="xor-holdout")
+    assert move.gate is not None
+    assert move.gate["evaluated_on"]["dataset"] == holdout.ref
+    assert move.gate["evaluated_on"]["split"] == "test"

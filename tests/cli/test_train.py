@@ -1,0 +1,178 @@
+"""``baryon train``, ``baryon runs`` and ``baryon models evaluate`` through the entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from baryon.cli.main import main
+from baryon.cli.train import parse_params
+from baryon.core.config import Settings
+from baryon.core.errors import InvalidInput
+from baryon.workspace import Workspace
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _frame(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    return pd.DataFrame({"x1": x1, "x2": x2, "label": np.where(x1 > 0, "pos", "neg")})
+
+
+@pytest.fixture
+def home(cli_home: Path, tmp_path: Path) -> Path:
+    """A home with dataset "sep" (split) and "flat" (one class, split)."""
+    roles = {"x1": "feature", "x2": "feature", "label": "label"}
+    with Workspace.open(Settings(home=cli_home)) as ws:
+        _frame().to_csv(tmp_path / "sep.csv", index=False)
+        ws.datasets.ingest(tmp_path / "sep.csv", name="sep", roles=roles)
+        ws.datasets.split("sep", strategy="random", seed=1)
+        flat = _frame().assign(label="same")
+        flat.to_csv(tmp_path / "flat.csv", index=False)
+        ws.datasets.ingest(tmp_path / "flat.csv", name="flat", roles=roles)
+        ws.datasets.split("flat", strategy="random", seed=1)
+    return cli_home
+
+
+def test_train_json_succeeds_and_registers(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep@2"]
+    argv += ["--param", "max_depth=2", "--register", "sep-model", "--json"]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["status"] == "succeeded"
+    assert data["params"] == {"max_depth": 2}
+    assert data["extra"]["registered"] == {"name": "sep-model", "version": 1}
+    assert 0.0 <= data["metrics"]["accuracy"] <= 1.0
+
+
+def test_train_human_output_shows_metrics(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--home", str(home), "train", "decision_tree", "--dataset", "sep"], capsys)
+    assert code == 0
+    assert "succeeded" in out
+    assert "accuracy" in out
+
+
+def test_train_failed_validation_one_line_and_exit_1(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["--home", str(home), "train", "decision_tree", "--dataset", "flat"], capsys)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error[failed_validation]: run run_")
+    assert "single class" in lines[0]
+
+
+def test_train_failed_fit_one_line_and_exit_1(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep"]
+    code, out, err = run([*argv, "--param", "max_depth=deep", "--json"], capsys)
+    assert code == 1
+    assert json.loads(out)["status"] == "failed"
+    assert err.startswith("error[run_failed]:")
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_train_unknown_kind_one_line_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["--home", str(home), "train", "nope", "--dataset", "sep"], capsys)
+    assert code == 1
+    assert err.startswith("error[unknown_kind]:")
+
+
+def test_runs_list_and_show_json(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(["--home", str(home), "train", "decision_tree", "--dataset", "sep"], capsys)
+    run(["--home", str(home), "train", "decision_tree", "--dataset", "flat"], capsys)
+    code, out, _ = run(["--home", str(home), "runs", "list", "--json"], capsys)
+    assert code == 0
+    runs = json.loads(out)
+    assert [r["status"] for r in runs] == ["failed_validation", "succeeded"]
+    code, out, _ = run(["--home", str(home), "runs", "show", runs[1]["id"], "--json"], capsys)
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["id"] == runs[1]["id"]
+    assert {"model", "manifest", "report", "confusion_matrix"} <= set(shown["artifacts"])
+    code, out, _ = run(["--home", str(home), "runs", "list", "--status", "succeeded"], capsys)
+    assert code == 0
+    assert runs[1]["id"] in out
+    code, out, _ = run(["--home", str(home), "runs", "show", runs[0]["id"]], capsys)
+    assert "single_class" in out
+
+
+def test_runs_show_unknown_one_line_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["--home", str(home), "runs", "show", "run_nope"], capsys)
+    assert code == 1
+    assert err.startswith("error[run_not_found]:")
+
+
+def test_models_evaluate_external_file_flat_metrics(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep", "--register", "m"]
+    assert run(argv, capsys)[0] == 0
+    external = _frame(30, seed=9).rename(columns={"label": "truth"})
+    external.to_csv(tmp_path / "ext.csv", index=False)
+    argv = ["--home", str(home), "models", "evaluate", "m@champion", "--data"]
+    argv += [str(tmp_path / "ext.csv"), "--role", "truth=label", "--json"]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["model"], data["version"], data["task"]) == ("m", 1, "classification")
+    assert set(data["metrics"]) == {"accuracy", "macro_f1", "log_loss", "ece"}
+    assert data["report"]["n_rows"] == 30
+    code, out, _ = run([*argv[:-1]], capsys)  # human output
+    assert code == 0
+    assert "accuracy" in out
+
+
+def test_models_evaluate_missing_column_one_line_error(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep", "--register", "m"]
+    assert run(argv, capsys)[0] == 0
+    pd.DataFrame({"x1": [1.0], "label": ["pos"]}).to_csv(tmp_path / "bad.csv", index=False)
+    argv = ["--home", str(home), "models", "evaluate", "m:1", "--data", str(tmp_path / "bad.csv")]
+    code, _, err = run(argv, capsys)
+    assert code == 1
+    assert err.startswith("error[missing_column]:")
+    assert "'x2'" in err
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        (["max_depth=3"], {"max_depth": 3}),
+        (["alpha=0.5", "solver=adam"], {"alpha": 0.5, "solver": "adam"}),
+        (
+            ["sizes=[64, 32]", "flag=true", "none=null"],
+            {"sizes": [64, 32], "flag": True, "none": None},
+        ),
+        (["expr=a=b"], {"expr": "a=b"}),
+        (None, {}),
+    ],
+)
+def test_parse_params_json_literals_when_possible(
+    items: list[str] | None, expected: dict[str, object]
+) -> None:
+    assert parse_params(items) == expected
+
+
+@pytest.mark.parametrize("item", ["novalue", "=3"])
+def test_parse_params_malformed_refused(item: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_params([item])
