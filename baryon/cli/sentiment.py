@@ -53,6 +53,7 @@ def analyze_cmd(
             f"{r.label:<8} {r.probabilities[r.label]:.2f}{topic}  {text}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -118,6 +119,7 @@ def replay_cmd(
             f"[{alert.item_count} items: {causes}]",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
     summary = replay(items, scorer, rules=rules, speed=speed, on_alert=show)

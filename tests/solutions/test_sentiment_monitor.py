@@ -193,9 +193,18 @@ def test_volume_spike_above_factor_times_baseline_fires() -> None:
         for item in _items("nn", end=T0 - timedelta(hours=k), prefix=f"h{k}-")
     ]  # mean 2 per window
     burst = _items("nnnnnnn", prefix="s")  # 7 > 3 x 2
-    alerts = Monitor([rule], clock=FixedClock(T0)).observe(base + burst)
+    watched = T0 - timedelta(hours=4)  # the four windows were observed
+    alerts = Monitor([rule], clock=FixedClock(T0), since=watched).observe(base + burst)
     assert [(a.kind, a.state, a.value) for a in alerts] == [("volume_spike", "spike", 7.0)]
     assert alerts[0].item_count == 7
+
+
+def test_volume_spike_before_baseline_was_observed_stays_quiet() -> None:
+    # Monitoring starts with the burst: an empty past is not a low baseline.
+    rule = VolumeSpike(factor=3.0, window="1h", baseline_windows=3, min_items=5)
+    monitor = Monitor([rule], clock=FixedClock(T0))
+    assert monitor.observe(_items("nnnnnnnnnn")) == []
+    assert monitor.since == T0 - timedelta(minutes=9)
 
 
 def test_volume_spike_at_factor_times_baseline_stays_quiet() -> None:
@@ -205,7 +214,8 @@ def test_volume_spike_at_factor_times_baseline_stays_quiet() -> None:
         for k in (1, 2, 3)
         for item in _items("nn", end=T0 - timedelta(hours=k), prefix=f"h{k}-")
     ]
-    assert Monitor([rule], clock=FixedClock(T0)).observe(base + _items("nnnnnn")) == []  # 6
+    monitor = Monitor([rule], clock=FixedClock(T0), since=T0 - timedelta(hours=4))
+    assert monitor.observe(base + _items("nnnnnn")) == []  # 6 = 3 x 2, not more
 
 
 @pytest.mark.parametrize(

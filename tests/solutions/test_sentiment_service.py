@@ -13,7 +13,7 @@ import pytest
 from baryon.commerce.orgs import create_org
 from baryon.core.clock import FixedClock
 from baryon.core.errors import InvalidFile, InvalidInput, ModelNotReady
-from baryon.solutions.sentiment.monitor import IndexCrossing
+from baryon.solutions.sentiment.monitor import IndexCrossing, VolumeSpike
 from baryon.solutions.sentiment.service import (
     NewsItem,
     ScoringModel,
@@ -292,3 +292,17 @@ def test_replay_negative_speed_or_empty_feed_raise() -> None:
         replay([item(1, "up")], scorer(), speed=-1)
     with pytest.raises(InvalidInput):
         replay([], scorer())
+
+
+def test_ingest_items_volume_spike_fires_once_the_past_was_observed(
+    workspace: Workspace, org: str
+) -> None:
+    clock = FixedClock(T0)
+    rule = [VolumeSpike(factor=3.0, window="1h", baseline_windows=2, min_items=4)]
+    _ingest(workspace, org, [item(0, "flat", minutes=200)], clock, rules=rule)  # starts watching
+    quiet = _ingest(workspace, org, [item(k, "flat", minutes=70 + k) for k in (1, 2)], clock,
+                    rules=rule)  # fmt: skip
+    assert quiet.alerts == []
+    burst = _ingest(workspace, org, [item(k, "flat", minutes=k) for k in range(3, 10)], clock,
+                    rules=rule)  # fmt: skip
+    assert [(a.kind, a.value) for a in burst.alerts] == [("volume_spike", 7.0)]  # 7 > 3 x 1

@@ -333,9 +333,18 @@ class Rule(Protocol):
         ...
 
     def assess(
-        self, items: Sequence[ScoredItem], *, end: datetime, ticker: str | None
+        self,
+        items: Sequence[ScoredItem],
+        *,
+        end: datetime,
+        ticker: str | None,
+        since: datetime | None = None,
     ) -> RuleState:
-        """Return the state of scope ``ticker`` at ``end``."""
+        """Return the state of scope ``ticker`` at ``end``.
+
+        ``since`` is when observation started (None: unknown); a rule that compares
+        with the past stays quiet while that past was not observed.
+        """
         ...
 
 
@@ -384,7 +393,12 @@ class IndexCrossing:
         return parse_window(self.window)
 
     def assess(
-        self, items: Sequence[ScoredItem], *, end: datetime, ticker: str | None
+        self,
+        items: Sequence[ScoredItem],
+        *,
+        end: datetime,
+        ticker: str | None,
+        since: datetime | None = None,
     ) -> RuleState:
         """State ``above``/``below`` (items: the bullish/bearish ones) or quiet."""
         start = end - self.horizon
@@ -439,7 +453,12 @@ class IndexChange:
         return 2 * parse_window(self.window)
 
     def assess(
-        self, items: Sequence[ScoredItem], *, end: datetime, ticker: str | None
+        self,
+        items: Sequence[ScoredItem],
+        *,
+        end: datetime,
+        ticker: str | None,
+        since: datetime | None = None,
     ) -> RuleState:
         """State ``up``/``down`` (items: current window's bullish/bearish ones) or quiet."""
         width = parse_window(self.window)
@@ -474,6 +493,12 @@ class VolumeSpike:
         Number of windows before the current one whose mean count is the baseline.
     min_items : int
         The current window needs at least this many items.
+
+    Notes
+    -----
+    The rule needs the baseline to have been observed: the monitor passes the time
+    observation started (its first item), and until ``baseline_windows + 1`` windows
+    have passed since then the rule stays quiet.
     """
 
     factor: float = 3.0
@@ -505,11 +530,22 @@ class VolumeSpike:
         return (self.baseline_windows + 1) * parse_window(self.window)
 
     def assess(
-        self, items: Sequence[ScoredItem], *, end: datetime, ticker: str | None
+        self,
+        items: Sequence[ScoredItem],
+        *,
+        end: datetime,
+        ticker: str | None,
+        since: datetime | None = None,
     ) -> RuleState:
-        """State ``spike`` (items: the current window's) or quiet; value is the count."""
+        """State ``spike`` (items: the current window's) or quiet; value is the count.
+
+        Quiet while the baseline windows were not all observed (``since`` later than
+        their start): an empty baseline at the start of monitoring is not a spike.
+        """
         width = parse_window(self.window)
         current = _in_window(items, end - width, end, ticker)
+        if since is not None and since > end - self.horizon:
+            return RuleState(QUIET, float(len(current)))
         counts = [
             len(_in_window(items, end - (k + 1) * width, end - k * width, ticker))
             for k in range(1, self.baseline_windows + 1)
@@ -608,6 +644,9 @@ class Monitor:
         Supplies "now" when a call does not pass ``now``.
     state : dict, optional
         Rule states from an earlier monitor (:attr:`state`), to continue from.
+    since : datetime, optional
+        When observation started (default: the earliest item added). Rules that
+        compare with the past (:class:`VolumeSpike`) stay quiet until it is observed.
 
     Examples
     --------
@@ -623,11 +662,13 @@ class Monitor:
         *,
         clock: Clock | None = None,
         state: dict[str, str] | None = None,
+        since: datetime | None = None,
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(default_rules() if rules is None else rules)
         self.clock: Clock = clock or SystemClock()
         self._items: dict[str, ScoredItem] = {}
         self._state: dict[str, str] = dict(state or {})
+        self.since: datetime | None = since
 
     @property
     def state(self) -> dict[str, str]:
@@ -652,6 +693,8 @@ class Monitor:
             if item.item_id not in self._items:
                 self._items[item.item_id] = item
                 new.append(item)
+                if self.since is None or item.published_at < self.since:
+                    self.since = item.published_at
         return new
 
     def prune(self, *, now: datetime | None = None) -> int:
@@ -699,7 +742,7 @@ class Monitor:
         alerts: list[Alert] = []
         for rule in self.rules:
             for ticker, in_scope in scoped.items():
-                result = rule.assess(in_scope, end=end, ticker=ticker)
+                result = rule.assess(in_scope, end=end, ticker=ticker, since=self.since)
                 key = state_key(rule, ticker)
                 before = self._state.get(key, QUIET)
                 self._state[key] = result.state

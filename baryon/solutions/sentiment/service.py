@@ -558,7 +558,10 @@ def ingest_items(
     session.flush()
     alerts: list[Alert] = []
     if fresh:
-        monitor = Monitor(rules, clock=clock, state=_load_rules_state(session, org_id))
+        first = session.scalar(
+            select(func.min(SentimentItemRow.published_at)).where(SentimentItemRow.org_id == org_id)
+        )
+        monitor = Monitor(rules, clock=clock, state=_load_rules_state(session, org_id), since=first)
         new_ids = {i.id for i in fresh}
         stored = _recent_items(session, org_id, now - monitor.horizon)
         monitor.add(i for i in stored if i.item_id not in new_ids)
