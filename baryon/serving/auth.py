@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from baryon.commerce.orgs import Subscription
 from baryon.commerce.plans import Plan
@@ -120,56 +120,32 @@ class Authorize:
         if not looks_like_key(secret):
             raise Unauthorized("the API key is not valid", code="invalid_key")
         now = state.clock.now()
-        with state.transaction() as session:
-            found = session.execute(
-                select(ApiKeyRow, OrganizationRow, SubscriptionRow, PlanRow)
-                .join(OrganizationRow, OrganizationRow.id == ApiKeyRow.org_id)
-                .outerjoin(
-                    SubscriptionRow,
-                    and_(
-                        SubscriptionRow.org_id == ApiKeyRow.org_id,
-                        SubscriptionRow.status == "active",
-                    ),
-                )
-                .outerjoin(PlanRow, PlanRow.id == SubscriptionRow.plan_id)
-                .where(ApiKeyRow.secret_sha256 == hash_secret(secret))
-            ).first()
+        with state.connection() as conn:
+            found = conn.execute(_FIND_KEY, {"digest": hash_secret(secret)}).first()
             if found is None:
                 raise Unauthorized("the API key is not valid", code="invalid_key")
-            key, org, sub, plan = found
-            if key.revoked_at is not None:
+            key = found._mapping
+            if key["revoked_at"] is not None:
                 raise Unauthorized("the API key was revoked", code="key_revoked")
-            if key.expires_at is not None and key.expires_at <= now:
+            if key["expires_at"] is not None and key["expires_at"] <= now:
                 raise Unauthorized("the API key has expired", code="key_expired")
-            subscription = None
-            if sub is not None and plan is not None:
-                subscription = Subscription(
-                    id=sub.id,
-                    org_id=sub.org_id,
-                    plan=Plan.from_row(plan),
-                    status=sub.status,
-                    billing_anchor=sub.billing_anchor,
-                    started_at=sub.started_at,
-                    ended_at=sub.ended_at,
-                )
+            subscription = _subscription(key)
             rate = subscription.plan.rate_per_minute if subscription is not None else 0
             decision = state.limiter.hit(
-                f"key:{key.id}", rate_per_minute=rate, now=now.timestamp(), session=session
+                f"key:{key['key_id']}", rate_per_minute=rate, now=now.timestamp(), session=conn
             )
-            stale = key.last_used_at is None or now - key.last_used_at >= _LAST_USED_RESOLUTION
-            if decision.allowed and stale:
-                session.execute(
-                    update(ApiKeyRow).where(ApiKeyRow.id == key.id).values(last_used_at=now)
-                )
+            last_used = key["last_used_at"]
+            if decision.allowed and (last_used is None or now - last_used >= _LAST_USED_RESOLUTION):
+                conn.execute(_TOUCH_KEY, {"key_id": key["key_id"], "now": now})
             principal = Principal(
-                key_id=key.id,
-                org_id=org.id,
-                org_name=org.name,
-                role=key.role,
-                user_id=key.user_id,
-                operator=org.operator,
-                permissions=permissions_for(key.role, operator=org.operator),
-                prediction_inputs=org.prediction_inputs,
+                key_id=key["key_id"],
+                org_id=key["org_id"],
+                org_name=key["org_name"],
+                role=key["role"],
+                user_id=key["user_id"],
+                operator=key["operator"],
+                permissions=permissions_for(key["role"], operator=key["operator"]),
+                prediction_inputs=key["prediction_inputs"],
                 subscription=subscription,
             )
         request.state.rate_limit = decision
@@ -184,6 +160,71 @@ class Authorize:
                 details={"permission": self.permission, "role": principal.role},
             )
         return principal
+
+
+_FIND_KEY = (
+    select(
+        ApiKeyRow.id.label("key_id"),
+        ApiKeyRow.org_id,
+        ApiKeyRow.role,
+        ApiKeyRow.user_id,
+        ApiKeyRow.revoked_at,
+        ApiKeyRow.expires_at,
+        ApiKeyRow.last_used_at,
+        OrganizationRow.name.label("org_name"),
+        OrganizationRow.operator,
+        OrganizationRow.prediction_inputs,
+        SubscriptionRow.id.label("sub_id"),
+        SubscriptionRow.billing_anchor,
+        SubscriptionRow.started_at,
+        PlanRow.id.label("plan_id"),
+        PlanRow.name.label("plan_name"),
+        PlanRow.quota,
+        PlanRow.rate_per_minute,
+        PlanRow.monthly_price,
+        PlanRow.overage_price,
+        PlanRow.features,
+        PlanRow.builtin,
+        PlanRow.created_at.label("plan_created_at"),
+    )
+    .join(OrganizationRow, OrganizationRow.id == ApiKeyRow.org_id)
+    .outerjoin(
+        SubscriptionRow,
+        and_(SubscriptionRow.org_id == ApiKeyRow.org_id, SubscriptionRow.status == "active"),
+    )
+    .outerjoin(PlanRow, PlanRow.id == SubscriptionRow.plan_id)
+    .where(ApiKeyRow.secret_sha256 == bindparam("digest"))
+)
+_TOUCH_KEY = (
+    update(ApiKeyRow)
+    .where(ApiKeyRow.id == bindparam("key_id"))
+    .values(last_used_at=bindparam("now"))
+)
+
+
+def _subscription(row: Any) -> Subscription | None:
+    if row["sub_id"] is None or row["plan_id"] is None:
+        return None
+    plan = Plan(
+        id=row["plan_id"],
+        name=row["plan_name"],
+        quota=row["quota"],
+        rate_per_minute=row["rate_per_minute"],
+        monthly_price=row["monthly_price"],
+        overage_price=row["overage_price"],
+        features=tuple(row["features"]),
+        builtin=row["builtin"],
+        created_at=row["plan_created_at"],
+    )
+    return Subscription(
+        id=row["sub_id"],
+        org_id=row["org_id"],
+        plan=plan,
+        status="active",
+        billing_anchor=row["billing_anchor"],
+        started_at=row["started_at"],
+        ended_at=None,
+    )
 
 
 def _public_marker() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi import Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from baryon.core.clock import Clock
@@ -76,6 +77,17 @@ class AppState:
             return
         with lock, self.workspace.db.session() as session:
             yield session
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """Yield a Core connection in a transaction: the hot path (auth, metering)."""
+        lock = self._write_lock
+        if lock is None:
+            with self.workspace.db.connect() as conn:
+                yield conn
+            return
+        with lock, self.workspace.db.connect() as conn:
+            yield conn
 
     def challenger_weight(self, org_id: str, model_name: str) -> float:
         """Return the organization's challenger weight for a model (cached briefly)."""

@@ -278,15 +278,26 @@ def _frame(model: ServedModel, inputs: Sequence[Any]) -> Any:
 
 
 def _classify(model: ServedModel, X: Any) -> list[dict[str, Any]]:
+    """Label and class probabilities; one model pass when ``predict_proba`` exists.
+
+    The label is the class of highest probability (what scikit-learn's classifiers'
+    ``predict`` returns), so the model runs once instead of twice.
+    """
     est = model.estimator
-    labels = list(est.predict(X))
     if not hasattr(est, "predict_proba"):
-        return [{"label": label} for label in labels]
-    proba = est.predict_proba(X)
-    classes = list(getattr(est, "classes_", model.classes or range(len(proba[0]))))
+        return [{"label": label} for label in est.predict(X)]
+    import numpy as np
+
+    proba = np.asarray(est.predict_proba(X))
+    classes = list(getattr(est, "classes_", model.classes or ()))
+    if len(classes) != proba.shape[1]:
+        labels = list(est.predict(X))
+        classes = list(range(proba.shape[1]))
+    else:
+        labels = [classes[i] for i in proba.argmax(axis=1)]
     return [
-        {"label": label, "probabilities": {str(c): p for c, p in zip(classes, row, strict=False)}}
-        for label, row in zip(labels, proba, strict=True)
+        {"label": label, "probabilities": {str(c): p for c, p in zip(classes, row, strict=True)}}
+        for label, row in zip(labels, proba.tolist(), strict=True)
     ]
 
 

@@ -34,13 +34,21 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from baryon.core.db import Database
 from baryon.core.errors import InvalidInput
 from baryon.serving.tables import RateLimitBucketRow
+
+
+def dialect_name(executor: Session | Connection) -> str:
+    """Return the SQL dialect name (``sqlite``, ``postgresql``) of a session or connection."""
+    if isinstance(executor, Session):
+        return executor.get_bind().dialect.name
+    return executor.dialect.name
+
 
 __all__ = [
     "PERIOD_SECONDS",
@@ -138,7 +146,7 @@ class RateLimiter(ABC):
         *,
         rate_per_minute: int,
         now: float,
-        session: Session | None = None,
+        session: Session | Connection | None = None,
     ) -> RateLimitDecision:
         """Count one request of ``subject`` at ``now`` and decide it.
 
@@ -150,7 +158,7 @@ class RateLimiter(ABC):
             The subject's current limit (from its plan).
         now : float
             Epoch seconds (a wall clock shared by all processes).
-        session : Session, optional
+        session : Session or Connection, optional
             An open transaction on the workspace database; SQL back ends join it so
             the decision commits with the caller's work. Other back ends ignore it.
         """
@@ -172,7 +180,7 @@ class MemoryRateLimiter(RateLimiter):
         *,
         rate_per_minute: int,
         now: float,
-        session: Session | None = None,
+        session: Session | Connection | None = None,
     ) -> RateLimitDecision:
         """See :meth:`RateLimiter.hit`."""
         with self._lock:
@@ -200,7 +208,7 @@ class DatabaseRateLimiter(RateLimiter):
         *,
         rate_per_minute: int,
         now: float,
-        session: Session | None = None,
+        session: Session | Connection | None = None,
     ) -> RateLimitDecision:
         """See :meth:`RateLimiter.hit`."""
         if session is not None:
@@ -209,23 +217,36 @@ class DatabaseRateLimiter(RateLimiter):
             return self._hit(own, subject, rate_per_minute, now)
 
     @staticmethod
-    def _hit(session: Session, subject: str, rate: int, now: float) -> RateLimitDecision:
-        bucket = RateLimitBucketRow
-        locked = select(bucket.tat).where(bucket.subject == subject).with_for_update()
-        tat = session.execute(locked).scalar()
+    def _hit(
+        session: Session | Connection, subject: str, rate: int, now: float
+    ) -> RateLimitDecision:
+        key = {"b_subject": subject}
+        tat = session.execute(_LOCK_BUCKET, key).scalar()
         if tat is None:
             session.execute(_insert_ignore(session, subject))
-            tat = session.execute(locked).scalar()
+            tat = session.execute(_LOCK_BUCKET, key).scalar()
         decision, new_tat = gcra(tat, now, rate)
         if new_tat is not None:
-            session.execute(update(bucket).where(bucket.subject == subject).values(tat=new_tat))
+            session.execute(_SET_TAT, {"b_subject": subject, "b_tat": new_tat})
         return decision
 
 
-def _insert_ignore(session: Session, subject: str) -> Executable:
+_LOCK_BUCKET = (
+    select(RateLimitBucketRow.tat)
+    .where(RateLimitBucketRow.subject == bindparam("b_subject"))
+    .with_for_update()
+)
+_SET_TAT = (
+    update(RateLimitBucketRow)
+    .where(RateLimitBucketRow.subject == bindparam("b_subject"))
+    .values(tat=bindparam("b_tat"))
+)
+
+
+def _insert_ignore(session: Session | Connection, subject: str) -> Executable:
     """An ``INSERT ... ON CONFLICT DO NOTHING`` of a fresh bucket (``tat`` 0: long past)."""
     values = {"subject": subject, "tat": 0.0}
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(RateLimitBucketRow).values(**values).on_conflict_do_nothing()

@@ -25,19 +25,32 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, literal_column, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from baryon.commerce.orgs import Subscription
 from baryon.commerce.plans import estimate_charge
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput, QuotaExceeded
 from baryon.core.ids import new_id
+from baryon.serving.limits import dialect_name
 from baryon.serving.tables import IdempotencyRow, QuotaCounterRow, UsageRecordRow
 
 __all__ = [
     "GROUP_BY",
     "IDEMPOTENCY_TTL",
+    "Executor",
     "QuotaState",
     "StoredResponse",
     "check_idempotency_key",
@@ -74,9 +87,46 @@ class QuotaState:
     period_end: datetime
 
 
-def _insert_counter(session: Session, org_id: str, period_start: datetime) -> Any:
+Executor = Session | Connection
+"""Where metering writes: an ORM session or a Core connection, in the caller's transaction."""
+
+_ORG: BindParameter[str] = bindparam("b_org")  # not a column name: UPDATE reserves those
+_START: BindParameter[datetime] = bindparam("b_start")
+_TAKE_CAPPED = (
+    update(QuotaCounterRow)
+    .where(
+        QuotaCounterRow.org_id == _ORG,
+        QuotaCounterRow.period_start == _START,
+        QuotaCounterRow.used + bindparam("b_units") <= bindparam("b_quota"),
+    )
+    .values(used=QuotaCounterRow.used + bindparam("b_units"))
+    .returning(QuotaCounterRow.used)
+)
+_TAKE_UNCAPPED = (
+    update(QuotaCounterRow)
+    .where(QuotaCounterRow.org_id == _ORG, QuotaCounterRow.period_start == _START)
+    .values(used=QuotaCounterRow.used + bindparam("b_units"))
+    .returning(QuotaCounterRow.used)
+)
+_USED = select(QuotaCounterRow.used).where(
+    QuotaCounterRow.org_id == _ORG, QuotaCounterRow.period_start == _START
+)
+_INSERT_USAGE = insert(UsageRecordRow)
+_FIND_REPLAY = select(
+    IdempotencyRow.fingerprint,
+    IdempotencyRow.status,
+    IdempotencyRow.body,
+    IdempotencyRow.created_at,
+).where(
+    IdempotencyRow.key_id == bindparam("key_id"),
+    IdempotencyRow.idempotency_key == bindparam("idempotency_key"),
+)
+_INSERT_REPLAY = insert(IdempotencyRow)
+
+
+def _insert_counter(executor: Executor, org_id: str, period_start: datetime) -> Any:
     values = {"org_id": org_id, "period_start": period_start, "used": 0}
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(executor) == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(QuotaCounterRow).values(**values).on_conflict_do_nothing()
@@ -86,13 +136,16 @@ def _insert_counter(session: Session, org_id: str, period_start: datetime) -> An
 
 
 def reserve_quota(
-    session: Session, subscription: Subscription, *, units: int, now: datetime
+    session: Executor, subscription: Subscription, *, units: int, now: datetime
 ) -> QuotaState:
     """Take ``units`` from the organization's quota for the period containing ``now``.
 
+    One conditional ``UPDATE ... RETURNING`` in the common case; the period's counter
+    row is created (``INSERT ... ON CONFLICT DO NOTHING``) the first time.
+
     Parameters
     ----------
-    session : Session
+    session : Session or Connection
         The request's transaction (the reservation commits or rolls back with it).
     subscription : Subscription
         The organization's active subscription (plan and billing anchor).
@@ -112,15 +165,17 @@ def reserve_quota(
     """
     plan = subscription.plan
     start, end = subscription.period(now)
-    counter = QuotaCounterRow
-    session.execute(_insert_counter(session, subscription.org_id, start))
-    where = [counter.org_id == subscription.org_id, counter.period_start == start]
-    if not plan.allows_overage:
-        where.append(counter.used + units <= plan.quota)
-    stmt = update(counter).where(*where).values(used=counter.used + units).returning(counter.used)
-    used = session.execute(stmt).scalar()
+    key = {"b_org": subscription.org_id, "b_start": start}
+    take = _TAKE_UNCAPPED if plan.allows_overage else _TAKE_CAPPED
+    params = {**key, "b_units": units, "b_quota": plan.quota}
+    used = session.execute(take, params).scalar()
     if used is None:
-        current = session.execute(select(counter.used).where(*where[:2])).scalar_one()
+        current = session.execute(_USED, key).scalar()
+        if current is None:  # first request of the period: make the counter, try again
+            session.execute(_insert_counter(session, subscription.org_id, start))
+            used = session.execute(take, params).scalar()
+            current = 0
+    if used is None:
         raise QuotaExceeded(
             f"the organization used its quota of {plan.quota} requests for this billing "
             f"period (plan {plan.name}); it renews at {end.isoformat()}",
@@ -129,7 +184,7 @@ def reserve_quota(
     return QuotaState(plan.quota, int(used), start, end)
 
 
-def release_quota(session: Session, state: QuotaState, org_id: str, *, units: int) -> None:
+def release_quota(session: Executor, state: QuotaState, org_id: str, *, units: int) -> None:
     """Give back ``units`` reserved by :func:`reserve_quota` (a request that failed)."""
     counter = QuotaCounterRow
     session.execute(
@@ -140,7 +195,7 @@ def release_quota(session: Session, state: QuotaState, org_id: str, *, units: in
 
 
 def record_usage(
-    session: Session,
+    session: Executor,
     *,
     org_id: str,
     key_id: str | None,
@@ -157,21 +212,22 @@ def record_usage(
     """Add one usage record to the caller's transaction and return its event id."""
     clock = clock or SystemClock()
     event_id = new_id("use", clock)
-    session.add(
-        UsageRecordRow(
-            id=event_id,
-            org_id=org_id,
-            key_id=key_id,
-            endpoint=endpoint,
-            model_name=model_name,
-            model_version=model_version,
-            units=units,
-            status=status,
-            latency_ms=latency_ms,
-            at=clock.now(),
-            period_start=period_start,
-            prediction_id=prediction_id,
-        )
+    session.execute(
+        _INSERT_USAGE,
+        {
+            "id": event_id,
+            "org_id": org_id,
+            "key_id": key_id,
+            "endpoint": endpoint,
+            "model_name": model_name,
+            "model_version": model_version,
+            "units": units,
+            "status": status,
+            "latency_ms": latency_ms,
+            "at": clock.now(),
+            "period_start": period_start,
+            "prediction_id": prediction_id,
+        },
     )
     return event_id
 
@@ -211,7 +267,7 @@ def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 
 def find_replay(
-    session: Session, *, key_id: str, idempotency_key: str, fingerprint: str, now: datetime
+    session: Executor, *, key_id: str, idempotency_key: str, fingerprint: str, now: datetime
 ) -> StoredResponse | None:
     """Return the stored response for this key, if any (expired ones are dropped).
 
@@ -220,26 +276,28 @@ def find_replay(
     InvalidInput
         Code ``idempotency_key_reused``: the key was used for a different request.
     """
-    row = session.get(IdempotencyRow, (key_id, idempotency_key))
+    key = {"key_id": key_id, "idempotency_key": idempotency_key}
+    row = session.execute(_FIND_REPLAY, key).first()
     if row is None:
         return None
-    if row.created_at + IDEMPOTENCY_TTL <= now:
+    stored_fp, status, body, created_at = row
+    if created_at + IDEMPOTENCY_TTL <= now:
         session.execute(
             delete(IdempotencyRow).where(
                 IdempotencyRow.key_id == key_id, IdempotencyRow.idempotency_key == idempotency_key
             )
         )
         return None
-    if row.fingerprint != fingerprint:
+    if stored_fp != fingerprint:
         raise InvalidInput(
             "this Idempotency-Key was already used for a different request",
             code="idempotency_key_reused",
         )
-    return StoredResponse(row.status, row.body)
+    return StoredResponse(int(status), str(body))
 
 
 def store_replay(
-    session: Session,
+    session: Executor,
     *,
     key_id: str,
     org_id: str,
@@ -249,22 +307,23 @@ def store_replay(
     now: datetime,
 ) -> None:
     """Store the first response for ``idempotency_key`` in the caller's transaction."""
-    session.add(
-        IdempotencyRow(
-            key_id=key_id,
-            idempotency_key=idempotency_key,
-            org_id=org_id,
-            fingerprint=fingerprint,
-            status=response.status,
-            body=response.body,
-            created_at=now,
-        )
+    session.execute(
+        _INSERT_REPLAY,
+        {
+            "key_id": key_id,
+            "idempotency_key": idempotency_key,
+            "org_id": org_id,
+            "fingerprint": fingerprint,
+            "status": response.status,
+            "body": response.body,
+            "created_at": now,
+        },
     )
 
 
 # ------------------------------------------------------------------- reports
 def _day_expression(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         return func.to_char(literal_column("usage_records.at AT TIME ZONE 'UTC'"), "YYYY-MM-DD")
     return func.substr(UsageRecordRow.at, 1, 10)
 

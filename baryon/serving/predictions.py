@@ -26,13 +26,14 @@ import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baryon.core.ids import new_id
+from baryon.serving.metering import Executor
 from baryon.serving.tables import EndpointRow, FeedbackRow, PredictionRow
 
 __all__ = [
@@ -47,6 +48,9 @@ __all__ = [
 ]
 
 
+_INSERT_PREDICTION = insert(PredictionRow)
+
+
 def hash_input(value: Any) -> str:
     """Return the SHA-256 (hex) of ``value``'s canonical JSON."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -54,7 +58,7 @@ def hash_input(value: Any) -> str:
 
 
 def log_prediction(
-    session: Session,
+    session: Executor,
     *,
     prediction_id: str,
     org_id: str,
@@ -71,24 +75,25 @@ def log_prediction(
     at: datetime,
 ) -> None:
     """Add one prediction-log row to the caller's transaction (inputs per ``input_mode``)."""
-    session.add(
-        PredictionRow(
-            id=prediction_id,
-            org_id=org_id,
-            key_id=key_id,
-            model_name=model_name,
-            model_version=model_version,
-            variant=variant,
-            request_id=request_id,
-            input_mode=input_mode,
-            inputs=inputs if input_mode == "full" else None,
-            input_hashes=[hash_input(x) for x in inputs] if input_mode == "hashed" else None,
-            outputs=outputs,
-            flags=flags,
-            n_inputs=len(inputs),
-            latency_ms=latency_ms,
-            at=at,
-        )
+    session.execute(
+        _INSERT_PREDICTION,
+        {
+            "id": prediction_id,
+            "org_id": org_id,
+            "key_id": key_id,
+            "model_name": model_name,
+            "model_version": model_version,
+            "variant": variant,
+            "request_id": request_id,
+            "input_mode": input_mode,
+            "inputs": inputs if input_mode == "full" else None,
+            "input_hashes": [hash_input(x) for x in inputs] if input_mode == "hashed" else None,
+            "outputs": outputs,
+            "flags": flags,
+            "n_inputs": len(inputs),
+            "latency_ms": latency_ms,
+            "at": at,
+        },
     )
 
 

@@ -5,13 +5,14 @@ Helpers (transport, models, tenants) live in ``servingkit.py`` beside this file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from servingkit import (
+    ClientFactory,
     PortalTransport,
     StaticResolver,
     Tenants,
@@ -61,9 +62,6 @@ def app(settings: Settings, ws: Workspace, clock: FixedClock, resolver: StaticRe
 def tenants(ws: Workspace, clock: FixedClock) -> Tenants:
     """acme, globex and ops with one key per role (plan ``test``: quota 1000)."""
     return make_tenants(ws, clock)
-
-
-ClientFactory = Callable[..., httpx.Client]
 
 
 @pytest.fixture

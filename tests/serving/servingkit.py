@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,3 +222,7 @@ def fresh_home(migrated_db: Path, home: Path) -> None:
     """Put a copy of the migrated template database in ``home``."""
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(migrated_db, home / "baryon.db")
+
+
+ClientFactory = Callable[..., httpx.Client]
+"""``api(secret)`` → an httpx client on the app sending that bearer key (fixture ``api``)."""

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ClientFactory
-from servingkit import Tenants
+from servingkit import ClientFactory, Tenants
 
 from baryon.core.audit import list_audit_events
 from baryon.core.clock import FixedClock

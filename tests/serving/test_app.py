@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import ClientFactory
 from fastapi import APIRouter
-from servingkit import PortalTransport, StaticResolver, Tenants
+from servingkit import ClientFactory, PortalTransport, StaticResolver, Tenants
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from conftest import ClientFactory
-from servingkit import PortalTransport, Tenants, make_resolver
+from servingkit import ClientFactory, PortalTransport, Tenants, make_resolver
 from sqlalchemy import func, select
 
 from baryon.commerce.orgs import create_org

@@ -6,8 +6,7 @@ import hashlib
 import json
 
 import pytest
-from conftest import ClientFactory
-from servingkit import Tenants
+from servingkit import ClientFactory, Tenants
 from sqlalchemy import select
 
 from baryon.serving.tables import PredictionRow, UsageRecordRow

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ClientFactory
-from servingkit import Tenants, make_tenants
+from servingkit import ClientFactory, Tenants, make_tenants
 from sqlalchemy import func, select
 
 from baryon.core.clock import FixedClock

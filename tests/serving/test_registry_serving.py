@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ClientFactory
 from fastapi import FastAPI
-from servingkit import Tenants
+from servingkit import ClientFactory, Tenants
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings

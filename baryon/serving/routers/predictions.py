@@ -184,7 +184,7 @@ def _commit(
     latency_ms: float,
 ) -> bytes | Stored:
     sub = principal.subscription
-    with state.transaction() as session:
+    with state.connection() as session:
         now = state.clock.now()
         if fp is not None and idempotency_key is not None:
             stored = find_replay(
