@@ -294,10 +294,14 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
                 ) from None
             if not np.isfinite(values).all():
                 raise InvalidInput(f"{name}: y contains infinity", code="non_finite_input")
-        elif values.dtype == object and all(isinstance(v, str) for v in values):
-            values = values.astype(object)
         else:
-            values = np.asarray(pd.Series(values).infer_objects().to_numpy())
+            if not (values.dtype == object and all(isinstance(v, str) for v in values)):
+                values = np.asarray(pd.Series(values).infer_objects().to_numpy())
+            if len(pd.unique(values)) < 2:
+                raise InvalidInput(
+                    f"{name}: classification needs at least 2 classes in y",
+                    code="too_few_classes",
+                )
         return values, task
 
     # ------------------------------------------------------------------------ api
@@ -319,8 +323,8 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
         ------
         InvalidInput
             ``invalid_param``, ``empty_input``, ``missing_target``,
-            ``non_numeric_input``, ``fit_failed`` (scikit-learn refused the data, e.g.
-            one class only).
+            ``too_few_classes``, ``non_numeric_input``, ``fit_failed`` (scikit-learn
+            refused the data).
         """
         return self._fit(X, y)
 
@@ -395,7 +399,8 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
         InvalidInput
             ``missing_columns``, ``feature_mismatch``, ``non_numeric_input``.
         """
-        return np.asarray(self.model_.predict(self._transform(X)))
+        Z = self._transform(X)
+        return np.asarray(self.model_.predict(Z))
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:
