@@ -51,20 +51,10 @@ def list_cmd(
         "kind",
         "dataset",
         "status",
-        "primary metric",
-        "started",
-        "seconds",
+        Column("primary metric", no_wrap=True),
     )
     for r in runs:
-        table.add_row(
-            r.id,
-            r.kind,
-            r.dataset_ref,
-            r.status,
-            _primary(r),
-            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            _fmt(r.duration_seconds),
-        )
+        table.add_row(r.id, r.kind, r.dataset_ref, r.status, _primary(r))
     console.print(table)
 
 

@@ -777,7 +777,7 @@ class ModelRegistry:
                 version,
                 action="promote",
                 actor=actor,
-                reason=reason or ("forced" if forced else decision.message),
+                reason=reason or ("forced past the gate" if forced else "passed the gate"),
                 forced=forced,
                 gate=decision.to_dict(),
             )
@@ -856,9 +856,10 @@ class ModelRegistry:
             )
         same_split = challenger.dataset_version_id == champion.dataset_version_id
         if evaluation_dataset is None and (same_split or force):
+            run = RunStore(self.db, self.artifacts, self.clock).get(challenger.run_id)
             where = {
                 "dataset_version_id": challenger.dataset_version_id,
-                "dataset": challenger.dataset_version_id,
+                "dataset": run.dataset_ref,
                 "split": "test",
                 "source": "stored" if same_split else "not compared (forced, different splits)",
             }
