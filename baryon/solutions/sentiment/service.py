@@ -755,7 +755,7 @@ def replay(
     *,
     rules: Sequence[Rule] | None = None,
     speed: float = 0.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     on_alert: Callable[[Alert, dict[str, NewsItem]], None] | None = None,
 ) -> ReplaySummary:
     """Replay a dated feed through an in-memory monitor, oldest item first.
@@ -772,8 +772,8 @@ def replay(
         0 replays as fast as possible; ``N > 0`` waits ``gap / N`` seconds between
         items whose times are ``gap`` seconds apart (``1`` is real time, ``60`` plays an
         hour in a minute).
-    sleep : callable
-        Called with the seconds to wait (tests pass a fake).
+    sleep : callable, optional
+        Called with the seconds to wait (default :func:`time.sleep`).
     on_alert : callable, optional
         Called with each alert as it fires, and the items by id.
 
@@ -784,6 +784,7 @@ def replay(
     """
     if speed < 0:
         raise InvalidInput("speed must be 0 (no waiting) or positive", code="invalid_speed")
+    wait = sleep or time.sleep
     ordered = sorted(items, key=lambda i: i.published_at)
     if not ordered:
         raise InvalidInput("the feed holds no items", code="empty_file")
@@ -798,7 +799,7 @@ def replay(
         gap = (item.published_at - clock.now()).total_seconds()
         if gap > 0:
             if speed > 0:
-                sleep(gap / speed)
+                wait(gap / speed)
             clock.advance(gap)
         scored = ScoredItem(
             item.id, item.published_at, analysis.label, item.tickers, analysis.topic
