@@ -334,7 +334,8 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         InvalidInput
             ``X`` is not a sequence of str.
         """
-        return np.asarray(self.model_.predict_proba(self._features(X)))
+        features = self._features(X)
+        return np.asarray(self.model_.predict_proba(features))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Most probable class per text.

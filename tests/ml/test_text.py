@@ -1,0 +1,161 @@
+"""Tests of baryon.ml.text: the TF-IDF text classifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from baryon.core.errors import InvalidInput
+from baryon.ml._validation import NotFitted
+from baryon.ml.text import TextClassifier, preprocess_text
+
+_TEMPLATES = {
+    "card": ["my card has not arrived", "where is my new card", "card delivery is late"],
+    "refund": ["i want my money back", "please refund the payment", "refund for a double charge"],
+    "pin": ["i forgot my pin", "how do i change my pin", "my pin is blocked"],
+}
+
+
+@pytest.fixture
+def intents() -> tuple[list[str], np.ndarray]:
+    """30 short support messages in 3 intents (10 each), with light variation."""
+    rng = np.random.default_rng(0)
+    texts, labels = [], []
+    for label, templates in _TEMPLATES.items():
+        for i in range(10):
+            suffix = rng.choice(["", " please", " today", " asap", " thanks"])
+            texts.append(f"{templates[i % 3]}{suffix}")
+            labels.append(label)
+    return texts, np.asarray(labels, dtype=object)
+
+
+def test_text_classifier_learns_intents_with_probabilities(intents):
+    texts, labels = intents
+    model = TextClassifier(random_state=0).fit(texts, labels)
+    assert list(model.classes_) == ["card", "pin", "refund"]
+    queries = ["has my card arrived yet", "give me a refund", "pin blocked again"]
+    assert list(model.predict(queries)) == ["card", "refund", "pin"]
+    proba = model.predict_proba(queries)
+    assert proba.shape == (3, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (proba.max(axis=1) > 1 / 3).all()
+    assert model.n_features_ > 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"model": "logistic", "calibration": None, "C": 10.0},
+        {"model": "logistic", "calibration": "temperature"},
+        {"calibration": "sigmoid"},
+        {"calibration": "isotonic"},
+        {"class_weight": "balanced", "cv": 2},
+    ],
+)
+def test_text_classifier_variants_fit_and_agree_on_easy_queries(intents, params):
+    texts, labels = intents
+    model = TextClassifier(random_state=0, **params).fit(texts, labels)
+    assert model.predict(["refund the payment"])[0] == "refund"
+
+
+def test_text_classifier_same_seed_same_probabilities(intents):
+    texts, labels = intents
+    a = TextClassifier(random_state=1).fit(texts, labels).predict_proba(texts)
+    b = TextClassifier(random_state=1).fit(texts, labels).predict_proba(texts)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_text_classifier_binary_labels_and_pandas_input(intents):
+    texts, labels = intents
+    keep = labels != "pin"
+    series = pd.Series(np.asarray(texts, dtype=object)[keep])
+    model = TextClassifier(random_state=0).fit(series, pd.Series(labels[keep]))
+    assert model.predict_proba(series).shape == (20, 2)
+
+
+def test_preprocess_web_removes_urls_and_decodes_entities():
+    text = "Apple &amp; Tesla rally https://t.co/abc123 today"
+    assert preprocess_text(text, "web") == "Apple & Tesla rally today"
+    assert preprocess_text(text, None) == text
+
+
+def test_finance_preprocess_keeps_cashtags_as_their_own_features():
+    model = TextClassifier(preprocess="finance", cv=2, random_state=0)
+    texts = ["$TSLA jumps", "tsla jumps", "$AAPL falls", "aapl falls"] * 2
+    model.fit(texts, ["up", "up", "down", "down"] * 2)
+    vocabulary = model.vectorizer_.transformer_list[0][1].vocabulary_
+    assert "$tsla" in vocabulary
+    assert "tsla" in vocabulary
+    plain = TextClassifier(cv=2).fit(texts, ["up", "up", "down", "down"] * 2)
+    assert "$tsla" not in plain.vectorizer_.transformer_list[0][1].vocabulary_
+
+
+def test_text_classifier_class_below_cv_raises_too_few_per_class(intents):
+    texts, labels = intents
+    texts, labels = [*texts, "odd one"], np.append(labels, "rare")
+    with pytest.raises(InvalidInput) as info:
+        TextClassifier(cv=5).fit(texts, labels)
+    assert info.value.code == "too_few_per_class"
+    assert info.value.details["class"] == "rare"
+
+
+def test_text_classifier_single_class_raises():
+    with pytest.raises(InvalidInput) as info:
+        TextClassifier().fit(["a b", "c d"], ["x", "x"])
+    assert info.value.code == "too_few_classes"
+
+
+@pytest.mark.parametrize(
+    ("X", "code"),
+    [("just one string", "invalid_input"), (["fine", 3], "invalid_input"), (None, "invalid_input")],
+)
+def test_text_classifier_non_text_input_raises(X, code):
+    with pytest.raises(InvalidInput) as info:
+        TextClassifier().fit(X, ["a", "b"])
+    assert info.value.code == code
+
+
+def test_text_classifier_missing_label_raises():
+    with pytest.raises(InvalidInput) as info:
+        TextClassifier().fit(["a", "b"], ["x", None])
+    assert info.value.code == "missing_target"
+
+
+def test_text_classifier_only_stop_characters_is_empty_vocabulary():
+    with pytest.raises(InvalidInput) as info:
+        TextClassifier(cv=2, char_min_df=50).fit(["!", "?", "!", "?"], ["a", "b", "a", "b"])
+    assert info.value.code == "empty_vocabulary"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"C": 0},
+        {"model": "bayes"},
+        {"word_ngram_range": (2, 1)},
+        {"char_ngram_range": (0, 3)},
+        {"calibration": None},  # an SVM has no probabilities of its own
+        {"preprocess": "html"},
+        {"cv": 1},
+    ],
+)
+def test_text_classifier_bad_params_raise_invalid_param(intents, params):
+    texts, labels = intents
+    with pytest.raises(InvalidInput) as info:
+        TextClassifier(**params).fit(texts, labels)
+    assert info.value.code == "invalid_param"
+
+
+def test_text_classifier_predict_before_fit_raises_not_fitted():
+    with pytest.raises(NotFitted):
+        TextClassifier().predict(["hello"])
+
+
+def test_text_classifier_clone_keeps_params_and_drops_fit(intents):
+    texts, labels = intents
+    model = TextClassifier(C=0.5, preprocess="web").fit(texts, labels)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert not hasattr(copy, "model_")
