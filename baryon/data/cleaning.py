@@ -132,10 +132,16 @@ def _text_columns(
     return [c for c in frame.columns if _is_text(frame[c])]
 
 
+def _cells(series: pd.Series) -> np.ndarray:
+    """The values as an object array with ``None`` for every kind of missing (NaN, NA)."""
+    values = series.to_numpy(dtype=object, copy=True)
+    values[np.array(series.isna(), dtype=bool)] = None
+    return values
+
+
 def _changed(before: pd.Series, after: pd.Series) -> int:
     """Number of cells present in both and different (works with pd.NA in any dtype)."""
-    old = before.to_numpy(dtype=object, na_value=None)
-    new = after.to_numpy(dtype=object, na_value=None)
+    old, new = _cells(before), _cells(after)
     return sum(
         1 for x, y in zip(old, new, strict=True) if x is not None and y is not None and x != y
     )
@@ -293,7 +299,7 @@ def drop_empty_text(
     chosen = _text_columns(frame, roles, columns, "drop_empty_text", by_role=True)
     blank = np.zeros(len(frame), dtype=bool)
     for column in chosen:
-        values = frame[column].to_numpy(dtype=object, na_value=None)
+        values = _cells(frame[column])
         blank |= np.array([v is None or (isinstance(v, str) and not v.strip()) for v in values])
     out = frame.loc[~blank].reset_index(drop=True)
     return StepResult(out, dict(roles), {"dropped": int(blank.sum()), "columns": chosen})

@@ -1,7 +1,7 @@
 """Turning a stream of record batches into a stored Parquet artifact and statistics.
 
 :func:`materialise` writes batches to a temporary Parquet file (row groups of about
-256k rows or 64 MiB), feeds the same batches to a
+128k rows or 64 MiB), feeds the same batches to a
 :class:`~baryon.data.quality.ReportBuilder`, then streams the file into the artifact
 store (which writes atomically) and deletes it. A reader that widens a column type
 mid-file (:class:`~baryon.data._files.RestartRead`) makes it start over.
@@ -30,7 +30,7 @@ from baryon.data.sources import column_array, normalise_array
 
 __all__ = ["Materialised", "frame_to_table", "materialise", "progress_bar", "table_batches"]
 
-ROW_GROUP_ROWS = 262_144
+ROW_GROUP_ROWS = 131_072
 ROW_GROUP_BYTES = 64 << 20
 MAX_RESTARTS = 64
 PROGRESS_MIN_BYTES = 1 << 20
@@ -47,37 +47,44 @@ class Materialised:
 
 
 class _GroupWriter:
-    """Writes row groups and updates the report on a worker thread.
+    """Writes row groups and updates the report on two worker threads.
 
-    Parsing (the caller's thread) and writing + statistics (the worker) overlap; both
-    spend their time in pyarrow/numpy code that releases the GIL. At most two groups
-    wait, so memory stays bounded.
+    Parsing (the caller's thread), Parquet encoding and statistics (one worker each)
+    overlap; all three spend their time in pyarrow/numpy code that releases the GIL.
+    Each worker handles groups in order; at most two groups wait per worker, so memory
+    stays bounded.
     """
 
     def __init__(self, path: str, schema: pa.Schema) -> None:
         self.writer = pq.ParquetWriter(path, schema)
         self.builder = ReportBuilder(schema)
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baryon-write")
-        self.waiting: deque[Future[None]] = deque()
-
-    def _process(self, group: pa.Table) -> None:
-        self.builder.update(group)
-        self.writer.write_table(group)
+        self.pools = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="baryon-parquet"),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="baryon-stats"),
+        )
+        self.waiting: deque[tuple[Future[None], Future[None]]] = deque()
 
     def submit(self, group: pa.Table) -> None:
         while len(self.waiting) >= 2:
-            self.waiting.popleft().result()
-        self.waiting.append(self.pool.submit(self._process, group))
+            for future in self.waiting.popleft():
+                future.result()
+        write, stats = self.pools
+        self.waiting.append(
+            (write.submit(self.writer.write_table, group), stats.submit(self.builder.update, group))
+        )
 
     def finish(self) -> dict[str, Any]:
         while self.waiting:
-            self.waiting.popleft().result()
+            for future in self.waiting.popleft():
+                future.result()
         return self.builder.finish()
 
     def close(self) -> None:
-        for future in self.waiting:
-            future.cancel()
-        self.pool.shutdown(wait=True)
+        for pair in self.waiting:
+            for future in pair:
+                future.cancel()
+        for pool in self.pools:
+            pool.shutdown(wait=True)
         self.writer.close()
 
 

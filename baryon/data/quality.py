@@ -87,30 +87,42 @@ def hash_column(array: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
         For strings, the hashes of the distinct non-null values (a by-product of the
         dictionary encoding); ``None`` for other types.
     """
+    hashes, distinct, _ = _hash(array)
+    return hashes, distinct
+
+
+def _hash(
+    array: pa.Array,
+) -> tuple[np.ndarray, np.ndarray | None, tuple[pa.Array, np.ndarray] | None]:
+    """:func:`hash_column`, plus ``(dictionary, count per entry)`` for strings."""
     t = array.type
     n = len(array)
     if pa.types.is_null(t) or array.null_count == n:
-        return np.full(n, _NULL_HASH, dtype=np.uint64), None
-    distinct = None
+        return np.full(n, _NULL_HASH, dtype=np.uint64), None, None
     if _is_text(t) or pa.types.is_binary(t):
         encoded = pc.dictionary_encode(array)
+        dictionary = encoded.dictionary
         distinct = pd.util.hash_array(
-            np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object),
+            np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object),
             categorize=False,
         )
-        hashes = distinct[encoded.indices.fill_null(0).to_numpy()]
-    else:
-        if pa.types.is_timestamp(t) or pa.types.is_date(t):
-            array = array.cast(pa.int64())
-        elif pa.types.is_boolean(t):
-            array = array.cast(pa.uint8())
-        elif pa.types.is_decimal(t):
-            array = array.cast(pa.float64())
-        values = array.fill_null(0).to_numpy(zero_copy_only=False)
-        hashes = pd.util.hash_array(values, categorize=False)
+        indices = encoded.indices.fill_null(-1).to_numpy().astype(np.int64, copy=False)
+        present = indices >= 0
+        hashes = np.full(n, _NULL_HASH, dtype=np.uint64)
+        hashes[present] = distinct[indices[present]]
+        counts = np.bincount(indices[present], minlength=len(dictionary))
+        return hashes, distinct, (dictionary, counts)
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        array = array.cast(pa.int64())
+    elif pa.types.is_boolean(t):
+        array = array.cast(pa.uint8())
+    elif pa.types.is_decimal(t):
+        array = array.cast(pa.float64())
+    values = array.fill_null(0).to_numpy(zero_copy_only=False)
+    hashes = pd.util.hash_array(values, categorize=False)
     if array.null_count:
         hashes[array.is_null().to_numpy(zero_copy_only=False)] = _NULL_HASH
-    return hashes, distinct
+    return hashes, None, None
 
 
 class _ColumnStats:
@@ -144,14 +156,28 @@ class _ColumnStats:
         self.true = 0
 
     # ---------------------------------------------------------------- update
-    def update(self, array: pa.Array, hashes: np.ndarray, distinct: np.ndarray | None) -> None:
-        """Add one array and its value hashes (from :func:`hash_column`)."""
+    def update(
+        self,
+        array: pa.Array,
+        hashes: np.ndarray,
+        distinct: np.ndarray | None,
+        text: tuple[pa.Array, np.ndarray] | None = None,
+    ) -> None:
+        """Add one array and its value hashes (from :func:`hash_column`).
+
+        ``text`` is ``(dictionary, count per entry)`` of a string array: lengths, blank
+        cells and value counts are then computed once per distinct value.
+        """
         seen_before = self.count - self.nulls
         self.count += len(array)
         self.nulls += array.null_count
-        valid = array.drop_null() if array.null_count else array
-        if len(valid) == 0:
+        if self.count == self.nulls:
             return
+        if text is not None:
+            self._update_dictionary(*text)
+            self._update_distinct(distinct if distinct is not None else hashes)
+            return
+        valid = array.drop_null() if array.null_count else array
         if len(self.examples) < 3:
             head = pc.unique(valid[:100]).to_pylist()
             self.examples.extend(_jsonable(v) for v in head[: 3 - len(self.examples)])
@@ -174,6 +200,28 @@ class _ColumnStats:
             lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
             self.minimum = lo if self.minimum is None else min(self.minimum, lo)
             self.maximum = hi if self.maximum is None else max(self.maximum, hi)
+
+    def _update_dictionary(self, dictionary: pa.Array, counts: np.ndarray) -> None:
+        """Text statistics from a batch's distinct values and how often each occurs."""
+        if len(self.examples) < 3:
+            head = dictionary[: 3 - len(self.examples)].to_pylist()
+            self.examples.extend(_jsonable(v) for v in head)
+        lengths = pc.utf8_length(dictionary).to_numpy(zero_copy_only=False)
+        self.lengths += np.bincount(
+            np.minimum(lengths, LENGTH_CAP), weights=counts, minlength=LENGTH_CAP + 1
+        ).astype(np.int64)
+        self.max_length = max(self.max_length, int(lengths[counts > 0].max()))
+        blank = (lengths == 0) | pc.utf8_is_space(dictionary).to_numpy(zero_copy_only=False)
+        self.blank += int(counts[blank].sum())
+        if self.values is not None:
+            if self.saturated or len(self.sketch) + len(dictionary) > 2 * TRACK_VALUES:
+                self.values = None
+                return
+            for value, count in zip(dictionary.to_pylist(), counts.tolist(), strict=True):
+                if count:
+                    self.values[value] = self.values.get(value, 0) + count
+            if len(self.values) > TRACK_VALUES:
+                self.values = None
 
     def _update_distinct(self, candidates: np.ndarray) -> None:
         """Merge value hashes into the k-minimum-values sketch."""
@@ -336,8 +384,8 @@ class ReportBuilder:
             array = batch.column(name)
             if isinstance(array, pa.ChunkedArray):
                 array = array.combine_chunks()
-            hashes, distinct = hash_column(array)
-            column.update(array, hashes, distinct)
+            hashes, distinct, text = _hash(array)
+            column.update(array, hashes, distinct, text)
             combined ^= hashes
             combined *= _PRIME
         self._row_hashes.append(combined)

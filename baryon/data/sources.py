@@ -26,6 +26,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,8 +239,34 @@ def open_source(
         raise InvalidFile(f"{p.name} is empty", code="empty_file")
     fmt = _resolve_format(p, format, head)
     declared = {c: arrow_type_for(t) for c, t in check_types(types).items()}
-    source = Source(path=p, format=fmt, gzipped=gzipped, size=size, sha256=sha256_file(p))
-    source._declared, source._fingerprint = declared, stamp
+    # Hash on a worker thread (hashlib releases the GIL) while the format is examined.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baryon-hash") as pool:
+        digest = pool.submit(sha256_file, p)
+        source = Source(path=p, format=fmt, gzipped=gzipped, size=size, sha256="")
+        source._declared, source._fingerprint = declared, stamp
+        try:
+            _examine(source, head, at_eof, magic, delimiter, encoding)
+        finally:
+            source.sha256 = digest.result()
+    return source
+
+
+def _examine(
+    source: Source,
+    head: bytes,
+    at_eof: bool,
+    magic: bytes,
+    delimiter: str | None,
+    encoding: str | None,
+) -> None:
+    """Detect the dialect / open the reader of ``source`` and fill in its names."""
+    p, fmt, gzipped, size, declared = (
+        source.path,
+        source.format,
+        source.gzipped,
+        source.size,
+        source._declared,
+    )
     if fmt in ("csv", "tsv"):
         dialect = detect_dialect(
             head,
@@ -276,7 +303,6 @@ def open_source(
         source._table = pa.Table.from_batches(
             [_normalise(b, names, declared) for b in table.to_batches()]
         )
-    return source
 
 
 def _unescape(delimiter: str | None) -> str | None:

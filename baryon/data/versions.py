@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -95,6 +96,19 @@ def _check_name(name: str) -> str:
             code="invalid_name",
         )
     return name
+
+
+def _json_safe(obj: Any) -> Any:
+    """``obj`` with NumPy scalars as Python values and NaN/±inf floats as ``None``/"inf"."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, str | bytes):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
 
 
 def _canonical(obj: Any) -> bytes:
@@ -645,6 +659,7 @@ class DatasetStore:
             "split": None,
             **extra,
         }
+        manifest = _json_safe(manifest)
         manifest_bytes = json.dumps(manifest, indent=1, allow_nan=False, default=str).encode()
         manifest_digest = self.artifacts.put_bytes(manifest_bytes)
         split = extra.get("split")
