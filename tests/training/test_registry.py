@@ -390,9 +390,9 @@ def _quadrants(n: int = 200, seed: int = 0) -> pd.DataFrame:
 _QUADRANT_ROLES = {"x1": "feature", "x2": "feature", "label": "label"}
 
 
-def _train(ws: Workspace, depth: int, dataset: str = "xor") -> int:
+def _train(ws: Workspace, depth: int, dataset: str = "quad") -> int:
     run = Trainer(ws).train(
-        "decision_tree", dataset=dataset, params={"max_depth": depth}, register="xor"
+        "decision_tree", dataset=dataset, params={"max_depth": depth}, register="quad"
     )
     assert run.status == "succeeded", run.error
     return int(run.extra["registered"]["version"])
@@ -401,10 +401,10 @@ def _train(ws: Workspace, depth: int, dataset: str = "xor") -> int:
 def test_load_returns_estimator_cached_by_digest(
     workspace: Workspace, make_dataset: MakeDataset
 ) -> None:
-    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)
+    make_dataset("quad", _quadrants(), roles=_QUADRANT_ROLES)
     _train(workspace, 3)
-    first = workspace.registry.load("xor")
-    again = workspace.registry.load("xor", version=1)
+    first = workspace.registry.load("quad")
+    again = workspace.registry.load("quad", version=1)
     assert first.estimator is again.estimator
     assert first.version.version == 1
     assert first.manifest["sha256"] == first.version.artifact_digest
@@ -414,48 +414,48 @@ def test_load_returns_estimator_cached_by_digest(
 def test_load_byte_flipped_in_stored_model_refused(
     settings: Settings, workspace: Workspace, make_dataset: MakeDataset
 ) -> None:
-    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)
+    make_dataset("quad", _quadrants(), roles=_QUADRANT_ROLES)
     _train(workspace, 3)
-    digest = workspace.registry.get_version("xor").artifact_digest
+    digest = workspace.registry.get_version("quad").artifact_digest
     path = Path(settings.resolved_artifact_root) / "sha256" / digest[:2] / digest[2:4] / digest
     path.chmod(0o644)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with pytest.raises(IntegrityError):
-        workspace.registry.load("xor")
+        workspace.registry.load("quad")
 
 
 def test_promote_trained_models_gate_refuses_worse_accepts_better(
     workspace: Workspace, make_dataset: MakeDataset
 ) -> None:
-    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)
+    make_dataset("quad", _quadrants(), roles=_QUADRANT_ROLES)
     reg = workspace.registry
     _train(workspace, 1)  # v1 champion: a stump, about chance
     _train(workspace, 3)  # v2: learns the quadrants
     _train(workspace, 1)  # v3: a stump again
-    v1, v2 = reg.get_version("xor", version=1), reg.get_version("xor", version=2)
+    v1, v2 = reg.get_version("quad", version=1), reg.get_version("quad", version=2)
     assert v2.primary_value is not None
     assert v1.primary_value is not None
     assert v2.primary_value > v1.primary_value
-    move = reg.promote("xor", 2, min_delta=0.1)
+    move = reg.promote("quad", 2, min_delta=0.1)
     assert move.gate is not None
     assert move.gate["evaluated_on"]["source"] == "stored"
     with pytest.raises(Conflict) as info:
-        reg.promote("xor", 3)
+        reg.promote("quad", 3)
     assert info.value.code == "gate_refused"
     assert f"{v2.primary_value:.4f}" in info.value.message
-    assert reg.get_version("xor").version == 2
+    assert reg.get_version("quad").version == 2
 
 
 def test_promote_different_splits_reevaluates_both_on_challenger_split(
     workspace: Workspace, make_dataset: MakeDataset
 ) -> None:
-    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)  # xor@2: split seed 3
-    _train(workspace, 1, dataset="xor@2")
-    resplit = workspace.datasets.split("xor", strategy="random", seed=99, version=1)
+    make_dataset("quad", _quadrants(), roles=_QUADRANT_ROLES)  # quad@2: split seed 3
+    _train(workspace, 1, dataset="quad@2")
+    resplit = workspace.datasets.split("quad", strategy="random", seed=99, version=1)
     _train(workspace, 3, dataset=resplit.ref)
-    move = workspace.registry.promote("xor", 2)
+    move = workspace.registry.promote("quad", 2)
     assert move.gate is not None
     assert move.gate["evaluated_on"]["source"] == "re-evaluated"
     assert move.gate["evaluated_on"]["dataset_version_id"] == resplit.id
@@ -465,11 +465,38 @@ def test_promote_different_splits_reevaluates_both_on_challenger_split(
 def test_promote_on_named_evaluation_dataset(
     workspace: Workspace, make_dataset: MakeDataset
 ) -> None:
-    make_dataset("xor", _quadrants(), roles=_QUADRANT_ROLES)
-    holdout = make_dataset("xor-holdout", _quadrants(60, seed=5), roles=_QUADRANT_ROLES)
+    make_dataset("quad", _quadrants(), roles=_QUADRANT_ROLES)
+    holdout = make_dataset("quad-holdout", _quadrants(60, seed=5), roles=_QUADRANT_ROLES)
     _train(workspace, 1)
     _train(workspace, 3)
-    move = workspace.registry.promote("xor", 2, evaluation_dataset="xor-holdout")
+    move = workspace.registry.promote("quad", 2, evaluation_dataset="quad-holdout")
     assert move.gate is not None
     assert move.gate["evaluated_on"]["dataset"] == holdout.ref
     assert move.gate["evaluated_on"]["split"] == "test"
+
+
+def test_load_other_sklearn_version_refused_in_production_only(
+    settings: Settings, workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    import json
+
+    from sqlalchemy import update
+
+    from baryon.training.registry import ModelRegistry
+    from baryon.training.tables import ModelVersionRow
+
+    make_dataset("quadrants", _quadrants(), roles=_QUADRANT_ROLES)
+    _train(workspace, 2, dataset="quadrants")
+    version = workspace.registry.get_version("quad")
+    manifest = json.loads(workspace.artifacts.get_bytes(version.manifest_digest))
+    manifest["library_versions"]["sklearn"] = "0.1.0"
+    digest = workspace.artifacts.put_bytes(json.dumps(manifest).encode())
+    with workspace.db.session() as session:
+        session.execute(update(ModelVersionRow).values(manifest_digest=digest))
+    strict = settings.model_copy(update={"production": True})
+    production = ModelRegistry(workspace.db, workspace.artifacts, workspace.clock, settings=strict)
+    with pytest.raises(IntegrityError) as info:
+        production.load("quad")
+    assert info.value.code == "version_mismatch"
+    relaxed = ModelRegistry(workspace.db, workspace.artifacts, workspace.clock, settings=settings)
+    assert relaxed.load("quad").version.version == 1
