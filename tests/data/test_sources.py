@@ -305,3 +305,27 @@ def test_open_source_file_changed_while_reading_is_detected(write_file: WriteFil
 def test_read_table_returns_pandas_frame(write_file: WriteFile) -> None:
     frame = read_table(write_file("a.csv", "a,b\n1,x\n"))
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_open_source_xlsx_duplicate_header_and_header_only(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    for rows, code in ([[["a", "a"], [1, 2]], "duplicate_columns"], [[["a", "b"]], "header_only"]):
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in rows:
+            sheet.append(row)
+        path = tmp_path / f"{code}.xlsx"
+        book.save(path)
+        with pytest.raises(InvalidFile) as info:
+            collect_table(open_source(path))
+        assert _code(info) == code
+
+
+def test_open_source_parquet_without_rows_is_header_only(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"a": pa.array([], pa.int64())}), path)
+    with pytest.raises(InvalidFile) as info:
+        open_source(path)
+    assert _code(info) == "header_only"

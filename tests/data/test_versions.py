@@ -332,3 +332,27 @@ def test_ingest_progress_callback_reaches_file_size(
     seen: list[tuple[int, int]] = []
     store.ingest(path, name="t", progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (path.stat().st_size, path.stat().st_size)
+
+
+def test_two_threads_ingesting_the_same_file_make_one_version(
+    store: DatasetStore, write_file: WriteFile
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = write_file("t.csv", TICKETS)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ids = list(pool.map(lambda _: store.ingest(path, name="t").id, range(2)))
+    assert ids[0] == ids[1]
+    assert store.db.table_counts()["dataset_versions"] == 1
+
+
+def test_clean_of_a_split_version_gives_an_unsplit_child(
+    store: DatasetStore, write_file: WriteFile
+) -> None:
+    store.ingest(write_file("t.csv", TICKETS), name="t")
+    split = store.split("t", strategy="random", test_size=0.5, validation_size=0.0)
+    cleaned = store.clean("t", ["trim"])
+    assert cleaned.parent_id == split.id
+    assert cleaned.split is None
+    with pytest.raises(InvalidInput):
+        cleaned.to_pandas(split="train")
