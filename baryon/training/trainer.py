@@ -230,12 +230,17 @@ class Trainer:
         Raises
         ------
         InvalidInput
-            Unknown kind, malformed dataset reference or parameters (no run is made).
+            Unknown kind, malformed dataset reference or parameters, invalid model name
+            (no run is made).
         NotFound
             No such dataset (no run is made).
         Conflict
             Registration refused (the run stays ``succeeded``).
         """
+        if register is not None:
+            from baryon.training.registry import _check_name
+
+            _check_name(register)  # refuse a bad name before training, not after
         spec = self.resolve(
             kind, dataset, target=target, params=params or {}, seed=seed, cv_folds=cv_folds
         )

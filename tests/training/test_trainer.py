@@ -366,3 +366,13 @@ def test_trainer_steps_prepare_fit_evaluate_alone(
     assert set(evaluations) == {"test", "validation"}
     assert evaluations["test"].report["n_rows"] == len(prepared.test)
     assert workspace.runs.list() == []  # the steps alone record nothing
+
+
+def test_train_invalid_register_name_refused_before_training(
+    workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    make_dataset("sep", _separable(), roles=ROLES_CLS)
+    with pytest.raises(InvalidInput) as info:
+        Trainer(workspace).train("decision_tree", dataset="sep", register="bad name")
+    assert info.value.code == "invalid_model_name"
+    assert workspace.runs.list() == []
