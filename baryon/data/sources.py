@@ -238,6 +238,8 @@ def open_source(
     if not head:
         raise InvalidFile(f"{p.name} is empty", code="empty_file")
     fmt = _resolve_format(p, format, head)
+    if fmt == "tsv" and format is not None and delimiter is None:
+        delimiter = "\t"  # asked for TSV: tabs, whatever the sniffer would say
     declared = {c: arrow_type_for(t) for c, t in check_types(types).items()}
     # Hash on a worker thread (hashlib releases the GIL) while the format is examined.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baryon-hash") as pool:
