@@ -20,6 +20,7 @@ Exactly-once metering rests on three rules, all inside the caller's transaction:
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -161,7 +162,8 @@ def reserve_quota(
     ------
     QuotaExceeded
         The plan's quota would be passed (and the plan has no ``overage`` feature);
-        ``details`` has ``quota``, ``used`` and ``period_end``. Nothing is written.
+        ``details`` has ``quota``, ``used``, ``period_end`` and ``retry_after`` (seconds
+        until the period renews, sent as ``Retry-After``). Nothing is written.
     """
     plan = subscription.plan
     start, end = subscription.period(now)
@@ -179,7 +181,12 @@ def reserve_quota(
         raise QuotaExceeded(
             f"the organization used its quota of {plan.quota} requests for this billing "
             f"period (plan {plan.name}); it renews at {end.isoformat()}",
-            details={"quota": plan.quota, "used": current, "period_end": end.isoformat()},
+            details={
+                "quota": plan.quota,
+                "used": current,
+                "period_end": end.isoformat(),
+                "retry_after": max(1, math.ceil((end - now).total_seconds())),
+            },
         )
     return QuotaState(plan.quota, int(used), start, end)
 

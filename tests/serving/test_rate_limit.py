@@ -81,6 +81,7 @@ def test_quota_exhaustion_429_quota_exceeded(
     assert [r.status_code for r in codes] == [200, 200, 429]
     assert codes[2].json()["code"] == "quota_exceeded"
     assert codes[2].json()["details"]["quota"] == 2
+    assert codes[2].headers["retry-after"] == str(31 * 86400)  # until the period renews
 
 
 def test_quota_zero_admits_nothing(api: ClientFactory, ws: Workspace, clock: FixedClock) -> None:
