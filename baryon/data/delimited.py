@@ -4,7 +4,8 @@ What real files look like, and what this module does about it:
 
 - **encoding** — a UTF-8/UTF-16 byte-order mark decides; otherwise the first MiB
   must decode as UTF-8, else it is cp1252 when it reads as Western European text,
-  else charset-normalizer guesses. The caller can name the encoding instead. NUL
+  else charset-normalizer guesses. A detected UTF-8 that turns out invalid further
+  down the file is read again as cp1252. The caller can name the encoding instead. NUL
   bytes in a non-UTF-16 file mean binary data (``binary_file``).
 - **delimiter** — ``,`` tab ``;`` ``|`` are each tried on a sample with the csv
   module (so quoted delimiters and quoted newlines count right); the one that splits
@@ -436,6 +437,9 @@ class CsvReader:
         for raw, name in zip(self.raw_names, self.names, strict=True):
             inferred = schema.field(raw).type
             if pa.types.is_binary(inferred) or pa.types.is_large_binary(inferred):
+                if self._fall_back_to_cp1252():
+                    self.types = {}
+                    return self.infer(clean_names)
                 raise InvalidFile(
                     f"column {name!r} is not valid {self.dialect.encoding} text; name the "
                     "file's encoding with --encoding, e.g. cp1252",
@@ -494,6 +498,22 @@ class CsvReader:
             raise InvalidFile("the file has a header but no data rows", code="header_only")
 
     # ------------------------------------------------------------------- errors
+    def _fall_back_to_cp1252(self) -> bool:
+        """Switch a *detected* UTF-8 to cp1252 after invalid UTF-8 past the sample.
+
+        Files exported by Windows software are often ASCII for megabytes, then hold
+        one accented name in cp1252. Returns whether the encoding was switched (the
+        caller reads again); an encoding the user named is never changed.
+        """
+        if not self.dialect.detected.get("encoding") or self.dialect.encoding != "utf-8":
+            return False  # named by the user, or a BOM said UTF-8
+        self.dialect = CsvDialect(
+            encoding="cp1252",
+            delimiter=self.dialect.delimiter,
+            detected={**self.dialect.detected, "fallback": True},
+        )
+        return True
+
     def _encoding_error(self, exc: UnicodeDecodeError) -> InvalidFile:
         return InvalidFile(
             f"the file is not valid {self.dialect.encoding} text ({exc.reason} at byte "
@@ -506,6 +526,8 @@ class CsvReader:
         if bad_rows or ("Expected" in message and "columns, got" in message):
             return self._ragged_error()
         if "invalid UTF8" in message or "invalid utf8" in message.lower():
+            if self._fall_back_to_cp1252():
+                return RestartRead("*")
             return InvalidFile(
                 f"the file is not valid {self.dialect.encoding} text; name its encoding "
                 "with --encoding, e.g. cp1252",

@@ -109,6 +109,8 @@ class Source:
 
     def describe(self) -> dict[str, Any]:
         """Return the facts recorded in a version's manifest (``source``)."""
+        if self._csv is not None:  # the reader may have changed its mind (cp1252 fallback)
+            self.encoding = self._csv.dialect.encoding
         return {
             "filename": self.path.name,
             "format": self.format,

@@ -329,3 +329,26 @@ def test_open_source_parquet_without_rows_is_header_only(tmp_path: Path) -> None
     with pytest.raises(InvalidFile) as info:
         open_source(path)
     assert _code(info) == "header_only"
+
+
+def test_read_table_detected_utf8_falls_back_to_cp1252_past_the_sample(
+    write_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baryon.data import sources
+
+    monkeypatch.setattr(sources, "SAMPLE_BYTES", 64)
+    monkeypatch.setattr(delimited, "INFER_BLOCK", 64)
+    monkeypatch.setattr(delimited, "BLOCK", 64)
+    ascii_rows = "".join(f"{i},plain name {i}\n" for i in range(30))
+    path = write_file("late.csv", ("id,name\n" + ascii_rows + "31,Zürich\n").encode("cp1252"))
+    source = open_source(path)
+    frame = collect_table(source).to_pandas()
+    assert frame["name"].tolist()[-1] == "Zürich"
+    assert source.describe()["encoding"] == "cp1252"
+
+
+def test_read_table_named_utf8_never_falls_back(write_file: WriteFile) -> None:
+    path = write_file("c.csv", "name\nZürich\n".encode("cp1252"))
+    with pytest.raises(InvalidFile) as info:
+        collect_table(open_source(path, encoding="utf-8"))
+    assert _code(info) == "encoding_error"
