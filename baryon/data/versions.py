@@ -212,18 +212,23 @@ class DatasetVersion:
         data = self._store().get_bytes(self.split_digest)
         return pq.read_table(pa.BufferReader(data)).column("split").to_numpy()
 
-    def to_arrow(self, split: str | None = None) -> pa.Table:
+    def to_arrow(
+        self, split: str | None = None, *, columns: Sequence[str] | None = None
+    ) -> pa.Table:
         """Return the data (or one split of it) as a pyarrow Table.
 
         Parameters
         ----------
         split : {"train", "validation", "test"}, optional
             Only the rows of that split (the split column itself is never a column).
+        columns : sequence of str, optional
+            Only these columns (default: all, in schema order).
 
         Raises
         ------
         InvalidInput
-            ``no_split`` (no split on this version) or ``invalid_split`` (bad name).
+            ``no_split`` (no split on this version), ``invalid_split`` (bad name) or
+            ``unknown_column``.
         IntegrityError
             The stored data no longer matches its digest.
         """
@@ -231,16 +236,26 @@ class DatasetVersion:
             raise InvalidInput(
                 f"unknown split {split!r}; use train, validation or test", code="invalid_split"
             )
+        if columns is not None:
+            unknown = [c for c in columns if c not in self.schema]
+            if unknown:
+                raise InvalidInput(
+                    f"{self.ref} has no column(s) {', '.join(map(repr, unknown))}",
+                    code="unknown_column",
+                )
         codes = self.split_codes() if split is not None else None
-        table = pq.read_table(pa.BufferReader(self._store().get_bytes(self.data_digest)))
+        data = pa.BufferReader(self._store().get_bytes(self.data_digest))
+        table = pq.read_table(data, columns=None if columns is None else list(columns))
         table = table.replace_schema_metadata(None)
         if codes is not None:
             table = table.filter(pa.array(codes == SPLIT_NAMES.index(str(split))))
         return table
 
-    def to_pandas(self, split: str | None = None) -> pd.DataFrame:
+    def to_pandas(
+        self, split: str | None = None, *, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Return the data (or one split of it) as a pandas DataFrame (see :meth:`to_arrow`)."""
-        return self.to_arrow(split).to_pandas()
+        return self.to_arrow(split, columns=columns).to_pandas()
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly summary (what ``baryon data list --json`` prints)."""
@@ -442,7 +457,13 @@ class DatasetStore:
             No such dataset or version.
         """
         parent = self.get(name, version)
-        frame = parent.to_pandas()
+        # Only the columns a strategy can look at are read (the rest may be big text).
+        wanted = {c for c, r in parent.roles.items() if r in ("label", "timestamp", "user")}
+        wanted |= {str(v) for v in options.values() if isinstance(v, str) and v in parent.schema}
+        if wanted:
+            frame = parent.to_pandas(columns=[c for c in parent.schema if c in wanted])
+        else:
+            frame = pd.DataFrame(index=pd.RangeIndex(parent.row_count))
         codes, spec = assign_split(
             frame, parent.roles, strategy=strategy, test_size=test_size,
             validation_size=validation_size, seed=seed, **options,

@@ -356,3 +356,11 @@ def test_clean_of_a_split_version_gives_an_unsplit_child(
     assert cleaned.split is None
     with pytest.raises(InvalidInput):
         cleaned.to_pandas(split="train")
+
+
+def test_to_pandas_selected_columns(store: DatasetStore, write_file: WriteFile) -> None:
+    version = store.ingest(write_file("t.csv", TICKETS), name="t")
+    assert list(version.to_pandas(columns=["label"]).columns) == ["label"]
+    with pytest.raises(InvalidInput) as info:
+        version.to_arrow(columns=["nope"])
+    assert info.value.code == "unknown_column"
