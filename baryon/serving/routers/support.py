@@ -1,0 +1,162 @@
+"""Customer-service assistant: ``POST /v1/support/answer``.
+
+==============================  ==================  ========
+route                           permission          metered
+==============================  ==================  ========
+``POST /v1/support/answer``     ``models:predict``  1 unit
+==============================  ==================  ========
+
+The route works like ``POST /v1/models/{name}/predict``: the text is checked (blank →
+422 ``empty_text``, over ``max_text_chars`` → 422 ``text_too_long``), the
+``support-intent`` model (champion, or the organization's traffic split) answers
+outside any transaction, then one transaction replays a stored ``Idempotency-Key``
+response or takes one unit of quota, logs the prediction, writes a hand-off to the
+hand-off and labeling queues (:func:`baryon.solutions.support.service.queue_turn`,
+text kept only in the organization's input mode ``full``) and the usage record. A
+request the model cannot answer is a 0-unit usage record; no ``support-intent``
+model at all (or no champion) is 503 ``model_not_ready``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from baryon.core.errors import BaryonError, ModelNotReady, NotFound
+from baryon.serving.auth import Principal, require
+from baryon.serving.deps import AppState, get_state
+from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.routers.sentiment import (
+    Logged,
+    choose_model,
+    commit_metered,
+    record_failure,
+)
+from baryon.solutions.bundled import SupportAnswers, load_answers
+from baryon.solutions.support.pipeline import MODEL_NAME
+from baryon.solutions.support.service import (
+    IntentModel,
+    SupportDecision,
+    check_text,
+    decide,
+    queue_turn,
+)
+from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
+
+__all__ = ["SupportAnswerRequest", "SupportAnswerResponse", "router"]
+
+router = APIRouter(prefix="/v1/support", tags=["support"], responses=PROBLEMS)
+
+
+class SupportAnswerRequest(BaseModel):
+    """``POST /v1/support/answer``: one customer message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="The customer's message (at most max_text_chars characters).")
+    conversation_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_CONVERSATION_ID_CHARS,
+        description="Groups the turns of one conversation (hand-offs are listed by it).",
+    )
+    request_id: str | None = Field(
+        default=None, max_length=200, description="Sticky champion/challenger choice."
+    )
+
+
+class Usage(BaseModel):
+    """Units metered for this request and the organization's quota."""
+
+    units: int
+    quota: int
+    used: int
+    remaining: int
+
+
+class SupportAnswerResponse(BaseModel):
+    """The assistant's answer, or its hand-off to a human."""
+
+    intent: str = Field(description="Most probable intent (a best guess when handed off).")
+    confidence: float = Field(description="Its probability, in [0, 1].")
+    answer: str = Field(description="The intent's answer, or the hand-off message.")
+    handoff: bool = Field(description="True when a human takes over this turn.")
+    handoff_reason: str | None = Field(
+        description="out_of_scope, low_confidence or no_answer; null when answered."
+    )
+    prediction_id: str
+    model: str
+    model_version: int
+    usage: Usage
+
+
+def _answers(request: Request) -> SupportAnswers:
+    """The bundled answer templates, read once per app."""
+    cached = getattr(request.app.state, "support_answers", None)
+    if cached is None:
+        cached = load_answers()
+        request.app.state.support_answers = cached
+    return cached  # type: ignore[no-any-return]
+
+
+@router.post("/answer", response_model=SupportAnswerResponse)
+def answer(
+    body: SupportAnswerRequest,
+    request: Request,
+    idempotency_key: str | None = Header(None, max_length=255),
+    x_request_id: str | None = Header(None, max_length=200),
+    principal: Principal = require("models:predict"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Answer one message with the ``support-intent`` model, or hand it to a human.
+
+    Metered (1 unit) and logged like a prediction; a hand-off is queued for an agent
+    and, when the organization keeps inputs, for labeling.
+    """
+    started = time.perf_counter()
+    text = check_text(body.text, max_chars=state.settings.max_text_chars)
+    request_id = body.request_id or x_request_id
+    try:
+        try:
+            served, variant = choose_model(state, principal, MODEL_NAME, request_id)
+        except NotFound:
+            raise ModelNotReady(
+                f"no {MODEL_NAME} model in this workspace yet: run `baryon demo` "
+                "(or SupportPipeline(ws).run()) to train it",
+                details={"model": MODEL_NAME},
+            ) from None
+        model = IntentModel(served.name, served.version, served.estimator, dict(served.extra))
+        decision: SupportDecision = decide(model, text, _answers(request))
+    except BaryonError as exc:
+        record_failure(state, principal, request, exc, started)
+        raise
+
+    def work(session: Session, ids: list[str | None]) -> dict[str, Any]:
+        prediction_id = str(ids[0])
+        queue_turn(
+            session,
+            decision,
+            prediction_id=prediction_id,
+            org_id=principal.org_id,
+            conversation_id=body.conversation_id,
+            input_mode=principal.prediction_inputs,
+            clock=state.clock,
+        )
+        return decision.to_response(prediction_id)
+
+    return commit_metered(
+        state,
+        principal,
+        request,
+        body=body,
+        idempotency_key=idempotency_key,
+        logs=[Logged(served, variant, [decision.text], [decision.to_output()])],
+        started=started,
+        work=work,
+        request_id=request_id,
+    )

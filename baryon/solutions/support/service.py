@@ -1,0 +1,472 @@
+"""Answer a customer's message: intent, answer template, or a hand-off to a human.
+
+One turn goes::
+
+    text ─► checks (not blank, at most max_text_chars) ─► NFC + strip
+         ─► support-intent champion: intent and confidence (largest probability)
+         ─► confidence >= extra["handoff_threshold"] ?  answer from answers.yaml
+                                                      : hand off (reason code)
+         ─► a hand-off is queued: support_handoffs (+ labeling_tasks when the text
+            may be kept)
+
+Reason codes of a hand-off (``handoff_reason``):
+
+``out_of_scope``
+    confidence below ``extra["out_of_scope_threshold"]``: unlike any banking
+    question the model knows (:mod:`baryon.solutions.support.handoff`);
+``low_confidence``
+    below the hand-off threshold but above that: probably banking, intent unsure;
+``no_answer``
+    the model is confident but the intent has no answer template (a model trained
+    on other intents than Banking77's).
+
+A model version without ``extra["handoff_threshold"]`` (e.g. trained by hand with
+``baryon train``) uses :data:`DEFAULT_THRESHOLD`.
+
+:class:`SupportService` is the Python and terminal entry point (``baryon support
+ask``): it uses the workspace's champion directly and is not metered; its turns
+have no organization. ``POST /v1/support/answer`` (:mod:`baryon.serving.routers.support`)
+runs :meth:`SupportService.decide` on the model the serving layer resolved and
+writes the turn with :func:`queue_turn` in its metered transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from baryon.core.errors import BaryonError, InvalidInput
+from baryon.core.ids import new_id
+from baryon.solutions.bundled import SupportAnswers, load_answers
+from baryon.solutions.support.handoff import handoff_reason
+from baryon.solutions.support.pipeline import MODEL_NAME
+from baryon.solutions.support.tables import (
+    MAX_CONVERSATION_ID_CHARS,
+    LabelingTaskRow,
+    SupportHandoffRow,
+)
+
+if TYPE_CHECKING:
+    from baryon.core.clock import Clock
+    from baryon.workspace import Workspace
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "NO_ANSWER",
+    "IntentModel",
+    "SupportDecision",
+    "SupportService",
+    "check_conversation_id",
+    "check_text",
+    "decide",
+    "queue_turn",
+    "text_hash",
+]
+
+#: Hand-off threshold of a model version that has none in its ``extra``.
+DEFAULT_THRESHOLD = 0.5
+#: Reason code: the intent has no answer template.
+NO_ANSWER = "no_answer"
+#: ``labeling_tasks.source`` of support turns.
+SOURCE = "support"
+
+
+@dataclass(frozen=True)
+class IntentModel:
+    """The intent model one turn is answered with.
+
+    Attributes
+    ----------
+    name : str
+    version : int
+    estimator : object
+        Fitted text classifier with ``predict_proba`` and ``classes_``.
+    extra : dict
+        The version's extra (``handoff_threshold``, ``out_of_scope_threshold``).
+    """
+
+    name: str
+    version: int
+    estimator: Any
+    extra: dict[str, Any]
+
+    @property
+    def threshold(self) -> float:
+        """Hand off below this confidence."""
+        value = self.extra.get("handoff_threshold")
+        return DEFAULT_THRESHOLD if value is None else float(value)
+
+    @property
+    def out_of_scope_threshold(self) -> float | None:
+        """Below this confidence the reason is ``out_of_scope`` (None: never)."""
+        value = self.extra.get("out_of_scope_threshold")
+        return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class SupportDecision:
+    """What the assistant does with one turn (before it gets a prediction id).
+
+    Attributes
+    ----------
+    text : str
+        The text as classified (NFC, stripped).
+    intent : str
+        The model's most probable intent (its best guess even when handed off).
+    confidence : float
+        Its probability, in [0, 1].
+    answer : str
+        The intent's answer template, or the hand-off message.
+    handoff : bool
+    handoff_reason : str or None
+        ``out_of_scope``, ``low_confidence``, ``no_answer`` or None.
+    model_name : str
+    model_version : int
+    """
+
+    text: str
+    intent: str
+    confidence: float
+    answer: str
+    handoff: bool
+    handoff_reason: str | None
+    model_name: str
+    model_version: int
+
+    def to_output(self) -> dict[str, Any]:
+        """The turn's output as logged (no text, no ids)."""
+        out = asdict(self)
+        del out["text"], out["model_name"], out["model_version"]
+        return out
+
+    def to_response(self, prediction_id: str) -> dict[str, Any]:
+        """The public answer: intent, confidence, answer, hand-off, ids."""
+        return {
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "answer": self.answer,
+            "handoff": self.handoff,
+            "handoff_reason": self.handoff_reason,
+            "prediction_id": prediction_id,
+            "model": self.model_name,
+            "model_version": self.model_version,
+        }
+
+
+def text_hash(text: str) -> str:
+    """Return the SHA-256 (hex) of ``text``'s canonical JSON.
+
+    The same digest as the prediction log's ``input_hashes`` for a text input, so a
+    hand-off can be matched to its logged prediction without keeping the text.
+    """
+    canonical = json.dumps(text, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_text(text: Any, *, max_chars: int) -> str:
+    """Return ``text`` Unicode-normalised (NFC) and stripped, if it can be answered.
+
+    Parameters
+    ----------
+    text : str
+        The customer's message.
+    max_chars : int
+        Longest text accepted, in characters (``Settings.max_text_chars``).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_input`` (not a string), ``empty_text`` (blank) or
+        ``text_too_long`` (longer than ``max_chars``).
+    """
+    if not isinstance(text, str):
+        raise InvalidInput("text must be a string", code="invalid_input")
+    if len(text) > max_chars:
+        raise InvalidInput(
+            f"text is longer than {max_chars} characters",
+            code="text_too_long",
+            details={"max_text_chars": max_chars},
+        )
+    clean = unicodedata.normalize("NFC", text).strip()
+    if not clean:
+        raise InvalidInput("text is empty", code="empty_text")
+    return clean
+
+
+def check_conversation_id(conversation_id: Any) -> str | None:
+    """Return ``conversation_id`` if valid (None passes).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_conversation_id``: not a string, blank, or longer than 200 characters.
+    """
+    if conversation_id is None:
+        return None
+    if (
+        not isinstance(conversation_id, str)
+        or not conversation_id.strip()
+        or len(conversation_id) > MAX_CONVERSATION_ID_CHARS
+    ):
+        raise InvalidInput(
+            f"conversation_id must be a non-blank string of at most "
+            f"{MAX_CONVERSATION_ID_CHARS} characters",
+            code="invalid_conversation_id",
+        )
+    return conversation_id
+
+
+def decide(model: IntentModel, text: str, answers: SupportAnswers) -> SupportDecision:
+    """Classify one checked text and decide: answer or hand off.
+
+    Parameters
+    ----------
+    model : IntentModel
+    text : str
+        Output of :func:`check_text`.
+    answers : SupportAnswers
+        Templates by intent and the hand-off message.
+
+    Raises
+    ------
+    BaryonError
+        ``prediction_failed`` if the model fails on the text.
+    """
+    try:
+        proba = np.asarray(model.estimator.predict_proba([text]), dtype=np.float64)[0]
+        classes = np.asarray(model.estimator.classes_)
+    except BaryonError:
+        raise
+    except Exception:
+        raise BaryonError(
+            f"the {model.name} model failed on this text", code="prediction_failed"
+        ) from None
+    best = int(np.argmax(proba))
+    intent, confidence = str(classes[best]), float(proba[best])
+    reason = handoff_reason(
+        confidence, threshold=model.threshold, out_of_scope_threshold=model.out_of_scope_threshold
+    )
+    template = answers.answers.get(intent)
+    if reason is None and template is None:
+        reason = NO_ANSWER
+    return SupportDecision(
+        text=text,
+        intent=intent,
+        confidence=confidence,
+        answer=answers.handoff if reason is not None or template is None else template,
+        handoff=reason is not None,
+        handoff_reason=reason,
+        model_name=model.name,
+        model_version=model.version,
+    )
+
+
+def queue_turn(
+    session: Session,
+    decision: SupportDecision,
+    *,
+    prediction_id: str,
+    org_id: str | None,
+    conversation_id: str | None,
+    input_mode: str,
+    clock: Clock,
+) -> str | None:
+    """Write a handed-off turn to the hand-off queue and, text allowed, the labeling queue.
+
+    Nothing is written for an answered turn. The text is kept only in input mode
+    ``full`` (the organization's prediction-log choice); ``hashed`` keeps its
+    SHA-256, ``none`` neither — and without the text there is nothing to label.
+    An open labeling task for the same text and organization is reused
+    (``seen_count`` + 1).
+
+    Parameters
+    ----------
+    session : Session
+        The caller's transaction.
+    decision : SupportDecision
+    prediction_id : str
+    org_id : str or None
+    conversation_id : str or None
+    input_mode : {"full", "hashed", "none"}
+    clock : Clock
+
+    Returns
+    -------
+    str or None
+        The labeling task id, if the turn was queued for labeling.
+    """
+    if not decision.handoff:
+        return None
+    now: datetime = clock.now()
+    text = decision.text if input_mode == "full" else None
+    digest = text_hash(decision.text) if input_mode in ("full", "hashed") else None
+    session.add(
+        SupportHandoffRow(
+            prediction_id=prediction_id,
+            org_id=org_id,
+            conversation_id=conversation_id,
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            intent=decision.intent,
+            confidence=decision.confidence,
+            reason=str(decision.handoff_reason),
+            text=text,
+            text_hash=digest,
+            status="open",
+            created_at=now,
+        )
+    )
+    if text is None or digest is None:
+        return None
+    task = LabelingTaskRow
+    same_org = task.org_id.is_(None) if org_id is None else task.org_id == org_id
+    existing = session.scalars(
+        select(task.id).where(
+            same_org, task.source == SOURCE, task.text_hash == digest, task.status == "open"
+        )
+    ).first()
+    if existing is not None:
+        session.execute(
+            update(task)
+            .where(task.id == existing)
+            .values(seen_count=task.seen_count + 1, updated_at=now)
+        )
+        return str(existing)
+    task_id = new_id("task", clock)
+    session.add(
+        LabelingTaskRow(
+            id=task_id,
+            org_id=org_id,
+            source=SOURCE,
+            model_name=decision.model_name,
+            model_version=decision.model_version,
+            prediction_id=prediction_id,
+            text=text,
+            text_hash=digest,
+            suggested_label=decision.intent,
+            confidence=decision.confidence,
+            reason=str(decision.handoff_reason),
+            seen_count=1,
+            status="open",
+            label=None,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return task_id
+
+
+class SupportService:
+    """The customer-service assistant over a workspace's ``support-intent`` champion.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    model_name : str
+        Registered model to answer with (default ``support-intent``).
+    answers : SupportAnswers, optional
+        Templates (default: the bundled ``answers.yaml``).
+
+    Examples
+    --------
+    >>> SupportService(ws).answer("I still haven't received my card")  # doctest: +SKIP
+    {'intent': 'card_arrival', 'confidence': 0.97, 'answer': 'New cards usually ...',
+     'handoff': False, 'handoff_reason': None, 'prediction_id': 'pred_...',
+     'model': 'support-intent', 'model_version': 1}
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        model_name: str = MODEL_NAME,
+        answers: SupportAnswers | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.model_name = model_name
+        self._answers = answers
+
+    @property
+    def answers(self) -> SupportAnswers:
+        """The answer templates (read once)."""
+        if self._answers is None:
+            self._answers = load_answers()
+        return self._answers
+
+    def model(self) -> IntentModel:
+        """Load the champion (cached by the registry).
+
+        Raises
+        ------
+        NotFound
+            No model of that name (code ``model_not_found``).
+        ModelNotReady
+            The model has no champion.
+        """
+        loaded = self.workspace.registry.load(self.model_name)
+        mv = loaded.version
+        return IntentModel(mv.name, mv.version, loaded.estimator, dict(mv.extra))
+
+    def decide(self, text: str, *, model: IntentModel | None = None) -> SupportDecision:
+        """Check ``text`` and decide (no id, nothing written).
+
+        Raises
+        ------
+        InvalidInput
+            ``empty_text``, ``text_too_long``.
+        NotFound, ModelNotReady
+            No model or no champion.
+        """
+        clean = check_text(text, max_chars=self.workspace.settings.max_text_chars)
+        return decide(model or self.model(), clean, self.answers)
+
+    def answer(self, text: str, conversation_id: str | None = None) -> dict[str, Any]:
+        """Answer one turn; a hand-off is queued (hand-off and labeling tables).
+
+        Parameters
+        ----------
+        text : str
+            The customer's message (at most ``Settings.max_text_chars`` characters).
+        conversation_id : str, optional
+            Groups the turns of one conversation (at most 200 characters).
+
+        Returns
+        -------
+        dict
+            ``intent``, ``confidence``, ``answer``, ``handoff``, ``handoff_reason``,
+            ``prediction_id``, ``model``, ``model_version``.
+
+        Raises
+        ------
+        InvalidInput
+            ``empty_text``, ``text_too_long``, ``invalid_conversation_id``.
+        NotFound
+            No ``support-intent`` model (run ``SupportPipeline(ws).run()`` or
+            ``baryon demo``).
+        ModelNotReady
+            The model has no champion.
+        """
+        conversation_id = check_conversation_id(conversation_id)
+        decision = self.decide(text)
+        clock = self.workspace.clock
+        prediction_id = new_id("pred", clock)
+        if decision.handoff:
+            with self.workspace.db.session() as session:
+                queue_turn(
+                    session,
+                    decision,
+                    prediction_id=prediction_id,
+                    org_id=None,
+                    conversation_id=conversation_id,
+                    input_mode="full",
+                    clock=clock,
+                )
+        return decision.to_response(prediction_id)
