@@ -328,7 +328,6 @@ class Recommender:
             for e in events
         )
         seen = {k for e in events if (k := self.catalogue.key(e.item_id)) is not None}
-        top = max(self._popularity.values(), default=0.0)
         if prefs:
             content = self.catalogue.content_scores(prefs)
             # popularity only breaks ties between equally similar wines
@@ -336,12 +335,7 @@ class Recommender:
                 (k for k in content if k not in seen),
                 key=lambda k: (-content[k], -self._popularity.get(k, 0.0), k),
             )
-            items = [
-                self._item(
-                    k, round(content[k] + 0.001 * self._popularity.get(k, 0.0) / (top or 1.0), 6)
-                )
-                for k in ranked[:n]
-            ]
+            items = [self._item(k, round(content[k], 6)) for k in ranked[:n]]
             return Recommendation(user_id, items, True, "content")
         ranked = sorted(
             (k for k in self._popularity if k not in seen),
