@@ -364,3 +364,20 @@ def test_to_pandas_selected_columns(store: DatasetStore, write_file: WriteFile) 
     with pytest.raises(InvalidInput) as info:
         version.to_arrow(columns=["nope"])
     assert info.value.code == "unknown_column"
+
+
+def test_version_ids_are_the_same_in_two_fresh_workspaces(
+    tmp_path: Path, write_file: WriteFile
+) -> None:
+    from baryon.core.config import Settings
+    from baryon.workspace import Workspace
+
+    path = write_file("t.csv", TICKETS)
+    ids = []
+    for home in ("a", "b"):
+        with Workspace.open(Settings(home=tmp_path / home)) as ws:
+            v1 = ws.datasets.ingest(path, name="t")
+            v2 = ws.datasets.clean("t", ["trim"])
+            v3 = ws.datasets.split("t", strategy="random", seed=1)
+            ids.append((v1.id, v2.id, v3.id))
+    assert ids[0] == ids[1]
