@@ -159,3 +159,29 @@ def test_text_classifier_clone_keeps_params_and_drops_fit(intents):
     copy = clone(model)
     assert copy.get_params() == model.get_params()
     assert not hasattr(copy, "model_")
+
+
+@pytest.mark.slow
+def test_text_classifier_banking77_sized_synthetic_data_fits_and_round_trips():
+    """77 intents × 130 texts (Banking77's size), built from per-intent vocabularies."""
+    from baryon.ml.persistence import dump_model, load_model
+
+    rng = np.random.default_rng(7)
+    shared = [f"w{i}" for i in range(400)]
+    texts, labels = [], []
+    for intent in range(77):
+        own = [f"i{intent}k{j}" for j in range(6)]
+        for _ in range(130):
+            words = [*rng.choice(shared, 6), *rng.choice(own, 2)]
+            rng.shuffle(words)
+            texts.append(" ".join(words))
+            labels.append(f"intent_{intent}")
+    y = np.asarray(labels, dtype=object)
+    order = rng.permutation(len(texts))
+    train, test = order[:8000], order[8000:]
+    model = TextClassifier(random_state=0).fit([texts[i] for i in train], y[train])
+    held_out = [texts[i] for i in test]
+    assert np.mean(model.predict(held_out) == y[test]) > 0.95
+    payload, manifest = dump_model(model, kind="text_classifier")
+    again = load_model(payload, manifest)
+    np.testing.assert_array_equal(again.predict(held_out), model.predict(held_out))
