@@ -29,11 +29,8 @@ small per-registry cache keyed by the payload digest.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
@@ -47,6 +44,16 @@ from baryon.core.db import Database
 from baryon.core.errors import Conflict, InvalidInput, ModelNotReady, NotFound
 from baryon.core.ids import new_id
 from baryon.training.gates import GateDecision, decide, primary_metric
+from baryon.training.model_versions import (
+    ALIASES,
+    AliasMove,
+    LoadedModel,
+    ModelVersion,
+    RegisteredModel,
+    alias_move_from_row,
+    check_model_name,
+    parse_model_ref,
+)
 from baryon.training.runs import SUCCEEDED, RunStore
 from baryon.training.tables import (
     AliasHistoryRow,
@@ -68,241 +75,8 @@ __all__ = [
     "parse_model_ref",
 ]
 
-#: The aliases a model version can carry.
-ALIASES = ("champion", "challenger")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _CACHE_SIZE = 8
 _REGISTER_ATTEMPTS = 5
-
-
-def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidInput(
-            f"invalid model name {name!r}: use 1-100 letters, digits, '_', '.', '-' "
-            "(starting with a letter or digit)",
-            code="invalid_model_name",
-        )
-    return name
-
-
-def parse_model_ref(ref: str) -> tuple[str, int | None, str | None]:
-    """Split ``NAME``, ``NAME@ALIAS`` or ``NAME:VERSION`` into its parts.
-
-    Parameters
-    ----------
-    ref : str
-        A model reference as typed on the command line.
-
-    Returns
-    -------
-    (name, version, alias) : tuple
-        ``version`` and ``alias`` are None when not given (at most one is set).
-
-    Raises
-    ------
-    InvalidInput
-        Malformed reference (code ``invalid_model_ref``).
-
-    Examples
-    --------
-    >>> parse_model_ref("intents@challenger")
-    ('intents', None, 'challenger')
-    >>> parse_model_ref("intents:3")
-    ('intents', 3, None)
-    """
-    name, version, alias = ref, None, None
-    if "@" in ref:
-        name, alias = ref.split("@", 1)
-    elif ":" in ref:
-        name, raw = ref.split(":", 1)
-        if not raw.isdigit() or int(raw) < 1:
-            raise InvalidInput(
-                f"invalid model reference {ref!r}: the version after ':' must be a number >= 1",
-                code="invalid_model_ref",
-            )
-        version = int(raw)
-    if alias is not None and alias not in ALIASES:
-        raise InvalidInput(
-            f"invalid model reference {ref!r}: alias must be one of {', '.join(ALIASES)}",
-            code="invalid_model_ref",
-        )
-    if not _NAME_RE.match(name):
-        raise InvalidInput(f"invalid model reference {ref!r}", code="invalid_model_ref")
-    return name, version, alias
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    """One registered, immutable model version.
-
-    Attributes
-    ----------
-    id : str
-        ``mv_…``.
-    name : str
-        Registered model name.
-    version : int
-        1, 2, 3, ... per name.
-    kind, task : str
-        Estimator kind and its task.
-    run_id : str
-        The run that trained it.
-    dataset_version_id : str
-        Dataset version it was trained and tested on.
-    split : dict or None
-        That version's split facts.
-    artifact_digest, manifest_digest : str
-        SHA-256 of the model payload and of its manifest JSON in the artifact store.
-    metrics : dict of str to float
-        The run's metrics (test-split values under their bare names).
-    primary_metric : str
-        Name of the metric the gate compares.
-    primary_value : float or None
-        Its value on the test split.
-    aliases : list of str
-        Aliases pointing at this version now.
-    created_at : datetime
-    created_by : str
-        Actor that registered it.
-    feature_columns : list of str
-        Feature columns in estimator order (tabular kinds).
-    column_roles : dict of str to str
-        Column → role used in training (``text``, ``label``, ``user``, ...).
-    target : str or None
-        Target column.
-    classes : list or None
-        Class labels of classifiers, in ``predict_proba`` column order.
-    extra : dict
-        Free-form metadata (e.g. ``handoff_threshold``).
-    """
-
-    id: str
-    name: str
-    version: int
-    kind: str
-    task: str
-    run_id: str
-    dataset_version_id: str
-    split: dict[str, Any] | None
-    artifact_digest: str
-    manifest_digest: str
-    metrics: dict[str, Any]
-    primary_metric: str
-    primary_value: float | None
-    aliases: list[str]
-    created_at: datetime
-    created_by: str
-    feature_columns: list[str]
-    column_roles: dict[str, str]
-    target: str | None
-    classes: list[Any] | None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ref(self) -> str:
-        """``name:version``."""
-        return f"{self.name}:{self.version}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        out = asdict(self)
-        out["created_at"] = self.created_at.isoformat()
-        return out
-
-
-@dataclass(frozen=True)
-class RegisteredModel:
-    """A model name with its versions summarised.
-
-    Attributes
-    ----------
-    name, task, primary_metric : str
-    latest_version : int
-        Highest version number.
-    aliases : dict of str to int
-        Alias → version.
-    created_at, updated_at : datetime
-    """
-
-    name: str
-    task: str
-    primary_metric: str
-    latest_version: int
-    aliases: dict[str, int]
-    created_at: datetime
-    updated_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        out = asdict(self)
-        out["created_at"] = self.created_at.isoformat()
-        out["updated_at"] = self.updated_at.isoformat()
-        return out
-
-
-@dataclass(frozen=True)
-class AliasMove:
-    """One alias move (a row of the alias history).
-
-    Attributes
-    ----------
-    name : str
-        Model name.
-    alias : str
-        ``champion`` or ``challenger``.
-    action : str
-        ``register``, ``promote``, ``rollback`` or ``set_alias``.
-    from_version, to_version : int or None
-        Where the alias pointed before and after (None: unset).
-    actor, reason : str
-        Who moved it and why.
-    forced : bool
-        Whether the gate was overridden.
-    gate : dict or None
-        The :class:`~baryon.training.gates.GateDecision` that allowed the move.
-    at : datetime
-    seq : int
-        Position in the model's alias history (1, 2, ...); 0 for a no-op.
-    changed : bool
-        False when the alias already pointed there (nothing recorded).
-    """
-
-    name: str
-    alias: str
-    action: str
-    from_version: int | None
-    to_version: int | None
-    actor: str
-    reason: str
-    forced: bool
-    gate: dict[str, Any] | None
-    at: datetime
-    seq: int
-    changed: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        out = asdict(self)
-        out["at"] = self.at.isoformat()
-        return out
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A model version with its fitted estimator.
-
-    Attributes
-    ----------
-    version : ModelVersion
-    estimator : object
-        The fitted estimator (scikit-learn contract).
-    manifest : dict
-        The persistence manifest (format, library versions, params, sha256).
-    """
-
-    version: ModelVersion
-    estimator: Any
-    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 class ModelRegistry:
@@ -375,7 +149,7 @@ class ModelRegistry:
         InvalidInput
             Invalid name.
         """
-        _check_name(name)
+        check_model_name(name)
         run = RunStore(self.db, self.artifacts, self.clock).get(run_id)
         if run.status != SUCCEEDED or "model" not in run.artifacts:
             raise Conflict(
@@ -580,7 +354,7 @@ class ModelRegistry:
                 .where(AliasHistoryRow.model_id == model.id)
                 .order_by(AliasHistoryRow.seq)
             ).all()
-            return [_to_move(model.name, row) for row in rows]
+            return [alias_move_from_row(model.name, row) for row in rows]
 
     # ------------------------------------------------------------------- loading
     def load(
@@ -996,7 +770,7 @@ class ModelRegistry:
             clock=self.clock,
         )
         session.flush()
-        return _to_move(model.name, row)
+        return alias_move_from_row(model.name, row)
 
     def _to_version(
         self, session: Session, model: RegisteredModelRow, row: ModelVersionRow
@@ -1031,19 +805,3 @@ class ModelRegistry:
             classes=None if row.classes is None else list(row.classes),
             extra=dict(row.extra),
         )
-
-
-def _to_move(name: str, row: AliasHistoryRow) -> AliasMove:
-    return AliasMove(
-        name=name,
-        alias=row.alias,
-        action=row.action,
-        from_version=row.from_version,
-        to_version=row.to_version,
-        actor=row.actor,
-        reason=row.reason,
-        forced=row.forced,
-        gate=row.gate,
-        at=row.at,
-        seq=row.seq,
-    )

@@ -238,9 +238,9 @@ class Trainer:
             Registration refused (the run stays ``succeeded``).
         """
         if register is not None:
-            from baryon.training.registry import _check_name
+            from baryon.training.model_versions import check_model_name
 
-            _check_name(register)  # refuse a bad name before training, not after
+            check_model_name(register)  # refuse a bad name before training, not after
         spec = self.resolve(
             kind, dataset, target=target, params=params or {}, seed=seed, cv_folds=cv_folds
         )

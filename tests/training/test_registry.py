@@ -16,7 +16,6 @@ import pytest
 from baryon.core.audit import list_audit_events
 from baryon.core.config import Settings
 from baryon.core.errors import Conflict, IntegrityError, InvalidInput, ModelNotReady, NotFound
-from baryon.training.registry import parse_model_ref
 from baryon.training.runs import Run
 from baryon.training.trainer import Trainer
 from baryon.workspace import Workspace
@@ -297,25 +296,6 @@ def test_load_missing_alias_model_not_ready(workspace: Workspace, make_run: Make
     workspace.registry.register(make_run().id, "m")
     with pytest.raises(ModelNotReady):
         workspace.registry.load("m", alias="challenger")
-
-
-@pytest.mark.parametrize(
-    ("ref", "expected"),
-    [
-        ("m", ("m", None, None)),
-        ("m@champion", ("m", None, "champion")),
-        ("m@challenger", ("m", None, "challenger")),
-        ("m:12", ("m", 12, None)),
-    ],
-)
-def test_parse_model_ref_valid_forms(ref: str, expected: tuple[object, ...]) -> None:
-    assert parse_model_ref(ref) == expected
-
-
-@pytest.mark.parametrize("ref", ["m:0", "m:x", "m@staging", "@champion", ":3", "a b"])
-def test_parse_model_ref_malformed_refused(ref: str) -> None:
-    with pytest.raises(InvalidInput):
-        parse_model_ref(ref)
 
 
 @pytest.mark.postgres
