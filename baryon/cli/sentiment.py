@@ -77,7 +77,8 @@ def feed_cmd(
     write_feed(items, out)
     err_console.print(
         f"wrote {len(items)} held-out items to {out} "
-        f"(synthetic timestamps, one every {interval:g} s)"
+        f"(synthetic timestamps, one every {interval:g} s)",
+        soft_wrap=True,
     )
 
 
@@ -139,5 +140,6 @@ def replay_cmd(
     band = "" if idx is None else f" [{idx.low:+.2f}, {idx.high:+.2f}], n={idx.n}"
     err_console.print(
         f"replayed {summary.items} items ({summary.duplicates} duplicate ids skipped): "
-        f"{summary.labels}; {len(summary.alerts)} alerts; last {window} mood index {mood}{band}"
+        f"{summary.labels}; {len(summary.alerts)} alerts; last {window} mood index {mood}{band}",
+        soft_wrap=True,
     )
