@@ -37,12 +37,13 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from baryon.core.errors import Conflict, NotFound
-from baryon.solutions.support.handoff import HandoffCalibration, calibrate_handoff
+from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.solutions.support.handoff import HANDOFF_RULES, HandoffCalibration, calibrate_handoff
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,6 +61,7 @@ __all__ = [
     "TARGET_ACCURACY",
     "TEXT_PARAMS",
     "ProgressCallback",
+    "SupportData",
     "SupportPipeline",
     "SupportResult",
 ]
@@ -182,6 +184,25 @@ class SupportResult:
         }
 
 
+@dataclass(frozen=True)
+class SupportData:
+    """The dataset versions one training uses (output of :meth:`SupportPipeline.prepare`).
+
+    Attributes
+    ----------
+    dataset : DatasetVersion
+        Banking77, cleaned and split (train / validation / test).
+    calibration : DatasetVersion
+        CLINC150 validation queries (hand-off calibration).
+    held_out : DatasetVersion
+        CLINC150 training queries (the hand-off re-measured on unseen queries).
+    """
+
+    dataset: DatasetVersion
+    calibration: DatasetVersion
+    held_out: DatasetVersion
+
+
 def _recipe(**parts: Any) -> str:
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -207,8 +228,19 @@ class SupportPipeline:
         How the hand-off threshold is chosen (:mod:`baryon.solutions.support.handoff`).
     target_oos_recall : float
         Target of rule ``target_oos_recall``.
+    source : path, optional
+        A file laid out like the Banking77 source (``text,category``) replacing the
+        bundled one.
+    calibration, held_out : path, optional
+        Files laid out like CLINC150's (``text,intent,domain``; ``oos`` rows have
+        intent ``oos``) replacing the bundled validation and training queries.
     actor : str
         Recorded on datasets, runs, versions and alias moves.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown ``rule`` (code ``invalid_handoff_rule``).
 
     Examples
     --------
@@ -227,6 +259,9 @@ class SupportPipeline:
         params: Mapping[str, Any] | None = None,
         rule: str = "balanced",
         target_oos_recall: float = 0.8,
+        source: str | Path | None = None,
+        calibration: str | Path | None = None,
+        held_out: str | Path | None = None,
         actor: str = "system",
     ) -> None:
         self.workspace = workspace
@@ -234,24 +269,37 @@ class SupportPipeline:
         self.test_size = test_size
         self.validation_size = validation_size
         self.params = dict(TEXT_PARAMS if params is None else params)
+        if rule not in HANDOFF_RULES:
+            raise InvalidInput(
+                f"unknown hand-off rule {rule!r}; one of {', '.join(HANDOFF_RULES)}",
+                code="invalid_handoff_rule",
+            )
         self.rule = rule
         self.target_oos_recall = target_oos_recall
+        self.source = None if source is None else Path(source)
+        self.calibration_source = None if calibration is None else Path(calibration)
+        self.held_out_source = None if held_out is None else Path(held_out)
         self.actor = actor
 
     # ------------------------------------------------------------------ data
-    def prepare(self) -> DatasetVersion:
-        """Ingest, clean and split the bundled Banking77; return the split version."""
+    def prepare(self) -> SupportData:
+        """Ingest, clean and split Banking77; ingest the CLINC150 queries.
+
+        Returns
+        -------
+        SupportData
+        """
         from baryon.solutions.bundled import bundled_path
 
         store = self.workspace.datasets
         raw = store.ingest(
-            bundled_path("banking77", "train.csv"),
+            self.source or bundled_path("banking77", "train.csv"),
             name=DATASET,
             roles={"text": "text", "category": "label"},
             actor=self.actor,
         )
         cleaned = store.clean(DATASET, CLEANING_STEPS, version=raw.version, actor=self.actor)
-        return store.split(
+        split = store.split(
             DATASET,
             strategy="stratified",
             test_size=self.test_size,
@@ -260,17 +308,20 @@ class SupportPipeline:
             version=cleaned.version,
             actor=self.actor,
         )
-
-    def _clinc(self, name: str, file: str) -> tuple[DatasetVersion, pd.DataFrame]:
-        from baryon.solutions.bundled import bundled_path
-
-        version = self.workspace.datasets.ingest(
-            bundled_path("clinc150", file),
-            name=name,
-            roles={"text": "text", "intent": "label", "domain": "feature"},
+        clinc_roles = {"text": "text", "intent": "label", "domain": "feature"}
+        calibration = store.ingest(
+            self.calibration_source or bundled_path("clinc150", "val.csv"),
+            name=CALIBRATION_DATASET,
+            roles=clinc_roles,
             actor=self.actor,
         )
-        return version, version.to_pandas()
+        held_out = store.ingest(
+            self.held_out_source or bundled_path("clinc150", "train.csv"),
+            name=HELD_OUT_DATASET,
+            roles=clinc_roles,
+            actor=self.actor,
+        )
+        return SupportData(split, calibration, held_out)
 
     @staticmethod
     def out_of_scope(frame: pd.DataFrame) -> pd.DataFrame:
@@ -286,10 +337,12 @@ class SupportPipeline:
         return frame.loc[keep, ["text", "intent", "domain"]].reset_index(drop=True)
 
     # ---------------------------------------------------------------- models
-    def recipe(self, dataset: DatasetVersion) -> str:
-        """Identify a training: dataset version, kind, parameters, seed, calibration rule."""
+    def recipe(self, data: SupportData) -> str:
+        """Identify a training: dataset versions, kind, parameters, seed, calibration rule."""
         return _recipe(
-            dataset=dataset.id,
+            dataset=data.dataset.id,
+            calibration=data.calibration.id,
+            held_out=data.held_out.id,
             kind=KIND,
             params=self.params,
             seed=self.seed,
@@ -297,13 +350,13 @@ class SupportPipeline:
             target=self.target_oos_recall if self.rule == "target_oos_recall" else None,
         )
 
-    def find_trained(self, dataset: DatasetVersion) -> ModelVersion | None:
+    def find_trained(self, data: SupportData) -> ModelVersion | None:
         """Return the ``support-intent`` version this recipe made, if any."""
         try:
             versions = self.workspace.registry.list_versions(MODEL_NAME)
         except NotFound:
             return None
-        recipe = self.recipe(dataset)
+        recipe = self.recipe(data)
         return next((v for v in versions if v.extra.get("recipe") == recipe), None)
 
     def train(self, dataset: DatasetVersion) -> Run:
@@ -332,11 +385,11 @@ class SupportPipeline:
         manifest = json.loads(runs.artifact(run.id, "manifest"))
         return load_model(runs.artifact(run.id, "model"), manifest)
 
-    def calibrate(self, estimator: Any, dataset: DatasetVersion) -> HandoffCalibration:
+    def calibrate(self, estimator: Any, data: SupportData) -> HandoffCalibration:
         """Choose the hand-off thresholds on Banking77 validation + CLINC150 validation."""
+        dataset, clinc = data.dataset, data.calibration
         validation = dataset.to_pandas(split="validation")
-        clinc, frame = self._clinc(CALIBRATION_DATASET, "val.csv")
-        oos = self.out_of_scope(frame)
+        oos = self.out_of_scope(clinc.to_pandas())
         proba_in = np.asarray(estimator.predict_proba(validation["text"].astype(str).tolist()))
         proba_oos = np.asarray(estimator.predict_proba(oos["text"].astype(str).tolist()))
         classes = np.asarray(estimator.classes_)
@@ -355,7 +408,7 @@ class SupportPipeline:
             },
         )
 
-    def held_out(self, estimator: Any, dataset: DatasetVersion, threshold: float) -> dict[str, Any]:
+    def held_out(self, estimator: Any, data: SupportData, threshold: float) -> dict[str, Any]:
         """In-scope accuracy and out-of-scope recall at ``threshold`` on unseen queries.
 
         In scope: the Banking77 test split; out of scope: CLINC150 *training* queries
@@ -365,9 +418,9 @@ class SupportPipeline:
 
         from baryon.training.evaluate import evaluate_classifier
 
+        dataset, clinc = data.dataset, data.held_out
         test = dataset.to_pandas(split="test")
-        clinc, frame = self._clinc(HELD_OUT_DATASET, "train.csv")
-        oos = self.out_of_scope(frame)
+        oos = self.out_of_scope(clinc.to_pandas())
         texts = pd.concat([test["text"], oos["text"]], ignore_index=True).astype(str)
         labels = [*test["category"].astype(str), *([OOS_LABEL] * len(oos))]
         evaluation = evaluate_classifier(
@@ -394,7 +447,7 @@ class SupportPipeline:
     def register(
         self,
         run: Run,
-        dataset: DatasetVersion,
+        data: SupportData,
         calibration: HandoffCalibration,
         held_out: Mapping[str, Any],
     ) -> ModelVersion:
@@ -402,7 +455,7 @@ class SupportPipeline:
         report = {
             "model": MODEL_NAME,
             "run_id": run.id,
-            "dataset": f"{dataset.name}@{dataset.version}",
+            "dataset": data.dataset.ref,
             "calibration": calibration.to_dict(),
             "held_out": dict(held_out),
         }
@@ -414,7 +467,7 @@ class SupportPipeline:
             actor=self.actor,
             extra={
                 "solution": "support",
-                "recipe": self.recipe(dataset),
+                "recipe": self.recipe(data),
                 "handoff_threshold": calibration.threshold,
                 "out_of_scope_threshold": calibration.out_of_scope_threshold,
                 "handoff_rule": calibration.rule,
@@ -501,9 +554,10 @@ class SupportPipeline:
             return now
 
         report("support: ingest, clean, stratified split", 0.0)
-        dataset = self.prepare()
+        data = self.prepare()
+        dataset = data.dataset
         mark = lap("prepare", started)
-        version = self.find_trained(dataset)
+        version = self.find_trained(data)
         created = version is None
         if version is None:
             report("support: train text_classifier on Banking77", 0.1)
@@ -511,11 +565,11 @@ class SupportPipeline:
             mark = lap("train", mark)
             estimator = self.load_estimator(run)
             report("support: calibrate the hand-off threshold on CLINC150", 0.7)
-            calibration = self.calibrate(estimator, dataset)
-            held_out = self.held_out(estimator, dataset, calibration.threshold)
+            calibration = self.calibrate(estimator, data)
+            held_out = self.held_out(estimator, data, calibration.threshold)
             mark = lap("calibrate", mark)
             report("support: register support-intent", 0.9)
-            version = self.register(run, dataset, calibration, held_out)
+            version = self.register(run, data, calibration, held_out)
         else:
             calibration, held_out = self.handoff_report(version)
         notes: list[str] = []
@@ -530,7 +584,7 @@ class SupportPipeline:
             champion=None if champion is None else champion.version,
             created=created,
             run_id=version.run_id,
-            dataset=f"{dataset.name}@{dataset.version}",
+            dataset=dataset.ref,
             rows={k: int(v) for k, v in ((dataset.split or {}).get("counts") or {}).items()},
             metrics=_clean_metrics(version.metrics),
             baseline=self.majority_baseline(dataset),

@@ -43,7 +43,7 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from baryon.core.errors import BaryonError, InvalidInput
+from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
 from baryon.core.ids import new_id
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.handoff import handoff_reason
@@ -406,12 +406,19 @@ class SupportService:
 
         Raises
         ------
-        NotFound
-            No model of that name (code ``model_not_found``).
         ModelNotReady
-            The model has no champion.
+            No model of that name, or it has no champion.
         """
-        loaded = self.workspace.registry.load(self.model_name)
+        try:
+            loaded = self.workspace.registry.load(self.model_name)
+        except NotFound as exc:
+            if exc.code != "model_not_found":
+                raise
+            raise ModelNotReady(
+                f"no {self.model_name} model in this workspace yet: run `baryon demo` "
+                "(or SupportPipeline(ws).run()) to train it",
+                details={"model": self.model_name},
+            ) from None
         mv = loaded.version
         return IntentModel(mv.name, mv.version, loaded.estimator, dict(mv.extra))
 
@@ -422,7 +429,7 @@ class SupportService:
         ------
         InvalidInput
             ``empty_text``, ``text_too_long``.
-        NotFound, ModelNotReady
+        ModelNotReady
             No model or no champion.
         """
         clean = check_text(text, max_chars=self.workspace.settings.max_text_chars)
@@ -448,11 +455,9 @@ class SupportService:
         ------
         InvalidInput
             ``empty_text``, ``text_too_long``, ``invalid_conversation_id``.
-        NotFound
-            No ``support-intent`` model (run ``SupportPipeline(ws).run()`` or
-            ``baryon demo``).
         ModelNotReady
-            The model has no champion.
+            No ``support-intent`` model (run ``baryon demo`` or
+            ``SupportPipeline(ws).run()``), or it has no champion.
         """
         conversation_id = check_conversation_id(conversation_id)
         decision = self.decide(text)
