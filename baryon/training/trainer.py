@@ -318,8 +318,9 @@ class Trainer:
         Raises
         ------
         InvalidInput
-            Unknown kind (``unknown_kind``), bad ``cv_folds`` or ``seed``, params that
-            are not JSON values, cross-validation asked for a recommender.
+            Unknown kind (``unknown_kind``), unknown or invalid parameters
+            (``invalid_param``), bad ``cv_folds`` or ``seed``, params that are not JSON
+            values, cross-validation asked for a recommender.
         NotFound
             No such dataset or version.
         """
@@ -351,6 +352,9 @@ class Trainer:
             json.dumps(params)
         except (TypeError, ValueError):
             raise InvalidInput("params must be JSON values", code="invalid_params") from None
+        from baryon.ml.kinds import make_estimator
+
+        make_estimator(kind, **params)  # unknown names and bad values fail here, not in a run
         version = resolve_dataset(self.workspace.datasets, dataset)
         return TrainingSpec(
             kind=kind, dataset=version, target=target, params=params, seed=seed, cv_folds=cv_folds

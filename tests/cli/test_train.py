@@ -80,13 +80,25 @@ def test_train_failed_validation_one_line_and_exit_1(
 def test_train_failed_fit_one_line_and_exit_1(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep"]
-    code, out, err = run([*argv, "--param", "max_depth=deep", "--json"], capsys)
+    argv = ["--home", str(home), "train", "linear_regression_gd", "--dataset", "sep"]
+    argv += ["--target", "x2", "--param", "learning_rate=50", "--param", "max_iter=200"]
+    code, out, err = run([*argv, "--json"], capsys)
     assert code == 1
     assert json.loads(out)["status"] == "failed"
     assert err.startswith("error[run_failed]:")
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_train_bad_param_one_line_error_and_no_run(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep"]
+    code, _, err = run([*argv, "--param", "max_depth=deep"], capsys)
+    assert code == 1
+    assert err.startswith("error[invalid_param]:")
+    assert len(err.strip().splitlines()) == 1
+    assert run(["--home", str(home), "runs", "list", "--json"], capsys)[1].strip() == "[]"
 
 
 def test_train_unknown_kind_one_line_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -342,12 +342,27 @@ def test_train_recommender_without_user_role_fails_validation(
 def test_train_error_during_fit_ends_run_failed_with_message(
     workspace: Workspace, make_dataset: MakeDataset
 ) -> None:
-    make_dataset("sep", _separable(), roles=ROLES_CLS)
-    run = Trainer(workspace).train("decision_tree", dataset="sep", params={"max_depth": "deep"})
+    make_dataset("lin", _linear(), roles={"y": "label"})
+    # a step size this large makes gradient descent diverge: fit raises not_converged
+    params = {"learning_rate": 50.0, "max_iter": 200}
+    run = Trainer(workspace).train("linear_regression_gd", dataset="lin", params=params)
     assert run.status == "failed"
-    assert "max_depth" in str(run.error)
+    assert run.error_code == "not_converged"
+    assert run.error
     assert run.duration_seconds is not None
     assert "model" not in run.artifacts
+
+
+def test_train_bad_param_refused_without_run(
+    workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    make_dataset("sep", _separable(), roles=ROLES_CLS)
+    with pytest.raises(InvalidInput) as info:
+        Trainer(workspace).train("decision_tree", dataset="sep", params={"max_dept": 2})
+    assert info.value.code == "invalid_param"
+    with pytest.raises(InvalidInput):
+        Trainer(workspace).train("decision_tree", dataset="sep", params={"max_depth": "deep"})
+    assert workspace.runs.list() == []
 
 
 # ------------------------------------------------------------- steps one by one
