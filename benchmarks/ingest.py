@@ -77,11 +77,12 @@ import json, sys, time
 import pyarrow.csv as pv
 import pyarrow.parquet as pq
 src, out = sys.argv[1], sys.argv[2]
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 table = pv.read_csv(src)
 pq.write_table(table, out)
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "rows": table.num_rows, "hwm_mb": _vm_hwm_mb()}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+rows = table.num_rows
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "hwm_mb": _vm_hwm_mb()}))
 """
 )
 
@@ -93,10 +94,11 @@ from baryon import Settings, Workspace
 src, home = sys.argv[1], sys.argv[2]
 ws = Workspace.open(Settings(home=home))
 store = ws.datasets
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 version = store.ingest(src, name="bench")
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "rows": version.row_count, "hwm_mb": _vm_hwm_mb()}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+rows = version.row_count
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "hwm_mb": _vm_hwm_mb()}))
 """
 )
 
@@ -167,6 +169,7 @@ def run(quick: bool) -> dict[str, Any]:
         size = csv.stat().st_size
         rss: dict[str, list[float]] = {"baryon": [], "baseline": []}
         seconds: dict[str, list[float]] = {"baryon": [], "baseline": []}
+        cpu: dict[str, list[float]] = {"baryon": [], "baseline": []}
         counter = iter(range(10**6))
 
         def measure(side: str) -> float:
@@ -177,6 +180,7 @@ def run(quick: bool) -> dict[str, Any]:
             if int(result["rows"]) != rows:
                 raise RuntimeError(f"{side} read {result['rows']} rows, expected {rows}")
             seconds[side].append(float(result["seconds"]))
+            cpu[side].append(float(result["cpu"]))
             rss[side].append(float(result.get("hwm_mb") or result["peak_rss_mb"]))
             return rows / float(result["seconds"])
 
@@ -205,6 +209,9 @@ def run(quick: bool) -> dict[str, Any]:
         "baryon_median_seconds": statistics.median(seconds["baryon"]),
         "baseline_median_seconds": statistics.median(seconds["baseline"]),
         "throughput_ratio": comparison.ratio,
+        "baryon_cpu_seconds": cpu["baryon"],
+        "baseline_cpu_seconds": cpu["baseline"],
+        "cpu_ratio": statistics.median(cpu["baseline"]) / statistics.median(cpu["baryon"]),
         "baryon_peak_rss_mb": max(rss["baryon"]),
         "baseline_peak_rss_mb": max(rss["baseline"]),
     }
