@@ -336,8 +336,7 @@ class Trainer:
         if (
             isinstance(cv_folds, bool)
             or not isinstance(cv_folds, int)
-            or cv_folds in (1,)
-            or (cv_folds < 0)
+            or not (cv_folds == 0 or cv_folds >= 2)
         ):
             raise InvalidInput(
                 f"cv_folds must be 0 (no cross-validation) or >= 2, got {cv_folds!r}",
@@ -417,8 +416,8 @@ class Trainer:
         train_y = data["train"].y
         assert train_y is not None
         checks.check_target(train_y, task=task)
-        if task == "text_classification":
-            checks.check_columns(frames["train"], [text_column or ""], constant=False)
+        if text_column is not None:
+            checks.check_columns(frames["train"], [text_column], constant=False)
         else:
             checks.check_columns(data["train"].X, features)
         classes = None
