@@ -156,6 +156,12 @@ class DatasetVersion:
         ``{"strategy", "seed", "test_size", "validation_size", "options", "counts"}``.
     created_at : datetime
         UTC.
+    data_digest : str
+        SHA-256 of the Parquet data artifact (shared by a split and its parent).
+    split_digest : str or None
+        SHA-256 of the per-row split assignment (a one-column Parquet file).
+    artifacts : ArtifactStore or None
+        The store the data is read from by :meth:`to_arrow` / :meth:`to_pandas`.
     """
 
     id: str
