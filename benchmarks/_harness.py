@@ -118,7 +118,14 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux ru_maxrss is KiB)."""
+    """Peak resident set size of this process so far, in MiB (Linux VmHWM)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -128,10 +135,12 @@ def run_python(code: str, *args: str, timeout: float = 600) -> dict[str, Any]:
     The child's peak RSS is added as ``peak_rss_mb``. Raises ``RuntimeError`` with the
     child's stderr tail when it fails.
     """
+    # VmHWM is the child's own peak; ru_maxrss can carry the parent's peak over a fork.
     wrapper = (
         code
-        + "\nimport resource as _r, json as _j\n"
-        + "print(_j.dumps({'__peak_rss_mb': _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        + "\nimport json as _j\n"
+        + "_hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        + "print(_j.dumps({'__peak_rss_mb': int(_hwm[0].split()[1]) / 1024 if _hwm else None}))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", wrapper, *args],
