@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from baryon.serving.routers import keys, ops, org, orgs, plans, predictions, usage, users
+from baryon.serving.routers import (
+    keys,
+    ops,
+    org,
+    orgs,
+    plans,
+    predictions,
+    recommender,
+    sentiment,
+    support,
+    usage,
+    users,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -18,4 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     orgs.router,
     usage.router,
     predictions.router,
+    support.router,
+    sentiment.router,
+    recommender.router,
 )
