@@ -112,7 +112,9 @@ def _hash(
         hashes[present] = distinct[indices[present]]
         counts = np.bincount(indices[present], minlength=len(dictionary))
         return hashes, distinct, (dictionary, counts)
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+    if pa.types.is_date32(t):  # Arrow casts date32 only to its own width first
+        array = array.cast(pa.int32()).cast(pa.int64())
+    elif pa.types.is_timestamp(t) or pa.types.is_date(t):
         array = array.cast(pa.int64())
     elif pa.types.is_boolean(t):
         array = array.cast(pa.uint8())

@@ -381,3 +381,14 @@ def test_version_ids_are_the_same_in_two_fresh_workspaces(
             v3 = ws.datasets.split("t", strategy="random", seed=1)
             ids.append((v1.id, v2.id, v3.id))
     assert ids[0] == ids[1]
+
+
+def test_ingest_date_only_column_is_a_timestamp_not_a_crash(
+    store: DatasetStore, write_file: WriteFile
+) -> None:
+    # Broke with ArrowNotImplementedError (cast date32 -> int64) in the quality report.
+    path = write_file("days.csv", "id,day,value\n1,2024-01-02,3.5\n2,2024-01-03,4.0\n")
+    version = store.ingest(path, name="days")
+    assert version.schema["day"] == "datetime"
+    assert version.roles["day"] == "timestamp"
+    assert version.row_count == 2
