@@ -227,8 +227,8 @@ def _subscription(row: Any) -> Subscription | None:
     )
 
 
-def _public_marker() -> None:
-    """Dependency of routes that need no key (``/healthz``, ``/readyz``)."""
+async def _public_marker() -> None:
+    """Dependency of routes that need no key (``/healthz``, ``/readyz``); async: no thread."""
 
 
 def require(permission: str) -> Any:

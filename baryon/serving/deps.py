@@ -109,7 +109,11 @@ class AppState:
             self._endpoints.pop((org_id, model_name), None)
 
 
-def get_state(request: Request) -> AppState:
-    """FastAPI dependency: the app's :class:`AppState`."""
+async def get_state(request: Request) -> AppState:
+    """FastAPI dependency: the app's :class:`AppState`.
+
+    ``async`` on purpose: it does no I/O, and a sync dependency would cost every
+    request a trip through the thread pool.
+    """
     state: AppState = request.app.state.baryon
     return state
