@@ -14,7 +14,6 @@ from baryon.core.config import Settings
 from baryon.ml.recommend import ItemKNNCosineRecommender
 from baryon.serving.app import create_app
 from baryon.serving.inference import ServedModel
-from baryon.serving.routers import recommender
 from baryon.solutions.recommender.service import WineCatalogue
 from baryon.workspace import Workspace
 
@@ -47,9 +46,7 @@ def resolver(wines: WineCatalogue) -> StaticResolver:
 
 @pytest.fixture
 def app(settings: Settings, ws: Workspace, clock: FixedClock, resolver: StaticResolver) -> FastAPI:
-    return create_app(
-        settings, workspace=ws, clock=clock, resolver=resolver, routers=[recommender.router]
-    )
+    return create_app(settings, workspace=ws, clock=clock, resolver=resolver)
 
 
 def test_catalogue_ids_used_here_are_the_bundled_wines(wines: WineCatalogue) -> None:

@@ -15,7 +15,6 @@ from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.serving.app import create_app
 from baryon.serving.inference import ServedModel
-from baryon.serving.routers import sentiment
 from baryon.workspace import Workspace
 
 NAMES = {"0": "Bearish", "1": "Bullish", "2": "Neutral"}
@@ -64,9 +63,7 @@ def resolver() -> StaticResolver:
 
 @pytest.fixture
 def app(settings: Settings, ws: Workspace, clock: FixedClock, resolver: StaticResolver) -> FastAPI:
-    return create_app(
-        settings, workspace=ws, clock=clock, resolver=resolver, routers=[sentiment.router]
-    )
+    return create_app(settings, workspace=ws, clock=clock, resolver=resolver)
 
 
 def _item(i: int, text: str, clock: FixedClock, minutes: float = 0, **extra: Any) -> dict[str, Any]:

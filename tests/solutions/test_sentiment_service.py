@@ -163,8 +163,20 @@ def test_scorer_without_topic_model_answers_topic_none() -> None:
 
 def test_scorer_model_with_other_labels_is_not_ready() -> None:
     with pytest.raises(ModelNotReady) as info:
-        SentimentScorer(ScoringModel("sentiment", 1, WordModel(), {}))
-    assert info.value.code == "wrong_model_labels"
+        SentimentScorer(ScoringModel("sentiment", 1, WordModel(), {}))  # classes 0, 1, 2
+    assert "answers 0, 1, 2" in info.value.message
+
+
+def test_scorer_reads_positive_negative_as_bullish_bearish() -> None:
+    class PosNeg:
+        classes_ = np.array(["negative", "positive"])
+
+        def predict_proba(self, texts: list[str]) -> np.ndarray:
+            return np.array([[0.2, 0.8] for _ in texts])
+
+    (result,) = SentimentScorer(ScoringModel("sentiment", 1, PosNeg())).analyze(["fine"])
+    assert result.label == "Bullish"
+    assert result.probabilities == {"Bearish": 0.2, "Bullish": 0.8}
 
 
 # ------------------------------------------------------------------ storage

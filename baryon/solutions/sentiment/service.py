@@ -24,7 +24,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,9 @@ from baryon.core.clock import Clock, FixedClock, SystemClock
 from baryon.core.errors import InvalidFile, InvalidInput, ModelNotReady
 from baryon.core.ids import new_id
 from baryon.solutions.sentiment.monitor import (
+    BEARISH,
+    BULLISH,
+    NEUTRAL,
     SENTIMENT_LABELS,
     Alert,
     Monitor,
@@ -58,6 +61,8 @@ if TYPE_CHECKING:
     from baryon.workspace import Workspace
 
 __all__ = [
+    "FUTURE_SLACK",
+    "LABEL_SYNONYMS",
     "Analysis",
     "IngestResult",
     "NewsItem",
@@ -352,31 +357,48 @@ def clean_texts(texts: Sequence[str]) -> list[str]:
     return [str(t) for t in cleaned["text"].tolist()]
 
 
+#: Class names read as sentiment labels when a model has no ``label_names`` for them
+#: (e.g. a model trained on a user's own ``positive/negative/neutral`` corpus).
+LABEL_SYNONYMS = {
+    "bearish": BEARISH,
+    "negative": BEARISH,
+    "neg": BEARISH,
+    "bullish": BULLISH,
+    "positive": BULLISH,
+    "pos": BULLISH,
+    "neutral": NEUTRAL,
+}
+
+
 class SentimentScorer:
     """Score texts with a sentiment model and an optional topic model.
 
     Parameters
     ----------
     sentiment : ScoringModel
-        Its label names must be ``Bearish``, ``Bullish`` and ``Neutral``.
+        Every class must name a sentiment label, through ``label_names`` or a
+        synonym in :data:`LABEL_SYNONYMS` (``positive`` → ``Bullish``, ...).
     topic : ScoringModel, optional
 
     Raises
     ------
     ModelNotReady
-        The sentiment model's classes are not the three sentiment labels.
+        A class of the sentiment model is not a sentiment label.
     """
 
     def __init__(self, sentiment: ScoringModel, topic: ScoringModel | None = None) -> None:
-        names = {sentiment.label_names.get(str(c), str(c)) for c in sentiment.estimator.classes_}
-        if names != set(SENTIMENT_LABELS):
+        names: dict[str, str] = {}
+        for cls in sentiment.estimator.classes_:
+            key = str(cls)
+            names[key] = sentiment.label_names.get(key) or LABEL_SYNONYMS.get(key.lower(), key)
+        unknown = sorted(set(names.values()) - set(SENTIMENT_LABELS))
+        if unknown:
             raise ModelNotReady(
-                f"model {sentiment.name} v{sentiment.version} does not answer "
-                f"{', '.join(SENTIMENT_LABELS)} (it answers {', '.join(sorted(names))}); "
-                "train it with baryon.solutions.sentiment.SentimentPipeline",
-                code="wrong_model_labels",
+                f"model {sentiment.name} v{sentiment.version} answers {', '.join(unknown)}, "
+                f"not {', '.join(SENTIMENT_LABELS)}; train it with "
+                "baryon.solutions.sentiment.SentimentPipeline"
             )
-        self.sentiment = sentiment
+        self.sentiment = replace(sentiment, label_names=names)
         self.topic = topic
 
     @classmethod
