@@ -161,3 +161,17 @@ def test_recommendations_without_model_is_503(
     r = api(tenants.keys["acme:developer"]).get("/v1/recommendations/1")
     assert r.status_code == 503
     assert r.json()["code"] == "model_not_ready"
+
+
+def test_recommendations_model_that_fails_is_500_without_details(
+    api: Any, tenants: Tenants, resolver: StaticResolver
+) -> None:
+    class Broken:
+        def is_cold(self, users: list[Any]) -> Any:
+            raise RuntimeError("secret internal detail")
+
+    resolver.add(ServedModel("recommender", 5, "recommendation", Broken()), "champion")
+    r = api(tenants.keys["acme:developer"]).get("/v1/recommendations/1")
+    assert r.status_code == 500
+    assert r.json()["code"] == "prediction_failed"
+    assert "secret" not in r.text

@@ -18,6 +18,7 @@ organization as feedback for the next training.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ from baryon.solutions.recommender.service import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["recommender"], responses=PROBLEMS)
+logger = logging.getLogger("baryon.serving")
 MODEL = "recommender"
 
 
@@ -109,6 +111,11 @@ def get_recommendations(
     except BaryonError as exc:
         record_failure(state, principal, request, exc, started)
         raise
+    except Exception:
+        logger.exception("the recommender failed for user %r", user_id)
+        failed = BaryonError("the recommender failed on this request", code="prediction_failed")
+        record_failure(state, principal, request, failed, started)
+        raise failed from None
     output = {
         "items": [i["item_id"] for i in answer.items],
         "scores": [i["score"] for i in answer.items],
