@@ -185,3 +185,28 @@ def test_text_classifier_banking77_sized_synthetic_data_fits_and_round_trips():
     payload, manifest = dump_model(model, kind="text_classifier")
     again = load_model(payload, manifest)
     np.testing.assert_array_equal(again.predict(held_out), model.predict(held_out))
+
+
+def test_pack_terms_round_trip_with_unicode_and_spaces():
+    from baryon.ml.text import _pack_terms, _unpack_terms
+
+    vocabulary = {" ca": 2, "café": 0, "$tsla": 1, "€ 5": 3}
+    blob, ends = _pack_terms(vocabulary)
+    assert blob.dtype == np.uint8
+    assert _unpack_terms(blob, ends) == vocabulary
+    assert _unpack_terms(*_pack_terms({})) == {}
+
+
+def test_saving_packs_vocabularies_without_touching_the_model(intents):
+    from baryon.ml.persistence import dump_model, load_model
+
+    texts, labels = intents
+    model = TextClassifier(random_state=0).fit(texts, labels)
+    vocabularies = [dict(v.vocabulary_) for _, v in model.vectorizer_.transformer_list]
+    payload, manifest = dump_model(model, kind="text_classifier")
+    dump_model(model, kind="text_classifier")  # a second save sees the same model
+    assert [v.vocabulary_ for _, v in model.vectorizer_.transformer_list] == vocabularies
+    assert "_packed_vocabularies" not in vars(model)
+    loaded = load_model(payload, manifest)
+    assert [v.vocabulary_ for _, v in loaded.vectorizer_.transformer_list] == vocabularies
+    assert "_packed_vocabularies" not in vars(loaded)
