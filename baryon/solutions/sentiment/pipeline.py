@@ -4,8 +4,8 @@ Everything goes through Baryon's public layers, so the pipeline is also a proof
 that they work together::
 
     ingest (bundled CSV, text,label)           ws.datasets.ingest
-    clean  (HTML entities and tags, links,     ws.datasets.clean
-            blanks, duplicate texts)
+    clean  (Unicode NFC, HTML entities,        ws.datasets.clean
+            links, blanks, duplicate texts)
     split  (stratified, seeded)                ws.datasets.split
     train  (text_classifier)                   Trainer(ws).train
     register + promote through the gate        ws.registry
@@ -66,6 +66,7 @@ KIND = "text_classifier"
 
 #: Cleaning applied to both sets before splitting. ``$TICKER`` tokens are left as is.
 CLEANING_STEPS: list[str | dict[str, Any]] = [
+    "normalize_unicode",
     "strip_html",
     "strip_urls",
     "trim",

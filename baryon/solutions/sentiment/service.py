@@ -3,8 +3,8 @@
 Three parts, each usable alone:
 
 - :class:`SentimentScorer` scores texts with a ``sentiment`` model and (optionally)
-  a ``topic`` model. Texts get the same cleaning as the training data (HTML
-  entities and tags, links, whitespace), through the data
+  a ``topic`` model. Texts get the same cleaning as the training data (Unicode
+  NFC, HTML entities and tags, links, whitespace), through the data
   layer's own cleaning steps, before they reach the models.
 - :func:`ingest_items`, :func:`index_of` and :func:`list_alerts` keep an
   organization's items, rule states and alerts in the database. They take the
@@ -85,7 +85,7 @@ MAX_TICKERS = 20
 #: Items accepted this far (seconds) in the future of the server clock (clock skew).
 FUTURE_SLACK = timedelta(minutes=5)
 #: Inference-time cleaning: the row-preserving part of the training cleaning.
-INFERENCE_STEPS: list[str] = ["strip_html", "strip_urls", "trim"]
+INFERENCE_STEPS: list[str] = ["normalize_unicode", "strip_html", "strip_urls", "trim"]
 
 
 def extract_tickers(text: str) -> list[str]:
