@@ -87,5 +87,7 @@ def fuzzer(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Itera
 )
 def test_fuzz_openapi_never_5xx_and_conforms(case: Any, fuzzer: Fuzzer) -> None:
     response = fuzzer.send(case)
+    if response.status_code == 503 and response.json().get("code") == "model_not_ready":
+        return  # a route whose model is not deployed here (solution models): its contract
     assert response.status_code < 500, (case.method, case.formatted_path, response.text)
     case.validate_response(response, checks=CHECKS)
