@@ -310,7 +310,9 @@ class TabularPipeline:
     def find_run(self, kind: str, dataset: DatasetVersion) -> Run | None:
         """Return the succeeded run of this recipe, if any."""
         recipe = self.recipe(kind, dataset)
-        for run in self.workspace.runs.list(status="succeeded", kind=kind, dataset=DATASET):
+        for run in self.workspace.runs.list(
+            status="succeeded", kind=kind, dataset=DATASET, limit=10_000
+        ):
             if (run.extra.get("model_extra") or {}).get("recipe") == recipe:
                 return run
         return None
