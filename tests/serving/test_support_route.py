@@ -20,7 +20,7 @@ from baryon.solutions.bundled import load_answers
 from baryon.solutions.support.service import text_hash
 from baryon.solutions.support.tables import LabelingTaskRow, SupportHandoffRow
 from baryon.workspace import Workspace
-from tests.serving.servingkit import StaticResolver, Tenants
+from servingkit import StaticResolver, Tenants
 
 EXTRA = {"handoff_threshold": 0.6, "out_of_scope_threshold": 0.45}
 
@@ -224,7 +224,7 @@ def test_answer_idempotency_key_replays_and_meters_and_queues_once(
 def test_answer_quota_used_up_is_429_and_queues_nothing(
     api: Any, ws: Workspace, clock: FixedClock
 ) -> None:
-    from tests.serving.servingkit import make_tenants
+    from servingkit import make_tenants
 
     tenants = make_tenants(ws, clock, quota=1)
     assert _post(api, tenants.keys["acme:developer"], {"text": "card"}).status_code == 200

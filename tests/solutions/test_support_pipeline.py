@@ -16,7 +16,7 @@ from baryon.solutions.support.pipeline import (
     SupportResult,
 )
 from baryon.workspace import Workspace
-from tests.solutions.supportkit import banking_rows, write_banking, write_clinc
+from supportkit import banking_rows, write_banking, write_clinc
 
 FAST = {"cv": 2}
 

@@ -24,7 +24,7 @@ from baryon.solutions.support.service import (
 )
 from baryon.solutions.support.tables import LabelingTaskRow, SupportHandoffRow
 from baryon.workspace import Workspace
-from tests.solutions.supportkit import write_banking, write_clinc
+from supportkit import write_banking, write_clinc
 
 ANSWERS = SupportAnswers(answers={"a": "Answer A.", "b": "Answer B."}, handoff="A human.")
 
