@@ -110,8 +110,7 @@ class SolutionStep:
     """A solution the demo runs: its name and how to run it on a workspace."""
 
     name: str
-    run: Callable[[Workspace, Callable[[str, float], None]], list[DemoRow]]
-    detail: Callable[[Any], dict[str, Any]] | None = None
+    run: Callable[[Workspace, Callable[[str, float], None]], tuple[list[DemoRow], dict[str, Any]]]
 
 
 def _f(value: Any) -> float:
@@ -121,7 +120,9 @@ def _f(value: Any) -> float:
         return math.nan
 
 
-def _support(ws: Workspace, progress: Callable[[str, float], None]) -> list[DemoRow]:
+def _support(
+    ws: Workspace, progress: Callable[[str, float], None]
+) -> tuple[list[DemoRow], dict[str, Any]]:
     from baryon.solutions.support.pipeline import SupportPipeline
 
     result = SupportPipeline(ws).run(progress=progress)
@@ -141,10 +142,12 @@ def _support(ws: Workspace, progress: Callable[[str, float], None]) -> list[Demo
             target="≥ 0.91",
             met=acc >= 0.91,
         )
-    ]
+    ], data
 
 
-def _sentiment(ws: Workspace, progress: Callable[[str, float], None]) -> list[DemoRow]:
+def _sentiment(
+    ws: Workspace, progress: Callable[[str, float], None]
+) -> tuple[list[DemoRow], dict[str, Any]]:
     from baryon.solutions.sentiment.pipeline import SentimentPipeline
 
     result = SentimentPipeline(ws).run(progress=progress)
@@ -167,10 +170,12 @@ def _sentiment(ws: Workspace, progress: Callable[[str, float], None]) -> list[De
                 met=acc >= bar,
             )
         )
-    return rows
+    return rows, result.to_dict()
 
 
-def _recommender(ws: Workspace, progress: Callable[[str, float], None]) -> list[DemoRow]:
+def _recommender(
+    ws: Workspace, progress: Callable[[str, float], None]
+) -> tuple[list[DemoRow], dict[str, Any]]:
     from baryon.solutions.recommender.pipeline import RecommenderPipeline
 
     result = RecommenderPipeline(ws).run(progress=progress)
@@ -188,10 +193,12 @@ def _recommender(ws: Workspace, progress: Callable[[str, float], None]) -> list[
             target="≥ 2 × popularity",
             met=bool(value >= 2 * base),
         )
-    ]
+    ], result.to_dict()
 
 
-def _tabular(ws: Workspace, progress: Callable[[str, float], None]) -> list[DemoRow]:
+def _tabular(
+    ws: Workspace, progress: Callable[[str, float], None]
+) -> tuple[list[DemoRow], dict[str, Any]]:
     from baryon.solutions.tabular.pipeline import TabularPipeline
 
     result = TabularPipeline(ws).run(progress=progress)
@@ -202,16 +209,16 @@ def _tabular(ws: Workspace, progress: Callable[[str, float], None]) -> list[Demo
     return [
         DemoRow(
             solution="tabular",
-            model=f"concrete-strength ({data.get('champion_kind', '?')})",
+            model=f"concrete-strength ({data.get('best', '?')})",
             metric="R² (compressive strength, MPa)",
             value=r2,
-            baseline=str(baseline.get("name", "linear_regression")),
+            baseline="training mean",
             baseline_value=_f(baseline.get("r2")),
             reference="",
             target="≥ 0.90",
             met=r2 >= 0.90,
         )
-    ]
+    ], data
 
 
 #: The solutions in the order the demo runs them.
@@ -245,13 +252,15 @@ class Demo:
 
         return report
 
-    def solutions(self) -> list[DemoRow]:
-        """Train (or reuse) every solution; return the results rows."""
+    def solutions(self) -> tuple[list[DemoRow], dict[str, Any]]:
+        """Train (or reuse) every solution; return the results rows and each one's details."""
         rows: list[DemoRow] = []
+        details: dict[str, Any] = {}
         for step in SOLUTIONS:
-            rows.extend(step.run(self.ws, self._report(step.name)))
+            step_rows, details[step.name] = step.run(self.ws, self._report(step.name))
+            rows.extend(step_rows)
             self._report(step.name)("done", 1.0)
-        return rows
+        return rows, details
 
     def tenant(self) -> tuple[str, bool, Path]:
         """Make sure the ``demo`` org (plan ``pro``) and its key exist.
@@ -350,11 +359,12 @@ class Demo:
     def run(self) -> DemoResult:
         """Run every step; the result holds the table, the key and the timings."""
         start = time.perf_counter()
-        rows = self.solutions()
+        rows, details = self.solutions()
         secret, new, path = self.tenant()
         feed = self.feed()
         return DemoResult(
             rows=rows,
+            details=details,
             api_key=secret,
             api_key_new=new,
             api_key_file=str(path),

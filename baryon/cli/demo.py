@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -51,6 +51,33 @@ def curl_examples(base: str, key: str) -> str:
             f'curl -s {auth} "{base}/v1/usage?group_by=endpoint"',
         ]
     )
+
+
+def _print_details(details: dict[str, Any]) -> None:
+    """The tabular R²/RMSE table and the support hand-off trade-off."""
+    tabular = details.get("tabular") or {}
+    if tabular.get("table"):
+        t = Table(title="concrete-strength: test R² / RMSE (gradient descent vs closed form)")
+        for col in ("model", "test R²", "test RMSE (MPa)", "registered"):
+            t.add_column(col)
+        for row in tabular["table"]:
+            r2, rmse = row.get("test_r2"), row.get("test_rmse")
+            t.add_row(
+                str(row["model"]),
+                "—" if r2 is None else f"{r2:.4f}",
+                "—" if rmse is None else f"{rmse:.3f}",
+                "yes" if row.get("registered") else "",
+            )
+        console.print(t)
+    handoff = (details.get("support") or {}).get("handoff") or {}
+    point = handoff.get("at_threshold") or {}
+    if point:
+        console.print(
+            f"Support hand-off threshold {handoff['threshold']:.3f} (rule {handoff['rule']}, "
+            f"calibrated on CLINC150 validation): in-scope accuracy "
+            f"{point['in_scope_accuracy']:.3f}, out-of-scope recall {point['oos_recall']:.3f}, "
+            f"in-scope hand-off rate {point['in_scope_handoff_rate']:.3f}."
+        )
 
 
 def command(
@@ -114,6 +141,7 @@ def command(
                 r.target,
             )
         console.print(table)
+        _print_details(result.details)
         feed = result.feed
         console.print(
             f"Sentiment monitor: replayed {feed.get('items')} held-out news items at a fixed "
