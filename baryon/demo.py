@@ -317,8 +317,11 @@ class Demo:
                 and (row.expires_at is None or row.expires_at > now)
             )
 
-    def feed(self, n: int = 240) -> dict[str, Any]:
+    def feed(self, n: int = 600) -> dict[str, Any]:
         """Replay ``n`` held-out news items (synthetic arrival times) into the demo org.
+
+        The items are the sentiment test split in source-file order (not shuffled), one
+        a minute: the texts are real, the times are not (the source has no dates).
 
         Returns ``{"items", "accepted", "duplicates", "alerts", "interval_seconds"}``.
         """
@@ -331,7 +334,7 @@ class Demo:
         )
 
         interval = 60.0
-        feed = SentimentPipeline(self.ws).held_out_feed(n, interval_seconds=interval)
+        feed = SentimentPipeline(self.ws).held_out_feed(n, interval_seconds=interval, shuffle=False)
         items = [parse_item(obj) for obj in feed]
         scorer = SentimentScorer.from_workspace(self.ws)
         analyses = dict(

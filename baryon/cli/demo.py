@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -53,6 +54,13 @@ def curl_examples(base: str, key: str) -> str:
     )
 
 
+def _wide() -> Console:
+    """The stdout console, at least 140 columns wide when it is not a terminal."""
+    if console.is_terminal:
+        return console
+    return Console(width=max(console.width, 140))
+
+
 def _print_details(details: dict[str, Any]) -> None:
     """The tabular R²/RMSE table and the support hand-off trade-off."""
     tabular = details.get("tabular") or {}
@@ -68,7 +76,7 @@ def _print_details(details: dict[str, Any]) -> None:
                 "—" if rmse is None else f"{rmse:.3f}",
                 "yes" if row.get("registered") else "",
             )
-        console.print(t)
+        _wide().print(t)
     handoff = (details.get("support") or {}).get("handoff") or {}
     point = handoff.get("at_threshold") or {}
     if point:
@@ -140,12 +148,13 @@ def command(
                 r.reference or "—",
                 r.target,
             )
-        console.print(table)
+        _wide().print(table)
         _print_details(result.details)
         feed = result.feed
         console.print(
-            f"Sentiment monitor: replayed {feed.get('items')} held-out news items at a fixed "
-            f"synthetic arrival rate (one every {feed.get('interval_seconds', 60):.0f} s); "
+            f"Sentiment monitor: replayed {feed.get('items')} held-out news items (test split, "
+            f"source-file order) at a fixed SYNTHETIC arrival rate (one every "
+            f"{feed.get('interval_seconds', 60):.0f} s); "
             f"{feed.get('accepted')} new, {feed.get('duplicates')} already stored, "
             f"{feed.get('alerts')} alerts fired."
         )
