@@ -326,6 +326,7 @@ class Demo:
         Returns ``{"items", "accepted", "duplicates", "alerts", "interval_seconds"}``.
         """
         from baryon.commerce.orgs import get_org
+        from baryon.core.clock import FixedClock
         from baryon.solutions.sentiment.pipeline import SentimentPipeline
         from baryon.solutions.sentiment.service import (
             SentimentScorer,
@@ -340,22 +341,34 @@ class Demo:
         analyses = dict(
             zip([i.id for i in items], scorer.analyze([i.text for i in items]), strict=True)
         )
+        # Arrive in order, ten at a time, with the rules' clock at the batch's last item:
+        # the monitor sees the feed as it would have unfolded.
+        accepted = duplicates = alerts = 0
+        feed_clock = FixedClock(items[0].published_at) if items else None
         with self.ws.db.session() as session:
-            org = get_org(session, DEMO_ORG)
-            result = ingest_items(
-                session,
-                org.id,
-                items,
-                analyses,
-                sentiment_version=scorer.sentiment.version,
-                topic_version=scorer.topic.version if scorer.topic else None,
-                clock=self.ws.clock,
-            )
+            org_id = get_org(session, DEMO_ORG).id
+        for start in range(0, len(items), 10):
+            batch = items[start : start + 10]
+            assert feed_clock is not None
+            feed_clock.advance((batch[-1].published_at - feed_clock.now()).total_seconds())
+            with self.ws.db.session() as session:
+                result = ingest_items(
+                    session,
+                    org_id,
+                    batch,
+                    analyses,
+                    sentiment_version=scorer.sentiment.version,
+                    topic_version=scorer.topic.version if scorer.topic else None,
+                    clock=feed_clock,
+                )
+            accepted += len(result.accepted)
+            duplicates += len(result.duplicates)
+            alerts += len(result.alerts)
         return {
             "items": len(items),
-            "accepted": len(result.accepted),
-            "duplicates": len(result.duplicates),
-            "alerts": len(result.alerts),
+            "accepted": accepted,
+            "duplicates": duplicates,
+            "alerts": alerts,
             "interval_seconds": interval,
         }
 

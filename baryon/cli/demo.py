@@ -41,7 +41,7 @@ def curl_examples(base: str, key: str) -> str:
             f'curl -s {auth} "{base}/v1/sentiment/index?window=1h"',
             f"curl -s {auth} {base}/v1/sentiment/alerts",
             "# wine recommendations (a known user, then an unknown one)",
-            f'curl -s {auth} "{base}/v1/recommendations/1001?n=5"',
+            f'curl -s {auth} "{base}/v1/recommendations/1356810?n=5"',
             f'curl -s {auth} "{base}/v1/recommendations/no-such-user?n=5"',
             "# concrete compressive strength (MPa) through the generic predict route",
             f"curl -s {auth} {json_h} -X POST {base}/v1/models/concrete-strength/predict \\",
@@ -167,7 +167,7 @@ def command(
         f"Organization [bold]{result.org}[/bold] on plan pro; API key ({key_note}), "
         f"also kept in {result.api_key_file} (mode 0600):"
     )
-    console.print(result.api_key or "", markup=False, highlight=False)
+    typer.echo(result.api_key or "")
     err_console.print(f"Demo finished in {result.seconds:.0f} s.")
     if no_serve:
         return
@@ -176,7 +176,7 @@ def command(
     from baryon.serving.app import create_app
 
     base = f"http://{host}:{port}"
-    console.print(curl_examples(base, result.api_key or "<key>"), markup=False, highlight=False)
+    typer.echo(curl_examples(base, result.api_key or "<key>"))
     err_console.print(f"Serving on {base} (docs at {base}/docs); Ctrl-C to stop.")
     app = create_app(ws.settings, workspace=ws)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
