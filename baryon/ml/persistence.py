@@ -65,6 +65,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         # Baryon's scikit-learn wrappers
         "baryon.ml.linear.LinearRegression",
         "baryon.ml.neural.MLP",
+        "baryon.ml.sparse_mlp.SparseMLP",
         "baryon.ml.text.TextClassifier",
         "baryon.ml.tree.DecisionTree",
         "baryon.ml.tree.GradientBoosting",
@@ -73,6 +74,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.calibration._SigmoidCalibration",
         "sklearn.calibration._TemperatureScaling",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.frozen._frozen.FrozenEstimator",
         "sklearn.model_selection._split.StratifiedKFold",
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
         "sklearn.tree._tree.Tree",

@@ -9,6 +9,12 @@ Schütze, *Introduction to Information Retrieval*, §6.4.1), ``LinearSVC`` or
 (Guo et al., "On calibration of modern neural networks", ICML 2017, §4.2) fitted on
 out-of-fold scores.
 
+``model="mlp"`` replaces the linear model by a one-hidden-layer network trained on
+the same sparse TF-IDF features (:class:`baryon.ml.sparse_mlp.SparseMLP`). Training
+it once per fold would be slow, so its calibration is fitted on a stratified
+held-out share (``calibration_size``) of the training texts instead, the network
+being trained on the rest.
+
 Optional text preprocessing (parameter ``preprocess``), applied before both
 vectorisers, the same way in ``fit`` and ``predict``:
 
@@ -32,8 +38,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
@@ -48,6 +55,7 @@ from baryon.ml._validation import (
     SequenceOf,
     check_fitted,
 )
+from baryon.ml.sparse_mlp import SparseMLP
 
 __all__ = ["PREPROCESSORS", "TextClassifier", "preprocess_text"]
 
@@ -99,17 +107,26 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         Use 1 + log(tf) instead of raw counts.
     max_features : int or None, default=None
         Keep at most this many n-grams per vectoriser (most frequent first).
-    model : {"svm", "logistic"}, default="svm"
-        ``LinearSVC`` (squared hinge, one-vs-rest) or multinomial ``LogisticRegression``.
+    model : {"svm", "logistic", "mlp"}, default="svm"
+        ``LinearSVC`` (squared hinge, one-vs-rest), multinomial ``LogisticRegression``
+        or the sparse-input network :class:`~baryon.ml.sparse_mlp.SparseMLP`.
     C : float, default=1.0
-        Inverse regularisation strength (> 0).
+        Inverse regularisation strength (> 0; ``"svm"`` and ``"logistic"`` only).
+    hidden_units, epochs, learning_rate, batch_size : default=512, 5, 1e-3, 64
+        ``model="mlp"`` only: width of the hidden layer, passes over the data,
+        Adam's step size, rows per mini-batch (see ``SparseMLP``).
+    calibration_size : float, default=0.1
+        ``model="mlp"`` with a calibration only: share of the training texts held out
+        (stratified) to fit the calibration; the network learns from the rest.
     class_weight : {"balanced"} or None, default=None
     calibration : {"temperature", "sigmoid", "isotonic"} or None, default="temperature"
         How scores become probabilities: fitted on out-of-fold scores of ``cv``
-        stratified folds, then applied to the model trained on all rows. None keeps
-        the raw probabilities of ``model="logistic"`` (not allowed with ``"svm"``).
+        stratified folds, then applied to the model trained on all rows (``"mlp"``:
+        fitted on the ``calibration_size`` held-out texts). None keeps the raw
+        probabilities of ``"logistic"`` or ``"mlp"`` (not allowed with ``"svm"``).
     cv : int, default=5
-        Calibration folds (≥ 2); every class needs at least ``cv`` training texts.
+        Calibration folds (≥ 2; not used by ``"mlp"``); every class needs at least
+        ``cv`` training texts (``"mlp"``: at least 2).
     preprocess : {None, "web", "finance"}, default=None
         Text preprocessing (module docstring).
     lowercase : bool, default=True
@@ -122,7 +139,7 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
     vectorizer_ : sklearn.pipeline.FeatureUnion
         The two fitted ``TfidfVectorizer``\\ s (``"word"``, ``"char"``).
     model_ : sklearn estimator
-        The calibrated classifier (or the bare logistic regression).
+        The calibrated classifier (or the bare logistic regression / ``SparseMLP``).
     n_features_ : int
         Size of the TF-IDF vocabulary (both vectorisers).
     """
@@ -134,8 +151,13 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         "char_min_df": (Interval("integral", 1, None),),
         "sublinear_tf": (BOOLEAN,),
         "max_features": (None, Interval("integral", 1, None)),
-        "model": (Options(("svm", "logistic")),),
+        "model": (Options(("svm", "logistic", "mlp")),),
         "C": (Interval("real", 0, None, closed="neither"),),
+        "hidden_units": (Interval("integral", 1, None),),
+        "epochs": (Interval("integral", 1, None),),
+        "learning_rate": (Interval("real", 0, None, closed="neither"),),
+        "batch_size": (Interval("integral", 1, None),),
+        "calibration_size": (Interval("real", 0, 1, closed="neither"),),
         "class_weight": (None, Options(("balanced",))),
         "calibration": (None, Options(("temperature", "sigmoid", "isotonic"))),
         "cv": (Interval("integral", 2, None),),
@@ -155,6 +177,11 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         max_features: int | None = None,
         model: str = "svm",
         C: float = 1.0,
+        hidden_units: int = 512,
+        epochs: int = 5,
+        learning_rate: float = 1e-3,
+        batch_size: int = 64,
+        calibration_size: float = 0.1,
         class_weight: str | None = None,
         calibration: str | None = "temperature",
         cv: int = 5,
@@ -170,6 +197,11 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         self.max_features = max_features
         self.model = model
         self.C = C
+        self.hidden_units = hidden_units
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.calibration_size = calibration_size
         self.class_weight = class_weight
         self.calibration = calibration
         self.cv = cv
@@ -254,6 +286,30 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
         return CalibratedClassifierCV(base, method=self.calibration, cv=folds, ensemble=False)
 
+    def _fit_mlp(self, features: Any, labels: np.ndarray) -> Any:
+        """Train ``SparseMLP``; calibrate it on a stratified held-out share if asked."""
+        network = SparseMLP(
+            hidden_units=self.hidden_units,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            random_state=self.random_state,
+        )
+        if self.calibration is None:
+            return network.fit(features, labels)
+        splitter = StratifiedShuffleSplit(
+            n_splits=1, test_size=self.calibration_size, random_state=self.random_state
+        )
+        learn, held_out = next(splitter.split(np.zeros(len(labels)), labels))
+        network.fit(features[learn], labels[learn])
+        # The frozen network is not refitted: a single "fold" whose test part is every
+        # held-out row gives the calibrator the network's scores on all of them.
+        every = np.arange(len(held_out))
+        calibrated = CalibratedClassifierCV(
+            FrozenEstimator(network), method=self.calibration, cv=[(every, every)], ensemble=False
+        )
+        return calibrated.fit(features[held_out], labels[held_out])
+
     # ---------------------------------------------------------------------- api
     def fit(self, X: Sequence[str], y: Any) -> TextClassifier:
         """Fit the vectorisers, the linear model and its calibration.
@@ -285,10 +341,11 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
                 "TextClassifier needs at least 2 classes in y", code="too_few_classes"
             )
         rarest, n_rarest = min(counts.items(), key=lambda kv: kv[1])
-        if self.calibration is not None and n_rarest < self.cv:
+        needed = 2 if self.model == "mlp" else self.cv
+        if self.calibration is not None and n_rarest < needed:
             raise InvalidInput(
                 f"TextClassifier: class {rarest!r} has {n_rarest} text(s); calibration "
-                f"with cv={self.cv} needs at least {self.cv} per class",
+                f"with model={self.model!r}, cv={self.cv} needs at least {needed} per class",
                 code="too_few_per_class",
                 details={"class": str(rarest), "count": n_rarest, "cv": self.cv},
             )
@@ -299,9 +356,12 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
             raise InvalidInput(
                 f"TextClassifier: no n-gram left to learn from ({exc})", code="empty_vocabulary"
             ) from exc
-        model = self._make_model()
         try:
-            model.fit(features, labels)
+            if self.model == "mlp":
+                model = self._fit_mlp(features, labels)
+            else:
+                model = self._make_model()
+                model.fit(features, labels)
         except BaryonError:
             raise
         except ValueError as exc:

@@ -210,3 +210,64 @@ def test_saving_packs_vocabularies_without_touching_the_model(intents):
     loaded = load_model(payload, manifest)
     assert [v.vocabulary_ for _, v in loaded.vectorizer_.transformer_list] == vocabularies
     assert "_packed_vocabularies" not in vars(loaded)
+
+
+# ---------------------------------------------------------------- model="mlp"
+_MLP = {"model": "mlp", "hidden_units": 16, "epochs": 40, "learning_rate": 1e-2, "batch_size": 8}
+
+
+def test_text_classifier_mlp_learns_intents_with_calibrated_probabilities(intents):
+    texts, labels = intents
+    model = TextClassifier(random_state=0, calibration_size=0.3, **_MLP).fit(
+        texts * 2, labels.tolist() * 2
+    )
+    queries = ["has my card arrived yet", "give me a refund", "pin blocked again"]
+    assert list(model.predict(queries)) == ["card", "refund", "pin"]
+    proba = model.predict_proba(queries)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert list(model.classes_) == ["card", "pin", "refund"]
+
+
+def test_text_classifier_mlp_without_calibration_uses_the_network(intents):
+    texts, labels = intents
+    model = TextClassifier(random_state=0, calibration=None, **_MLP).fit(texts, labels)
+    assert type(model.model_).__name__ == "SparseMLP"
+    assert model.predict(["refund the payment"])[0] == "refund"
+
+
+def test_text_classifier_mlp_is_deterministic_with_a_seed(intents):
+    texts, labels = intents
+    one = TextClassifier(random_state=5, **_MLP).fit(texts, labels)
+    two = TextClassifier(random_state=5, **_MLP).fit(texts, labels)
+    np.testing.assert_array_equal(one.predict_proba(texts), two.predict_proba(texts))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"model": "mlp", "hidden_units": 0},
+        {"model": "mlp", "epochs": 0},
+        {"model": "mlp", "learning_rate": 0.0},
+        {"model": "mlp", "batch_size": 0},
+        {"model": "mlp", "calibration_size": 1.0},
+        {"model": "perceptron"},
+    ],
+)
+def test_text_classifier_mlp_bad_params_raise_invalid_param(intents, params):
+    texts, labels = intents
+    with pytest.raises(InvalidInput) as info:
+        TextClassifier(**params).fit(texts, labels)
+    assert info.value.code == "invalid_param"
+
+
+def test_text_classifier_mlp_persistence_round_trip_identical_probabilities(intents):
+    import json
+
+    from baryon.ml.persistence import dump_model, load_model
+
+    texts, labels = intents
+    model = TextClassifier(random_state=0, **_MLP).fit(texts, labels)
+    payload, manifest = dump_model(model, kind="text_classifier")
+    assert "baryon.ml.sparse_mlp.SparseMLP" in manifest["trusted_types"]
+    again = load_model(payload, json.loads(json.dumps(manifest)))
+    np.testing.assert_array_equal(again.predict_proba(texts), model.predict_proba(texts))
