@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import html
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -297,8 +298,10 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         )
         if self.calibration is None:
             return network.fit(features, labels)
+        # at least one held-out text per class (every class has 2 or more texts)
+        n_held_out = max(len(np.unique(labels)), math.ceil(self.calibration_size * len(labels)))
         splitter = StratifiedShuffleSplit(
-            n_splits=1, test_size=self.calibration_size, random_state=self.random_state
+            n_splits=1, test_size=n_held_out, random_state=self.random_state
         )
         learn, held_out = next(splitter.split(np.zeros(len(labels)), labels))
         network.fit(features[learn], labels[learn])

@@ -271,3 +271,9 @@ def test_text_classifier_mlp_persistence_round_trip_identical_probabilities(inte
     assert "baryon.ml.sparse_mlp.SparseMLP" in manifest["trusted_types"]
     again = load_model(payload, json.loads(json.dumps(manifest)))
     np.testing.assert_array_equal(again.predict_proba(texts), model.predict_proba(texts))
+
+
+def test_text_classifier_mlp_small_calibration_share_still_holds_out_every_class(intents):
+    texts, labels = intents  # 30 texts, 3 classes: 5 % would be 2 texts
+    model = TextClassifier(random_state=0, calibration_size=0.05, **_MLP).fit(texts, labels)
+    assert model.predict(["refund the payment"])[0] == "refund"
