@@ -1,0 +1,128 @@
+"""``baryon demo``: the whole flywheel on the bundled data, idempotent, serving every route."""
+
+from __future__ import annotations
+
+import math
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from serving.servingkit import PortalTransport  # tests/serving, as in test_client.py
+
+from baryon.cli.main import main
+from baryon.core.config import Settings
+from baryon.demo import Demo, DemoResult, results_markdown
+from baryon.serving.app import create_app
+from baryon.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo") / "home"
+
+
+@pytest.fixture(scope="module")
+def first_run(demo_home: Path) -> Iterator[tuple[Workspace, DemoResult]]:
+    ws = Workspace.open(Settings(home=demo_home))
+    try:
+        yield ws, Demo(ws).run()
+    finally:
+        ws.close()
+
+
+@pytest.mark.slow
+def test_demo_first_run_reports_every_solution_on_held_out_data(
+    first_run: tuple[Workspace, DemoResult],
+) -> None:
+    _, result = first_run
+    models = [row.model.split(" ")[0] for row in result.rows]
+    assert models == ["concrete-strength", "support-intent", "sentiment", "topic", "recommender"]
+    for row in result.rows:
+        assert math.isfinite(row.value)
+        assert math.isfinite(row.baseline_value)
+        assert row.value > row.baseline_value, row
+    table = results_markdown(result.rows, result.seconds)
+    assert "Casanueva" in table
+    assert result.feed["accepted"] == result.feed["items"] > 0
+
+
+@pytest.mark.slow
+def test_demo_key_is_kept_0600_and_printed_once(first_run: tuple[Workspace, DemoResult]) -> None:
+    _, result = first_run
+    assert result.api_key_new is True
+    assert result.api_key is not None
+    assert result.api_key.startswith("bry_")
+    path = Path(result.api_key_file)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().strip() == result.api_key
+
+
+@pytest.mark.slow
+def test_demo_serves_all_four_solutions_with_the_demo_key(
+    first_run: tuple[Workspace, DemoResult],
+) -> None:
+    ws, result = first_run
+    auth = {"Authorization": f"Bearer {result.api_key}"}
+    transport = PortalTransport(create_app(ws.settings, workspace=ws))
+    with httpx.Client(transport=transport, base_url="http://demo") as client:
+        r = client.post(
+            "/v1/support/answer", json={"text": "my card has not arrived"}, headers=auth
+        )
+        assert r.status_code == 200, r.text
+        assert {"intent", "confidence", "answer", "handoff", "prediction_id"} <= r.json().keys()
+        r = client.post("/v1/sentiment/analyze", json={"texts": ["$AAPL jumps"]}, headers=auth)
+        assert r.status_code == 200, r.text
+        assert r.json()["results"][0]["label"] in {"Bearish", "Bullish", "Neutral"}
+        r = client.get("/v1/sentiment/alerts", headers=auth)
+        assert r.status_code == 200, r.text
+        r = client.get("/v1/recommendations/1356810?n=5", headers=auth)
+        assert r.status_code == 200, r.text
+        assert len(r.json()["items"]) == 5
+        row = {
+            "cement": 540, "blast_furnace_slag": 0, "fly_ash": 0, "water": 162,
+            "superplasticizer": 2.5, "coarse_aggregate": 1040, "fine_aggregate": 676,
+            "age_days": 28,
+        }  # fmt: skip
+        r = client.post(
+            "/v1/models/concrete-strength/predict", json={"inputs": [row]}, headers=auth
+        )
+        assert r.status_code == 200, r.text
+        assert 0 < r.json()["outputs"][0]["value"] < 120  # MPa
+        r = client.get("/v1/usage?group_by=endpoint", headers=auth)
+        assert r.json()["total"]["requests"] == 4  # alerts is a read: not metered
+    transport.shutdown()
+
+
+@pytest.mark.slow
+def test_demo_second_run_changes_nothing(
+    first_run: tuple[Workspace, DemoResult], demo_home: Path
+) -> None:
+    ws, first = first_run
+    ignore = {"audit_events", "usage_records", "prediction_log", "rate_limits", "api_keys"}
+    before = {k: v for k, v in ws.db.table_counts().items() if k not in ignore}
+    artifacts_before = set(ws.artifacts.digests())
+    again = Demo(ws).run()
+    after = {k: v for k, v in ws.db.table_counts().items() if k not in ignore}
+    assert after == before
+    assert set(ws.artifacts.digests()) == artifacts_before
+    assert again.api_key == first.api_key
+    assert again.api_key_new is False
+    assert again.feed["accepted"] == 0
+    assert [r.value for r in again.rows] == [r.value for r in first.rows]
+
+
+def test_demo_port_in_use_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit) as info:
+            main(["demo", "--home", str(tmp_path / "h"), "--port", str(port)])
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error[port_in_use]:")
