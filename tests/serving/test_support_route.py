@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi import FastAPI
+from servingkit import StaticResolver, Tenants
 from sqlalchemy import select
 
 from baryon.core.clock import FixedClock
@@ -20,7 +21,6 @@ from baryon.solutions.bundled import load_answers
 from baryon.solutions.support.service import text_hash
 from baryon.solutions.support.tables import LabelingTaskRow, SupportHandoffRow
 from baryon.workspace import Workspace
-from servingkit import StaticResolver, Tenants
 
 EXTRA = {"handoff_threshold": 0.6, "out_of_scope_threshold": 0.45}
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from supportkit import OOS, banking_rows, write_banking, write_clinc
 from typer.testing import CliRunner
 
 from baryon.cli.main import app, main
 from baryon.core.config import Settings
 from baryon.solutions.support.pipeline import MODEL_NAME, SupportPipeline
 from baryon.workspace import Workspace
-from supportkit import OOS, banking_rows, write_banking, write_clinc
 
 
 @pytest.fixture(scope="module")

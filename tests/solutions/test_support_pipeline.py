@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from supportkit import banking_rows, write_banking, write_clinc
 
 from baryon.core.errors import InvalidInput, ValidationFailed
 from baryon.solutions.support.pipeline import (
@@ -16,7 +17,6 @@ from baryon.solutions.support.pipeline import (
     SupportResult,
 )
 from baryon.workspace import Workspace
-from supportkit import banking_rows, write_banking, write_clinc
 
 FAST = {"cv": 2}
 

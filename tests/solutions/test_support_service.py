@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sqlalchemy import select
+from supportkit import write_banking, write_clinc
 
 from baryon.core.clock import FixedClock
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady
@@ -24,7 +25,6 @@ from baryon.solutions.support.service import (
 )
 from baryon.solutions.support.tables import LabelingTaskRow, SupportHandoffRow
 from baryon.workspace import Workspace
-from supportkit import write_banking, write_clinc
 
 ANSWERS = SupportAnswers(answers={"a": "Answer A.", "b": "Answer B."}, handoff="A human.")
 
