@@ -19,7 +19,9 @@ Metrics
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -76,6 +78,36 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    """Whether a JSON ``body`` decodes to a string holding a lone surrogate (U+D800–DFFF).
+
+    Such strings pass JSON parsing and pydantic but cannot be encoded as UTF-8, so they
+    would fail later (in the prediction log, in responses). A surrogate *pair* (an
+    emoji written ``\\ud83d\\ude00``) decodes to one character and is fine.
+    """
+    if not body or not _SURROGATE_ESCAPE.search(body):
+        return False
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False  # malformed JSON: the route answers 400/422 itself
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 class RequestMiddleware:
     """Pure ASGI middleware around the whole app.
 
@@ -120,6 +152,12 @@ class RequestMiddleware:
                 await self._send_problem(
                     send_wrapper, 413, "payload_too_large",
                     f"the request body exceeds {self.max_body_bytes} bytes",
+                )  # fmt: skip
+                return
+            if _has_lone_surrogate(body):
+                await self._send_problem(
+                    send_wrapper, 422, "invalid_unicode",
+                    "the body holds a lone UTF-16 surrogate (e.g. \\ud800), which is not text",
                 )  # fmt: skip
                 return
             await self.app(scope, _replay(body, receive), send_wrapper)

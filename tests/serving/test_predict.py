@@ -149,6 +149,9 @@ def test_predict_non_finite_input_422(api: ClientFactory, tenants: Tenants, raw:
         (b'{"inputs": "x"}', 422, "invalid_input"),
         (b'{"inputs": [1], "extra": 1}', 422, "invalid_input"),
         (b"[]", 422, "invalid_input"),
+        # a lone surrogate passed validation, then broke the prediction log (500 on reads)
+        (b'{"inputs": [{"a": "x\\ud800", "b": 1}]}', 422, "invalid_unicode"),
+        (b'{"inputs": [{"\\udc00": 1}]}', 422, "invalid_unicode"),
     ],
 )
 def test_predict_bad_body(
@@ -160,6 +163,14 @@ def test_predict_bad_body(
     assert r.status_code == status
     assert r.json()["code"] == code
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_predict_surrogate_pair_is_text_not_an_error(api: ClientFactory, tenants: Tenants) -> None:
+    body = b'{"inputs": [{"a": 1, "b": 2, "note": "\\ud83d\\ude00"}]}'
+    r = api(tenants.keys["acme:developer"]).post(
+        "/v1/models/adder/predict", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.json().get("code") != "invalid_unicode"
 
 
 def test_predict_bad_model_name_422(api: ClientFactory, tenants: Tenants) -> None:
