@@ -175,3 +175,15 @@ def test_recommendations_model_that_fails_is_500_without_details(
     assert r.status_code == 500
     assert r.json()["code"] == "prediction_failed"
     assert "secret" not in r.text
+
+
+def test_usage_groups_recommendations_by_route_not_by_user(api: Any, tenants: Tenants) -> None:
+    # Each user id used to become its own "endpoint" in the usage report.
+    client = api(tenants.keys["acme:admin"])
+    for user in ("3", "nobody", "someone-else"):
+        assert client.get(f"/v1/recommendations/{user}").status_code == 200
+    groups = client.get("/v1/usage", params={"group_by": "endpoint"}).json()["groups"]
+    rec = [g for g in groups if g["group"].startswith("/v1/recommendations")]
+    assert rec == [
+        {"group": "/v1/recommendations/{user_id}", "requests": 3, "units": 3, "errors": 0}
+    ]

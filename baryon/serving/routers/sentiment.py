@@ -104,6 +104,16 @@ def choose_model(
     return resolve_variant(state.resolver, name, wanted)
 
 
+def route_template(request: Request) -> str:
+    """The matched route's path template (``/v1/recommendations/{user_id}``).
+
+    Usage is grouped by endpoint, so a path parameter that names a caller's object (a
+    user id) must not make every call its own endpoint.
+    """
+    route = request.scope.get("route")
+    return str(getattr(route, "path", None) or request.url.path)
+
+
 def commit_metered(
     state: AppState,
     principal: Principal,
@@ -139,7 +149,7 @@ def commit_metered(
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
         fp = fingerprint(request, body)
-    endpoint = request.url.path
+    endpoint = route_template(request)
     latency_ms = (time.perf_counter() - started) * 1000.0
     sub = principal.subscription
     for attempt in range(2):
@@ -241,7 +251,7 @@ def record_failure(
             session,
             org_id=principal.org_id,
             key_id=principal.key_id,
-            endpoint=request.url.path,
+            endpoint=route_template(request),
             units=0,
             status=error.http_status,
             latency_ms=(time.perf_counter() - started) * 1000.0,
