@@ -25,7 +25,7 @@ err_console = Console(stderr=True)
 class CliState:
     """What the global options decided; stored on the Typer context as ``obj``."""
 
-    home: Path | None = None
+    home: Path | str | None = None
     debug: bool = False
     workspace: Workspace | None = field(default=None, repr=False)
 
@@ -37,14 +37,29 @@ def _state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
-def get_settings(ctx: typer.Context, home: Path | None = None) -> Settings:
+def get_settings(ctx: typer.Context, home: Path | str | None = None) -> Settings:
     """Build :class:`Settings` once, from the environment and the global ``--home``."""
+    from pydantic import ValidationError
+
+    from baryon.core.errors import InvalidHome, InvalidInput
+
     state = _state(ctx)
-    chosen = home or state.home
-    return Settings(home=chosen) if chosen is not None else Settings()
+    chosen = home if home is not None else state.home
+    if chosen is not None and not str(chosen).strip():
+        raise InvalidHome("--home is empty; give a directory")
+    chosen = None if chosen is None else Path(chosen)
+    try:
+        settings = Settings(home=chosen) if chosen is not None else Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"BARYON_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise InvalidInput(f"invalid setting: {problems}", code="invalid_setting") from None
+    return settings
 
 
-def get_workspace(ctx: typer.Context, home: Path | None = None) -> Workspace:
+def get_workspace(ctx: typer.Context, home: Path | str | None = None) -> Workspace:
     """Open (and migrate) the workspace named by ``--home`` / ``BARYON_HOME``.
 
     The workspace is opened once per command and closed when the command ends.

@@ -91,7 +91,7 @@ def _print_details(details: dict[str, Any]) -> None:
 def command(
     ctx: typer.Context,
     home: Annotated[
-        Path | None, typer.Option("--home", help="Workspace directory (default: BARYON_HOME).")
+        str | None, typer.Option("--home", help="Workspace directory (default: BARYON_HOME).")
     ] = None,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Stop after training; do not start the server.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -55,7 +54,7 @@ def _version_callback(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     home: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--home", help="Workspace directory (default: $BARYON_HOME or ~/.baryon)."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
@@ -74,7 +73,7 @@ def _root(
 def init_cmd(
     ctx: typer.Context,
     home: Annotated[
-        Path | None, typer.Option("--home", help="Workspace directory to initialise.")
+        str | None, typer.Option("--home", help="Workspace directory to initialise.")
     ] = None,
 ) -> None:
     """Create (or upgrade) a workspace: home directory, database schema, artifact store."""

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=10_000, gt=0)
     production: bool = False
 
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home_not_empty(cls, value: object) -> object:
+        if isinstance(value, str | Path) and not str(value).strip():
+            raise ValueError("the home directory must not be empty")
+        return value
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from baryon.core.config import redact_url
 from baryon.core.errors import DatabaseCorrupt, DatabaseError, SchemaTooNew
 
 __all__ = [
@@ -118,7 +119,15 @@ class Database:
 
     def _check_sqlite_file(self) -> None:
         path = self.sqlite_path
-        if path is None or not path.exists():
+        if path is None:
+            return
+        if not path.parent.is_dir():
+            raise DatabaseError(
+                f"the database directory {path.parent} does not exist; create it or fix "
+                "BARYON_DATABASE_URL",
+                code="database_unavailable",
+            )
+        if not path.exists():
             return
         if path.is_dir():
             raise DatabaseCorrupt(f"database path {path} is a directory, not a SQLite file")
@@ -139,8 +148,8 @@ class Database:
                 from baryon.core.errors import MissingDependency
 
                 raise MissingDependency(
-                    f"the database driver is missing ({exc.name}); "
-                    "install it with: pip install 'baryon[postgres]'"
+                    f"the database driver {exc.name!r} is missing; Baryon supports SQLite and "
+                    "PostgreSQL (for PostgreSQL: pip install 'baryon[postgres]')"
                 ) from None
         engine = create_engine(
             self.url,
@@ -197,8 +206,12 @@ class Database:
                 raise DatabaseCorrupt(
                     f"{self.sqlite_path or 'the database'} is not a usable SQLite database"
                 ) from None
-            if isinstance(exc, sa_exc.OperationalError) and "unable to open" in message:
-                raise DatabaseError(f"cannot open the database: {message}") from None
+            if isinstance(exc, sa_exc.OperationalError):
+                first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+                raise DatabaseError(
+                    f"cannot use the database at {redact_url(self.url)}: {first}",
+                    code="database_unavailable",
+                ) from None
             raise
 
     # ---------------------------------------------------------------- migrations

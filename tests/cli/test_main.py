@@ -98,3 +98,65 @@ def test_unknown_option_is_usage_error_exit_2(capsys: pytest.CaptureFixture[str]
     code, _, err = run(["info", "--bogus"], capsys)
     assert code == 2
     assert "No such option" in err
+
+
+def test_empty_home_option_is_refused_not_the_current_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["--home", "", "info"], capsys)
+    assert code == 1
+    assert err.startswith("error[invalid_home]:")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_home_variable_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BARYON_HOME", "")
+    code, _, err = run(["info"], capsys)
+    assert code == 1
+    assert err.startswith("error[invalid_setting]:")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "value"), [("PORT", "abc"), ("SQLITE_BUSY_TIMEOUT", "-1")])
+def test_bad_setting_is_one_line_error(
+    cli_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(f"BARYON_{name}", value)
+    code, _, err = run(["--home", str(cli_home), "info"], capsys)
+    assert code == 1
+    assert err.startswith("error[invalid_setting]:")
+    assert f"BARYON_{name}" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_database_in_missing_directory_is_refused_and_not_created(
+    cli_home: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    monkeypatch.setenv("BARYON_DATABASE_URL", f"sqlite:///{missing / 'x.db'}")
+    code, _, err = run(["--home", str(cli_home), "info"], capsys)
+    assert code == 1
+    assert err.startswith("error[database_unavailable]:")
+    assert not (tmp_path / "no").exists()
+
+
+def test_unreachable_database_server_is_one_line_without_password(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BARYON_DATABASE_URL", "postgresql+psycopg://u:s3cret@127.0.0.1:1/db")
+    code, _, err = run(["--home", str(cli_home), "info"], capsys)
+    assert code == 1
+    assert err.startswith("error[database_unavailable]:")
+    assert "s3cret" not in err
+    assert len(err.strip().splitlines()) == 1
