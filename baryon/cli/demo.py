@@ -96,7 +96,9 @@ def command(
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Stop after training; do not start the server.")
     ] = False,
-    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8000,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port to serve on (default BARYON_PORT, 8000).")
+    ] = None,
     results_md: Annotated[
         Path | None,
         typer.Option("--results-md", help="Also write the results table as markdown here."),
@@ -108,6 +110,7 @@ def command(
 
     ws = get_workspace(ctx, home)
     host = "127.0.0.1"
+    port = ws.settings.port if port is None else port
     if not no_serve and not _port_free(host, port):
         from baryon.core.errors import Conflict
 
@@ -153,7 +156,7 @@ def command(
         feed = result.feed
         console.print(
             f"Sentiment monitor: replayed {feed.get('items')} held-out news items (test split, "
-            f"source-file order) at a fixed SYNTHETIC arrival rate (one every "
+            f"shuffled) at a fixed SYNTHETIC arrival rate (one every "
             f"{feed.get('interval_seconds', 60):.0f} s); "
             f"{feed.get('accepted')} new, {feed.get('duplicates')} already stored, "
             f"{feed.get('alerts')} alerts fired."
