@@ -162,6 +162,10 @@ BUILTIN_PLANS: tuple[dict[str, Any], ...] = (
 )
 
 
+#: Largest quota or rate a plan may hold: the database counters are signed 64-bit.
+_MAX_LIMIT = 2**63 - 1
+
+
 def _check_limit(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(
@@ -172,6 +176,12 @@ def _check_limit(name: str, value: object) -> int:
     if value < 0:
         raise InvalidInput(
             f"{name} must be 0 or more, got {value}", code="invalid_limit", details={"field": name}
+        )
+    if value > _MAX_LIMIT:
+        raise InvalidInput(
+            f"{name} must be at most {_MAX_LIMIT} (a 64-bit counter), got {value}",
+            code="invalid_limit",
+            details={"field": name},
         )
     return value
 

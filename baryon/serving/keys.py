@@ -69,6 +69,10 @@ def looks_like_key(secret: str) -> bool:
     return bool(_KEY_RE.match(secret))
 
 
+#: Longest key lifetime accepted (100 years, seconds): beyond it datetimes overflow.
+_MAX_DURATION_SECONDS = 100 * 366 * 86_400
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse ``"30d"``, ``"12h"``, ``"90m"``, ``"2w"``, ``"45s"`` into a timedelta.
 
@@ -83,7 +87,12 @@ def parse_duration(text: str) -> timedelta:
             f"expected a duration such as 30d, 12h, 90m, 2w; got {text!r}",
             code="invalid_duration",
         )
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > _MAX_DURATION_SECONDS:
+        raise InvalidInput(
+            f"a key may live at most 100 years; got {text!r}", code="invalid_duration"
+        )
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,8 @@ def test_create_plan_valid_round_trips_exact_money_and_audits(
         ("rate_per_minute", -5),
         ("rate_per_minute", 2.5),
         ("rate_per_minute", None),
+        ("quota", 10**23),  # overflowed SQLite INTEGER (internal_error)
+        ("rate_per_minute", 2**63),
     ],
 )
 def test_create_plan_negative_or_non_integer_limit_refused(
