@@ -194,3 +194,11 @@ def test_bundled_run_reports_held_out_accuracy_and_stays_idempotent(
     before = workspace.db.table_counts()
     assert not SentimentPipeline(workspace).run().created
     assert workspace.db.table_counts() == before
+
+
+def test_write_feed_into_missing_folder_is_invalid_path(tmp_path: Path) -> None:
+    # Reached the CLI as error[internal_error]: FileNotFoundError.
+    with pytest.raises(InvalidInput) as err:
+        write_feed([{"id": "1"}], tmp_path / "missing" / "feed.jsonl")
+    assert err.value.code == "invalid_path"
+    assert not (tmp_path / "missing").exists()

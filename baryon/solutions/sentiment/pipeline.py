@@ -517,11 +517,28 @@ class SentimentPipeline:
 
 
 def write_feed(items: list[dict[str, Any]], path: str | Path) -> Path:
-    """Write feed items as JSON Lines (one item per line, UTF-8); return the path."""
+    """Write feed items as JSON Lines (one item per line, UTF-8); return the path.
+
+    The file is written to a temporary name beside ``path`` and renamed, so a failure
+    leaves no half-written feed.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_path`` when the folder does not exist or is not writable.
+    """
     target = Path(path)
-    with target.open("w", encoding="utf-8") as fh:
-        for item in items:
-            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    if not target.parent.is_dir():
+        raise InvalidInput(f"folder {target.parent} does not exist", code="invalid_path")
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for item in items:
+                fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidInput(f"cannot write {target}: {exc.strerror}", code="invalid_path") from None
     return target
 
 
