@@ -374,11 +374,17 @@ class TabularModel(ParamsValidated, BaseEstimator):  # type: ignore[misc]
     def _transform(self, X: Any) -> np.ndarray:
         frame = self._predict_frame(X)
         try:
-            return np.asarray(self.preprocessor_.transform(self._coerce(frame)))
+            Z = np.asarray(self.preprocessor_.transform(self._coerce(frame)))
         except BaryonError:
             raise
         except ValueError as exc:
             raise InvalidInput(f"{type(self).__name__}: {exc}", code="invalid_input") from exc
+        if Z.dtype.kind == "f" and np.isinf(Z).any():
+            # Broke as a bare ValueError in the model ("Input X contains infinity").
+            raise InvalidInput(
+                f"{type(self).__name__}: X contains infinity", code="non_finite_input"
+            )
+        return Z
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels or values.

@@ -186,3 +186,13 @@ def test_tree_one_class_raises_too_few_classes():
     with pytest.raises(InvalidInput) as info:
         GradientBoosting(task="classification").fit(np.ones((30, 1)), ["a"] * 30)
     assert info.value.code == "too_few_classes"
+
+
+@pytest.mark.parametrize("cls", [DecisionTree, GradientBoosting])
+def test_predict_infinite_feature_is_non_finite_input(cls: type) -> None:
+    # `models evaluate` on a file with inf reached users as internal_error (a bare ValueError).
+    X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
+    model = cls(task="regression").fit(X, np.arange(40.0))
+    with pytest.raises(InvalidInput) as err:
+        model.predict(pd.DataFrame({"a": [np.inf], "b": [1.0]}))
+    assert err.value.code == "non_finite_input"
