@@ -32,7 +32,9 @@ def _sessions(markdown: str) -> list[tuple[str, list[str]]]:
 
 
 def _norm(text: str) -> str:
-    return " ".join(_ID.sub("dsv_*", text).split())
+    # Version ids are derived from content and reproduce across workspaces, so the doc's
+    # ids are compared as they are (they went stale once when the quality report changed).
+    return " ".join(text.split())
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
