@@ -171,12 +171,18 @@ def reserve_quota(
     take = _TAKE_UNCAPPED if plan.allows_overage else _TAKE_CAPPED
     params = {**key, "b_units": units, "b_quota": plan.quota}
     used = session.execute(take, params).scalar()
+    current = None
     if used is None:
-        current = session.execute(_USED, key).scalar()
-        if current is None:  # first request of the period: make the counter, try again
+        if session.execute(_USED, key).scalar() is None:
+            # first request of the period: make the counter (a concurrent first request
+            # may make it at the same moment: ON CONFLICT DO NOTHING)
             session.execute(_insert_counter(session, subscription.org_id, start))
-            used = session.execute(take, params).scalar()
-            current = 0
+        # Try again in every case: on PostgreSQL the counter may have been committed by a
+        # concurrent first request between the UPDATE above and the SELECT (each
+        # statement sees a new snapshot); refusing then was a false quota_exceeded.
+        used = session.execute(take, params).scalar()
+        if used is None:
+            current = session.execute(_USED, key).scalar() or 0
     if used is None:
         raise QuotaExceeded(
             f"the organization used its quota of {plan.quota} requests for this billing "
