@@ -31,7 +31,7 @@ from baryon.core.errors import BaryonError
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS, run_write
-from baryon.serving.routers.sentiment import Logged, choose_model, commit_metered, record_failure
+from baryon.serving.routers._metered import Logged, choose_model, commit_metered, record_failure
 from baryon.solutions.recommender.service import (
     Preferences,
     Recommendation,

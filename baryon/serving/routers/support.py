@@ -31,7 +31,7 @@ from baryon.core.errors import BaryonError, ModelNotReady, NotFound
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS
-from baryon.serving.routers.sentiment import (
+from baryon.serving.routers._metered import (
     Logged,
     choose_model,
     commit_metered,
