@@ -125,13 +125,18 @@ def command(
         TimeElapsedColumn(),
         console=err_console,
         transient=False,
+        disable=not err_console.is_terminal,
     ) as bar:
         tasks: dict[str, TaskID] = {}
+        said: dict[str, str] = {}
 
         def progress(solution: str, message: str, fraction: float) -> None:
             if solution not in tasks:
                 tasks[solution] = bar.add_task(solution, total=1.0, step="")
             bar.update(tasks[solution], completed=max(0.0, min(1.0, fraction)), step=message)
+            if not err_console.is_terminal and said.get(solution) != message:
+                said[solution] = message  # a log line per step when there is no live bar
+                err_console.print(f"{solution:<12} {message}", highlight=False)
 
         result = Demo(ws, progress=progress).run()
 
