@@ -255,7 +255,9 @@ def expected_calibration_error(
     float in [0, 1]
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise InvalidInput(f"n_bins must be a positive integer, got {n_bins!r}", code="bad_param")
+        raise InvalidInput(
+            f"n_bins must be a positive integer, got {n_bins!r}", code="invalid_param"
+        )
     a, p, classes = _proba(y_true, proba, labels)
     confidence = p.max(axis=1)
     correct = classes[p.argmax(axis=1)] == a

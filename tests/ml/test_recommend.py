@@ -13,6 +13,7 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_info
 
 from baryon.core.errors import IntegrityError, InvalidInput, ModelNotReady
+from baryon.ml._validation import NotFitted
 from baryon.ml.recommend import (
     RECOMMENDERS,
     ALSRecommender,
@@ -99,10 +100,10 @@ def test_recommend_empty_batch_returns_zero_rows(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("n", [0, -1, 2.5, True])
-def test_recommend_bad_n_raises_bad_param(kind: str, n: Any) -> None:
+def test_recommend_bad_n_raises_invalid_param(kind: str, n: Any) -> None:
     with pytest.raises(InvalidInput) as info:
         make(kind).fit(TABLE).recommend([10], n=n)
-    assert info.value.code == "bad_param"
+    assert info.value.code == "invalid_param"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -117,6 +118,7 @@ def test_recommend_before_fit_raises_not_fitted(kind: str) -> None:
     with pytest.raises(ModelNotReady) as info:
         make(kind).recommend([10])
     assert info.value.code == "not_fitted"
+    assert isinstance(info.value, NotFitted)  # the one not-fitted error of baryon.ml
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -257,10 +259,10 @@ def test_itemknn_min_rating_user_without_liked_items_is_cold() -> None:
         ("popularity", "min_rating", -1.0),
     ],
 )
-def test_fit_bad_param_raises_bad_param(kind: str, param: str, value: Any) -> None:
+def test_fit_bad_param_raises_invalid_param(kind: str, param: str, value: Any) -> None:
     with pytest.raises(InvalidInput) as info:
         make(kind, **{param: value}).fit(TABLE)
-    assert info.value.code == "bad_param"
+    assert info.value.code == "invalid_param"
     assert info.value.details["param"] == param
 
 

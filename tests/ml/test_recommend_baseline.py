@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from baryon.core.errors import InvalidInput, ModelNotReady
+from baryon.ml._validation import NotFitted
 from baryon.ml.recommend.baseline import BaselineRatingModel, fit_biases
 
 RATINGS = pd.DataFrame(
@@ -100,17 +101,18 @@ def test_baseline_predict_before_fit_raises_not_fitted() -> None:
     with pytest.raises(ModelNotReady) as info:
         BaselineRatingModel().predict(RATINGS)
     assert info.value.code == "not_fitted"
+    assert isinstance(info.value, NotFitted)  # the one not-fitted error of baryon.ml
 
 
 @pytest.mark.parametrize(
     ("param", "value"),
     [("regularization", -1.0), ("learning_rate", 0.0), ("learning_rate", 2.0), ("max_iter", 0)],
 )
-def test_baseline_fit_bad_param_raises_bad_param(param: str, value: float) -> None:
+def test_baseline_fit_bad_param_raises_invalid_param(param: str, value: float) -> None:
     params: dict[str, Any] = {param: value}
     with pytest.raises(InvalidInput) as info:
         BaselineRatingModel(**params).fit(RATINGS)
-    assert info.value.code == "bad_param"
+    assert info.value.code == "invalid_param"
     assert info.value.details["param"] == param
 
 

@@ -149,10 +149,10 @@ def test_cf_seed_without_rating_column_raises_missing_column() -> None:
         ("baseline_max_iter", 2.5),
     ],
 )
-def test_cf_seed_bad_param_raises_bad_param(param: str, value: object) -> None:
+def test_cf_seed_bad_param_raises_invalid_param(param: str, value: object) -> None:
     with pytest.raises(InvalidInput) as info:
         CFSeedRecommender(**{param: value}).fit(TABLE)  # type: ignore[arg-type]
-    assert info.value.code == "bad_param"
+    assert info.value.code == "invalid_param"
 
 
 def test_cf_seed_user_form_recommend_ranks_by_bruteforce_scores() -> None:

@@ -86,10 +86,10 @@ def test_seed_similarity_negative_rating_raises_bad_rating() -> None:
     assert info.value.code == "bad_rating"
 
 
-def test_seed_similarity_unknown_axis_raises_bad_param() -> None:
+def test_seed_similarity_unknown_axis_raises_invalid_param() -> None:
     with pytest.raises(InvalidInput) as info:
         seed_similarity(sp.csr_matrix(np.eye(2)), axis="row")  # type: ignore[arg-type]
-    assert info.value.code == "bad_param"
+    assert info.value.code == "invalid_param"
 
 
 def test_similarity_bruteforce_zero_vectors_gives_zero() -> None:

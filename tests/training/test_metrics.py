@@ -102,7 +102,7 @@ def test_r2_constant_target_raises_constant_target() -> None:
         (lambda: m.accuracy([1, 2], [1]), "length_mismatch"),
         (lambda: m.rmse([1.0, np.nan], [1.0, 2.0]), "not_finite"),
         (lambda: m.mae(["a"], [1.0]), "not_numeric"),
-        (lambda: m.expected_calibration_error([0], [[1.0, 0.0]], n_bins=0), "bad_param"),
+        (lambda: m.expected_calibration_error([0], [[1.0, 0.0]], n_bins=0), "invalid_param"),
     ],
 )
 def test_classification_regression_bad_inputs_raise(call: Any, code: str) -> None:

@@ -22,7 +22,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from baryon.core.errors import IntegrityError, InvalidInput, ModelNotReady
+from baryon.core.errors import IntegrityError, InvalidInput
+from baryon.ml._validation import NotFitted
 from baryon.ml.recommend._interactions import (
     Interactions,
     ids_from_state,
@@ -94,7 +95,7 @@ class RecommenderBase(BaseEstimator, ABC):  # type: ignore[misc]
 
     # -- to implement ---------------------------------------------------------------
     def _validate_params(self) -> None:
-        """Check ``__init__`` params; raise ``InvalidInput(code="bad_param")``."""
+        """Check ``__init__`` params; raise ``InvalidInput(code="invalid_param")``."""
 
     @abstractmethod
     def _fit_model(self, data: Interactions) -> None:
@@ -129,7 +130,7 @@ class RecommenderBase(BaseEstimator, ABC):  # type: ignore[misc]
         Raises
         ------
         InvalidInput
-            Bad parameters (``bad_param``) or a bad table (see ``parse_interactions``).
+            Bad parameters (``invalid_param``) or a bad table (see ``parse_interactions``).
         """
         self._validate_params()
         data = parse_interactions(X, require_rating=self.requires_rating)
@@ -146,7 +147,7 @@ class RecommenderBase(BaseEstimator, ABC):  # type: ignore[misc]
     # -- lookup -------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "users_"):
-            raise ModelNotReady(
+            raise NotFitted(
                 f"{type(self).__name__} is not fitted yet; call fit first", code="not_fitted"
             )
 
@@ -206,13 +207,13 @@ class RecommenderBase(BaseEstimator, ABC):  # type: ignore[misc]
         Raises
         ------
         InvalidInput
-            ``not_a_batch`` or ``bad_param`` (n not a positive integer).
-        ModelNotReady
+            ``not_a_batch`` or ``invalid_param`` (n not a positive integer).
+        NotFitted
             ``not_fitted``.
         """
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-            raise InvalidInput(f"n must be a positive integer, got {n!r}", code="bad_param")
+            raise InvalidInput(f"n must be a positive integer, got {n!r}", code="invalid_param")
         n = int(n)
         queries = self._as_batch(user_ids, name="user_ids")
         pos = lookup_ids(self.users_, queries)

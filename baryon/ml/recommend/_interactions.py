@@ -81,20 +81,21 @@ def check_param(
     allow_none: bool = False,
     choices: Sequence[Any] | None = None,
 ) -> None:
-    """Validate one estimator parameter; the single error format of this package.
+    """Validate one estimator parameter, with the error code of ``baryon.ml._validation``.
 
     ``minimum`` is inclusive unless ``strict``; ``below`` is an exclusive upper bound.
 
     Raises
     ------
     InvalidInput
-        ``bad_param`` with ``details={"param": name, "value": repr(value)}``.
+        ``invalid_param`` (the code of :func:`baryon.ml._validation.validate_params`),
+        with ``details={"param": name, "value": repr(value)}``.
     """
 
     def fail(expected: str) -> InvalidInput:
         return InvalidInput(
             f"parameter {name}={value!r} is invalid: expected {expected}",
-            code="bad_param",
+            code="invalid_param",
             details={"param": name, "value": repr(value)},
         )
 

@@ -30,7 +30,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from baryon.core.errors import InvalidInput, ModelNotReady
+from baryon.core.errors import InvalidInput
+from baryon.ml._validation import NotFitted
 from baryon.ml.recommend._interactions import check_param, lookup_ids, parse_interactions
 
 __all__ = ["BaselineRatingModel", "BiasFit", "fit_biases"]
@@ -206,7 +207,7 @@ class BaselineRatingModel(BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         InvalidInput
-            ``bad_param``, a bad table, or ``diverged``.
+            ``invalid_param``, a bad table, or ``diverged``.
         """
         self._validate_params()
         data = parse_interactions(X, require_rating=True)
@@ -243,13 +244,13 @@ class BaselineRatingModel(BaseEstimator):  # type: ignore[misc]
 
         Raises
         ------
-        ModelNotReady
+        NotFitted
             ``not_fitted``.
         InvalidInput
             ``missing_column``.
         """
         if not hasattr(self, "global_mean_"):
-            raise ModelNotReady("BaselineRatingModel is not fitted yet", code="not_fitted")
+            raise NotFitted("BaselineRatingModel is not fitted yet", code="not_fitted")
         if not isinstance(X, pd.DataFrame) or not {"user", "item"} <= set(X.columns):
             raise InvalidInput("predict needs a DataFrame with user, item", code="missing_column")
         upos = lookup_ids(self.users_, X["user"].tolist())

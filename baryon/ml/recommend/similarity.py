@@ -50,7 +50,7 @@ Axis = Literal["item", "user"]
 def _vectors(ratings: sp.spmatrix | sp.sparray, axis: Axis) -> sp.csr_matrix:
     """Rows = the vectors compared: items (columns of ``ratings``) or users (rows)."""
     if axis not in ("item", "user"):
-        raise InvalidInput(f"axis must be 'item' or 'user', got {axis!r}", code="bad_param")
+        raise InvalidInput(f"axis must be 'item' or 'user', got {axis!r}", code="invalid_param")
     matrix = sp.csr_matrix(ratings, dtype=np.float64)
     if matrix.nnz and matrix.data.min() < 0:
         raise InvalidInput("the seed similarity needs non-negative ratings", code="bad_rating")
@@ -92,7 +92,7 @@ def seed_similarity(
     Raises
     ------
     InvalidInput
-        ``bad_param`` for an unknown axis, ``bad_rating`` for negative ratings.
+        ``invalid_param`` for an unknown axis, ``bad_rating`` for negative ratings.
     """
     vectors = _vectors(ratings, axis)
     n = vectors.shape[0]
@@ -164,7 +164,7 @@ def cosine_similarity(
         Diagonal included (1 when shrinkage is 0).
     """
     if axis not in ("item", "user"):
-        raise InvalidInput(f"axis must be 'item' or 'user', got {axis!r}", code="bad_param")
+        raise InvalidInput(f"axis must be 'item' or 'user', got {axis!r}", code="invalid_param")
     matrix = sp.csr_matrix(ratings, dtype=np.float64)
     vectors = sp.csr_matrix(matrix.T) if axis == "item" else matrix
     norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
