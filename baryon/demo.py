@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baryon.core.errors import NotFound
+from baryon.core.errors import InvalidHome, NotFound
 from baryon.workspace import Workspace
 
 __all__ = ["DEMO_ORG", "DEMO_PLAN", "Demo", "DemoResult", "DemoRow", "SolutionStep"]
@@ -296,16 +296,16 @@ class Demo:
                 actor="demo",
                 clock=self.ws.clock,
             )
-        _write_secret(key_path, created.secret)
+            # Inside the transaction: if the file cannot be written, no key is kept either.
+            _write_secret(key_path, created.secret)
         return created.secret, True, key_path
 
     def _key_is_valid(self, secret: str, org_id: str) -> bool:
         from sqlalchemy import select
 
-        from baryon.serving.keys import hash_secret
+        from baryon.serving.keys import ApiKey, hash_secret
         from baryon.serving.tables import ApiKeyRow
 
-        now = self.ws.clock.now()
         with self.ws.db.session() as session:
             row = session.scalars(
                 select(ApiKeyRow).where(ApiKeyRow.secret_sha256 == hash_secret(secret))
@@ -313,8 +313,7 @@ class Demo:
             return (
                 row is not None
                 and row.org_id == org_id
-                and row.revoked_at is None
-                and (row.expires_at is None or row.expires_at > now)
+                and ApiKey.from_row(row).status(self.ws.clock.now()) == "active"
             )
 
     def feed(self, n: int = 600) -> dict[str, Any]:
@@ -392,12 +391,25 @@ class Demo:
 
 
 def _write_secret(path: Path, secret: str) -> None:
-    """Write ``secret`` to ``path`` with mode 0600, atomically."""
+    """Write ``secret`` to ``path`` with mode 0600, atomically.
+
+    Raises
+    ------
+    InvalidHome
+        Code ``key_file_unwritable`` when the file cannot be written.
+    """
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret + "\n")
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secret + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp.is_file():
+            tmp.unlink()
+        raise InvalidHome(
+            f"cannot write the demo key to {path}: {exc.strerror}", code="key_file_unwritable"
+        ) from None
 
 
 def results_markdown(rows: list[DemoRow], seconds: float | None = None) -> str:

@@ -159,7 +159,6 @@ def run(quick: bool) -> list[Comparison]:
         return time.perf_counter() - start
 
     raw = _RawImplicit(train, raw_params)
-    rss_before = peak_rss_mb()
     for name, make, baseline_name in (
         ("cf_seed", lambda: CFSeedRecommender(), "itemknn_cosine"),
         ("cf_seed", lambda: CFSeedRecommender(), "implicit ALS"),
@@ -220,5 +219,4 @@ def run(quick: bool) -> list[Comparison]:
     cf_rate = len(all_users) / timed(lambda: cf_model.recommend(all_users, n=10))  # type: ignore[attr-defined]
     rec.note = f"cf_seed.recommend: {cf_rate:,.0f} users/s in the same run"
     rows.append(rec)
-    del rss_before
     return rows

@@ -11,9 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 from serving.servingkit import PortalTransport  # tests/serving, as in test_client.py
+from sqlalchemy.orm import Session
 
 from baryon.cli.main import main
 from baryon.core.config import Settings
+from baryon.core.errors import InvalidHome
 from baryon.demo import Demo, DemoResult, results_markdown
 from baryon.serving.app import create_app
 from baryon.workspace import Workspace
@@ -126,3 +128,38 @@ def test_demo_port_in_use_is_a_one_line_error(
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("error[port_in_use]:")
+
+
+def test_demo_tenant_reuses_a_valid_key_and_replaces_a_revoked_one(workspace: Workspace) -> None:
+    from baryon.serving.keys import list_keys, revoke_key
+
+    demo = Demo(workspace)
+    first, new, path = demo.tenant()
+    assert new is True
+    assert demo.tenant() == (first, False, path)
+    with workspace.db.session() as s:
+        (key,) = list_keys(s, _org_id(s))
+        revoke_key(s, key.id, org_id=key.org_id)
+    second, new, _ = demo.tenant()
+    assert new is True
+    assert second != first
+
+
+def test_demo_tenant_key_file_unwritable_keeps_no_key(workspace: Workspace) -> None:
+    from sqlalchemy import func, select
+
+    from baryon.serving.tables import ApiKeyRow
+
+    (workspace.settings.home / "demo_api_key.tmp").mkdir()  # the temp name is taken
+    with pytest.raises(InvalidHome) as err:
+        Demo(workspace).tenant()
+    assert err.value.code == "key_file_unwritable"
+    with workspace.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ApiKeyRow)) == 0
+    assert not (workspace.settings.home / "demo_api_key").exists()
+
+
+def _org_id(session: Session) -> str:
+    from baryon.commerce.orgs import get_org
+
+    return get_org(session, "demo").id
