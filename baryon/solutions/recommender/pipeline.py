@@ -31,16 +31,21 @@ metrics are averaged over users with at least one relevant held-out wine.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.core.errors import InvalidInput
+from baryon.solutions._reuse import (
+    ProgressCallback,
+    champion_or_none,
+    find_version_by_recipe,
+    promote_or_note,
+    recipe_digest,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,9 +63,6 @@ __all__ = [
     "RecommenderPipeline",
     "RecommenderResult",
 ]
-
-#: ``progress(message, fraction_done)``: called at each step; fraction in [0, 1].
-ProgressCallback = Callable[[str, float], None]
 
 MODEL_NAME = "recommender"
 DATASET = "xwines-ratings"
@@ -206,11 +208,6 @@ class RecommenderResult:
         }
 
 
-def _recipe(**parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _split_metrics(metrics: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
     test, validation = {}, {}
     for key, value in metrics.items():
@@ -332,16 +329,15 @@ class RecommenderPipeline:
     # ---------------------------------------------------------------- models
     def recipe(self, kind: str, dataset: DatasetVersion) -> str:
         """Identify a training: dataset version, kind, parameters and seed."""
-        return _recipe(dataset=dataset.id, kind=kind, params=self.candidates[kind], seed=self.seed)
+        return recipe_digest(
+            dataset=dataset.id, kind=kind, params=self.candidates[kind], seed=self.seed
+        )
 
     def find_trained(self, kind: str, dataset: DatasetVersion) -> ModelVersion | None:
         """Return the version trained by this recipe, if any."""
-        try:
-            versions = self.workspace.registry.list_versions(MODEL_NAME)
-        except NotFound:
-            return None
-        recipe = self.recipe(kind, dataset)
-        return next((v for v in versions if v.extra.get("recipe") == recipe), None)
+        return find_version_by_recipe(
+            self.workspace.registry, MODEL_NAME, self.recipe(kind, dataset)
+        )
 
     def train(self, kind: str, dataset: DatasetVersion) -> ModelVersion:
         """Train one candidate and register it as a version of ``recommender``."""
@@ -369,10 +365,7 @@ class RecommenderPipeline:
         return max(scored, key=lambda k: (scored[k], -versions[k].version))
 
     def _champion(self) -> ModelVersion | None:
-        try:
-            return self.workspace.registry.get_version(MODEL_NAME, alias="champion")
-        except (NotFound, LookupError):
-            return None
+        return champion_or_none(self.workspace.registry, MODEL_NAME)
 
     def choose_champion(
         self, versions: dict[str, ModelVersion], validation: DatasetVersion
@@ -384,25 +377,20 @@ class RecommenderPipeline:
         str or None
             A note when the gate refused.
         """
-        registry = self.workspace.registry
         best = self.best(versions)
         chosen = versions[best]
         champion = self._champion()
         if champion is not None and champion.version == chosen.version:
             return None
-        try:
-            registry.promote(
-                MODEL_NAME,
-                chosen.version,
-                actor=self.actor,
-                reason=f"recommender pipeline: best validation {PRIMARY} ({best})",
-                evaluation_dataset=f"{validation.name}@{validation.version}",
-            )
-        except Conflict as exc:
-            if exc.code != "gate_refused":
-                raise
-            return f"{chosen.ref} ({best}) stays challenger: {exc.message}"
-        return None
+        return promote_or_note(
+            self.workspace.registry,
+            MODEL_NAME,
+            chosen,
+            actor=self.actor,
+            reason=f"recommender pipeline: best validation {PRIMARY} ({best})",
+            label=best,
+            evaluation_dataset=f"{validation.name}@{validation.version}",
+        )
 
     # -------------------------------------------------------------------- run
     def run(self, progress: ProgressCallback | None = None) -> RecommenderResult:

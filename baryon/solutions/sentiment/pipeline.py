@@ -29,17 +29,22 @@ from the same dataset version with the same kind, parameters and seed is reused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.core.errors import InvalidInput, NotFound
+from baryon.solutions._reuse import (
+    ProgressCallback,
+    find_version_by_recipe,
+    promote_or_note,
+    recipe_digest,
+)
 
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetVersion
@@ -58,9 +63,6 @@ __all__ = [
     "load_label_names",
     "write_feed",
 ]
-
-#: ``progress(message, fraction_done)``: called at each step; fraction in [0, 1].
-ProgressCallback = Callable[[str, float], None]
 
 KIND = "text_classifier"
 
@@ -223,11 +225,6 @@ def load_label_names(bundled: str) -> dict[str, str]:
     return names
 
 
-def _recipe(**parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 class SentimentPipeline:
     """Ingest → clean → split → train → register → promote, for ``sentiment`` and ``topic``.
 
@@ -318,16 +315,13 @@ class SentimentPipeline:
 
     def find_trained(self, task: str, dataset: DatasetVersion) -> ModelVersion | None:
         """Return the version of ``task``'s model trained by this recipe, if any."""
-        recipe = self.recipe(dataset)
-        try:
-            versions = self.workspace.registry.list_versions(_spec(task).model)
-        except NotFound:
-            return None
-        return next((v for v in versions if v.extra.get("recipe") == recipe), None)
+        return find_version_by_recipe(
+            self.workspace.registry, _spec(task).model, self.recipe(dataset)
+        )
 
     def recipe(self, dataset: DatasetVersion) -> str:
         """Identify a training: dataset version, kind, parameters and seed."""
-        return _recipe(dataset=dataset.id, kind=KIND, params=self.params, seed=self.seed)
+        return recipe_digest(dataset=dataset.id, kind=KIND, params=self.params, seed=self.seed)
 
     def train(self, task: str, dataset: DatasetVersion) -> ModelVersion:
         """Train ``text_classifier`` on ``dataset`` and register it as ``task``'s model.
@@ -361,18 +355,13 @@ class SentimentPipeline:
         """Make ``version`` the champion through the gate; return a note if refused."""
         if "champion" in version.aliases:
             return None
-        try:
-            self.workspace.registry.promote(
-                _spec(task).model,
-                version.version,
-                actor=self.actor,
-                reason="sentiment pipeline: new training",
-            )
-        except Conflict as exc:
-            if exc.code != "gate_refused":
-                raise
-            return f"{version.ref} stays challenger: {exc.message}"
-        return None
+        return promote_or_note(
+            self.workspace.registry,
+            _spec(task).model,
+            version,
+            actor=self.actor,
+            reason="sentiment pipeline: new training",
+        )
 
     @staticmethod
     def majority_baseline(dataset: DatasetVersion) -> dict[str, float]:

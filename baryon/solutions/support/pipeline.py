@@ -32,17 +32,23 @@ dataset version with the same kind, parameters, seed and calibration rule (its
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.core.errors import InvalidInput
+from baryon.solutions._reuse import (
+    ProgressCallback,
+    champion_or_none,
+    find_version_by_recipe,
+    promote_or_note,
+    recipe_digest,
+)
 from baryon.solutions.support.handoff import HANDOFF_RULES, HandoffCalibration, calibrate_handoff
 
 if TYPE_CHECKING:
@@ -65,9 +71,6 @@ __all__ = [
     "SupportPipeline",
     "SupportResult",
 ]
-
-#: ``progress(message, fraction_done)``: called at each step; fraction in [0, 1].
-ProgressCallback = Callable[[str, float], None]
 
 MODEL_NAME = "support-intent"
 KIND = "text_classifier"
@@ -211,11 +214,6 @@ class SupportData:
     held_out: DatasetVersion
 
 
-def _recipe(**parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _clean_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if v is not None and k != "fit_seconds"}
 
@@ -347,7 +345,7 @@ class SupportPipeline:
     # ---------------------------------------------------------------- models
     def recipe(self, data: SupportData) -> str:
         """Identify a training: dataset versions, kind, parameters, seed, calibration rule."""
-        return _recipe(
+        return recipe_digest(
             dataset=data.dataset.id,
             calibration=data.calibration.id,
             held_out=data.held_out.id,
@@ -360,12 +358,7 @@ class SupportPipeline:
 
     def find_trained(self, data: SupportData) -> ModelVersion | None:
         """Return the ``support-intent`` version this recipe made, if any."""
-        try:
-            versions = self.workspace.registry.list_versions(MODEL_NAME)
-        except NotFound:
-            return None
-        recipe = self.recipe(data)
-        return next((v for v in versions if v.extra.get("recipe") == recipe), None)
+        return find_version_by_recipe(self.workspace.registry, MODEL_NAME, self.recipe(data))
 
     def train(self, dataset: DatasetVersion) -> Run:
         """Train ``text_classifier`` on the split (a tracked run, not yet registered).
@@ -497,10 +490,7 @@ class SupportPipeline:
         return calibration, dict(report["held_out"])
 
     def _champion(self) -> ModelVersion | None:
-        try:
-            return self.workspace.registry.get_version(MODEL_NAME, alias="champion")
-        except (NotFound, LookupError):
-            return None
+        return champion_or_none(self.workspace.registry, MODEL_NAME)
 
     def promote(self, version: ModelVersion) -> str | None:
         """Promote ``version`` through the gate unless it already is the champion.
@@ -513,18 +503,13 @@ class SupportPipeline:
         champion = self._champion()
         if champion is not None and champion.version == version.version:
             return None
-        try:
-            self.workspace.registry.promote(
-                MODEL_NAME,
-                version.version,
-                actor=self.actor,
-                reason="support pipeline: new Banking77 model",
-            )
-        except Conflict as exc:
-            if exc.code != "gate_refused":
-                raise
-            return f"{version.ref} stays challenger: {exc.message}"
-        return None
+        return promote_or_note(
+            self.workspace.registry,
+            MODEL_NAME,
+            version,
+            actor=self.actor,
+            reason="support pipeline: new Banking77 model",
+        )
 
     @staticmethod
     def majority_baseline(dataset: DatasetVersion) -> dict[str, float]:

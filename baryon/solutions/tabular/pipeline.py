@@ -32,18 +32,22 @@ seed) is reused, and so is the model version registered from it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.core.errors import InvalidInput, NotFound
+from baryon.solutions._reuse import (
+    ProgressCallback,
+    promote_or_note,
+    recipe_digest,
+)
 
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetVersion
@@ -61,9 +65,6 @@ __all__ = [
     "TabularPipeline",
     "TabularResult",
 ]
-
-#: ``progress(message, fraction_done)``: called at each step; fraction in [0, 1].
-ProgressCallback = Callable[[str, float], None]
 
 MODEL_NAME = "concrete-strength"
 DATASET = "concrete"
@@ -210,11 +211,6 @@ class TabularResult:
         }
 
 
-def _recipe(**parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _split_metrics(metrics: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
     test = {k: float(metrics[k]) for k in _METRICS if metrics.get(k) is not None}
     validation = {
@@ -305,7 +301,9 @@ class TabularPipeline:
     # ---------------------------------------------------------------- models
     def recipe(self, kind: str, dataset: DatasetVersion) -> str:
         """Identify a training: dataset version, kind, parameters and seed."""
-        return _recipe(dataset=dataset.id, kind=kind, params=self.candidates[kind], seed=self.seed)
+        return recipe_digest(
+            dataset=dataset.id, kind=kind, params=self.candidates[kind], seed=self.seed
+        )
 
     def find_run(self, kind: str, dataset: DatasetVersion) -> Run | None:
         """Return the succeeded run of this recipe, if any."""
@@ -406,18 +404,13 @@ class TabularPipeline:
         champion = registry.get_version(MODEL_NAME, alias="champion")
         if champion.version == version.version:
             return None
-        try:
-            registry.promote(
-                MODEL_NAME,
-                version.version,
-                actor=self.actor,
-                reason="tabular pipeline: best validation R²",
-            )
-        except Conflict as exc:
-            if exc.code != "gate_refused":
-                raise
-            return f"{version.ref} stays challenger: {exc.message}"
-        return None
+        return promote_or_note(
+            registry,
+            MODEL_NAME,
+            version,
+            actor=self.actor,
+            reason="tabular pipeline: best validation R²",
+        )
 
     # -------------------------------------------------------------------- run
     def run(self, progress: ProgressCallback | None = None) -> TabularResult:

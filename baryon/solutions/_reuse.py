@@ -1,0 +1,134 @@
+"""What the four solution pipelines share: recipes, reuse and the champion.
+
+A pipeline run again on the same workspace creates nothing: a model version (or
+run) carries the *recipe* it was trained from in its ``extra["recipe"]`` and is
+found again by it. The recipe is a short digest of what determines the training
+(dataset version ids, kind, parameters, seed, …), computed by :func:`recipe_digest`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from baryon.core.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from baryon.training.registry import ModelRegistry, ModelVersion
+
+__all__ = [
+    "ProgressCallback",
+    "champion_or_none",
+    "find_version_by_recipe",
+    "promote_or_note",
+    "recipe_digest",
+]
+
+#: ``progress(message, fraction_done)``: called at each step; fraction in [0, 1].
+ProgressCallback = Callable[[str, float], None]
+
+
+def recipe_digest(**parts: Any) -> str:
+    """Identify a training by what determines it.
+
+    Parameters
+    ----------
+    **parts : JSON-serializable
+        Dataset version ids, kind, parameters, seed, …; key order does not matter.
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of the SHA-256 of the canonical JSON of ``parts``
+        (sorted keys, no spaces).
+
+    Raises
+    ------
+    TypeError
+        A part is not JSON-serializable.
+    """
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def find_version_by_recipe(registry: ModelRegistry, model: str, recipe: str) -> ModelVersion | None:
+    """Return the first version of ``model`` whose ``extra["recipe"]`` is ``recipe``.
+
+    Parameters
+    ----------
+    registry : ModelRegistry
+    model : str
+        Registered model name.
+    recipe : str
+        A :func:`recipe_digest`.
+
+    Returns
+    -------
+    ModelVersion or None
+        None when the model does not exist or no version has that recipe.
+    """
+    try:
+        versions = registry.list_versions(model)
+    except NotFound:
+        return None
+    return next((v for v in versions if v.extra.get("recipe") == recipe), None)
+
+
+def champion_or_none(registry: ModelRegistry, model: str) -> ModelVersion | None:
+    """Return the champion of ``model``, or None when there is no model or no champion."""
+    try:
+        return registry.get_version(model, alias="champion")
+    except (NotFound, LookupError):
+        return None
+
+
+def promote_or_note(
+    registry: ModelRegistry,
+    model: str,
+    version: ModelVersion,
+    *,
+    actor: str,
+    reason: str,
+    label: str | None = None,
+    evaluation_dataset: str | None = None,
+) -> str | None:
+    """Promote ``version`` through the gate; a note instead of an error if refused.
+
+    Parameters
+    ----------
+    registry : ModelRegistry
+    model : str
+    version : ModelVersion
+    actor, reason : str
+        Recorded with the promotion.
+    label : str, optional
+        Shown in brackets after the version reference in the note.
+    evaluation_dataset : str, optional
+        ``name@version`` the gate evaluates on (see :meth:`ModelRegistry.promote`).
+
+    Returns
+    -------
+    str or None
+        ``"<ref> stays challenger: <gate message>"`` when the gate refused, else None.
+
+    Raises
+    ------
+    Conflict
+        Any conflict other than a gate refusal (code ``gate_refused``).
+    """
+    try:
+        registry.promote(
+            model,
+            version.version,
+            actor=actor,
+            reason=reason,
+            evaluation_dataset=evaluation_dataset,
+        )
+    except Conflict as exc:
+        if exc.code != "gate_refused":
+            raise
+        ref = version.ref if label is None else f"{version.ref} ({label})"
+        return f"{ref} stays challenger: {exc.message}"
+    return None
