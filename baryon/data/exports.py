@@ -34,6 +34,11 @@ def _format_of(path: Path, requested: str | None) -> tuple[str, bool]:
     if gzipped:
         suffixes = suffixes[:-1]
     fmt = (requested or (suffixes[-1].lstrip(".") if suffixes else "")).lower()
+    if requested is not None and fmt not in EXPORT_FORMATS:
+        raise InvalidInput(
+            f"unknown export format {requested!r}; use csv, tsv, parquet or jsonl",
+            code="invalid_format",
+        )
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(
             f"cannot tell the export format of {path.name!r}; use a .csv, .tsv, .parquet "

@@ -276,7 +276,8 @@ def load_recipe(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InvalidFile(f"{p.name} is not valid YAML: {exc}", code="invalid_recipe") from None
+        reason = " ".join(str(exc).split())  # PyYAML messages span lines; errors are one line
+        raise InvalidFile(f"{p.name} is not valid YAML: {reason}", code="invalid_recipe") from None
     if isinstance(data, Mapping):
         data = data.get("steps")
     if not isinstance(data, list):

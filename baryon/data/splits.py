@@ -134,6 +134,8 @@ def assign_split(
         test_size, validation_size, seed = float(test_size), float(validation_size), int(seed)
     except (TypeError, ValueError):
         raise _bad("test_size and validation_size must be numbers, seed an integer") from None
+    if seed < 0:  # numpy.random.default_rng refuses negative seeds with a bare ValueError
+        raise _bad(f"seed must be a non-negative integer, got {seed}")
     if not 0 < test_size < 1 or not 0 <= validation_size < 1 or test_size + validation_size >= 1:
         raise _bad(
             "test_size must be in (0, 1), validation_size in [0, 1), and their sum below 1",

@@ -194,6 +194,26 @@ def test_split_without_label_role_is_missing_role(data: Data, tmp_path: Path) ->
     assert err.startswith("error[missing_role]")
 
 
+def test_split_negative_seed_is_one_error_line(data: Data, tickets: Path) -> None:
+    data("ingest", str(tickets), "--name", "tickets")
+    code, _, err = data("split", "tickets", "--strategy", "random", "--seed", "-1")
+    assert code == 1
+    assert err.startswith("error[invalid_split]")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_clean_broken_yaml_recipe_is_one_error_line(
+    data: Data, tickets: Path, tmp_path: Path
+) -> None:
+    data("ingest", str(tickets), "--name", "tickets")
+    recipe = tmp_path / "broken.yaml"
+    recipe.write_text(": : :\n  - [\n")
+    code, _, err = data("clean", "tickets", "--recipe", str(recipe))
+    assert code == 1
+    assert err.startswith("error[invalid_recipe]")
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_show_unknown_dataset(data: Data) -> None:
     code, _, err = data("show", "ghost")
     assert code == 1

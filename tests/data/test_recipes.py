@@ -103,6 +103,17 @@ def test_load_recipe_bad_files(tmp_path: Path, content: str, code: str) -> None:
     assert info.value.code == code
 
 
+def test_load_recipe_broken_yaml_error_is_one_line(tmp_path: Path) -> None:
+    # PyYAML's message spans several lines; the CLI prints errors as one line
+    recipe = tmp_path / "broken.yaml"
+    recipe.write_text(": : :\n  - [\n")
+    with pytest.raises(InvalidFile) as info:
+        load_recipe(recipe)
+    assert info.value.code == "invalid_recipe"
+    assert "\n" not in str(info.value)
+    assert "line 1" in str(info.value)
+
+
 def test_load_recipe_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidFile) as info:
         load_recipe(tmp_path / "nope.yaml")

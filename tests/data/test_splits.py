@@ -101,3 +101,11 @@ def test_assign_split_single_row_is_too_few() -> None:
     with pytest.raises(InvalidInput) as info:
         assign_split(_frame().head(1), {}, strategy="random")
     assert info.value.code == "too_few_rows"
+
+
+def test_assign_split_negative_seed_raises_invalid_split() -> None:
+    # seed=-1 used to reach numpy.random.default_rng and surface as a bare ValueError
+    with pytest.raises(InvalidInput) as info:
+        assign_split(_frame(), {}, strategy="random", seed=-1)
+    assert info.value.code == "invalid_split"
+    assert "seed" in str(info.value)

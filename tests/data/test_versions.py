@@ -325,6 +325,18 @@ def test_export_unknown_extension_is_refused(
     assert not (tmp_path / "out.xls").exists()
 
 
+def test_export_unknown_format_option_names_the_format(
+    store: DatasetStore, write_file: WriteFile, tmp_path: Path
+) -> None:
+    # format="bogus" with out.csv used to say "cannot tell the export format of 'out.csv'"
+    store.ingest(write_file("t.csv", TICKETS), name="t")
+    with pytest.raises(InvalidInput) as info:
+        store.export("t", tmp_path / "out.csv", format="bogus")
+    assert info.value.code == "invalid_format"
+    assert "'bogus'" in str(info.value)
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_ingest_progress_callback_reaches_file_size(
     store: DatasetStore, write_file: WriteFile
 ) -> None:
