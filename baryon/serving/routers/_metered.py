@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -24,16 +23,9 @@ from baryon.core.ids import new_id
 from baryon.serving.auth import Principal
 from baryon.serving.deps import AppState
 from baryon.serving.inference import ServedModel, choose_variant, resolve_variant
-from baryon.serving.metering import StoredResponse as Stored
-from baryon.serving.metering import (
-    check_idempotency_key,
-    find_replay,
-    record_usage,
-    reserve_quota,
-    store_replay,
-)
+from baryon.serving.metering import record_usage, reserve_quota
 from baryon.serving.predictions import log_prediction
-from baryon.serving.routers._common import fingerprint, json_bytes, replay_response
+from baryon.serving.routers._common import IDEMPOTENCY_HEADER, run_write
 
 __all__ = ["Logged", "choose_model", "commit_metered", "record_failure", "route_template"]
 
@@ -92,6 +84,10 @@ def commit_metered(
 ) -> Response:
     """Meter, log and store one scoring request in one transaction; answer its JSON.
 
+    The transaction, the ``Idempotency-Key`` replay and its retry are
+    :func:`~baryon.serving.routers._common.run_write`'s; this adds the quota, the
+    prediction log and the usage record inside it.
+
     Parameters
     ----------
     logs : list of Logged
@@ -108,99 +104,74 @@ def commit_metered(
     QuotaExceeded
         Quota used up (nothing is written), or no active subscription.
     """
-    fp = None
-    if idempotency_key is not None:
-        check_idempotency_key(idempotency_key)
-        fp = fingerprint(request, body)
     endpoint = route_template(request)
     latency_ms = (time.perf_counter() - started) * 1000.0
     sub = principal.subscription
-    for attempt in range(2):
-        try:
-            with state.transaction() as session:
-                now = state.clock.now()
-                if fp is not None and idempotency_key is not None:
-                    stored = find_replay(
-                        session,
-                        key_id=principal.key_id,
-                        idempotency_key=idempotency_key,
-                        fingerprint=fp,
-                        now=now,
-                    )
-                    if stored is not None:
-                        return replay_response(stored)
-                if sub is None:
-                    raise QuotaExceeded(
-                        "the organization has no active plan", code="no_subscription"
-                    )
-                quota = reserve_quota(session, sub, units=1, now=now)
-                ids: list[str | None] = []
-                for entry in logs:
-                    if not entry.inputs:
-                        ids.append(None)
-                        continue
-                    prediction_id = new_id("pred", state.clock)
-                    log_prediction(
-                        session,
-                        prediction_id=prediction_id,
-                        org_id=principal.org_id,
-                        key_id=principal.key_id,
-                        model_name=entry.model.name,
-                        model_version=entry.model.version,
-                        variant=entry.variant,
-                        request_id=request_id,
-                        input_mode=principal.prediction_inputs,
-                        inputs=entry.inputs,
-                        outputs=entry.outputs,
-                        flags=[],
-                        latency_ms=latency_ms,
-                        at=now,
-                    )
-                    ids.append(prediction_id)
-                answer = work(session, ids)
-                first = next((i for i in ids if i is not None), None)
-                main = logs[0].model if logs else None
-                record_usage(
-                    session,
-                    org_id=principal.org_id,
-                    key_id=principal.key_id,
-                    endpoint=endpoint,
-                    units=1,
-                    status=status_code,
-                    latency_ms=latency_ms,
-                    period_start=quota.period_start,
-                    model_name=None if main is None else main.name,
-                    model_version=None if main is None else main.version,
-                    prediction_id=first,
-                    clock=state.clock,
-                )
-                answer["usage"] = {
-                    "units": 1,
-                    "quota": quota.quota,
-                    "used": quota.used,
-                    "remaining": max(0, quota.quota - quota.used),
-                }
-                payload = json_bytes(answer)
-                if fp is not None and idempotency_key is not None:
-                    store_replay(
-                        session,
-                        key_id=principal.key_id,
-                        org_id=principal.org_id,
-                        idempotency_key=idempotency_key,
-                        fingerprint=fp,
-                        response=Stored(status_code, payload.decode()),
-                        now=now,
-                    )
-            state.metrics.usage_units.labels(endpoint).inc()
-            for entry in logs:
-                if entry.inputs:
-                    state.metrics.predictions.labels(entry.model.name, entry.variant).inc()
-            return Response(payload, status_code=status_code, media_type="application/json")
-        except sa_exc.IntegrityError:
-            # PostgreSQL: a concurrent request stored the same Idempotency-Key first.
-            if fp is None or attempt == 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def metered(session: Session) -> dict[str, Any]:
+        # Runs after run_write found no stored replay, inside its transaction.
+        now = state.clock.now()
+        if sub is None:
+            raise QuotaExceeded("the organization has no active plan", code="no_subscription")
+        quota = reserve_quota(session, sub, units=1, now=now)
+        ids: list[str | None] = []
+        for entry in logs:
+            if not entry.inputs:
+                ids.append(None)
+                continue
+            prediction_id = new_id("pred", state.clock)
+            log_prediction(
+                session,
+                prediction_id=prediction_id,
+                org_id=principal.org_id,
+                key_id=principal.key_id,
+                model_name=entry.model.name,
+                model_version=entry.model.version,
+                variant=entry.variant,
+                request_id=request_id,
+                input_mode=principal.prediction_inputs,
+                inputs=entry.inputs,
+                outputs=entry.outputs,
+                flags=[],
+                latency_ms=latency_ms,
+                at=now,
+            )
+            ids.append(prediction_id)
+        answer = work(session, ids)
+        first = next((i for i in ids if i is not None), None)
+        main = logs[0].model if logs else None
+        record_usage(
+            session,
+            org_id=principal.org_id,
+            key_id=principal.key_id,
+            endpoint=endpoint,
+            units=1,
+            status=status_code,
+            latency_ms=latency_ms,
+            period_start=quota.period_start,
+            model_name=None if main is None else main.name,
+            model_version=None if main is None else main.version,
+            prediction_id=first,
+            clock=state.clock,
+        )
+        answer["usage"] = {
+            "units": 1,
+            "quota": quota.quota,
+            "used": quota.used,
+            "remaining": max(0, quota.quota - quota.used),
+        }
+        return answer
+
+    response = run_write(
+        state, principal, request, metered, body=body, idempotency_key=idempotency_key,
+        status_code=status_code,
+    )  # fmt: skip
+    if IDEMPOTENCY_HEADER not in response.headers:
+        state.metrics.usage_units.labels(endpoint).inc()
+        for entry in logs:
+            if entry.inputs:
+                state.metrics.predictions.labels(entry.model.name, entry.variant).inc()
+    return response
 
 
 def record_failure(
