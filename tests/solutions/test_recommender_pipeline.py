@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from baryon.cli.main import app as cli
 from baryon.commerce.orgs import create_org
-from baryon.core.errors import InvalidInput
+from baryon.core.errors import InvalidFile, InvalidInput
 from baryon.solutions.recommender.pipeline import (
     MODEL_NAME,
     TARGET_RATIO,
@@ -115,6 +115,29 @@ def test_pipeline_without_popularity_baseline_is_refused(workspace: Workspace) -
     with pytest.raises(InvalidInput) as info:
         RecommenderPipeline(workspace, candidates={"als": {}})
     assert info.value.code == "no_baseline"
+
+
+@pytest.mark.parametrize("feedback", [False, True])
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [(None, "file_not_found"), ("", "empty_file"), ("dir", "not_a_file")],
+)
+def test_prepare_bad_ratings_file_is_invalid_file(
+    workspace: Workspace, tmp_path: Path, feedback: bool, content: str | None, code: str
+) -> None:
+    path = tmp_path / "ratings.csv"
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    if feedback:
+        with workspace.db.session() as s:
+            org = create_org(s, name="acme").id
+            record_event(s, org_id=org, user_id="1002", item_id="100003", type="rate", value=5.0)
+    pipeline = RecommenderPipeline(workspace, candidates=FAST, ratings=path, feedback=feedback)
+    with pytest.raises(InvalidFile) as info:
+        pipeline.prepare()
+    assert info.value.code == code
 
 
 def test_models_evaluate_recommender_on_held_out_ratings_laid_out_like_the_source(

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from baryon.core.errors import InvalidInput
+from baryon.core.errors import InvalidFile, InvalidInput
 from baryon.solutions._reuse import (
     ProgressCallback,
     champion_or_none,
@@ -274,7 +274,14 @@ class RecommenderPipeline:
             return feedback_ratings(session)
 
     def prepare(self) -> tuple[DatasetVersion, int]:
-        """Ingest (with feedback), clean and split; return the split version and feedback rows."""
+        """Ingest (with feedback), clean and split; return the split version and feedback rows.
+
+        Raises
+        ------
+        InvalidFile
+            The ratings file is missing (``file_not_found``), a directory
+            (``not_a_file``), empty (``empty_file``) or not a CSV (``invalid_ratings``).
+        """
         import pandas as pd
 
         store = self.workspace.datasets
@@ -287,7 +294,7 @@ class RecommenderPipeline:
         with tempfile.TemporaryDirectory(prefix="baryon-xwines-") as tmp:
             path = source
             if extra is not None and len(extra):
-                base = pd.read_csv(source)
+                base = _read_ratings(source)
                 merged = pd.concat([base, extra], ignore_index=True)
                 path = Path(tmp) / "ratings-with-feedback.csv"
                 merged.to_csv(path, index=False)
@@ -456,6 +463,22 @@ class RecommenderPipeline:
 
 
 def _header(path: Path) -> list[str]:
+    return [str(c) for c in _read_ratings(path, nrows=0).columns]
+
+
+def _read_ratings(path: Path, **options: Any) -> pd.DataFrame:
+    """Read a ratings CSV; a missing or unreadable file is an :class:`InvalidFile`."""
     import pandas as pd
 
-    return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    if not path.exists():
+        raise InvalidFile(f"no such file: {path}", code="file_not_found")
+    if not path.is_file():
+        raise InvalidFile(f"{path} is not a file", code="not_a_file")
+    try:
+        return pd.read_csv(path, **options)
+    except pd.errors.EmptyDataError as exc:
+        raise InvalidFile(f"{path} is empty", code="empty_file") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidFile(
+            f"{path} is not a readable ratings CSV: {exc}", code="invalid_ratings"
+        ) from exc
