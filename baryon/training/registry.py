@@ -23,11 +23,13 @@ Loading
 :meth:`~ModelRegistry.load` reads the model payload from the artifact store (its
 SHA-256 is verified: a flipped byte raises :class:`~baryon.core.errors.IntegrityError`),
 rebuilds the estimator with :func:`baryon.ml.persistence.load_model` and keeps it in a
-small per-registry cache keyed by the payload digest.
+small per-registry cache keyed by the payload and manifest digests; a cache hit reads
+nothing from the store.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections import OrderedDict
@@ -107,7 +109,8 @@ class ModelRegistry:
         self.artifacts = artifacts
         self.clock = clock
         self.settings = settings
-        self._cache: OrderedDict[str, Any] = OrderedDict()
+        # (payload digest, manifest digest) -> (estimator, manifest)
+        self._cache: OrderedDict[tuple[str, str], tuple[Any, dict[str, Any]]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     # --------------------------------------------------------------- registering
@@ -387,22 +390,25 @@ class ModelRegistry:
             model was saved under another scikit-learn major.minor in production mode.
         """
         mv = self.get_version(name, version=version, alias=None if version else alias)
-        manifest: dict[str, Any] = {}
-        if mv.manifest_digest:
-            manifest = json.loads(self.artifacts.get_bytes(mv.manifest_digest))
+        # a hit skips both artifact reads (the manifest was verified when it was cached)
+        key = (mv.artifact_digest, mv.manifest_digest)
         with self._cache_lock:
-            cached = self._cache.get(mv.artifact_digest)
+            cached = self._cache.get(key)
             if cached is not None:
-                self._cache.move_to_end(mv.artifact_digest)
-                return LoadedModel(version=mv, estimator=cached, manifest=manifest)
+                self._cache.move_to_end(key)
+                estimator, kept = cached
+                return LoadedModel(version=mv, estimator=estimator, manifest=copy.deepcopy(kept))
         from baryon.ml.persistence import load_model
 
+        manifest = {}
+        if mv.manifest_digest:
+            manifest = json.loads(self.artifacts.get_bytes(mv.manifest_digest))
         payload = self.artifacts.get_bytes(mv.artifact_digest)
         production = bool(self.settings.production) if self.settings is not None else False
         estimator = load_model(payload, manifest, allow_version_mismatch=not production)
         with self._cache_lock:
-            self._cache[mv.artifact_digest] = estimator
-            self._cache.move_to_end(mv.artifact_digest)
+            self._cache[key] = (estimator, copy.deepcopy(manifest))
+            self._cache.move_to_end(key)
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         return LoadedModel(version=mv, estimator=estimator, manifest=manifest)

@@ -391,6 +391,30 @@ def test_load_returns_estimator_cached_by_digest(
     assert list(first.estimator.predict(pd.DataFrame({"x1": [0.5], "x2": [0.5]}))) == ["in"]
 
 
+def test_load_cache_hit_reads_no_artifacts(
+    workspace: Workspace, make_dataset: MakeDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # load() used to re-read and re-hash the manifest on every call, cached or not
+    make_dataset("quad", _quadrants(), roles=_QUADRANT_ROLES)
+    _train(workspace, 3)
+    first = workspace.registry.load("quad")
+    reads: list[str] = []
+    store = workspace.registry.artifacts
+    real = store.get_bytes
+
+    def counting(digest: str, **kwargs: object) -> bytes:
+        reads.append(digest)
+        return real(digest, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "get_bytes", counting)
+    again = workspace.registry.load("quad")
+    assert reads == []
+    assert again.estimator is first.estimator
+    assert again.manifest == first.manifest
+    again.manifest["sha256"] = "changed by a caller"
+    assert workspace.registry.load("quad").manifest == first.manifest  # callers get copies
+
+
 def test_load_byte_flipped_in_stored_model_refused(
     settings: Settings, workspace: Workspace, make_dataset: MakeDataset
 ) -> None:
