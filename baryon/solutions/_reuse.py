@@ -17,11 +17,13 @@ from baryon.core.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from baryon.training.registry import ModelRegistry, ModelVersion
+    from baryon.training.runs import Run, RunStore
 
 __all__ = [
     "ProgressCallback",
     "champion_or_none",
     "find_version_by_recipe",
+    "load_run_estimator",
     "promote_or_note",
     "recipe_digest",
 ]
@@ -132,3 +134,24 @@ def promote_or_note(
         ref = version.ref if label is None else f"{version.ref} ({label})"
         return f"{ref} stays challenger: {exc.message}"
     return None
+
+
+def load_run_estimator(runs: RunStore, run: Run) -> Any:
+    """Rebuild the fitted estimator of ``run`` from its artifacts (hash-verified).
+
+    Parameters
+    ----------
+    runs : RunStore
+        The workspace's run store (``workspace.runs``).
+    run : Run
+        A succeeded run with ``manifest`` and ``model`` artifacts.
+
+    Returns
+    -------
+    object
+        The estimator, as :func:`baryon.ml.persistence.load_model` returns it.
+    """
+    from baryon.ml.persistence import load_model
+
+    manifest = json.loads(runs.artifact(run.id, "manifest"))
+    return load_model(runs.artifact(run.id, "model"), manifest)

@@ -46,6 +46,7 @@ from baryon.solutions._reuse import (
     ProgressCallback,
     champion_or_none,
     find_version_by_recipe,
+    load_run_estimator,
     promote_or_note,
     recipe_digest,
 )
@@ -380,11 +381,7 @@ class SupportPipeline:
 
     def load_estimator(self, run: Run) -> Any:
         """Rebuild the fitted estimator of a run from its artifacts (hash-verified)."""
-        from baryon.ml.persistence import load_model
-
-        runs = self.workspace.runs
-        manifest = json.loads(runs.artifact(run.id, "manifest"))
-        return load_model(runs.artifact(run.id, "model"), manifest)
+        return load_run_estimator(self.workspace.runs, run)
 
     def calibrate(self, estimator: Any, data: SupportData) -> HandoffCalibration:
         """Choose the hand-off thresholds on Banking77 validation + CLINC150 validation."""

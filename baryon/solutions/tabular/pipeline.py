@@ -32,7 +32,6 @@ seed) is reused, and so is the model version registered from it.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Mapping
@@ -45,6 +44,7 @@ import numpy as np
 from baryon.core.errors import InvalidInput, NotFound
 from baryon.solutions._reuse import (
     ProgressCallback,
+    load_run_estimator,
     promote_or_note,
     recipe_digest,
 )
@@ -340,11 +340,7 @@ class TabularPipeline:
 
     def load_estimator(self, run: Run) -> Any:
         """Rebuild the fitted estimator of a run from its artifacts (hash-verified)."""
-        from baryon.ml.persistence import load_model
-
-        runs = self.workspace.runs
-        manifest = json.loads(runs.artifact(run.id, "manifest"))
-        return load_model(runs.artifact(run.id, "model"), manifest)
+        return load_run_estimator(self.workspace.runs, run)
 
     @staticmethod
     def best(candidates: Mapping[str, Candidate]) -> str:
