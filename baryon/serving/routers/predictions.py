@@ -26,12 +26,7 @@ from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge, Quota
 from baryon.core.ids import new_id
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.inference import (
-    ServedModel,
-    choose_variant,
-    resolve_variant,
-    run_inference,
-)
+from baryon.serving.inference import ServedModel, run_inference
 from baryon.serving.metering import StoredResponse as Stored
 from baryon.serving.metering import (
     check_idempotency_key,
@@ -55,6 +50,7 @@ from baryon.serving.routers._common import (
     replay_response,
     run_write,
 )
+from baryon.serving.routers._metered import choose_model
 from baryon.serving.schemas import (
     EndpointOut,
     EndpointRequest,
@@ -106,11 +102,7 @@ def _choose(
 ) -> tuple[ServedModel, str]:
     if version is not None:
         return state.resolver.resolve(name, version=version), "pinned"
-    weight = state.challenger_weight(principal.org_id, name)
-    wanted = "champion"
-    if weight > 0:
-        wanted = choose_variant(weight, org_id=principal.org_id, model=name, request_id=request_id)
-    return resolve_variant(state.resolver, name, wanted)
+    return choose_model(state, principal, name, request_id)
 
 
 @router.post("/models/{name}/predict", response_model=PredictResponse)
