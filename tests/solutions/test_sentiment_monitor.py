@@ -15,6 +15,7 @@ from baryon.solutions.sentiment.monitor import (
     IndexChange,
     IndexCrossing,
     Monitor,
+    MoodIndex,
     ScoredItem,
     VolumeSpike,
     difference_interval,
@@ -277,3 +278,17 @@ def test_monitor_prune_forgets_items_beyond_horizon() -> None:
     assert len(m) == 1
     assert "new0" in m
     assert "old0" not in m
+
+
+def test_mood_index_from_counts_known_answer_and_empty_window() -> None:
+    end = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    start = end - timedelta(hours=1)
+    idx = MoodIndex.from_counts(
+        ticker="AAPL", window="1h", start=start, end=end, n=10, bullish=6, bearish=2
+    )
+    assert (idx.n, idx.neutral, idx.index) == (10, 2, pytest.approx(0.4))
+    assert (idx.low, idx.high) == difference_interval(6, 2, 10, level=0.95)
+    empty = MoodIndex.from_counts(
+        ticker=None, window="1h", start=start, end=end, n=0, bullish=0, bearish=0, level=0.9
+    )
+    assert (empty.index, empty.neutral, empty.level) == (None, 0, 0.9)

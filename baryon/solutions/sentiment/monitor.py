@@ -209,6 +209,50 @@ class MoodIndex:
     high: float
     level: float = 0.95
 
+    @classmethod
+    def from_counts(
+        cls,
+        *,
+        ticker: str | None,
+        window: str,
+        start: datetime,
+        end: datetime,
+        n: int,
+        bullish: int,
+        bearish: int,
+        level: float = 0.95,
+    ) -> MoodIndex:
+        """Build the index of a window from its label counts.
+
+        Parameters
+        ----------
+        ticker : str or None
+        window : str
+        start, end : datetime
+            The window ``(start, end]``.
+        n : int
+            Items in the window (all labels).
+        bullish, bearish : int
+            Of which labelled ``Bullish`` / ``Bearish``; the rest are neutral.
+        level : float
+            Confidence level of the band (:func:`difference_interval`).
+        """
+        low, high = difference_interval(bullish, bearish, n, level=level)
+        return cls(
+            ticker=ticker,
+            window=window,
+            start=start,
+            end=end,
+            n=n,
+            bullish=bullish,
+            bearish=bearish,
+            neutral=n - bullish - bearish,
+            index=None if n == 0 else (bullish - bearish) / n,
+            low=low,
+            high=high,
+            level=level,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (datetimes as ISO 8601 strings)."""
         return {
@@ -267,20 +311,14 @@ def mood_index(
     chosen = _in_window(items, start, end, ticker)
     bullish = sum(1 for i in chosen if i.label == BULLISH)
     bearish = sum(1 for i in chosen if i.label == BEARISH)
-    n = len(chosen)
-    low, high = difference_interval(bullish, bearish, n, level=level)
-    return MoodIndex(
+    return MoodIndex.from_counts(
         ticker=ticker,
         window=window,
         start=start,
         end=end,
-        n=n,
+        n=len(chosen),
         bullish=bullish,
         bearish=bearish,
-        neutral=n - bullish - bearish,
-        index=None if n == 0 else (bullish - bearish) / n,
-        low=low,
-        high=high,
         level=level,
     )
 

@@ -45,7 +45,6 @@ from baryon.solutions.sentiment.monitor import (
     MoodIndex,
     Rule,
     ScoredItem,
-    difference_interval,
     parse_window,
 )
 from baryon.solutions.sentiment.tables import (
@@ -654,21 +653,14 @@ def index_of(
         str(label): int(count)
         for label, count in session.execute(query.group_by(SentimentItemRow.label))
     }
-    bullish, bearish = int(counts.get("Bullish", 0)), int(counts.get("Bearish", 0))
-    n = int(sum(counts.values()))
-    low, high = difference_interval(bullish, bearish, n, level=level)
-    return MoodIndex(
+    return MoodIndex.from_counts(
         ticker=ticker,
         window=window,
         start=start,
         end=end,
-        n=n,
-        bullish=bullish,
-        bearish=bearish,
-        neutral=n - bullish - bearish,
-        index=None if n == 0 else (bullish - bearish) / n,
-        low=low,
-        high=high,
+        n=int(sum(counts.values())),
+        bullish=int(counts.get(BULLISH, 0)),
+        bearish=int(counts.get(BEARISH, 0)),
         level=level,
     )
 
