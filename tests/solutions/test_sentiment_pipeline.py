@@ -149,12 +149,31 @@ def test_held_out_feed_is_dated_at_a_fixed_rate_from_the_test_split(
     assert len(trained.held_out_feed(None, end=end)) == 18
 
 
-@pytest.mark.parametrize(("n", "interval"), [(0, 60.0), (5, 0.0)])
+@pytest.mark.parametrize(
+    ("n", "interval", "end"),
+    [
+        (0, 60.0, None),
+        (5, 0.0, None),
+        (5, float("nan"), None),
+        (5, float("inf"), None),
+        (5, 1e18, None),
+        (5, 60.0, datetime(2026, 1, 1, 12)),
+    ],
+)
 def test_held_out_feed_bad_arguments_raise(
-    trained: SentimentPipeline, n: int, interval: float
+    trained: SentimentPipeline, n: int, interval: float, end: datetime | None
 ) -> None:
-    with pytest.raises(InvalidInput):
-        trained.held_out_feed(n, interval_seconds=interval)
+    with pytest.raises(InvalidInput) as info:
+        trained.held_out_feed(n, interval_seconds=interval, end=end)
+    assert info.value.code == "invalid_feed"
+
+
+def test_write_feed_unserializable_item_leaves_no_file(tmp_path: Path) -> None:
+    target = tmp_path / "feed.jsonl"
+    with pytest.raises(InvalidInput) as info:
+        write_feed([{"id": "1"}, {"id": object()}], target)
+    assert info.value.code == "invalid_feed"
+    assert list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------- baryon models evaluate on source layouts

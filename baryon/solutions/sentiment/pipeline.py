@@ -30,6 +30,7 @@ from the same dataset version with the same kind, parameters and seed is reused.
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -475,14 +476,17 @@ class SentimentPipeline:
         Raises
         ------
         InvalidInput
-            ``n`` < 1 or a non-positive interval.
+            ``n`` < 1, a non-positive or infinite interval, or a naive ``end``
+            (code ``invalid_feed``).
         """
         from baryon.solutions.sentiment.service import extract_tickers
 
         if n is not None and n < 1:
             raise InvalidInput("n must be at least 1", code="invalid_feed")
-        if not interval_seconds > 0:
+        if not 0 < interval_seconds < math.inf:
             raise InvalidInput("interval_seconds must be positive", code="invalid_feed")
+        if end is not None and end.utcoffset() is None:
+            raise InvalidInput("end must be timezone-aware", code="invalid_feed")
         dataset = self.prepare("sentiment")
         text_column = dataset.columns_with_role("text")[0]
         frame = dataset.to_pandas(split="test")
@@ -491,7 +495,14 @@ class SentimentPipeline:
             random.Random(self.seed).shuffle(rows)
         rows = rows[: len(rows) if n is None else n]
         end = end or self.workspace.clock.now()
-        step = timedelta(seconds=interval_seconds)
+        try:
+            step = timedelta(seconds=interval_seconds)
+            end - step * max(0, len(rows) - 1)  # the oldest item must be a valid datetime
+        except OverflowError:
+            raise InvalidInput(
+                f"interval_seconds={interval_seconds:g} puts the feed out of datetime range",
+                code="invalid_feed",
+            ) from None
         texts = frame[text_column].astype(str).tolist()
         return [
             {
@@ -514,7 +525,8 @@ def write_feed(items: list[dict[str, Any]], path: str | Path) -> Path:
     Raises
     ------
     InvalidInput
-        ``invalid_path`` when the folder does not exist or is not writable.
+        ``invalid_path`` when the folder does not exist or is not writable;
+        ``invalid_feed`` when an item is not JSON-serializable (nothing is written).
     """
     target = Path(path)
     if not target.parent.is_dir():
@@ -528,6 +540,11 @@ def write_feed(items: list[dict[str, Any]], path: str | Path) -> Path:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise InvalidInput(f"cannot write {target}: {exc.strerror}", code="invalid_path") from None
+    except (TypeError, ValueError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise InvalidInput(
+            f"feed item is not JSON-serializable: {exc}", code="invalid_feed"
+        ) from None
     return target
 
 
