@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,8 +95,10 @@ def export_version(
     table = version.to_arrow(split)
     if split is None and version.split_digest is not None:
         table = _with_split_column(version, table)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    # not tempfile.mkstemp: its 0600 mode would survive the rename, and an exported file
+    # should get the usual permissions (0666 less the umask, applied by the kernel)
+    tmp = str(path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         _write(table, tmp, fmt, gzipped)
         os.replace(tmp, path)

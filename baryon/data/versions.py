@@ -263,6 +263,32 @@ class DatasetVersion:
         """Return the data (or one split of it) as a pandas DataFrame (see :meth:`to_arrow`)."""
         return self.to_arrow(split, columns=columns).to_pandas()
 
+    def split_frames(self) -> dict[str, pd.DataFrame]:
+        """Return every split as a DataFrame, reading the stored data once.
+
+        The same frames as ``to_pandas(split=s)`` for each ``s`` in train, validation,
+        test, without reading (and hash-verifying) the data three times.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``{"train": ..., "validation": ..., "test": ...}``, each with a fresh
+            ``RangeIndex``.
+
+        Raises
+        ------
+        InvalidInput
+            ``no_split`` (no split on this version).
+        IntegrityError
+            The stored data no longer matches its digest.
+        """
+        codes = self.split_codes()
+        table = self.to_arrow()
+        return {
+            name: table.filter(pa.array(codes == i)).to_pandas()
+            for i, name in enumerate(SPLIT_NAMES)
+        }
+
     def summary(self) -> dict[str, Any]:
         """JSON-friendly summary (what ``baryon data list --json`` prints)."""
         return {

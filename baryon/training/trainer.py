@@ -382,7 +382,7 @@ class Trainer:
                 f"dataset {ds.name}@{ds.version} has no split; split it first "
                 f"(baryon data split {ds.name} ...)",
             )
-        frames = {s: ds.to_pandas(split=s) for s in ("train", "validation", "test")}
+        frames = ds.split_frames()  # one read of the data, not one per split
         task = task_of(spec.kind)
         roles = {c: ds.roles.get(c, "feature") for c in frames["train"].columns}
         if task == "recommendation":

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from baryon.core.audit import list_audit_events
@@ -313,6 +317,43 @@ def test_export_writes_split_column_and_single_splits(
     assert len(pd.read_parquet(tmp_path / "train.parquet")) == 3
     again = store.ingest(tmp_path / "all.csv", name="again")
     assert again.row_count == 6
+
+
+def test_split_frames_match_to_pandas_and_read_data_once(
+    store: DatasetStore, write_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the trainer used to call to_pandas(split=s) three times: three reads of the data
+    store.ingest(write_file("t.csv", TICKETS), name="t")
+    version = store.split("t", strategy="random", test_size=0.5, validation_size=0.2)
+    expected = {s: version.to_pandas(split=s) for s in ("train", "validation", "test")}
+    assert version.artifacts is not None
+    reads: list[str] = []
+    real = version.artifacts.get_bytes
+
+    def counting(digest: str, **kwargs: Any) -> bytes:
+        reads.append(digest)
+        return real(digest, **kwargs)
+
+    monkeypatch.setattr(version.artifacts, "get_bytes", counting)
+    frames = version.split_frames()
+    assert list(frames) == ["train", "validation", "test"]
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(frame, expected[name])
+    assert reads.count(version.data_digest) == 1
+
+
+def test_export_file_gets_umask_permissions_not_0600(
+    store: DatasetStore, write_file: WriteFile, tmp_path: Path
+) -> None:
+    # the export was written through tempfile.mkstemp, so out.csv ended up -rw-------
+    store.ingest(write_file("t.csv", TICKETS), name="t")
+    old = os.umask(0o022)
+    try:
+        store.export("t", tmp_path / "out.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.csv")] == []
 
 
 def test_export_unknown_extension_is_refused(
