@@ -126,6 +126,28 @@ def test_analyze_without_sentiment_model_is_503(
     assert r.json()["code"] == "model_not_ready"
 
 
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [("/v1/sentiment/analyze", {"texts": ["up"]}), ("/v1/sentiment/items", None)],
+)
+def test_scoring_malformed_idempotency_key_refused_before_the_model_runs(
+    api: Any,
+    tenants: Tenants,
+    resolver: StaticResolver,
+    clock: FixedClock,
+    path: str,
+    payload: dict[str, Any] | None,
+) -> None:
+    resolver.unloadable.add("sentiment")
+    body = payload if payload is not None else {"items": [_item(1, "up", clock)]}
+    client = api(tenants.keys["acme:developer"], **{"Idempotency-Key": "bad key"})
+    r = client.post(path, json=body)
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_idempotency_key"
+    usage = api(tenants.keys["acme:admin"]).get("/v1/usage").json()
+    assert usage["total"]["requests"] == 0
+
+
 def test_analyze_idempotency_key_replays_and_meters_once(api: Any, tenants: Tenants) -> None:
     client = api(tenants.keys["acme:developer"], **{"Idempotency-Key": "k-1"})
     first = client.post("/v1/sentiment/analyze", json={"texts": ["up"]})

@@ -206,6 +206,18 @@ def test_answer_without_model_is_503_model_not_ready(
     assert "baryon demo" in r.json()["detail"]
 
 
+def test_answer_malformed_idempotency_key_refused_before_the_model_runs(
+    api: Any, tenants: Tenants, ws: Workspace, resolver: StaticResolver
+) -> None:
+    resolver.aliases["support-intent"].pop("champion")
+    r = _post(
+        api, tenants.keys["acme:developer"], {"text": "card"}, **{"Idempotency-Key": "bad key"}
+    )
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid_idempotency_key"
+    assert _rows(ws, UsageRecordRow) == []
+
+
 def test_answer_idempotency_key_replays_and_meters_and_queues_once(
     api: Any, tenants: Tenants, ws: Workspace
 ) -> None:

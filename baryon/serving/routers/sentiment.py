@@ -35,6 +35,7 @@ from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFoun
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.inference import ServedModel
+from baryon.serving.metering import check_idempotency_key
 from baryon.serving.routers._common import PROBLEMS
 from baryon.serving.routers._metered import (
     Logged,
@@ -188,6 +189,8 @@ def analyze(
     """
     started = time.perf_counter()
     _check_texts(body.texts, state)
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
     request_id = body.request_id or x_request_id
     try:
         models = _load_models(state, principal, request_id)
@@ -293,6 +296,8 @@ def post_items(
     """
     started = time.perf_counter()
     items = _parse_items(body, state)
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
     with state.transaction() as session:
         known = known_item_ids(session, principal.org_id, (i.id for i in items))
     fresh: dict[str, NewsItem] = {}

@@ -30,6 +30,7 @@ from starlette.responses import Response
 from baryon.core.errors import BaryonError, ModelNotReady, NotFound
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.metering import check_idempotency_key
 from baryon.serving.routers._common import PROBLEMS
 from baryon.serving.routers._metered import (
     Logged,
@@ -120,6 +121,8 @@ def answer(
     """
     started = time.perf_counter()
     text = check_text(body.text, max_chars=state.settings.max_text_chars)
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
     request_id = body.request_id or x_request_id
     try:
         try:
