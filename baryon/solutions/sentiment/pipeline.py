@@ -39,9 +39,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from baryon.core.errors import InvalidInput, NotFound
+from baryon.core.errors import InvalidInput
 from baryon.solutions._reuse import (
     ProgressCallback,
+    champion_or_none,
     find_version_by_recipe,
     promote_or_note,
     recipe_digest,
@@ -386,12 +387,8 @@ class SentimentPipeline:
             version = self.workspace.registry.get_version(spec.model, version=version.version)
         else:
             version = found
-        try:
-            champion: int | None = self.workspace.registry.get_version(
-                spec.model, alias="champion"
-            ).version
-        except (NotFound, LookupError):
-            champion = None
+        current = champion_or_none(self.workspace.registry, spec.model)
+        champion = None if current is None else current.version
         counts = (dataset.split or {}).get("counts", {})
         outcome = ModelOutcome(
             model=spec.model,
