@@ -124,6 +124,11 @@ def _mount_nouns() -> None:
 _mount_nouns()
 
 
+def _one_line(text: str) -> str:
+    """Join a message's lines (library messages, e.g. PyYAML's, can span several)."""
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; print one line per error (traceback only with ``--debug``)."""
     import os
@@ -140,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     except BaryonError as exc:
         if debug:
             raise
-        typer.echo(f"error[{exc.code}]: {exc.message}", err=True)
+        typer.echo(f"error[{exc.code}]: {_one_line(exc.message)}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
@@ -154,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         typer.echo(
-            f"error[internal_error]: {type(exc).__name__}: {exc} (run with --debug for details)",
+            f"error[internal_error]: {type(exc).__name__}: {_one_line(str(exc))} "
+            "(run with --debug for details)",
             err=True,
         )
         sys.exit(1)

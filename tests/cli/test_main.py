@@ -160,3 +160,19 @@ def test_unreachable_database_server_is_one_line_without_password(
     assert err.startswith("error[database_unavailable]:")
     assert "s3cret" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_multiline_error_message_is_printed_on_one_line(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an error message with newlines (e.g. from a library) used to print several lines
+    from baryon.core.errors import InvalidFile
+    from baryon.workspace import Workspace
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise InvalidFile("first line\n  second line\n", code="invalid_recipe")
+
+    monkeypatch.setattr(Workspace, "info", broken)
+    code, _, err = run(["--home", str(cli_home), "info"], capsys)
+    assert code == 1
+    assert err.strip() == "error[invalid_recipe]: first line second line"
