@@ -136,6 +136,16 @@ def test_pipeline_unknown_rule_refused_before_any_work(
     assert workspace.datasets.list() == []
 
 
+@pytest.mark.parametrize("target", [0.0, 1.5, float("nan")])
+def test_pipeline_bad_target_oos_recall_refused_before_any_work(
+    workspace: Workspace, tmp_path: Path, target: float
+) -> None:
+    with pytest.raises(InvalidInput) as err:
+        _pipeline(workspace, tmp_path, rule="target_oos_recall", target_oos_recall=target)
+    assert err.value.code == "invalid_input"
+    assert workspace.datasets.list() == []
+
+
 @pytest.fixture(scope="module")
 def bundled(tmp_path_factory: pytest.TempPathFactory) -> SupportResult:
     """The real pipeline on the bundled Banking77 and CLINC150 data (once per module)."""

@@ -247,7 +247,8 @@ class SupportPipeline:
     Raises
     ------
     InvalidInput
-        Unknown ``rule`` (code ``invalid_handoff_rule``).
+        Unknown ``rule`` (code ``invalid_handoff_rule``) or ``target_oos_recall``
+        outside ``(0, 1]`` (code ``invalid_input``), before any work.
 
     Examples
     --------
@@ -281,6 +282,9 @@ class SupportPipeline:
                 f"unknown hand-off rule {rule!r}; one of {', '.join(HANDOFF_RULES)}",
                 code="invalid_handoff_rule",
             )
+        if not 0 < target_oos_recall <= 1:
+            # checked again by calibrate_handoff, but only after training
+            raise InvalidInput("target_oos_recall must be in (0, 1]", code="invalid_input")
         self.rule = rule
         self.target_oos_recall = target_oos_recall
         self.source = None if source is None else Path(source)
