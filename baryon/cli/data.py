@@ -12,13 +12,12 @@ from typing import Annotated, Any
 import typer
 
 from baryon.cli._common import console, get_workspace, print_json
+from baryon.cli.train import cli_actor
 from baryon.core.errors import InvalidInput
 
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, help="Ingest, clean, split and inspect datasets.")
-
-_ACTOR = "cli"
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -109,7 +108,7 @@ def ingest_cmd(
         roles=_pairs(role, "role"),
         types=_pairs(type_, "type"),
         progress=not as_json,
-        actor=_ACTOR,
+        actor=cli_actor(),
     )
     if as_json:
         print_json(_details(ws, version))
@@ -150,7 +149,7 @@ def clean_cmd(
     steps: list[Any] = list(step or []) if recipe is None else load_recipe(recipe)
     ws = get_workspace(ctx)
     before = set(ws.datasets.version_ids(ref))
-    version = ws.datasets.clean(ref, steps, actor=_ACTOR)
+    version = ws.datasets.clean(ref, steps, actor=cli_actor())
     if as_json:
         print_json(_details(ws, version))
         return
@@ -220,7 +219,7 @@ def split_cmd(
         test_size=test_size,
         validation_size=validation_size,
         seed=seed,
-        actor=_ACTOR,
+        actor=cli_actor(),
         **options,
     )
     if as_json:

@@ -62,6 +62,23 @@ def test_ingest_prints_created_version_id_and_roles(data: Data, tickets: Path) -
     assert re.search(r"text\s*│\s*string\s*│\s*text", out)
 
 
+def test_ingest_audit_actor_names_the_os_user_like_train(
+    data: Data, tickets: Path, cli_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # data commands recorded the actor "cli" while train/models record "cli:<os user>"
+    import getpass
+
+    from baryon.core.audit import list_audit_events
+    from baryon.core.config import Settings
+    from baryon.workspace import Workspace
+
+    monkeypatch.setattr(getpass, "getuser", lambda: "alice")
+    assert data("ingest", str(tickets), "--name", "tickets")[0] == 0
+    with Workspace.open(Settings(home=cli_home)) as ws, ws.db.session() as session:
+        events = list_audit_events(session, object_type="dataset_version")
+    assert [e.actor for e in events] == ["cli:alice"]
+
+
 def test_ingest_twice_prints_unchanged_same_id(data: Data, tickets: Path) -> None:
     _, out1, _ = data("ingest", str(tickets), "--name", "tickets")
     code, out2, _ = data("ingest", str(tickets), "--name", "tickets")
