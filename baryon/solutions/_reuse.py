@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from baryon.core.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
+    from baryon.data.versions import DatasetVersion
     from baryon.training.registry import ModelRegistry, ModelVersion
     from baryon.training.runs import Run, RunStore
 
@@ -24,6 +25,7 @@ __all__ = [
     "champion_or_none",
     "find_version_by_recipe",
     "load_run_estimator",
+    "majority_accuracy",
     "promote_or_note",
     "recipe_digest",
 ]
@@ -155,3 +157,34 @@ def load_run_estimator(runs: RunStore, run: Run) -> Any:
 
     manifest = json.loads(runs.artifact(run.id, "manifest"))
     return load_model(runs.artifact(run.id, "model"), manifest)
+
+
+def majority_accuracy(dataset: DatasetVersion, label: str, *, as_text: bool = False) -> float:
+    """Test accuracy of always answering the most frequent training value of ``label``.
+
+    Parameters
+    ----------
+    dataset : DatasetVersion
+        A split version (train and test splits).
+    label : str
+        The label column; only this column is read.
+    as_text : bool
+        Compare the labels as strings.
+
+    Returns
+    -------
+    float
+        Share of test rows equal to the training majority (ties: the value seen first);
+        NaN for an empty test split.
+
+    Raises
+    ------
+    InvalidInput
+        ``no_split`` or ``unknown_column`` (from :meth:`DatasetVersion.to_pandas`).
+    """
+    train = dataset.to_pandas(split="train", columns=[label])[label]
+    test = dataset.to_pandas(split="test", columns=[label])[label]
+    if as_text:
+        train, test = train.astype(str), test.astype(str)
+    majority = train.value_counts().idxmax()
+    return float((test == majority).mean())

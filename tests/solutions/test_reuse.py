@@ -3,12 +3,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import pandas as pd
 import pytest
 
 from baryon.core.errors import Conflict, NotFound
+from baryon.data.versions import DatasetVersion
 from baryon.solutions._reuse import (
     champion_or_none,
     find_version_by_recipe,
+    majority_accuracy,
     promote_or_note,
     recipe_digest,
 )
@@ -138,3 +141,33 @@ def test_promote_or_note_other_conflict_is_raised() -> None:
     with pytest.raises(Conflict) as info:
         promote_or_note(_reg(fake), "m", _ver(_Version(2, {})), actor="a", reason="r")
     assert info.value.code == "champion_moved"
+
+
+@dataclass
+class _Dataset:
+    splits: dict[str, pd.DataFrame]
+    reads: list[tuple[str, list[str] | None]] = field(default_factory=list)
+
+    def to_pandas(self, split: str, *, columns: list[str] | None = None) -> pd.DataFrame:
+        self.reads.append((split, columns))
+        frame = self.splits[split]
+        return frame if columns is None else frame[columns]
+
+
+def test_majority_accuracy_known_answer_reads_only_the_label() -> None:
+    fake = _Dataset(
+        {
+            "train": pd.DataFrame({"y": [1, 1, 2, 3], "x": [0, 0, 0, 0]}),
+            "test": pd.DataFrame({"y": [1, 2, 1, 1], "x": [0, 0, 0, 0]}),
+        }
+    )
+    assert majority_accuracy(cast(DatasetVersion, fake), "y") == 0.75
+    assert fake.reads == [("train", ["y"]), ("test", ["y"])]
+
+
+def test_majority_accuracy_as_text_compares_strings() -> None:
+    fake = _Dataset(
+        {"train": pd.DataFrame({"y": [7, 7, 8]}), "test": pd.DataFrame({"y": ["7", "8"]})}
+    )
+    assert majority_accuracy(cast(DatasetVersion, fake), "y") == 0.0
+    assert majority_accuracy(cast(DatasetVersion, fake), "y", as_text=True) == 0.5

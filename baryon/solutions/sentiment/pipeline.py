@@ -44,6 +44,7 @@ from baryon.solutions._reuse import (
     ProgressCallback,
     champion_or_none,
     find_version_by_recipe,
+    majority_accuracy,
     promote_or_note,
     recipe_digest,
 )
@@ -369,10 +370,7 @@ class SentimentPipeline:
     def majority_baseline(dataset: DatasetVersion) -> dict[str, float]:
         """Accuracy on the test split of always answering the most frequent training label."""
         label = dataset.columns_with_role("label")[0]
-        train = dataset.to_pandas(split="train")[label]
-        test = dataset.to_pandas(split="test")[label]
-        majority = train.value_counts().idxmax()
-        return {"majority_accuracy": float((test == majority).mean())}
+        return {"majority_accuracy": majority_accuracy(dataset, label)}
 
     # -------------------------------------------------------------------- run
     def run_task(self, task: str) -> tuple[ModelOutcome, str | None]:

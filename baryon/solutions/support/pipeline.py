@@ -47,6 +47,7 @@ from baryon.solutions._reuse import (
     champion_or_none,
     find_version_by_recipe,
     load_run_estimator,
+    majority_accuracy,
     promote_or_note,
     recipe_digest,
 )
@@ -515,10 +516,7 @@ class SupportPipeline:
     @staticmethod
     def majority_baseline(dataset: DatasetVersion) -> dict[str, float]:
         """Test accuracy of always answering the most frequent training intent."""
-        train = dataset.to_pandas(split="train")["category"].astype(str)
-        test = dataset.to_pandas(split="test")["category"].astype(str)
-        majority = train.value_counts().idxmax()
-        return {"accuracy": float((test == majority).mean())}
+        return {"accuracy": majority_accuracy(dataset, "category", as_text=True)}
 
     # -------------------------------------------------------------------- run
     def run(self, progress: ProgressCallback | None = None) -> SupportResult:
