@@ -371,7 +371,7 @@ def run_inference(model: ServedModel, inputs: Sequence[Any]) -> tuple[list[Any],
         raw = _dispatch(model, inputs)
     except BaryonError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
         logger.info("model %s v%s refused its inputs: %s", model.name, model.version, exc)
         raise InvalidInput(
             "the model cannot use these inputs (check types and features)", code="invalid_inputs"

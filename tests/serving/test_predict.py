@@ -152,6 +152,9 @@ def test_predict_non_finite_input_422(api: ClientFactory, tenants: Tenants, raw:
         # a lone surrogate passed validation, then broke the prediction log (500 on reads)
         (b'{"inputs": [{"a": "x\\ud800", "b": 1}]}', 422, "invalid_unicode"),
         (b'{"inputs": [{"\\udc00": 1}]}', 422, "invalid_unicode"),
+        # an integer past float range overflowed inside the model: 500 prediction_failed
+        (b'{"inputs": [{"a": 1' + b"0" * 330 + b', "b": 1}]}', 422, "non_finite_input"),
+        (b'{"inputs": [[-1' + b"0" * 330 + b", 1]]}", 422, "non_finite_input"),
     ],
 )
 def test_predict_bad_body(

@@ -13,6 +13,7 @@ and its error status, and takes no quota.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from typing import Any
 
@@ -67,6 +68,10 @@ router = APIRouter(prefix="/v1", tags=["predictions"], responses=PROBLEMS)
 _MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 
+#: Largest finite float; a JSON integer beyond it cannot reach a model.
+_FLOAT_MAX = sys.float_info.max
+
+
 def check_caps(inputs: list[Any], settings: Settings) -> None:
     """Refuse a batch over ``max_batch_size`` (413), a text over ``max_text_chars`` (422)
     or a NaN/infinite number (422) anywhere in ``inputs``."""
@@ -90,6 +95,11 @@ def check_caps(inputs: list[Any], settings: Settings) -> None:
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise InvalidInput("inputs contain NaN or infinity", code="non_finite_input")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _FLOAT_MAX:
+            # JSON allows integers of any size; past float range the model overflowed (500).
+            raise InvalidInput(
+                "inputs contain a number too large for a float", code="non_finite_input"
+            )
         elif isinstance(value, dict):
             stack.extend(value.keys())
             stack.extend(value.values())
