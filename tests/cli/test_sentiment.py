@@ -169,3 +169,14 @@ def test_feed_writes_held_out_items_with_synthetic_times(home: Path, tmp_path: P
     times = [datetime.fromisoformat(i["published_at"]) for i in items]
     assert times[1] - times[0] == timedelta(seconds=30)
     assert "synthetic" in result.stderr
+
+
+def test_analyze_empty_text_is_refused_like_the_http_route() -> None:
+    # `baryon sentiment analyze ""` scored the empty text (exit 0); the API says empty_text.
+    from baryon.core.errors import InvalidInput
+    from baryon.solutions.sentiment.service import SentimentScorer
+
+    scorer = SentimentScorer.__new__(SentimentScorer)  # the check runs before any model
+    with pytest.raises(InvalidInput) as err:
+        scorer.analyze(["fine", "  "])
+    assert err.value.code == "empty_text"

@@ -413,7 +413,15 @@ class SentimentScorer:
         return cls(sentiment, topic)
 
     def analyze(self, texts: Sequence[str]) -> list[Analysis]:
-        """Return one :class:`Analysis` per text, in order (an empty list for none)."""
+        """Return one :class:`Analysis` per text, in order (an empty list for none).
+
+        Raises
+        ------
+        InvalidInput
+            ``empty_text`` for a text that is empty or only whitespace (nothing to score).
+        """
+        if any(not str(text).strip() for text in texts):
+            raise InvalidInput("a text is empty", code="empty_text")
         cleaned = clean_texts(texts)
         if not cleaned:
             return []
