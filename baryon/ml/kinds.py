@@ -3,20 +3,21 @@
 A kind names one estimator class (by import path, imported only when used) and the
 task it solves. The table is immutable; adding a kind means editing :data:`KINDS`.
 
-=====================  ==========================================  =====================
-kind                   class                                       task
-=====================  ==========================================  =====================
-linear_regression_gd   baryon.ml.linear:LinearRegressionGD         regression
-linear_regression      baryon.ml.linear:LinearRegression           regression
-decision_tree          baryon.ml.tree:DecisionTree                 auto
-gradient_boosting      baryon.ml.tree:GradientBoosting             auto
-mlp                    baryon.ml.neural:MLP                        auto
-text_classifier        baryon.ml.text:TextClassifier               text_classification
-cf_seed                baryon.ml.recommend:CFSeedRecommender       recommendation
-popularity             baryon.ml.recommend:PopularityRecommender   recommendation
-itemknn_cosine         baryon.ml.recommend:ItemKNNCosineRecommender recommendation
-als                    baryon.ml.recommend:ALSRecommender          recommendation
-=====================  ==========================================  =====================
+======================  ============================================  ===================
+kind                    class                                         task
+======================  ============================================  ===================
+linear_regression_gd    baryon.ml.linear:LinearRegressionGD           regression
+linear_regression       baryon.ml.linear:LinearRegression             regression
+decision_tree           baryon.ml.tree:DecisionTree                   auto
+gradient_boosting       baryon.ml.tree:GradientBoosting               auto
+mlp                     baryon.ml.neural:MLP                          auto
+text_classifier         baryon.ml.text:TextClassifier                 text_classification
+transformer_classifier  baryon.ml.transformer:TransformerClassifier   text_classification
+cf_seed                 baryon.ml.recommend:CFSeedRecommender         recommendation
+popularity              baryon.ml.recommend:PopularityRecommender     recommendation
+itemknn_cosine          baryon.ml.recommend:ItemKNNCosineRecommender  recommendation
+als                     baryon.ml.recommend:ALSRecommender            recommendation
+======================  ============================================  ===================
 
 ``auto`` kinds take ``task="auto"|"classification"|"regression"`` and decide in ``fit``.
 """
@@ -71,6 +72,11 @@ KINDS: MappingProxyType[str, Kind] = MappingProxyType(
             Kind("gradient_boosting", "baryon.ml.tree:GradientBoosting", "auto"),
             Kind("mlp", "baryon.ml.neural:MLP", "auto"),
             Kind("text_classifier", "baryon.ml.text:TextClassifier", "text_classification"),
+            Kind(
+                "transformer_classifier",
+                "baryon.ml.transformer:TransformerClassifier",
+                "text_classification",
+            ),
             Kind("cf_seed", "baryon.ml.recommend:CFSeedRecommender", "recommendation"),
             Kind("popularity", "baryon.ml.recommend:PopularityRecommender", "recommendation"),
             Kind(
