@@ -12,12 +12,15 @@ from sklearn.utils import estimator_checks as checks
 from baryon.ml.kinds import estimator_class, estimator_kinds, make_estimator, task_of
 
 KINDS = [k for k in estimator_kinds() if task_of(k) != "recommendation"]
-TABULAR = [k for k in KINDS if k != "text_classifier"]
+TEXT = [k for k in KINDS if task_of(k) == "text_classification"]
+TABULAR = [k for k in KINDS if k not in TEXT]
+#: Kinds whose fit fine-tunes a pretrained transformer (seconds, not milliseconds).
+_SLOW = {"transformer_classifier"}
 
 
 def _data(kind: str) -> tuple[object, np.ndarray]:
     rng = np.random.default_rng(0)
-    if kind == "text_classifier":
+    if kind in TEXT:
         texts = [f"{w} item {i}" for i, w in enumerate(["good", "bad"] * 10)]
         return texts, np.array(["pos", "neg"] * 10, dtype=object)
     X = rng.normal(size=(40, 3))
@@ -48,13 +51,17 @@ def test_get_params_set_params_and_clone(kind):
     assert copy.get_params() == estimator.get_params()
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "kind", [pytest.param(k, marks=pytest.mark.slow) if k in _SLOW else k for k in KINDS]
+)
 def test_fit_returns_self_adds_only_underscore_attributes_and_keeps_params(kind):
     estimator = make_estimator(kind)
     if "random_state" in estimator.get_params():
         estimator.set_params(random_state=0)
     if "cv" in estimator.get_params():
         estimator.set_params(cv=2)
+    if "n_threads" in estimator.get_params():  # one fast epoch on the shared 2-core machine
+        estimator.set_params(n_threads=1, epochs=1)
     before = dict(vars(estimator))
     X, y = _data(kind)
     assert estimator.fit(X, y) is estimator

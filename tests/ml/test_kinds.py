@@ -23,6 +23,7 @@ _CONTRACT_KINDS = [
     "mlp",
     "popularity",
     "text_classifier",
+    "transformer_classifier",
 ]
 
 
@@ -39,6 +40,7 @@ def test_estimator_kinds_are_exactly_the_contract_kinds():
         ("gradient_boosting", "auto"),
         ("mlp", "auto"),
         ("text_classifier", "text_classification"),
+        ("transformer_classifier", "text_classification"),
         ("cf_seed", "recommendation"),
         ("popularity", "recommendation"),
         ("itemknn_cosine", "recommendation"),
