@@ -23,12 +23,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP_RUN): | $(BIN)/python
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e .
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[nlp]'
 	@rm -f $(VENV)/.stamp-run-*
 	@touch $@
 
 $(STAMP_DEV): | $(BIN)/python
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev,nlp]'
 	@rm -f $(VENV)/.stamp-dev-* $(VENV)/.stamp-run-*
 	@touch $@ $(STAMP_RUN)
 
