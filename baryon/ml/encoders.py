@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ __all__ = [
     "EncoderSpec",
     "encoder_path",
     "encoder_version",
+    "nlp_available",
     "require_nlp",
     "sentence_embeddings",
 ]
@@ -140,6 +142,19 @@ def _quiet() -> None:
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
+
+
+def nlp_available(name: str = "all-MiniLM-L6-v2") -> bool:
+    """Tell whether the ``nlp`` extra and encoder ``name`` are installed.
+
+    Looks the packages up without importing them (no torch import).
+
+    Returns
+    -------
+    bool
+    """
+    modules = ("torch", "transformers", "sentence_transformers", _spec(name).package)
+    return all(importlib.util.find_spec(module) is not None for module in modules)
 
 
 def encoder_path(name: str) -> Path:

@@ -36,6 +36,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Workspace.open(Settings(home=base / "home")) as ws:
         SentimentPipeline(
             ws,
+            kind="text_classifier",
             params={"preprocess": "finance", "cv": 2},
             sources={
                 "sentiment": _csv(base / "s.csv", sentiment),

@@ -51,6 +51,7 @@ def topic_csv(path: Path, n: int = 60, seed: int = 1) -> Path:
 def tiny_pipeline(ws: Workspace, tmp_path: Path) -> SentimentPipeline:
     return SentimentPipeline(
         ws,
+        kind="text_classifier",
         params={"preprocess": "finance", "cv": 2},
         sources={
             "sentiment": sentiment_csv(tmp_path / "sentiment.csv"),
@@ -107,6 +108,7 @@ def test_run_on_changed_data_trains_a_challenger_through_the_gate(
     tiny_pipeline(workspace, tmp_path).run()
     changed = SentimentPipeline(
         workspace,
+        kind="text_classifier",
         params={"preprocess": "finance", "cv": 2},
         sources={
             "sentiment": sentiment_csv(tmp_path / "s2.csv", n=99, seed=5),
@@ -203,11 +205,13 @@ def test_models_evaluate_sentiment_and_topic_on_files_laid_out_like_the_source(
 def test_bundled_run_reports_held_out_accuracy_and_stays_idempotent(
     workspace: Workspace,
 ) -> None:
-    result = SentimentPipeline(workspace).run()
-    # Targets of issue 6 are 0.85 (sentiment) and 0.86 (topic); measured with
-    # deduplicated texts and a seeded stratified split: about 0.82 for both.
-    assert result.sentiment.accuracy >= 0.80
-    assert result.topic.accuracy >= 0.80
+    pipeline = SentimentPipeline(workspace)
+    assert pipeline.kind == "transformer_classifier"  # the nlp extra is a test dependency
+    result = pipeline.run()
+    # Targets of issue 6, on the held-out test splits (deduplicated, seeded split);
+    # measured here: about 0.86 (sentiment) and 0.88 (topic).
+    assert result.sentiment.accuracy >= 0.85
+    assert result.topic.accuracy >= 0.86
     assert result.sentiment.accuracy > result.sentiment.baseline["majority_accuracy"] + 0.1
     assert result.topic.accuracy > result.topic.baseline["majority_accuracy"] + 0.5
     before = workspace.db.table_counts()

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BANK_DOMAINS",
     "CLEANING_STEPS",
+    "EMBEDDING_PARAMS",
     "MODEL_NAME",
     "REFERENCE",
     "TARGET_ACCURACY",
@@ -98,6 +99,14 @@ TEXT_PARAMS: dict[str, Any] = {
     "hidden_units": 256,
     "batch_size": 32,
     "calibration_size": 0.05,
+}
+#: Parameters used when the ``nlp`` extra is installed (chosen on the validation split):
+#: TF-IDF plus the all-MiniLM-L6-v2 sentence embedding (weight 2) under the default
+#: linear SVM: validation accuracy 0.923, against 0.912 for :data:`TEXT_PARAMS`.
+EMBEDDING_PARAMS: dict[str, Any] = {
+    "model": "svm",
+    "embeddings": "all-MiniLM-L6-v2",
+    "embeddings_weight": 2.0,
 }
 #: Quality target of issue 6: test accuracy of the intent model.
 TARGET_ACCURACY = 0.91
@@ -231,7 +240,8 @@ class SupportPipeline:
     test_size, validation_size : float
         Shares of Banking77 held out (stratified by intent).
     params : mapping, optional
-        ``text_classifier`` parameters (default :data:`TEXT_PARAMS`).
+        ``text_classifier`` parameters (default :data:`EMBEDDING_PARAMS` when the
+        ``nlp`` extra is installed, else :data:`TEXT_PARAMS`).
     rule : {"balanced", "target_oos_recall"}
         How the hand-off threshold is chosen (:mod:`baryon.solutions.support.handoff`).
     target_oos_recall : float
@@ -277,7 +287,11 @@ class SupportPipeline:
         self.seed = seed
         self.test_size = test_size
         self.validation_size = validation_size
-        self.params = dict(TEXT_PARAMS if params is None else params)
+        if params is None:
+            from baryon.ml.encoders import nlp_available
+
+            params = EMBEDDING_PARAMS if nlp_available() else TEXT_PARAMS
+        self.params = dict(params)
         if rule not in HANDOFF_RULES:
             raise InvalidInput(
                 f"unknown hand-off rule {rule!r}; one of {', '.join(HANDOFF_RULES)}",
