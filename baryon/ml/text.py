@@ -144,6 +144,9 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
     embeddings_weight : float, default=2.0
         Factor on the (unit-length) embedding, i.e. its weight against the TF-IDF
         block (itself unit-length per vectoriser).
+    embeddings_precision : {"fp32", "bf16"}, default="fp32"
+        Precision of the encoder's forward pass (``"bf16"``: 2.5× faster on a CPU
+        with AVX-512 BF16; see :func:`baryon.ml.encoders.sentence_embeddings`).
     lowercase : bool, default=True
     random_state : int or None, default=None
         Seed of the fold shuffle and the solver.
@@ -181,6 +184,7 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         "preprocess": (None, Options(PREPROCESSORS)),
         "embeddings": (None, Options(tuple(ENCODERS))),
         "embeddings_weight": (Interval("real", 0, None, closed="neither"),),
+        "embeddings_precision": (Options(("fp32", "bf16")),),
         "lowercase": (BOOLEAN,),
         "random_state": RANDOM_STATE,
     }
@@ -207,6 +211,7 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         preprocess: str | None = None,
         embeddings: str | None = None,
         embeddings_weight: float = 2.0,
+        embeddings_precision: str = "fp32",
         lowercase: bool = True,
         random_state: int | None = None,
     ) -> None:
@@ -229,6 +234,7 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         self.preprocess = preprocess
         self.embeddings = embeddings
         self.embeddings_weight = embeddings_weight
+        self.embeddings_precision = embeddings_precision
         self.lowercase = lowercase
         self.random_state = random_state
 
@@ -411,7 +417,10 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
 
         from baryon.ml.encoders import sentence_embeddings
 
-        dense = sentence_embeddings(str(self.embeddings), texts) * self.embeddings_weight
+        dense = sentence_embeddings(
+            str(self.embeddings), texts, precision=self.embeddings_precision
+        )
+        dense = dense * self.embeddings_weight
         return sparse.hstack([features, sparse.csr_matrix(dense.astype(np.float64))]).tocsr()
 
     def _features(self, X: Any) -> Any:

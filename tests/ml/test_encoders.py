@@ -120,3 +120,14 @@ def test_text_classifier_embeddings_bad_params(param: str, value: object) -> Non
     with pytest.raises(InvalidInput) as err:
         TextClassifier(**{param: value}, cv=2).fit(TRAIN, LABELS)  # type: ignore[arg-type]
     assert err.value.code == "invalid_param"
+
+
+def test_sentence_embeddings_bf16_is_close_to_fp32() -> None:
+    texts = ["my card has not arrived", "how do I top up"]
+    fp32 = sentence_embeddings(ENCODER, texts)
+    bf16 = sentence_embeddings(ENCODER, texts, precision="bf16")
+    assert bf16.dtype == np.float32
+    np.testing.assert_allclose(bf16, fp32, atol=0.01)
+    with pytest.raises(InvalidInput) as err:
+        sentence_embeddings(ENCODER, texts, precision="fp8")
+    assert err.value.code == "invalid_param"

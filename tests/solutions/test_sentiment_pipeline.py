@@ -14,7 +14,16 @@ from typer.testing import CliRunner
 
 from baryon.cli.main import app as cli
 from baryon.core.errors import InvalidInput
-from baryon.solutions.sentiment.pipeline import SentimentPipeline, write_feed
+from baryon.ml import encoders
+from baryon.solutions.sentiment.pipeline import (
+    FALLBACK_KIND,
+    KIND,
+    TEXT_PARAMS,
+    TRANSFORMER_PARAMS,
+    TRANSFORMER_TASK_PARAMS,
+    SentimentPipeline,
+    write_feed,
+)
 from baryon.solutions.sentiment.service import read_feed
 from baryon.workspace import Workspace
 
@@ -225,3 +234,39 @@ def test_write_feed_into_missing_folder_is_invalid_path(tmp_path: Path) -> None:
         write_feed([{"id": "1"}], tmp_path / "missing" / "feed.jsonl")
     assert err.value.code == "invalid_path"
     assert not (tmp_path / "missing").exists()
+
+
+# ------------------------------------------------------------ kind and params
+def test_default_kind_is_the_fine_tuned_transformer_with_per_task_params(
+    workspace: Workspace,
+) -> None:
+    pipeline = SentimentPipeline(workspace)
+    assert pipeline.kind == KIND == "transformer_classifier"
+    assert pipeline.params_for("sentiment") == TRANSFORMER_PARAMS
+    topic = pipeline.params_for("topic")
+    assert topic["epochs"] == TRANSFORMER_TASK_PARAMS["topic"]["epochs"] != 3
+    assert {k: v for k, v in topic.items() if k not in ("epochs", "learning_rate")} == {
+        k: v for k, v in TRANSFORMER_PARAMS.items() if k not in ("epochs", "learning_rate")
+    }
+
+
+def test_without_the_nlp_extra_the_tfidf_model_is_trained(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(encoders, "nlp_available", lambda name="all-MiniLM-L6-v2": False)
+    pipeline = SentimentPipeline(workspace)
+    assert pipeline.kind == FALLBACK_KIND
+    assert pipeline.params_for("topic") == TEXT_PARAMS
+
+
+def test_given_params_apply_to_both_tasks_and_unknown_kind_is_refused(
+    workspace: Workspace,
+) -> None:
+    pipeline = SentimentPipeline(workspace, kind="text_classifier", params={"cv": 2})
+    assert pipeline.params_for("sentiment") == pipeline.params_for("topic") == {"cv": 2}
+    with pytest.raises(InvalidInput) as err:
+        SentimentPipeline(workspace, kind="mlp")
+    assert err.value.code == "invalid_param"
+    with pytest.raises(InvalidInput) as err:
+        pipeline.params_for("mood")
+    assert err.value.code == "unknown_task"
