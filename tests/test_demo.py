@@ -46,6 +46,7 @@ def test_demo_first_run_reports_every_solution_on_held_out_data(
         assert math.isfinite(row.value)
         assert math.isfinite(row.baseline_value)
         assert row.value > row.baseline_value, row
+        assert row.met, row  # issue 6's quality targets, on held-out test splits
     table = results_markdown(result.rows, result.seconds)
     assert "Casanueva" in table
     assert result.feed["accepted"] == result.feed["items"] > 0
