@@ -117,6 +117,24 @@ def test_demo_second_run_changes_nothing(
     assert [r.value for r in again.rows] == [r.value for r in first.rows]
 
 
+@pytest.mark.slow
+def test_demo_cli_table_says_met_and_names_the_missing_nlp_extra(
+    first_run: tuple[Workspace, DemoResult],
+    demo_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import baryon.cli.demo as cli_demo
+
+    monkeypatch.setattr(cli_demo, "nlp_available", lambda: False)
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["demo", "--home", str(demo_home), "--no-serve"]) in (0, None)
+    out = capsys.readouterr().out
+    assert "met" in out and "yes" in out  # the column, readable without colour
+    assert "nlp extra is not installed" in out
+    assert "baryon[nlp]" in out
+
+
 def test_demo_port_in_use_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from baryon.cli._common import console, err_console, get_workspace, print_json
+from baryon.ml.encoders import INSTALL_HINT, nlp_available
 
 __all__ = ["command"]
 
@@ -144,7 +145,8 @@ def command(
         print_json(result.to_dict())
     else:
         table = Table(title="Results on held-out test splits")
-        for col in ("solution", "model", "metric", "Baryon", "baseline", "reference", "target"):
+        columns = ("solution", "model", "metric", "Baryon", "baseline", "reference", "target")
+        for col in (*columns, "met"):
             table.add_column(col)
         for r in result.rows:
             table.add_row(
@@ -155,8 +157,15 @@ def command(
                 f"{r.baseline_value:.3f} ({r.baseline})",
                 r.reference or "—",
                 r.target,
+                "yes" if r.met else "[red]no[/]",
             )
         _wide().print(table)
+        if not nlp_available():
+            console.print(
+                "Text models are TF-IDF only: the nlp extra is not installed "
+                f"({INSTALL_HINT}); with it, support, sentiment and topic use a pretrained "
+                "encoder and meet their targets."
+            )
         _print_details(result.details)
         feed = result.feed
         console.print(

@@ -199,9 +199,14 @@ class SchemaTooNew(DatabaseError):
 
 
 class MissingDependency(BaryonError, ImportError):
-    """An optional dependency is not installed; the message names the extra."""
+    """An optional dependency is not installed; the message names the extra.
+
+    HTTP 503: the server cannot serve this until its operator installs the extra
+    (the message, with the install command, is shown to the caller).
+    """
 
     code = "missing_dependency"
+    http_status = 503
 
 
 def http_status_for(error: BaseException) -> int:

@@ -45,7 +45,7 @@ __all__ = [
 logger = logging.getLogger("baryon.serving")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_PUBLIC_5XX = frozenset({"model_not_ready", "not_ready"})
+_PUBLIC_5XX = frozenset({"model_not_ready", "not_ready", "missing_dependency"})
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from baryon.core.errors import Conflict, NotFound
+from baryon.core.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetVersion
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ProgressCallback",
     "champion_or_none",
+    "check_unicode",
     "find_version_by_recipe",
     "load_run_estimator",
     "majority_accuracy",
@@ -32,6 +33,27 @@ __all__ = [
 
 #: ``progress(message, fraction_done)``: called at each step; fraction in [0, 1].
 ProgressCallback = Callable[[str, float], None]
+
+
+def check_unicode(text: str) -> None:
+    """Refuse a text that is not valid Unicode (a lone surrogate, e.g. from a shell).
+
+    The HTTP API refuses such bodies in its middleware; this is the same rule for
+    texts that reach a service another way (the CLI).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_unicode``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"text is not valid Unicode at character {exc.start} (a lone surrogate)",
+            code="invalid_unicode",
+            details={"position": exc.start},
+        ) from None
 
 
 def recipe_digest(**parts: Any) -> str:

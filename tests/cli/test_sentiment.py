@@ -181,3 +181,14 @@ def test_analyze_empty_text_is_refused_like_the_http_route() -> None:
     with pytest.raises(InvalidInput) as err:
         scorer.analyze(["fine", "  "])
     assert err.value.code == "empty_text"
+
+
+def test_analyze_lone_surrogate_is_invalid_unicode_not_internal_error() -> None:
+    # `baryon sentiment analyze "$(printf 'x \xed\xa0\x80')"` printed internal_error.
+    from baryon.core.errors import InvalidInput
+    from baryon.solutions.sentiment.service import SentimentScorer
+
+    scorer = SentimentScorer.__new__(SentimentScorer)  # the check runs before any model
+    with pytest.raises(InvalidInput) as err:
+        scorer.analyze(["fine", "x \ud800"])
+    assert err.value.code == "invalid_unicode"

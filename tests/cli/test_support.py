@@ -76,6 +76,7 @@ def test_ask_unrelated_text_says_handed_off(home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code"),
     [(["   "], "empty_text"), (["x" * 10_001], "text_too_long"),
+     (["card \ud800"], "invalid_unicode"),
      (["card", "--conversation-id", ""], "invalid_conversation_id")],
 )  # fmt: skip
 def test_ask_bad_input_prints_one_error_line(

@@ -244,3 +244,28 @@ def test_answer_quota_used_up_is_429_and_queues_nothing(
     assert r.status_code == 429
     assert r.json()["code"] == "quota_exceeded"
     assert _rows(ws, SupportHandoffRow) == []
+
+
+class NeedsTheNlpExtra:
+    """A model whose encoder is not installed (a home trained with the nlp extra)."""
+
+    classes_ = np.array(["card_arrival"])
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        from baryon.core.errors import MissingDependency
+
+        raise MissingDependency("torch is not installed; install the nlp extra: pip install X")
+
+
+def test_answer_model_needing_a_missing_extra_is_503_naming_the_install(
+    api: Any, tenants: Tenants, ws: Workspace, resolver: StaticResolver
+) -> None:
+    resolver.add(
+        ServedModel("support-intent", 5, "text_classification", NeedsTheNlpExtra(), extra=EXTRA),
+        "champion",
+    )
+    r = _post(api, tenants.keys["acme:developer"], {"text": "card"})
+    assert r.status_code == 503
+    assert r.json()["code"] == "missing_dependency"
+    assert "pip install X" in r.json()["detail"]
+    assert [u.units for u in _rows(ws, UsageRecordRow)] == [0]

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from baryon.core.clock import Clock, FixedClock, SystemClock
 from baryon.core.errors import InvalidFile, InvalidInput, ModelNotReady
 from baryon.core.ids import new_id
+from baryon.solutions._reuse import check_unicode
 from baryon.solutions.sentiment.monitor import (
     BEARISH,
     BULLISH,
@@ -418,10 +419,13 @@ class SentimentScorer:
         Raises
         ------
         InvalidInput
-            ``empty_text`` for a text that is empty or only whitespace (nothing to score).
+            ``empty_text`` for a text that is empty or only whitespace (nothing to score);
+            ``invalid_unicode`` for a text with a lone surrogate.
         """
         if any(not str(text).strip() for text in texts):
             raise InvalidInput("a text is empty", code="empty_text")
+        for text in texts:
+            check_unicode(str(text))
         cleaned = clean_texts(texts)
         if not cleaned:
             return []

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
 from baryon.core.ids import new_id
+from baryon.solutions._reuse import check_unicode
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.handoff import handoff_reason
 from baryon.solutions.support.pipeline import MODEL_NAME
@@ -184,11 +185,12 @@ def check_text(text: Any, *, max_chars: int) -> str:
     Raises
     ------
     InvalidInput
-        ``invalid_input`` (not a string), ``empty_text`` (blank) or
-        ``text_too_long`` (longer than ``max_chars``).
+        ``invalid_input`` (not a string), ``invalid_unicode`` (a lone surrogate),
+        ``empty_text`` (blank) or ``text_too_long`` (longer than ``max_chars``).
     """
     if not isinstance(text, str):
         raise InvalidInput("text must be a string", code="invalid_input")
+    check_unicode(text)
     if len(text) > max_chars:
         raise InvalidInput(
             f"text is longer than {max_chars} characters",
