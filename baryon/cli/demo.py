@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -163,7 +164,8 @@ def command(
         if not nlp_available():
             console.print(
                 "Text models are TF-IDF only: the nlp extra is not installed "
-                f"({INSTALL_HINT}); with it, support, sentiment and topic use a pretrained "
+                f"({escape(INSTALL_HINT)}); with it, support, sentiment and topic use a "
+                "pretrained "
                 "encoder and meet their targets."
             )
         _print_details(result.details)
