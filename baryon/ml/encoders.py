@@ -196,11 +196,12 @@ def encoder_path(name: str) -> Path:
     return folder
 
 
+@functools.cache
 def encoder_version(name: str) -> str:
     """Return the installed version of encoder ``name``'s package.
 
     Recorded with every model built on the encoder, so a model is not silently
-    used with other weights.
+    used with other weights. Cached per process (it is checked on every prediction).
 
     Raises
     ------

@@ -65,7 +65,7 @@ from baryon.ml._validation import (
 from baryon.ml.encoders import ENCODERS
 from baryon.ml.sparse_mlp import SparseMLP
 
-__all__ = ["PREPROCESSORS", "TextClassifier", "preprocess_text"]
+__all__ = ["PREPROCESSORS", "TextClassifier", "check_labels", "check_texts", "preprocess_text"]
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -258,21 +258,7 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
             )
 
     def _texts(self, X: Any) -> list[str]:
-        if isinstance(X, str) or not isinstance(X, Sequence | np.ndarray | pd.Series):
-            raise InvalidInput(
-                "TextClassifier: X must be a sequence of texts (a list of str), "
-                f"got {type(X).__name__}",
-                code="invalid_input",
-            )
-        texts = list(X)
-        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
-        if bad is not None:
-            raise InvalidInput(
-                f"TextClassifier: X[{bad}] is {type(texts[bad]).__name__}, not a str",
-                code="invalid_input",
-                details={"index": bad},
-            )
-        return [preprocess_text(t, self.preprocess) for t in texts]
+        return check_texts(X, "TextClassifier", self.preprocess)
 
     def _make_vectorizer(self) -> FeatureUnion:
         common: dict[str, Any] = {
@@ -365,7 +351,7 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         """
         self._check_params()
         texts = self._texts(X)
-        labels = _labels(y, len(texts))
+        labels = check_labels(y, len(texts))
         counts = Counter(labels.tolist())
         if len(counts) < 2:
             raise InvalidInput(
@@ -529,15 +515,49 @@ def _unpack_terms(blob: np.ndarray, ends: np.ndarray) -> dict[str, int]:
     return {raw[a:b].decode("utf-8"): i for i, (a, b) in enumerate(zip(starts, ends, strict=True))}
 
 
-def _labels(y: Any, n_samples: int) -> np.ndarray:
+def check_texts(X: Any, estimator: str, preprocess: str | None) -> list[str]:
+    """Check that ``X`` is a sequence of str and return the preprocessed texts.
+
+    Shared by the text estimators (``TextClassifier``, ``TransformerClassifier``).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_input``: ``X`` is a single str or not a sequence, or an item is not
+        a str (``details["index"]``).
+    """
+    if isinstance(X, str) or not isinstance(X, Sequence | np.ndarray | pd.Series):
+        raise InvalidInput(
+            f"{estimator}: X must be a sequence of texts (a list of str), got {type(X).__name__}",
+            code="invalid_input",
+        )
+    texts = list(X)
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise InvalidInput(
+            f"{estimator}: X[{bad}] is {type(texts[bad]).__name__}, not a str",
+            code="invalid_input",
+            details={"index": bad},
+        )
+    return [preprocess_text(t, preprocess) for t in texts]
+
+
+def check_labels(y: Any, n_samples: int, estimator: str = "TextClassifier") -> np.ndarray:
+    """Check the labels of ``n_samples`` texts; return them as a 1-D array.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_input`` (wrong shape), ``missing_target`` (a missing label).
+    """
     values = y.to_numpy(dtype=object) if isinstance(y, pd.Series) else np.asarray(y)
     if values.ndim != 1 or values.shape[0] != n_samples:
         raise InvalidInput(
-            f"TextClassifier: y must have shape ({n_samples},), got {values.shape}",
+            f"{estimator}: y must have shape ({n_samples},), got {values.shape}",
             code="invalid_input",
         )
     if pd.isna(pd.Series(values, dtype=object)).any():
-        raise InvalidInput("TextClassifier: y has missing labels", code="missing_target")
+        raise InvalidInput(f"{estimator}: y has missing labels", code="missing_target")
     if values.dtype == object:
         values = np.asarray(pd.Series(values, dtype=object).infer_objects().to_numpy())
     return values

@@ -41,7 +41,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from baryon.core.errors import IntegrityError, InvalidInput
@@ -56,7 +55,7 @@ from baryon.ml._validation import (
     ParamsValidated,
     check_fitted,
 )
-from baryon.ml.text import PREPROCESSORS, TextClassifier, preprocess_text
+from baryon.ml.text import PREPROCESSORS, TextClassifier, check_labels, check_texts
 
 __all__ = ["TransformerClassifier"]
 
@@ -212,20 +211,7 @@ class TransformerClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  #
         return TextClassifier(**params, preprocess=self.preprocess, random_state=self.random_state)
 
     def _texts(self, X: Any) -> list[str]:
-        if isinstance(X, str) or not isinstance(X, Sequence | np.ndarray | pd.Series):
-            raise InvalidInput(
-                f"{_NAME}: X must be a sequence of texts (a list of str), got {type(X).__name__}",
-                code="invalid_input",
-            )
-        texts = list(X)
-        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
-        if bad is not None:
-            raise InvalidInput(
-                f"{_NAME}: X[{bad}] is {type(texts[bad]).__name__}, not a str",
-                code="invalid_input",
-                details={"index": bad},
-            )
-        return [preprocess_text(t, self.preprocess) for t in texts]
+        return check_texts(X, _NAME, self.preprocess)
 
     # --------------------------------------------------------------------- fit
     def fit(self, X: Sequence[str], y: Any) -> TransformerClassifier:
@@ -255,7 +241,7 @@ class TransformerClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  #
         """
         self._check_params()
         texts = self._texts(X)
-        labels = _labels(y, len(texts))
+        labels = check_labels(y, len(texts), _NAME)
         if len(Counter(labels.tolist())) < 2:
             raise InvalidInput(f"{_NAME} needs at least 2 classes in y", code="too_few_classes")
         try:
@@ -615,17 +601,3 @@ def _torch_threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
-
-
-def _labels(y: Any, n_samples: int) -> np.ndarray:
-    values = y.to_numpy(dtype=object) if isinstance(y, pd.Series) else np.asarray(y)
-    if values.ndim != 1 or values.shape[0] != n_samples:
-        raise InvalidInput(
-            f"{_NAME}: y must have shape ({n_samples},), got {values.shape}",
-            code="invalid_input",
-        )
-    if pd.isna(pd.Series(values, dtype=object)).any():
-        raise InvalidInput(f"{_NAME}: y has missing labels", code="missing_target")
-    if values.dtype == object:
-        values = np.asarray(pd.Series(values, dtype=object).infer_objects().to_numpy())
-    return values
