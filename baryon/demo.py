@@ -285,7 +285,7 @@ class Demo:
             if self._key_is_valid(secret, org.id):
                 return secret, False, key_path
             # revoked, expired or from another workspace: make a new one below
-        from baryon.serving.keys import create_key
+        from baryon.tenancy.keys import create_key
 
         with self.ws.db.session() as session:
             created = create_key(
@@ -303,8 +303,8 @@ class Demo:
     def _key_is_valid(self, secret: str, org_id: str) -> bool:
         from sqlalchemy import select
 
-        from baryon.serving.keys import ApiKey, hash_secret
-        from baryon.serving.tables import ApiKeyRow
+        from baryon.tenancy.keys import ApiKey, hash_secret
+        from baryon.tenancy.tables import ApiKeyRow
 
         with self.ws.db.session() as session:
             row = session.scalars(

@@ -33,7 +33,7 @@ from baryon.core.config import Settings
 from baryon.serving.app import create_app
 from baryon.serving.auth import require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.metering import record_usage, reserve_quota
+from baryon.commerce.metering import record_usage, reserve_quota
 
 router = APIRouter()
 
@@ -65,7 +65,7 @@ def _prepare(home: Path) -> tuple[str, Any]:
     from baryon.commerce.orgs import active_subscription, create_org
     from baryon.commerce.plans import create_plan
     from baryon.core.config import Settings
-    from baryon.serving.keys import create_key
+    from baryon.tenancy.keys import create_key
     from baryon.workspace import Workspace
 
     ws = Workspace.open(Settings(home=home))
@@ -104,8 +104,8 @@ def _threads(n_threads: int, per_thread: int, work: Any) -> float:
 
 
 def _records_row(quick: bool, tmp: Path) -> Comparison:
+    from baryon.commerce.metering import record_usage, reserve_quota
     from baryon.core.ids import new_id
-    from baryon.serving.metering import record_usage, reserve_quota
 
     _, (ws, org, sub) = _prepare(tmp / "home")
     per_thread = 40 if quick else 150

@@ -55,7 +55,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 from baryon.core.config import Settings
-from baryon.serving.inference import RegistryModelResolver, run_inference
+from baryon.predictions.inference import RegistryModelResolver, run_inference
 from baryon.workspace import Workspace
 
 
@@ -136,7 +136,7 @@ def _prepare(home: Path) -> str:
     from baryon.commerce.orgs import create_org
     from baryon.commerce.plans import create_plan
     from baryon.core.config import Settings
-    from baryon.serving.keys import create_key
+    from baryon.tenancy.keys import create_key
     from baryon.training.trainer import Trainer
     from baryon.workspace import Workspace
 

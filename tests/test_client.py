@@ -16,6 +16,7 @@ from serving.servingkit import (  # tests/serving, as a namespace package
 from sqlalchemy import func, select
 
 from baryon.client import Client, ConnectionFailed, error_from_response
+from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.errors import (
@@ -29,7 +30,7 @@ from baryon.core.errors import (
     Unauthorized,
 )
 from baryon.serving.app import create_app
-from baryon.serving.tables import ApiKeyRow, UsageRecordRow
+from baryon.tenancy.tables import ApiKeyRow
 from baryon.workspace import Workspace
 
 ROW = {"a": 1, "b": 2}

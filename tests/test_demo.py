@@ -151,7 +151,7 @@ def test_demo_port_in_use_is_a_one_line_error(
 
 
 def test_demo_tenant_reuses_a_valid_key_and_replaces_a_revoked_one(workspace: Workspace) -> None:
-    from baryon.serving.keys import list_keys, revoke_key
+    from baryon.tenancy.keys import list_keys, revoke_key
 
     demo = Demo(workspace)
     first, new, path = demo.tenant()
@@ -168,7 +168,7 @@ def test_demo_tenant_reuses_a_valid_key_and_replaces_a_revoked_one(workspace: Wo
 def test_demo_tenant_key_file_unwritable_keeps_no_key(workspace: Workspace) -> None:
     from sqlalchemy import func, select
 
-    from baryon.serving.tables import ApiKeyRow
+    from baryon.tenancy.tables import ApiKeyRow
 
     (workspace.settings.home / "demo_api_key.tmp").mkdir()  # the temp name is taken
     with pytest.raises(InvalidHome) as err:

@@ -29,7 +29,7 @@ def create_cmd(
 ) -> None:
     """Make a key and print it. It is shown this once: only its hash is kept."""
     from baryon.commerce.orgs import get_org
-    from baryon.serving.keys import create_key, parse_duration
+    from baryon.tenancy.keys import create_key, parse_duration
 
     ws = get_workspace(ctx)
     expires_at = None if expires is None else ws.clock.now() + parse_duration(expires)
@@ -63,7 +63,7 @@ def list_cmd(
 ) -> None:
     """List an organization's keys (prefix and status; never the secret)."""
     from baryon.commerce.orgs import get_org
-    from baryon.serving.keys import list_keys
+    from baryon.tenancy.keys import list_keys
 
     ws = get_workspace(ctx)
     now = ws.clock.now()
@@ -94,7 +94,7 @@ def revoke_cmd(
     key_id: Annotated[str, typer.Argument(help="The key's id (key_...).")],
 ) -> None:
     """Revoke a key: it stops working at once."""
-    from baryon.serving.keys import revoke_key
+    from baryon.tenancy.keys import revoke_key
 
     ws = get_workspace(ctx)
     with ws.db.session() as session:

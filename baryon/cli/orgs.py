@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True, help="Organizations (tenants).")
 
 
 def _detail(ws: Any, org_id: str) -> dict[str, Any]:
-    from baryon.serving.routers.org import org_detail
+    from baryon.commerce.metering import org_detail
 
     with ws.db.session() as session:
         return org_detail(session, org_id, ws.clock.now())

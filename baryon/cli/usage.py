@@ -39,8 +39,8 @@ def command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show an organization's usage records, grouped, and its current billing period."""
+    from baryon.commerce.metering import period_report, usage_report
     from baryon.commerce.orgs import active_subscription, get_org
-    from baryon.serving.metering import period_report, usage_report
 
     ws = get_workspace(ctx)
     now = ws.clock.now()

@@ -21,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baryon.commerce.plans import Plan, billing_period, get_plan
-from baryon.commerce.tables import OrganizationRow, PlanRow, SubscriptionRow
+from baryon.commerce.tables import PlanRow, SubscriptionRow
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, InvalidInput, NotFound
 from baryon.core.ids import new_id
+from baryon.tenancy.tables import OrganizationRow
 
 __all__ = [
     "PREDICTION_INPUT_MODES",

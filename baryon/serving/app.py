@@ -27,14 +27,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from baryon import __version__
+from baryon.commerce.limits import RateLimiter, open_rate_limiter
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
+from baryon.predictions.inference import ModelResolver, RegistryModelResolver
 from baryon.serving.auth import declared_permission
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
-from baryon.serving.inference import ModelResolver, RegistryModelResolver
-from baryon.serving.limits import RateLimiter, open_rate_limiter
 from baryon.serving.observability import Metrics, RequestMiddleware
 from baryon.serving.routers import ROUTERS
 from baryon.workspace import Workspace
@@ -108,7 +108,7 @@ def create_app(
         Where models come from (default: the workspace's model registry). Solutions
         and tests plug in here.
     rate_limiter : RateLimiter or str
-        A back end, or its name for :func:`~baryon.serving.limits.open_rate_limiter`
+        A back end, or its name for :func:`~baryon.commerce.limits.open_rate_limiter`
         (``"database"``, the default, shared by every worker; ``"memory"``).
     routers : iterable of APIRouter
         Extra routers (e.g. a solution's). Their routes must declare permissions too.

@@ -32,12 +32,12 @@ from sqlalchemy import and_, bindparam, select, update
 
 from baryon.commerce.orgs import Subscription
 from baryon.commerce.plans import Plan
-from baryon.commerce.tables import OrganizationRow, PlanRow, SubscriptionRow
+from baryon.commerce.tables import PlanRow, SubscriptionRow
 from baryon.core.errors import Forbidden, RateLimited, Unauthorized
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.keys import hash_secret, looks_like_key
-from baryon.serving.permissions import PERMISSIONS, permissions_for
-from baryon.serving.tables import ApiKeyRow
+from baryon.tenancy.keys import hash_secret, looks_like_key
+from baryon.tenancy.permissions import PERMISSIONS, permissions_for
+from baryon.tenancy.tables import ApiKeyRow, OrganizationRow
 
 __all__ = [
     "PUBLIC",
@@ -91,7 +91,7 @@ class Authorize:
     Parameters
     ----------
     permission : str
-        One of :data:`baryon.serving.permissions.PERMISSIONS`.
+        One of :data:`baryon.tenancy.permissions.PERMISSIONS`.
 
     Raises
     ------

@@ -25,12 +25,12 @@ from fastapi import Request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from baryon.commerce.limits import RateLimiter
 from baryon.core.clock import Clock
 from baryon.core.config import Settings
-from baryon.serving.inference import ModelResolver
-from baryon.serving.limits import RateLimiter
+from baryon.predictions.inference import ModelResolver
+from baryon.predictions.log import get_endpoint
 from baryon.serving.observability import Metrics
-from baryon.serving.predictions import get_endpoint
 from baryon.workspace import Workspace
 
 __all__ = ["AppState", "get_state"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from baryon.commerce.metering import reserve_quota
 from baryon.commerce.orgs import (
     active_subscription,
     create_org,
@@ -15,7 +16,6 @@ from baryon.commerce.orgs import (
 from baryon.core.audit import list_audit_events
 from baryon.core.clock import FixedClock
 from baryon.core.errors import Conflict, InvalidInput, NotFound
-from baryon.serving.metering import reserve_quota
 from baryon.workspace import Workspace
 
 

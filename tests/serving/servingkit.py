@@ -23,10 +23,10 @@ from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
 from baryon.core.clock import FixedClock
 from baryon.core.errors import ModelNotReady, NotFound
-from baryon.serving.inference import ModelResolver, ServedModel
-from baryon.serving.keys import create_key
-from baryon.serving.permissions import ROLES
-from baryon.serving.users import create_user
+from baryon.predictions.inference import ModelResolver, ServedModel
+from baryon.tenancy.keys import create_key
+from baryon.tenancy.permissions import ROLES
+from baryon.tenancy.users import create_user
 from baryon.workspace import Workspace
 
 

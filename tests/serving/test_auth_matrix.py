@@ -22,8 +22,8 @@ from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.auth import PUBLIC
-from baryon.serving.keys import create_key, revoke_key
-from baryon.serving.permissions import PLATFORM_PERMISSIONS, ROLES, permissions_for
+from baryon.tenancy.keys import create_key, revoke_key
+from baryon.tenancy.permissions import PLATFORM_PERMISSIONS, ROLES, permissions_for
 from baryon.workspace import Workspace
 
 _BLUEPRINT = create_app(Settings(home=Path("/nonexistent/baryon-collection")))

@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 
 from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
+from baryon.commerce.tables import IdempotencyRow, UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.predictions.tables import PredictionRow
 from baryon.serving.app import create_app
-from baryon.serving.keys import create_key
-from baryon.serving.tables import IdempotencyRow, PredictionRow, UsageRecordRow
+from baryon.tenancy.keys import create_key
 from baryon.workspace import Workspace
 
 ROW = {"a": 1, "b": 2}

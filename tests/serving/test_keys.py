@@ -13,7 +13,7 @@ from baryon.commerce.orgs import create_org
 from baryon.core.audit import list_audit_events
 from baryon.core.clock import FixedClock
 from baryon.core.errors import Forbidden, InvalidInput, NotFound
-from baryon.serving.keys import (
+from baryon.tenancy.keys import (
     create_key,
     generate_secret,
     get_key,
@@ -23,7 +23,7 @@ from baryon.serving.keys import (
     parse_duration,
     revoke_key,
 )
-from baryon.serving.users import create_user, disable_user
+from baryon.tenancy.users import create_user, disable_user
 from baryon.workspace import Workspace
 
 

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from baryon.core.errors import InvalidInput
-from baryon.serving.limits import (
+from baryon.commerce.limits import (
     DatabaseRateLimiter,
     MemoryRateLimiter,
     RateLimitDecision,
@@ -16,6 +15,7 @@ from baryon.serving.limits import (
     gcra,
     open_rate_limiter,
 )
+from baryon.core.errors import InvalidInput
 from baryon.workspace import Workspace
 
 T0 = 1_800_000_000.0  # an epoch second

@@ -8,11 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from baryon.commerce.orgs import Subscription, active_subscription, create_org
-from baryon.commerce.plans import create_plan
-from baryon.core.clock import FixedClock
-from baryon.core.errors import InvalidInput, QuotaExceeded
-from baryon.serving.metering import (
+from baryon.commerce.metering import (
     IDEMPOTENCY_TTL,
     StoredResponse,
     check_idempotency_key,
@@ -25,7 +21,11 @@ from baryon.serving.metering import (
     store_replay,
     usage_report,
 )
-from baryon.serving.tables import UsageRecordRow
+from baryon.commerce.orgs import Subscription, active_subscription, create_org
+from baryon.commerce.plans import create_plan
+from baryon.commerce.tables import UsageRecordRow
+from baryon.core.clock import FixedClock
+from baryon.core.errors import InvalidInput, QuotaExceeded
 from baryon.workspace import Workspace
 
 

@@ -12,7 +12,7 @@ from baryon.core.config import Settings
 from baryon.core.errors import BaryonError, InvalidInput
 from baryon.serving.app import check_route_permissions, create_app, route_permissions
 from baryon.serving.auth import Authorize, require
-from baryon.serving.permissions import (
+from baryon.tenancy.permissions import (
     PERMISSIONS,
     PLATFORM_PERMISSIONS,
     ROLE_PERMISSIONS,

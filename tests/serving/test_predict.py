@@ -9,7 +9,8 @@ import pytest
 from servingkit import ClientFactory, Tenants
 from sqlalchemy import select
 
-from baryon.serving.tables import PredictionRow, UsageRecordRow
+from baryon.commerce.tables import UsageRecordRow
+from baryon.predictions.tables import PredictionRow
 from baryon.workspace import Workspace
 
 ROW = {"a": 1, "b": 2}

@@ -6,8 +6,9 @@ import pytest
 from servingkit import ClientFactory, Tenants, make_tenants
 from sqlalchemy import func, select
 
+from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import FixedClock
-from baryon.serving.tables import ApiKeyRow, UsageRecordRow
+from baryon.tenancy.tables import ApiKeyRow
 from baryon.workspace import Workspace
 
 ROW = {"a": 1, "b": 2}

@@ -12,8 +12,8 @@ from servingkit import StaticResolver, Tenants
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.ml.recommend import ItemKNNCosineRecommender
+from baryon.predictions.inference import ServedModel
 from baryon.serving.app import create_app
-from baryon.serving.inference import ServedModel
 from baryon.solutions.recommender.service import WineCatalogue
 from baryon.workspace import Workspace
 

@@ -11,8 +11,8 @@ from servingkit import ClientFactory, Tenants
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.predictions.inference import RegistryModelResolver
 from baryon.serving.app import create_app
-from baryon.serving.inference import RegistryModelResolver
 from baryon.training.trainer import Trainer
 from baryon.workspace import Workspace
 

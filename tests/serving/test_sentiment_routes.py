@@ -13,8 +13,8 @@ from servingkit import StaticResolver, Tenants
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.predictions.inference import ServedModel
 from baryon.serving.app import create_app
-from baryon.serving.inference import ServedModel
 from baryon.workspace import Workspace
 
 NAMES = {"0": "Bearish", "1": "Bullish", "2": "Neutral"}

@@ -19,16 +19,16 @@ from servingkit import PortalTransport, make_resolver
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from baryon.commerce.limits import DatabaseRateLimiter
+from baryon.commerce.metering import reserve_quota
 from baryon.commerce.orgs import active_subscription, create_org
 from baryon.commerce.plans import create_plan
+from baryon.commerce.tables import IdempotencyRow, UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.errors import QuotaExceeded
 from baryon.serving.app import create_app
-from baryon.serving.keys import create_key
-from baryon.serving.limits import DatabaseRateLimiter
-from baryon.serving.metering import reserve_quota
-from baryon.serving.tables import IdempotencyRow, UsageRecordRow
+from baryon.tenancy.keys import create_key
 from baryon.workspace import Workspace
 
 pytestmark = pytest.mark.postgres

@@ -6,13 +6,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import baryon.commerce.tables
-import baryon.serving.tables
+import baryon.predictions.tables
+import baryon.tenancy.tables
 from baryon.core.db import Base
 from baryon.workspace import Workspace
 
 MINE = {
     t.name
-    for module in (baryon.commerce.tables, baryon.serving.tables)
+    for module in (baryon.commerce.tables, baryon.predictions.tables, baryon.tenancy.tables)
     for t in Base.metadata.sorted_tables
     if t.name in {getattr(module, n).__tablename__ for n in module.__all__ if n.endswith("Row")}
 }

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from servingkit import StaticResolver, Tenants
 from sqlalchemy import select
 
+from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.predictions.inference import ServedModel
 from baryon.serving.app import create_app, route_permissions
-from baryon.serving.inference import ServedModel
 from baryon.serving.routers import support
-from baryon.serving.tables import UsageRecordRow
 from baryon.solutions.bundled import load_answers
 from baryon.solutions.support.service import text_hash
 from baryon.solutions.support.tables import LabelingTaskRow, SupportHandoffRow

@@ -14,16 +14,16 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from baryon.serving.auth import Principal
-from baryon.serving.deps import AppState
-from baryon.serving.errors import PROBLEM_MEDIA_TYPE
-from baryon.serving.metering import (
+from baryon.commerce.metering import (
     StoredResponse,
     check_idempotency_key,
     find_replay,
     request_fingerprint,
     store_replay,
 )
+from baryon.serving.auth import Principal
+from baryon.serving.deps import AppState
+from baryon.serving.errors import PROBLEM_MEDIA_TYPE
 from baryon.serving.schemas import Problem
 
 __all__ = ["IDEMPOTENCY_HEADER", "PROBLEMS", "json_bytes", "replay_response", "run_write"]

@@ -18,13 +18,13 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from baryon.commerce.metering import record_usage, reserve_quota
 from baryon.core.errors import BaryonError, QuotaExceeded
 from baryon.core.ids import new_id
+from baryon.predictions.inference import ServedModel, choose_variant, resolve_variant
+from baryon.predictions.log import log_prediction
 from baryon.serving.auth import Principal
 from baryon.serving.deps import AppState
-from baryon.serving.inference import ServedModel, choose_variant, resolve_variant
-from baryon.serving.metering import record_usage, reserve_quota
-from baryon.serving.predictions import log_prediction
 from baryon.serving.routers._common import IDEMPOTENCY_HEADER, run_write
 
 __all__ = ["Logged", "choose_model", "commit_metered", "record_failure", "route_template"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,28 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from baryon.commerce.orgs import active_subscription, get_org, update_org
+from baryon.commerce.metering import org_detail
+from baryon.commerce.orgs import update_org
 from baryon.core.audit import AuditEvent
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.metering import period_report
 from baryon.serving.routers._common import PROBLEMS, run_write
 from baryon.serving.schemas import AuditEventOut, MeOut, OrgDetailOut, UpdateOrgRequest
 
-__all__ = ["org_detail", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["organization"], responses=PROBLEMS)
-
-
-def org_detail(session: Session, org_id: str, now: datetime) -> dict[str, Any]:
-    """Return an organization with its subscription and current billing period."""
-    org = get_org(session, org_id)
-    sub = active_subscription(session, org_id)
-    return {
-        "organization": org.to_dict(),
-        "subscription": None if sub is None else sub.to_dict(),
-        "period": None if sub is None else period_report(session, sub, now),
-    }
 
 
 @router.get("/me", response_model=MeOut)

@@ -22,21 +22,19 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from baryon.core.config import Settings
-from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge, QuotaExceeded
-from baryon.core.ids import new_id
-from baryon.serving.auth import Principal, require
-from baryon.serving.deps import AppState, get_state
-from baryon.serving.inference import ServedModel, run_inference
-from baryon.serving.metering import StoredResponse as Stored
-from baryon.serving.metering import (
+from baryon.commerce.metering import StoredResponse as Stored
+from baryon.commerce.metering import (
     check_idempotency_key,
     find_replay,
     record_usage,
     reserve_quota,
     store_replay,
 )
-from baryon.serving.predictions import (
+from baryon.core.config import Settings
+from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge, QuotaExceeded
+from baryon.core.ids import new_id
+from baryon.predictions.inference import ServedModel, run_inference
+from baryon.predictions.log import (
     add_feedback,
     get_prediction,
     list_endpoints,
@@ -44,6 +42,8 @@ from baryon.serving.predictions import (
     log_prediction,
     set_endpoint,
 )
+from baryon.serving.auth import Principal, require
+from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import (
     PROBLEMS,
     fingerprint,

@@ -31,11 +31,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from baryon.commerce.metering import check_idempotency_key
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
+from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.inference import ServedModel
-from baryon.serving.metering import check_idempotency_key
 from baryon.serving.routers._common import PROBLEMS
 from baryon.serving.routers._metered import (
     Logged,

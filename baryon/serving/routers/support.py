@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from baryon.commerce.metering import check_idempotency_key
 from baryon.core.errors import BaryonError, ModelNotReady, NotFound
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.metering import check_idempotency_key
 from baryon.serving.routers._common import PROBLEMS
 from baryon.serving.routers._metered import (
     Logged,

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from baryon.commerce.metering import period_report, usage_report
 from baryon.commerce.orgs import active_subscription
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.metering import period_report, usage_report
 from baryon.serving.routers._common import PROBLEMS
 from baryon.serving.schemas import UsageOut
 

@@ -12,7 +12,7 @@ from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS, run_write
 from baryon.serving.schemas import CreateUserRequest, UserOut
-from baryon.serving.users import create_user, disable_user, get_user, list_users
+from baryon.tenancy.users import create_user, disable_user, get_user, list_users
 
 __all__ = ["router"]
 

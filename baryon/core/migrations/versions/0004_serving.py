@@ -1,6 +1,6 @@
 """Tenancy, API keys, plans, subscriptions, usage records, prediction log, feedback (issue: serving).
 
-Written by hand to match ``baryon/commerce/tables.py`` and ``baryon/serving/tables.py``
+Written by hand to match ``baryon/commerce/tables.py``, ``baryon/tenancy/tables.py`` and ``baryon/predictions/tables.py`` (where the tables live now)
 (``tests/serving/test_tables.py`` compares them). Seeds the built-in plans ``free``,
 ``pro`` and ``enterprise`` (``baryon.commerce.plans.BUILTIN_PLANS``).
 

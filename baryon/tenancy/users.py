@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baryon.commerce.tables import OrganizationRow
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baryon.core.ids import new_id
-from baryon.serving.keys import revoke_key
-from baryon.serving.permissions import ROLE_RANK, check_role
-from baryon.serving.tables import ApiKeyRow, UserRow
+from baryon.tenancy.keys import revoke_key
+from baryon.tenancy.permissions import ROLE_RANK, check_role
+from baryon.tenancy.tables import ApiKeyRow, OrganizationRow, UserRow
 
 __all__ = ["User", "create_user", "disable_user", "get_user", "list_users"]
 

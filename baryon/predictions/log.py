@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from baryon.commerce.metering import Executor
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baryon.core.ids import new_id
-from baryon.serving.metering import Executor
-from baryon.serving.tables import EndpointRow, FeedbackRow, PredictionRow
+from baryon.predictions.tables import EndpointRow, FeedbackRow, PredictionRow
 
 __all__ = [
     "add_feedback",

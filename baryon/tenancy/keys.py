@@ -22,13 +22,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baryon.commerce.tables import OrganizationRow
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Forbidden, InvalidInput, NotFound
 from baryon.core.ids import new_id
-from baryon.serving.permissions import ROLE_RANK, check_role
-from baryon.serving.tables import ApiKeyRow, UserRow
+from baryon.tenancy.permissions import ROLE_RANK, check_role
+from baryon.tenancy.tables import ApiKeyRow, OrganizationRow, UserRow
 
 __all__ = [
     "KEY_PREFIX",

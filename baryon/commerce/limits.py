@@ -38,9 +38,9 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from baryon.commerce.tables import RateLimitBucketRow
 from baryon.core.db import Database
 from baryon.core.errors import InvalidInput
-from baryon.serving.tables import RateLimitBucketRow
 
 
 def dialect_name(executor: Session | Connection) -> str:

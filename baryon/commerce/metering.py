@@ -40,13 +40,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from baryon.commerce.orgs import Subscription
+from baryon.commerce.limits import dialect_name
+from baryon.commerce.orgs import Subscription, active_subscription, get_org
 from baryon.commerce.plans import estimate_charge
+from baryon.commerce.tables import IdempotencyRow, QuotaCounterRow, UsageRecordRow
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput, QuotaExceeded
 from baryon.core.ids import new_id
-from baryon.serving.limits import dialect_name
-from baryon.serving.tables import IdempotencyRow, QuotaCounterRow, UsageRecordRow
 
 __all__ = [
     "GROUP_BY",
@@ -56,6 +56,7 @@ __all__ = [
     "StoredResponse",
     "check_idempotency_key",
     "find_replay",
+    "org_detail",
     "period_report",
     "record_usage",
     "release_quota",
@@ -416,4 +417,15 @@ def period_report(session: Session, subscription: Subscription, now: datetime) -
         "remaining": max(0, plan.quota - used),
         "overage_allowed": plan.allows_overage,
         "charge": {k: str(v) if not isinstance(v, int) else v for k, v in charge.items()},
+    }
+
+
+def org_detail(session: Session, org_id: str, now: datetime) -> dict[str, Any]:
+    """Return an organization with its subscription and current billing period."""
+    org = get_org(session, org_id)
+    sub = active_subscription(session, org_id)
+    return {
+        "organization": org.to_dict(),
+        "subscription": None if sub is None else sub.to_dict(),
+        "period": None if sub is None else period_report(session, sub, now),
     }

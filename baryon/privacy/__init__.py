@@ -1,1 +1,0 @@
-"""Baryon privacy layer (see DESIGN.md §3)."""
