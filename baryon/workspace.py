@@ -23,10 +23,12 @@ from baryon.core.artifacts import ArtifactStore, open_artifact_store
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.db import Database
-from baryon.core.errors import InvalidHome
+from baryon.core.errors import InvalidHome, NotFound
+from baryon.core.scope import OPERATOR_ORG_ID, Scope
 
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetStore
+    from baryon.training.model_cache import ModelCache
     from baryon.training.registry import ModelRegistry
     from baryon.training.runs import RunStore
 
@@ -87,12 +89,69 @@ class Workspace:
     """
 
     def __init__(
-        self, settings: Settings, db: Database, artifacts: ArtifactStore, clock: Clock
+        self,
+        settings: Settings,
+        db: Database,
+        artifacts: ArtifactStore,
+        clock: Clock,
+        *,
+        scope: Scope | None = None,
+        model_cache: ModelCache | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.artifacts = artifacts
         self.clock = clock
+        self.scope = scope or Scope.own(OPERATOR_ORG_ID, "operator")
+        self._model_cache = model_cache
+
+    @property
+    def model_cache(self) -> ModelCache:
+        """Loaded models by payload digest, shared by every organization's view."""
+        if self._model_cache is None:
+            from baryon.training.model_cache import ModelCache
+
+            self._model_cache = ModelCache()
+        return self._model_cache
+
+    def for_org(self, org: str) -> Workspace:
+        """Return this workspace as organization ``org`` (a name or id) sees it.
+
+        The view shares the database, artifact store, clock and model cache; its
+        datasets, runs and registry see ``org``'s own objects and those granted to it
+        (grants read now: a revoked grant is gone from the next view).
+
+        Raises
+        ------
+        NotFound
+            ``org_not_found``.
+        """
+        from sqlalchemy import or_, select
+
+        from baryon.tenancy.grants import scope_for
+        from baryon.tenancy.tables import OrganizationRow
+
+        with self.db.session() as session:
+            org_id = session.scalar(
+                select(OrganizationRow.id).where(
+                    or_(OrganizationRow.id == org, OrganizationRow.name == org)
+                )
+            )
+            if org_id is None:
+                raise NotFound(f"no organization {org!r}", code="org_not_found")
+            scope = scope_for(session, org_id)
+        return self.with_scope(scope)
+
+    def with_scope(self, scope: Scope) -> Workspace:
+        """Return a view of this workspace under ``scope`` (see :meth:`for_org`)."""
+        return Workspace(
+            self.settings,
+            self.db,
+            self.artifacts,
+            self.clock,
+            scope=scope,
+            model_cache=self.model_cache,
+        )
 
     @classmethod
     def open(
@@ -133,14 +192,14 @@ class Workspace:
         """The dataset store (ingest, clean, split, get)."""
         from baryon.data.versions import DatasetStore
 
-        return DatasetStore(self.db, self.artifacts, self.clock)
+        return DatasetStore(self.db, self.artifacts, self.clock, scope=self.scope)
 
     @cached_property
     def runs(self) -> RunStore:
         """Tracked training and evaluation runs."""
         from baryon.training.runs import RunStore
 
-        return RunStore(self.db, self.artifacts, self.clock)
+        return RunStore(self.db, self.artifacts, self.clock, scope=self.scope)
 
     @cached_property
     def registry(self) -> ModelRegistry:

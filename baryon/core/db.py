@@ -30,6 +30,7 @@ from sqlalchemy.types import TypeDecorator
 
 from baryon.core.config import redact_url
 from baryon.core.errors import DatabaseCorrupt, DatabaseError, SchemaTooNew
+from baryon.core.scope import Scope, install_scope_guard
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -116,6 +117,7 @@ class Database:
             self._check_sqlite_file()
         self.engine = self._make_engine(busy_timeout)
         self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        install_scope_guard(self._sessionmaker)
 
     def _check_sqlite_file(self) -> None:
         path = self.sqlite_path
@@ -179,8 +181,15 @@ class Database:
 
     # ------------------------------------------------------------------ sessions
     @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, scope: Scope | None = None) -> Iterator[Session]:
         """Yield a session in a transaction; commit on success, roll back on error.
+
+        Parameters
+        ----------
+        scope : Scope, optional
+            The organization whose objects the session may see and change (see
+            :mod:`baryon.core.scope`). Without one, any statement on an
+            organization's table raises ``ScopeRequired``.
 
         Raises
         ------
@@ -188,6 +197,8 @@ class Database:
             If SQLite reports the file is not a database.
         """
         with self._translate_errors(), self._sessionmaker() as session, session.begin():
+            if scope is not None:
+                session.info["scope"] = scope
             yield session
 
     @contextlib.contextmanager
@@ -282,12 +293,32 @@ class Database:
             self._refuse_if_newer(current, head)
             if current == head:
                 return head
-            with self._translate_errors(), self.engine.begin() as conn:
-                if not self.is_sqlite:
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-                cfg = _alembic_config()
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+            with self._translate_errors(), self.engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                if self.is_sqlite:
+                    # Table rebuilds (Alembic batch mode) drop and re-create parent
+                    # tables: with foreign keys on, the drop would cascade to children.
+                    # The pragma only works outside a transaction, hence the raw call.
+                    raw.execute("PRAGMA foreign_keys = OFF")
+                try:
+                    with conn.begin():
+                        if not self.is_sqlite:
+                            conn.execute(
+                                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY}
+                            )
+                        cfg = _alembic_config()
+                        cfg.attributes["connection"] = conn
+                        command.upgrade(cfg, "head")
+                        if self.is_sqlite:
+                            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                            if broken is not None:
+                                raise DatabaseError(
+                                    f"migration left a dangling reference in {broken[0]}",
+                                    code="migration_failed",
+                                )
+                finally:
+                    if self.is_sqlite:
+                        raw.execute("PRAGMA foreign_keys = ON")
         return self.head_version()
 
     @contextlib.contextmanager

@@ -7,7 +7,8 @@ that the two agree.
 Tables
 ------
 ``datasets``
-    One row per dataset name.
+    One row per dataset name and organization (names are unique within an
+    organization; every row belongs to one, see :mod:`baryon.core.scope`).
 ``dataset_versions``
     One immutable row per version. The bytes live in the artifact store (Parquet data,
     JSON manifest, optional split assignment); this row holds their digests and the
@@ -26,25 +27,28 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baryon.core.db import Base, JSONType, UTCDateTime
+from baryon.core.scope import OrgOwned
 
 __all__ = ["DatasetRow", "DatasetVersionRow"]
 
 
-class DatasetRow(Base):
+class DatasetRow(OrgOwned, Base):
     """A named dataset (table ``datasets``)."""
 
     __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("name", name="uq_datasets_name"),)
+    __grant__ = ("dataset", "id")
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_datasets_org_id_name"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class DatasetVersionRow(Base):
+class DatasetVersionRow(OrgOwned, Base):
     """One immutable dataset version (table ``dataset_versions``)."""
 
     __tablename__ = "dataset_versions"
+    __grant__ = ("dataset", "dataset_id")
     __table_args__ = (
         UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_number"),
         UniqueConstraint("dataset_id", "recipe_hash", name="uq_dataset_versions_recipe"),

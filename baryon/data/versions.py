@@ -44,6 +44,7 @@ from baryon.core.clock import Clock
 from baryon.core.db import Database
 from baryon.core.errors import InvalidInput, NotFound
 from baryon.core.ids import new_id
+from baryon.core.scope import OPERATOR_ORG_ID, Scope, pick_by_owner
 from baryon.data._files import ProgressCallback
 from baryon.data.materialise import (
     Materialised,
@@ -315,12 +316,18 @@ class DatasetStore:
         Where Parquet data, manifests and split assignments are stored.
     clock : Clock
         Time source for ``created_at`` and audit events.
+    scope : Scope
+        The organization whose datasets these are (see :mod:`baryon.core.scope`):
+        it sees its own datasets and those granted to it, and writes its own.
     """
 
-    def __init__(self, db: Database, artifacts: ArtifactStore, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, artifacts: ArtifactStore, clock: Clock, *, scope: Scope
+    ) -> None:
         self.db = db
         self.artifacts = artifacts
         self.clock = clock
+        self.scope = scope
 
     # ------------------------------------------------------------------ ingest
     def ingest(
@@ -541,8 +548,8 @@ class DatasetStore:
         """
         base, ref_version = parse_ref(name)
         version = ref_version if version is None else version
-        with self.db.session() as session:
-            dataset = session.scalar(select(DatasetRow).where(DatasetRow.name == base))
+        with self.db.session(self.scope) as session:
+            dataset = self._named(session, base)
             if dataset is None:
                 raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
             stmt = select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == dataset.id)
@@ -559,7 +566,7 @@ class DatasetStore:
 
     def get_by_id(self, version_id: str) -> DatasetVersion:
         """Return the version with this ``dsv_...`` id (``NotFound``: ``version_not_found``)."""
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
             found = session.execute(
                 select(DatasetVersionRow, DatasetRow.name)
                 .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
@@ -577,7 +584,7 @@ class DatasetStore:
 
     def list(self) -> list[DatasetVersion]:
         """Return the latest version of every dataset, by name."""
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
             latest = (
                 select(DatasetVersionRow.dataset_id, func.max(DatasetVersionRow.version).label("v"))
                 .group_by(DatasetVersionRow.dataset_id)
@@ -595,8 +602,8 @@ class DatasetStore:
     def history(self, name: str) -> builtins.list[DatasetVersion]:
         """Return every version of ``name``, oldest first (``NotFound`` if none)."""
         base, _ = parse_ref(name)
-        with self.db.session() as session:
-            dataset = session.scalar(select(DatasetRow).where(DatasetRow.name == base))
+        with self.db.session(self.scope) as session:
+            dataset = self._named(session, base)
             if dataset is None:
                 raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
             rows = session.scalars(
@@ -609,12 +616,14 @@ class DatasetStore:
     def version_ids(self, name: str) -> builtins.list[str]:
         """Return the ids of every version of ``name`` (empty if there is no such dataset)."""
         base, _ = parse_ref(name)
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
+            dataset = self._named(session, base)
+            if dataset is None:
+                return []
             return list(
                 session.scalars(
                     select(DatasetVersionRow.id)
-                    .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
-                    .where(DatasetRow.name == base)
+                    .where(DatasetVersionRow.dataset_id == dataset.id)
                     .order_by(DatasetVersionRow.version)
                 )
             )
@@ -662,13 +671,9 @@ class DatasetStore:
         )
 
     def _find_recipe(self, name: str, recipe: str) -> DatasetVersion | None:
-        with self.db.session() as session:
-            found = session.execute(
-                select(DatasetVersionRow, DatasetRow.name)
-                .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
-                .where(DatasetRow.name == name, DatasetVersionRow.recipe_hash == recipe)
-            ).first()
-            return None if found is None else self._load(found[0], found[1])
+        with self.db.session(self.scope) as session:
+            row = self._recipe_row(session, name, recipe)
+            return None if row is None else self._load(row, name)
 
     def _commit(
         self,
@@ -685,7 +690,10 @@ class DatasetStore:
         actor: str,
         split_digest: str | None = None,
     ) -> DatasetVersion:
-        version_id = _version_id(name, recipe, built.data_digest, split_digest)
+        parts = [name, recipe, built.data_digest, split_digest]
+        if self.scope.org_id != OPERATOR_ORG_ID:  # ids are global: same bytes, other owner
+            parts.append(self.scope.org_id)
+        version_id = _version_id(*parts)
         created_at = self.clock.now()
         from baryon import __version__
 
@@ -718,7 +726,7 @@ class DatasetStore:
         split = extra.get("split")
         for attempt in range(3):
             try:
-                with self.db.session() as session:
+                with self.db.session(self.scope) as session:
                     existing = self._recipe_row(session, name, recipe)
                     if existing is not None:
                         break
@@ -734,6 +742,7 @@ class DatasetStore:
                     session.add(
                         DatasetVersionRow(
                             id=version_id,
+                            org_id=dataset.org_id,
                             dataset_id=dataset.id,
                             version=number,
                             parent_id=manifest["parent_id"],
@@ -768,18 +777,39 @@ class DatasetStore:
         assert found is not None
         return found
 
-    @staticmethod
-    def _recipe_row(session: Session, name: str, recipe: str) -> DatasetVersionRow | None:
+    def _recipe_row(self, session: Session, name: str, recipe: str) -> DatasetVersionRow | None:
         return session.scalar(
             select(DatasetVersionRow)
             .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
-            .where(DatasetRow.name == name, DatasetVersionRow.recipe_hash == recipe)
+            .where(
+                DatasetRow.name == name,
+                DatasetRow.org_id == self.scope.org_id,
+                DatasetVersionRow.recipe_hash == recipe,
+            )
         )
 
+    def _named(self, session: Session, name: str, owner: str | None = None) -> DatasetRow | None:
+        """The dataset ``name`` means to this scope: its own, else the one granted."""
+        rows = session.scalars(select(DatasetRow).where(DatasetRow.name == name))
+        picked: DatasetRow | None = pick_by_owner(
+            rows, self.scope, owner=owner, what=f"dataset {name!r}"
+        )
+        return picked
+
     def _dataset_row(self, session: Session, name: str, created_at: datetime) -> DatasetRow:
-        dataset = session.scalar(select(DatasetRow).where(DatasetRow.name == name))
+        # Writes go to the scope's own dataset of that name (a granted one is read-only).
+        dataset = session.scalar(
+            select(DatasetRow).where(
+                DatasetRow.name == name, DatasetRow.org_id == self.scope.org_id
+            )
+        )
         if dataset is None:
-            dataset = DatasetRow(id=new_id("ds", self.clock), name=name, created_at=created_at)
+            dataset = DatasetRow(
+                id=new_id("ds", self.clock),
+                org_id=self.scope.org_id,
+                name=name,
+                created_at=created_at,
+            )
             session.add(dataset)
             session.flush()
         return dataset

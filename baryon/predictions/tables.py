@@ -17,13 +17,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import baryon.tenancy.tables  # noqa: F401  (organizations: the foreign keys' target)
 from baryon.core.db import Base, JSONType, UTCDateTime
+from baryon.core.scope import OrgOwned
 
 __all__ = ["EndpointRow", "FeedbackRow", "PredictionRow"]
 
 _ORG_FK = "organizations.id"
 
 
-class PredictionRow(Base):
+class PredictionRow(OrgOwned, Base):
     """One served prediction request (the prediction log)."""
 
     __tablename__ = "prediction_log"
@@ -46,7 +47,7 @@ class PredictionRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class FeedbackRow(Base):
+class FeedbackRow(OrgOwned, Base):
     """Ground truth for one item of a logged prediction."""
 
     __tablename__ = "feedback"
@@ -64,7 +65,7 @@ class FeedbackRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class EndpointRow(Base):
+class EndpointRow(OrgOwned, Base):
     """An organization's endpoint for one model: its champion/challenger traffic split."""
 
     __tablename__ = "endpoints"

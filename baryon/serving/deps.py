@@ -28,9 +28,11 @@ from sqlalchemy.orm import Session
 from baryon.commerce.limits import RateLimiter
 from baryon.core.clock import Clock
 from baryon.core.config import Settings
+from baryon.core.scope import Scope
 from baryon.predictions.inference import ModelResolver
 from baryon.predictions.log import get_endpoint
 from baryon.serving.observability import Metrics
+from baryon.tenancy.grants import scope_for
 from baryon.workspace import Workspace
 
 __all__ = ["AppState", "get_state"]
@@ -68,15 +70,31 @@ class AppState:
             self._write_lock = threading.Lock()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """Yield a session in a transaction (committed on success, rolled back on error)."""
+    def transaction(self, scope: Scope | None = None) -> Iterator[Session]:
+        """Yield a session in a transaction (committed on success, rolled back on error).
+
+        Parameters
+        ----------
+        scope : Scope, optional
+            The caller's organization scope (:meth:`scope_of`); required for any
+            statement on an organization's objects (see :mod:`baryon.core.scope`).
+        """
         lock = self._write_lock
         if lock is None:
-            with self.workspace.db.session() as session:
+            with self.workspace.db.session(scope) as session:
                 yield session
             return
-        with lock, self.workspace.db.session() as session:
+        with lock, self.workspace.db.session(scope) as session:
             yield session
+
+    def scope_of(self, org_id: str) -> Scope:
+        """Return organization ``org_id``'s scope, read now (a revoked grant is gone)."""
+        with self.transaction() as session:
+            return scope_for(session, org_id)
+
+    def workspace_for(self, org_id: str) -> Workspace:
+        """Return the workspace as organization ``org_id`` sees it (datasets, runs, models)."""
+        return self.workspace.with_scope(self.scope_of(org_id))
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:

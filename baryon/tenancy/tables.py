@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Index,
     String,
     UniqueConstraint,
 )
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from baryon.core.db import Base, UTCDateTime
 
-__all__ = ["ApiKeyRow", "OrganizationRow", "UserRow"]
+__all__ = ["ApiKeyRow", "GrantRow", "OrganizationRow", "UserRow"]
 
 _ORG_FK = "organizations.id"
 
@@ -75,3 +76,32 @@ class ApiKeyRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class GrantRow(Base):
+    """One organization's grant of ``read`` or ``predict`` on one of its objects.
+
+    ``grantee_org_id`` is ``None`` for a grant to every organization (how the operator
+    shares the bundled solution models). Revoking deletes the row (audited).
+    """
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        UniqueConstraint(
+            "object_type", "object_id", "grantee_org_id", "permission", name="uq_grants_object"
+        ),
+        Index("ix_grants_grantee", "grantee_org_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_org_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"), index=True
+    )
+    grantee_org_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"), nullable=True
+    )
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(String(40))
+    permission: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -30,6 +30,7 @@ from baryon.core.clock import Clock
 from baryon.core.db import Database
 from baryon.core.errors import BaryonError, Conflict, InvalidInput, NotFound, ValidationFailed
 from baryon.core.ids import new_id
+from baryon.core.scope import Scope
 from baryon.training.tables import RunRow
 
 __all__ = [
@@ -222,12 +223,18 @@ class RunStore:
         Where run artifacts (model, reports) are stored.
     clock : Clock
         Time source for ids and timestamps.
+    scope : Scope
+        The organization whose runs these are (:mod:`baryon.core.scope`); another
+        organization's run is ``run_not_found``.
     """
 
-    def __init__(self, db: Database, artifacts: ArtifactStore, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, artifacts: ArtifactStore, clock: Clock, *, scope: Scope
+    ) -> None:
         self.db = db
         self.artifacts = artifacts
         self.clock = clock
+        self.scope = scope
 
     # ------------------------------------------------------------------ writing
     def start(
@@ -283,6 +290,7 @@ class RunStore:
             ) from None
         row = RunRow(
             id=new_id("run", self.clock),
+            org_id=self.scope.org_id,
             kind=kind,
             task=task,
             params=params,
@@ -307,7 +315,7 @@ class RunStore:
             artifacts={},
             extra={},
         )
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
             session.add(row)
         return _to_run(row)
 
@@ -330,7 +338,7 @@ class RunStore:
         NotFound
             No such run.
         """
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
             row = self._row(session, run_id)
             if task is not None:
                 row.task = task
@@ -366,7 +374,7 @@ class RunStore:
             No such run.
         """
         digest = self.artifacts.put_bytes(data)
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
             row = self._row(session, run_id)
             row.artifacts = {**row.artifacts, name: digest}
         return digest
@@ -405,7 +413,7 @@ class RunStore:
         if status not in RUN_STATUSES or status == RUNNING:
             raise InvalidInput(f"not a final run status: {status!r}", code="invalid_status")
         now = self.clock.now()
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
             row = self._row(session, run_id)
             if row.status != RUNNING:
                 raise Conflict(f"run {run_id} already ended ({row.status})", code="run_finished")
@@ -427,7 +435,7 @@ class RunStore:
         NotFound
             No such run (code ``run_not_found``).
         """
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
             return _to_run(self._row(session, run_id))
 
     def list(
@@ -466,7 +474,7 @@ class RunStore:
             stmt = stmt.where(RunRow.kind == kind)
         if dataset is not None:
             stmt = stmt.where(RunRow.dataset_name == dataset)
-        with self.db.session() as session:
+        with self.db.session(self.scope) as session:
             return [_to_run(row) for row in session.scalars(stmt)]
 
     def artifact(self, run_id: str, name: str) -> bytes:
@@ -492,7 +500,8 @@ class RunStore:
 
     @staticmethod
     def _row(session: Any, run_id: str) -> RunRow:
-        row = session.get(RunRow, run_id)
+        # A select, not session.get: the scope applies to every query (not an identity-map hit).
+        row = session.scalar(select(RunRow).where(RunRow.id == run_id))
         if row is None:
             raise NotFound(f"run {run_id!r} not found", code="run_not_found")
         return row  # type: ignore[no-any-return]

@@ -9,8 +9,9 @@ Tables
     One training execution: kind, params, seed, dataset version and split, status,
     error, timings, library versions, metrics (final and per step), artifact digests.
 ``registered_models``
-    One row per model name; ``next_version`` is the per-model counter that makes
-    version numbers gap-free and unique (updated under a write lock).
+    One row per model name and organization (every table here belongs to an
+    organization, see :mod:`baryon.core.scope`); ``next_version`` is the per-model
+    counter that makes version numbers gap-free and unique (updated under a write lock).
 ``model_versions``
     One immutable row per registered version (unique ``(model_id, version)``).
 ``model_aliases``
@@ -37,11 +38,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baryon.core.db import Base, JSONType, UTCDateTime
+from baryon.core.scope import OrgOwned
 
 __all__ = ["AliasHistoryRow", "ModelAliasRow", "ModelVersionRow", "RegisteredModelRow", "RunRow"]
 
 
-class RunRow(Base):
+class RunRow(OrgOwned, Base):
     """One training run (table ``runs``)."""
 
     __tablename__ = "runs"
@@ -72,11 +74,12 @@ class RunRow(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
-class RegisteredModelRow(Base):
+class RegisteredModelRow(OrgOwned, Base):
     """One registered model name (table ``registered_models``)."""
 
     __tablename__ = "registered_models"
-    __table_args__ = (UniqueConstraint("name", name="uq_registered_models_name"),)
+    __grant__ = ("model", "id")
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_registered_models_org_id_name"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -87,10 +90,11 @@ class RegisteredModelRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class ModelVersionRow(Base):
+class ModelVersionRow(OrgOwned, Base):
     """One immutable model version (table ``model_versions``)."""
 
     __tablename__ = "model_versions"
+    __grant__ = ("model", "model_id")
     __table_args__ = (
         UniqueConstraint("model_id", "version", name="uq_model_versions_model_id_version"),
     )
@@ -119,10 +123,11 @@ class ModelVersionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class ModelAliasRow(Base):
+class ModelAliasRow(OrgOwned, Base):
     """Where an alias of a model points now (table ``model_aliases``)."""
 
     __tablename__ = "model_aliases"
+    __grant__ = ("model", "model_id")
 
     model_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
@@ -132,13 +137,14 @@ class ModelAliasRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class AliasHistoryRow(Base):
+class AliasHistoryRow(OrgOwned, Base):
     """One alias move (table ``alias_history``), never updated or deleted.
 
     ``seq`` numbers the moves of one model 1, 2, 3, ... (the order rollback replays).
     """
 
     __tablename__ = "alias_history"
+    __grant__ = ("model", "model_id")
     __table_args__ = (UniqueConstraint("model_id", "seq", name="uq_alias_history_model_id_seq"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

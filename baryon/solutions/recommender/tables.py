@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import baryon.commerce.tables  # noqa: F401  (organizations: the foreign key's target)
 from baryon.core.db import Base, UTCDateTime
+from baryon.core.scope import OrgOwned
 
 __all__ = ["RecommenderEventRow"]
 
@@ -22,7 +23,7 @@ __all__ = ["RecommenderEventRow"]
 MAX_ID_CHARS = 200
 
 
-class RecommenderEventRow(Base):
+class RecommenderEventRow(OrgOwned, Base):
     """One interaction (table ``recommender_events``)."""
 
     __tablename__ = "recommender_events"

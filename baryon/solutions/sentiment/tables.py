@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import baryon.commerce.tables  # noqa: F401  (organizations: the foreign keys' target)
 from baryon.core.db import Base, JSONType, UTCDateTime
+from baryon.core.scope import OrgOwned
 
 __all__ = [
     "SentimentAlertRow",
@@ -42,7 +43,7 @@ MAX_TICKER_CHARS = 16
 MAX_ITEM_ID_CHARS = 200
 
 
-class SentimentItemRow(Base):
+class SentimentItemRow(OrgOwned, Base):
     """One scored news item (table ``sentiment_items``)."""
 
     __tablename__ = "sentiment_items"
@@ -80,7 +81,7 @@ class SentimentItemTickerRow(Base):
     ticker: Mapped[str] = mapped_column(String(MAX_TICKER_CHARS), primary_key=True)
 
 
-class SentimentAlertRow(Base):
+class SentimentAlertRow(OrgOwned, Base):
     """One fired alert (table ``sentiment_alerts``)."""
 
     __tablename__ = "sentiment_alerts"
@@ -100,7 +101,7 @@ class SentimentAlertRow(Base):
     item_count: Mapped[int] = mapped_column(Integer)
 
 
-class SentimentRuleStateRow(Base):
+class SentimentRuleStateRow(OrgOwned, Base):
     """Last state of one rule in one scope (table ``sentiment_rule_states``)."""
 
     __tablename__ = "sentiment_rule_states"

@@ -16,8 +16,9 @@ Tables
     (organizations whose prediction-log input mode is ``hashed`` or ``none`` get the
     hand-off row without the text and no labeling task).
 
-``org_id`` is ``None`` for turns answered outside the HTTP API (``baryon support ask``,
-:class:`~baryon.solutions.support.service.SupportService` in Python).
+Turns answered outside the HTTP API (``baryon support ask``,
+:class:`~baryon.solutions.support.service.SupportService` in Python) belong to the
+workspace's operator organization.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import baryon.commerce.tables  # noqa: F401  (organizations: the foreign keys' target)
 from baryon.core.db import Base, UTCDateTime
+from baryon.core.scope import OrgOwned
 
 __all__ = [
     "MAX_CONVERSATION_ID_CHARS",
@@ -41,15 +43,15 @@ _ORG_FK = "organizations.id"
 MAX_CONVERSATION_ID_CHARS = 200
 
 
-class SupportHandoffRow(Base):
+class SupportHandoffRow(OrgOwned, Base):
     """One turn handed to a human (table ``support_handoffs``).
 
     Attributes
     ----------
     prediction_id : str
         The turn's ``pred_…`` id (also in the prediction log for API turns).
-    org_id : str or None
-        Organization of the API key; ``None`` outside the HTTP API.
+    org_id : str
+        Organization of the API key (the operator organization outside the HTTP API).
     conversation_id : str or None
         The caller's conversation id.
     model_name : str
@@ -76,9 +78,7 @@ class SupportHandoffRow(Base):
     )
 
     prediction_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    org_id: Mapped[str | None] = mapped_column(
-        String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"), nullable=True
-    )
+    org_id: Mapped[str] = mapped_column(String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"))
     conversation_id: Mapped[str | None] = mapped_column(
         String(MAX_CONVERSATION_ID_CHARS), nullable=True
     )
@@ -93,15 +93,15 @@ class SupportHandoffRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class LabelingTaskRow(Base):
+class LabelingTaskRow(OrgOwned, Base):
     """One item waiting for a label (table ``labeling_tasks``).
 
     Attributes
     ----------
     id : str
         ``task_…``.
-    org_id : str or None
-        Owning organization; ``None`` outside the HTTP API.
+    org_id : str
+        Owning organization (the operator organization outside the HTTP API).
     source : str
         What queued it (``support``).
     model_name : str
@@ -135,9 +135,7 @@ class LabelingTaskRow(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    org_id: Mapped[str | None] = mapped_column(
-        String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"), nullable=True
-    )
+    org_id: Mapped[str] = mapped_column(String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(64))
     model_name: Mapped[str] = mapped_column(String(200))
     model_version: Mapped[int] = mapped_column(Integer)
