@@ -24,10 +24,23 @@ usage:read         x      x      x                     x
 models:predict     x      x      x
 predictions:read   x      x      x          x
 feedback:write     x      x      x          x
+datasets:read      x      x      x          x          x
+datasets:write     x      x      x
+runs:read          x      x      x                     x
+runs:write         x      x      x
+models:read        x      x      x          x          x
+models:write       x      x      x
+models:promote     x      x
+grants:read        x      x      x                     x
+grants:write       x      x
 =================  =====  =====  =========  =========  ======
 
 Platform (operator organizations only, ``owner`` and ``admin``): ``plans:write``,
 ``orgs:read``, ``orgs:write``, ``metrics:read``.
+
+Developers upload data, train and register models; promoting, rolling back and
+sharing (grants) are ``owner``/``admin`` acts. Annotators see datasets and models
+(to label against them) but not runs.
 
 Viewers see usage and endpoints but not the prediction log, which may hold the
 organization's customers' inputs (least privilege, DESIGN.md §8).
@@ -70,6 +83,15 @@ _TENANT: dict[str, frozenset[str]] = {
     "models:predict": frozenset({"owner", "admin", "developer"}),
     "predictions:read": frozenset({"owner", "admin", "developer", "annotator"}),
     "feedback:write": frozenset({"owner", "admin", "developer", "annotator"}),
+    "datasets:read": frozenset(ROLES),
+    "datasets:write": frozenset({"owner", "admin", "developer"}),
+    "runs:read": frozenset({"owner", "admin", "developer", "viewer"}),
+    "runs:write": frozenset({"owner", "admin", "developer"}),
+    "models:read": frozenset(ROLES),
+    "models:write": frozenset({"owner", "admin", "developer"}),
+    "models:promote": frozenset({"owner", "admin"}),
+    "grants:read": frozenset({"owner", "admin", "developer", "viewer"}),
+    "grants:write": frozenset({"owner", "admin"}),
 }
 
 #: Permissions that reach beyond one organization (operator organizations only).
