@@ -185,7 +185,11 @@ class Workspace:
         else:
             db.check_schema()
         artifacts = open_artifact_store(settings.resolved_artifact_root)
-        return cls(settings, db, artifacts, clock or SystemClock())
+        from baryon.tenancy.grants import scope_for
+
+        with db.session() as session:
+            scope = scope_for(session, OPERATOR_ORG_ID)
+        return cls(settings, db, artifacts, clock or SystemClock(), scope=scope)
 
     @cached_property
     def datasets(self) -> DatasetStore:

@@ -27,6 +27,7 @@ class CliState:
 
     home: Path | str | None = None
     debug: bool = False
+    org: str | None = None
     workspace: Workspace | None = field(default=None, repr=False)
 
 
@@ -62,12 +63,15 @@ def get_settings(ctx: typer.Context, home: Path | str | None = None) -> Settings
 def get_workspace(ctx: typer.Context, home: Path | str | None = None) -> Workspace:
     """Open (and migrate) the workspace named by ``--home`` / ``BARYON_HOME``.
 
-    The workspace is opened once per command and closed when the command ends.
+    The workspace is opened once per command and closed when the command ends. With
+    the global ``--org`` it is that organization's view (its datasets, runs and
+    models, and those shared with it); otherwise the operator organization's.
     """
     state = _state(ctx)
     if state.workspace is None:
-        state.workspace = Workspace.open(get_settings(ctx, home))
-        ctx.find_root().call_on_close(state.workspace.close)
+        opened = Workspace.open(get_settings(ctx, home))
+        ctx.find_root().call_on_close(opened.close)
+        state.workspace = opened if state.org is None else opened.for_org(state.org)
     return state.workspace
 
 

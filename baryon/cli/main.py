@@ -58,6 +58,15 @@ def _root(
         typer.Option("--home", help="Workspace directory (default: $BARYON_HOME or ~/.baryon)."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org",
+            envvar="BARYON_ORG",
+            help="Act as this organization (name or id): its datasets, runs and models "
+            "(default: the workspace's operator organization).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -66,7 +75,7 @@ def _root(
     ] = False,
 ) -> None:
     """Baryon command line."""
-    ctx.obj = CliState(home=home, debug=debug)
+    ctx.obj = CliState(home=home, debug=debug, org=org)
 
 
 @app.command("init")

@@ -37,7 +37,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
+from baryon.core.errors import BaryonError, Forbidden, InvalidInput, ModelNotReady, NotFound
+from baryon.core.scope import SYSTEM, Scope
 
 if TYPE_CHECKING:
     from baryon.workspace import Workspace
@@ -47,6 +48,7 @@ __all__ = [
     "ModelResolver",
     "RegistryModelResolver",
     "ServedModel",
+    "check_may_predict",
     "choose_variant",
     "clean_outputs",
     "resolve_variant",
@@ -88,6 +90,29 @@ class ServedModel:
     feature_columns: tuple[str, ...] = ()
     classes: tuple[Any, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    org_id: str | None = None
+    model_id: str | None = None
+
+
+def check_may_predict(model: ServedModel, scope: Scope) -> ServedModel:
+    """Return ``model`` if ``scope`` may call it: its own, or granted ``predict``.
+
+    A model with no owner (``org_id`` ``None``: served from memory by a custom
+    resolver) may be called by anyone the route lets in.
+
+    Raises
+    ------
+    Forbidden
+        ``predict_not_granted``: the model was shared with ``read`` only.
+    """
+    if model.org_id is None or scope.owns(model.org_id):
+        return model
+    if model.model_id in scope.predictable:
+        return model
+    raise Forbidden(
+        f"model {model.name!r} is shared with you for reading, not for predictions",
+        code="predict_not_granted",
+    )
 
 
 class ModelResolver(ABC):
@@ -95,9 +120,13 @@ class ModelResolver(ABC):
 
     @abstractmethod
     def resolve(
-        self, name: str, *, version: int | None = None, alias: str = "champion"
+        self, name: str, *, scope: Scope, version: int | None = None, alias: str = "champion"
     ) -> ServedModel:
         """Return version ``version`` of ``name``, else the one ``alias`` points at.
+
+        ``name`` is what ``scope`` means by it: its own model of that name, else one
+        shared with it (``OWNER/NAME`` picks the owner). The caller must be allowed to
+        call it (:func:`check_may_predict`).
 
         Raises
         ------
@@ -138,17 +167,22 @@ class RegistryModelResolver(ModelResolver):
         self._lock = threading.Lock()
 
     def resolve(
-        self, name: str, *, version: int | None = None, alias: str = "champion"
+        self, name: str, *, scope: Scope, version: int | None = None, alias: str = "champion"
     ) -> ServedModel:
-        """See :meth:`ModelResolver.resolve`."""
-        key = (name, version, "" if version is not None else alias)
+        """See :meth:`ModelResolver.resolve`.
+
+        The cache is per organization (what a name means depends on who asks), and a
+        hit is re-checked against the caller's current grants, so a revoked grant
+        stops predictions on the next request.
+        """
+        key = (scope.org_id or "*", name, version, "" if version is not None else alias)
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and (version is not None or now - hit[0] < self.alias_ttl):
                 self._cache.move_to_end(key)
-                return hit[1]
-        served = self._load(name, version, alias)
+                return check_may_predict(hit[1], scope)
+        served = check_may_predict(self._load(name, version, alias, scope), scope)
         with self._lock:
             self._cache[key] = (now, served)
             self._cache.move_to_end(key)
@@ -156,9 +190,9 @@ class RegistryModelResolver(ModelResolver):
                 self._cache.popitem(last=False)
         return served
 
-    def _load(self, name: str, version: int | None, alias: str) -> ServedModel:
+    def _load(self, name: str, version: int | None, alias: str, scope: Scope) -> ServedModel:
         try:
-            registry = self.workspace.registry
+            registry = self.workspace.with_scope(scope).registry
         except ImportError:  # the training layer is not installed in this build
             raise ModelNotReady("no model registry in this installation") from None
         loaded = registry.load(name, version=version, alias=alias)
@@ -172,12 +206,14 @@ class RegistryModelResolver(ModelResolver):
             feature_columns=tuple(mv.feature_columns or ()),
             classes=None if mv.classes is None else tuple(mv.classes),
             extra=dict(mv.extra or {}),
+            org_id=mv.org_id,
+            model_id=mv.model_id,
         )
 
     def readiness(self) -> dict[str, bool]:
         """See :meth:`ModelResolver.readiness` (loads every champion, uncached)."""
         try:
-            registry = self.workspace.registry
+            registry = self.workspace.with_scope(SYSTEM).registry
         except ImportError:
             return {}
         out: dict[str, bool] = {}
@@ -185,7 +221,7 @@ class RegistryModelResolver(ModelResolver):
             if "champion" not in model.aliases:
                 continue
             try:
-                self._load(model.name, None, "champion")
+                self._load(model.name, None, "champion", Scope.own(model.org_id))
                 out[model.name] = True
             except Exception:  # report, never raise: readiness is a yes/no answer
                 logger.exception("champion of %s cannot be loaded", model.name)
@@ -385,11 +421,13 @@ def run_inference(model: ServedModel, inputs: Sequence[Any]) -> tuple[list[Any],
     return outputs, [NON_FINITE_FLAG] if non_finite else []
 
 
-def resolve_variant(resolver: ModelResolver, name: str, variant: str) -> tuple[ServedModel, str]:
-    """Resolve ``variant``; a missing challenger falls back to the champion."""
+def resolve_variant(
+    resolver: ModelResolver, name: str, variant: str, *, scope: Scope
+) -> tuple[ServedModel, str]:
+    """Resolve ``variant`` for ``scope``; a missing challenger falls back to the champion."""
     if variant == "challenger":
         try:
-            return resolver.resolve(name, alias="challenger"), "challenger"
+            return resolver.resolve(name, scope=scope, alias="challenger"), "challenger"
         except (ModelNotReady, NotFound):
             pass
-    return resolver.resolve(name, alias="champion"), "champion"
+    return resolver.resolve(name, scope=scope, alias="champion"), "champion"

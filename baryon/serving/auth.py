@@ -33,6 +33,7 @@ from sqlalchemy import and_, bindparam, select, update
 from baryon.commerce.orgs import Subscription
 from baryon.commerce.plans import Plan
 from baryon.commerce.tables import PlanRow, SubscriptionRow
+from baryon.core.scope import Scope
 from baryon.core.errors import Forbidden, RateLimited, Unauthorized
 from baryon.serving.deps import AppState, get_state
 from baryon.tenancy.keys import hash_secret, looks_like_key
@@ -83,6 +84,11 @@ class Principal:
     def actor(self) -> str:
         """The audit actor string, ``key:<key id>``."""
         return f"key:{self.key_id}"
+
+    @property
+    def own_scope(self) -> Scope:
+        """The organization's own objects, without grants (enough for its own writes)."""
+        return Scope.own(self.org_id, self.org_name)
 
 
 class Authorize:

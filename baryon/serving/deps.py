@@ -115,7 +115,7 @@ class AppState:
             hit = self._endpoints.get(key)
             if hit is not None and now - hit[0] < self.endpoint_ttl:
                 return hit[1]
-        with self.transaction() as session:
+        with self.transaction(Scope.own(org_id)) as session:
             weight = get_endpoint(session, org_id, model_name)
         with self._endpoints_lock:
             self._endpoints[key] = (now, weight)

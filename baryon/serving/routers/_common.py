@@ -104,7 +104,7 @@ def run_write(
         fp = fingerprint(request, body)
     for attempt in range(2):
         try:
-            with state.transaction() as session:
+            with state.transaction(principal.own_scope) as session:
                 now = state.clock.now()
                 if fp is not None and idempotency_key is not None:
                     stored = find_replay(

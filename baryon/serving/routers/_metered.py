@@ -51,12 +51,13 @@ class Logged:
 def choose_model(
     state: AppState, principal: Principal, name: str, request_id: str | None
 ) -> tuple[ServedModel, str]:
-    """Resolve ``name`` for this organization: champion, or its traffic split's pick."""
+    """Resolve ``name`` for this organization (its own model of that name, else one shared
+    with it): champion, or its traffic split's pick."""
     weight = state.challenger_weight(principal.org_id, name)
     wanted = "champion"
     if weight > 0:
         wanted = choose_variant(weight, org_id=principal.org_id, model=name, request_id=request_id)
-    return resolve_variant(state.resolver, name, wanted)
+    return resolve_variant(state.resolver, name, wanted, scope=state.scope_of(principal.org_id))
 
 
 def route_template(request: Request) -> str:

@@ -111,7 +111,8 @@ def _choose(
     state: AppState, principal: Principal, name: str, version: int | None, request_id: str | None
 ) -> tuple[ServedModel, str]:
     if version is not None:
-        return state.resolver.resolve(name, version=version), "pinned"
+        scope = state.scope_of(principal.org_id)
+        return state.resolver.resolve(name, scope=scope, version=version), "pinned"
     return choose_model(state, principal, name, request_id)
 
 
@@ -318,7 +319,7 @@ def get_predictions(
     state: AppState = Depends(get_state),
 ) -> list[dict[str, Any]]:
     """The organization's latest logged predictions, newest first."""
-    with state.transaction() as session:
+    with state.transaction(principal.own_scope) as session:
         return list_predictions(session, org_id=principal.org_id, model=model, limit=limit)
 
 
@@ -329,7 +330,7 @@ def get_one_prediction(
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
     """One logged prediction (another organization's is a 404)."""
-    with state.transaction() as session:
+    with state.transaction(principal.own_scope) as session:
         return get_prediction(session, prediction_id, org_id=principal.org_id)
 
 
@@ -338,7 +339,7 @@ def get_endpoints(
     principal: Principal = require("endpoints:read"), state: AppState = Depends(get_state)
 ) -> list[dict[str, Any]]:
     """The organization's endpoints with a traffic split set."""
-    with state.transaction() as session:
+    with state.transaction(principal.own_scope) as session:
         return list_endpoints(session, principal.org_id)
 
 

@@ -101,7 +101,7 @@ def get_recommendations(
     """
     started = time.perf_counter()
     prefs = Preferences(tuple(type or ()), tuple(country or ()), tuple(grape or ()))
-    with state.transaction() as session:
+    with state.transaction(principal.own_scope) as session:
         events = user_events(session, org_id=principal.org_id, user_id=user_id)
     try:
         served, variant = choose_model(state, principal, MODEL, x_request_id)

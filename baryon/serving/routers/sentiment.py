@@ -298,7 +298,7 @@ def post_items(
     items = _parse_items(body, state)
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
-    with state.transaction() as session:
+    with state.transaction(principal.own_scope) as session:
         known = known_item_ids(session, principal.org_id, (i.id for i in items))
     fresh: dict[str, NewsItem] = {}
     for item in items:
@@ -391,7 +391,7 @@ def get_index(
     An unknown window is a 422 (``unknown_window``).
     """
     end = state.clock.now() if at is None else _utc(at)
-    with state.transaction() as session:
+    with state.transaction(principal.own_scope) as session:
         idx = index_of(session, principal.org_id, window=window, ticker=ticker, end=end)
     return {**idx.to_dict(), "formula": INDEX_FORMULA}
 
@@ -436,7 +436,7 @@ def get_alerts(
     state: AppState = Depends(get_state),
 ) -> list[dict[str, Any]]:
     """Alerts fired by the rules (index crossing, index change, volume spike), newest first."""
-    with state.transaction() as session:
+    with state.transaction(principal.own_scope) as session:
         return list_alerts(
             session,
             principal.org_id,
