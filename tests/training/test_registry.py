@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from baryon.core.audit import list_audit_events
+from baryon.core.audit import list_audit_events
 from baryon.core.config import Settings
 from baryon.core.errors import Conflict, IntegrityError, InvalidInput, ModelNotReady, NotFound
 from baryon.training.runs import Run
@@ -136,6 +138,49 @@ def test_set_alias_champion_refused_challenger_moves(
     assert reg.set_alias("m", "challenger", None).to_version is None
     with pytest.raises(InvalidInput):
         reg.set_alias("m", "staging", 1)
+
+
+def test_aliases_block_error_rolls_back_every_move(workspace: Workspace, make_run: MakeRun) -> None:
+    reg = workspace.registry
+    reg.register(make_run().id, "m")
+    reg.register(make_run().id, "m")
+
+    def move_then_fail() -> None:
+        with reg.aliases("m") as aliases:
+            aliases.move("champion", 2, action="promote", actor="t", reason="test")
+            assert aliases.version("champion") == 2
+            raise RuntimeError("fails before the block ends")
+
+    with pytest.raises(RuntimeError):
+        move_then_fail()
+    assert reg.get_version("m").version == 1
+    assert len(reg.alias_history("m")) == 2
+    with workspace.db.session() as session:
+        actions = [e.action for e in list_audit_events(session, object_type="model")]
+    assert "model.alias.promote" not in actions
+
+
+def test_aliases_move_records_history_and_checks_version(
+    workspace: Workspace, make_run: MakeRun
+) -> None:
+    reg = workspace.registry
+    reg.register(make_run().id, "m")
+    with reg.aliases("m") as aliases:
+        with pytest.raises(NotFound) as info:
+            aliases.move("challenger", 9, action="set_alias", actor="t", reason="")
+        assert info.value.code == "version_not_found"
+        with pytest.raises(InvalidInput):
+            aliases.version("staging")
+        move = aliases.move("challenger", 1, action="set_alias", actor="t", reason="why")
+        assert [m.alias for m in aliases.history("challenger")] == ["challenger"]
+    assert (move.from_version, move.to_version, move.seq, move.reason) == (None, 1, 2, "why")
+    assert reg.get_version("m", version=1).aliases == ["challenger", "champion"]
+
+
+def test_aliases_unknown_model_not_found(workspace: Workspace) -> None:
+    with pytest.raises(NotFound) as info, workspace.registry.aliases("nope"):
+        pass  # pragma: no cover - the block never runs
+    assert info.value.code == "model_not_found"
 
 
 def test_get_version_unknown_model_not_found(workspace: Workspace) -> None:
