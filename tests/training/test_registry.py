@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from baryon.core.audit import list_audit_events
-from baryon.core.audit import list_audit_events
 from baryon.core.config import Settings
 from baryon.core.errors import Conflict, IntegrityError, InvalidInput, ModelNotReady, NotFound
 from baryon.training.runs import Run
