@@ -29,6 +29,7 @@ from baryon.core.scope import OPERATOR_ORG_ID, Scope
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetStore
     from baryon.training.model_cache import ModelCache
+    from baryon.training.promotion import Promoter
     from baryon.training.registry import ModelRegistry
     from baryon.training.runs import RunStore
 
@@ -207,10 +208,24 @@ class Workspace:
 
     @cached_property
     def registry(self) -> ModelRegistry:
-        """The model registry (versions, aliases, promotion gate)."""
+        """The model registry (versions, aliases, loading)."""
         from baryon.training.registry import ModelRegistry
 
-        return ModelRegistry(self.db, self.artifacts, self.clock, settings=self.settings)
+        return ModelRegistry(
+            self.db,
+            self.artifacts,
+            self.clock,
+            scope=self.scope,
+            settings=self.settings,
+            cache=self.model_cache,
+        )
+
+    @cached_property
+    def promotion(self) -> Promoter:
+        """The promotion policy: promote through the gate, roll back."""
+        from baryon.training.promotion import Promoter
+
+        return Promoter(self.registry, self.runs, self.datasets)
 
     def info(self) -> dict[str, Any]:
         """Return home, redacted database URL, schema versions and object counts."""

@@ -126,7 +126,7 @@ def promote_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Make VERSION champion if it beats the champion by --min-delta on the same test split."""
-    move = get_workspace(ctx).registry.promote(
+    move = get_workspace(ctx).promotion.promote(
         name,
         version,
         min_delta=min_delta,
@@ -158,7 +158,7 @@ def rollback_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Move champion back to the version that held it before."""
-    move = get_workspace(ctx).registry.rollback(name, actor=cli_actor(), reason=reason)
+    move = get_workspace(ctx).promotion.rollback(name, actor=cli_actor(), reason=reason)
     if as_json:
         print_json(move.to_dict())
         return

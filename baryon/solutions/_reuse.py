@@ -17,6 +17,7 @@ from baryon.core.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetVersion
+    from baryon.training.promotion import Promoter
     from baryon.training.registry import ModelRegistry, ModelVersion
     from baryon.training.runs import Run, RunStore
 
@@ -111,7 +112,7 @@ def champion_or_none(registry: ModelRegistry, model: str) -> ModelVersion | None
 
 
 def promote_or_note(
-    registry: ModelRegistry,
+    promotion: Promoter,
     model: str,
     version: ModelVersion,
     *,
@@ -124,7 +125,8 @@ def promote_or_note(
 
     Parameters
     ----------
-    registry : ModelRegistry
+    promotion : Promoter
+        The workspace's promotion policy (``workspace.promotion``).
     model : str
     version : ModelVersion
     actor, reason : str
@@ -132,7 +134,7 @@ def promote_or_note(
     label : str, optional
         Shown in brackets after the version reference in the note.
     evaluation_dataset : str, optional
-        ``name@version`` the gate evaluates on (see :meth:`ModelRegistry.promote`).
+        ``name@version`` the gate evaluates on (see :meth:`Promoter.promote`).
 
     Returns
     -------
@@ -145,7 +147,7 @@ def promote_or_note(
         Any conflict other than a gate refusal (code ``gate_refused``).
     """
     try:
-        registry.promote(
+        promotion.promote(
             model,
             version.version,
             actor=actor,

@@ -1,14 +1,14 @@
-"""Baryon training layer: tracked runs, evaluation, the model registry and its gate.
+"""Baryon training layer: tracked runs, evaluation, the model registry, promotion.
 
 Public surface::
 
-    from baryon.training import Trainer, ModelRegistry, RunStore
+    from baryon.training import Trainer, ModelRegistry, Promoter, RunStore
 
     run = Trainer(ws).train("decision_tree", dataset="churn@2", register="churn")
-    ws.registry.promote("churn", 2, min_delta=0.01)
+    ws.promotion.promote("churn", 2, min_delta=0.01)
 
-Light names (runs, registry, gates) are imported eagerly; the trainer and evaluation
-(which pull in pandas and scikit-learn) load on first access.
+Light names (runs, registry, gates) are imported eagerly; the trainer, evaluation and
+promotion (which pull in pandas and scikit-learn) load on first access.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from baryon.training.runs import RUN_STATUSES, Run, RunFailed, RunStore
 
 if TYPE_CHECKING:
     from baryon.training.evaluate import Evaluation, evaluate_file, evaluate_model
+    from baryon.training.promotion import Promoter
     from baryon.training.trainer import Trainer
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "LoadedModel",
     "ModelRegistry",
     "ModelVersion",
+    "Promoter",
     "RegisteredModel",
     "Run",
     "RunFailed",
@@ -55,6 +57,7 @@ _LAZY = {
     "Evaluation": "baryon.training.evaluate",
     "evaluate_file": "baryon.training.evaluate",
     "evaluate_model": "baryon.training.evaluate",
+    "Promoter": "baryon.training.promotion",
 }
 
 

@@ -2,7 +2,10 @@
 
 Training measures on the dataset version's stored **test** split only; ``baryon models
 evaluate`` measures a registered version on an external labelled file; the promotion
-gate re-measures two versions on one split. All three go through this module.
+gate (:mod:`baryon.training.promotion`) re-measures two versions on one split. All
+three go through this module. Dependencies point one way: promotion imports this
+module, this module uses the registry only through its public methods, and the
+registry never imports it.
 
 What is measured
 ----------------
@@ -32,11 +35,13 @@ import pandas as pd
 
 from baryon.core.errors import InvalidInput
 from baryon.training import metrics as m
+from baryon.training.model_versions import parse_model_ref
 from baryon.training.validation import fail
 
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetStore, DatasetVersion
-    from baryon.training.registry import LoadedModel, ModelRegistry, ModelVersion
+    from baryon.training.model_versions import LoadedModel, ModelVersion
+    from baryon.training.registry import ModelRegistry
 
 __all__ = [
     "DEFAULT_K",
@@ -489,42 +494,48 @@ def training_interactions(store: DatasetStore, version: ModelVersion) -> pd.Data
 
 
 def evaluate_on_dataset(
-    registry: ModelRegistry,
-    version: ModelVersion,
+    loaded: LoadedModel,
+    datasets: DatasetStore,
     *,
     dataset: str | None = None,
     default_dataset_version_id: str | None = None,
 ) -> tuple[Evaluation, dict[str, Any]]:
-    """Measure ``version`` on a dataset version's test split (used by the gate).
+    """Measure a loaded version on a dataset version's test split (used by the gate).
 
     Parameters
     ----------
-    registry : ModelRegistry
-        Loads the model and reaches the dataset store.
-    version : ModelVersion
-        The version to measure.
+    loaded : LoadedModel
+        The version to measure, from :meth:`ModelRegistry.load`.
+    datasets : DatasetStore
+        Where the dataset versions (and a recommender's training interactions) live.
     dataset : str, optional
         ``NAME[@VERSION]``: its test split (all rows if it has no split).
     default_dataset_version_id : str, optional
-        Used when ``dataset`` is None (the challenger's dataset version).
+        Used when ``dataset`` is None (default: the version's own dataset version).
 
     Returns
     -------
     (Evaluation, dict)
         The evaluation and where it was measured (``dataset_version_id``, ``dataset``,
         ``split``).
-    """
-    from baryon.data.versions import DatasetStore
 
-    store = DatasetStore(registry.db, registry.artifacts, registry.clock)
+    Raises
+    ------
+    NotFound
+        No such dataset or dataset version.
+    InvalidInput, ValidationFailed
+        The rows do not fit the version (see :func:`evaluate_model`).
+    """
+    version = loaded.version
     if dataset is not None:
-        target = resolve_dataset(store, dataset)
+        target = resolve_dataset(datasets, dataset)
     else:
-        target = store.get_by_id(default_dataset_version_id or version.dataset_version_id)
+        target = datasets.get_by_id(default_dataset_version_id or version.dataset_version_id)
     split = "test" if target.split else None
     frame = target.to_pandas(split=split)
-    loaded = registry.load(version.name, version=version.version)
-    training = training_interactions(store, version) if version.task == "recommendation" else None
+    training = (
+        training_interactions(datasets, version) if version.task == "recommendation" else None
+    )
     evaluation = evaluate_model(loaded, frame, training=training)
     where = {
         "dataset_version_id": target.id,
@@ -575,8 +586,6 @@ def evaluate_file(
     ValidationFailed
         Labels never seen in training.
     """
-    from baryon.training.registry import parse_model_ref
-
     name, version, alias = parse_model_ref(ref)
     loaded = registry.load(name, version=version, alias=alias or "champion")
     from baryon.data.sources import read_table

@@ -5,9 +5,9 @@ metric** by at least ``min_delta``, both measured on the **same test split**:
 
 - if both versions were evaluated on the same dataset version (a dataset version id
   names its content *and* its split), their stored test metrics are compared;
-- otherwise the registry re-evaluates both on the challenger's test split (or on a
+- otherwise the promotion re-evaluates both on the challenger's test split (or on a
   named evaluation dataset) and compares those numbers — see
-  :meth:`baryon.training.registry.ModelRegistry.promote`.
+  :meth:`baryon.training.promotion.Promoter.promote`.
 
 "Beats by at least ``min_delta``" means ``challenger - champion >= min_delta`` for
 metrics where higher is better (accuracy, R², NDCG@10) and

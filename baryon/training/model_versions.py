@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from baryon.core.errors import InvalidInput
-from baryon.training.tables import AliasHistoryRow
+from baryon.training.tables import AliasHistoryRow, ModelVersionRow
 
 __all__ = [
     "ALIASES",
@@ -20,6 +20,7 @@ __all__ = [
     "LoadedModel",
     "ModelVersion",
     "RegisteredModel",
+    "check_alias",
     "check_model_name",
     "parse_model_ref",
 ]
@@ -38,6 +39,15 @@ def check_model_name(name: str) -> str:
             code="invalid_model_name",
         )
     return name
+
+
+def check_alias(alias: str) -> str:
+    """Return ``alias`` if it is one of :data:`ALIASES`, else raise ``unknown_alias``."""
+    if alias not in ALIASES:
+        raise InvalidInput(
+            f"unknown alias {alias!r}; one of {', '.join(ALIASES)}", code="unknown_alias"
+        )
+    return alias
 
 
 def parse_model_ref(ref: str) -> tuple[str, int | None, str | None]:
@@ -274,4 +284,31 @@ def alias_move_from_row(name: str, row: AliasHistoryRow) -> AliasMove:
         gate=row.gate,
         at=row.at,
         seq=row.seq,
+    )
+
+
+def version_from_row(name: str, row: ModelVersionRow, aliases: list[str]) -> ModelVersion:
+    """Build a :class:`ModelVersion` from a row of ``model_versions`` and its aliases."""
+    return ModelVersion(
+        id=row.id,
+        name=name,
+        version=row.version,
+        kind=row.kind,
+        task=row.task,
+        run_id=row.run_id,
+        dataset_version_id=row.dataset_version_id,
+        split=row.split,
+        artifact_digest=row.artifact_digest,
+        manifest_digest=row.manifest_digest,
+        metrics=dict(row.metrics),
+        primary_metric=row.primary_metric,
+        primary_value=row.primary_value,
+        aliases=sorted(aliases),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        feature_columns=list(row.feature_columns),
+        column_roles=dict(row.column_roles),
+        target=row.target,
+        classes=None if row.classes is None else list(row.classes),
+        extra=dict(row.extra),
     )

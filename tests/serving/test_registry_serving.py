@@ -57,7 +57,7 @@ def test_predict_with_registered_champion_then_challenger_then_promoted(
     api(tenants.keys["acme:admin"]).put("/v1/endpoints/toy", json={"challenger_weight": 1.0})
     split = dev.post("/v1/models/toy/predict", json={"inputs": rows}).json()
     assert (split["variant"], split["model_version"]) == ("challenger", 2)
-    trained.registry.promote("toy", 2, force=True, reason="test")
+    trained.promotion.promote("toy", 2, force=True, reason="test")
     api(tenants.keys["acme:admin"]).put("/v1/endpoints/toy", json={"challenger_weight": 0.0})
     promoted = dev.post("/v1/models/toy/predict", json={"inputs": rows}).json()
     assert (promoted["variant"], promoted["model_version"]) == ("champion", 2)
@@ -81,7 +81,7 @@ def test_predict_unregistered_model_404(api: ClientFactory, tenants: Tenants) ->
 def test_registry_resolver_caches_alias_for_ttl(trained: Workspace) -> None:
     resolver = RegistryModelResolver(trained, alias_ttl=3600.0)
     assert resolver.resolve("toy").version == 1
-    trained.registry.promote("toy", 2, force=True)
+    trained.promotion.promote("toy", 2, force=True)
     assert resolver.resolve("toy").version == 1  # within the TTL
     assert RegistryModelResolver(trained, alias_ttl=0.0).resolve("toy").version == 2
     assert resolver.resolve("toy", version=1).version == 1

@@ -15,6 +15,7 @@ from baryon.solutions._reuse import (
     promote_or_note,
     recipe_digest,
 )
+from baryon.training.promotion import Promoter
 from baryon.training.registry import ModelRegistry, ModelVersion
 
 
@@ -32,8 +33,6 @@ class _Version:
 class _Registry:
     versions: dict[str, list[_Version]] = field(default_factory=dict)
     champion: dict[str, _Version] = field(default_factory=dict)
-    refuse: Conflict | None = None
-    promoted: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
 
     def list_versions(self, name: str) -> list[_Version]:
         if name not in self.versions:
@@ -47,6 +46,12 @@ class _Registry:
             raise LookupError(alias)
         return self.champion[name]
 
+
+@dataclass
+class _Promotion:
+    refuse: Conflict | None = None
+    promoted: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
+
     def promote(self, name: str, version: int, **kwargs: Any) -> None:
         if self.refuse is not None:
             raise self.refuse
@@ -55,6 +60,10 @@ class _Registry:
 
 def _reg(fake: _Registry) -> ModelRegistry:
     return cast(ModelRegistry, fake)
+
+
+def _promo(fake: _Promotion) -> Promoter:
+    return cast(Promoter, fake)
 
 
 def _ver(fake: _Version) -> ModelVersion:
@@ -115,31 +124,31 @@ def test_champion_or_none_unknown_model_or_no_champion_is_none() -> None:
 
 
 def test_promote_or_note_passes_options_and_returns_none() -> None:
-    fake = _Registry()
+    fake = _Promotion()
     note = promote_or_note(
-        _reg(fake), "m", _ver(_Version(4, {})), actor="a", reason="r", evaluation_dataset="d@1"
+        _promo(fake), "m", _ver(_Version(4, {})), actor="a", reason="r", evaluation_dataset="d@1"
     )
     assert note is None
     assert fake.promoted == [("m", 4, {"actor": "a", "reason": "r", "evaluation_dataset": "d@1"})]
 
 
 def test_promote_or_note_gate_refused_is_a_note_with_label() -> None:
-    fake = _Registry(refuse=Conflict("worse than champion", code="gate_refused"))
+    fake = _Promotion(refuse=Conflict("worse than champion", code="gate_refused"))
     version = _ver(_Version(2, {}))
     assert (
-        promote_or_note(_reg(fake), "m", version, actor="a", reason="r")
+        promote_or_note(_promo(fake), "m", version, actor="a", reason="r")
         == "m@2 stays challenger: worse than champion"
     )
     assert (
-        promote_or_note(_reg(fake), "m", version, actor="a", reason="r", label="als")
+        promote_or_note(_promo(fake), "m", version, actor="a", reason="r", label="als")
         == "m@2 (als) stays challenger: worse than champion"
     )
 
 
 def test_promote_or_note_other_conflict_is_raised() -> None:
-    fake = _Registry(refuse=Conflict("moved meanwhile", code="champion_moved"))
+    fake = _Promotion(refuse=Conflict("moved meanwhile", code="champion_moved"))
     with pytest.raises(Conflict) as info:
-        promote_or_note(_reg(fake), "m", _ver(_Version(2, {})), actor="a", reason="r")
+        promote_or_note(_promo(fake), "m", _ver(_Version(2, {})), actor="a", reason="r")
     assert info.value.code == "champion_moved"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,3 +78,39 @@ def make_dataset(workspace: Workspace, tmp_path: Path) -> MakeDataset:
         return workspace.datasets.split(name, strategy=split, seed=seed, **options)
 
     return make
+
+
+TrainQuad = Callable[..., int]
+_QUADRANT_ROLES = {"x1": "feature", "x2": "feature", "label": "label"}
+
+
+def _quadrants(n: int, seed: int) -> pd.DataFrame:
+    """ "Both positive": a stump gets about 75 %, a depth-3 tree about 100 % (known order)."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.uniform(-1, 1, size=n), rng.uniform(-1, 1, size=n)
+    return pd.DataFrame({"x1": x1, "x2": x2, "label": np.where((x1 > 0) & (x2 > 0), "in", "out")})
+
+
+@pytest.fixture
+def make_quadrants(make_dataset: MakeDataset) -> MakeDataset:
+    """Return ``make_quadrants(name, n=200, data_seed=0)``: quadrants data, ingested and split."""
+
+    def make(name: str, *, n: int = 200, data_seed: int = 0) -> Any:
+        return make_dataset(name, _quadrants(n, data_seed), roles=_QUADRANT_ROLES)
+
+    return make
+
+
+@pytest.fixture
+def train_quad(workspace: Workspace) -> TrainQuad:
+    """Return ``train_quad(depth, dataset="quad")``: train a tree, register it as ``quad``."""
+    from baryon.training.trainer import Trainer
+
+    def train(depth: int, dataset: str = "quad") -> int:
+        run = Trainer(workspace).train(
+            "decision_tree", dataset=dataset, params={"max_depth": depth}, register="quad"
+        )
+        assert run.status == "succeeded", run.error
+        return int(run.extra["registered"]["version"])
+
+    return train

@@ -18,6 +18,7 @@ def test_training_public_api_is_pinned() -> None:
         "LoadedModel",
         "ModelRegistry",
         "ModelVersion",
+        "Promoter",
         "RegisteredModel",
         "Run",
         "RunFailed",

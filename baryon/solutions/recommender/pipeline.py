@@ -10,7 +10,7 @@ Through the public layers::
             before them validation (seeded)
     train   popularity, cf_seed, itemknn_cosine,    Trainer(ws).train
             als  -> versions of ``recommender``
-    gate    the best by NDCG@10 on the validation   ws.registry.promote
+    gate    the best by NDCG@10 on the validation   ws.promotion.promote
             split must beat the champion there       (evaluation_dataset=...)
 
 The first version registered (``popularity``, the baseline) becomes champion; the
@@ -390,7 +390,7 @@ class RecommenderPipeline:
         if champion is not None and champion.version == chosen.version:
             return None
         return promote_or_note(
-            self.workspace.registry,
+            self.workspace.promotion,
             MODEL_NAME,
             chosen,
             actor=self.actor,

@@ -10,7 +10,7 @@ that they work together::
     train  (transformer_classifier, or         Trainer(ws).train
             text_classifier without the
             nlp extra)
-    register + promote through the gate        ws.registry
+    register + promote through the gate        ws.registry, ws.promotion
 
 The bundled copies hold the sources' *training* portions only (Twitter Financial
 News, zeroshot/twitter-financial-news-sentiment and -topic, MIT licence; see
@@ -422,7 +422,7 @@ class SentimentPipeline:
         if "champion" in version.aliases:
             return None
         return promote_or_note(
-            self.workspace.registry,
+            self.workspace.promotion,
             _spec(task).model,
             version,
             actor=self.actor,

@@ -11,7 +11,7 @@ that they work together::
                validation split + CLINC150 validation
                (oos and non-banking intents)
     register   support-intent, threshold in extra     ws.registry.register
-    promote    through the gate                        ws.registry.promote
+    promote    through the gate                        ws.promotion.promote
 
 The bundled Banking77 copy is the official *training* portion only (Casanueva et
 al. 2020, CC BY 4.0), so validation and test splits are cut here with a fixed seed.
@@ -522,7 +522,7 @@ class SupportPipeline:
         if champion is not None and champion.version == version.version:
             return None
         return promote_or_note(
-            self.workspace.registry,
+            self.workspace.promotion,
             MODEL_NAME,
             version,
             actor=self.actor,

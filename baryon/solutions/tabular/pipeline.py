@@ -9,7 +9,7 @@ Everything goes through Baryon's public layers::
     train    linear_regression_gd, linear_regression,     Trainer(ws).train
              decision_tree, gradient_boosting (runs)
     choose   the best validation R²; register it as       ws.registry.register
-             ``concrete-strength`` and promote it          ws.registry.promote
+             ``concrete-strength`` and promote it          ws.promotion.promote
              through the gate
 
 Data: Yeh, "Modeling of strength of high-performance concrete using artificial neural
@@ -396,12 +396,11 @@ class TabularPipeline:
 
     def promote(self, version: ModelVersion) -> str | None:
         """Promote ``version`` through the gate unless it is the champion; a note if refused."""
-        registry = self.workspace.registry
-        champion = registry.get_version(MODEL_NAME, alias="champion")
+        champion = self.workspace.registry.get_version(MODEL_NAME, alias="champion")
         if champion.version == version.version:
             return None
         return promote_or_note(
-            registry,
+            self.workspace.promotion,
             MODEL_NAME,
             version,
             actor=self.actor,

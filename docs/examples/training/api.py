@@ -24,10 +24,10 @@ with Workspace.open(Settings(home=home)) as ws:
     print(stump.id.split("_")[0], stump.status, stump.metrics["accuracy"])  # run succeeded 0.75
     print(tree.history.keys() == set(), tree.artifacts.keys() >= {"model", "report"})
 
-    move = ws.registry.promote("quadrants", 2, min_delta=0.05, reason="deeper tree")
+    move = ws.promotion.promote("quadrants", 2, min_delta=0.05, reason="deeper tree")
     print(move.alias, move.from_version, "->", move.to_version)  # champion 1 -> 2
     try:
-        ws.registry.promote("quadrants", 1)  # the stump does not beat the tree
+        ws.promotion.promote("quadrants", 1)  # the stump does not beat the tree
     except Conflict as refused:
         print(refused.code, refused.details["challenger_value"], refused.details["champion_value"])
 
