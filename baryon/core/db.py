@@ -294,7 +294,7 @@ class Database:
             if current == head:
                 return head
             with self._translate_errors(), self.engine.connect() as conn:
-                raw = conn.connection.driver_connection
+                raw: Any = conn.connection.driver_connection
                 if self.is_sqlite:
                     # Table rebuilds (Alembic batch mode) drop and re-create parent
                     # tables: with foreign keys on, the drop would cascade to children.

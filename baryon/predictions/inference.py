@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from baryon.core.errors import BaryonError, Forbidden, InvalidInput, ModelNotReady, NotFound
-from baryon.core.scope import SYSTEM, Scope
+from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM, Scope
 
 if TYPE_CHECKING:
     from baryon.workspace import Workspace
@@ -161,7 +161,7 @@ class RegistryModelResolver(ModelResolver):
         self.workspace = workspace
         self.alias_ttl = alias_ttl
         self.max_entries = max_entries
-        self._cache: OrderedDict[tuple[str, int | None, str], tuple[float, ServedModel]] = (
+        self._cache: OrderedDict[tuple[str, str, int | None, str], tuple[float, ServedModel]] = (
             OrderedDict()
         )
         self._lock = threading.Lock()
@@ -221,7 +221,7 @@ class RegistryModelResolver(ModelResolver):
             if "champion" not in model.aliases:
                 continue
             try:
-                self._load(model.name, None, "champion", Scope.own(model.org_id))
+                self._load(model.name, None, "champion", Scope.own(model.org_id or OPERATOR_ORG_ID))
                 out[model.name] = True
             except Exception:  # report, never raise: readiness is a yes/no answer
                 logger.exception("champion of %s cannot be loaded", model.name)

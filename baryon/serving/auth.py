@@ -33,8 +33,8 @@ from sqlalchemy import and_, bindparam, select, update
 from baryon.commerce.orgs import Subscription
 from baryon.commerce.plans import Plan
 from baryon.commerce.tables import PlanRow, SubscriptionRow
-from baryon.core.scope import Scope
 from baryon.core.errors import Forbidden, RateLimited, Unauthorized
+from baryon.core.scope import Scope
 from baryon.serving.deps import AppState, get_state
 from baryon.tenancy.keys import hash_secret, looks_like_key
 from baryon.tenancy.permissions import PERMISSIONS, permissions_for

@@ -18,6 +18,7 @@ from baryon.core.audit import record_audit
 from baryon.core.clock import Clock
 from baryon.core.errors import NotFound
 from baryon.core.ids import new_id
+from baryon.core.scope import Scope, pick_by_owner
 from baryon.training.model_versions import (
     AliasMove,
     ModelVersion,
@@ -44,11 +45,16 @@ class RegistrySQL:
         An open transaction (:meth:`baryon.core.db.Database.session`).
     clock : Clock
         Time source for ids and timestamps.
+    scope : Scope
+        The caller's organization (the session applies it to every query, see
+        :mod:`baryon.core.scope`; this class only decides which of several visible
+        models of one name a name means).
     """
 
-    def __init__(self, session: Session, clock: Clock) -> None:
+    def __init__(self, session: Session, clock: Clock, scope: Scope) -> None:
         self.session = session
         self.clock = clock
+        self.scope = scope
 
     # ------------------------------------------------------------------ models
     def models(self) -> list[RegisteredModelRow]:
@@ -57,11 +63,21 @@ class RegistrySQL:
         return list(self.session.scalars(stmt))
 
     def find_model(self, name: str, *, lock: bool = False) -> RegisteredModelRow | None:
-        """Return the row of model ``name`` (locked for the transaction if ``lock``), or None."""
-        stmt = select(RegisteredModelRow).where(RegisteredModelRow.name == name)
+        """Return the row of model ``name`` (locked for the transaction if ``lock``), or None.
+
+        ``name`` may be ``OWNER/NAME`` (a model another organization shared). Without
+        an owner, the caller's own model of that name comes first, else the one shared
+        with it. ``lock`` (a write) only ever finds the caller's own model.
+        """
+        owner, _, bare = name.rpartition("/")
+        stmt = select(RegisteredModelRow).where(RegisteredModelRow.name == bare)
         if lock:
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
+            stmt = stmt.where(RegisteredModelRow.org_id == self.scope.org_id).with_for_update()
+            return self.session.scalars(stmt).first()
+        picked: RegisteredModelRow | None = pick_by_owner(
+            self.session.scalars(stmt), self.scope, owner=owner or None, what=f"model {bare!r}"
+        )
+        return picked
 
     def model(self, name: str, *, lock: bool = False) -> RegisteredModelRow:
         """Return the row of model ``name``; raise ``model_not_found`` if there is none."""
@@ -75,6 +91,7 @@ class RegistrySQL:
         now = self.clock.now()
         model = RegisteredModelRow(
             id=new_id("mdl", self.clock),
+            org_id=self.scope.org_id,
             name=name,
             task=task,
             primary_metric=metric,
@@ -110,7 +127,9 @@ class RegistrySQL:
 
     def add_version(self, model: RegisteredModelRow, **fields: Any) -> ModelVersionRow:
         """Insert a version row of ``model`` (``fields`` are its columns)."""
-        row = ModelVersionRow(id=new_id("mv", self.clock), model_id=model.id, **fields)
+        row = ModelVersionRow(
+            id=new_id("mv", self.clock), org_id=model.org_id, model_id=model.id, **fields
+        )
         self.session.add(row)
         self.session.flush()
         return row
@@ -132,7 +151,11 @@ class RegistrySQL:
 
     def alias(self, model: RegisteredModelRow, alias: str) -> ModelAliasRow | None:
         """Return the row of ``alias`` of ``model``, or None when it is unset."""
-        return self.session.get(ModelAliasRow, (model.id, alias))
+        return self.session.scalar(
+            select(ModelAliasRow).where(
+                ModelAliasRow.model_id == model.id, ModelAliasRow.alias == alias
+            )
+        )
 
     def history(
         self, model: RegisteredModelRow, *, alias: str | None = None
@@ -164,7 +187,13 @@ class RegistrySQL:
                 self.session.delete(pointer)
         elif pointer is None:
             self.session.add(
-                ModelAliasRow(model_id=model.id, alias=alias, version=to_version, updated_at=now)
+                ModelAliasRow(
+                    org_id=model.org_id,
+                    model_id=model.id,
+                    alias=alias,
+                    version=to_version,
+                    updated_at=now,
+                )
             )
         else:
             pointer.version = to_version
@@ -174,6 +203,7 @@ class RegistrySQL:
         )
         row = AliasHistoryRow(
             id=new_id("evt", self.clock),
+            org_id=model.org_id,
             model_id=model.id,
             seq=int(last or 0) + 1,
             alias=alias,
@@ -202,6 +232,7 @@ class RegistrySQL:
                 "forced": forced,
                 "gate": gate,
             },
+            org_id=model.org_id,
             clock=self.clock,
         )
         self.session.flush()

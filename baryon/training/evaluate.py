@@ -595,6 +595,6 @@ def evaluate_file(
     if loaded.version.task == "recommendation":
         from baryon.data.versions import DatasetStore
 
-        store = DatasetStore(registry.db, registry.artifacts, registry.clock)
+        store = DatasetStore(registry.db, registry.artifacts, registry.clock, scope=registry.scope)
         training = training_interactions(store, loaded.version)
     return loaded.version, evaluate_model(loaded, frame, roles=roles, training=training)

@@ -15,7 +15,7 @@ __all__ = ["ModelCache"]
 
 
 class ModelCache:
-    """Thread-safe least-recently-used map ``(payload digest, manifest digest) -> (estimator, manifest)``.
+    """Thread-safe LRU map ``(payload digest, manifest digest) -> (estimator, manifest)``.
 
     Parameters
     ----------

@@ -139,6 +139,8 @@ class ModelVersion:
         Class labels of classifiers, in ``predict_proba`` column order.
     extra : dict
         Free-form metadata (e.g. ``handoff_threshold``).
+    org_id, model_id : str or None
+        The owning organization and the registered model's id.
     """
 
     id: str
@@ -162,6 +164,8 @@ class ModelVersion:
     target: str | None
     classes: list[Any] | None
     extra: dict[str, Any] = field(default_factory=dict)
+    org_id: str | None = None
+    model_id: str | None = None
 
     @property
     def ref(self) -> str:
@@ -187,6 +191,8 @@ class RegisteredModel:
     aliases : dict of str to int
         Alias → version.
     created_at, updated_at : datetime
+    org_id : str or None
+        The owning organization (a model shared with the caller has another one's).
     """
 
     name: str
@@ -196,6 +202,7 @@ class RegisteredModel:
     aliases: dict[str, int]
     created_at: datetime
     updated_at: datetime
+    org_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -311,4 +318,6 @@ def version_from_row(name: str, row: ModelVersionRow, aliases: list[str]) -> Mod
         target=row.target,
         classes=None if row.classes is None else list(row.classes),
         extra=dict(row.extra),
+        org_id=row.org_id,
+        model_id=row.model_id,
     )

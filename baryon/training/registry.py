@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -50,8 +48,10 @@ from baryon.core.audit import record_audit
 from baryon.core.clock import Clock
 from baryon.core.db import Database
 from baryon.core.errors import Conflict, InvalidInput, ModelNotReady
+from baryon.core.scope import Scope
 from baryon.training._registry_sql import AliasWriter, RegistrySQL
 from baryon.training.gates import primary_metric
+from baryon.training.model_cache import ModelCache
 from baryon.training.model_versions import (
     ALIASES,
     AliasMove,
@@ -97,9 +97,15 @@ class ModelRegistry:
         Where model payloads and manifests live.
     clock : Clock
         Time source.
+    scope : Scope
+        The organization whose registry this is (:mod:`baryon.core.scope`): it sees
+        its own models and those shared with it, and changes only its own.
     settings : Settings, optional
         ``settings.production`` refuses models saved under another scikit-learn
         major.minor; otherwise they load (the manifest records the versions).
+    cache : ModelCache, optional
+        Loaded estimators by content digest (shared by every organization's view of
+        one workspace; a new one by default).
     """
 
     def __init__(
@@ -108,15 +114,16 @@ class ModelRegistry:
         artifacts: ArtifactStore,
         clock: Clock,
         *,
+        scope: Scope,
         settings: Settings | None = None,
+        cache: ModelCache | None = None,
     ) -> None:
         self.db = db
         self.artifacts = artifacts
         self.clock = clock
+        self.scope = scope
         self.settings = settings
-        # (payload digest, manifest digest) -> (estimator, manifest)
-        self._cache: OrderedDict[tuple[str, str], tuple[Any, dict[str, Any]]] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._cache = cache if cache is not None else ModelCache(_CACHE_SIZE)
 
     # --------------------------------------------------------------- registering
     def register(
@@ -167,9 +174,9 @@ class ModelRegistry:
         last_error: Exception | None = None
         for _ in range(_REGISTER_ATTEMPTS):
             try:
-                with self.db.session() as session:
+                with self.db.session(self.scope) as session:
                     return self._add_version(
-                        RegistrySQL(session, self.clock), name, run, merged, actor
+                        RegistrySQL(session, self.clock, self.scope), name, run, merged, actor
                     )
             except sa_exc.IntegrityError as exc:  # lost a race creating the name: retry
                 last_error = exc
@@ -179,7 +186,7 @@ class ModelRegistry:
         )
 
     def _registrable_run(self, run_id: str) -> Run:
-        run = RunStore(self.db, self.artifacts, self.clock).get(run_id)
+        run = RunStore(self.db, self.artifacts, self.clock, scope=self.scope).get(run_id)
         if run.status != SUCCEEDED or "model" not in run.artifacts:
             raise Conflict(
                 f"run {run_id} cannot be registered: it is {run.status}"
@@ -244,8 +251,8 @@ class ModelRegistry:
     # ------------------------------------------------------------------- reading
     def list_models(self) -> list[RegisteredModel]:
         """Return every registered model, by name."""
-        with self.db.session() as session:
-            sql = RegistrySQL(session, self.clock)
+        with self.db.session(self.scope) as session:
+            sql = RegistrySQL(session, self.clock, self.scope)
             return [
                 RegisteredModel(
                     name=model.name,
@@ -255,6 +262,7 @@ class ModelRegistry:
                     aliases={a.alias: a.version for a in sql.aliases(model)},
                     created_at=model.created_at,
                     updated_at=model.updated_at,
+                    org_id=model.org_id,
                 )
                 for model in sql.models()
             ]
@@ -267,8 +275,8 @@ class ModelRegistry:
         NotFound
             No such model (code ``model_not_found``).
         """
-        with self.db.session() as session:
-            sql = RegistrySQL(session, self.clock)
+        with self.db.session(self.scope) as session:
+            sql = RegistrySQL(session, self.clock, self.scope)
             model = sql.model(name)
             return [sql.to_version(model, row) for row in sql.versions(model)]
 
@@ -295,8 +303,8 @@ class ModelRegistry:
         InvalidInput
             Unknown alias.
         """
-        with self.db.session() as session:
-            sql = RegistrySQL(session, self.clock)
+        with self.db.session(self.scope) as session:
+            sql = RegistrySQL(session, self.clock, self.scope)
             model = sql.model(name)
             if version is None:
                 alias = check_alias(alias or "champion")
@@ -316,8 +324,8 @@ class ModelRegistry:
         NotFound
             No such model.
         """
-        with self.db.session() as session:
-            sql = RegistrySQL(session, self.clock)
+        with self.db.session(self.scope) as session:
+            sql = RegistrySQL(session, self.clock, self.scope)
             model = sql.model(name)
             return [alias_move_from_row(model.name, row) for row in sql.history(model)]
 
@@ -354,12 +362,10 @@ class ModelRegistry:
         mv = self.get_version(name, version=version, alias=None if version else alias)
         # a hit skips both artifact reads (the manifest was verified when it was cached)
         key = (mv.artifact_digest, mv.manifest_digest)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                estimator, kept = cached
-                return LoadedModel(version=mv, estimator=estimator, manifest=copy.deepcopy(kept))
+        cached = self._cache.get(key)
+        if cached is not None:
+            estimator, kept = cached
+            return LoadedModel(version=mv, estimator=estimator, manifest=copy.deepcopy(kept))
         from baryon.ml.persistence import load_model
 
         manifest = {}
@@ -368,17 +374,12 @@ class ModelRegistry:
         payload = self.artifacts.get_bytes(mv.artifact_digest)
         production = bool(self.settings.production) if self.settings is not None else False
         estimator = load_model(payload, manifest, allow_version_mismatch=not production)
-        with self._cache_lock:
-            self._cache[key] = (estimator, copy.deepcopy(manifest))
-            self._cache.move_to_end(key)
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+        self._cache.put(key, (estimator, copy.deepcopy(manifest)))
         return LoadedModel(version=mv, estimator=estimator, manifest=manifest)
 
     def clear_cache(self) -> None:
         """Forget every cached estimator (the next :meth:`load` re-reads and re-verifies)."""
-        with self._cache_lock:
-            self._cache.clear()
+        self._cache.clear()
 
     # ------------------------------------------------------------------- aliases
     def set_alias(
@@ -423,6 +424,6 @@ class ModelRegistry:
         NotFound
             No such model (code ``model_not_found``).
         """
-        with self.db.session() as session:
-            sql = RegistrySQL(session, self.clock)
+        with self.db.session(self.scope) as session:
+            sql = RegistrySQL(session, self.clock, self.scope)
             yield AliasWriter(sql, sql.model(name, lock=True))
