@@ -53,6 +53,8 @@ from baryon.serving.schemas import (
     CreatedKeyOut,
     EndpointOut,
     FeedbackOut,
+    GrantOut,
+    GrantsOut,
     KeyOut,
     MeOut,
     OrgDetailOut,
@@ -312,6 +314,28 @@ class Client:
     def revoke_key(self, key_id: str) -> KeyOut:
         """Revoke a key (idempotent)."""
         return _parse(KeyOut, self.request("DELETE", f"/v1/keys/{key_id}"))
+
+    # ---------------------------------------------------------------- grants
+    def grants(self) -> GrantsOut:
+        """Grants the organization gave and received."""
+        return self._get("/v1/grants", GrantsOut)
+
+    def grant(self, object_type: str, name: str, *, grantee: str, permission: str) -> GrantOut:
+        """Share ``name`` (a ``model`` or ``dataset``) with ``grantee`` (``"*"``: everyone).
+
+        ``permission`` is ``read`` or ``predict`` (models only). Owner/admin keys.
+        """
+        body = {
+            "object_type": object_type,
+            "name": name,
+            "grantee": grantee,
+            "permission": permission,
+        }
+        return self._post("/v1/grants", GrantOut, body)
+
+    def revoke_grant(self, grant_id: str) -> GrantOut:
+        """Revoke one of the organization's grants (effective on the next request)."""
+        return _parse(GrantOut, self.request("DELETE", f"/v1/grants/{grant_id}"))
 
     # ------------------------------------------------------ plans, organizations
     def plans(self) -> list[PlanOut]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from baryon.core.errors import InvalidHome, NotFound
+from baryon.core.scope import Scope
 from baryon.workspace import Workspace
 
 __all__ = ["DEMO_ORG", "DEMO_PLAN", "Demo", "DemoResult", "DemoRow", "SolutionStep"]
@@ -260,6 +261,9 @@ class Demo:
             step_rows, details[step.name] = step.run(self.ws, self._report(step.name))
             rows.extend(step_rows)
             self._report(step.name)("done", 1.0)
+        from baryon.solutions.sharing import share_solution_models
+
+        share_solution_models(self.ws, actor="demo")
         return rows, details
 
     def tenant(self) -> tuple[str, bool, Path]:
@@ -351,7 +355,7 @@ class Demo:
         for start in range(0, len(items), 10):
             batch = items[start : start + 10]
             feed_clock.advance((batch[-1].published_at - feed_clock.now()).total_seconds())
-            with self.ws.db.session() as session:
+            with self.ws.db.session(Scope.own(org_id)) as session:
                 result = ingest_items(
                     session,
                     org_id,

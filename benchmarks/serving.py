@@ -65,7 +65,7 @@ class Body(BaseModel):
 
 def make_app() -> FastAPI:
     ws = Workspace.open(Settings())
-    model = RegistryModelResolver(ws).resolve("__MODEL__")
+    model = RegistryModelResolver(ws).resolve("__MODEL__", scope=ws.scope)
     app = FastAPI()
 
     @app.get("/healthz")

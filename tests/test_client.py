@@ -29,6 +29,7 @@ from baryon.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from baryon.core.scope import SYSTEM
 from baryon.serving.app import create_app
 from baryon.tenancy.tables import ApiKeyRow
 from baryon.workspace import Workspace
@@ -85,7 +86,7 @@ def world(
 
 
 def _usage_count(ws: Workspace) -> int:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         return int(s.scalar(select(func.count()).select_from(UsageRecordRow)) or 0)
 
 
@@ -203,7 +204,7 @@ def test_client_key_creation_not_retried_after_lost_response(
     with client, pytest.raises(ConnectionFailed):
         client.create_key("viewer")
     assert flaky.calls == 1
-    with ws.db.session() as s:  # the server made it once; the client did not make a second
+    with ws.db.session(SYSTEM) as s:  # the server made it once; the client did not make a second
         assert s.scalar(select(func.count()).select_from(ApiKeyRow)) == 16
 
 

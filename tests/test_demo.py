@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from baryon.cli.main import main
 from baryon.core.config import Settings
 from baryon.core.errors import InvalidHome
+from baryon.core.scope import SYSTEM
 from baryon.demo import Demo, DemoResult, results_markdown
 from baryon.serving.app import create_app
 from baryon.workspace import Workspace
@@ -157,7 +158,7 @@ def test_demo_tenant_reuses_a_valid_key_and_replaces_a_revoked_one(workspace: Wo
     first, new, path = demo.tenant()
     assert new is True
     assert demo.tenant() == (first, False, path)
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         (key,) = list_keys(s, _org_id(s))
         revoke_key(s, key.id, org_id=key.org_id)
     second, new, _ = demo.tenant()
@@ -174,7 +175,7 @@ def test_demo_tenant_key_file_unwritable_keeps_no_key(workspace: Workspace) -> N
     with pytest.raises(InvalidHome) as err:
         Demo(workspace).tenant()
     assert err.value.code == "key_file_unwritable"
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         assert s.scalar(select(func.count()).select_from(ApiKeyRow)) == 0
     assert not (workspace.settings.home / "demo_api_key").exists()
 

@@ -37,6 +37,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("plans", "plans", "Subscription plans."),
     ("orgs", "orgs", "Organizations (tenants)."),
     ("keys", "keys", "API keys."),
+    ("grants", "grants", "Share models and datasets with other organizations."),
     ("usage", "usage", "Usage records of an organization."),
     ("support", "support", "Customer-service assistant."),
     ("sentiment", "sentiment", "Financial news sentiment and topic monitor."),

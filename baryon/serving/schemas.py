@@ -345,3 +345,37 @@ class AuditEventOut(_Out):
     object_type: str
     object_id: str
     details: dict[str, Any]
+
+
+# --------------------------------------------------------------------- grants
+class GrantRequest(_Request):
+    """Share one of the caller's models or datasets with another organization."""
+
+    object_type: Literal["model", "dataset"]
+    name: str = Field(min_length=1, max_length=100, description="The object's name.")
+    grantee: str = Field(
+        min_length=1,
+        max_length=64,
+        description="An organization name or id, or '*' for every organization.",
+    )
+    permission: Literal["read", "predict"]
+
+
+class GrantOut(_Out):
+    """One grant."""
+
+    id: str
+    owner: str
+    grantee: str
+    object_type: Literal["model", "dataset"]
+    object_name: str
+    permission: Literal["read", "predict"]
+    created_by: str
+    created_at: datetime
+
+
+class GrantsOut(_Out):
+    """Grants the organization gave and received."""
+
+    given: list[GrantOut]
+    received: list[GrantOut]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from baryon.cli.main import main
+from baryon.core.scope import SYSTEM
 
 Data = Callable[..., tuple[int, str, str]]
 ID = re.compile(r"dsv_[0-9a-z]{26}")
@@ -74,7 +75,7 @@ def test_ingest_audit_actor_names_the_os_user_like_train(
 
     monkeypatch.setattr(getpass, "getuser", lambda: "alice")
     assert data("ingest", str(tickets), "--name", "tickets")[0] == 0
-    with Workspace.open(Settings(home=cli_home)) as ws, ws.db.session() as session:
+    with Workspace.open(Settings(home=cli_home)) as ws, ws.db.session(SYSTEM) as session:
         events = list_audit_events(session, object_type="dataset_version")
     assert [e.actor for e in events] == ["cli:alice"]
 

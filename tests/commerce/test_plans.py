@@ -20,6 +20,7 @@ from baryon.commerce.plans import (
 from baryon.core.audit import list_audit_events
 from baryon.core.clock import FixedClock
 from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.core.scope import SYSTEM
 from baryon.workspace import Workspace
 
 
@@ -28,7 +29,7 @@ def _utc(*args: int) -> datetime:
 
 
 def test_builtin_plans_seeded_by_migration_match_the_code(workspace: Workspace) -> None:
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         plans = {p.name: p for p in list_plans(s)}
     assert set(plans) == {"free", "pro", "enterprise"}
     for spec in BUILTIN_PLANS:
@@ -43,20 +44,20 @@ def test_builtin_plans_seeded_by_migration_match_the_code(workspace: Workspace) 
 
 
 def test_list_plans_cheapest_first(workspace: Workspace) -> None:
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         assert [p.name for p in list_plans(s)] == ["free", "pro", "enterprise"]
 
 
 def test_create_plan_valid_round_trips_exact_money_and_audits(
     workspace: Workspace, clock: FixedClock
 ) -> None:
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         plan = create_plan(
             s, name="team", quota=5000, rate_per_minute=120, monthly_price="19.99",
             overage_price="0.0025", features=["overage", "traffic_split"], actor="cli:t",
             clock=clock,
         )  # fmt: skip
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         again = get_plan(s, "team")
         events = list_audit_events(s, object_type="plan", object_id=plan.id)
     assert again.monthly_price == Decimal("19.99")
@@ -86,14 +87,14 @@ def test_create_plan_negative_or_non_integer_limit_refused(
     workspace: Workspace, field: str, value: object
 ) -> None:
     kwargs: dict[str, object] = {"name": "bad", "quota": 10, "rate_per_minute": 10, field: value}
-    with workspace.db.session() as s, pytest.raises(InvalidInput) as err:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as err:
         create_plan(s, **kwargs)  # type: ignore[arg-type]
     assert err.value.code == "invalid_limit"
     assert err.value.details["field"] == field
 
 
 def test_create_plan_quota_zero_accepted(workspace: Workspace) -> None:
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         assert create_plan(s, name="closed", quota=0, rate_per_minute=0).quota == 0
 
 
@@ -112,25 +113,25 @@ def test_parse_money_exact(price: object, expected: str) -> None:
 
 @pytest.mark.parametrize("name", ["", "Team", "1team", "a" * 41, "te am", "tëam"])
 def test_create_plan_bad_name_refused(workspace: Workspace, name: str) -> None:
-    with workspace.db.session() as s, pytest.raises(InvalidInput) as err:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as err:
         create_plan(s, name=name, quota=1, rate_per_minute=1)
     assert err.value.code == "invalid_name"
 
 
 def test_create_plan_duplicate_name_conflicts(workspace: Workspace) -> None:
-    with workspace.db.session() as s, pytest.raises(Conflict) as err:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(Conflict) as err:
         create_plan(s, name="pro", quota=1, rate_per_minute=1)
     assert err.value.code == "plan_exists"
 
 
 def test_create_plan_overage_feature_without_price_refused(workspace: Workspace) -> None:
-    with workspace.db.session() as s, pytest.raises(InvalidInput) as err:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as err:
         create_plan(s, name="soft", quota=1, rate_per_minute=1, features=["overage"])
     assert err.value.code == "invalid_feature"
 
 
 def test_get_plan_unknown_not_found(workspace: Workspace) -> None:
-    with workspace.db.session() as s, pytest.raises(NotFound) as err:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(NotFound) as err:
         get_plan(s, "platinum")
     assert err.value.code == "plan_not_found"
 
@@ -165,7 +166,7 @@ def test_billing_period_anchored_on_31st(at: datetime, start: datetime, end: dat
 
 
 def test_estimate_charge_overage_only_with_feature(workspace: Workspace) -> None:
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         pro, enterprise = get_plan(s, "pro"), get_plan(s, "enterprise")
     assert estimate_charge(pro, 200_000)["total"] == Decimal("49.00")
     charge = estimate_charge(enterprise, 1_000_003)

@@ -16,6 +16,7 @@ import pytest
 from baryon.core.audit import list_audit_events
 from baryon.core.errors import InvalidFile, InvalidInput, NotFound
 from baryon.core.ids import is_id
+from baryon.core.scope import SYSTEM
 from baryon.data.versions import DatasetStore, parse_ref
 
 WriteFile = Callable[[str, bytes | str], Path]
@@ -293,7 +294,7 @@ def test_every_new_version_writes_an_audit_event(
     path = write_file("t.csv", TICKETS)
     v1 = store.ingest(path, name="t", actor="tester")
     store.ingest(path, name="t")
-    with store.db.session() as session:
+    with store.db.session(SYSTEM) as session:
         events = list_audit_events(session, object_type="dataset_version")
         assert [(e.action, e.object_id, e.actor) for e in events] == [
             ("dataset.ingest", v1.id, "tester")

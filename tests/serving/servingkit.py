@@ -23,6 +23,7 @@ from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
 from baryon.core.clock import FixedClock
 from baryon.core.errors import ModelNotReady, NotFound
+from baryon.core.scope import SYSTEM, Scope
 from baryon.predictions.inference import ModelResolver, ServedModel
 from baryon.tenancy.keys import create_key
 from baryon.tenancy.permissions import ROLES
@@ -137,7 +138,7 @@ class StaticResolver(ModelResolver):
             self.aliases.setdefault(model.name, {})[alias] = model.version
 
     def resolve(
-        self, name: str, *, version: int | None = None, alias: str = "champion"
+        self, name: str, *, scope: Scope, version: int | None = None, alias: str = "champion"
     ) -> ServedModel:
         if name not in self.models:
             raise NotFound(f"no model {name!r}", code="model_not_found")
@@ -199,7 +200,7 @@ def make_tenants(
     keys: dict[str, str] = {}
     key_ids: dict[str, str] = {}
     user_ids: dict[str, str] = {}
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         create_plan(
             s, name="test", quota=quota, rate_per_minute=rate, monthly_price="10.00",
             features=["traffic_split"], clock=clock,

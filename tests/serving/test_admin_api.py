@@ -7,6 +7,7 @@ from servingkit import ClientFactory, Tenants
 
 from baryon.core.audit import list_audit_events
 from baryon.core.clock import FixedClock
+from baryon.core.scope import SYSTEM
 from baryon.workspace import Workspace
 
 ROW = {"a": 1, "b": 2}
@@ -33,7 +34,7 @@ def test_key_lifecycle_shown_once_works_revoked(
     after = new.get("/v1/me")
     assert after.status_code == 401
     assert after.json()["code"] == "key_revoked"
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         events = list_audit_events(s, object_id=created["id"])
     actor = f"key:{tenants.key_ids['acme:owner']}"
     # the frozen clock gives both events the same time: compare as a set

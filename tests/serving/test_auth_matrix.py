@@ -20,6 +20,7 @@ from servingkit import PortalTransport, Tenants, fresh_home, make_resolver, make
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.core.scope import SYSTEM
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.auth import PUBLIC
 from baryon.tenancy.keys import create_key, revoke_key
@@ -67,7 +68,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
     fresh_home(migrated_db, settings.home)
     ws = Workspace.open(settings, clock=clock)
     tenants = make_tenants(ws, clock)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         revoked = create_key(s, org_id=tenants.org_ids["acme"], role="owner", clock=clock)
         revoke_key(s, revoked.key.id, clock=clock)
         expired = create_key(

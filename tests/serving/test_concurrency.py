@@ -22,6 +22,7 @@ from baryon.commerce.plans import create_plan
 from baryon.commerce.tables import IdempotencyRow, UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.core.scope import SYSTEM
 from baryon.predictions.tables import PredictionRow
 from baryon.serving.app import create_app
 from baryon.tenancy.keys import create_key
@@ -74,7 +75,7 @@ def _burst(clients: list[httpx.Client], n: int) -> list[tuple[int, str]]:
 
 
 def _count(ws: Workspace, table: type, org_id: str) -> int:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         return int(
             s.scalar(select(func.count()).select_from(table).where(table.org_id == org_id)) or 0
         )
@@ -83,10 +84,10 @@ def _count(ws: Workspace, table: type, org_id: str) -> int:
 def test_quota_10_against_30_concurrent_requests_repeated_20_times(
     cluster: Cluster, ws: Workspace, clock: FixedClock
 ) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         create_plan(s, name="ten", quota=10, rate_per_minute=100_000, clock=clock)
     for rep in range(20):
-        with ws.db.session() as s:
+        with ws.db.session(SYSTEM) as s:
             org = create_org(s, name=f"rep{rep}", plan="ten", clock=clock)
             secret = create_key(s, org_id=org.id, role="developer", clock=clock).secret
         clients = [
@@ -166,7 +167,7 @@ def test_idempotent_concurrent_retries_meter_once(
         t.join()
     assert len(set(bodies)) == 1
     assert _count(ws, UsageRecordRow, tenants.org_ids["acme"]) == 1
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         assert s.scalar(select(func.count()).select_from(IdempotencyRow)) == 1
 
 

@@ -13,6 +13,7 @@ from baryon.commerce.orgs import create_org
 from baryon.core.audit import list_audit_events
 from baryon.core.clock import FixedClock
 from baryon.core.errors import Forbidden, InvalidInput, NotFound
+from baryon.core.scope import SYSTEM
 from baryon.tenancy.keys import (
     create_key,
     generate_secret,
@@ -29,7 +30,7 @@ from baryon.workspace import Workspace
 
 @pytest.fixture
 def org_id(ws: Workspace, clock: FixedClock) -> str:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         return create_org(s, name="acme", clock=clock).id
 
 
@@ -51,7 +52,7 @@ def test_looks_like_key_refuses_malformed(candidate: str) -> None:
 
 
 def test_create_key_stores_only_hash_and_prefix(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         created = create_key(s, org_id=org_id, role="developer", name="ci", actor="cli:t")
     assert created.key.prefix == created.secret[:12]
     with ws.db.connect() as conn:
@@ -65,21 +66,21 @@ def test_create_key_stores_only_hash_and_prefix(ws: Workspace, org_id: str) -> N
 
 
 def test_create_key_audited_in_same_transaction(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         created = create_key(s, org_id=org_id, role="viewer", actor="key:k1")
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         events = list_audit_events(s, object_id=created.key.id)
     assert [(e.action, e.actor, e.org_id) for e in events] == [("key.create", "key:k1", org_id)]
 
 
 def test_create_key_expiry_in_past_refused(ws: Workspace, org_id: str, clock: FixedClock) -> None:
-    with ws.db.session() as s, pytest.raises(InvalidInput) as err:
+    with ws.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as err:
         create_key(s, org_id=org_id, role="viewer", expires_at=clock.now(), clock=clock)
     assert err.value.code == "invalid_expiry"
 
 
 def test_key_status_expired_after_expiry(ws: Workspace, org_id: str, clock: FixedClock) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         created = create_key(
             s, org_id=org_id, role="viewer", expires_at=clock.now() + timedelta(days=1), clock=clock
         )
@@ -88,41 +89,41 @@ def test_key_status_expired_after_expiry(ws: Workspace, org_id: str, clock: Fixe
 
 
 def test_create_key_unknown_role_refused(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s, pytest.raises(InvalidInput) as err:
+    with ws.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as err:
         create_key(s, org_id=org_id, role="superuser")
     assert err.value.code == "invalid_role"
 
 
 def test_create_key_above_granting_role_forbidden(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s, pytest.raises(Forbidden) as err:
+    with ws.db.session(SYSTEM) as s, pytest.raises(Forbidden) as err:
         create_key(s, org_id=org_id, role="owner", granted_by="admin")
     assert err.value.code == "role_too_high"
 
 
 def test_create_key_above_users_role_forbidden(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         user = create_user(s, org_id=org_id, email="a@acme.test", role="annotator")
-    with ws.db.session() as s, pytest.raises(Forbidden):
+    with ws.db.session(SYSTEM) as s, pytest.raises(Forbidden):
         create_key(s, org_id=org_id, role="developer", user_id=user.id)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         assert create_key(s, org_id=org_id, role="viewer", user_id=user.id).key.user_id == user.id
 
 
 def test_create_key_other_orgs_user_not_found(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         other = create_org(s, name="globex")
         user = create_user(s, org_id=other.id, email="a@globex.test", role="owner")
-    with ws.db.session() as s, pytest.raises(NotFound):
+    with ws.db.session(SYSTEM) as s, pytest.raises(NotFound):
         create_key(s, org_id=org_id, role="viewer", user_id=user.id)
 
 
 def test_revoke_key_idempotent_audited_once(ws: Workspace, org_id: str, clock: FixedClock) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         created = create_key(s, org_id=org_id, role="viewer", clock=clock)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         first = revoke_key(s, created.key.id, clock=clock)
     clock.advance(60)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         second = revoke_key(s, created.key.id, clock=clock)
         actions = [e.action for e in list_audit_events(s, object_id=created.key.id)]
     assert first.revoked_at == second.revoked_at
@@ -130,28 +131,28 @@ def test_revoke_key_idempotent_audited_once(ws: Workspace, org_id: str, clock: F
 
 
 def test_revoke_key_of_other_org_not_found(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         other = create_org(s, name="globex")
         created = create_key(s, org_id=other.id, role="viewer")
-    with ws.db.session() as s, pytest.raises(NotFound):
+    with ws.db.session(SYSTEM) as s, pytest.raises(NotFound):
         revoke_key(s, created.key.id, org_id=org_id)
-    with ws.db.session() as s, pytest.raises(NotFound):
+    with ws.db.session(SYSTEM) as s, pytest.raises(NotFound):
         get_key(s, created.key.id, org_id=org_id)
 
 
 def test_revoke_key_of_higher_role_forbidden(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         created = create_key(s, org_id=org_id, role="owner")
-    with ws.db.session() as s, pytest.raises(Forbidden):
+    with ws.db.session(SYSTEM) as s, pytest.raises(Forbidden):
         revoke_key(s, created.key.id, org_id=org_id, granted_by="admin")
 
 
 def test_disable_user_revokes_their_keys(ws: Workspace, org_id: str) -> None:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         user = create_user(s, org_id=org_id, email="a@acme.test", role="developer")
         k1 = create_key(s, org_id=org_id, role="developer", user_id=user.id)
         k2 = create_key(s, org_id=org_id, role="viewer")
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         disable_user(s, user.id, org_id=org_id)
         keys = {k.id: k for k in list_keys(s, org_id)}
     assert keys[k1.key.id].revoked_at is not None

@@ -26,12 +26,13 @@ from baryon.commerce.plans import create_plan
 from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.errors import InvalidInput, QuotaExceeded
+from baryon.core.scope import SYSTEM
 from baryon.workspace import Workspace
 
 
 def _org(ws: Workspace, clock: FixedClock, *, quota: int, features: list[str] | None = None,
          overage: str | None = None) -> Subscription:  # fmt: skip
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         create_plan(
             s, name="q", quota=quota, rate_per_minute=1000, overage_price=overage,
             features=features or [], clock=clock,
@@ -44,10 +45,10 @@ def _org(ws: Workspace, clock: FixedClock, *, quota: int, features: list[str] | 
 
 def test_reserve_quota_counts_up_then_refuses(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=2)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         assert reserve_quota(s, sub, units=1, now=clock.now()).used == 1
         assert reserve_quota(s, sub, units=1, now=clock.now()).used == 2
-    with ws.db.session() as s, pytest.raises(QuotaExceeded) as err:
+    with ws.db.session(SYSTEM) as s, pytest.raises(QuotaExceeded) as err:
         reserve_quota(s, sub, units=1, now=clock.now())
     assert err.value.code == "quota_exceeded"
     assert err.value.details["used"] == 2
@@ -56,16 +57,16 @@ def test_reserve_quota_counts_up_then_refuses(ws: Workspace, clock: FixedClock) 
 
 def test_reserve_quota_zero_admits_nothing(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=0)
-    with ws.db.session() as s, pytest.raises(QuotaExceeded):
+    with ws.db.session(SYSTEM) as s, pytest.raises(QuotaExceeded):
         reserve_quota(s, sub, units=1, now=clock.now())
 
 
 def test_reserve_quota_renews_next_period(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=1)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         reserve_quota(s, sub, units=1, now=clock.now())
     clock.advance(31 * 86400)  # 2026-01-01 + 31 days = next period
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         state = reserve_quota(s, sub, units=1, now=clock.now())
     assert state.used == 1
     assert state.period_start.month == 2
@@ -73,7 +74,7 @@ def test_reserve_quota_renews_next_period(ws: Workspace, clock: FixedClock) -> N
 
 def test_reserve_quota_overage_plan_admits_beyond_quota(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=1, features=["overage"], overage="0.50")
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         for _ in range(3):
             state = reserve_quota(s, sub, units=1, now=clock.now())
         report = period_report(s, sub, clock.now())
@@ -85,7 +86,7 @@ def test_reserve_quota_overage_plan_admits_beyond_quota(ws: Workspace, clock: Fi
 
 def test_release_quota_gives_units_back(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=1)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         state = reserve_quota(s, sub, units=1, now=clock.now())
         release_quota(s, state, sub.org_id, units=1)
         assert reserve_quota(s, sub, units=1, now=clock.now()).used == 1
@@ -103,7 +104,7 @@ def test_reserve_quota_30_threads_own_sessions_admit_exactly_10(
     def worker() -> None:
         barrier.wait()
         try:
-            with ws.db.session() as s:
+            with ws.db.session(SYSTEM) as s:
                 state = reserve_quota(s, sub, units=1, now=clock.now())
                 record_usage(
                     s, org_id=sub.org_id, key_id=None, endpoint="/x", units=1, status=200,
@@ -120,7 +121,7 @@ def test_reserve_quota_30_threads_own_sessions_admit_exactly_10(
         t.start()
     for t in threads:
         t.join()
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         records = s.scalar(select(func.count()).select_from(UsageRecordRow))
     assert sum(admitted) == 10
     assert records == 10
@@ -144,7 +145,7 @@ def test_request_fingerprint_depends_on_every_part() -> None:
 def test_idempotency_replay_mismatch_and_expiry(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=1)
     stored = StoredResponse(200, '{"ok":true}')
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         assert (
             find_replay(s, key_id="k", idempotency_key="i", fingerprint="f", now=clock.now())
             is None
@@ -153,7 +154,7 @@ def test_idempotency_replay_mismatch_and_expiry(ws: Workspace, clock: FixedClock
             s, key_id="k", org_id=sub.org_id, idempotency_key="i", fingerprint="f",
             response=stored, now=clock.now(),
         )  # fmt: skip
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         assert (
             find_replay(s, key_id="k", idempotency_key="i", fingerprint="f", now=clock.now())
             == stored
@@ -166,14 +167,14 @@ def test_idempotency_replay_mismatch_and_expiry(ws: Workspace, clock: FixedClock
             find_replay(s, key_id="k", idempotency_key="i", fingerprint="g", now=clock.now())
         assert err.value.code == "idempotency_key_reused"
     later = clock.now() + IDEMPOTENCY_TTL + timedelta(seconds=1)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         assert find_replay(s, key_id="k", idempotency_key="i", fingerprint="g", now=later) is None
 
 
 def test_usage_report_groups_and_counts_errors(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=100)
     start = clock.now()
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         for endpoint, key, status, units in [
             ("/a", "k1", 200, 1), ("/a", "k2", 200, 1), ("/b", "k1", 422, 0),
         ]:  # fmt: skip
@@ -187,7 +188,7 @@ def test_usage_report_groups_and_counts_errors(ws: Workspace, clock: FixedClock)
             latency_ms=1.0, period_start=start, clock=clock,
         )  # fmt: skip
     end = clock.now() + timedelta(seconds=1)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         by_endpoint = usage_report(s, sub.org_id, start=start, end=end, group_by="endpoint")
         by_key = usage_report(s, sub.org_id, start=start, end=end, group_by="key")
         by_day = usage_report(s, sub.org_id, start=start, end=end, group_by="day")
@@ -205,7 +206,7 @@ def test_usage_report_groups_and_counts_errors(ws: Workspace, clock: FixedClock)
 
 def test_usage_report_bad_arguments_refused(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=1)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         with pytest.raises(InvalidInput):
             usage_report(s, sub.org_id, start=clock.now(), end=clock.now(), group_by="day")
         with pytest.raises(InvalidInput):

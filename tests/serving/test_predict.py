@@ -10,6 +10,7 @@ from servingkit import ClientFactory, Tenants
 from sqlalchemy import select
 
 from baryon.commerce.tables import UsageRecordRow
+from baryon.core.scope import SYSTEM
 from baryon.predictions.tables import PredictionRow
 from baryon.workspace import Workspace
 
@@ -86,7 +87,7 @@ def test_predict_broken_model_500_without_internals_and_no_quota(
     assert r.json()["code"] == "prediction_failed"
     assert "passwd" not in r.text
     assert "Traceback" not in r.text
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         usage = s.scalars(select(UsageRecordRow)).all()
     assert [(u.units, u.status) for u in usage] == [(0, 500)]
 
@@ -111,7 +112,7 @@ def test_predict_model_errors_are_problems_metered_at_zero_units(
     r = _predict(api(tenants.keys["acme:developer"]), name, inputs)
     assert r.status_code == status, r.text
     assert r.json()["code"] == code
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         usage = s.scalars(select(UsageRecordRow)).all()
     assert [(u.units, u.status) for u in usage] == [(0, status)]
 
@@ -195,7 +196,7 @@ def test_prediction_log_keeps_inputs_per_org_setting(
     assert logged["inputs"] == (["good stuff"] if mode == "full" else None)
     assert logged["input_hashes"] == ([digest] if mode == "hashed" else None)
     assert logged["outputs"] == r.json()["outputs"]
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         row = s.get(PredictionRow, r.json()["prediction_id"])
         assert row is not None
         stored = json.dumps([row.inputs, row.input_hashes])
@@ -207,7 +208,7 @@ def test_every_prediction_logged_with_usage_record(
 ) -> None:
     client = api(tenants.keys["acme:developer"])
     ids = [_predict(client).json()["prediction_id"] for _ in range(3)]
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         logged = {p.id for p in s.scalars(select(PredictionRow))}
         usage = s.scalars(select(UsageRecordRow)).all()
     assert logged == set(ids)
@@ -313,7 +314,7 @@ def test_endpoint_split_needs_plan_feature(
 ) -> None:
     from baryon.commerce.orgs import subscribe
 
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         subscribe(s, tenants.org_ids["acme"], "free")
     r = api(tenants.keys["acme:admin"]).put("/v1/endpoints/adder", json={"challenger_weight": 0.2})
     assert r.status_code == 403

@@ -80,11 +80,14 @@ def test_predict_unregistered_model_404(api: ClientFactory, tenants: Tenants) ->
 
 def test_registry_resolver_caches_alias_for_ttl(trained: Workspace) -> None:
     resolver = RegistryModelResolver(trained, alias_ttl=3600.0)
-    assert resolver.resolve("toy").version == 1
+    assert resolver.resolve("toy", scope=trained.scope).version == 1
     trained.promotion.promote("toy", 2, force=True)
-    assert resolver.resolve("toy").version == 1  # within the TTL
-    assert RegistryModelResolver(trained, alias_ttl=0.0).resolve("toy").version == 2
-    assert resolver.resolve("toy", version=1).version == 1
+    assert resolver.resolve("toy", scope=trained.scope).version == 1  # within the TTL
+    assert (
+        RegistryModelResolver(trained, alias_ttl=0.0).resolve("toy", scope=trained.scope).version
+        == 2
+    )
+    assert resolver.resolve("toy", scope=trained.scope, version=1).version == 1
 
 
 def test_readiness_reports_unloadable_champion(trained: Workspace, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from baryon.commerce.tables import IdempotencyRow, UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.errors import QuotaExceeded
+from baryon.core.scope import SYSTEM
 from baryon.serving.app import create_app
 from baryon.tenancy.keys import create_key
 from baryon.workspace import Workspace
@@ -74,7 +75,7 @@ def _threads(n: int, target: object) -> None:
 
 def test_pg_reserve_quota_30_threads_admit_exactly_10(pg_ws: Workspace, clock: FixedClock) -> None:
     name = f"q{secrets.token_hex(3)}"
-    with pg_ws.db.session() as s:
+    with pg_ws.db.session(SYSTEM) as s:
         create_plan(s, name=name, quota=10, rate_per_minute=1000, clock=clock)
         org = create_org(s, name=name, plan=name, clock=clock)
         sub = active_subscription(s, org.id)
@@ -85,7 +86,7 @@ def test_pg_reserve_quota_30_threads_admit_exactly_10(pg_ws: Workspace, clock: F
     def worker() -> None:
         barrier.wait()
         try:
-            with pg_ws.db.session() as s:
+            with pg_ws.db.session(SYSTEM) as s:
                 reserve_quota(s, sub, units=1, now=clock.now())
             results.append(True)
         except QuotaExceeded:
@@ -120,7 +121,7 @@ def test_pg_app_quota_and_idempotency_across_three_workers(
     ]
     try:
         tag = secrets.token_hex(3)
-        with pg_ws.db.session() as s:
+        with pg_ws.db.session(SYSTEM) as s:
             create_plan(s, name=f"t{tag}", quota=10, rate_per_minute=10**6, clock=clock)
             org = create_org(s, name=f"o{tag}", plan=f"t{tag}", clock=clock)
             secret = create_key(s, org_id=org.id, role="developer", clock=clock).secret
@@ -138,7 +139,7 @@ def test_pg_app_quota_and_idempotency_across_three_workers(
 
         _threads(30, predict)
         assert Counter(statuses) == {200: 10, 429: 20}
-        with pg_ws.db.session() as s:
+        with pg_ws.db.session(SYSTEM) as s:
             count = s.scalar(
                 select(func.count())
                 .select_from(UsageRecordRow)
@@ -149,7 +150,7 @@ def test_pg_app_quota_and_idempotency_across_three_workers(
         bodies: list[bytes] = []
         barrier2 = threading.Barrier(6)
         counter2 = iter(range(6))
-        with pg_ws.db.session() as s:
+        with pg_ws.db.session(SYSTEM) as s:
             create_plan(s, name=f"u{tag}", quota=100, rate_per_minute=10**6, clock=clock)
             org2 = create_org(s, name=f"p{tag}", plan=f"u{tag}", clock=clock)
             secret2 = create_key(s, org_id=org2.id, role="developer", clock=clock).secret
@@ -167,7 +168,7 @@ def test_pg_app_quota_and_idempotency_across_three_workers(
 
         _threads(6, replay)
         assert len(set(bodies)) == 1
-        with pg_ws.db.session() as s:
+        with pg_ws.db.session(SYSTEM) as s:
             used = s.scalar(
                 select(func.count())
                 .select_from(UsageRecordRow)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.core.scope import SYSTEM
 from baryon.predictions.inference import ServedModel
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.routers import support
@@ -74,7 +75,7 @@ def _post(api: Any, key: str, body: dict[str, Any], **headers: str) -> Any:
 
 
 def _rows(ws: Workspace, row: Any) -> list[Any]:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         return list(s.scalars(select(row)))
 
 

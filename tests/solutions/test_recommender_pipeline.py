@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from baryon.cli.main import app as cli
 from baryon.commerce.orgs import create_org
 from baryon.core.errors import InvalidFile, InvalidInput
+from baryon.core.scope import SYSTEM
 from baryon.solutions.recommender.pipeline import (
     MODEL_NAME,
     TARGET_RATIO,
@@ -100,7 +101,7 @@ def test_run_twice_creates_nothing_new(workspace: Workspace, tmp_path: Path) -> 
 def test_rated_events_join_the_next_training(workspace: Workspace, tmp_path: Path) -> None:
     path = ratings_csv(tmp_path / "r.csv")
     RecommenderPipeline(workspace, candidates=FAST, ratings=path).run()
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         org = create_org(s, name="acme").id
         record_event(s, org_id=org, user_id="1002", item_id="100003", type="rate", value=5.0)
         record_event(s, org_id=org, user_id="1002", item_id="100004", type="click")
@@ -131,7 +132,7 @@ def test_prepare_bad_ratings_file_is_invalid_file(
     elif content is not None:
         path.write_text(content)
     if feedback:
-        with workspace.db.session() as s:
+        with workspace.db.session(SYSTEM) as s:
             org = create_org(s, name="acme").id
             record_event(s, org_id=org, user_id="1002", item_id="100003", type="rate", value=5.0)
     pipeline = RecommenderPipeline(workspace, candidates=FAST, ratings=path, feedback=feedback)

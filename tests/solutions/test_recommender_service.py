@@ -10,6 +10,7 @@ import pytest
 from baryon.commerce.orgs import create_org
 from baryon.core.clock import FixedClock
 from baryon.core.errors import InvalidInput
+from baryon.core.scope import SYSTEM
 from baryon.ml.recommend import ItemKNNCosineRecommender
 from baryon.solutions.recommender.service import (
     Event,
@@ -127,18 +128,18 @@ def test_recommend_bad_n_raises(n: Any) -> None:
 # ------------------------------------------------------------------ events
 @pytest.fixture
 def org(workspace: Workspace) -> str:
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         return create_org(s, name="acme").id
 
 
 def test_record_event_stores_and_lists_newest_first(workspace: Workspace, org: str) -> None:
     clock = FixedClock()
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         record_event(s, org_id=org, user_id="42", item_id=2, type="view", clock=clock)
         clock.advance(1)
         record_event(s, org_id=org, user_id=42, item_id="5", type="rate", value=4.5, clock=clock,
                      catalogue=catalogue())  # fmt: skip
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         events = user_events(s, org_id=org, user_id="42")
         other = user_events(s, org_id="org_other", user_id="42")
     assert [(e.type, e.item_id, e.value) for e in events] == [
@@ -166,14 +167,14 @@ def test_record_event_bad_event_raises_named_code(
     workspace: Workspace, org: str, kwargs: dict[str, Any], code: str
 ) -> None:
     args: dict[str, Any] = {"user_id": "u1", "item_id": "1", "catalogue": catalogue(), **kwargs}
-    with workspace.db.session() as s, pytest.raises(InvalidInput) as info:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as info:
         record_event(s, org_id=org, **args)
     assert info.value.code == code
 
 
 def test_feedback_ratings_keeps_last_rating_of_integer_ids(workspace: Workspace, org: str) -> None:
     clock = FixedClock()
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         for user, item, value in (
             ("7", "1", 2.0),
             ("7", "1", 4.0),
@@ -184,7 +185,7 @@ def test_feedback_ratings_keeps_last_rating_of_integer_ids(workspace: Workspace,
                          clock=clock)  # fmt: skip
             clock.advance(60)
         record_event(s, org_id=org, user_id="7", item_id="2", type="click", clock=clock)
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         frame = feedback_ratings(s)
     assert list(frame.columns) == ["UserID", "WineID", "Rating", "Date"]
     assert frame[["UserID", "WineID", "Rating"]].values.tolist() == [[7, 1, 4.0], [8, 3, 3.5]]

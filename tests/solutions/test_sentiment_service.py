@@ -13,6 +13,7 @@ import pytest
 from baryon.commerce.orgs import create_org
 from baryon.core.clock import FixedClock
 from baryon.core.errors import InvalidFile, InvalidInput, ModelNotReady
+from baryon.core.scope import SYSTEM
 from baryon.solutions.sentiment.monitor import IndexCrossing, VolumeSpike
 from baryon.solutions.sentiment.service import (
     NewsItem,
@@ -182,7 +183,7 @@ def test_scorer_reads_positive_negative_as_bullish_bearish() -> None:
 # ------------------------------------------------------------------ storage
 @pytest.fixture
 def org(workspace: Workspace) -> str:
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         return create_org(s, name="acme").id
 
 
@@ -190,7 +191,7 @@ def _ingest(ws: Workspace, org_id: str, items: list[NewsItem], clock: FixedClock
     analyses = dict(
         zip([i.id for i in items], scorer().analyze([i.text for i in items]), strict=True)
     )
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         return ingest_items(
             s, org_id, items, analyses, sentiment_version=3, topic_version=2, clock=clock, **kw
         )
@@ -206,7 +207,7 @@ def test_ingest_items_duplicate_id_is_stored_and_counted_once(
     second = _ingest(workspace, org, [item(2, "down again"), item(3, "flat")], clock)
     assert second.accepted == ["n3"]
     assert second.duplicates == ["n2"]
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         idx = index_of(s, org, window="1h", end=T0)
     assert (idx.n, idx.bullish, idx.bearish, idx.neutral) == (3, 1, 1, 1)
     assert idx.index == 0.0
@@ -221,7 +222,7 @@ def test_index_of_ticker_and_window_select_items(workspace: Workspace, org: str)
         item(4, "down"),
     ]
     _ingest(workspace, org, items, clock)
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         hour = index_of(s, org, window="1h", ticker="$aapl", end=T0)
         day = index_of(s, org, window="1d", ticker="AAPL", end=T0)
         msft = index_of(s, org, window="1h", ticker="MSFT", end=T0)
@@ -233,10 +234,10 @@ def test_index_of_ticker_and_window_select_items(workspace: Workspace, org: str)
 
 
 def test_index_of_unknown_window_or_bad_ticker_raise(workspace: Workspace, org: str) -> None:
-    with workspace.db.session() as s, pytest.raises(InvalidInput) as info:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as info:
         index_of(s, org, window="1w", end=T0)
     assert info.value.code == "unknown_window"
-    with workspace.db.session() as s, pytest.raises(InvalidInput) as info:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as info:
         index_of(s, org, window="1h", ticker="not a ticker", end=T0)
     assert info.value.code == "invalid_ticker"
 
@@ -250,7 +251,7 @@ def test_ingest_items_fires_alert_once_with_its_items(workspace: Workspace, org:
     assert [(a.kind, a.state) for a in first.alerts] == [("index_crossing", "above")]
     again = _ingest(workspace, org, [item(9, "up")], clock, rules=rules)
     assert again.alerts == []  # still above: the stored rule state keeps it quiet
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         alerts = list_alerts(s, org)
     assert len(alerts) == 1
     assert alerts[0]["item_count"] == 3
@@ -264,7 +265,7 @@ def test_list_alerts_filters_by_ticker_and_since(workspace: Workspace, org: str)
     rules = [IndexCrossing(threshold=0.5, window="1h", min_items=2)]
     _ingest(workspace, org, [item(k, "down", tickers=("XOM",)) for k in range(2)], clock,
             rules=rules)  # fmt: skip
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         assert {a["ticker"] for a in list_alerts(s, org)} == {None, "XOM"}
         assert [a["ticker"] for a in list_alerts(s, org, ticker="xom")] == ["XOM"]
         assert list_alerts(s, org, since=T0) == []

@@ -11,6 +11,7 @@ from supportkit import write_banking, write_clinc
 
 from baryon.core.clock import FixedClock
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady
+from baryon.core.scope import SYSTEM
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.pipeline import SupportPipeline
 from baryon.solutions.support.service import (
@@ -119,7 +120,7 @@ def test_decide_model_failure_is_prediction_failed_without_internals() -> None:
 # ------------------------------------------------------------------ queue
 def test_queue_turn_answered_turn_writes_nothing(workspace: Workspace) -> None:
     d = decide(_model([0.9, 0.1, 0.0]), "x", ANSWERS)
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         assert queue_turn(s, d, prediction_id="pred_1", org_id=None, conversation_id=None,
                           input_mode="full", clock=FixedClock()) is None  # fmt: skip
         assert s.scalars(select(SupportHandoffRow)).all() == []
@@ -130,12 +131,12 @@ def test_queue_turn_same_text_reuses_open_task(workspace: Workspace, clock: Fixe
     ids = []
     for n in range(3):
         clock.advance(1)
-        with workspace.db.session() as s:
+        with workspace.db.session(SYSTEM) as s:
             ids.append(queue_turn(s, d, prediction_id=f"pred_{n}", org_id=None,
                                   conversation_id="c", input_mode="full", clock=clock))  # fmt: skip
     assert ids[0] is not None
     assert ids == [ids[0]] * 3
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         [task] = s.scalars(select(LabelingTaskRow)).all()
         assert (task.seen_count, task.prediction_id, task.text) == (3, "pred_0", "lost?")
         assert task.text_hash == text_hash("lost?")
@@ -181,7 +182,7 @@ def test_service_answer_unrelated_text_is_handed_off_and_queued(home: Workspace)
     reply = SupportService(home).answer(f"  {text} ", conversation_id="c9")
     assert (reply["handoff"], reply["handoff_reason"]) == (True, "out_of_scope")
     assert reply["answer"] == load_answers().handoff
-    with home.db.session() as s:
+    with home.db.session(SYSTEM) as s:
         row = s.get(SupportHandoffRow, reply["prediction_id"])
         assert row is not None
         assert (row.org_id, row.conversation_id, row.text) == (None, "c9", text)

@@ -11,6 +11,7 @@ import pytest
 
 from baryon.core.audit import list_audit_events
 from baryon.core.errors import Conflict, InvalidInput, ModelNotReady, NotFound
+from baryon.core.scope import SYSTEM
 from baryon.training.gates import GateDecision
 from baryon.training.model_versions import AliasMove, ModelVersion
 from baryon.training.promotion import Promoter, champion_stack
@@ -45,7 +46,7 @@ def test_promote_better_challenger_accepted_and_recorded(
         ("challenger", "promote", 2, None),
     ]
     assert history[2].reason == "better"
-    with workspace.db.session() as session:
+    with workspace.db.session(SYSTEM) as session:
         actions = [e.action for e in list_audit_events(session, object_type="model")]
     assert actions.count("model.alias.promote") == 2
     assert "model.register" in actions
@@ -64,7 +65,7 @@ def test_promote_worse_challenger_refused_with_both_numbers(
     assert "0.8000" in info.value.message
     assert info.value.details["champion_value"] == pytest.approx(0.8)
     assert reg.get_version("m").version == 1
-    with workspace.db.session() as session:
+    with workspace.db.session(SYSTEM) as session:
         actions = [e.action for e in list_audit_events(session, object_type="model")]
     assert "model.promote_refused" in actions
 
@@ -91,7 +92,7 @@ def test_promote_force_overrides_gate_and_is_audited(
     assert move.gate is not None
     assert move.gate["passed"] is False
     assert reg.get_version("m").version == 2
-    with workspace.db.session() as session:
+    with workspace.db.session(SYSTEM) as session:
         events = [
             e
             for e in list_audit_events(session, object_type="model")

@@ -15,6 +15,7 @@ import pytest
 from baryon.core.audit import list_audit_events
 from baryon.core.config import Settings
 from baryon.core.errors import Conflict, IntegrityError, InvalidInput, ModelNotReady, NotFound
+from baryon.core.scope import SYSTEM
 from baryon.training.runs import Run
 from baryon.workspace import Workspace
 
@@ -154,7 +155,7 @@ def test_aliases_block_error_rolls_back_every_move(workspace: Workspace, make_ru
         move_then_fail()
     assert reg.get_version("m").version == 1
     assert len(reg.alias_history("m")) == 2
-    with workspace.db.session() as session:
+    with workspace.db.session(SYSTEM) as session:
         actions = [e.action for e in list_audit_events(session, object_type="model")]
     assert "model.alias.promote" not in actions
 
@@ -327,12 +328,16 @@ def test_load_other_sklearn_version_refused_in_production_only(
     manifest = json.loads(workspace.artifacts.get_bytes(version.manifest_digest))
     manifest["library_versions"]["sklearn"] = "0.1.0"
     digest = workspace.artifacts.put_bytes(json.dumps(manifest).encode())
-    with workspace.db.session() as session:
+    with workspace.db.session(SYSTEM) as session:
         session.execute(update(ModelVersionRow).values(manifest_digest=digest))
     strict = settings.model_copy(update={"production": True})
-    production = ModelRegistry(workspace.db, workspace.artifacts, workspace.clock, settings=strict)
+    production = ModelRegistry(
+        workspace.db, workspace.artifacts, workspace.clock, scope=workspace.scope, settings=strict
+    )
     with pytest.raises(IntegrityError) as info:
         production.load("quad")
     assert info.value.code == "version_mismatch"
-    relaxed = ModelRegistry(workspace.db, workspace.artifacts, workspace.clock, settings=settings)
+    relaxed = ModelRegistry(
+        workspace.db, workspace.artifacts, workspace.clock, scope=workspace.scope, settings=settings
+    )
     assert relaxed.load("quad").version.version == 1

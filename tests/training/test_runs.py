@@ -15,7 +15,7 @@ from baryon.workspace import Workspace
 
 
 def _store(workspace: Workspace, clock: FixedClock) -> RunStore:
-    return RunStore(workspace.db, workspace.artifacts, clock)
+    return RunStore(workspace.db, workspace.artifacts, clock, scope=workspace.scope)
 
 
 def _start(store: RunStore, **overrides: object) -> str:

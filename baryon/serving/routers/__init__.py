@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from baryon.serving.routers import (
+    grants,
     keys,
     ops,
     org,
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     org.router,
     users.router,
     keys.router,
+    grants.router,
     plans.router,
     orgs.router,
     usage.router,

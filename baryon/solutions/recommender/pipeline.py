@@ -267,10 +267,14 @@ class RecommenderPipeline:
 
     # ------------------------------------------------------------------ data
     def feedback_frame(self) -> pd.DataFrame:
-        """Rated events of every organization, laid out like the ratings source."""
+        """This organization's rated events, laid out like the ratings source.
+
+        The workspace's scope decides whose: ``RecommenderPipeline(ws.for_org("acme"))``
+        retrains on acme's events (plus the bundled ratings) and no one else's.
+        """
         from baryon.solutions.recommender.service import feedback_ratings
 
-        with self.workspace.db.session() as session:
+        with self.workspace.db.session(self.workspace.scope) as session:
             return feedback_ratings(session)
 
     def prepare(self) -> tuple[DatasetVersion, int]:

@@ -466,12 +466,13 @@ class SupportService:
         clock = self.workspace.clock
         prediction_id = new_id("pred", clock)
         if decision.handoff:
-            with self.workspace.db.session() as session:
+            scope = self.workspace.scope
+            with self.workspace.db.session(scope) as session:
                 queue_turn(
                     session,
                     decision,
                     prediction_id=prediction_id,
-                    org_id=None,
+                    org_id=scope.org_id,
                     conversation_id=conversation_id,
                     input_mode="full",
                     clock=clock,
