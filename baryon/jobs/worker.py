@@ -127,7 +127,9 @@ class JobContext:
             Code ``invalid_progress``: empty stage or percent outside 0–100.
         """
         if not isinstance(stage, str) or not stage.strip():
-            raise InvalidInput("a progress stage must be a non-empty string", code="invalid_progress")
+            raise InvalidInput(
+                "a progress stage must be a non-empty string", code="invalid_progress"
+            )
         if (
             isinstance(percent, bool)
             or not isinstance(percent, int | float)
@@ -332,12 +334,19 @@ class Worker:
             return None
         return self._execute(job, owner)
 
-    def run(self, stop_event: threading.Event | None = None) -> int:
+    def run(self, stop_event: threading.Event | None = None, *, burst: bool = False) -> int:
         """Run jobs until ``stop_event`` is set (or forever without one).
 
         The job running when the event is set is finished, or released back to
         the queue if its handler stops by raising :class:`JobCancelled`. Database
         errors are logged and retried after ``poll_interval``.
+
+        Parameters
+        ----------
+        stop_event : threading.Event, optional
+            Set it (from another thread or a signal handler) to stop.
+        burst : bool
+            Return as soon as no job of this worker's kinds is waiting.
 
         Returns
         -------
@@ -358,6 +367,8 @@ class Worker:
             if job is not None:
                 count += 1
                 continue
+            if burst:
+                break
             if wakeup is not None:
                 wakeup.wait(self.poll_interval)
             else:
@@ -412,7 +423,16 @@ class Worker:
                 error_code="internal_error",
                 error=_one_line(f"the {job.kind} handler returned no JSON object: {exc}"),
             )
-        return finished if finished is not None else self.queue.get(job.id, org_id=None)
+        if finished is None:
+            return self.queue.get(job.id, org_id=None)
+        logger.info(
+            "job %s (%s) %s%s",
+            job.id,
+            job.kind,
+            finished.status,
+            f": error[{finished.error_code}] {finished.error}" if finished.error_code else "",
+        )
+        return finished
 
 
 class BackgroundWorker:
