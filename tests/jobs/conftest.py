@@ -51,9 +51,7 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend_settings(
-    request: pytest.FixtureRequest, tmp_path: Path, migrated_db: Path
-) -> Settings:
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, migrated_db: Path) -> Settings:
     """Settings of a fresh workspace on each back end."""
     home = tmp_path / "home"
     if request.param == "postgres":

@@ -54,9 +54,13 @@ def test_enqueue_bad_max_attempts_raises_invalid_input(
 def test_enqueue_in_rolled_back_transaction_leaves_no_job(
     ws: Workspace, queue: JobQueue, org_id: str
 ) -> None:
-    with pytest.raises(RuntimeError), ws.db.session() as session:
-        queue.enqueue("noop", org_id=org_id, session=session)
-        raise RuntimeError("the caller's transaction fails")
+    def enqueue_then_fail() -> None:
+        with ws.db.session() as session:
+            queue.enqueue("noop", org_id=org_id, session=session)
+            raise RuntimeError("the caller's transaction fails")
+
+    with pytest.raises(RuntimeError):
+        enqueue_then_fail()
     assert queue.list(org_id=org_id) == []
 
 
