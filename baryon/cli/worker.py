@@ -59,7 +59,12 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         raise InvalidInput(
             f"--handlers: {module_name} has no function {attr!r}", code="invalid_handlers"
         )
-    handlers = factory()
+    try:
+        handlers = factory()
+    except TypeError as exc:
+        raise InvalidInput(
+            f"--handlers: {spec} must take no argument ({exc})", code="invalid_handlers"
+        ) from None
     if not isinstance(handlers, Mapping) or not all(callable(h) for h in handlers.values()):
         raise InvalidInput(
             f"--handlers: {spec} must return a mapping of job kind to callable",
