@@ -73,7 +73,8 @@ def test_worker_kind_option_runs_only_that_kind(
     home, ids = home_with_jobs
     code, _, err = run(["--home", str(home), "worker", "--burst", "--kind", "sleep"], capsys)
     assert code == 0, err
-    code, out, _ = run(["--home", str(home), "jobs", "list", "--status", "queued", "--json"], capsys)
+    argv = ["--home", str(home), "jobs", "list", "--status", "queued", "--json"]
+    code, out, _ = run(argv, capsys)
     assert [j["id"] for j in json.loads(out)] == [ids[0]]
 
 

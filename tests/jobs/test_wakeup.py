@@ -6,7 +6,6 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from jobkit import make_org, wait_until
@@ -75,11 +74,11 @@ def test_enqueue_wakes_waiting_worker_before_its_poll(live_ws: Workspace) -> Non
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
+def redis_url() -> str:
     url = os.environ.get("BARYON_TEST_REDIS_URL")
     if not url:
         pytest.skip("BARYON_TEST_REDIS_URL not set: no Redis server to test against")
-    yield url
+    return url
 
 
 @pytest.mark.redis

@@ -32,7 +32,8 @@ def _serve_and_wait(app: FastAPI, job_id: str, *, until: str, seconds: float = 1
     async def scenario() -> Job:
         async with app.router.lifespan_context(app):
             queue: JobQueue = app.state.baryon.jobs
-            assert len(_worker_threads()) == (1 if app.state.baryon.settings.inprocess_worker else 0)
+            expected = 1 if app.state.baryon.settings.inprocess_worker else 0
+            assert len(_worker_threads()) == expected
             with anyio.move_on_after(seconds):
                 while queue.get(job_id, org_id=None).status != until:
                     await anyio.sleep(0.02)
