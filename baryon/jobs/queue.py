@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from baryon.core.clock import Clock, SystemClock
@@ -285,9 +285,8 @@ class JobQueue:
             the job at once.
         session : Session, optional
             Enqueue inside the caller's transaction (e.g. in the same commit as the
-            run it trains): the job exists exactly when that transaction commits.
-            Workers are woken when this method returns, so a job enqueued in an
-            open transaction may wait up to one poll interval.
+            run it trains): the job exists exactly when that transaction commits,
+            and workers are woken then.
 
         Returns
         -------
@@ -330,12 +329,14 @@ class JobQueue:
         if session is not None:
             session.add(row)
             session.flush()
+            if self.wakeup is not None:
+                wakeup = self.wakeup
+                event.listen(session, "after_commit", lambda _s: wakeup.notify(), once=True)
+            return Job.from_row(row)
+        with self.db.session() as own:
+            own.add(row)
+            own.flush()
             job = Job.from_row(row)
-        else:
-            with self.db.session() as own:
-                own.add(row)
-                own.flush()
-                job = Job.from_row(row)
         if self.wakeup is not None:
             self.wakeup.notify()
         return job

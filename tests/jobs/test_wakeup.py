@@ -103,3 +103,34 @@ def test_redis_wakeup_unreachable_server_behaves_like_poll() -> None:
     assert wakeup.wait(0.1) is False
     assert time.monotonic() - start >= 0.09
     wakeup.close()
+
+
+def test_enqueue_in_caller_transaction_wakes_workers_only_after_commit(
+    ws: Workspace,
+) -> None:
+    class Counting(LocalWakeup):
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def notify(self) -> None:
+            self.count += 1
+            super().notify()
+
+    wakeup = Counting()
+    queue = JobQueue(ws.db, ws.clock, wakeup=wakeup)
+    org_id = make_org(ws)
+    with ws.db.session() as session:
+        queue.enqueue("noop", org_id=org_id, session=session)
+        assert wakeup.count == 0  # not committed yet: nothing to wake for
+    assert wakeup.count == 1
+
+    def rolled_back() -> None:
+        with ws.db.session() as session:
+            queue.enqueue("noop", org_id=org_id, session=session)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    assert wakeup.count == 1
+    assert len(queue.list(org_id=org_id)) == 1
