@@ -30,6 +30,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("text", "benchmarks.text"),
     ("ingest", "benchmarks.ingest"),
     ("startup", "benchmarks.startup"),
+    ("jobs", "benchmarks.jobs"),
 )
 
 

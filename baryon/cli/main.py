@@ -34,6 +34,8 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("runs", "runs", "List and inspect training runs."),
     ("models", "models", "Registry: model versions, evaluation, promotion gate."),
     ("serve", "serve", "Serve the HTTP API."),
+    ("worker", "worker", "Run background jobs until SIGTERM or SIGINT."),
+    ("jobs", "jobs", "List, inspect and cancel background jobs."),
     ("plans", "plans", "Subscription plans."),
     ("orgs", "orgs", "Organizations (tenants)."),
     ("keys", "keys", "API keys."),

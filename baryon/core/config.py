@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     production : bool
         Strict mode: refuse to load models saved under another scikit-learn
         major.minor, and similar safety checks.
+    inprocess_worker : bool
+        ``baryon serve`` runs a job worker in a thread of each server process
+        (default). Turn off when dedicated ``baryon worker`` processes run the jobs.
+    job_lease_seconds : float
+        Seconds a worker's claim on a job lasts unless renewed (renewed every third
+        of it). A killed worker's job is recovered this long after its last renewal.
+    job_poll_interval : float
+        Seconds a worker waits between two looks at an empty queue (a wake-up from
+        an enqueue in the same process, or through Redis, ends the wait early).
+    redis_url : str or None
+        ``redis://host:port/db``: enqueues wake workers on every machine through
+        Redis (needs ``baryon[redis]``). The jobs themselves stay in the database.
     """
 
     model_config = SettingsConfigDict(env_prefix="BARYON_", extra="ignore")
@@ -65,6 +77,10 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(default=256, gt=0)
     max_text_chars: int = Field(default=10_000, gt=0)
     production: bool = False
+    inprocess_worker: bool = True
+    job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
+    job_poll_interval: float = Field(default=1.0, gt=0, le=3600.0)
+    redis_url: str | None = None
 
     @field_validator("home", mode="before")
     @classmethod

@@ -21,8 +21,12 @@ when it starts, and refuses any route that declares no permission (see
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Iterable, Mapping
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -31,6 +35,7 @@ from baryon.commerce.limits import RateLimiter, open_rate_limiter
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
+from baryon.jobs import BackgroundWorker, Handler, JobQueue, Worker, builtin_handlers, open_wakeup
 from baryon.predictions.inference import ModelResolver, RegistryModelResolver
 from baryon.serving.auth import declared_permission
 from baryon.serving.deps import AppState
@@ -40,6 +45,11 @@ from baryon.serving.routers import ROUTERS
 from baryon.workspace import Workspace
 
 __all__ = ["check_route_permissions", "create_app", "create_app_from_env", "route_permissions"]
+
+logger = logging.getLogger("baryon.serving")
+
+#: Seconds the server's shutdown waits for the in-process worker's current job.
+_WORKER_STOP_SECONDS = 10.0
 
 _DESCRIPTION = """\
 Baryon's metered AI API. Every route except `/healthz` and `/readyz` needs
@@ -91,6 +101,7 @@ def create_app(
     resolver: ModelResolver | None = None,
     rate_limiter: RateLimiter | str = "database",
     routers: Iterable[APIRouter] = (),
+    job_handlers: Mapping[str, Handler] | None = None,
 ) -> FastAPI:
     """Build the HTTP API.
 
@@ -112,6 +123,11 @@ def create_app(
         (``"database"``, the default, shared by every worker; ``"memory"``).
     routers : iterable of APIRouter
         Extra routers (e.g. a solution's). Their routes must declare permissions too.
+    job_handlers : mapping of str to Handler, optional
+        ``kind → handler`` run by the in-process job worker (default:
+        :func:`baryon.jobs.builtin_handlers`). The worker starts with the server
+        (lifespan) when ``settings.inprocess_worker`` is true, after recovering jobs
+        whose worker died (:meth:`~baryon.jobs.JobQueue.reap`), and stops at shutdown.
 
     Returns
     -------
@@ -124,6 +140,7 @@ def create_app(
     """
     clock = clock or SystemClock()
     metrics = Metrics()
+    handlers = dict(builtin_handlers() if job_handlers is None else job_handlers)
 
     def build_state(ws: Workspace) -> AppState:
         limiter = (
@@ -138,7 +155,29 @@ def create_app(
             limiter=limiter,
             resolver=resolver or RegistryModelResolver(ws),
             metrics=metrics,
+            jobs=JobQueue(ws.db, clock, wakeup=open_wakeup(settings.redis_url)),
         )
+
+    def start_worker(state: AppState) -> BackgroundWorker | None:
+        if not settings.inprocess_worker or not handlers:
+            return None
+        report = state.jobs.reap()
+        if report.total:
+            logger.warning(
+                "jobs whose worker died: requeued %d, failed %d, cancelled %d",
+                len(report.requeued),
+                len(report.failed),
+                len(report.cancelled),
+            )
+        worker = Worker(
+            state.workspace,
+            handlers,
+            queue=state.jobs,
+            name=f"serve:{socket.gethostname()}:{os.getpid()}",
+        )
+        background = BackgroundWorker(worker)
+        background.start()
+        return background
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,9 +186,20 @@ def create_app(
         if getattr(app.state, "baryon", None) is None:
             opened = Workspace.open(settings, clock=clock)
             app.state.baryon = build_state(opened)
+        background = start_worker(app.state.baryon)
         try:
             yield
         finally:
+            if background is not None and not await anyio.to_thread.run_sync(
+                background.stop, _WORKER_STOP_SECONDS
+            ):
+                logger.warning(
+                    "the in-process job worker is still running a job; its lease will expire "
+                    "and another worker will pick it up"
+                )
+            wakeup = app.state.baryon.jobs.wakeup
+            if wakeup is not None:
+                wakeup.close()
             if opened is not None:
                 app.state.baryon.limiter.close()
                 opened.close()

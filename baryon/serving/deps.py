@@ -2,7 +2,7 @@
 
 :class:`AppState` is built once by :func:`baryon.serving.app.create_app` and reached
 from a route through ``Depends(get_state)``. It holds the workspace, the clock, the
-rate limiter, the model resolver and the metrics; nothing here is module-level.
+rate limiter, the model resolver, the metrics and the job queue; nothing here is module-level.
 
 Transactions
 ------------
@@ -29,6 +29,7 @@ from baryon.commerce.limits import RateLimiter
 from baryon.core.clock import Clock
 from baryon.core.config import Settings
 from baryon.core.scope import Scope
+from baryon.jobs.queue import JobQueue
 from baryon.predictions.inference import ModelResolver
 from baryon.predictions.log import get_endpoint
 from baryon.serving.observability import Metrics
@@ -50,6 +51,8 @@ class AppState:
     limiter : RateLimiter
     resolver : ModelResolver
     metrics : Metrics
+    jobs : JobQueue
+        The workspace's job queue (its wake-up reaches the in-process worker).
     endpoint_ttl : float
         Seconds an organization's traffic split is cached in this process.
     """
@@ -60,6 +63,7 @@ class AppState:
     limiter: RateLimiter
     resolver: ModelResolver
     metrics: Metrics
+    jobs: JobQueue
     endpoint_ttl: float = 2.0
     _write_lock: threading.Lock | None = field(default=None, repr=False)
     _endpoints: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict, repr=False)

@@ -1,0 +1,48 @@
+"""Helpers of the job tests (imported by the tests and their conftest)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+
+from baryon.commerce.orgs import create_org
+from baryon.workspace import Workspace
+
+
+def make_org(ws: Workspace, name: str | None = None) -> str:
+    """Create an organization and return its id."""
+    with ws.db.session() as session:
+        return create_org(session, name=name or f"org-{secrets.token_hex(4)}", clock=ws.clock).id
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll ``condition`` every 20 ms until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+
+
+def record_handlers() -> dict[str, Callable[..., object]]:
+    """``baryon worker --handlers jobkit:record_handlers``: one kind, ``record``.
+
+    The handler appends ``<job id> <pid>`` to the file ``payload["log"]`` (one
+    ``O_APPEND`` write per line, so lines from several processes never interleave)
+    and returns its pid.
+    """
+    import os
+
+    def record(ctx: object) -> dict[str, int]:
+        payload = ctx.payload  # type: ignore[attr-defined]
+        time.sleep(float(payload.get("seconds", 0.0)))
+        fd = os.open(payload["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, f"{ctx.job.id} {os.getpid()}\n".encode())  # type: ignore[attr-defined]
+        finally:
+            os.close(fd)
+        return {"pid": os.getpid()}
+
+    return {"record": record}
