@@ -4,7 +4,7 @@ Written by hand to match ``baryon/jobs/tables.py`` (``tests/jobs/test_tables.py`
 compares them).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01
 """
 
