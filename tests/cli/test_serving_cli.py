@@ -77,7 +77,8 @@ def test_orgs_keys_usage_walkthrough(cli_home: Path, capsys: pytest.CaptureFixtu
     assert code == 0
     assert "Revoked" in out
     code, out, _ = run([*home, "orgs", "list", "--json"], capsys)
-    assert [(o["name"], o["plan"]) for o in json.loads(out)] == [("acme", "pro")]
+    listed = [(o["name"], o["plan"]) for o in json.loads(out)]
+    assert sorted(listed) == [("acme", "pro"), ("operator", "enterprise")]
     code, out, _ = run([*home, "orgs", "subscribe", "acme", "enterprise"], capsys)
     assert "enterprise" in out
     code, out, _ = run([*home, "usage", "--org", "acme", "--json"], capsys)

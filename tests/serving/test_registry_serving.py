@@ -11,8 +11,10 @@ from servingkit import ClientFactory, Tenants
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.core.scope import OPERATOR_ORG_ID
 from baryon.predictions.inference import RegistryModelResolver
 from baryon.serving.app import create_app
+from baryon.tenancy.grants import EVERYONE, create_grant
 from baryon.training.trainer import Trainer
 from baryon.workspace import Workspace
 
@@ -31,6 +33,17 @@ def trained(ws: Workspace, settings: Settings) -> Workspace:
     for seed in (1, 2):
         run = Trainer(ws).train("mlp", dataset="toy", register="toy", seed=seed)
         assert run.status == "succeeded", run
+    # The operator owns ``toy`` and shares it with every organization (as the demo does).
+    with ws.db.session(ws.scope) as session:
+        create_grant(
+            session,
+            owner_org_id=OPERATOR_ORG_ID,
+            object_type="model",
+            object_name="toy",
+            grantee=EVERYONE,
+            permission="predict",
+            actor="test",
+        )
     return ws
 
 

@@ -98,18 +98,24 @@ def test_run_twice_creates_nothing_new(workspace: Workspace, tmp_path: Path) -> 
     assert workspace.db.table_counts() == before
 
 
-def test_rated_events_join_the_next_training(workspace: Workspace, tmp_path: Path) -> None:
+def test_rated_events_join_their_organizations_next_training_only(workspace: Workspace, tmp_path: Path) -> None:
     path = ratings_csv(tmp_path / "r.csv")
     RecommenderPipeline(workspace, candidates=FAST, ratings=path).run()
     with workspace.db.session(SYSTEM) as s:
         org = create_org(s, name="acme").id
         record_event(s, org_id=org, user_id="1002", item_id="100003", type="rate", value=5.0)
         record_event(s, org_id=org, user_id="1002", item_id="100004", type="click")
-    result = RecommenderPipeline(workspace, candidates=FAST, ratings=path).run()
+    # acme's events are acme's: the operator's retrain does not see them ...
+    again = RecommenderPipeline(workspace, candidates=FAST, ratings=path).run()
+    assert (again.feedback_rows, again.created) == (0, False)
+    # ... and acme's own retrain uses them, on the shared base ratings, in acme's datasets.
+    acme = workspace.for_org("acme")
+    result = RecommenderPipeline(acme, candidates=FAST, ratings=path).run()
     assert result.feedback_rows == 1
     assert result.created
-    assert result.dataset == "xwines-ratings@6"  # ingest, dedupe, split of the new data
-    assert workspace.datasets.get("xwines-ratings", 4).row_count == 321
+    assert result.dataset == "xwines-ratings@3"  # ingest, dedupe, split in acme's datasets
+    assert acme.datasets.get("xwines-ratings", 1).row_count == 321
+    assert workspace.datasets.get("xwines-ratings", 1).row_count == 320
 
 
 def test_pipeline_without_popularity_baseline_is_refused(workspace: Workspace) -> None:

@@ -11,7 +11,7 @@ from supportkit import write_banking, write_clinc
 
 from baryon.core.clock import FixedClock
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady
-from baryon.core.scope import SYSTEM
+from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.pipeline import SupportPipeline
 from baryon.solutions.support.service import (
@@ -121,7 +121,7 @@ def test_decide_model_failure_is_prediction_failed_without_internals() -> None:
 def test_queue_turn_answered_turn_writes_nothing(workspace: Workspace) -> None:
     d = decide(_model([0.9, 0.1, 0.0]), "x", ANSWERS)
     with workspace.db.session(SYSTEM) as s:
-        assert queue_turn(s, d, prediction_id="pred_1", org_id=None, conversation_id=None,
+        assert queue_turn(s, d, prediction_id="pred_1", org_id=OPERATOR_ORG_ID, conversation_id=None,
                           input_mode="full", clock=FixedClock()) is None  # fmt: skip
         assert s.scalars(select(SupportHandoffRow)).all() == []
 
@@ -132,7 +132,7 @@ def test_queue_turn_same_text_reuses_open_task(workspace: Workspace, clock: Fixe
     for n in range(3):
         clock.advance(1)
         with workspace.db.session(SYSTEM) as s:
-            ids.append(queue_turn(s, d, prediction_id=f"pred_{n}", org_id=None,
+            ids.append(queue_turn(s, d, prediction_id=f"pred_{n}", org_id=OPERATOR_ORG_ID,
                                   conversation_id="c", input_mode="full", clock=clock))  # fmt: skip
     assert ids[0] is not None
     assert ids == [ids[0]] * 3
@@ -185,9 +185,9 @@ def test_service_answer_unrelated_text_is_handed_off_and_queued(home: Workspace)
     with home.db.session(SYSTEM) as s:
         row = s.get(SupportHandoffRow, reply["prediction_id"])
         assert row is not None
-        assert (row.org_id, row.conversation_id, row.text) == (None, "c9", text)
+        assert (row.org_id, row.conversation_id, row.text) == (OPERATOR_ORG_ID, "c9", text)
         task = s.scalars(select(LabelingTaskRow).where(LabelingTaskRow.text == text)).one()
-        assert (task.org_id, task.suggested_label) == (None, reply["intent"])
+        assert (task.org_id, task.suggested_label) == (OPERATOR_ORG_ID, reply["intent"])
 
 
 def test_service_answer_bad_text_raises(home: Workspace) -> None:
