@@ -4,7 +4,7 @@ Public surface::
 
     from baryon.training import Trainer, ModelRegistry, RunStore
 
-    run = Trainer(ws).train("decision_tree", dataset="churn@2", register="churn")
+    run = Trainer(ws).train("decision_tree", dataset="churn:2", register="churn")
     ws.registry.promote("churn", 2, min_delta=0.01)
 
 Light names (runs, registry, gates) are imported eagerly; the trainer and evaluation
@@ -22,7 +22,6 @@ from baryon.training.registry import (
     ModelRegistry,
     ModelVersion,
     RegisteredModel,
-    parse_model_ref,
 )
 from baryon.training.runs import RUN_STATUSES, Run, RunFailed, RunStore
 
@@ -46,7 +45,6 @@ __all__ = [
     "Trainer",
     "evaluate_file",
     "evaluate_model",
-    "parse_model_ref",
     "primary_metric",
 ]
 

@@ -1,17 +1,17 @@
 """Records of the model registry: versions, models, alias moves, loaded models.
 
-Plain frozen dataclasses returned by :class:`baryon.training.registry.ModelRegistry`,
-and the parsing of model references (``NAME``, ``NAME@ALIAS``, ``NAME:VERSION``).
+Plain frozen dataclasses returned by :class:`baryon.training.registry.ModelRegistry`.
+Model references (``NAME``, ``NAME@ALIAS``, ``NAME:VERSION``) are parsed by
+:func:`baryon.core.refs.parse_ref`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from baryon.core.errors import InvalidInput
+from baryon.core.refs import MODEL_ALIASES, Ref
 from baryon.training.tables import AliasHistoryRow
 
 __all__ = [
@@ -20,70 +20,10 @@ __all__ = [
     "LoadedModel",
     "ModelVersion",
     "RegisteredModel",
-    "check_model_name",
-    "parse_model_ref",
 ]
 
-#: The aliases a model version can carry.
-ALIASES = ("champion", "challenger")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-
-
-def check_model_name(name: str) -> str:
-    """Return ``name`` if it is a valid model name, else raise ``invalid_model_name``."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidInput(
-            f"invalid model name {name!r}: use 1-100 letters, digits, '_', '.', '-' "
-            "(starting with a letter or digit)",
-            code="invalid_model_name",
-        )
-    return name
-
-
-def parse_model_ref(ref: str) -> tuple[str, int | None, str | None]:
-    """Split ``NAME``, ``NAME@ALIAS`` or ``NAME:VERSION`` into its parts.
-
-    Parameters
-    ----------
-    ref : str
-        A model reference as typed on the command line.
-
-    Returns
-    -------
-    (name, version, alias) : tuple
-        ``version`` and ``alias`` are None when not given (at most one is set).
-
-    Raises
-    ------
-    InvalidInput
-        Malformed reference (code ``invalid_model_ref``).
-
-    Examples
-    --------
-    >>> parse_model_ref("intents@challenger")
-    ('intents', None, 'challenger')
-    >>> parse_model_ref("intents:3")
-    ('intents', 3, None)
-    """
-    name, version, alias = ref, None, None
-    if "@" in ref:
-        name, alias = ref.split("@", 1)
-    elif ":" in ref:
-        name, raw = ref.split(":", 1)
-        if not raw.isdigit() or int(raw) < 1:
-            raise InvalidInput(
-                f"invalid model reference {ref!r}: the version after ':' must be a number >= 1",
-                code="invalid_model_ref",
-            )
-        version = int(raw)
-    if alias is not None and alias not in ALIASES:
-        raise InvalidInput(
-            f"invalid model reference {ref!r}: alias must be one of {', '.join(ALIASES)}",
-            code="invalid_model_ref",
-        )
-    if not _NAME_RE.match(name):
-        raise InvalidInput(f"invalid model reference {ref!r}", code="invalid_model_ref")
-    return name, version, alias
+#: The aliases a model version can carry (the one list lives in :mod:`baryon.core.refs`).
+ALIASES = MODEL_ALIASES
 
 
 @dataclass(frozen=True)
@@ -155,8 +95,8 @@ class ModelVersion:
 
     @property
     def ref(self) -> str:
-        """``name:version``."""
-        return f"{self.name}:{self.version}"
+        """The canonical reference of this version, ``name:version``."""
+        return str(Ref(self.name, self.version))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""

@@ -45,6 +45,7 @@ from baryon.core.clock import Clock
 from baryon.core.db import Database
 from baryon.core.errors import Conflict, InvalidInput, ModelNotReady, NotFound
 from baryon.core.ids import new_id
+from baryon.core.refs import check_name
 from baryon.training.gates import GateDecision, decide, primary_metric
 from baryon.training.model_versions import (
     ALIASES,
@@ -53,8 +54,6 @@ from baryon.training.model_versions import (
     ModelVersion,
     RegisteredModel,
     alias_move_from_row,
-    check_model_name,
-    parse_model_ref,
 )
 from baryon.training.runs import SUCCEEDED, RunStore
 from baryon.training.tables import (
@@ -74,7 +73,6 @@ __all__ = [
     "ModelRegistry",
     "ModelVersion",
     "RegisteredModel",
-    "parse_model_ref",
 ]
 
 _CACHE_SIZE = 8
@@ -152,7 +150,7 @@ class ModelRegistry:
         InvalidInput
             Invalid name.
         """
-        check_model_name(name)
+        check_name(name, kind="model")
         run = RunStore(self.db, self.artifacts, self.clock).get(run_id)
         if run.status != SUCCEEDED or "model" not in run.artifacts:
             raise Conflict(
@@ -488,7 +486,7 @@ class ModelRegistry:
         actor, reason : str
             Recorded with the move and in the audit event.
         evaluation_dataset : str, optional
-            ``NAME[@VERSION]`` of a dataset to compare both versions on instead.
+            A dataset reference (``NAME``, ``NAME:N``) to compare both versions on instead.
 
         Returns
         -------

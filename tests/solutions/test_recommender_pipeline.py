@@ -75,7 +75,7 @@ def test_run_trains_every_candidate_and_gates_the_best_on_validation(
     move = next(m for m in workspace.registry.alias_history(MODEL_NAME)
                 if m.alias == "champion" and m.to_version == best.version)  # fmt: skip
     assert move.gate is not None
-    assert move.gate["evaluated_on"]["dataset"].startswith("xwines-validation@")
+    assert move.gate["evaluated_on"]["dataset"].startswith("xwines-validation:")
     validation = workspace.datasets.get("xwines-validation")
     assert validation.row_count == result.rows["validation"]
     assert validation.split is None
@@ -107,7 +107,7 @@ def test_rated_events_join_the_next_training(workspace: Workspace, tmp_path: Pat
     result = RecommenderPipeline(workspace, candidates=FAST, ratings=path).run()
     assert result.feedback_rows == 1
     assert result.created
-    assert result.dataset == "xwines-ratings@6"  # ingest, dedupe, split of the new data
+    assert result.dataset == "xwines-ratings:6"  # ingest, dedupe, split of the new data
     assert workspace.datasets.get("xwines-ratings", 4).row_count == 321
 
 

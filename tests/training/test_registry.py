@@ -455,8 +455,8 @@ def test_promote_trained_models_gate_refuses_worse_accepts_better(
 def test_promote_different_splits_reevaluates_both_on_challenger_split(
     workspace: Workspace, make_dataset: MakeDataset
 ) -> None:
-    make_dataset("quad", _quadrants(), roles=_QUADRANT_ROLES)  # quad@2: split seed 3
-    _train(workspace, 1, dataset="quad@2")
+    make_dataset("quad", _quadrants(), roles=_QUADRANT_ROLES)  # quad:2: split seed 3
+    _train(workspace, 1, dataset="quad:2")
     resplit = workspace.datasets.split("quad", strategy="random", seed=99, version=1)
     _train(workspace, 3, dataset=resplit.ref)
     move = workspace.registry.promote("quad", 2)
