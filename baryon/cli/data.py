@@ -14,7 +14,7 @@ import typer
 from baryon.cli._common import console, get_workspace, print_json
 from baryon.cli.train import cli_actor
 from baryon.core.errors import InvalidInput
-from baryon.core.jsonvalues import dumps
+from baryon.core.jsonvalues import to_jsonable
 
 __all__ = ["app"]
 
@@ -164,7 +164,10 @@ def clean_cmd(
 
 
 def _short(report: Any) -> str:
-    text = dumps(report, default=str).decode("utf-8")
+    import json
+
+    # one line for people: JSON with spaces after ',' and ':' (values by the one policy)
+    text = json.dumps(to_jsonable(report, default=str), ensure_ascii=False)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
