@@ -372,7 +372,7 @@ class DatasetStore:
 
         Parameters
         ----------
-        name : str
+        name : str or Ref
             Dataset reference (``"name"`` or ``"name:3"``).
         steps : list of str or dict
             ``"STEP[:ARGS]"`` strings or dicts (see :mod:`baryon.data.recipes`).
