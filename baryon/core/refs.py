@@ -234,11 +234,15 @@ def parse_ref(text: object, *, kind: Kind) -> Ref:
 
 
 def _version(text: str, kind: Kind, raw: str) -> int:
-    # the length test first: int() refuses strings of more than 4,300 digits
+    # leading zeros off and the length test first: int() refuses over 4,300 digits
     digits = raw.lstrip("0")
-    if not _DIGITS_RE.fullmatch(raw) or len(digits) > 10 or not 1 <= int(raw) <= MAX_VERSION:
+    if (
+        not _DIGITS_RE.fullmatch(raw)
+        or len(digits) > 10
+        or not 1 <= int(digits or "0") <= MAX_VERSION
+    ):
         raise _bad(text, kind, f"the version after ':' is a whole number from 1 to {MAX_VERSION}")
-    return int(raw)
+    return int(digits)
 
 
 def _forms(kind: Kind) -> str:

@@ -25,6 +25,7 @@ VALID = [
     ("tickets:3", "dataset", Ref("tickets", version=3), "tickets:3"),
     ("tickets@latest", "dataset", Ref("tickets", alias="latest"), "tickets@latest"),
     ("tickets:007", "dataset", Ref("tickets", version=7), "tickets:7"),
+    ("tickets:" + "0" * 5000 + "5", "dataset", Ref("tickets", version=5), "tickets:5"),
     ("  tickets:2\n", "dataset", Ref("tickets", version=2), "tickets:2"),
     ("acme/tickets", "dataset", Ref("tickets", owner="acme"), "acme/tickets"),
     ("acme/tickets:4", "dataset", Ref("tickets", version=4, owner="acme"), "acme/tickets:4"),
@@ -77,6 +78,7 @@ INVALID = [
     ("tickets:1.5", "dataset", "whole number from 1"),
     ("tickets:2147483648", "dataset", "whole number from 1"),
     ("tickets:" + "9" * 5000, "dataset", "whole number from 1"),  # past int()'s digit limit
+    ("tickets:" + "0" * 5000, "dataset", "whole number from 1"),
     ("tickets:\u0663", "dataset", "whole number from 1"),  # an Arabic-Indic 3: isdigit() is True
     ("tickets:\u00b2", "dataset", "whole number from 1"),  # a superscript 2: int() raised
     ("tickets: 3", "dataset", "whole number from 1"),
