@@ -5,34 +5,31 @@ output of the CLI, dataset and model manifests, run records, evaluation reports 
 prediction outputs — goes through :func:`to_jsonable` (or :func:`dumps`, which calls
 it). The policy:
 
-=================================  ==============================================
-value                              JSON
-=================================  ==============================================
-``None``, ``bool``, ``int``,       as they are
-``str``, finite ``float``
-NaN, ``+inf``, ``-inf``            ``null`` (JSON has no such numbers; the
-                                   ``on_nonfinite`` hook can say otherwise)
-NumPy scalar, array; pandas        Python value, nested lists (``.tolist()``)
-Series/Index
-``pandas.NA``, ``pandas.NaT``      ``null``
-``datetime``                       ISO 8601; an aware one converted to UTC first
-                                   (``2026-01-01T00:00:00+00:00``); a naive one as
-                                   it is (no offset is invented)
-``date``, ``time``                 ISO 8601
-``Decimal``                        its exact text (``"12.30"``); NaN/inf: ``null``
-``pathlib`` path                   its text
-``dict`` and other mappings        object; keys become strings (a non-string key:
-                                   ``str()`` of its JSON value, so ``3`` → ``"3"``)
-``list``, ``tuple``                array
-``set``, ``frozenset``             array, sorted by each item's JSON text
-pydantic model                     ``model_dump(mode="json")``
-anything else                      ``default(value)`` if given, else ``TypeError``
-=================================  ==============================================
+- ``None``, ``bool``, ``int``, ``str`` and finite ``float``: as they are;
+- NaN, ``+inf``, ``-inf``: ``null`` — JSON has no such numbers (the ``on_nonfinite``
+  hook lets a caller keep or count them);
+- NumPy scalars and arrays, pandas Series: Python values and nested lists
+  (``.tolist()``); ``pandas.NA`` and ``pandas.NaT``: ``null``;
+- ``datetime``: ISO 8601, an aware one converted to UTC first
+  (``2026-01-01T00:00:00+00:00``), a naive one as it is (no offset is invented);
+  ``date`` and ``time``: ISO 8601;
+- ``Decimal``: its exact text (``"12.30"``), a NaN or infinite one ``null``;
+- ``pathlib`` paths: their text;
+- mappings: objects whose keys are strings (a non-string key becomes ``str()`` of its
+  converted value: ``3`` → ``"3"``, ``True`` → ``"True"``, as every helper before did);
+- lists and tuples: arrays; sets and frozensets: arrays sorted by each item's JSON text;
+- pydantic models: ``model_dump(mode="json")``;
+- anything else: ``default(value)`` when the caller gives ``default``, else ``TypeError``.
 
 :func:`canonical_bytes` is the other JSON form: the bytes that are *hashed* (dataset
 recipes, prediction inputs, training recipes). It converts nothing, so two different
 inputs never share a digest (a NaN fill value is not a null one) and the digests
 already stored stay valid.
+
+On purpose outside the policy: a model's state metadata keeps NaN/inf (Python reads it
+back; :mod:`baryon.ml.persistence` passes ``on_nonfinite``), and data is not a report —
+nested values of a source file kept as JSON text in a column
+(:mod:`baryon.data.sources`) and a written sentiment feed keep what they were given.
 """
 
 from __future__ import annotations
@@ -66,7 +63,7 @@ def to_jsonable(
     Parameters
     ----------
     value : object
-        Any nesting of the types in the module's table.
+        Any nesting of the types in the module's list.
     default : callable, optional
         What a value of any other type becomes (e.g. ``str`` or ``repr``); its result
         is converted in turn. Without it such a value raises ``TypeError``.

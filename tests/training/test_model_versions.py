@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import pytest
-
-from baryon.core.errors import InvalidInput
 from baryon.training.model_versions import AliasMove
 
 
