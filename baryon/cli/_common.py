@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +10,7 @@ import typer
 from rich.console import Console
 
 from baryon.core.config import Settings
+from baryon.core.jsonvalues import dumps
 from baryon.workspace import Workspace
 
 __all__ = ["CliState", "console", "err_console", "get_settings", "get_workspace", "print_json"]
@@ -75,18 +73,10 @@ def get_workspace(ctx: typer.Context, home: Path | str | None = None) -> Workspa
     return state.workspace
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def print_json(obj: Any) -> None:
-    """Print ``obj`` as indented JSON on stdout (no colour, no wrapping)."""
-    typer.echo(json.dumps(obj, indent=2, default=_default, ensure_ascii=False))
+    """Print ``obj`` as indented JSON on stdout (no colour, no wrapping).
+
+    Values follow the one policy of :mod:`baryon.core.jsonvalues` (NaN/inf as null,
+    datetimes ISO 8601 UTC, Decimals and paths as strings, NumPy values as Python).
+    """
+    typer.echo(dumps(obj, indent=2).decode("utf-8"))

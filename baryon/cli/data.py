@@ -14,6 +14,7 @@ import typer
 from baryon.cli._common import console, get_workspace, print_json
 from baryon.cli.train import cli_actor
 from baryon.core.errors import InvalidInput
+from baryon.core.jsonvalues import to_jsonable
 
 __all__ = ["app"]
 
@@ -127,7 +128,7 @@ def ingest_cmd(
 @app.command("clean")
 def clean_cmd(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="Dataset to clean.")],
+    ref: Annotated[str, typer.Argument(metavar="NAME[:VERSION]", help="Dataset to clean.")],
     step: Annotated[
         list[str] | None, typer.Option("--step", help="STEP[:ARGS] (repeatable, in order).")
     ] = None,
@@ -165,14 +166,15 @@ def clean_cmd(
 def _short(report: Any) -> str:
     import json
 
-    text = json.dumps(report, ensure_ascii=False, default=str)
+    # one line for people: JSON with spaces after ',' and ':' (values by the one policy)
+    text = json.dumps(to_jsonable(report, default=str), ensure_ascii=False)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
 @app.command("split")
 def split_cmd(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="Dataset to split.")],
+    ref: Annotated[str, typer.Argument(metavar="NAME[:VERSION]", help="Dataset to split.")],
     strategy: Annotated[
         str, typer.Option("--strategy", help="random, stratified, time or per-user.")
     ],
@@ -275,7 +277,7 @@ def _details(ws: Any, version: Any) -> dict[str, Any]:
 @app.command("show")
 def show_cmd(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="Dataset or version id.")],
+    ref: Annotated[str, typer.Argument(metavar="NAME[:VERSION]", help="Dataset or version id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a version: schema, roles, rows, quality report, lineage and split."""
@@ -339,7 +341,7 @@ def history_cmd(
 @app.command("export")
 def export_cmd(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]", help="Dataset or version id.")],
+    ref: Annotated[str, typer.Argument(metavar="NAME[:VERSION]", help="Dataset or version id.")],
     out: Annotated[Path, typer.Option("--out", help="Output file (.csv, .tsv, .parquet, .jsonl).")],
     split: Annotated[
         str | None, typer.Option("--split", help="Only train, validation or test rows.")

@@ -121,7 +121,7 @@ def promote_cmd(
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
     on: Annotated[
         str | None,
-        typer.Option("--on", help="Compare both on this dataset NAME[@VERSION]'s test split."),
+        typer.Option("--on", help="Compare both on this dataset NAME[:VERSION]'s test split."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

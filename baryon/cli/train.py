@@ -1,4 +1,4 @@
-"""``baryon train KIND --dataset NAME[@VERSION] ...``: one tracked training run.
+"""``baryon train KIND --dataset NAME[:VERSION] ...``: one tracked training run.
 
 Prints the run (id, status, test metrics, registered version). A run that ends
 ``failed_validation`` or ``failed`` prints one line ``error[<code>]: <reason>`` on stderr
@@ -63,7 +63,7 @@ def command(
     ctx: typer.Context,
     kind: Annotated[str, typer.Argument(help="Model kind, e.g. decision_tree, text_classifier.")],
     dataset: Annotated[
-        str, typer.Option("--dataset", help="Dataset NAME or NAME@VERSION (needs a split).")
+        str, typer.Option("--dataset", help="Dataset NAME or NAME:VERSION (needs a split).")
     ],
     target: Annotated[
         str | None,

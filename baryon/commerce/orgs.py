@@ -26,6 +26,7 @@ from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, InvalidInput, NotFound
 from baryon.core.ids import new_id
+from baryon.core.refs import ORG_NAME_PATTERN
 from baryon.tenancy.tables import OrganizationRow
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
     "update_org",
 ]
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_NAME_RE = re.compile(ORG_NAME_PATTERN)  # the one rule; references use it for ORG/NAME
 
 #: How the prediction log keeps inputs: in full, as SHA-256 digests, or not at all.
 PREDICTION_INPUT_MODES = ("full", "hashed", "none")
@@ -166,7 +167,7 @@ def create_org(
         Name taken (``org_exists``).
     """
     clock = clock or SystemClock()
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"organization name must match {_NAME_RE.pattern}, got {name!r}", code="invalid_name"
         )

@@ -13,7 +13,9 @@ The usual entry point is the workspace's dataset store::
 Modules: :mod:`~baryon.data.sources` (reading files), :mod:`~baryon.data.schema`
 (types and roles), :mod:`~baryon.data.cleaning` and :mod:`~baryon.data.recipes`
 (cleaning steps), :mod:`~baryon.data.pii`, :mod:`~baryon.data.quality`,
-:mod:`~baryon.data.splits`, :mod:`~baryon.data.versions`.
+:mod:`~baryon.data.splits`, :mod:`~baryon.data.versions`. A dataset is named by a
+reference (``tickets``, ``tickets:3``, ``tickets@latest``) parsed by
+:func:`baryon.core.refs.parse_ref`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from baryon.data.recipes import STEPS, load_recipe, parse_step, parse_steps
 from baryon.data.schema import LOGICAL_TYPES, ROLES, suggest_roles
 from baryon.data.sources import FORMATS, open_source, read_table
 from baryon.data.splits import SPLIT_NAMES, STRATEGIES, assign_split
-from baryon.data.versions import DatasetStore, DatasetVersion, parse_ref
+from baryon.data.versions import DatasetStore, DatasetVersion
 
 __all__ = [
     "FORMATS",
@@ -39,7 +41,6 @@ __all__ = [
     "build_report",
     "load_recipe",
     "open_source",
-    "parse_ref",
     "parse_step",
     "parse_steps",
     "read_table",

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from baryon.core.jsonvalues import to_jsonable
 
 __all__ = ["ReportBuilder", "build_report"]
 
@@ -46,15 +47,13 @@ _QUANTILES = {"p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
+    """A report value: long text cut to 80 characters, bytes as hex, the rest by the
+    one JSON policy (:func:`baryon.core.jsonvalues.to_jsonable`: NaN/±inf → None)."""
     if isinstance(value, str) and len(value) > 80:
         return value[:77] + "..."
     if isinstance(value, bytes):
         return value.hex()
-    return value
+    return to_jsonable(value, default=str)
 
 
 def _is_text(t: pa.DataType) -> bool:

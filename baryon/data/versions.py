@@ -23,9 +23,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
-import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +42,8 @@ from baryon.core.clock import Clock
 from baryon.core.db import Database
 from baryon.core.errors import InvalidInput, NotFound
 from baryon.core.ids import new_id
+from baryon.core.jsonvalues import canonical_bytes, dumps, to_jsonable
+from baryon.core.refs import Ref, check_name, parse_ref
 from baryon.core.scope import OPERATOR_ORG_ID, Scope, pick_by_owner
 from baryon.data._files import ProgressCallback
 from baryon.data.materialise import (
@@ -63,61 +63,14 @@ from baryon.data.tables import DatasetRow, DatasetVersionRow
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["DatasetStore", "DatasetVersion", "parse_ref"]
+__all__ = ["DatasetStore", "DatasetVersion"]
 
 MANIFEST_FORMAT = "baryon.dataset/1"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """Split ``"name"``, ``"name@3"`` or ``"name@latest"`` into ``(name, version)``.
-
-    Raises
-    ------
-    InvalidInput
-        ``invalid_ref`` when the version is not a positive integer.
-    """
-    name, at, version = str(ref).strip().partition("@")
-    if not at or version in ("", "latest"):
-        return name, None
-    if not version.isdigit() or int(version) < 1:
-        raise InvalidInput(
-            f"bad dataset reference {ref!r}: use NAME or NAME@VERSION (a positive integer)",
-            code="invalid_ref",
-        )
-    return name, int(version)
-
-
-def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidInput(
-            f"invalid dataset name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit",
-            code="invalid_name",
-        )
-    return name
-
-
-def _json_safe(obj: Any) -> Any:
-    """``obj`` with NumPy scalars as Python values and NaN/±inf floats as ``None``/"inf"."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, str | bytes):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
-
-
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _sha(obj: Any) -> str:
-    return hashlib.sha256(_canonical(obj)).hexdigest()
+    return hashlib.sha256(canonical_bytes(obj)).hexdigest()
 
 
 def _version_id(*parts: str | None) -> str:
@@ -181,8 +134,8 @@ class DatasetVersion:
 
     @property
     def ref(self) -> str:
-        """``"name@version"``."""
-        return f"{self.name}@{self.version}"
+        """The canonical reference of this version, ``"name:version"``."""
+        return str(Ref(self.name, self.version))
 
     @property
     def operation(self) -> str:
@@ -375,7 +328,7 @@ class DatasetStore:
             Named errors for bad files and options (``empty_file``, ``header_only``,
             ``binary_file``, ``ragged_rows``, ``duplicate_columns``, ...).
         """
-        _check_name(name)
+        check_name(name, kind="dataset")
         role_overrides, type_overrides = check_roles(roles), check_types(types)
         source = open_source(
             path, format=format, delimiter=delimiter, encoding=encoding, types=type_overrides
@@ -416,7 +369,7 @@ class DatasetStore:
     # ------------------------------------------------------------------- clean
     def clean(
         self,
-        name: str,
+        name: str | Ref,
         steps: Sequence[str | Mapping[str, Any]],
         *,
         version: int | None = None,
@@ -426,8 +379,8 @@ class DatasetStore:
 
         Parameters
         ----------
-        name : str
-            Dataset name (``"name@3"`` also accepted).
+        name : str or Ref
+            Dataset reference (``"name"`` or ``"name:3"``).
         steps : list of str or dict
             ``"STEP[:ARGS]"`` strings or dicts (see :mod:`baryon.data.recipes`).
         version : int, optional
@@ -473,7 +426,7 @@ class DatasetStore:
     # ------------------------------------------------------------------- split
     def split(
         self,
-        name: str,
+        name: str | Ref,
         *,
         strategy: str,
         test_size: float = 0.2,
@@ -538,20 +491,30 @@ class DatasetStore:
         )
 
     # ---------------------------------------------------------------- reading
-    def get(self, name: str, version: int | None = None) -> DatasetVersion:
-        """Return a version (``None``: the latest). ``name`` may be ``"name@3"``.
+    def get(self, name: str | Ref, version: int | None = None) -> DatasetVersion:
+        """Return a version of a dataset.
+
+        Parameters
+        ----------
+        name : str or Ref
+            A dataset reference: ``NAME`` or ``NAME@latest`` (the latest version) or
+            ``NAME:N`` (see :mod:`baryon.core.refs`).
+        version : int, optional
+            Version number; when given it wins over the reference's.
 
         Raises
         ------
+        InvalidInput
+            Malformed reference (``invalid_ref``).
         NotFound
             ``dataset_not_found`` or ``version_not_found``.
         """
-        base, ref_version = parse_ref(name)
-        version = ref_version if version is None else version
+        ref = self._ref(name)
+        version = ref.version if version is None else version
         with self.db.session(self.scope) as session:
-            dataset = self._named(session, base)
+            dataset = self._named(session, ref.name, ref.owner)
             if dataset is None:
-                raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
+                raise NotFound(f"no dataset named {ref.name!r}", code="dataset_not_found")
             stmt = select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == dataset.id)
             if version is None:
                 stmt = stmt.order_by(DatasetVersionRow.version.desc()).limit(1)
@@ -560,9 +523,14 @@ class DatasetStore:
             row = session.scalar(stmt)
             if row is None:
                 raise NotFound(
-                    f"dataset {base!r} has no version {version}", code="version_not_found"
+                    f"dataset {ref.name!r} has no version {version}", code="version_not_found"
                 )
             return self._load(row, dataset.name)
+
+    @staticmethod
+    def _ref(ref: str | Ref) -> Ref:
+        """Parse a dataset reference (``OWNER/NAME`` names a dataset shared with you)."""
+        return ref if isinstance(ref, Ref) else parse_ref(ref, kind="dataset")
 
     def get_by_id(self, version_id: str) -> DatasetVersion:
         """Return the version with this ``dsv_...`` id (``NotFound``: ``version_not_found``)."""
@@ -576,9 +544,17 @@ class DatasetStore:
                 raise NotFound(f"no dataset version {version_id!r}", code="version_not_found")
             return self._load(found[0], found[1])
 
-    def resolve(self, ref: str) -> DatasetVersion:
-        """Return the version named by an id (``dsv_...``) or ``name[@version]``."""
-        if ref.startswith("dsv_"):
+    def resolve(self, ref: str | Ref) -> DatasetVersion:
+        """Return the version named by an id (``dsv_...``) or a reference (``NAME[:N]``).
+
+        Raises
+        ------
+        InvalidInput
+            Malformed reference (``invalid_ref``).
+        NotFound
+            ``dataset_not_found`` or ``version_not_found``.
+        """
+        if isinstance(ref, str) and ref.startswith("dsv_"):
             return self.get_by_id(ref)
         return self.get(ref)
 
@@ -599,11 +575,20 @@ class DatasetStore:
             ).all()  # fmt: skip
             return [self._load(row, dataset_name) for row, dataset_name in rows]
 
-    def history(self, name: str) -> builtins.list[DatasetVersion]:
-        """Return every version of ``name``, oldest first (``NotFound`` if none)."""
-        base, _ = parse_ref(name)
+    def history(self, name: str | Ref) -> builtins.list[DatasetVersion]:
+        """Return every version of the dataset ``name`` refers to, oldest first.
+
+        Raises
+        ------
+        InvalidInput
+            Malformed reference (``invalid_ref``).
+        NotFound
+            No such dataset (``dataset_not_found``).
+        """
+        ref = self._ref(name)
+        base = ref.name
         with self.db.session(self.scope) as session:
-            dataset = self._named(session, base)
+            dataset = self._named(session, base, ref.owner)
             if dataset is None:
                 raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
             rows = session.scalars(
@@ -613,11 +598,17 @@ class DatasetStore:
             ).all()
             return [self._load(row, dataset.name) for row in rows]
 
-    def version_ids(self, name: str) -> builtins.list[str]:
-        """Return the ids of every version of ``name`` (empty if there is no such dataset)."""
-        base, _ = parse_ref(name)
+    def version_ids(self, name: str | Ref) -> builtins.list[str]:
+        """Return the ids of every version of ``name`` (empty if there is no such dataset).
+
+        Raises
+        ------
+        InvalidInput
+            Malformed reference (``invalid_ref``).
+        """
+        ref = self._ref(name)
         with self.db.session(self.scope) as session:
-            dataset = self._named(session, base)
+            dataset = self._named(session, ref.name, ref.owner)
             if dataset is None:
                 return []
             return list(
@@ -630,19 +621,19 @@ class DatasetStore:
 
     def export(
         self,
-        ref: str,
+        ref: str | Ref,
         out: str | os.PathLike[str],
         *,
         split: str | None = None,
         format: str | None = None,
     ) -> dict[str, Any]:
-        """Write a version (``name[@version]`` or id) to a file; see
+        """Write a version (``NAME[:N]`` or id) to a file; see
         :func:`baryon.data.exports.export_version`."""
         from baryon.data.exports import export_version
 
         return export_version(self.resolve(ref), out, split=split, format=format)
 
-    def lineage(self, name: str, version: int | None = None) -> builtins.list[DatasetVersion]:
+    def lineage(self, name: str | Ref, version: int | None = None) -> builtins.list[DatasetVersion]:
         """Return the chain of versions from the ingest to this one (oldest first)."""
         current: DatasetVersion | None = self.get(name, version)
         chain: builtins.list[DatasetVersion] = []
@@ -720,8 +711,8 @@ class DatasetStore:
             "split": None,
             **extra,
         }
-        manifest = _json_safe(manifest)
-        manifest_bytes = json.dumps(manifest, indent=1, allow_nan=False, default=str).encode()
+        manifest = to_jsonable(manifest, default=str)
+        manifest_bytes = dumps(manifest, indent=1)
         manifest_digest = self.artifacts.put_bytes(manifest_bytes)
         split = extra.get("split")
         for attempt in range(3):

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import platform
 import re
 import zipfile
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from baryon.core.errors import BaryonError, IntegrityError, InvalidInput
+from baryon.core.jsonvalues import to_jsonable
 from baryon.ml.kinds import KINDS, Kind, estimator_class
 
 __all__ = [
@@ -186,7 +186,8 @@ def _npz_payload(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> bytes:
                     code="unserializable_state",
                 ) from exc
             zf.writestr(zipfile.ZipInfo(f"{name}.npy", _ZIP_DATE), buf.getvalue())
-    meta_bytes = json.dumps(_jsonable(meta, nan_to_none=False), sort_keys=True).encode()
+    # state metadata is read back by Python's json: NaN/inf are kept (as NaN, Infinity)
+    meta_bytes = json.dumps(_jsonable(meta, keep_nonfinite=True), sort_keys=True).encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo("meta.json", _ZIP_DATE), meta_bytes)
@@ -369,22 +370,13 @@ def _spec(kind: str) -> Kind:
     return KINDS[kind]
 
 
-def _jsonable(value: Any, *, nan_to_none: bool = True) -> Any:
-    """A JSON-able copy: tuples → lists, numpy scalars/arrays → Python, others → repr.
+def _jsonable(value: Any, *, keep_nonfinite: bool = False) -> Any:
+    """A JSON-able copy by the one policy (:func:`baryon.core.jsonvalues.to_jsonable`),
+    with any other object as its ``repr``; NaN/inf kept when ``keep_nonfinite``."""
+    if keep_nonfinite:
+        return to_jsonable(value, default=repr, on_nonfinite=_same)
+    return to_jsonable(value, default=repr)
 
-    Non-finite floats become None unless ``nan_to_none`` is False (state metadata,
-    read back by Python's json, keeps them).
-    """
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v, nan_to_none=nan_to_none) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v, nan_to_none=nan_to_none) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist(), nan_to_none=nan_to_none)
-    if isinstance(value, np.generic):
-        return _jsonable(value.item(), nan_to_none=nan_to_none)
-    if nan_to_none and isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return repr(value)
+
+def _same(value: float) -> float:
+    return value

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import random
 import threading
 import time
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from baryon.core.errors import BaryonError, Forbidden, InvalidInput, ModelNotReady, NotFound
+from baryon.core.jsonvalues import to_jsonable
 from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM, Scope
 
 if TYPE_CHECKING:
@@ -254,34 +254,21 @@ def choose_variant(
 def clean_outputs(value: Any) -> tuple[Any, bool]:
     """Return ``value`` as plain JSON types, NaN/inf replaced by ``None``.
 
+    The one policy of :func:`baryon.core.jsonvalues.to_jsonable`, with any other
+    object as its ``str``; also says whether a non-finite number was replaced.
+
     Returns
     -------
     (cleaned, had_non_finite) : tuple
     """
-    found = False
+    replaced: list[float] = []
 
-    def walk(v: Any) -> Any:
-        nonlocal found
-        if v is None or isinstance(v, bool | str):
-            return v
-        if isinstance(v, int):
-            return v
-        if isinstance(v, float):
-            if math.isfinite(v):
-                return v
-            found = True
-            return None
-        if isinstance(v, dict):
-            return {str(walk(k)): walk(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [walk(x) for x in v]
-        if hasattr(v, "tolist"):  # numpy scalars and arrays
-            return walk(v.tolist())
-        if hasattr(v, "isoformat"):
-            return v.isoformat()
-        return str(v)
+    def record(number: float) -> None:
+        replaced.append(number)
+        return None
 
-    return walk(value), found
+    cleaned = to_jsonable(value, default=str, on_nonfinite=record)
+    return cleaned, bool(replaced)
 
 
 def _frame(model: ServedModel, inputs: Sequence[Any]) -> Any:

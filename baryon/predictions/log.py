@@ -21,7 +21,6 @@ traffic split (``challenger_weight`` in [0, 1]; needs the plan feature
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from datetime import datetime
 from typing import Any
@@ -34,6 +33,7 @@ from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baryon.core.ids import new_id
+from baryon.core.jsonvalues import canonical_bytes
 from baryon.predictions.tables import EndpointRow, FeedbackRow, PredictionRow
 
 __all__ = [
@@ -53,8 +53,7 @@ _INSERT_PREDICTION = insert(PredictionRow)
 
 def hash_input(value: Any) -> str:
     """Return the SHA-256 (hex) of ``value``'s canonical JSON."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(value)).hexdigest()
 
 
 def log_prediction(

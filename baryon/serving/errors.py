@@ -21,7 +21,6 @@ not JSON is 400 ``malformed_json``; a JSON body of the wrong shape is 422
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from http import HTTPStatus
@@ -33,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from baryon.core.errors import BaryonError, QuotaExceeded, RateLimited
+from baryon.core.jsonvalues import dumps
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -80,7 +80,7 @@ def problem_body(status: int, code: str, detail: str, extra: dict[str, Any] | No
     }
     if extra:
         doc.update(extra)
-    return json.dumps(doc, ensure_ascii=False, default=str).encode("utf-8")
+    return dumps(doc, default=str)
 
 
 def problem_response(

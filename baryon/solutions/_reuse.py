@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.core.jsonvalues import canonical_bytes
 
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetVersion
@@ -76,8 +77,7 @@ def recipe_digest(**parts: Any) -> str:
     TypeError
         A part is not JSON-serializable.
     """
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(canonical_bytes(parts, ensure_ascii=True)).hexdigest()[:16]
 
 
 def find_version_by_recipe(registry: ModelRegistry, model: str, recipe: str) -> ModelVersion | None:
@@ -134,7 +134,7 @@ def promote_or_note(
     label : str, optional
         Shown in brackets after the version reference in the note.
     evaluation_dataset : str, optional
-        ``name@version`` the gate evaluates on (see :meth:`Promoter.promote`).
+        ``name:version`` the gate evaluates on (see :meth:`Promoter.promote`).
 
     Returns
     -------

@@ -4,7 +4,7 @@ Public surface::
 
     from baryon.training import Trainer, ModelRegistry, Promoter, RunStore
 
-    run = Trainer(ws).train("decision_tree", dataset="churn@2", register="churn")
+    run = Trainer(ws).train("decision_tree", dataset="churn:2", register="churn")
     ws.promotion.promote("churn", 2, min_delta=0.01)
 
 Light names (runs, registry, gates) are imported eagerly; the trainer, evaluation and
@@ -22,7 +22,6 @@ from baryon.training.registry import (
     ModelRegistry,
     ModelVersion,
     RegisteredModel,
-    parse_model_ref,
 )
 from baryon.training.runs import RUN_STATUSES, Run, RunFailed, RunStore
 
@@ -48,7 +47,6 @@ __all__ = [
     "Trainer",
     "evaluate_file",
     "evaluate_model",
-    "parse_model_ref",
     "primary_metric",
 ]
 

@@ -25,7 +25,6 @@ What is measured
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,12 +33,13 @@ import numpy as np
 import pandas as pd
 
 from baryon.core.errors import InvalidInput
+from baryon.core.jsonvalues import to_jsonable
+from baryon.core.refs import parse_ref
 from baryon.training import metrics as m
-from baryon.training.model_versions import parse_model_ref
 from baryon.training.validation import fail
 
 if TYPE_CHECKING:
-    from baryon.data.versions import DatasetStore, DatasetVersion
+    from baryon.data.versions import DatasetStore
     from baryon.training.model_versions import LoadedModel, ModelVersion
     from baryon.training.registry import ModelRegistry
 
@@ -55,8 +55,6 @@ __all__ = [
     "evaluate_on_dataset",
     "evaluate_recommender",
     "evaluate_regressor",
-    "parse_dataset_ref",
-    "resolve_dataset",
     "task_data",
     "training_interactions",
 ]
@@ -92,22 +90,9 @@ class Evaluation:
         """Return ``{"task", "metrics", "report"}`` ready for JSON (NaN becomes None)."""
         return {
             "task": self.task,
-            "metrics": _json_ready(self.metrics),
-            "report": _json_ready(self.report),
+            "metrics": to_jsonable(self.metrics),
+            "report": to_jsonable(self.report),
         }
-
-
-def _json_ready(value: Any) -> Any:
-    """Convert numpy values to Python ones and NaN/inf to None, recursively."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if hasattr(value, "tolist"):
-        return _json_ready(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 @dataclass
@@ -135,35 +120,6 @@ class TaskData:
         if self.interactions is not None:
             return len(self.interactions)
         return 0 if self.y is None else len(self.y)
-
-
-def parse_dataset_ref(ref: str) -> tuple[str, int | None]:
-    """Split ``NAME[@VERSION]`` into ``(name, version or None)``.
-
-    Raises
-    ------
-    InvalidInput
-        Malformed reference (code ``invalid_dataset_ref``).
-    """
-    name, at, raw = ref.partition("@")
-    if not name or (at and (not raw.isdigit() or int(raw) < 1)):
-        raise InvalidInput(
-            f"invalid dataset reference {ref!r}: use NAME or NAME@VERSION",
-            code="invalid_dataset_ref",
-        )
-    return name, int(raw) if raw else None
-
-
-def resolve_dataset(store: DatasetStore, ref: str) -> DatasetVersion:
-    """Return the dataset version named by ``NAME[@VERSION]`` (latest when no version).
-
-    Raises
-    ------
-    NotFound
-        No such dataset or version.
-    """
-    name, version = parse_dataset_ref(ref)
-    return store.get(name, version)
 
 
 # ----------------------------------------------------------------- column selection
@@ -509,7 +465,8 @@ def evaluate_on_dataset(
     datasets : DatasetStore
         Where the dataset versions (and a recommender's training interactions) live.
     dataset : str, optional
-        ``NAME[@VERSION]``: its test split (all rows if it has no split).
+        A dataset reference (``NAME``, ``NAME:N``) or version id: its test split
+        (all rows if it has no split).
     default_dataset_version_id : str, optional
         Used when ``dataset`` is None (default: the version's own dataset version).
 
@@ -528,7 +485,7 @@ def evaluate_on_dataset(
     """
     version = loaded.version
     if dataset is not None:
-        target = resolve_dataset(datasets, dataset)
+        target = datasets.resolve(dataset)
     else:
         target = datasets.get_by_id(default_dataset_version_id or version.dataset_version_id)
     split = "test" if target.split else None
@@ -539,7 +496,7 @@ def evaluate_on_dataset(
     evaluation = evaluate_model(loaded, frame, training=training)
     where = {
         "dataset_version_id": target.id,
-        "dataset": f"{target.name}@{target.version}",
+        "dataset": target.ref,
         "split": split or "all rows",
     }
     return evaluation, where
@@ -562,7 +519,7 @@ def evaluate_file(
     registry : ModelRegistry
         Where the model lives.
     ref : str
-        ``NAME`` (champion), ``NAME@ALIAS`` or ``NAME:VERSION``.
+        A model reference: ``NAME`` (champion), ``NAME@ALIAS`` or ``NAME:VERSION``.
     path : str or Path
         A file :func:`baryon.data.sources.read_table` reads (CSV, JSON lines, Parquet,
         Excel ...) with the training column names; for recommenders, held-out
@@ -580,14 +537,17 @@ def evaluate_file(
     Raises
     ------
     NotFound, ModelNotReady
-        No such model/version, or the alias points nowhere.
+        No such model/version (or another organization's), or the alias points
+        nowhere.
     InvalidFile, InvalidInput
-        Unreadable file, missing columns, no labelled rows.
+        Malformed reference (``invalid_ref``), unreadable file, missing columns, no
+        labelled rows.
     ValidationFailed
         Labels never seen in training.
     """
-    name, version, alias = parse_model_ref(ref)
-    loaded = registry.load(name, version=version, alias=alias or "champion")
+    model = parse_ref(ref, kind="model")
+    name = model.name if model.owner is None else f"{model.owner}/{model.name}"
+    loaded = registry.load(name, version=model.version, alias=model.alias or "champion")
     from baryon.data.sources import read_table
 
     frame = read_table(path, format=format, delimiter=delimiter, encoding=encoding)

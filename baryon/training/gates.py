@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from baryon.core.errors import InvalidInput
+from baryon.core.jsonvalues import to_jsonable
 
 __all__ = [
     "LOWER_IS_BETTER",
@@ -123,12 +124,9 @@ class GateDecision:
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (NaN values become ``None``)."""
-        out = asdict(self)
-        for key in ("challenger_value", "champion_value"):
-            value = out[key]
-            if value is not None and not math.isfinite(value):
-                out[key] = None
+        """Return a JSON-ready dict (NaN values become ``None``; see
+        :mod:`baryon.core.jsonvalues`)."""
+        out: dict[str, Any] = to_jsonable(asdict(self), default=str)
         return out
 
 

@@ -1,17 +1,18 @@
 """Records of the model registry: versions, models, alias moves, loaded models.
 
 Plain frozen dataclasses returned by :class:`baryon.training.registry.ModelRegistry`,
-and the parsing of model references (``NAME``, ``NAME@ALIAS``, ``NAME:VERSION``).
+Model references (``NAME``, ``NAME@ALIAS``, ``NAME:VERSION``, ``OWNER/NAME``) are parsed
+by :func:`baryon.core.refs.parse_ref`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from baryon.core.errors import InvalidInput
+from baryon.core.refs import MODEL_ALIASES
 from baryon.training.tables import AliasHistoryRow, ModelVersionRow
 
 __all__ = [
@@ -21,24 +22,10 @@ __all__ = [
     "ModelVersion",
     "RegisteredModel",
     "check_alias",
-    "check_model_name",
-    "parse_model_ref",
 ]
 
-#: The aliases a model version can carry.
-ALIASES = ("champion", "challenger")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-
-
-def check_model_name(name: str) -> str:
-    """Return ``name`` if it is a valid model name, else raise ``invalid_model_name``."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidInput(
-            f"invalid model name {name!r}: use 1-100 letters, digits, '_', '.', '-' "
-            "(starting with a letter or digit)",
-            code="invalid_model_name",
-        )
-    return name
+#: The aliases a model version can carry (the one list lives in :mod:`baryon.core.refs`).
+ALIASES = MODEL_ALIASES
 
 
 def check_alias(alias: str) -> str:
@@ -48,52 +35,6 @@ def check_alias(alias: str) -> str:
             f"unknown alias {alias!r}; one of {', '.join(ALIASES)}", code="unknown_alias"
         )
     return alias
-
-
-def parse_model_ref(ref: str) -> tuple[str, int | None, str | None]:
-    """Split ``NAME``, ``NAME@ALIAS`` or ``NAME:VERSION`` into its parts.
-
-    Parameters
-    ----------
-    ref : str
-        A model reference as typed on the command line.
-
-    Returns
-    -------
-    (name, version, alias) : tuple
-        ``version`` and ``alias`` are None when not given (at most one is set).
-
-    Raises
-    ------
-    InvalidInput
-        Malformed reference (code ``invalid_model_ref``).
-
-    Examples
-    --------
-    >>> parse_model_ref("intents@challenger")
-    ('intents', None, 'challenger')
-    >>> parse_model_ref("intents:3")
-    ('intents', 3, None)
-    """
-    name, version, alias = ref, None, None
-    if "@" in ref:
-        name, alias = ref.split("@", 1)
-    elif ":" in ref:
-        name, raw = ref.split(":", 1)
-        if not raw.isdigit() or int(raw) < 1:
-            raise InvalidInput(
-                f"invalid model reference {ref!r}: the version after ':' must be a number >= 1",
-                code="invalid_model_ref",
-            )
-        version = int(raw)
-    if alias is not None and alias not in ALIASES:
-        raise InvalidInput(
-            f"invalid model reference {ref!r}: alias must be one of {', '.join(ALIASES)}",
-            code="invalid_model_ref",
-        )
-    if not _NAME_RE.match(name):
-        raise InvalidInput(f"invalid model reference {ref!r}", code="invalid_model_ref")
-    return name, version, alias
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from baryon.core.audit import record_audit
 from baryon.core.clock import Clock
 from baryon.core.db import Database
 from baryon.core.errors import Conflict, InvalidInput, ModelNotReady
+from baryon.core.refs import check_name
 from baryon.core.scope import Scope
 from baryon.training._registry_sql import AliasWriter, RegistrySQL
 from baryon.training.gates import primary_metric
@@ -60,8 +61,6 @@ from baryon.training.model_versions import (
     RegisteredModel,
     alias_move_from_row,
     check_alias,
-    check_model_name,
-    parse_model_ref,
 )
 from baryon.training.runs import SUCCEEDED, Run, RunStore
 
@@ -76,7 +75,6 @@ __all__ = [
     "ModelRegistry",
     "ModelVersion",
     "RegisteredModel",
-    "parse_model_ref",
 ]
 
 _CACHE_SIZE = 8
@@ -164,7 +162,7 @@ class ModelRegistry:
         InvalidInput
             Invalid name, or ``extra`` is not JSON (code ``invalid_extra``).
         """
-        check_model_name(name)
+        check_name(name, kind="model")
         run = self._registrable_run(run_id)
         merged = {**dict(run.extra.get("model_extra") or {}), **dict(extra or {})}
         try:

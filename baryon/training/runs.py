@@ -30,6 +30,8 @@ from baryon.core.clock import Clock
 from baryon.core.db import Database
 from baryon.core.errors import BaryonError, Conflict, InvalidInput, NotFound, ValidationFailed
 from baryon.core.ids import new_id
+from baryon.core.jsonvalues import to_jsonable
+from baryon.core.refs import Ref
 from baryon.core.scope import Scope
 from baryon.training.tables import RunRow
 
@@ -151,8 +153,8 @@ class Run:
 
     @property
     def dataset_ref(self) -> str:
-        """``name@version`` of the dataset version trained on."""
-        return f"{self.dataset_name}@{self.dataset_version}"
+        """The canonical reference (``name:version``) of the dataset version trained on."""
+        return str(Ref(self.dataset_name, self.dataset_version))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (datetimes as ISO 8601 strings)."""
@@ -349,11 +351,11 @@ class RunStore:
             if feature_columns is not None:
                 row.feature_columns = list(feature_columns)
             if metrics:
-                row.metrics = {**row.metrics, **_jsonable(metrics)}
+                row.metrics = {**row.metrics, **to_jsonable(metrics)}
             if history:
-                row.history = {**row.history, **_jsonable(history)}
+                row.history = {**row.history, **to_jsonable(history)}
             if extra:
-                row.extra = {**row.extra, **_jsonable(extra)}
+                row.extra = {**row.extra, **to_jsonable(extra)}
             return _to_run(row)
 
     def put_artifact(self, run_id: str, name: str, data: bytes) -> str:
@@ -505,21 +507,3 @@ class RunStore:
         if row is None:
             raise NotFound(f"run {run_id!r} not found", code="run_not_found")
         return row  # type: ignore[no-any-return]
-
-
-def _jsonable(value: Any) -> Any:
-    """Round-trip through JSON: numpy scalars become floats, NaN/inf become ``None``."""
-    import math
-
-    def clean(obj: Any) -> Any:
-        if isinstance(obj, dict):
-            return {str(k): clean(v) for k, v in obj.items()}
-        if isinstance(obj, list | tuple):
-            return [clean(v) for v in obj]
-        if hasattr(obj, "tolist"):
-            return clean(obj.tolist())
-        if isinstance(obj, float) and not math.isfinite(obj):
-            return None
-        return obj
-
-    return json.loads(json.dumps(clean(value)))

@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +43,8 @@ import numpy as np
 import pandas as pd
 
 from baryon.core.errors import BaryonError, InvalidInput, ValidationFailed
+from baryon.core.jsonvalues import dumps, to_jsonable
+from baryon.core.refs import check_name
 from baryon.training import validation as checks
 from baryon.training.evaluate import (
     DEFAULT_THRESHOLD,
@@ -52,7 +53,6 @@ from baryon.training.evaluate import (
     evaluate_classifier,
     evaluate_recommender,
     evaluate_regressor,
-    resolve_dataset,
     task_data,
 )
 from baryon.training.gates import primary_metric
@@ -179,7 +179,7 @@ class Trainer:
     Examples
     --------
     >>> trainer = Trainer(ws)                                                # doctest: +SKIP
-    >>> run = trainer.train("decision_tree", dataset="iris@2", register="iris")  # doctest: +SKIP
+    >>> run = trainer.train("decision_tree", dataset="iris:2", register="iris")  # doctest: +SKIP
     >>> run.status, run.metrics["accuracy"]                                  # doctest: +SKIP
     ('succeeded', 0.93)
     """
@@ -208,7 +208,7 @@ class Trainer:
         kind : str
             Estimator kind.
         dataset : str
-            ``NAME`` or ``NAME@VERSION``.
+            A dataset reference (``NAME``, ``NAME:N``, ``NAME@latest``) or version id.
         target : str, optional
             Target column (default chosen by role, see the module docstring).
         params : dict, optional
@@ -230,17 +230,15 @@ class Trainer:
         Raises
         ------
         InvalidInput
-            Unknown kind, malformed dataset reference or parameters, invalid model name
-            (no run is made).
+            Unknown kind, malformed dataset reference (``invalid_ref``) or parameters,
+            invalid model name (no run is made).
         NotFound
             No such dataset (no run is made).
         Conflict
             Registration refused (the run stays ``succeeded``).
         """
         if register is not None:
-            from baryon.training.model_versions import check_model_name
-
-            check_model_name(register)  # refuse a bad name before training, not after
+            check_name(register, kind="model")  # refuse a bad name before training, not after
         spec = self.resolve(
             kind, dataset, target=target, params=params or {}, seed=seed, cv_folds=cv_folds
         )
@@ -320,7 +318,8 @@ class Trainer:
         InvalidInput
             Unknown kind (``unknown_kind``), unknown or invalid parameters
             (``invalid_param``), bad ``cv_folds`` or ``seed``, params that are not JSON
-            values, cross-validation asked for a recommender.
+            values, cross-validation asked for a recommender, a malformed dataset
+            reference (``invalid_ref``).
         NotFound
             No such dataset or version.
         """
@@ -354,7 +353,7 @@ class Trainer:
         from baryon.ml.kinds import make_estimator
 
         make_estimator(kind, **params)  # unknown names and bad values fail here, not in a run
-        version = resolve_dataset(self.workspace.datasets, dataset)
+        version = self.workspace.datasets.resolve(dataset)
         return TrainingSpec(
             kind=kind, dataset=version, target=target, params=params, seed=seed, cv_folds=cv_folds
         )
@@ -379,8 +378,7 @@ class Trainer:
         if not ds.split:
             raise checks.fail(
                 "no_split",
-                f"dataset {ds.name}@{ds.version} has no split; split it first "
-                f"(baryon data split {ds.name} ...)",
+                f"dataset {ds.ref} has no split; split it first (baryon data split {ds.name} ...)",
             )
         frames = ds.split_frames()  # one read of the data, not one per split
         task = task_of(spec.kind)
@@ -668,16 +666,16 @@ class Trainer:
             },
         )
         runs.put_artifact(run_id, "model", payload)
-        runs.put_artifact(run_id, "manifest", json.dumps(manifest, sort_keys=True).encode())
+        runs.put_artifact(run_id, "manifest", dumps(manifest, sort_keys=True))
         report = {
             "run_id": run_id,
             "kind": spec.kind,
             "task": prepared.task,
-            "dataset": f"{spec.dataset.name}@{spec.dataset.version}",
+            "dataset": spec.dataset.ref,
             "dataset_version_id": spec.dataset.id,
             "split": "test",
             "primary_metric": primary_metric(prepared.task),
-            "metrics": _finite(metrics),
+            "metrics": to_jsonable(metrics),
             "test": test.report,
             "validation": evaluations["validation"].report if "validation" in evaluations else None,
             "rows": {
@@ -687,10 +685,12 @@ class Trainer:
             },
             "notes": prepared.notes,
         }
-        runs.put_artifact(run_id, "report", _json_bytes(report))
+        runs.put_artifact(run_id, "report", dumps(report, default=str, sort_keys=True))
         if "confusion_matrix" in test.report:
             runs.put_artifact(
-                run_id, "confusion_matrix", _json_bytes(test.report["confusion_matrix"])
+                run_id,
+                "confusion_matrix",
+                dumps(test.report["confusion_matrix"], default=str, sort_keys=True),
             )
         model_extra = dict(extra or {})
         runs.update(
@@ -741,27 +741,3 @@ def _history_of(estimator: Any) -> dict[str, list[float]]:
         if arr.size:
             out[attr.rstrip("_")] = [float(v) for v in arr]
     return out
-
-
-def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
-    return {
-        k: (float(v) if v is not None and math.isfinite(float(v)) else None)
-        for k, v in metrics.items()
-    }
-
-
-def _json_bytes(obj: Any) -> bytes:
-    """Serialise a report: numpy values as Python ones, NaN/inf as null."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
-        if hasattr(value, "tolist"):
-            return clean(value.tolist())
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        return value
-
-    return json.dumps(clean(obj), sort_keys=True, default=str, allow_nan=False).encode()

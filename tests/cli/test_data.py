@@ -57,7 +57,7 @@ def test_ingest_prints_created_version_id_and_roles(data: Data, tickets: Path) -
     assert code == 0
     first = out.splitlines()[0]
     assert first.startswith("created dsv_")
-    assert "tickets@1" in first
+    assert "tickets:1" in first
     assert "6 rows × 3 columns" in first
     assert "delimiter ';'" in out
     assert re.search(r"text\s*│\s*string\s*│\s*text", out)
@@ -140,7 +140,7 @@ def test_clean_with_steps_prints_new_version_and_step_reports(data: Data, ticket
     )
     assert code == 0
     assert out.startswith("created dsv_")
-    assert "tickets@2" in out
+    assert "tickets:2" in out
     assert "drop_duplicates: 6 → 5 rows" in out
     assert "mask_pii: 5 → 5 rows" in out
 
@@ -149,7 +149,7 @@ def test_clean_with_recipe_file(data: Data, tickets: Path, tmp_path: Path) -> No
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("steps:\n  - trim\n  - step: drop_duplicates\n")
     data("ingest", str(tickets), "--name", "tickets")
-    code, out, _ = data("clean", "tickets@1", "--recipe", str(recipe), "--json")
+    code, out, _ = data("clean", "tickets:1", "--recipe", str(recipe), "--json")
     assert code == 0
     payload = json.loads(out)
     assert [s["step"] for s in payload["steps"]] == ["trim", "drop_duplicates"]
@@ -164,6 +164,10 @@ def test_clean_errors(data: Data, tickets: Path) -> None:
     assert err.startswith("error[unknown_step]")
     code, _, err = data("clean", "nope", "--step", "trim")
     assert err.startswith("error[dataset_not_found]")
+    code, _, err = data("clean", "tickets@1", "--step", "trim")  # the old version form
+    assert code == 1
+    assert err.startswith("error[invalid_ref]")
+    assert "use tickets:1" in err
 
 
 def test_split_show_list_history_export(data: Data, tickets: Path, tmp_path: Path) -> None:
@@ -173,17 +177,17 @@ def test_split_show_list_history_export(data: Data, tickets: Path, tmp_path: Pat
         "--validation-size", "0", "--seed", "3",
     )  # fmt: skip
     assert code == 0
-    assert "tickets@2" in out
+    assert "tickets:2" in out
     assert "train 3  validation 0  test 3" in out
     split_id = ID.findall(out)[0]
 
     code, out, _ = data("show", "tickets")
     assert code == 0
     assert split_id in out
-    assert "lineage: tickets@1 (ingest) → tickets@2 (split)" in out
+    assert "lineage: tickets:1 (ingest) → tickets:2 (split)" in out
     assert "split random (seed 3)" in out
 
-    code, out, _ = data("show", "tickets@1", "--json")
+    code, out, _ = data("show", "tickets:1", "--json")
     shown = json.loads(out)
     assert shown["version"] == 1
     assert shown["report"]["rows"] == 6

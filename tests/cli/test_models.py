@@ -139,4 +139,4 @@ def test_models_evaluate_bad_reference_one_line_error(
         capsys,
     )
     assert code == 1
-    assert err.startswith("error[invalid_model_ref]:")
+    assert err.startswith("error[invalid_ref]:")

@@ -48,7 +48,7 @@ def home(cli_home: Path, tmp_path: Path) -> Path:
 
 
 def test_train_json_succeeds_and_registers(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep@2"]
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep:2"]
     argv += ["--param", "max_depth=2", "--register", "sep-model", "--json"]
     code, out, err = run(argv, capsys)
     assert code == 0, err

@@ -66,6 +66,7 @@ def test_flush_of_another_orgs_object_is_not_found(two) -> None:
     ws, a, b = two
     with ws.db.session(SYSTEM) as s:
         row = s.scalars(select(DatasetRow).where(DatasetRow.org_id == a.scope.org_id)).one()
+
     def steal() -> None:
         with ws.db.session(b.scope) as s:
             s.merge(row).name = "stolen"

@@ -111,9 +111,9 @@ def test_datasets_doc_api_example_runs(
     runpy.run_path(str(API_EXAMPLE), run_name="__main__")
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.splitlines()[:3]] == [
-        "tickets@1",
-        "tickets@2",
-        "tickets@3",
+        "tickets:1",
+        "tickets:2",
+        "tickets:3",
     ]
 
 

@@ -20,7 +20,6 @@ def test_all_is_pinned_and_every_name_exists() -> None:
         "build_report",
         "load_recipe",
         "open_source",
-        "parse_ref",
         "parse_step",
         "parse_steps",
         "read_table",

@@ -16,8 +16,9 @@ import pytest
 from baryon.core.audit import list_audit_events
 from baryon.core.errors import InvalidFile, InvalidInput, NotFound
 from baryon.core.ids import is_id
+from baryon.core.refs import Ref
 from baryon.core.scope import SYSTEM
-from baryon.data.versions import DatasetStore, parse_ref
+from baryon.data.versions import DatasetStore
 
 WriteFile = Callable[[str, bytes | str], Path]
 
@@ -170,7 +171,7 @@ def test_clean_makes_child_version_with_steps_in_lineage(
 
 def test_clean_same_steps_twice_is_a_noop(store: DatasetStore, write_file: WriteFile) -> None:
     store.ingest(write_file("t.csv", TICKETS), name="t")
-    v2 = store.clean("t@1", ["trim"])
+    v2 = store.clean("t:1", ["trim"])
     before = _counts(store)
     assert store.clean("t", ["trim"], version=1).id == v2.id
     assert _counts(store) == before
@@ -217,7 +218,7 @@ def test_split_version_shares_data_and_filters_rows(
     assert sorted(test["label"].value_counts().tolist()) == [5, 5]
     assert len(v2.to_pandas()) == 40
     assert (
-        store.split("s@1", strategy="stratified", test_size=0.25, validation_size=0.0, seed=1).id
+        store.split("s:1", strategy="stratified", test_size=0.25, validation_size=0.0, seed=1).id
         == v2.id
     )
 
@@ -239,7 +240,7 @@ def test_get_list_history_and_lookup_errors(store: DatasetStore, write_file: Wri
     v2 = store.clean("t", ["trim"])
     assert store.get("t").id == v2.id
     assert store.get("t", 1).id == v1.id
-    assert store.get("t@1").id == v1.id
+    assert store.get("t:1").id == v1.id
     assert store.get_by_id(v2.id).version == 2
     assert store.resolve(v1.id).version == 1
     assert [v.version for v in store.history("t")] == [1, 2]
@@ -257,18 +258,46 @@ def test_get_list_history_and_lookup_errors(store: DatasetStore, write_file: Wri
         assert info.value.code == code
 
 
-@pytest.mark.parametrize(
-    ("ref", "parsed"), [("t", ("t", None)), ("t@3", ("t", 3)), ("t@latest", ("t", None))]
-)
-def test_parse_ref_forms(ref: str, parsed: tuple[str, int | None]) -> None:
-    assert parse_ref(ref) == parsed
+def test_get_references_name_version_and_latest(store: DatasetStore, write_file: WriteFile) -> None:
+    v1 = store.ingest(write_file("t.csv", TICKETS), name="t")
+    v2 = store.clean("t:1", ["trim"])
+    assert store.get("t:1").id == v1.id
+    assert store.get("t@latest").id == v2.id
+    assert store.get(Ref("t", 1)).id == v1.id
+    assert store.resolve("t:2").id == v2.id
+    assert [v.version for v in store.history("t:1")] == [1, 2]
+    assert v1.ref == "t:1"
 
 
-@pytest.mark.parametrize("ref", ["t@0", "t@x", "t@-1"])
-def test_parse_ref_bad_versions(ref: str) -> None:
+@pytest.mark.parametrize(("ref", "hint"), [("t@1", "use t:1"), ("t:latest", "use t@latest")])
+def test_get_old_or_swapped_reference_refused_with_the_right_form(
+    store: DatasetStore, write_file: WriteFile, ref: str, hint: str
+) -> None:
+    store.ingest(write_file("t.csv", TICKETS), name="t")
     with pytest.raises(InvalidInput) as info:
-        parse_ref(ref)
+        store.get(ref)
     assert info.value.code == "invalid_ref"
+    assert hint in info.value.message
+
+
+@pytest.mark.parametrize("ref", ["t:0", "t:x", "t@champion", "t:1@latest"])
+def test_every_lookup_refuses_a_malformed_reference_as_invalid_ref(
+    store: DatasetStore, write_file: WriteFile, ref: str
+) -> None:
+    store.ingest(write_file("t.csv", TICKETS), name="t")
+    for call in (store.get, store.resolve, store.history, store.version_ids):
+        with pytest.raises(InvalidInput) as info:
+            call(ref)
+        assert info.value.code == "invalid_ref"
+
+
+def test_get_other_organizations_dataset_not_found(
+    store: DatasetStore, write_file: WriteFile
+) -> None:
+    store.ingest(write_file("t.csv", TICKETS), name="t")
+    with pytest.raises(NotFound) as info:
+        store.get("acme/t")
+    assert info.value.code == "dataset_not_found"
 
 
 def test_columns_with_role(store: DatasetStore, write_file: WriteFile) -> None:
@@ -312,7 +341,7 @@ def test_export_writes_split_column_and_single_splits(
     frame = pd.read_csv(tmp_path / "all.csv")
     assert out["rows"] == 6
     assert sorted(frame["split"].unique().tolist()) == ["test", "train"]
-    store.export("t@2", tmp_path / "test.jsonl", split="test")
+    store.export("t:2", tmp_path / "test.jsonl", split="test")
     assert len((tmp_path / "test.jsonl").read_text().splitlines()) == 3
     store.export("t", tmp_path / "train.parquet", split="train")
     assert len(pd.read_parquet(tmp_path / "train.parquet")) == 3

@@ -76,7 +76,7 @@ def test_run_trains_every_candidate_and_gates_the_best_on_validation(
     move = next(m for m in workspace.registry.alias_history(MODEL_NAME)
                 if m.alias == "champion" and m.to_version == best.version)  # fmt: skip
     assert move.gate is not None
-    assert move.gate["evaluated_on"]["dataset"].startswith("xwines-validation@")
+    assert move.gate["evaluated_on"]["dataset"].startswith("xwines-validation:")
     validation = workspace.datasets.get("xwines-validation")
     assert validation.row_count == result.rows["validation"]
     assert validation.split is None
@@ -98,7 +98,9 @@ def test_run_twice_creates_nothing_new(workspace: Workspace, tmp_path: Path) -> 
     assert workspace.db.table_counts() == before
 
 
-def test_rated_events_join_their_organizations_next_training_only(workspace: Workspace, tmp_path: Path) -> None:
+def test_rated_events_join_their_organizations_next_training_only(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     path = ratings_csv(tmp_path / "r.csv")
     RecommenderPipeline(workspace, candidates=FAST, ratings=path).run()
     with workspace.db.session(SYSTEM) as s:
@@ -113,7 +115,7 @@ def test_rated_events_join_their_organizations_next_training_only(workspace: Wor
     result = RecommenderPipeline(acme, candidates=FAST, ratings=path).run()
     assert result.feedback_rows == 1
     assert result.created
-    assert result.dataset == "xwines-ratings@3"  # ingest, dedupe, split in acme's datasets
+    assert result.dataset == "xwines-ratings:3"  # ingest, dedupe, split in acme's datasets
     assert acme.datasets.get("xwines-ratings", 1).row_count == 321
     assert workspace.datasets.get("xwines-ratings", 1).row_count == 320
 

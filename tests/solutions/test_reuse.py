@@ -26,7 +26,7 @@ class _Version:
     ref: str = ""
 
     def __post_init__(self) -> None:
-        self.ref = f"m@{self.version}"
+        self.ref = f"m:{self.version}"
 
 
 @dataclass
@@ -126,10 +126,10 @@ def test_champion_or_none_unknown_model_or_no_champion_is_none() -> None:
 def test_promote_or_note_passes_options_and_returns_none() -> None:
     fake = _Promotion()
     note = promote_or_note(
-        _promo(fake), "m", _ver(_Version(4, {})), actor="a", reason="r", evaluation_dataset="d@1"
+        _promo(fake), "m", _ver(_Version(4, {})), actor="a", reason="r", evaluation_dataset="d:1"
     )
     assert note is None
-    assert fake.promoted == [("m", 4, {"actor": "a", "reason": "r", "evaluation_dataset": "d@1"})]
+    assert fake.promoted == [("m", 4, {"actor": "a", "reason": "r", "evaluation_dataset": "d:1"})]
 
 
 def test_promote_or_note_gate_refused_is_a_note_with_label() -> None:
@@ -137,11 +137,11 @@ def test_promote_or_note_gate_refused_is_a_note_with_label() -> None:
     version = _ver(_Version(2, {}))
     assert (
         promote_or_note(_promo(fake), "m", version, actor="a", reason="r")
-        == "m@2 stays challenger: worse than champion"
+        == "m:2 stays challenger: worse than champion"
     )
     assert (
         promote_or_note(_promo(fake), "m", version, actor="a", reason="r", label="als")
-        == "m@2 (als) stays challenger: worse than champion"
+        == "m:2 (als) stays challenger: worse than champion"
     )
 
 

@@ -62,7 +62,7 @@ def test_calibrate_separable_confidences_hand_off_every_oos_and_no_in_scope() ->
 
 
 def test_calibration_round_trips_through_dict() -> None:
-    cal = calibrate_handoff(CONF_IN, RIGHT, CONF_OOS, sources={"in_scope": "b77@3"})
+    cal = calibrate_handoff(CONF_IN, RIGHT, CONF_OOS, sources={"in_scope": "b77:3"})
     again = HandoffCalibration.from_dict(cal.to_dict())
     assert again == cal
 

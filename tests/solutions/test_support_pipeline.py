@@ -55,7 +55,7 @@ def test_run_registers_promoted_champion_with_handoff_threshold(
 
 
 def test_run_splits_banking77_seeded_70_10_20(result: SupportResult) -> None:
-    assert result.dataset == "banking77@3"  # ingest, clean, split
+    assert result.dataset == "banking77:3"  # ingest, clean, split
     assert result.rows == {"train": 42, "validation": 6, "test": 12}
 
 
@@ -69,7 +69,7 @@ def test_run_stores_handoff_report_artifact_with_trade_off(
     assert len(report["calibration"]["curve"]) >= 20
     assert report["held_out"]["in_scope_rows"] == 12
     assert report["held_out"]["oos_rows"] == 10
-    assert "clinc150-train@1" in report["held_out"]["sources"]["out_of_scope"]
+    assert "clinc150-train:1" in report["held_out"]["sources"]["out_of_scope"]
     assert result.handoff.oos_recall == pytest.approx(
         report["calibration"]["at_threshold"]["oos_recall"]
     )

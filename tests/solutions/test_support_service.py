@@ -121,8 +121,11 @@ def test_decide_model_failure_is_prediction_failed_without_internals() -> None:
 def test_queue_turn_answered_turn_writes_nothing(workspace: Workspace) -> None:
     d = decide(_model([0.9, 0.1, 0.0]), "x", ANSWERS)
     with workspace.db.session(SYSTEM) as s:
-        assert queue_turn(s, d, prediction_id="pred_1", org_id=OPERATOR_ORG_ID, conversation_id=None,
-                          input_mode="full", clock=FixedClock()) is None  # fmt: skip
+        queued = queue_turn(
+            s, d, prediction_id="pred_1", org_id=OPERATOR_ORG_ID, conversation_id=None,
+            input_mode="full", clock=FixedClock(),
+        )  # fmt: skip
+        assert queued is None
         assert s.scalars(select(SupportHandoffRow)).all() == []
 
 

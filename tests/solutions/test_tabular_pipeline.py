@@ -74,7 +74,7 @@ def test_run_registers_best_as_champion(workspace: Workspace, result: TabularRes
 
 
 def test_run_drops_duplicate_mixtures_before_splitting(result: TabularResult) -> None:
-    assert result.dataset == "concrete@3"
+    assert result.dataset == "concrete:3"
     assert sum(result.rows.values()) == 80  # 85 rows, 5 duplicates
 
 

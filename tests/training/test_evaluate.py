@@ -17,7 +17,6 @@ from baryon.training.evaluate import (
     evaluate_file,
     evaluate_recommender,
     evaluate_regressor,
-    parse_dataset_ref,
     task_data,
 )
 from baryon.training.trainer import Trainer
@@ -146,17 +145,6 @@ def test_task_data_missing_column_named() -> None:
         task_data(pd.DataFrame({"x": [1]}), "regression", feature_columns=["x", "w"], target="y")
     assert info.value.code == "missing_column"
     assert info.value.details["missing"] == ["w", "y"]
-
-
-@pytest.mark.parametrize(("ref", "expected"), [("iris", ("iris", None)), ("iris@3", ("iris", 3))])
-def test_parse_dataset_ref_valid(ref: str, expected: tuple[str, int | None]) -> None:
-    assert parse_dataset_ref(ref) == expected
-
-
-@pytest.mark.parametrize("ref", ["", "@2", "iris@", "iris@0", "iris@x"])
-def test_parse_dataset_ref_malformed_refused(ref: str) -> None:
-    with pytest.raises(InvalidInput):
-        parse_dataset_ref(ref)
 
 
 def test_evaluate_file_handoff_threshold_from_version_extra(

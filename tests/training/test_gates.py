@@ -66,12 +66,12 @@ def test_decide_refusal_message_carries_both_numbers() -> None:
         champion_version=2,
         champion_value=0.7,
         min_delta=0.01,
-        evaluated_on={"dataset": "concrete@2", "split": "test"},
+        evaluated_on={"dataset": "concrete:2", "split": "test"},
     )
     assert not decision.passed
     assert "0.6100" in decision.message
     assert "0.7000" in decision.message
-    assert "concrete@2 test split" in decision.message
+    assert "concrete:2 test split" in decision.message
 
 
 def test_decide_missing_challenger_value_refused_and_json_ready() -> None:

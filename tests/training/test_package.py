@@ -26,7 +26,6 @@ def test_training_public_api_is_pinned() -> None:
         "Trainer",
         "evaluate_file",
         "evaluate_model",
-        "parse_model_ref",
         "primary_metric",
     ]
     for name in baryon.training.__all__:

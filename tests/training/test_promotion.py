@@ -194,8 +194,8 @@ def test_promote_trained_models_gate_refuses_worse_accepts_better(
 def test_promote_different_splits_reevaluates_both_on_challenger_split(
     workspace: Workspace, make_quadrants: MakeDataset, train_quad: TrainQuad
 ) -> None:
-    make_quadrants("quad")  # quad@2: split seed 3
-    train_quad(1, dataset="quad@2")
+    make_quadrants("quad")  # quad:2: split seed 3
+    train_quad(1, dataset="quad:2")
     resplit = workspace.datasets.split("quad", strategy="random", seed=99, version=1)
     train_quad(3, dataset=resplit.ref)
     move = workspace.promotion.promote("quad", 2)

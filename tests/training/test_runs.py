@@ -44,7 +44,7 @@ def test_run_start_records_running_with_library_versions(
         "decision_tree",
         7,
         {"max_depth": 3},
-        "iris@2",
+        "iris:2",
     )
     assert run.split == {"strategy": "random", "seed": 42}
     assert run.started_at == clock.now()

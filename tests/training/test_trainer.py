@@ -183,7 +183,29 @@ def test_train_unknown_kind_refused_without_run(
 
 def test_train_unknown_dataset_not_found_without_run(workspace: Workspace) -> None:
     with pytest.raises(NotFound):
-        Trainer(workspace).train("decision_tree", dataset="nope@3")
+        Trainer(workspace).train("decision_tree", dataset="nope:3")
+    assert workspace.runs.list() == []
+
+
+@pytest.mark.parametrize("ref", ["sep@latest", "sep:2", "sep"])
+def test_train_every_reference_form_trains_on_that_version(
+    workspace: Workspace, make_dataset: MakeDataset, ref: str
+) -> None:
+    # "tickets@latest" exported but could not be trained on: two parsers disagreed.
+    split = make_dataset("sep", _separable(), roles=ROLES_CLS)
+    run = Trainer(workspace).train("decision_tree", dataset=ref)
+    assert run.dataset_version_id == split.id
+    assert run.dataset_ref == "sep:2"
+
+
+def test_train_old_version_form_refused_without_run(
+    workspace: Workspace, make_dataset: MakeDataset
+) -> None:
+    make_dataset("sep", _separable(), roles=ROLES_CLS)
+    with pytest.raises(InvalidInput) as info:
+        Trainer(workspace).train("decision_tree", dataset="sep@2")
+    assert info.value.code == "invalid_ref"
+    assert "use sep:2" in info.value.message
     assert workspace.runs.list() == []
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
@@ -21,6 +18,7 @@ from baryon.commerce.metering import (
     request_fingerprint,
     store_replay,
 )
+from baryon.core.jsonvalues import dumps
 from baryon.serving.auth import Principal
 from baryon.serving.deps import AppState
 from baryon.serving.errors import PROBLEM_MEDIA_TYPE
@@ -47,22 +45,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def json_bytes(value: Any) -> bytes:
-    """Return ``value`` as compact UTF-8 JSON (datetimes ISO 8601, Decimals as strings)."""
-    text = json.dumps(
-        value, default=_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-    )
-    return text.encode("utf-8")
+    """Return ``value`` as compact UTF-8 JSON by the one policy of
+    :mod:`baryon.core.jsonvalues` (datetimes ISO 8601 UTC, Decimals as strings,
+    pydantic models dumped, NaN/inf as null)."""
+    return dumps(value)
 
 
 def replay_response(stored: StoredResponse) -> Response:

@@ -33,6 +33,7 @@ from baryon.commerce.metering import (
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge, QuotaExceeded
 from baryon.core.ids import new_id
+from baryon.core.refs import NAME_PATTERN
 from baryon.predictions.inference import ServedModel, run_inference
 from baryon.predictions.log import (
     add_feedback,
@@ -65,7 +66,7 @@ from baryon.serving.schemas import (
 __all__ = ["check_caps", "router"]
 
 router = APIRouter(prefix="/v1", tags=["predictions"], responses=PROBLEMS)
-_MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+_MODEL_NAME = f"^{NAME_PATTERN}$"  # the one name rule (baryon.core.refs)
 
 
 #: Largest finite float; a JSON integer beyond it cannot reach a model.

@@ -139,7 +139,7 @@ class RecommenderResult:
         Champion version of ``recommender`` after the run.
     champion_kind : str or None
     dataset : str
-        ``name@version`` of the split ratings.
+        ``name:version`` of the split ratings.
     rows : dict of str to int
         Interactions per split.
     feedback_rows : int
@@ -356,7 +356,7 @@ class RecommenderPipeline:
 
         run = Trainer(self.workspace, actor=self.actor).train(
             kind,
-            dataset=f"{dataset.name}@{dataset.version}",
+            dataset=dataset.ref,
             params=self.candidates[kind],
             register=MODEL_NAME,
             seed=self.seed,
@@ -400,7 +400,7 @@ class RecommenderPipeline:
             actor=self.actor,
             reason=f"recommender pipeline: best validation {PRIMARY} ({best})",
             label=best,
-            evaluation_dataset=f"{validation.name}@{validation.version}",
+            evaluation_dataset=validation.ref,
         )
 
     # -------------------------------------------------------------------- run
@@ -451,7 +451,7 @@ class RecommenderPipeline:
             candidates=candidates,
             champion=None if champion is None else champion.version,
             champion_kind=None if champion is None else champion.kind,
-            dataset=f"{dataset.name}@{dataset.version}",
+            dataset=dataset.ref,
             rows={k: int(v) for k, v in counts.items()},
             feedback_rows=feedback_rows,
             seconds=time.monotonic() - started,

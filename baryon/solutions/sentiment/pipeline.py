@@ -156,7 +156,7 @@ class ModelOutcome:
     champion : int or None
         The champion version after the run.
     dataset : str
-        ``name@version`` of the split dataset version it was trained on.
+        ``name:version`` of the split dataset version it was trained on.
     metrics : dict of str to float
         Test-split metrics (``accuracy``, ``macro_f1``, ...) and ``validation_*``.
     baseline : dict of str to float
@@ -402,7 +402,7 @@ class SentimentPipeline:
         spec = _spec(task)
         run = Trainer(self.workspace, actor=self.actor).train(
             self.kind,
-            dataset=f"{dataset.name}@{dataset.version}",
+            dataset=dataset.ref,
             params=self.params_for(task),
             register=spec.model,
             seed=self.seed,
@@ -455,7 +455,7 @@ class SentimentPipeline:
             model=spec.model,
             version=version.version,
             champion=champion,
-            dataset=f"{dataset.name}@{dataset.version}",
+            dataset=dataset.ref,
             metrics={k: float(v) for k, v in version.metrics.items() if v is not None},
             baseline=self.majority_baseline(dataset),
             target=spec.target_accuracy,

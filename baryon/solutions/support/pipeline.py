@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from baryon.core.errors import InvalidInput
+from baryon.core.jsonvalues import dumps
 from baryon.solutions._reuse import (
     ProgressCallback,
     champion_or_none,
@@ -135,7 +136,7 @@ class SupportResult:
         Whether this run trained and registered a new version.
     run_id : str
     dataset : str
-        ``name@version`` of the split Banking77 dataset.
+        ``name:version`` of the split Banking77 dataset.
     rows : dict of str to int
         Rows per split.
     metrics : dict of str to float
@@ -394,7 +395,7 @@ class SupportPipeline:
 
         run = Trainer(self.workspace, actor=self.actor).train(
             KIND,
-            dataset=f"{dataset.name}@{dataset.version}",
+            dataset=dataset.ref,
             params=self.params,
             seed=self.seed,
         )
@@ -421,8 +422,8 @@ class SupportPipeline:
             rule=self.rule,
             target_oos_recall=self.target_oos_recall,
             sources={
-                "in_scope": f"{dataset.name}@{dataset.version} validation split",
-                "out_of_scope": f"{clinc.name}@{clinc.version} ({clinc.id}): intent oos "
+                "in_scope": f"{dataset.ref} validation split",
+                "out_of_scope": f"{clinc.ref} ({clinc.id}): intent oos "
                 f"and domains other than {', '.join(BANK_DOMAINS)}",
             },
         )
@@ -457,8 +458,8 @@ class SupportPipeline:
             "in_scope_rows": len(test),
             "oos_rows": len(oos),
             "sources": {
-                "in_scope": f"{dataset.name}@{dataset.version} test split",
-                "out_of_scope": f"{clinc.name}@{clinc.version} ({clinc.id}): intent oos "
+                "in_scope": f"{dataset.ref} test split",
+                "out_of_scope": f"{clinc.ref} ({clinc.id}): intent oos "
                 f"and domains other than {', '.join(BANK_DOMAINS)}",
             },
         }
@@ -479,7 +480,7 @@ class SupportPipeline:
             "held_out": dict(held_out),
         }
         runs = self.workspace.runs
-        runs.put_artifact(run.id, "handoff", json.dumps(report, sort_keys=True).encode())
+        runs.put_artifact(run.id, "handoff", dumps(report, sort_keys=True))
         return self.workspace.registry.register(
             run.id,
             MODEL_NAME,

@@ -32,8 +32,6 @@ writes the turn with :func:`queue_turn` in its metered transaction.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -45,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
 from baryon.core.ids import new_id
+from baryon.predictions.log import hash_input
 from baryon.solutions._reuse import check_unicode
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.handoff import handoff_reason
@@ -168,8 +167,7 @@ def text_hash(text: str) -> str:
     The same digest as the prediction log's ``input_hashes`` for a text input, so a
     hand-off can be matched to its logged prediction without keeping the text.
     """
-    canonical = json.dumps(text, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hash_input(text)
 
 
 def check_text(text: Any, *, max_chars: int) -> str:

@@ -133,7 +133,7 @@ class TabularResult:
     champion : int or None
         Champion version after the run.
     dataset : str
-        ``name@version`` of the split dataset.
+        ``name:version`` of the split dataset.
     rows : dict of str to int
     baseline : dict of str to float
         Test ``r2``/``rmse``/``mae`` of predicting the training mean.
