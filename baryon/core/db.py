@@ -37,7 +37,9 @@ __all__ = [
     "Base",
     "Database",
     "JSONType",
+    "TABLE_MODULES",
     "UTCDateTime",
+    "load_tables",
 ]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -118,6 +120,7 @@ class Database:
         self.engine = self._make_engine(busy_timeout)
         self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         install_scope_guard(self._sessionmaker)
+        load_tables()
 
     def _check_sqlite_file(self) -> None:
         path = self.sqlite_path
@@ -344,6 +347,30 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+#: Modules declaring the workspace's tables. Foreign keys cross layers (every owned
+#: table references ``organizations``), so a process that uses one layer still needs
+#: the whole metadata to flush; imported by name, when a database is opened.
+TABLE_MODULES: tuple[str, ...] = (
+    "baryon.tenancy.tables",
+    "baryon.commerce.tables",
+    "baryon.data.tables",
+    "baryon.training.tables",
+    "baryon.jobs.tables",
+    "baryon.predictions.tables",
+    "baryon.solutions.support.tables",
+    "baryon.solutions.sentiment.tables",
+    "baryon.solutions.recommender.tables",
+)
+
+
+def load_tables() -> None:
+    """Import every table module of :data:`TABLE_MODULES` (idempotent, cheap once loaded)."""
+    import importlib
+
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
 
 
 def _alembic_config() -> Any:

@@ -240,12 +240,13 @@ def pick_by_owner(rows: Iterable[Any], scope: Scope, *, owner: str | None, what:
     ------
     InvalidInput
         ``ambiguous_ref``: several organizations shared an object of that name and
-        the reference names no owner.
+        the reference names no owner. (An unknown ``owner`` is no match: ``None``.)
     """
     rows = list(rows)
     if owner is not None:
-        owner_id = scope.owner_id(owner)
-        rows = [r for r in rows if r.org_id == owner_id]
+        # An owner that shares nothing with the scope is no different from no object.
+        owner_id = scope.owners.get(owner, owner if owner in scope.owners.values() else None)
+        rows = [r for r in rows if owner_id is not None and r.org_id == owner_id]
         return rows[0] if rows else None
     own = [r for r in rows if scope.owns(r.org_id)]
     if own or not rows:
