@@ -179,9 +179,7 @@ def test_usage_groups_and_period(api: ClientFactory, tenants: Tenants, clock: Fi
     viewer = api(tenants.keys["acme:viewer"])
     by_endpoint = viewer.get("/v1/usage").json()
     assert by_endpoint["groups"] == [
-        {"group": "/v1/models/adder/predict", "requests": 2, "units": 2, "errors": 0},
-        {"group": "/v1/models/nope/predict", "requests": 1, "units": 0, "errors": 1},
-        {"group": "/v1/models/sentiment/predict", "requests": 1, "units": 1, "errors": 0},
+        {"group": "/v1/models/{name}/predict", "requests": 4, "units": 3, "errors": 1},
     ]
     assert by_endpoint["total"]["units"] == 3
     assert by_endpoint["period"]["used"] == 3
