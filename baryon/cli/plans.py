@@ -77,22 +77,22 @@ def list_cmd(
         return
     from rich.table import Table
 
-    weighted = any(p.unit_weights for p in plans)
-    columns = ["plan", "units / period", "rate / min", "monthly", "overage / unit", "features"]
-    table = Table(*columns, *(["unit weights"] if weighted else []))
+    table = Table("plan", "units / period", "rate / min", "monthly", "overage / unit", "features")
     for p in plans:
-        row = [
+        table.add_row(
             p.name,
             f"{p.quota:,}",
             f"{p.rate_per_minute:,}",
             str(p.monthly_price),
             "-" if p.overage_price is None else str(p.overage_price),
             ", ".join(p.features) or "-",
-        ]
-        if weighted:
-            row.append(", ".join(f"{r}={w}" for r, w in p.unit_weights.items()) or "-")
-        table.add_row(*row)
+        )
     console.print(table)
+    for p in plans:
+        for route, weight in p.unit_weights.items():
+            console.print(
+                f"{p.name}: {weight} units per input on {route}", highlight=False, markup=False
+            )
 
 
 @app.command("create")
