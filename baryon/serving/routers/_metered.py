@@ -16,10 +16,12 @@ rules (:data:`baryon.commerce.plans.METERED_ROUTES` lists them):
   usage record of 0 units with the error's HTTP status, takes no quota, and the error
   is the answer.
 * **Idempotent replay**: with an ``Idempotency-Key`` the first answer is stored in the
-  same transaction; a repeat gets it back (``Idempotent-Replayed: true``) and is
-  metered once, also when it races the first (SQLite serialises the two transactions;
-  on PostgreSQL the second one's insert of the key fails, and it is retried once and
-  finds the stored answer). A repeat whose model now fails still gets the first answer.
+  same transaction (:func:`~baryon.serving.routers._common.idempotent_write`, the API's
+  one idempotent-write path); a repeat gets it back (``Idempotent-Replayed: true``) and
+  is metered once, also when it races the first (SQLite serialises the two
+  transactions; on PostgreSQL the second one's insert of the key fails, and it is
+  retried once and finds the stored answer). A repeat whose model now fails still
+  gets the first answer.
 * **Latency** is the time from the start of the call (the handler's first line) to the
   start of its transaction, for answers and failures alike.
 * **Flags** of each prediction (``non_finite_output``) are logged with it.
@@ -50,17 +52,16 @@ from typing import Any
 from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy import Connection
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from baryon.commerce.metering import (
+    Executor,
     StoredResponse,
     check_idempotency_key,
     find_replay,
     record_usage,
     reserve_quota,
-    store_replay,
 )
 from baryon.core.errors import BaryonError, QuotaExceeded
 from baryon.core.ids import new_id
@@ -68,7 +69,13 @@ from baryon.predictions.inference import ServedModel, choose_variant, resolve_va
 from baryon.predictions.log import log_prediction
 from baryon.serving.auth import Principal
 from baryon.serving.deps import AppState
-from baryon.serving.routers._common import fingerprint, json_bytes, replay_response
+from baryon.serving.routers._common import (
+    IDEMPOTENCY_HEADER,
+    fingerprint,
+    idempotent_write,
+    json_bytes,
+    replay_response,
+)
 
 __all__ = ["Logged", "MeteredCall", "Transaction", "choose_model", "route_template"]
 
@@ -245,24 +252,25 @@ class MeteredCall:
             active subscription (code ``no_subscription``).
         """
         latency_ms = (time.perf_counter() - self.started) * 1000.0
-        result: StoredResponse | tuple[bytes, int]
-        for attempt in range(2):
-            try:
-                with self.state.connection() as conn:
-                    result = self._commit(conn, inputs, logs, answer, status_code, latency_ms)
-                break
-            except sa_exc.IntegrityError:
-                # PostgreSQL: a racing duplicate stored the same Idempotency-Key first.
-                if self.fingerprint is None or attempt == 1:
-                    raise
-        if isinstance(result, StoredResponse):
-            return replay_response(result)
-        payload, units = result
-        self.state.metrics.usage_units.labels(self.endpoint).inc(units)
-        for entry in logs:
-            if entry.inputs:
-                self.state.metrics.predictions.labels(entry.model.name, entry.variant).inc()
-        return Response(payload, status_code=status_code, media_type="application/json")
+        charged: list[int] = []
+
+        def write(conn: Executor) -> bytes:
+            assert isinstance(conn, Connection)
+            payload, units = self._write(conn, inputs, logs, answer, status_code, latency_ms)
+            charged[:] = [units]  # a retried transaction leaves only its own count
+            return payload
+
+        response = idempotent_write(
+            self.state, self.principal, self.state.connection, write,
+            idempotency_key=self.idempotency_key, fingerprint=self.fingerprint,
+            status_code=status_code,
+        )  # fmt: skip
+        if IDEMPOTENCY_HEADER not in response.headers:
+            self.state.metrics.usage_units.labels(self.endpoint).inc(charged[0])
+            for entry in logs:
+                if entry.inputs:
+                    self.state.metrics.predictions.labels(entry.model.name, entry.variant).inc()
+        return response
 
     def fail(self, error: BaryonError, *, model: ServedModel | None = None) -> Response:
         """Answer a request whose model could not: a replay, else the error.
@@ -322,7 +330,7 @@ class MeteredCall:
             now=now,
         )
 
-    def _commit(
+    def _write(
         self,
         conn: Connection,
         inputs: int,
@@ -330,12 +338,10 @@ class MeteredCall:
         answer: Answer,
         status_code: int,
         latency_ms: float,
-    ) -> StoredResponse | tuple[bytes, int]:
+    ) -> tuple[bytes, int]:
+        # Runs inside idempotent_write's transaction, after it found no stored answer.
         principal, clock = self.principal, self.state.clock
         now = clock.now()
-        stored = self._replay(conn, now)
-        if stored is not None:
-            return stored
         sub = principal.subscription
         if sub is None:
             raise QuotaExceeded("the organization has no active plan", code="no_subscription")
@@ -391,15 +397,4 @@ class MeteredCall:
             "used": quota.used,
             "remaining": max(0, quota.quota - quota.used),
         }
-        payload = json_bytes(body)
-        if self.fingerprint is not None and self.idempotency_key is not None:
-            store_replay(
-                conn,
-                key_id=principal.key_id,
-                org_id=principal.org_id,
-                idempotency_key=self.idempotency_key,
-                fingerprint=self.fingerprint,
-                response=StoredResponse(status_code, payload.decode()),
-                now=now,
-            )
-        return payload, units
+        return json_bytes(body), units
