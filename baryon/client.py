@@ -351,8 +351,13 @@ class Client:
         monthly_price: str = "0",
         overage_price: str | None = None,
         features: list[str] | None = None,
+        unit_weights: dict[str, int] | None = None,
     ) -> PlanOut:
-        """Add a plan (operator keys)."""
+        """Add a plan (operator keys).
+
+        ``unit_weights`` maps a metered route template (``"/v1/sentiment/analyze"``) to
+        the units one input costs there (whole number >= 1; default 1).
+        """
         body = {
             "name": name,
             "quota": quota,
@@ -360,6 +365,7 @@ class Client:
             "monthly_price": monthly_price,
             "overage_price": overage_price,
             "features": features or [],
+            "unit_weights": unit_weights or {},
         }
         return self._post("/v1/plans", PlanOut, body)
 

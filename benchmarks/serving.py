@@ -19,16 +19,24 @@ the CPUs, and a Python client tops out at a few thousand requests per second; wh
 the bare endpoint is faster than the client can drive it, the ratio understates the
 full stack's real overhead. ``client_ceiling_rps`` (the bare ``/healthz`` rate)
 tells how close to that ceiling each run was.
+
+**Before and after a change** (``python -m benchmarks.serving --quick --against REF``):
+the full stack of this tree against the full stack of the git revision ``REF``
+(extracted with ``git archive``; the repository is not touched), each server over its
+own workspace prepared by its own code, loaded alternately in one run. The ratio is
+this tree ÷ ``REF``; a serving change must not bring it below 1 beyond the noise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -210,9 +218,20 @@ def _load(url: str, key: str, concurrency: int, seconds: float, warmup: float) -
 
 
 def _compare(
-    full: str, bare: str, key: str, concurrency: int, seconds: float, warmup: float, repeats: int
+    full: str,
+    bare: str,
+    key: str,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    repeats: int,
+    *,
+    baseline_key: str = "-",
 ) -> dict[str, list[dict[str, Any]]]:
-    """Load both servers alternately ``repeats`` times; return every load result."""
+    """Load both servers alternately ``repeats`` times; return every load result.
+
+    ``baseline_key`` is the API key sent to the ``bare`` server (``"-"``: none).
+    """
     path = f"/v1/models/{MODEL}/predict"
     samples: dict[str, list[dict[str, Any]]] = {"full": [], "bare": []}
 
@@ -221,7 +240,7 @@ def _compare(
         return float(samples["full"][-1]["rps"])
 
     def bare_run() -> float:
-        samples["bare"].append(_load(bare + path, "-", concurrency, seconds, warmup))
+        samples["bare"].append(_load(bare + path, baseline_key, concurrency, seconds, warmup))
         return float(samples["bare"][-1]["rps"])
 
     alternate(full_run, bare_run, repeats)
@@ -296,8 +315,108 @@ def run(quick: bool) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":  # python -m benchmarks.serving [--quick]
-    result = run("--quick" in sys.argv)
+ROOT = Path(__file__).resolve().parent.parent
+_PREPARE = """
+import sys
+from pathlib import Path
+from benchmarks.serving import _prepare
+print(_prepare(Path(sys.argv[1])))
+"""
+
+
+def _source_tree(ref: str, dest: Path) -> Path:
+    """Extract git revision ``ref`` of this repository into ``dest`` (nothing else changes)."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", ref],
+        capture_output=True, check=False, timeout=120,
+    )  # fmt: skip
+    if archive.returncode != 0:
+        raise RuntimeError(f"git archive {ref}: {archive.stderr.decode()[-500:]}")
+    dest.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+def _env_for(tree: Path, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BARYON_")}
+    env["BARYON_HOME"] = str(home)
+    env["PYTHONPATH"] = str(tree)
+    return env
+
+
+def run_against(ref: str, quick: bool) -> dict[str, Any]:
+    """Predict throughput and latency of this tree's full stack vs revision ``ref``'s.
+
+    Returns
+    -------
+    dict
+        ``{"comparisons": [Comparison, ...], "ratios": {"c1": ..., "c16": ...}}``;
+        ``baryon`` is this tree, ``baseline`` is ``ref``.
+    """
+    seconds, warmup, repeats = (3.0, 1.0, 3) if quick else (8.0, 2.0, 5)
+    comparisons: list[Comparison] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"after": ROOT, "before": _source_tree(ref, Path(tmp) / "before-src")}
+        keys, envs = {}, {}
+        for side, tree in trees.items():
+            home = Path(tmp) / f"{side}-home"
+            home.mkdir()
+            envs[side] = _env_for(tree, home)
+            out = subprocess.run(
+                [sys.executable, "-c", _PREPARE, str(home)], env=envs[side], cwd=str(tree),
+                capture_output=True, text=True, check=False, timeout=600,
+            )  # fmt: skip
+            if out.returncode != 0:
+                raise RuntimeError(f"preparing the {side} workspace failed: {out.stderr[-1500:]}")
+            keys[side] = out.stdout.strip().splitlines()[-1]
+        target = "baryon.serving.app:create_app_from_env"
+        with (
+            _server(target, envs["after"], str(trees["after"])) as after,
+            _server(target, envs["before"], str(trees["before"])) as before,
+        ):
+            for concurrency in (1, 16):
+                # _compare's "full" side is this tree, its "bare" side is ref
+                samples = _compare(
+                    after, before, keys["after"], concurrency, seconds, warmup, repeats,
+                    baseline_key=keys["before"],
+                )  # fmt: skip
+                note = f"concurrency {concurrency}, loopback, 1 uvicorn worker each, one run"
+                for stat, unit, higher in (
+                    ("rps", "req/s", True), ("p50_ms", "ms", False), ("p99_ms", "ms", False),
+                ):  # fmt: skip
+                    comparisons.append(
+                        Comparison(
+                            benchmark="serving", unit=unit, higher_is_better=higher,
+                            measure=f"predict {stat} (c={concurrency}) vs {ref}",
+                            baryon="this tree (full stack)", baseline=f"{ref} (full stack)",
+                            baryon_samples=[float(r[stat]) for r in samples["full"]],
+                            baseline_samples=[float(r[stat]) for r in samples["bare"]],
+                            note=note,
+                        )
+                    )  # fmt: skip
+    ratios = {
+        f"c{c.measure.split('(c=')[1].split(')')[0]}": c.ratio
+        for c in comparisons
+        if c.unit == "req/s"
+    }
+    return {"comparisons": comparisons, "ratios": ratios}
+
+
+if __name__ == "__main__":  # python -m benchmarks.serving [--quick] [--against REF]
+    quick = "--quick" in sys.argv
+    if "--against" in sys.argv:
+        ref = sys.argv[sys.argv.index("--against") + 1]
+        result = run_against(ref, quick)
+        for row in result["comparisons"]:
+            spread = row.to_dict()
+            print(
+                f"{row.measure:40s} this tree {row.baryon_median:9.2f}  {ref} "
+                f"{row.baseline_median:9.2f}  ratio {row.ratio:.3f}  "
+                f"(this tree {spread['baryon_spread']}, {ref} {spread['baseline_spread']})"
+            )
+        sys.exit(0)
+    result = run(quick)
     for row in result["comparisons"]:
         print(
             f"{row.measure:36s} full {row.baryon_median:10.2f}  bare {row.baseline_median:10.2f}"

@@ -125,8 +125,12 @@ def test_client_typed_methods_cover_the_flow(
         assert c.revoke_key(key.id).status == "revoked"
         assert c.audit(limit=5)
     with Client("http://testserver", tenants.keys["ops:admin"], transport=transport) as ops:
-        plan = ops.create_plan("team", quota=10, rate_per_minute=10, monthly_price="9.50")
+        plan = ops.create_plan(
+            "team", quota=10, rate_per_minute=10, monthly_price="9.50",
+            unit_weights={"/v1/sentiment/analyze": 2},
+        )  # fmt: skip
         assert str(plan.monthly_price) == "9.50"
+        assert plan.unit_weights == {"/v1/sentiment/analyze": 2}
         org = ops.create_org("initech", plan="team")
         assert ops.subscribe(org.organization.id, "pro").subscription is not None
         assert "initech" in {o.name for o in ops.orgs()}

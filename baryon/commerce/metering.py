@@ -143,7 +143,9 @@ def reserve_quota(
     """Take ``units`` from the organization's quota for the period containing ``now``.
 
     One conditional ``UPDATE ... RETURNING`` in the common case; the period's counter
-    row is created (``INSERT ... ON CONFLICT DO NOTHING``) the first time.
+    row is created (``INSERT ... ON CONFLICT DO NOTHING``) the first time. A request is
+    admitted whole or not at all: a batch whose units would pass the quota is refused
+    even when some of them would fit.
 
     Parameters
     ----------
@@ -152,7 +154,8 @@ def reserve_quota(
     subscription : Subscription
         The organization's active subscription (plan and billing anchor).
     units : int
-        Units this request costs (``>= 1``).
+        Units this request costs (``>= 0``; see :meth:`Plan.units_for`). 0 takes
+        nothing and is never refused: the counter is only read.
     now : datetime
 
     Returns
@@ -163,12 +166,19 @@ def reserve_quota(
     ------
     QuotaExceeded
         The plan's quota would be passed (and the plan has no ``overage`` feature);
-        ``details`` has ``quota``, ``used``, ``period_end`` and ``retry_after`` (seconds
-        until the period renews, sent as ``Retry-After``). Nothing is written.
+        ``details`` has ``quota``, ``used``, ``units`` (asked for), ``period_end`` and
+        ``retry_after`` (seconds until the period renews, sent as ``Retry-After``).
+        Nothing is written.
+    ValueError
+        ``units`` is negative.
     """
+    if units < 0:
+        raise ValueError(f"units must be 0 or more, got {units}")
     plan = subscription.plan
     start, end = subscription.period(now)
     key = {"b_org": subscription.org_id, "b_start": start}
+    if units == 0:
+        return QuotaState(plan.quota, int(session.execute(_USED, key).scalar() or 0), start, end)
     take = _TAKE_UNCAPPED if plan.allows_overage else _TAKE_CAPPED
     params = {**key, "b_units": units, "b_quota": plan.quota}
     used = session.execute(take, params).scalar()
@@ -185,12 +195,20 @@ def reserve_quota(
         if used is None:
             current = session.execute(_USED, key).scalar() or 0
     if used is None:
+        left = max(0, plan.quota - int(current or 0))
+        if left == 0:
+            message = f"the organization used its quota of {plan.quota} units"
+        else:
+            message = (
+                f"this request needs {units} units and {left} of the organization's "
+                f"quota of {plan.quota} are left"
+            )
         raise QuotaExceeded(
-            f"the organization used its quota of {plan.quota} requests for this billing "
-            f"period (plan {plan.name}); it renews at {end.isoformat()}",
+            f"{message} for this billing period (plan {plan.name}); it renews at {end.isoformat()}",
             details={
                 "quota": plan.quota,
                 "used": current,
+                "units": units,
                 "period_end": end.isoformat(),
                 "retry_after": max(1, math.ceil((end - now).total_seconds())),
             },

@@ -1,14 +1,20 @@
-"""Plans, billing periods and charges.
+"""Plans, billing periods, charges and the units a metered request costs.
 
-A **plan** is a priced bundle: a quota of requests per billing period, a rate limit in
-requests per minute, a monthly price and an overage price (both :class:`~decimal.Decimal`,
-never float), and feature flags. Three plans are built in (``free``, ``pro``,
-``enterprise``, seeded by migration ``0004``); operators add their own with
-:func:`create_plan` (``baryon plans create``).
+A **plan** is a priced bundle: a quota of units per billing period, a rate limit in
+requests per minute, a monthly price and an overage price per unit (both
+:class:`~decimal.Decimal`, never float), feature flags and unit weights. Three plans
+are built in (``free``, ``pro``, ``enterprise``, seeded by migration ``0004``);
+operators add their own with :func:`create_plan` (``baryon plans create``).
 
 Limits are validated when a plan is created: a quota or rate must be a non-negative
 ``int`` (``True``, ``1.5`` and ``-1`` are refused). A quota of 0 admits nothing; a rate
 of 0 admits nothing either.
+
+Units count the work done: a metered request costs one unit per input it scores
+(:data:`METERED_ROUTES` says what an input is on each route) times the plan's weight
+for that route (``unit_weights``: route template → units per input, default 1), so a
+batch of 256 inputs costs 256 units, or 512 on a route weighted 2
+(:meth:`Plan.units_for`).
 
 Feature flags the serving layer acts on:
 
@@ -28,8 +34,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -46,9 +52,12 @@ from baryon.core.ids import new_id
 __all__ = [
     "BUILTIN_PLANS",
     "KNOWN_FEATURES",
+    "MAX_UNIT_WEIGHT",
+    "METERED_ROUTES",
     "Plan",
     "add_months",
     "billing_period",
+    "check_unit_weights",
     "create_plan",
     "estimate_charge",
     "get_plan",
@@ -64,6 +73,18 @@ _CENT = Decimal("0.01")
 #: Feature flags with an effect in the serving layer (others are stored as given).
 KNOWN_FEATURES = frozenset({"traffic_split", "overage"})
 
+#: The metered routes (route templates, as usage records name them) and what one input
+#: of each is. A request costs ``inputs x weight`` units (see :meth:`Plan.units_for`).
+METERED_ROUTES: dict[str, str] = {
+    "/v1/models/{name}/predict": "one entry of inputs",
+    "/v1/support/answer": "one message",
+    "/v1/sentiment/analyze": "one text",
+    "/v1/sentiment/items": "one new item (an id sent before is free)",
+    "/v1/recommendations/{user_id}": "one user",
+}
+#: Largest units per input a plan may charge on a route.
+MAX_UNIT_WEIGHT = 1_000_000
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -73,16 +94,19 @@ class Plan:
     ----------
     id, name : str
     quota : int
-        Requests admitted per billing period (0 admits nothing).
+        Units admitted per billing period (0 admits nothing).
     rate_per_minute : int
         Requests per minute per API key (0 admits nothing).
     monthly_price : Decimal
         Price of one billing period, in the operator's currency.
     overage_price : Decimal or None
-        Price of one request beyond the quota (only with the ``overage`` feature).
+        Price of one unit beyond the quota (only with the ``overage`` feature).
     features : tuple of str
     builtin : bool
     created_at : datetime
+    unit_weights : dict of str to int
+        Units per input on a metered route (route template → weight); a route not
+        listed costs 1 unit per input.
     """
 
     id: str
@@ -94,11 +118,29 @@ class Plan:
     features: tuple[str, ...]
     builtin: bool
     created_at: datetime
+    unit_weights: Mapping[str, int] = field(default_factory=dict, hash=False)
 
     @property
     def allows_overage(self) -> bool:
-        """Whether requests beyond the quota are admitted (and billed)."""
+        """Whether units beyond the quota are admitted (and billed)."""
         return "overage" in self.features and self.overage_price is not None
+
+    def units_for(self, route: str, inputs: int) -> int:
+        """Return the units a request of ``inputs`` inputs costs on ``route``.
+
+        Parameters
+        ----------
+        route : str
+            The route template, e.g. ``"/v1/models/{name}/predict"``.
+        inputs : int
+            Inputs the request scores (``>= 0``; what an input is: :data:`METERED_ROUTES`).
+
+        Returns
+        -------
+        int
+            ``inputs`` times the plan's weight for ``route`` (1 unless set).
+        """
+        return inputs * self.unit_weights.get(route, 1)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (money as strings, exact)."""
@@ -110,6 +152,7 @@ class Plan:
             "monthly_price": str(self.monthly_price),
             "overage_price": None if self.overage_price is None else str(self.overage_price),
             "features": list(self.features),
+            "unit_weights": dict(self.unit_weights),
             "builtin": self.builtin,
             "created_at": self.created_at.isoformat(),
         }
@@ -127,6 +170,7 @@ class Plan:
             features=tuple(row.features),
             builtin=row.builtin,
             created_at=row.created_at,
+            unit_weights=dict(row.unit_weights or {}),
         )
 
 
@@ -238,6 +282,50 @@ def _check_features(features: Iterable[str]) -> list[str]:
     return out
 
 
+def check_unit_weights(weights: Mapping[str, object] | None) -> dict[str, int]:
+    """Return ``weights`` checked: metered route templates to positive whole numbers.
+
+    Parameters
+    ----------
+    weights : mapping of str to int, or None
+        Route template (a key of :data:`METERED_ROUTES`) → units per input, from 1 to
+        :data:`MAX_UNIT_WEIGHT`. ``None`` is no weights.
+
+    Returns
+    -------
+    dict of str to int
+        Sorted by route.
+
+    Raises
+    ------
+    InvalidInput
+        Code ``unknown_metered_route`` for a route that is not metered (``details``
+        lists the metered ones); ``invalid_unit_weight`` for a weight that is not a
+        whole number from 1 to :data:`MAX_UNIT_WEIGHT` (``True`` and ``1.5`` included).
+    """
+    out: dict[str, int] = {}
+    for route, weight in sorted((weights or {}).items(), key=lambda kv: str(kv[0])):
+        if route not in METERED_ROUTES:
+            raise InvalidInput(
+                f"{route!r} is not a metered route; weights apply to {', '.join(METERED_ROUTES)}",
+                code="unknown_metered_route",
+                details={"route": str(route), "metered_routes": list(METERED_ROUTES)},
+            )
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int)
+            or not 1 <= weight <= MAX_UNIT_WEIGHT
+        ):
+            raise InvalidInput(
+                f"the unit weight of {route} must be a whole number from 1 to "
+                f"{MAX_UNIT_WEIGHT}, got {weight!r}",
+                code="invalid_unit_weight",
+                details={"route": route},
+            )
+        out[route] = weight
+    return out
+
+
 def create_plan(
     session: Session,
     *,
@@ -247,6 +335,7 @@ def create_plan(
     monthly_price: object = "0",
     overage_price: object | None = None,
     features: Iterable[str] = (),
+    unit_weights: Mapping[str, object] | None = None,
     actor: str = "system",
     clock: Clock | None = None,
 ) -> Plan:
@@ -259,13 +348,15 @@ def create_plan(
     name : str
         Lower-case slug, unique (``^[a-z][a-z0-9_-]{0,39}$``).
     quota : int
-        Requests per billing period, ``>= 0``.
+        Units per billing period, ``>= 0``.
     rate_per_minute : int
         Requests per minute per key, ``>= 0``.
     monthly_price, overage_price : str, int or Decimal
-        See :func:`parse_money`; ``overage_price`` may be ``None``.
+        See :func:`parse_money`; ``overage_price`` (per unit) may be ``None``.
     features : iterable of str
         Feature flags (see the module docstring).
+    unit_weights : mapping of str to int, optional
+        Units per input by metered route (see :func:`check_unit_weights`).
     actor : str
         Who acts, for the audit event.
     clock : Clock, optional
@@ -277,8 +368,9 @@ def create_plan(
     Raises
     ------
     InvalidInput
-        Bad name (``invalid_name``), limit (``invalid_limit``), price (``invalid_price``)
-        or feature (``invalid_feature``); ``overage`` without an overage price.
+        Bad name (``invalid_name``), limit (``invalid_limit``), price (``invalid_price``),
+        feature (``invalid_feature``), unit weight (``invalid_unit_weight``,
+        ``unknown_metered_route``); ``overage`` without an overage price.
     Conflict
         A plan of that name exists (code ``plan_exists``).
     """
@@ -292,6 +384,7 @@ def create_plan(
     monthly = parse_money(monthly_price, field="monthly_price")
     overage = None if overage_price is None else parse_money(overage_price, field="overage_price")
     flags = _check_features(features)
+    weights = check_unit_weights(unit_weights)
     if "overage" in flags and overage is None:
         raise InvalidInput("the 'overage' feature needs an overage price", code="invalid_feature")
     if session.scalar(select(PlanRow.id).where(PlanRow.name == name)) is not None:
@@ -304,6 +397,7 @@ def create_plan(
         monthly_price=monthly,
         overage_price=overage,
         features=flags,
+        unit_weights=weights,
         builtin=False,
         created_at=clock.now(),
     )
@@ -315,7 +409,12 @@ def create_plan(
         action="plan.create",
         object_type="plan",
         object_id=row.id,
-        details={"name": name, "quota": quota, "rate_per_minute": rate_per_minute},
+        details={
+            "name": name,
+            "quota": quota,
+            "rate_per_minute": rate_per_minute,
+            "unit_weights": weights,
+        },
         clock=clock,
     )
     return Plan.from_row(row)

@@ -58,7 +58,8 @@ class DecimalText(TypeDecorator[Decimal]):
 
 
 class PlanRow(Base):
-    """A priced bundle: quota per billing period, rate per minute, prices, features."""
+    """A priced bundle: quota per billing period, rate per minute, prices, features and
+    units per input by metered route (``unit_weights``, route template → weight)."""
 
     __tablename__ = "plans"
 
@@ -69,6 +70,9 @@ class PlanRow(Base):
     monthly_price: Mapped[Decimal] = mapped_column(DecimalText())
     overage_price: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
     features: Mapped[list[str]] = mapped_column(JSONType)
+    unit_weights: Mapped[dict[str, int]] = mapped_column(
+        JSONType, default=dict, server_default=text("'{}'")
+    )
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -34,10 +34,10 @@ from baryon.core.scope import Scope, install_scope_guard
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "TABLE_MODULES",
     "Base",
     "Database",
     "JSONType",
-    "TABLE_MODULES",
     "UTCDateTime",
     "load_tables",
 ]
@@ -119,7 +119,7 @@ class Database:
             self._check_sqlite_file()
         self.engine = self._make_engine(busy_timeout)
         self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        install_scope_guard(self._sessionmaker)
+        install_scope_guard()
         load_tables()
 
     def _check_sqlite_file(self) -> None:
@@ -203,6 +203,17 @@ class Database:
             if scope is not None:
                 session.info["scope"] = scope
             yield session
+
+    def bind_session(self, conn: Connection, scope: Scope | None = None) -> Session:
+        """Return a session joined to ``conn``'s open transaction, under ``scope``.
+
+        It never commits by itself: its writes commit or roll back with ``conn``'s
+        transaction (SQLAlchemy's ``conservative_savepoint`` join mode).
+        """
+        session = self._sessionmaker(bind=conn)
+        if scope is not None:
+            session.info["scope"] = scope
+        return session
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -210,10 +210,17 @@ def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
             raise NotFound("no such object", code="not_found")
 
 
-def install_scope_guard(session_factory: Any) -> None:
-    """Attach the scope rules to a ``sessionmaker`` (called by :class:`Database`)."""
-    event.listen(session_factory, "do_orm_execute", _on_execute)
-    event.listen(session_factory, "before_flush", _on_flush)
+def install_scope_guard() -> None:
+    """Attach the scope rules to every ORM :class:`~sqlalchemy.orm.Session` (idempotent).
+
+    On the class, not one ``sessionmaker``: a session made any other way (bound to a
+    connection by hand, say) is guarded too. Called by :class:`Database` when a
+    database is opened, never at import.
+    """
+    if not event.contains(Session, "do_orm_execute", _on_execute):
+        event.listen(Session, "do_orm_execute", _on_execute)
+    if not event.contains(Session, "before_flush", _on_flush):
+        event.listen(Session, "before_flush", _on_flush)
 
 
 def pick_by_owner(rows: Iterable[Any], scope: Scope, *, owner: str | None, what: str) -> Any:

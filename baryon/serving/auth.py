@@ -190,6 +190,7 @@ _FIND_KEY = (
         PlanRow.monthly_price,
         PlanRow.overage_price,
         PlanRow.features,
+        PlanRow.unit_weights,
         PlanRow.builtin,
         PlanRow.created_at.label("plan_created_at"),
     )
@@ -221,6 +222,7 @@ def _subscription(row: Any) -> Subscription | None:
         features=tuple(row["features"]),
         builtin=row["builtin"],
         created_at=row["plan_created_at"],
+        unit_weights=row["unit_weights"] or {},
     )
     return Subscription(
         id=row["sub_id"],

@@ -96,6 +96,10 @@ class PlanOut(_Out):
     monthly_price: Money
     overage_price: Money | None
     features: list[str]
+    unit_weights: dict[str, int] = Field(
+        default_factory=dict,
+        description="Units per input by metered route template (a route not listed: 1).",
+    )
     builtin: bool
     created_at: datetime
 
@@ -104,11 +108,19 @@ class CreatePlanRequest(_Request):
     """``POST /v1/plans`` (operators)."""
 
     name: str = Field(max_length=40)
-    quota: StrictInt = Field(ge=0, description="Requests per billing period; 0 admits nothing.")
+    quota: StrictInt = Field(ge=0, description="Units per billing period; 0 admits nothing.")
     rate_per_minute: StrictInt = Field(ge=0, description="Requests per minute per API key.")
     monthly_price: str = Field(default="0", max_length=32, description="Decimal string.")
-    overage_price: str | None = Field(default=None, max_length=32)
+    overage_price: str | None = Field(
+        default=None, max_length=32, description="Decimal string, per unit beyond the quota."
+    )
     features: list[str] = Field(default_factory=list, max_length=32)
+    unit_weights: dict[str, StrictInt] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Units per input by metered route template, e.g. "
+        '{"/v1/sentiment/analyze": 2}; whole numbers >= 1 (a route not listed: 1).',
+    )
 
 
 # ------------------------------------------------------------------------ orgs

@@ -51,6 +51,56 @@ def test_plans_create_then_refuse_bad_limits(
     assert "error[plan_exists]" in err
 
 
+def test_plans_create_with_unit_weights(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = ["--home", str(cli_home)]
+    code, out, _ = run(
+        [*home, "plans", "create", "heavy", "--quota", "500", "--rate", "30",
+         "--unit-weight", "/v1/sentiment/analyze=3",
+         "--unit-weight", "/v1/recommendations/{user_id}=2", "--json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["unit_weights"] == {
+        "/v1/recommendations/{user_id}": 2,
+        "/v1/sentiment/analyze": 3,
+    }
+    code, out, _ = run([*home, "plans", "list"], capsys)
+    assert "heavy: 3 units per input on /v1/sentiment/analyze" in out
+
+
+@pytest.mark.parametrize(
+    ("weight", "code"),
+    [
+        ("/v1/sentiment/analyze=0", "invalid_unit_weight"),
+        ("/v1/sentiment/analyze=1.5", "invalid_unit_weight"),
+        ("/v1/sentiment/analyze", "invalid_unit_weight"),
+        ("=2", "invalid_unit_weight"),
+        ("/v1/events=2", "unknown_metered_route"),
+    ],
+)
+def test_plans_create_bad_unit_weight_refused(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], weight: str, code: str
+) -> None:
+    home = ["--home", str(cli_home)]
+    argv = [*home, "plans", "create", "bad", "--quota", "5", "--rate", "5", "--unit-weight", weight]
+    code_, _, err = run(argv, capsys)
+    assert code_ == 1
+    assert err.startswith(f"error[{code}]")
+    code_, out, _ = run([*home, "plans", "list", "--json"], capsys)
+    assert "bad" not in {p["name"] for p in json.loads(out)}
+
+
+def test_plans_create_same_route_twice_refused(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    twice = ["--unit-weight", "/v1/support/answer=2", "--unit-weight", "/v1/support/answer=3"]
+    argv = ["--home", str(cli_home), "plans", "create", "twice", "--quota", "5", "--rate", "5"]
+    argv += twice
+    code, _, err = run(argv, capsys)
+    assert code == 1
+    assert "error[invalid_unit_weight]" in err
+
+
 def test_orgs_keys_usage_walkthrough(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = ["--home", str(cli_home)]
     code, out, _ = run([*home, "orgs", "create", "acme", "--plan", "pro", "--json"], capsys)

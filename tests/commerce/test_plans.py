@@ -9,8 +9,11 @@ import pytest
 
 from baryon.commerce.plans import (
     BUILTIN_PLANS,
+    MAX_UNIT_WEIGHT,
+    METERED_ROUTES,
     add_months,
     billing_period,
+    check_unit_weights,
     create_plan,
     estimate_charge,
     get_plan,
@@ -41,6 +44,7 @@ def test_builtin_plans_seeded_by_migration_match_the_code(workspace: Workspace) 
         assert plan.monthly_price == spec["monthly_price"]
         assert plan.overage_price == spec["overage_price"]
         assert list(plan.features) == spec["features"]
+        assert plan.unit_weights == {}  # migration 0009's default for existing plans
 
 
 def test_list_plans_cheapest_first(workspace: Workspace) -> None:
@@ -91,6 +95,59 @@ def test_create_plan_negative_or_non_integer_limit_refused(
         create_plan(s, **kwargs)  # type: ignore[arg-type]
     assert err.value.code == "invalid_limit"
     assert err.value.details["field"] == field
+
+
+def test_create_plan_unit_weights_round_trip_and_audit(
+    workspace: Workspace, clock: FixedClock
+) -> None:
+    weights = {"/v1/sentiment/analyze": 3, "/v1/models/{name}/predict": 2}
+    with workspace.db.session() as s:
+        made = create_plan(s, name="heavy", quota=10, rate_per_minute=10,
+                           unit_weights=weights, clock=clock)  # fmt: skip
+    with workspace.db.session() as s:
+        plan = get_plan(s, "heavy")
+        [event] = list_audit_events(s, object_type="plan", object_id=made.id)
+    assert made.unit_weights == plan.unit_weights == weights
+    assert plan.to_dict()["unit_weights"] == weights
+    assert event.details["unit_weights"] == weights
+
+
+def test_plan_units_for_is_inputs_times_route_weight(workspace: Workspace) -> None:
+    with workspace.db.session() as s:
+        plan = create_plan(s, name="w", quota=10, rate_per_minute=10,
+                           unit_weights={"/v1/sentiment/analyze": 3})  # fmt: skip
+    assert plan.units_for("/v1/sentiment/analyze", 256) == 768
+    assert plan.units_for("/v1/models/{name}/predict", 256) == 256
+    assert plan.units_for("/v1/sentiment/analyze", 0) == 0
+
+
+@pytest.mark.parametrize("weight", [0, -1, 1.5, True, "2", None, MAX_UNIT_WEIGHT + 1])
+def test_check_unit_weights_bad_weight_refused(weight: object) -> None:
+    with pytest.raises(InvalidInput) as err:
+        check_unit_weights({"/v1/sentiment/analyze": weight})
+    assert err.value.code == "invalid_unit_weight"
+    assert err.value.details["route"] == "/v1/sentiment/analyze"
+
+
+@pytest.mark.parametrize(
+    # a raw path, an unmetered route, a route template with a typo
+    "route",
+    ["/v1/models/adder/predict", "/v1/events", "/v1/usage", "/v1/support/answers"],
+)
+def test_check_unit_weights_unknown_route_refused(workspace: Workspace, route: str) -> None:
+    with workspace.db.session() as s, pytest.raises(InvalidInput) as err:
+        create_plan(s, name="bad", quota=1, rate_per_minute=1, unit_weights={route: 2})
+    assert err.value.code == "unknown_metered_route"
+    assert err.value.details["metered_routes"] == list(METERED_ROUTES)
+    with workspace.db.session() as s:
+        assert "bad" not in {p.name for p in list_plans(s)}
+
+
+def test_check_unit_weights_every_metered_route_at_the_bounds() -> None:
+    weights = dict.fromkeys(METERED_ROUTES, MAX_UNIT_WEIGHT)
+    assert check_unit_weights(weights) == dict(sorted(weights.items()))
+    assert check_unit_weights({"/v1/support/answer": 1}) == {"/v1/support/answer": 1}
+    assert check_unit_weights(None) == {}
 
 
 def test_create_plan_quota_zero_accepted(workspace: Workspace) -> None:

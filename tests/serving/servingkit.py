@@ -193,7 +193,12 @@ class Tenants:
 
 
 def make_tenants(
-    ws: Workspace, clock: FixedClock, *, quota: int = 1000, rate: int = 100_000
+    ws: Workspace,
+    clock: FixedClock,
+    *,
+    quota: int = 1000,
+    rate: int = 100_000,
+    unit_weights: dict[str, int] | None = None,
 ) -> Tenants:
     """Create plan ``test``, orgs acme/globex (customers) and ops (operator), keys per role."""
     org_ids: dict[str, str] = {}
@@ -203,7 +208,7 @@ def make_tenants(
     with ws.db.session(SYSTEM) as s:
         create_plan(
             s, name="test", quota=quota, rate_per_minute=rate, monthly_price="10.00",
-            features=["traffic_split"], clock=clock,
+            features=["traffic_split"], unit_weights=unit_weights, clock=clock,
         )  # fmt: skip
         for name, operator in (("acme", False), ("globex", False), ("ops", True)):
             org = create_org(s, name=name, plan="test", operator=operator, clock=clock)

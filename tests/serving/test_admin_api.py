@@ -148,6 +148,44 @@ def test_operator_plan_with_bad_limits_422(
     assert r.status_code == 422, r.text
 
 
+def test_operator_plan_with_unit_weights(api: ClientFactory, tenants: Tenants) -> None:
+    weights = {"/v1/recommendations/{user_id}": 5}
+    r = api(tenants.keys["ops:owner"]).post(
+        "/v1/plans",
+        json={"name": "recs", "quota": 5, "rate_per_minute": 5, "unit_weights": weights},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["unit_weights"] == weights
+    listed = {p["name"]: p for p in api(tenants.keys["acme:viewer"]).get("/v1/plans").json()}
+    assert listed["recs"]["unit_weights"] == weights
+    assert listed["test"]["unit_weights"] == {}
+
+
+@pytest.mark.parametrize(
+    ("weights", "code"),
+    [
+        ({"/v1/sentiment/analyze": 0}, "invalid_unit_weight"),
+        ({"/v1/sentiment/analyze": -2}, "invalid_unit_weight"),
+        ({"/v1/sentiment/analyze": 10**7}, "invalid_unit_weight"),
+        ({"/v1/sentiment/analyze": 1.5}, "invalid_input"),
+        ({"/v1/sentiment/analyze": "2"}, "invalid_input"),
+        ({"/v1/sentiment/analyze": True}, "invalid_input"),
+        ({"/v1/models/adder/predict": 2}, "unknown_metered_route"),
+        ({"/v1/feedback": 2}, "unknown_metered_route"),
+        ([["/v1/sentiment/analyze", 2]], "invalid_input"),
+    ],
+)
+def test_operator_plan_with_bad_unit_weights_422(
+    api: ClientFactory, tenants: Tenants, weights: object, code: str
+) -> None:
+    ops = api(tenants.keys["ops:owner"])
+    body = {"name": "team", "quota": 5, "rate_per_minute": 5, "unit_weights": weights}
+    r = ops.post("/v1/plans", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == code
+    assert "team" not in {p["name"] for p in ops.get("/v1/plans").json()}
+
+
 def test_operator_plan_duplicate_409(api: ClientFactory, tenants: Tenants) -> None:
     r = api(tenants.keys["ops:owner"]).post(
         "/v1/plans", json={"name": "free", "quota": 1, "rate_per_minute": 1}
@@ -180,9 +218,7 @@ def test_usage_groups_and_period(api: ClientFactory, tenants: Tenants, clock: Fi
     viewer = api(tenants.keys["acme:viewer"])
     by_endpoint = viewer.get("/v1/usage").json()
     assert by_endpoint["groups"] == [
-        {"group": "/v1/models/adder/predict", "requests": 2, "units": 2, "errors": 0},
-        {"group": "/v1/models/nope/predict", "requests": 1, "units": 0, "errors": 1},
-        {"group": "/v1/models/sentiment/predict", "requests": 1, "units": 1, "errors": 0},
+        {"group": "/v1/models/{name}/predict", "requests": 4, "units": 3, "errors": 1},
     ]
     assert by_endpoint["total"]["units"] == 3
     assert by_endpoint["period"]["used"] == 3

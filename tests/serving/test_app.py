@@ -141,7 +141,7 @@ def test_metrics_for_operator_admins_only(api: ClientFactory, tenants: Tenants) 
     predict = 'method="POST",route="/v1/models/{name}/predict"'
     assert f'baryon_http_requests_total{{{predict},status="200"}} 1.0' in text
     assert f"baryon_http_request_duration_seconds_count{{{predict}}} 1.0" in text
-    assert 'baryon_usage_units_total{endpoint="/v1/models/adder/predict"} 1.0' in text
+    assert 'baryon_usage_units_total{endpoint="/v1/models/{name}/predict"} 1.0' in text
     assert 'baryon_predictions_total{model="adder",variant="champion"} 1.0' in text
 
 

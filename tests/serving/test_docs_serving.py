@@ -49,7 +49,9 @@ def test_docs_serving_walkthrough_runs(tmp_path: Path) -> None:
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-4000:]
     assert '"model":"points","model_version":1' in out.stdout
-    assert "200 200 200 200 429" in out.stdout
+    assert "200 200 200 429" in out.stdout
+    assert '"usage":{"units":2,"quota":5,"used":2,"remaining":3}' in out.stdout
+    assert "Created plan analyst" in out.stdout
     assert '"code":"quota_exceeded"' in out.stdout.replace(" ", "")
     assert "HTTP/1.1 429" in out.stdout
     assert "retry-after: 30" in out.stdout.lower()

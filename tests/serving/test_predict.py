@@ -34,7 +34,7 @@ def test_predict_champion_answers_with_ids_and_version(
     assert body["variant"] == "champion"
     assert body["outputs"] == [{"value": 3.0}, {"value": 6.0}]
     assert body["flags"] == []
-    assert body["usage"] == {"units": 1, "quota": 1000, "used": 1, "remaining": 999}
+    assert body["usage"] == {"units": 2, "quota": 1000, "used": 2, "remaining": 998}
     assert r.headers["ratelimit-limit"] == "100000"
 
 
@@ -213,7 +213,7 @@ def test_every_prediction_logged_with_usage_record(
         usage = s.scalars(select(UsageRecordRow)).all()
     assert logged == set(ids)
     assert {u.prediction_id for u in usage} == set(ids)
-    assert all(u.endpoint == "/v1/models/adder/predict" for u in usage)
+    assert all(u.endpoint == "/v1/models/{name}/predict" for u in usage)
     assert all(u.model_version == 1 for u in usage)
     listed = client.get("/v1/predictions?model=adder").json()
     assert [p["prediction_id"] for p in listed] == sorted(ids, reverse=True)

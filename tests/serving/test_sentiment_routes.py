@@ -85,7 +85,7 @@ def test_analyze_batch_returns_label_probabilities_topic_and_logs(
     )
     assert body["results"][0]["topic"] == "Earnings"
     assert (body["model_version"], body["topic_model_version"]) == (3, 2)
-    assert body["usage"]["units"] == 1
+    assert body["usage"]["units"] == 2
     logged = client.get(f"/v1/predictions/{body['prediction_id']}")
     assert logged.status_code == 200
     assert logged.json()["model"] == "sentiment"

@@ -36,7 +36,8 @@ def post_plan(
     principal: Principal = require("plans:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Add a plan (operator ``owner``/``admin`` keys). Limits must be whole and >= 0."""
+    """Add a plan (operator ``owner``/``admin`` keys). Limits must be whole and >= 0;
+    unit weights name metered routes and are whole numbers >= 1."""
 
     def work(session: Session) -> dict[str, Any]:
         plan = create_plan(
@@ -47,6 +48,7 @@ def post_plan(
             monthly_price=body.monthly_price,
             overage_price=body.overage_price,
             features=body.features,
+            unit_weights=body.unit_weights,
             actor=principal.actor,
             clock=state.clock,
         )

@@ -2,37 +2,28 @@
 
 A prediction request goes: caps (batch length, text length, finite numbers) → pick
 the model (``?version=N``, else the endpoint's champion/challenger split, sticky per
-``request_id``) → run it **outside** any transaction → one transaction that replays a
-stored ``Idempotency-Key`` response if there is one, else takes one unit of quota,
-logs the prediction, writes the usage record and stores the idempotent response.
-A request refused for quota writes nothing. A request whose model fails (unknown
-model, no champion, inputs the model cannot use) writes a usage record with 0 units
-and its error status, and takes no quota.
+``request_id``) → run it **outside** any transaction → the metered commit path
+(:class:`~baryon.serving.routers._metered.MeteredCall`, shared by every metered
+route): one transaction that replays a stored ``Idempotency-Key`` response if there
+is one, else takes one unit of quota per input (times the plan's weight for the
+route), logs the prediction with its flags, writes the usage record and stores the
+idempotent response. A request refused for quota writes nothing. A request whose model
+fails (unknown model, no champion, inputs the model cannot use) writes a usage record
+with 0 units and its error status, and takes no quota.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from baryon.commerce.metering import StoredResponse as Stored
-from baryon.commerce.metering import (
-    check_idempotency_key,
-    find_replay,
-    record_usage,
-    reserve_quota,
-    store_replay,
-)
 from baryon.core.config import Settings
-from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge, QuotaExceeded
-from baryon.core.ids import new_id
+from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge
 from baryon.core.refs import NAME_PATTERN
 from baryon.predictions.inference import ServedModel, run_inference
 from baryon.predictions.log import (
@@ -40,19 +31,12 @@ from baryon.predictions.log import (
     get_prediction,
     list_endpoints,
     list_predictions,
-    log_prediction,
     set_endpoint,
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import (
-    PROBLEMS,
-    fingerprint,
-    json_bytes,
-    replay_response,
-    run_write,
-)
-from baryon.serving.routers._metered import choose_model
+from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.schemas import (
     EndpointOut,
     EndpointRequest,
@@ -130,153 +114,39 @@ def predict(
 ) -> Response:
     """Predict with the model's champion (or ``?version=N``); metered, logged, limited.
 
-    The response always carries ``prediction_id`` and ``model_version``; NaN or
-    infinite outputs come back as ``null`` with the flag ``non_finite_output``.
+    Metered at one unit per entry of ``inputs`` (times the plan's weight for this
+    route). The response always carries ``prediction_id`` and ``model_version``; NaN
+    or infinite outputs come back as ``null`` with the flag ``non_finite_output``.
     """
-    started = time.perf_counter()
-    check_caps(body.inputs, state.settings)
-    fp = None
-    if idempotency_key is not None:
-        check_idempotency_key(idempotency_key)
-        fp = fingerprint(request, body)
     request_id = body.request_id or x_request_id
-    endpoint = request.url.path
-    error: BaryonError | None = None
+    call = MeteredCall(
+        state, principal, request, body=body, idempotency_key=idempotency_key,
+        request_id=request_id,
+    )  # fmt: skip
+    check_caps(body.inputs, state.settings)
     model: ServedModel | None = None
-    variant = "champion"
-    outputs: list[Any] = []
-    flags: list[str] = []
     try:
         model, variant = _choose(state, principal, name, version, request_id)
         outputs, flags = run_inference(model, body.inputs)
     except BaryonError as exc:
-        error = exc
-    latency_ms = (time.perf_counter() - started) * 1000.0
-    for attempt in range(2):
-        try:
-            payload = _commit(
-                state, principal, body, fp, idempotency_key, endpoint, error, model, variant,
-                request_id, outputs, flags, latency_ms,
-            )  # fmt: skip
-            break
-        except sa_exc.IntegrityError:
-            if fp is None or attempt == 1:
-                raise
-    if isinstance(payload, Stored):
-        return replay_response(payload)
-    if error is not None:
-        raise error
-    assert model is not None
-    state.metrics.usage_units.labels(endpoint).inc()
-    state.metrics.predictions.labels(model.name, variant).inc()
-    return Response(payload, media_type="application/json")
+        return call.fail(exc, model=model)
+    served = model
 
+    def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
+        return {
+            "prediction_id": ids[0],
+            "model": served.name,
+            "model_version": served.version,
+            "variant": variant,
+            "outputs": outputs,
+            "flags": flags,
+        }
 
-def _commit(
-    state: AppState,
-    principal: Principal,
-    body: PredictRequest,
-    fp: str | None,
-    idempotency_key: str | None,
-    endpoint: str,
-    error: BaryonError | None,
-    model: ServedModel | None,
-    variant: str,
-    request_id: str | None,
-    outputs: list[Any],
-    flags: list[str],
-    latency_ms: float,
-) -> bytes | Stored:
-    sub = principal.subscription
-    with state.connection() as session:
-        now = state.clock.now()
-        if fp is not None and idempotency_key is not None:
-            stored = find_replay(
-                session,
-                key_id=principal.key_id,
-                idempotency_key=idempotency_key,
-                fingerprint=fp,
-                now=now,
-            )
-            if stored is not None:
-                return stored
-        if error is not None or model is None:
-            status = error.http_status if error is not None else 500
-            record_usage(
-                session,
-                org_id=principal.org_id,
-                key_id=principal.key_id,
-                endpoint=endpoint,
-                units=0,
-                status=status,
-                latency_ms=latency_ms,
-                period_start=sub.period(now)[0] if sub is not None else now,
-                model_name=None if model is None else model.name,
-                model_version=None if model is None else model.version,
-                clock=state.clock,
-            )
-            return b""
-        if sub is None:
-            raise QuotaExceeded("the organization has no active plan", code="no_subscription")
-        quota = reserve_quota(session, sub, units=1, now=now)
-        prediction_id = new_id("pred", state.clock)
-        log_prediction(
-            session,
-            prediction_id=prediction_id,
-            org_id=principal.org_id,
-            key_id=principal.key_id,
-            model_name=model.name,
-            model_version=model.version,
-            variant=variant,
-            request_id=request_id,
-            input_mode=principal.prediction_inputs,
-            inputs=body.inputs,
-            outputs=outputs,
-            flags=flags,
-            latency_ms=latency_ms,
-            at=now,
-        )
-        record_usage(
-            session,
-            org_id=principal.org_id,
-            key_id=principal.key_id,
-            endpoint=endpoint,
-            units=1,
-            status=200,
-            latency_ms=latency_ms,
-            period_start=quota.period_start,
-            model_name=model.name,
-            model_version=model.version,
-            prediction_id=prediction_id,
-            clock=state.clock,
-        )
-        payload = json_bytes(
-            {
-                "prediction_id": prediction_id,
-                "model": model.name,
-                "model_version": model.version,
-                "variant": variant,
-                "outputs": outputs,
-                "flags": flags,
-                "usage": {
-                    "units": 1,
-                    "quota": quota.quota,
-                    "used": quota.used,
-                    "remaining": max(0, quota.quota - quota.used),
-                },
-            }
-        )
-        if fp is not None and idempotency_key is not None:
-            store_replay(
-                session,
-                key_id=principal.key_id,
-                org_id=principal.org_id,
-                idempotency_key=idempotency_key,
-                fingerprint=fp,
-                response=Stored(200, payload.decode()),
-                now=now,
-            )
-        return payload
+    return call.commit(
+        inputs=len(body.inputs),
+        logs=[Logged(served, variant, body.inputs, outputs, flags)],
+        answer=answer,
+    )
 
 
 @router.post("/feedback", response_model=FeedbackOut, status_code=201)

@@ -1,25 +1,27 @@
 """Wine recommendations and interaction events.
 
-=========================================  ==================  ========
+=========================================  ==================  =================
 route                                      permission          metered
-=========================================  ==================  ========
-``GET  /v1/recommendations/{user_id}``     ``models:predict``  1 unit
-``POST /v1/events``                        ``feedback:write``  no
-=========================================  ==================  ========
+=========================================  ==================  =================
+``GET  /v1/recommendations/{user_id}``     ``models:predict``  1 unit per user
+``POST /v1/events``                        ``feedback:write``  no (feedback)
+=========================================  ==================  =================
 
 Recommendations come from the ``recommender`` model (champion, or the organization's
 traffic split), joined with the bundled X-Wines wine table (name, type, country,
 grapes). A user the model does not know gets ``cold_start: true`` and a
 content-based answer when the request states tastes (``type``, ``country``,
 ``grape``) or the organization has stored events of that user, else the most popular
-wines. Events (``view``, ``click``, ``rate`` with a 1-5 value) are stored per
-organization as feedback for the next training.
+wines. Recommendations go through the metered commit path
+(:class:`~baryon.serving.routers._metered.MeteredCall`) like every scoring route.
+Events (``view``, ``click``, ``rate`` with a 1-5 value) are stored per organization
+as feedback for the next training; like ``POST /v1/feedback`` they are not metered
+(ground truth that improves the model is not charged).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -28,10 +30,11 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from baryon.core.errors import BaryonError
+from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS, run_write
-from baryon.serving.routers._metered import Logged, choose_model, commit_metered, record_failure
+from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.solutions.recommender.service import (
     Preferences,
     Recommendation,
@@ -98,46 +101,43 @@ def get_recommendations(
 
     Unknown users get ``cold_start: true``: a content-based answer from ``type``,
     ``country`` and ``grape`` (or from their stored events), else the most popular wines.
+    Metered at one unit (one user; times the plan's weight for this route).
     """
-    started = time.perf_counter()
+    call = MeteredCall(state, principal, request, request_id=x_request_id)
     prefs = Preferences(tuple(type or ()), tuple(country or ()), tuple(grape or ()))
     with state.transaction(principal.own_scope) as session:
         events = user_events(session, org_id=principal.org_id, user_id=user_id)
+    served: ServedModel | None = None
     try:
         served, variant = choose_model(state, principal, MODEL, x_request_id)
-        answer: Recommendation = Recommender(served.estimator, catalogue_of(request)).recommend(
+        found: Recommendation = Recommender(served.estimator, catalogue_of(request)).recommend(
             user_id, n, events=events, preferences=prefs or None
         )
     except BaryonError as exc:
-        record_failure(state, principal, request, exc, started)
-        raise
+        return call.fail(exc, model=served)
     except Exception:
         logger.exception("the recommender failed for user %r", user_id)
         failed = BaryonError("the recommender failed on this request", code="prediction_failed")
-        record_failure(state, principal, request, failed, started)
-        raise failed from None
+        return call.fail(failed, model=served)
     output = {
-        "items": [i["item_id"] for i in answer.items],
-        "scores": [i["score"] for i in answer.items],
-        "cold": answer.cold_start,
-        "strategy": answer.strategy,
+        "items": [i["item_id"] for i in found.items],
+        "scores": [i["score"] for i in found.items],
+        "cold": found.cold_start,
+        "strategy": found.strategy,
     }
+    model = served
 
-    def work(session: Session, ids: list[str | None]) -> dict[str, Any]:
+    def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
         return {
             "prediction_id": ids[0],
-            "model_version": served.version,
+            "model_version": model.version,
             "user_id": user_id,
-            "cold_start": answer.cold_start,
-            "strategy": answer.strategy,
-            "items": answer.items,
+            "cold_start": found.cold_start,
+            "strategy": found.strategy,
+            "items": found.items,
         }
 
-    return commit_metered(
-        state, principal, request, body=None, idempotency_key=None,
-        logs=[Logged(served, variant, [user_id], [output])], started=started, work=work,
-        request_id=x_request_id,
-    )  # fmt: skip
+    return call.commit(inputs=1, logs=[Logged(model, variant, [user_id], [output])], answer=answer)
 
 
 class EventRequest(BaseModel):

@@ -1,48 +1,41 @@
 """Financial sentiment and topic monitor: analyze texts, ingest news items, index, alerts.
 
-=======================================  ==================  ========
-route                                    permission          metered
-=======================================  ==================  ========
-``POST /v1/sentiment/analyze``           ``models:predict``  1 unit
-``POST /v1/sentiment/items``             ``models:predict``  1 unit
+=======================================  ====================  =======================
+route                                    permission            metered
+=======================================  ====================  =======================
+``POST /v1/sentiment/analyze``           ``models:predict``    1 unit per text
+``POST /v1/sentiment/items``             ``models:predict``    1 unit per new item
 ``GET  /v1/sentiment/index``             ``predictions:read``  no
 ``GET  /v1/sentiment/alerts``            ``predictions:read``  no
-=======================================  ==================  ========
+=======================================  ====================  =======================
 
 Scoring routes work like ``POST /v1/models/{name}/predict``: the models (``sentiment``
 and, if registered, ``topic``; champion or the organization's traffic split) run
-outside any transaction, then one transaction replays a stored
-``Idempotency-Key`` response or takes one unit of quota, logs one prediction per
-model, writes what the route stores (items, alerts) and the usage record. Items,
+outside any transaction, then the metered commit path
+(:class:`~baryon.serving.routers._metered.MeteredCall`, shared by every metered
+route) replays a stored ``Idempotency-Key`` response or, in one transaction, takes
+the request's units of quota (one per text scored, times the plan's weight for the
+route; an item id sent before is not scored and costs nothing), logs one prediction
+per model, writes what the route stores (items, alerts) and the usage record. Items,
 index and alerts belong to the caller's organization.
-
-:func:`commit_metered` is that transaction, shared with the recommender router.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from baryon.commerce.metering import check_idempotency_key
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS
-from baryon.serving.routers._metered import (
-    Logged,
-    choose_model,
-    commit_metered,
-    record_failure,
-)
+from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
 from baryon.solutions.sentiment.monitor import WINDOWS
 from baryon.solutions.sentiment.service import (
@@ -184,22 +177,23 @@ def analyze(
 ) -> Response:
     """Sentiment (label and class probabilities) and topic of each text.
 
-    An empty batch is a 422 (``empty_batch``); more than ``max_batch_size`` texts a
-    413 (``batch_too_large``); a text over ``max_text_chars`` a 422 (``text_too_long``).
+    Metered at one unit per text (times the plan's weight for this route). An empty
+    batch is a 422 (``empty_batch``); more than ``max_batch_size`` texts a 413
+    (``batch_too_large``); a text over ``max_text_chars`` a 422 (``text_too_long``).
     """
-    started = time.perf_counter()
-    _check_texts(body.texts, state)
-    if idempotency_key is not None:
-        check_idempotency_key(idempotency_key)
     request_id = body.request_id or x_request_id
+    call = MeteredCall(
+        state, principal, request, body=body, idempotency_key=idempotency_key,
+        request_id=request_id,
+    )  # fmt: skip
+    _check_texts(body.texts, state)
     try:
         models = _load_models(state, principal, request_id)
         analyses = _score(state, models, body.texts)
     except BaryonError as exc:
-        record_failure(state, principal, request, exc, started)
-        raise
+        return call.fail(exc)
 
-    def work(session: Session, ids: list[str | None]) -> dict[str, Any]:
+    def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
         return {
             "prediction_id": ids[0],
             "model_version": models.sentiment.version,
@@ -208,11 +202,9 @@ def analyze(
             "results": [a.to_dict() for a in analyses],
         }
 
-    return commit_metered(
-        state, principal, request, body=body, idempotency_key=idempotency_key,
-        logs=_logs(models, body.texts, analyses), started=started, work=work,
-        request_id=request_id,
-    )  # fmt: skip
+    return call.commit(
+        inputs=len(body.texts), logs=_logs(models, body.texts, analyses), answer=answer
+    )
 
 
 class NewsItemIn(_Request):
@@ -291,13 +283,15 @@ def post_items(
 ) -> Response:
     """Score and store news items; run the alert rules over the organization's items.
 
+    Metered at one unit per new item scored (times the plan's weight for this route).
     An item id the organization sent before (or twice in one batch) is listed in
-    ``duplicates`` and neither scored nor counted again.
+    ``duplicates`` and neither scored, charged nor counted again.
     """
-    started = time.perf_counter()
+    call = MeteredCall(
+        state, principal, request, body=body, idempotency_key=idempotency_key,
+        request_id=x_request_id,
+    )  # fmt: skip
     items = _parse_items(body, state)
-    if idempotency_key is not None:
-        check_idempotency_key(idempotency_key)
     with state.transaction(principal.own_scope) as session:
         known = known_item_ids(session, principal.org_id, (i.id for i in items))
     fresh: dict[str, NewsItem] = {}
@@ -308,14 +302,13 @@ def post_items(
         models = _load_models(state, principal, x_request_id)
         analyses = _score(state, models, [i.text for i in fresh.values()])
     except BaryonError as exc:
-        record_failure(state, principal, request, exc, started)
-        raise
+        return call.fail(exc)
     by_id = dict(zip(fresh, analyses, strict=True))
     texts = [i.text for i in fresh.values()]
 
-    def work(session: Session, ids: list[str | None]) -> dict[str, Any]:
+    def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
         result = ingest_items(
-            session,
+            tx.session,
             principal.org_id,
             items,
             by_id,
@@ -347,11 +340,7 @@ def post_items(
             "alerts": [a.to_dict() for a in result.alerts],
         }
 
-    return commit_metered(
-        state, principal, request, body=body, idempotency_key=idempotency_key,
-        logs=_logs(models, texts, analyses), started=started, work=work,
-        request_id=x_request_id,
-    )  # fmt: skip
+    return call.commit(inputs=len(texts), logs=_logs(models, texts, analyses), answer=answer)
 
 
 class Band(BaseModel):

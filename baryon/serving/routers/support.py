@@ -3,14 +3,16 @@
 ==============================  ==================  ========
 route                           permission          metered
 ==============================  ==================  ========
-``POST /v1/support/answer``     ``models:predict``  1 unit
+``POST /v1/support/answer``     ``models:predict``  1 unit per message
 ==============================  ==================  ========
 
 The route works like ``POST /v1/models/{name}/predict``: the text is checked (blank →
 422 ``empty_text``, over ``max_text_chars`` → 422 ``text_too_long``), the
 ``support-intent`` model (champion, or the organization's traffic split) answers
-outside any transaction, then one transaction replays a stored ``Idempotency-Key``
-response or takes one unit of quota, logs the prediction, writes a hand-off to the
+outside any transaction, then the metered commit path
+(:class:`~baryon.serving.routers._metered.MeteredCall`) replays a stored
+``Idempotency-Key`` response or, in one transaction, takes one unit of quota (times
+the plan's weight for the route), logs the prediction, writes a hand-off to the
 hand-off and labeling queues (:func:`baryon.solutions.support.service.queue_turn`,
 text kept only in the organization's input mode ``full``) and the usage record. A
 request the model cannot answer is a 0-unit usage record; no ``support-intent``
@@ -19,25 +21,18 @@ model at all (or no champion) is 503 ``model_not_ready``.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from baryon.commerce.metering import check_idempotency_key
 from baryon.core.errors import BaryonError, ModelNotReady, NotFound
+from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS
-from baryon.serving.routers._metered import (
-    Logged,
-    choose_model,
-    commit_metered,
-    record_failure,
-)
+from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.pipeline import MODEL_NAME
 from baryon.solutions.support.service import (
@@ -116,14 +111,17 @@ def answer(
 ) -> Response:
     """Answer one message with the ``support-intent`` model, or hand it to a human.
 
-    Metered (1 unit) and logged like a prediction; a hand-off is queued for an agent
-    and, when the organization keeps inputs, for labeling.
+    Metered (1 unit per message, times the plan's weight for this route) and logged
+    like a prediction; a hand-off is queued for an agent and, when the organization
+    keeps inputs, for labeling.
     """
-    started = time.perf_counter()
-    text = check_text(body.text, max_chars=state.settings.max_text_chars)
-    if idempotency_key is not None:
-        check_idempotency_key(idempotency_key)
     request_id = body.request_id or x_request_id
+    call = MeteredCall(
+        state, principal, request, body=body, idempotency_key=idempotency_key,
+        request_id=request_id,
+    )  # fmt: skip
+    text = check_text(body.text, max_chars=state.settings.max_text_chars)
+    served: ServedModel | None = None
     try:
         try:
             served, variant = choose_model(state, principal, MODEL_NAME, request_id)
@@ -136,13 +134,12 @@ def answer(
         model = IntentModel(served.name, served.version, served.estimator, dict(served.extra))
         decision: SupportDecision = decide(model, text, _answers(request))
     except BaryonError as exc:
-        record_failure(state, principal, request, exc, started)
-        raise
+        return call.fail(exc, model=served)
 
-    def work(session: Session, ids: list[str | None]) -> dict[str, Any]:
+    def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
         prediction_id = str(ids[0])
         queue_turn(
-            session,
+            tx.session,
             decision,
             prediction_id=prediction_id,
             org_id=principal.org_id,
@@ -152,14 +149,8 @@ def answer(
         )
         return decision.to_response(prediction_id)
 
-    return commit_metered(
-        state,
-        principal,
-        request,
-        body=body,
-        idempotency_key=idempotency_key,
+    return call.commit(
+        inputs=1,
         logs=[Logged(served, variant, [decision.text], [decision.to_output()])],
-        started=started,
-        work=work,
-        request_id=request_id,
+        answer=answer,
     )
