@@ -9,6 +9,7 @@ import pytest
 
 from baryon.cli.main import main
 from baryon.core.config import Settings
+from baryon.core.scope import SYSTEM
 from baryon.jobs import JobQueue
 from baryon.workspace import Workspace
 
@@ -30,7 +31,7 @@ def home_with_jobs(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> tuple[
     with Workspace.open(Settings(home=cli_home)) as ws:
         from baryon.commerce.orgs import get_org
 
-        with ws.db.session() as session:
+        with ws.db.session(SYSTEM) as session:
             org_id = get_org(session, "acme").id
         queue = JobQueue(ws.db, ws.clock)
         ids = [

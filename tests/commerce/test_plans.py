@@ -101,10 +101,10 @@ def test_create_plan_unit_weights_round_trip_and_audit(
     workspace: Workspace, clock: FixedClock
 ) -> None:
     weights = {"/v1/sentiment/analyze": 3, "/v1/models/{name}/predict": 2}
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         made = create_plan(s, name="heavy", quota=10, rate_per_minute=10,
                            unit_weights=weights, clock=clock)  # fmt: skip
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         plan = get_plan(s, "heavy")
         [event] = list_audit_events(s, object_type="plan", object_id=made.id)
     assert made.unit_weights == plan.unit_weights == weights
@@ -113,7 +113,7 @@ def test_create_plan_unit_weights_round_trip_and_audit(
 
 
 def test_plan_units_for_is_inputs_times_route_weight(workspace: Workspace) -> None:
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         plan = create_plan(s, name="w", quota=10, rate_per_minute=10,
                            unit_weights={"/v1/sentiment/analyze": 3})  # fmt: skip
     assert plan.units_for("/v1/sentiment/analyze", 256) == 768
@@ -135,11 +135,11 @@ def test_check_unit_weights_bad_weight_refused(weight: object) -> None:
     ["/v1/models/adder/predict", "/v1/events", "/v1/usage", "/v1/support/answers"],
 )
 def test_check_unit_weights_unknown_route_refused(workspace: Workspace, route: str) -> None:
-    with workspace.db.session() as s, pytest.raises(InvalidInput) as err:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as err:
         create_plan(s, name="bad", quota=1, rate_per_minute=1, unit_weights={route: 2})
     assert err.value.code == "unknown_metered_route"
     assert err.value.details["metered_routes"] == list(METERED_ROUTES)
-    with workspace.db.session() as s:
+    with workspace.db.session(SYSTEM) as s:
         assert "bad" not in {p.name for p in list_plans(s)}
 
 

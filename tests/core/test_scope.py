@@ -20,7 +20,7 @@ from baryon.workspace import Workspace
 def two(tmp_path: Path) -> tuple[Workspace, Workspace, Workspace]:
     """The operator's workspace and the views of orgs ``a`` and ``b``, each with dataset ``t``."""
     ws = Workspace.open(Settings(home=tmp_path / "home"))
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         create_org(s, name="a")
         create_org(s, name="b")
     csv = tmp_path / "t.csv"
@@ -34,11 +34,11 @@ def two(tmp_path: Path) -> tuple[Workspace, Workspace, Workspace]:
 
 def test_session_without_scope_on_owned_table_raises_scope_required(two) -> None:
     ws, _, _ = two
-    with pytest.raises(ScopeRequired), ws.db.session() as s:
+    with pytest.raises(ScopeRequired), ws.db.session(scope=None) as s:
         s.scalars(select(DatasetRow)).all()
-    with pytest.raises(ScopeRequired), ws.db.session() as s:
+    with pytest.raises(ScopeRequired), ws.db.session(scope=None) as s:
         s.execute(update(DatasetRow).values(name="x"))
-    with pytest.raises(ScopeRequired), ws.db.session() as s:
+    with pytest.raises(ScopeRequired), ws.db.session(scope=None) as s:
         s.add(DatasetRow(id="ds_x", org_id=OPERATOR_ORG_ID, name="x", created_at=ws.clock.now()))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.core.scope import SYSTEM
 from baryon.jobs import JobQueue
 from baryon.jobs.tables import JobRow
 from baryon.workspace import Workspace
@@ -65,7 +66,7 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, migrated_db
 def _open(settings: Settings, clock: FixedClock | None) -> Workspace:
     ws = Workspace.open(settings, clock=clock)
     if not ws.db.is_sqlite:  # one database for the session: start from an empty queue
-        with ws.db.session() as session:
+        with ws.db.session(SYSTEM) as session:
             session.execute(delete(JobRow))
     return ws
 

@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 
 from baryon.commerce.orgs import create_org
+from baryon.core.scope import SYSTEM
 from baryon.workspace import Workspace
 
 
 def make_org(ws: Workspace, name: str | None = None) -> str:
     """Create an organization and return its id."""
-    with ws.db.session() as session:
+    with ws.db.session(SYSTEM) as session:
         return create_org(session, name=name or f"org-{secrets.token_hex(4)}", clock=ws.clock).id
 
 

@@ -10,6 +10,7 @@ from jobkit import make_org
 from baryon.core.clock import FixedClock
 from baryon.core.errors import Conflict, InvalidInput, NotFound
 from baryon.core.ids import is_id
+from baryon.core.scope import SYSTEM
 from baryon.jobs import JobQueue
 from baryon.workspace import Workspace
 
@@ -55,7 +56,7 @@ def test_enqueue_in_rolled_back_transaction_leaves_no_job(
     ws: Workspace, queue: JobQueue, org_id: str
 ) -> None:
     def enqueue_then_fail() -> None:
-        with ws.db.session() as session:
+        with ws.db.session(SYSTEM) as session:
             queue.enqueue("noop", org_id=org_id, session=session)
             raise RuntimeError("the caller's transaction fails")
 

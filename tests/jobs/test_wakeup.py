@@ -11,6 +11,7 @@ import pytest
 from jobkit import make_org, wait_until
 
 from baryon.core.errors import MissingDependency
+from baryon.core.scope import SYSTEM
 from baryon.jobs import JobQueue, LocalWakeup, RedisWakeup, Worker, builtin_handlers, open_wakeup
 from baryon.workspace import Workspace
 
@@ -120,13 +121,13 @@ def test_enqueue_in_caller_transaction_wakes_workers_only_after_commit(
     wakeup = Counting()
     queue = JobQueue(ws.db, ws.clock, wakeup=wakeup)
     org_id = make_org(ws)
-    with ws.db.session() as session:
+    with ws.db.session(SYSTEM) as session:
         queue.enqueue("noop", org_id=org_id, session=session)
         assert wakeup.count == 0  # not committed yet: nothing to wake for
     assert wakeup.count == 1
 
     def rolled_back() -> None:
-        with ws.db.session() as session:
+        with ws.db.session(SYSTEM) as session:
             queue.enqueue("noop", org_id=org_id, session=session)
             raise RuntimeError("rolled back")
 

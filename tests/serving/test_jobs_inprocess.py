@@ -12,13 +12,14 @@ from fastapi import FastAPI
 from baryon.commerce.orgs import create_org
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.core.scope import SYSTEM
 from baryon.jobs import Handler, Job, JobContext, JobQueue
 from baryon.serving.app import create_app
 from baryon.workspace import Workspace
 
 
 def _org(ws: Workspace) -> str:
-    with ws.db.session() as session:
+    with ws.db.session(SYSTEM) as session:
         return create_org(session, name="acme", clock=ws.clock).id
 
 

@@ -27,6 +27,7 @@ from baryon.commerce.plans import METERED_ROUTES
 from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.core.scope import SYSTEM
 from baryon.ml.recommend import ItemKNNCosineRecommender
 from baryon.predictions.inference import ServedModel
 from baryon.predictions.tables import PredictionRow
@@ -144,7 +145,7 @@ def app(settings: Settings, ws: Workspace, clock: FixedClock, resolver: StaticRe
 
 
 def _usage(ws: Workspace) -> list[UsageRecordRow]:
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         return list(s.scalars(select(UsageRecordRow).order_by(UsageRecordRow.at)))
 
 
@@ -253,7 +254,7 @@ def test_metered_latency_is_one_measure_in_usage_and_log(
 ) -> None:
     r = route.call(api(tenants.keys["acme:developer"]), BATCH, {}, clock)
     [record] = _usage(ws)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         logged = s.get(PredictionRow, r.json()["prediction_id"])
     assert logged is not None
     assert record.latency_ms > 0
@@ -326,7 +327,7 @@ def test_predict_flags_are_logged(
                  "champion")  # fmt: skip
     r = api(tenants.keys["acme:developer"]).post("/v1/models/inf/predict", json={"inputs": [ROW]})
     assert r.json()["flags"] == ["non_finite_output"]
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         [logged] = s.scalars(select(PredictionRow)).all()
     assert logged.flags == ["non_finite_output"]
 

@@ -59,23 +59,23 @@ def test_reserve_quota_batch_over_what_is_left_refused_whole(
     ws: Workspace, clock: FixedClock
 ) -> None:
     sub = _org(ws, clock, quota=5)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         assert reserve_quota(s, sub, units=3, now=clock.now()).used == 3
-    with ws.db.session() as s, pytest.raises(QuotaExceeded) as err:
+    with ws.db.session(SYSTEM) as s, pytest.raises(QuotaExceeded) as err:
         reserve_quota(s, sub, units=3, now=clock.now())
     assert (err.value.details["used"], err.value.details["units"]) == (3, 3)
     assert "needs 3 units and 2" in err.value.message
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         assert reserve_quota(s, sub, units=2, now=clock.now()).used == 5
 
 
 def test_reserve_quota_zero_units_reads_without_writing(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=0)
-    with ws.db.session() as s:
+    with ws.db.session(SYSTEM) as s:
         state = reserve_quota(s, sub, units=0, now=clock.now())
     assert (state.quota, state.used) == (0, 0)
     assert ws.db.table_counts()["quota_counters"] == 0
-    with ws.db.session() as s, pytest.raises(ValueError, match="units"):
+    with ws.db.session(SYSTEM) as s, pytest.raises(ValueError, match="units"):
         reserve_quota(s, sub, units=-1, now=clock.now())
 
 
