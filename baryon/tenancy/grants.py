@@ -171,8 +171,7 @@ def _check(object_type: str, permission: str) -> None:
 
 
 def _to_grant(session: Session, row: GrantRow, object_name: str | None = None) -> Grant:
-    rows = session.execute(select(OrganizationRow.id, OrganizationRow.name)).all()
-    names = {org_id: name for org_id, name in rows}
+    names = dict(session.execute(select(OrganizationRow.id, OrganizationRow.name)).all())
     if object_name is None:
         table = _OBJECT_ROWS[row.object_type]
         object_name = session.scalar(select(table.name).where(table.id == row.object_id))
