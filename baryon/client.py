@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -49,19 +50,24 @@ from baryon.core.errors import (
     Unauthorized,
 )
 from baryon.serving.schemas import (
+    AliasMoveOut,
     AuditEventOut,
     CreatedKeyOut,
     EndpointOut,
+    EvaluationOut,
     FeedbackOut,
     GrantOut,
     GrantsOut,
     KeyOut,
     MeOut,
+    ModelDetailOut,
+    ModelOut,
     OrgDetailOut,
     OrgOut,
     PlanOut,
     PredictionOut,
     PredictResponse,
+    RegisteredVersionOut,
     UsageOut,
     UserOut,
 )
@@ -199,8 +205,12 @@ class Client:
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        files: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """Send one request with safe retries; return the 2xx response or raise.
+
+        ``files`` and ``data`` send a ``multipart/form-data`` body instead of ``json``.
 
         Raises
         ------
@@ -217,7 +227,7 @@ class Client:
         while True:
             try:
                 response = self._http.request(
-                    method, path, json=json, params=query, headers=headers
+                    method, path, json=json, params=query, headers=headers, files=files, data=data
                 )
             except httpx.TransportError as exc:
                 if not repeatable or attempt >= self.max_retries:
@@ -314,6 +324,84 @@ class Client:
     def revoke_key(self, key_id: str) -> KeyOut:
         """Revoke a key (idempotent)."""
         return _parse(KeyOut, self.request("DELETE", f"/v1/keys/{key_id}"))
+
+    # ---------------------------------------------------------------- models
+    def models(self) -> list[ModelOut]:
+        """Every model you own or that was shared with you, with its champion's metrics."""
+        return self._get("/v1/models", list[ModelOut])
+
+    def model(self, name: str, *, owner: str | None = None) -> ModelDetailOut:
+        """One model: versions, aliases, alias history with gate decisions.
+
+        ``owner`` names the organization of a model shared with you.
+        """
+        return self._get(f"/v1/models/{name}", ModelDetailOut, owner=owner)
+
+    def promote(
+        self,
+        name: str,
+        version: int,
+        *,
+        min_delta: float = 0.0,
+        force: bool = False,
+        reason: str = "",
+    ) -> AliasMoveOut:
+        """Make ``version`` champion through the gate (``gate_refused`` is a ``Conflict``).
+
+        Owner/admin keys; ``changed`` is False when it already was the champion.
+        """
+        body = {"version": version, "min_delta": min_delta, "force": force, "reason": reason}
+        return self._post(f"/v1/models/{name}/promote", AliasMoveOut, body)
+
+    def rollback(self, name: str, *, reason: str = "") -> AliasMoveOut:
+        """Move the champion back to the previous one (owner/admin keys)."""
+        return self._post(f"/v1/models/{name}/rollback", AliasMoveOut, {"reason": reason})
+
+    def evaluate(
+        self,
+        name: str,
+        dataset: str,
+        version: int | None = None,
+        *,
+        split: str = "test",
+        owner: str | None = None,
+    ) -> EvaluationOut:
+        """Measure a version (default: the champion) on a split of a dataset version."""
+        body: dict[str, Any] = {"dataset": dataset, "split": split}
+        if version is not None:
+            body["version"] = version
+        response = self.request(
+            "POST", f"/v1/models/{name}/evaluate", json=body, params={"owner": owner}
+        )
+        return _parse(EvaluationOut, response)
+
+    def register_model(
+        self,
+        name: str,
+        path: str | Path,
+        *,
+        dataset: str,
+        target: str,
+        task: str | None = None,
+    ) -> RegisteredVersionOut:
+        """Register a scikit-learn model trained elsewhere from a ``.skops`` file.
+
+        It is measured on ``dataset``'s test split and becomes ``challenger`` (the
+        first version of a new name: ``champion``). Sending the same file again gives
+        back the same version (``created`` False), so a retry is harmless.
+        """
+        file = Path(path)
+        fields = {"dataset": dataset, "target": target}
+        if task is not None:
+            fields["task"] = task
+        with file.open("rb") as handle:
+            response = self.request(
+                "POST",
+                f"/v1/models/{name}/versions",
+                files={"file": (file.name, handle, "application/octet-stream")},
+                data=fields,
+            )
+        return _parse(RegisteredVersionOut, response)
 
     # ---------------------------------------------------------------- grants
     def grants(self) -> GrantsOut:

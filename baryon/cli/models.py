@@ -1,4 +1,4 @@
-"""``baryon models list|show|promote|rollback|evaluate``: the model registry."""
+"""``baryon models list|show|promote|rollback|evaluate|register``: the model registry."""
 
 from __future__ import annotations
 
@@ -205,3 +205,44 @@ def evaluate_cmd(
     for name, value in evaluation.metrics.items():
         table.add_row(name, _fmt(value))
     console.print(table)
+
+
+@app.command("register")
+def register_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    file: Annotated[Path, typer.Argument(help="A .skops file of a fitted scikit-learn estimator.")],
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="Dataset NAME or NAME@VERSION with a split.")
+    ],
+    target: Annotated[str, typer.Option("--target", help="Target column.")],
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="classification, regression or text_classification."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Register a scikit-learn model trained elsewhere; measured on the test split, challenger."""
+    from baryon.training.external import read_model_file, register_external_model
+
+    ws = get_workspace(ctx)
+    payload = read_model_file(file, max_bytes=ws.settings.max_model_bytes)
+    made = register_external_model(
+        ws, name, payload, dataset=dataset, target=target, task=task, actor=cli_actor()
+    )
+    mv = made.version
+    if as_json:
+        print_json({"created": made.created, "run": made.run.to_dict(), "version": mv.to_dict()})
+        return
+    from rich.table import Table
+
+    table = Table("metric", "value")
+    for metric, value in mv.metrics.items():
+        table.add_row(metric, _fmt(value))
+    console.print(table)
+    state = "registered" if made.created else "already registered"
+    console.print(
+        f"{state} as {mv.name}:{mv.version} ({', '.join(mv.aliases) or 'no alias'}), "
+        f"run {made.run.id}",
+        markup=False,
+    )

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         Seconds a SQLite connection waits for a lock before failing.
     max_body_bytes, max_batch_size, max_text_chars : int
         Request caps of the HTTP API (bytes, items, characters).
+    max_model_bytes : int
+        Largest model file registered from outside (``POST /v1/models/{name}/versions``,
+        ``baryon models register``), in bytes (default 64 MiB). Over it: 413
+        ``model_file_too_large``. That route's request body may exceed
+        ``max_body_bytes`` by this much.
     production : bool
         Strict mode: refuse to load models saved under another scikit-learn
         major.minor, and similar safety checks.
@@ -76,6 +81,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     max_batch_size: int = Field(default=256, gt=0)
     max_text_chars: int = Field(default=10_000, gt=0)
+    max_model_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     production: bool = False
     inprocess_worker: bool = True
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)

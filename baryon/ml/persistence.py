@@ -15,6 +15,16 @@ Two payload formats, chosen by the estimator:
     allow-list :data:`TRUSTED_TYPES`, otherwise loading is refused. Nothing is ever
     loaded with ``trusted=True``.
 
+Models trained elsewhere
+------------------------
+:func:`read_external_model` reads a skops file of a scikit-learn estimator fitted
+outside Baryon ("bring your own model") under the **same** allow-list: a file that is
+not a skops archive (a pickle, a joblib file, anything else), that holds a type outside
+skops' defaults and :data:`TRUSTED_TYPES`, or that is not a fitted estimator is refused
+before anything in it is built. Such a model is stored as the bytes it came in, with a
+manifest of kind :data:`EXTERNAL_KIND` whose ``class`` is the estimator's own class;
+:func:`load_model` loads it back under the same checks.
+
 The manifest (a JSON-able dict) records ``format``, ``format_version``, ``kind``,
 ``class`` (``module.ClassName``), ``params``, ``library_versions`` (python, numpy,
 scipy, sklearn, skops, baryon), ``sha256`` and ``size_bytes`` of the payload,
@@ -38,17 +48,19 @@ from typing import Any
 
 import numpy as np
 
-from baryon.core.errors import BaryonError, IntegrityError, InvalidInput
+from baryon.core.errors import BaryonError, IntegrityError, InvalidInput, PayloadTooLarge
 from baryon.core.jsonvalues import to_jsonable
 from baryon.ml.kinds import KINDS, Kind, estimator_class
 
 __all__ = [
+    "EXTERNAL_KIND",
     "FORMAT_NPZ",
     "FORMAT_SKOPS",
     "TRUSTED_TYPES",
     "dump_model",
     "library_versions",
     "load_model",
+    "read_external_model",
 ]
 
 FORMAT_NPZ = "baryon-npz"
@@ -56,6 +68,10 @@ FORMAT_SKOPS = "skops"
 _FORMAT_VERSION = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _ARRAY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+#: Kind of a scikit-learn estimator fitted outside Baryon (:func:`read_external_model`).
+EXTERNAL_KIND = "external_sklearn"
+#: An external skops archive may unpack to at most this many times its own size.
+_MAX_UNPACK_RATIO = 20
 
 #: Types a skops payload may contain beyond skops' own defaults. Exact names, no
 #: prefixes: a new scikit-learn version that needs another type fails loudly (and
@@ -271,6 +287,8 @@ def load_model(
         )
     _check_versions(manifest, allow_version_mismatch)
     kind = manifest["kind"]
+    if kind == EXTERNAL_KIND:
+        return _load_external(payload, manifest)
     spec = KINDS.get(kind) if isinstance(kind, str) else None
     if spec is None or manifest["class"] != spec.class_path:
         raise IntegrityError(
@@ -330,17 +348,31 @@ def _load_npz(payload: bytes, kind: str) -> Any:
         ) from exc
 
 
-def _load_skops(payload: bytes, manifest: dict[str, Any]) -> Any:
+def _skops_types(payload: bytes) -> list[str] | None:
+    """The types of a skops payload that skops does not trust by default (None: not skops).
+
+    Reads only the archive's schema: nothing in it is built.
+    """
     import skops.io as sio
 
     try:
-        types = sorted(sio.get_untrusted_types(data=payload))
-    except Exception as exc:  # skops raises assorted errors on a malformed archive
-        raise IntegrityError(
-            f"model payload does not parse as skops ({type(exc).__name__}: {exc})",
-            code="corrupt_model",
-        ) from exc
-    refused = [t for t in types if t not in TRUSTED_TYPES]
+        return sorted(sio.get_untrusted_types(data=payload))
+    except Exception:  # skops raises assorted errors on a malformed archive
+        return None
+
+
+def _untrusted(types: list[str]) -> list[str]:
+    """The types of ``types`` outside :data:`TRUSTED_TYPES` (what loading refuses)."""
+    return [t for t in types if t not in TRUSTED_TYPES]
+
+
+def _load_skops(payload: bytes, manifest: dict[str, Any]) -> Any:
+    import skops.io as sio
+
+    types = _skops_types(payload)
+    if types is None:
+        raise IntegrityError("model payload does not parse as skops", code="corrupt_model")
+    refused = _untrusted(types)
     if refused:
         raise IntegrityError(
             f"model payload holds type(s) outside the persistence allow-list: "
@@ -361,6 +393,172 @@ def _load_skops(payload: bytes, manifest: dict[str, Any]) -> Any:
         raise IntegrityError(
             f"model payload does not load ({type(exc).__name__}: {exc})", code="corrupt_model"
         ) from exc
+
+
+def _load_external(payload: bytes, manifest: dict[str, Any]) -> Any:
+    """Load a stored external model (its manifest's class must be what the payload holds)."""
+    if manifest["format"] != FORMAT_SKOPS:
+        raise IntegrityError(
+            f"an {EXTERNAL_KIND} model must be skops, not {manifest['format']!r}",
+            code="bad_manifest",
+        )
+    estimator = _load_skops(payload, manifest)
+    if _class_path(estimator) != manifest["class"]:
+        raise IntegrityError(
+            f"model payload holds a {_class_path(estimator)}, not {manifest['class']}",
+            code="bad_manifest",
+        )
+    return estimator
+
+
+def _class_path(obj: Any) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# ------------------------------------------------------------ models made elsewhere
+def read_external_model(
+    payload: bytes, *, max_bytes: int, extra: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """Read a skops file of a fitted scikit-learn estimator trained outside Baryon.
+
+    The file is checked before anything in it is built: it must be a skops archive
+    (a zip with a ``schema.json``; pickle and joblib files are refused), unpack to at
+    most 20 times its size, and hold only types skops trusts by default or that are in
+    :data:`TRUSTED_TYPES`. Then it is loaded with exactly those types trusted, and the
+    result must be a fitted scikit-learn estimator with ``predict``.
+
+    Parameters
+    ----------
+    payload : bytes
+        The file's bytes; stored as they are (the manifest's ``sha256`` is theirs).
+    max_bytes : int
+        Largest accepted file, in bytes.
+    extra : dict, optional
+        JSON-able facts to keep in the manifest.
+
+    Returns
+    -------
+    estimator : object
+        The fitted estimator.
+    manifest : dict
+        As :func:`dump_model` writes it, with ``kind`` :data:`EXTERNAL_KIND` and
+        ``class`` the estimator's class (``sklearn.linear_model._logistic.LogisticRegression``);
+        :func:`load_model` loads ``payload`` back with it.
+
+    Raises
+    ------
+    PayloadTooLarge
+        ``model_file_too_large``: over ``max_bytes``, or unpacking to more than 20
+        times its size.
+    InvalidInput
+        ``invalid_model_file``: not a skops file (``details["detected"]`` is
+        ``"pickle"`` for a pickle or joblib file), a payload skops cannot load, or not
+        a fitted estimator with ``predict``; ``untrusted_model``: the file holds
+        types outside the allow-list (``details["types"]`` names them).
+    """
+    if len(payload) > max_bytes:
+        raise PayloadTooLarge(
+            f"the model file has {len(payload)} bytes; the limit is {max_bytes} "
+            "(BARYON_MAX_MODEL_BYTES)",
+            code="model_file_too_large",
+            details={"max_bytes": max_bytes},
+        )
+    _check_archive(payload)
+    types = _skops_types(payload)
+    if types is None:
+        raise _not_skops(payload)
+    refused = _untrusted(types)
+    if refused:
+        raise InvalidInput(
+            f"the model file holds type(s) Baryon does not trust: {', '.join(refused)}; "
+            "only scikit-learn estimators and the types of baryon.ml.persistence.TRUSTED_TYPES "
+            "can be loaded",
+            code="untrusted_model",
+            details={"types": refused},
+        )
+    estimator = _loads_external(payload, types)
+    manifest: dict[str, Any] = {
+        "format": FORMAT_SKOPS,
+        "format_version": _FORMAT_VERSION,
+        "kind": EXTERNAL_KIND,
+        "class": _class_path(estimator),
+        "params": _jsonable(estimator.get_params(deep=False)),
+        "library_versions": library_versions(),
+        "trusted_types": types,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "size_bytes": len(payload),
+        "extra": _jsonable(dict(extra or {})),
+    }
+    return estimator, manifest
+
+
+def _check_archive(payload: bytes) -> None:
+    """Refuse a payload that is not a zip archive with a schema, or unpacks too far."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise _not_skops(payload) from None
+    if "schema.json" not in {i.filename for i in infos}:
+        raise _not_skops(payload)
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > _MAX_UNPACK_RATIO * max(len(payload), 1):
+        raise PayloadTooLarge(
+            f"the model file unpacks to {unpacked} bytes, more than {_MAX_UNPACK_RATIO} "
+            "times its size",
+            code="model_file_too_large",
+            details={"unpacked_bytes": unpacked},
+        )
+
+
+def _not_skops(payload: bytes) -> InvalidInput:
+    if payload[:1] == b"\x80":  # pickle protocol 2+ (joblib writes pickles too)
+        return InvalidInput(
+            "the model file is a pickle (or joblib) file; Baryon never loads pickles: "
+            "save the estimator with skops.io.dump(estimator, 'model.skops')",
+            code="invalid_model_file",
+            details={"detected": "pickle"},
+        )
+    return InvalidInput(
+        "the model file is not a skops file: save the estimator with "
+        "skops.io.dump(estimator, 'model.skops')",
+        code="invalid_model_file",
+        details={"detected": "unknown"},
+    )
+
+
+def _loads_external(payload: bytes, types: list[str]) -> Any:
+    import skops.io as sio
+    from sklearn.base import BaseEstimator
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        estimator = sio.loads(payload, trusted=types)
+    except Exception as exc:  # skops raises assorted errors on a malformed archive
+        raise InvalidInput(
+            f"the model file does not load as skops ({type(exc).__name__})",
+            code="invalid_model_file",
+            details={"detected": "skops"},
+        ) from None
+    if not isinstance(estimator, BaseEstimator) or not callable(
+        getattr(estimator, "predict", None)
+    ):
+        raise InvalidInput(
+            f"the model file holds a {type(estimator).__name__}, not a scikit-learn "
+            "estimator with predict",
+            code="invalid_model_file",
+            details={"detected": "skops"},
+        )
+    try:
+        check_is_fitted(estimator)
+    except Exception:  # sklearn's NotFittedError, or a TypeError of an odd estimator
+        raise InvalidInput(
+            f"the {type(estimator).__name__} in the model file is not fitted",
+            code="invalid_model_file",
+            details={"detected": "skops"},
+        ) from None
+    return estimator
 
 
 def _spec(kind: str) -> Kind:

@@ -41,7 +41,7 @@ from baryon.serving.auth import declared_permission
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
-from baryon.serving.routers import ROUTERS
+from baryon.serving.routers import ROUTERS, models
 from baryon.workspace import Workspace
 
 __all__ = ["check_route_permissions", "create_app", "create_app_from_env", "route_permissions"]
@@ -216,7 +216,12 @@ def create_app(
     for router in (*ROUTERS, *routers):
         app.include_router(router)
     install_error_handlers(app)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        body_caps=[models.body_cap(settings)],
+    )
     check_route_permissions(app)
     return app
 

@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -112,17 +113,34 @@ class RequestMiddleware:
     """Pure ASGI middleware around the whole app.
 
     * refuses bodies over ``max_body_bytes`` with 413 (by ``Content-Length`` and by
-      counting what arrives);
+      counting what arrives); ``body_caps`` gives some routes a larger cap
+      (``(method, path pattern, bytes)``: a model file upload);
     * times each request into :class:`Metrics` under its route template;
     * adds the ``RateLimit-*`` headers the auth step left in the request state;
     * turns any exception that escaped every handler into a 500 problem (logged),
       so no traceback ever reaches a client.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        body_caps: Sequence[tuple[str, re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.body_caps = tuple(body_caps)
+
+    def _cap(self, scope: Scope) -> int:
+        """The body cap of this request's route, in bytes."""
+        method, path = scope.get("method", ""), scope.get("path", "")
+        for cap_method, pattern, cap in self.body_caps:
+            if method == cap_method and pattern.match(path):
+                return max(cap, self.max_body_bytes)
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -147,11 +165,12 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            body = await self._read_body(scope, receive)
+            cap = self._cap(scope)
+            body = await self._read_body(scope, receive, cap)
             if body is None:
                 await self._send_problem(
                     send_wrapper, 413, "payload_too_large",
-                    f"the request body exceeds {self.max_body_bytes} bytes",
+                    f"the request body exceeds {cap} bytes",
                 )  # fmt: skip
                 return
             if _has_lone_surrogate(body):
@@ -177,11 +196,11 @@ class RequestMiddleware:
                 template, scope.get("method", ""), state["status"], time.perf_counter() - started
             )
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
+    async def _read_body(self, scope: Scope, receive: Receive, cap: int) -> bytes | None:
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    if int(value) > self.max_body_bytes:
+                    if int(value) > cap:
                         return None
                 except ValueError:
                     return None
@@ -193,7 +212,7 @@ class RequestMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > cap:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -14,7 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 __all__ = [
+    "AliasMoveOut",
     "AuditEventOut",
+    "ChampionOut",
     "CreateKeyRequest",
     "CreateOrgRequest",
     "CreatePlanRequest",
@@ -22,11 +24,16 @@ __all__ = [
     "CreatedKeyOut",
     "EndpointOut",
     "EndpointRequest",
+    "EvaluateRequest",
+    "EvaluationOut",
     "FeedbackOut",
     "FeedbackRequest",
     "HealthOut",
     "KeyOut",
     "MeOut",
+    "ModelDetailOut",
+    "ModelOut",
+    "ModelVersionOut",
     "OrgDetailOut",
     "OrgOut",
     "PeriodOut",
@@ -35,8 +42,11 @@ __all__ = [
     "PredictResponse",
     "PredictionOut",
     "Problem",
+    "PromoteRequest",
     "ReadyOut",
+    "RegisteredVersionOut",
     "RoleName",
+    "RollbackRequest",
     "SubscribeRequest",
     "SubscriptionOut",
     "UpdateOrgRequest",
@@ -391,3 +401,130 @@ class GrantsOut(_Out):
 
     given: list[GrantOut]
     received: list[GrantOut]
+
+
+# ---------------------------------------------------------------------- models
+ModelAccess = Literal["own", "predict", "read"]
+
+
+class ChampionOut(_Out):
+    """The version a model serves with, and its test metrics."""
+
+    version: int
+    kind: str
+    metrics: dict[str, float | None]
+    primary_value: float | None
+    dataset_version_id: str
+    created_at: datetime
+
+
+class ModelOut(_Out):
+    """A model in the catalogue: own, or shared with the caller by its owner."""
+
+    name: str
+    owner: str = Field(description="The owning organization's name.")
+    ref: str = Field(description="NAME for your own model, OWNER/NAME for a shared one.")
+    access: ModelAccess = Field(
+        description="own; predict or read: shared with you with that grant."
+    )
+    actions: list[str] = Field(
+        description="What this key may do with it: read, evaluate, predict, register, "
+        "promote, rollback."
+    )
+    task: str
+    primary_metric: str
+    latest_version: int
+    aliases: dict[str, int]
+    champion: ChampionOut | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelVersionOut(_Out):
+    """One immutable version of a model."""
+
+    version: int
+    kind: str
+    task: str
+    run_id: str
+    dataset_version_id: str
+    metrics: dict[str, float | None]
+    primary_metric: str
+    primary_value: float | None
+    aliases: list[str]
+    feature_columns: list[str]
+    target: str | None
+    classes: list[Any] | None
+    extra: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+class AliasMoveOut(_Out):
+    """One alias move: who moved which alias from where to where, why, and the gate."""
+
+    seq: int
+    alias: str
+    action: str
+    from_version: int | None
+    to_version: int | None
+    actor: str
+    reason: str
+    forced: bool
+    gate: dict[str, Any] | None
+    at: datetime
+    changed: bool = True
+
+
+class ModelDetailOut(ModelOut):
+    """A model with every version and its alias history (gate decisions included)."""
+
+    versions: list[ModelVersionOut]
+    history: list[AliasMoveOut]
+
+
+class PromoteRequest(_Request):
+    """``POST /v1/models/{name}/promote``: make ``version`` champion through the gate."""
+
+    version: StrictInt = Field(ge=1)
+    min_delta: float = Field(
+        default=0.0, ge=0.0, allow_inf_nan=False, description="Required gain of the metric."
+    )
+    force: bool = Field(default=False, description="Promote even if the gate refuses.")
+    reason: str = Field(default="", max_length=500)
+
+
+class RollbackRequest(_Request):
+    """``POST /v1/models/{name}/rollback``: champion back to the previous one."""
+
+    reason: str = Field(default="", max_length=500)
+
+
+class EvaluateRequest(_Request):
+    """``POST /v1/models/{name}/evaluate``: measure a version on a dataset version."""
+
+    dataset: str = Field(min_length=1, max_length=200, description="A dataset reference.")
+    version: StrictInt | None = Field(default=None, ge=1, description="Default: the champion.")
+    split: Literal["test", "validation", "train"] = "test"
+
+
+class EvaluationOut(_Out):
+    """Metrics of one version on one split of a dataset version."""
+
+    model: str
+    version: int
+    task: str
+    dataset: str
+    dataset_version_id: str
+    split: str
+    metrics: dict[str, float | None]
+    report: dict[str, Any]
+
+
+class RegisteredVersionOut(_Out):
+    """``POST /v1/models/{name}/versions``: the run and the version a model file made."""
+
+    model: str
+    created: bool = Field(description="False: these bytes were registered already.")
+    run_id: str
+    version: ModelVersionOut

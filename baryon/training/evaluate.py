@@ -455,6 +455,7 @@ def evaluate_on_dataset(
     *,
     dataset: str | None = None,
     default_dataset_version_id: str | None = None,
+    split: str = "test",
 ) -> tuple[Evaluation, dict[str, Any]]:
     """Measure a loaded version on a dataset version's test split (used by the gate).
 
@@ -469,6 +470,9 @@ def evaluate_on_dataset(
         (all rows if it has no split).
     default_dataset_version_id : str, optional
         Used when ``dataset`` is None (default: the version's own dataset version).
+    split : {"test", "validation", "train"}
+        The split to measure on (default ``test``). A dataset version without a split
+        is measured on all its rows when ``test`` is asked for.
 
     Returns
     -------
@@ -481,15 +485,19 @@ def evaluate_on_dataset(
     NotFound
         No such dataset or dataset version.
     InvalidInput, ValidationFailed
-        The rows do not fit the version (see :func:`evaluate_model`).
+        The rows do not fit the version (see :func:`evaluate_model`); ``invalid_split``
+        (an unknown split name); ``no_split`` (``validation`` or ``train`` asked of a
+        dataset version without a split).
     """
     version = loaded.version
     if dataset is not None:
         target = datasets.resolve(dataset)
     else:
         target = datasets.get_by_id(default_dataset_version_id or version.dataset_version_id)
-    split = "test" if target.split else None
-    frame = target.to_pandas(split=split)
+    chosen: str | None = split
+    if not target.split and split == "test":
+        chosen = None  # all rows (documented: a dataset without a split)
+    frame = target.to_pandas(split=chosen)
     training = (
         training_interactions(datasets, version) if version.task == "recommendation" else None
     )
@@ -497,7 +505,7 @@ def evaluate_on_dataset(
     where = {
         "dataset_version_id": target.id,
         "dataset": target.ref,
-        "split": split or "all rows",
+        "split": chosen or "all rows",
     }
     return evaluation, where
 

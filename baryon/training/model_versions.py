@@ -134,6 +134,8 @@ class RegisteredModel:
     created_at, updated_at : datetime
     org_id : str or None
         The owning organization (a model shared with the caller has another one's).
+    id : str or None
+        The registered model's id (``mdl_…``; what grants name).
     """
 
     name: str
@@ -144,6 +146,7 @@ class RegisteredModel:
     created_at: datetime
     updated_at: datetime
     org_id: str | None = None
+    id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from baryon.core.audit import record_audit
-from baryon.core.errors import Conflict, ModelNotReady
+from baryon.core.errors import Conflict, ModelNotReady, NotFound
 from baryon.training.evaluate import evaluate_on_dataset
 from baryon.training.gates import GateDecision, decide
 from baryon.training.model_versions import AliasMove, ModelVersion
@@ -157,12 +157,18 @@ class Promoter:
     def resolve(self, name: str, version: int) -> tuple[ModelVersion, ModelVersion | None]:
         """Return the challenger ``version`` of ``name`` and the current champion (or None).
 
+        Only the caller's own models can be promoted: a model another organization
+        shared is ``model_not_found`` here, as it is for every write, before anything
+        is evaluated or audited.
+
         Raises
         ------
         NotFound
-            No such model or version.
+            No such model or version (or not the caller's own model).
         """
         challenger = self.registry.get_version(name, version=version)
+        if not self.registry.scope.owns(challenger.org_id):
+            raise NotFound(f"model {name!r} not found", code="model_not_found")
         try:
             champion: ModelVersion | None = self.registry.get_version(name, alias="champion")
         except ModelNotReady:

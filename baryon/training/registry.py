@@ -261,6 +261,7 @@ class ModelRegistry:
                     created_at=model.created_at,
                     updated_at=model.updated_at,
                     org_id=model.org_id,
+                    id=model.id,
                 )
                 for model in sql.models()
             ]

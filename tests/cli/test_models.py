@@ -140,3 +140,62 @@ def test_models_evaluate_bad_reference_one_line_error(
     )
     assert code == 1
     assert err.startswith("error[invalid_ref]:")
+
+
+@pytest.fixture
+def home_with_points(cli_home: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A home with dataset "points" (split) and a .skops logistic regression fitted on it."""
+    import numpy as np
+    import pandas as pd
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.random((120, 2)), columns=["x1", "x2"]).round(4)
+    frame["label"] = np.where(frame["x1"] + frame["x2"] > 1, "hi", "lo")
+    csv = tmp_path / "points.csv"
+    frame.to_csv(csv, index=False)
+    with Workspace.open(Settings(home=cli_home)) as ws:
+        ws.datasets.ingest(csv, name="points", roles={"label": "label"})
+        train = ws.datasets.split("points", strategy="random", seed=1).to_pandas(split="train")
+    model = tmp_path / "lr.skops"
+    sio.dump(LogisticRegression(C=10.0).fit(train[["x1", "x2"]], train["label"]), model)
+    return cli_home, model
+
+
+def test_models_register_skops_file_then_again_same_version(
+    home_with_points: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, model = home_with_points
+    argv = ["--home", str(home), "models", "register", "points", str(model)]
+    argv += ["--dataset", "points", "--target", "label"]
+    code, out, err = run([*argv, "--json"], capsys)
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["created"] is True
+    assert (made["version"]["version"], made["version"]["aliases"]) == (1, ["champion"])
+    assert made["run"]["kind"] == "external_sklearn"
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert "already registered as points:1 (champion)" in out
+
+
+def test_models_register_pickle_one_line_error_nothing_made(
+    home_with_points: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pickle
+
+    home, _ = home_with_points
+    bad = tmp_path / "model.pkl"
+    bad.write_bytes(pickle.dumps({"not": "allowed"}))
+    code, _, err = run(
+        ["--home", str(home), "models", "register", "m", str(bad), "--dataset", "points",
+         "--target", "label"],
+        capsys,
+    )  # fmt: skip
+    assert code == 1
+    assert err.startswith("error[invalid_model_file]:")
+    assert len(err.strip().splitlines()) == 1
+    with Workspace.open(Settings(home=home)) as ws:
+        assert ws.registry.list_models() == []
+        assert ws.runs.list() == []

@@ -299,3 +299,48 @@ def test_dump_refuses_wrong_kind_unfitted_and_unknown_kind():
         dump_model(make_estimator("decision_tree"), kind="decision_tree")
     with pytest.raises(NotFitted):
         dump_model(make_estimator("linear_regression_gd"), kind="linear_regression_gd")
+
+
+# ------------------------------------------------------------ external models
+def _external_lr() -> tuple[bytes, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    frame, labels, _ = _tabular()
+    est = LogisticRegression().fit(frame[["a", "b"]], labels)
+    return sio.dumps(est), est
+
+
+def test_read_external_model_round_trips_through_load_model() -> None:
+    from baryon.ml.persistence import EXTERNAL_KIND, read_external_model
+
+    payload, est = _external_lr()
+    loaded, manifest = read_external_model(payload, max_bytes=len(payload))
+    assert (manifest["kind"], manifest["format"]) == (EXTERNAL_KIND, FORMAT_SKOPS)
+    assert manifest["class"] == "sklearn.linear_model._logistic.LogisticRegression"
+    assert manifest["sha256"] == hashlib.sha256(payload).hexdigest()
+    again = load_model(payload, json.loads(json.dumps(manifest)))
+    frame, _, _ = _tabular()
+    np.testing.assert_array_equal(
+        again.predict_proba(frame[["a", "b"]]), est.predict_proba(frame[["a", "b"]])
+    )
+    assert type(loaded) is type(again)
+
+
+def test_load_external_model_with_other_class_in_manifest_refused() -> None:
+    from baryon.ml.persistence import read_external_model
+
+    payload, _ = _external_lr()
+    _, manifest = read_external_model(payload, max_bytes=len(payload))
+    manifest["class"] = "sklearn.linear_model._base.LinearRegression"
+    with pytest.raises(IntegrityError) as info:
+        load_model(payload, manifest)
+    assert info.value.code == "bad_manifest"
+
+
+def test_read_external_model_over_cap_refused_before_parsing() -> None:
+    from baryon.core.errors import PayloadTooLarge
+    from baryon.ml.persistence import read_external_model
+
+    with pytest.raises(PayloadTooLarge) as info:
+        read_external_model(b"\x80" * 11, max_bytes=10)
+    assert info.value.code == "model_file_too_large"

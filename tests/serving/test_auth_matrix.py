@@ -95,6 +95,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         "{prediction_id}": prediction_id,
         "{org_id}": tenants.org_ids["acme"],
         "{name}": "adder",
+        "{grant_id}": "grant_00000000000000000000000000",
     }
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/v1/users"): {"email": "new@acme.test", "role": "viewer"},
@@ -112,6 +113,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
             "items": [{"id": "n1", "published_at": "2026-01-01T00:00:00Z", "text": "shares up"}]
         },
         ("POST", "/v1/events"): {"user_id": "u1", "item_id": "w1", "type": "view"},
+        ("POST", "/v1/grants"): {
+            "object_type": "model",
+            "name": "adder",
+            "grantee": "globex",
+            "permission": "read",
+        },
+        ("POST", "/v1/models/{name}/promote"): {"version": 1},
+        ("POST", "/v1/models/{name}/rollback"): {"reason": "matrix"},
+        ("POST", "/v1/models/{name}/evaluate"): {"dataset": "d"},
+        # multipart in real use; a JSON body is a 422 once authorised
+        ("POST", "/v1/models/{name}/versions"): {"dataset": "d", "target": "t"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
@@ -217,7 +229,8 @@ def test_route_with_too_low_role_is_403(
 ) -> None:
     role = _lowest_role_without(permission)
     if role is None:
-        assert permission in ("org:read", "plans:read")  # deliberately open to every role
+        # deliberately open to every role
+        assert permission in ("org:read", "plans:read", "models:read")
         return
     response = _call(world, method, path, f"Bearer {world.tenants.keys[f'acme:{role}']}")
     assert response.status_code == 403

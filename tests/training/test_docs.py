@@ -109,7 +109,7 @@ def test_training_doc_lists_every_command_and_option() -> None:
     for noun, sub in (("runs", runs.app), ("models", models.app)):
         group = typer.main.get_command(sub)
         commands += [(f"baryon {noun} {name}", cmd) for name, cmd in group.commands.items()]  # type: ignore[attr-defined]
-    assert len(commands) == 8
+    assert len(commands) == 9
     for usage, command in commands:
         assert usage in text, usage
         options = _options(command)

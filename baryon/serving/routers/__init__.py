@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from baryon.serving.routers import (
     grants,
     keys,
+    models,
     ops,
     org,
     orgs,
@@ -31,6 +32,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     plans.router,
     orgs.router,
     usage.router,
+    models.router,
     predictions.router,
     support.router,
     sentiment.router,
