@@ -141,7 +141,7 @@ def test_other_org_gets_404_on_every_route_naming_the_model(
         globex.post("/v1/models/points/predict", json={"inputs": ROWS}),
     ]
     assert [c.status_code for c in calls] == [404] * len(calls), [c.text for c in calls]
-    assert {c.json()["code"] for c in calls} == {"model_not_found", "owner_not_found"}
+    assert {c.json()["code"] for c in calls} == {"model_not_found"}
     for call in calls:
         assert "acme" not in call.text or "owner=acme" in str(call.request.url)
     # registering under acme's name makes globex's own model; acme's is untouched
@@ -186,7 +186,7 @@ def test_predict_grant_allows_calls_and_revoke_takes_effect_next_request(
     assert [o["label"] for o in predicted.json()["outputs"]] == ["hi", "lo"]
     evaluated = globex.post("/v1/models/points/evaluate", json={"dataset": "gdata"})
     assert evaluated.status_code == 200, evaluated.text
-    assert evaluated.json()["dataset"].startswith("gdata@")
+    assert evaluated.json()["dataset"].startswith("gdata:")
     shared = next(m for m in globex.get("/v1/models").json() if m["owner"] == "acme")
     assert (shared["access"], shared["actions"]) == ("predict", ["read", "evaluate", "predict"])
     revoked = api(tenants.keys["acme:owner"]).delete(f"/v1/grants/{grant_id}")
