@@ -63,10 +63,13 @@ from baryon.data.tables import DatasetRow, DatasetVersionRow
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["DatasetStore", "DatasetVersion", "parse_ref"]
+__all__ = ["NAME_PATTERN", "DatasetStore", "DatasetVersion", "parse_ref"]
 
 MANIFEST_FORMAT = "baryon.dataset/1"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+#: What a dataset name may be: 1-100 letters, digits, ``.``, ``_`` or ``-``, starting
+#: with a letter or digit (so never ``@``, ``:`` or ``/``, which references use).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+_NAME_RE = re.compile(NAME_PATTERN)
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
@@ -163,6 +166,8 @@ class DatasetVersion:
         SHA-256 of the per-row split assignment (a one-column Parquet file).
     artifacts : ArtifactStore or None
         The store the data is read from by :meth:`to_arrow` / :meth:`to_pandas`.
+    org_id : str
+        The organization that owns the dataset.
     """
 
     id: str
@@ -178,6 +183,7 @@ class DatasetVersion:
     data_digest: str = field(default="", repr=False)
     split_digest: str | None = field(default=None, repr=False)
     artifacts: ArtifactStore | None = field(default=None, repr=False, compare=False)
+    org_id: str = field(default="", repr=False)
 
     @property
     def ref(self) -> str:
@@ -439,10 +445,11 @@ class DatasetStore:
             ``unknown_step``, ``invalid_step_args``, ``unknown_column``,
             ``empty_result`` (every row was dropped).
         NotFound
-            No such dataset or version.
+            No such dataset or version; a dataset another organization shared is
+            read-only (``dataset_not_found``).
         """
         canonical = parse_steps(steps)
-        parent = self.get(name, version)
+        parent = self._version(name, version, writing=True)
         recipe = _sha({"operation": "clean", "parent": parent.id, "steps": canonical})
         existing = self._find_recipe(parent.name, recipe)
         if existing is not None:
@@ -493,9 +500,10 @@ class DatasetStore:
         InvalidInput
             ``invalid_split``, ``invalid_split_size``, ``missing_role``, ...
         NotFound
-            No such dataset or version.
+            No such dataset or version; a dataset another organization shared is
+            read-only (``dataset_not_found``).
         """
-        parent = self.get(name, version)
+        parent = self._version(name, version, writing=True)
         # Only the columns a strategy can look at are read (the rest may be big text).
         wanted = {c for c, r in parent.roles.items() if r in ("label", "timestamp", "user")}
         wanted |= {str(v) for v in options.values() if isinstance(v, str) and v in parent.schema}
@@ -538,19 +546,44 @@ class DatasetStore:
         )
 
     # ---------------------------------------------------------------- reading
-    def get(self, name: str, version: int | None = None) -> DatasetVersion:
+    def get(
+        self, name: str, version: int | None = None, *, owner: str | None = None
+    ) -> DatasetVersion:
         """Return a version (``None``: the latest). ``name`` may be ``"name@3"``.
+
+        Parameters
+        ----------
+        name : str
+            Dataset name (or ``"name@version"``).
+        version : int, optional
+            Version number (default: the latest).
+        owner : str, optional
+            The owning organization's name or id, to pick a dataset another
+            organization shared (default: the scope's own, else the one shared).
 
         Raises
         ------
         NotFound
-            ``dataset_not_found`` or ``version_not_found``.
+            ``dataset_not_found``, ``version_not_found`` or ``owner_not_found``.
+        InvalidInput
+            ``ambiguous_ref``: several organizations shared a dataset of that name.
         """
+        return self._version(name, version, owner=owner)
+
+    def _version(
+        self,
+        name: str,
+        version: int | None,
+        *,
+        owner: str | None = None,
+        writing: bool = False,
+    ) -> DatasetVersion:
+        """:meth:`get`; with ``writing`` only the scope's own datasets are found."""
         base, ref_version = parse_ref(name)
         version = ref_version if version is None else version
         with self.db.session(self.scope) as session:
-            dataset = self._named(session, base)
-            if dataset is None:
+            dataset = self._named(session, base, owner)
+            if dataset is None or (writing and not self.scope.owns(dataset.org_id)):
                 raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
             stmt = select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == dataset.id)
             if version is None:
@@ -599,11 +632,14 @@ class DatasetStore:
             ).all()  # fmt: skip
             return [self._load(row, dataset_name) for row, dataset_name in rows]
 
-    def history(self, name: str) -> builtins.list[DatasetVersion]:
-        """Return every version of ``name``, oldest first (``NotFound`` if none)."""
+    def history(self, name: str, *, owner: str | None = None) -> builtins.list[DatasetVersion]:
+        """Return every version of ``name``, oldest first (``NotFound`` if none).
+
+        ``owner`` picks a dataset another organization shared, as in :meth:`get`.
+        """
         base, _ = parse_ref(name)
         with self.db.session(self.scope) as session:
-            dataset = self._named(session, base)
+            dataset = self._named(session, base, owner)
             if dataset is None:
                 raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
             rows = session.scalars(
@@ -642,9 +678,14 @@ class DatasetStore:
 
         return export_version(self.resolve(ref), out, split=split, format=format)
 
-    def lineage(self, name: str, version: int | None = None) -> builtins.list[DatasetVersion]:
-        """Return the chain of versions from the ingest to this one (oldest first)."""
-        current: DatasetVersion | None = self.get(name, version)
+    def lineage(
+        self, name: str, version: int | None = None, *, owner: str | None = None
+    ) -> builtins.list[DatasetVersion]:
+        """Return the chain of versions from the ingest to this one (oldest first).
+
+        ``owner`` picks a dataset another organization shared, as in :meth:`get`.
+        """
+        current: DatasetVersion | None = self.get(name, version, owner=owner)
         chain: builtins.list[DatasetVersion] = []
         while current is not None:
             chain.append(current)
@@ -668,6 +709,7 @@ class DatasetStore:
             data_digest=row.data_digest,
             split_digest=row.split_digest,
             artifacts=self.artifacts,
+            org_id=row.org_id,
         )
 
     def _find_recipe(self, name: str, recipe: str) -> DatasetVersion | None:
