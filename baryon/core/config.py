@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         Seconds a SQLite connection waits for a lock before failing.
     max_body_bytes, max_batch_size, max_text_chars : int
         Request caps of the HTTP API (bytes, items, characters).
+    max_upload_bytes : int
+        Cap of one upload's request body in bytes (``POST /v1/datasets``; default
+        512 MiB). Uploads are streamed to disk, so memory does not grow with it; the
+        cap bounds disk use and ingest time. Over it: 413 ``upload_too_large``.
     production : bool
         Strict mode: refuse to load models saved under another scikit-learn
         major.minor, and similar safety checks.
@@ -64,6 +68,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     max_batch_size: int = Field(default=256, gt=0)
     max_text_chars: int = Field(default=10_000, gt=0)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     production: bool = False
 
     @field_validator("home", mode="before")

@@ -63,7 +63,7 @@ from baryon.data.tables import DatasetRow, DatasetVersionRow
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["NAME_PATTERN", "DatasetStore", "DatasetVersion", "parse_ref"]
+__all__ = ["NAME_PATTERN", "DatasetStore", "DatasetVersion", "check_name", "parse_ref"]
 
 MANIFEST_FORMAT = "baryon.dataset/1"
 #: What a dataset name may be: 1-100 letters, digits, ``.``, ``_`` or ``-``, starting
@@ -92,7 +92,14 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     return name, int(version)
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid dataset name (see :data:`NAME_PATTERN`).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_name``.
+    """
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise InvalidInput(
             f"invalid dataset name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "
@@ -381,7 +388,7 @@ class DatasetStore:
             Named errors for bad files and options (``empty_file``, ``header_only``,
             ``binary_file``, ``ragged_rows``, ``duplicate_columns``, ...).
         """
-        _check_name(name)
+        check_name(name)
         role_overrides, type_overrides = check_roles(roles), check_types(types)
         source = open_source(
             path, format=format, delimiter=delimiter, encoding=encoding, types=type_overrides
@@ -426,6 +433,7 @@ class DatasetStore:
         steps: Sequence[str | Mapping[str, Any]],
         *,
         version: int | None = None,
+        owner: str | None = None,
         actor: str = "system",
     ) -> DatasetVersion:
         """Apply cleaning steps to a version and store the result as a new version.
@@ -438,6 +446,8 @@ class DatasetStore:
             ``"STEP[:ARGS]"`` strings or dicts (see :mod:`baryon.data.recipes`).
         version : int, optional
             Version to clean (default: the latest).
+        owner : str, optional
+            The owning organization (name or id); only the scope's own is writable.
 
         Raises
         ------
@@ -449,7 +459,7 @@ class DatasetStore:
             read-only (``dataset_not_found``).
         """
         canonical = parse_steps(steps)
-        parent = self._version(name, version, writing=True)
+        parent = self._version(name, version, owner=owner, writing=True)
         recipe = _sha({"operation": "clean", "parent": parent.id, "steps": canonical})
         existing = self._find_recipe(parent.name, recipe)
         if existing is not None:
@@ -487,13 +497,15 @@ class DatasetStore:
         validation_size: float = 0.1,
         seed: int = 42,
         version: int | None = None,
+        owner: str | None = None,
         actor: str = "system",
         **options: Any,
     ) -> DatasetVersion:
         """Record a seeded train/validation/test split as a new version.
 
         The new version shares its parent's data artifact; only the assignment is new.
-        Parameters as :func:`baryon.data.splits.assign_split`.
+        Parameters as :func:`baryon.data.splits.assign_split`; ``owner`` (name or id)
+        as in :meth:`clean`: only the scope's own datasets are writable.
 
         Raises
         ------
@@ -503,7 +515,7 @@ class DatasetStore:
             No such dataset or version; a dataset another organization shared is
             read-only (``dataset_not_found``).
         """
-        parent = self._version(name, version, writing=True)
+        parent = self._version(name, version, owner=owner, writing=True)
         # Only the columns a strategy can look at are read (the rest may be big text).
         wanted = {c for c, r in parent.roles.items() if r in ("label", "timestamp", "user")}
         wanted |= {str(v) for v in options.values() if isinstance(v, str) and v in parent.schema}

@@ -36,7 +36,7 @@ from baryon.serving.auth import declared_permission
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
-from baryon.serving.routers import ROUTERS
+from baryon.serving.routers import ROUTERS, STREAMED
 from baryon.workspace import Workspace
 
 __all__ = ["check_route_permissions", "create_app", "create_app_from_env", "route_permissions"]
@@ -47,7 +47,10 @@ Baryon's metered AI API. Every route except `/healthz` and `/readyz` needs
 stable `code`. Responses carry `RateLimit-Limit`, `RateLimit-Remaining` and
 `RateLimit-Reset`; a 429 carries `Retry-After`. POST routes take an
 `Idempotency-Key` header (except `POST /v1/keys`): a retry with the same key and body
-returns the first response and is metered once.
+returns the first response and is metered once. Dataset writes need none: they
+are idempotent by content (the same upload or steps give the same version, 200).
+Uploads (`POST /v1/datasets`) are `multipart/form-data`, streamed to disk and capped
+by `BARYON_MAX_UPLOAD_BYTES` (413 `upload_too_large`).
 """
 
 
@@ -166,7 +169,12 @@ def create_app(
     for router in (*ROUTERS, *routers):
         app.include_router(router)
     install_error_handlers(app)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        streamed=STREAMED,
+    )
     check_route_permissions(app)
     return app
 

@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Collection
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -112,17 +113,27 @@ class RequestMiddleware:
     """Pure ASGI middleware around the whole app.
 
     * refuses bodies over ``max_body_bytes`` with 413 (by ``Content-Length`` and by
-      counting what arrives);
+      counting what arrives), except on the ``streamed`` routes, whose bodies it
+      passes through unread: they stream them under their own cap (uploads, see
+      :mod:`baryon.serving.uploads`);
     * times each request into :class:`Metrics` under its route template;
     * adds the ``RateLimit-*`` headers the auth step left in the request state;
     * turns any exception that escaped every handler into a 500 problem (logged),
       so no traceback ever reaches a client.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        streamed: Collection[tuple[str, str]] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.streamed = frozenset(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -147,6 +158,9 @@ class RequestMiddleware:
             await send(message)
 
         try:
+            if (scope.get("method", ""), scope.get("path", "")) in self.streamed:
+                await self.app(scope, receive, send_wrapper)
+                return
             body = await self._read_body(scope, receive)
             if body is None:
                 await self._send_problem(
