@@ -526,12 +526,12 @@ class Client:
             ``encoding_error``, ...).
         """
         file = Path(path)
-        fields: list[tuple[str, str]] = [("name", name)]
+        fields: dict[str, str | list[str]] = {"name": name}
         for key, value in (("format", format), ("delimiter", delimiter), ("encoding", encoding)):
             if value is not None:
-                fields.append((key, value))
-        fields += [("role", f"{c}={r}") for c, r in (roles or {}).items()]
-        fields += [("type", f"{c}={t}") for c, t in (types or {}).items()]
+                fields[key] = value
+        fields["role"] = [f"{c}={r}" for c, r in (roles or {}).items()]
+        fields["type"] = [f"{c}={t}" for c, t in (types or {}).items()]
         with file.open("rb") as handle:
             response = self.request(
                 "POST",
