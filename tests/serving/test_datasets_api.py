@@ -634,3 +634,121 @@ def test_sdk_upload_over_cap_is_payload_too_large(
     finally:
         transport.shutdown()
     assert err.value.code == "upload_too_large"
+
+
+# ------------------------------------------------------- a real server, 200 MB
+#: Most the server's resident memory may grow (MiB over its warmed-up level) while it
+#: receives a 200 MB upload to disk: the body is never held in memory (about 1 MiB of
+#: it at a time, plus the parser's buffers).
+RECEIVE_RSS_BOUND_MIB = 32
+#: Most the whole upload (receive + ingest) may grow the server's memory beyond what
+#: ``ws.datasets.ingest`` of the same file grows a fresh process by (MiB).
+UPLOAD_OVER_INGEST_BOUND_MIB = 64
+
+_LOCAL_INGEST = """
+import sys, tempfile
+from pathlib import Path
+import baryon.tenancy.tables  # the organizations table, which datasets refer to
+from baryon import Settings, Workspace
+from serverkit import memory_kib
+ws = Workspace.open(Settings(home=Path(sys.argv[2])))
+small = Path(sys.argv[2]) / "small.csv"
+small.write_bytes(b"a,b\\n1,2\\n3,4\\n")
+ws.datasets.ingest(small, name="warm-up")
+open("/proc/self/clear_refs", "w").write("5")
+before = memory_kib()["VmRSS"]
+ws.datasets.ingest(sys.argv[1], name="big")
+print((memory_kib()["VmHWM"] - before) / 1024)
+"""
+
+
+def _write_csv(path: Path, target_bytes: int) -> int:
+    """Write a CSV of about ``target_bytes`` in 5 MB pieces; return its row count."""
+    rows = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write("id,user_id,item_id,rating,text\n")
+        while out.tell() < target_bytes:
+            out.write(
+                "".join(
+                    f"{i},{i % 5003},{i % 997},{i % 10 / 2},message {i % 1000} item {i % 97}\n"
+                    for i in range(rows, rows + 100_000)
+                )
+            )
+            rows += 100_000
+    return rows
+
+
+def _reset_peak(pid: int | str) -> None:
+    with open(f"/proc/{pid}/clear_refs", "w") as fh:
+        fh.write("5")  # the peak (VmHWM) starts again from the current RSS
+
+
+def _growth_mib(before: dict[str, int], after: dict[str, int]) -> float:
+    return (after["VmHWM"] - before["VmRSS"]) / 1024
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_upload_200_mb_streams_with_bounded_server_memory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from serverkit import free_port, memory_kib, start_server, stop_server, wait_ready
+
+    from baryon.commerce.orgs import create_org
+    from baryon.commerce.plans import create_plan
+    from baryon.tenancy.keys import create_key
+
+    home = tmp_path / "home"
+    with Workspace.open(Settings(home=home)) as ws, ws.db.session() as s:
+        create_plan(s, name="big", quota=1000, rate_per_minute=1000)
+        org = create_org(s, name="acme", plan="big")
+        secret = create_key(s, org_id=org.id, role="developer").secret
+    small, big = tmp_path / "small.csv", tmp_path / "big.csv"
+    small.write_bytes(CSV)
+    rows = _write_csv(big, 200 * 10**6)
+    size = big.stat().st_size
+    port = free_port()
+    proc = start_server(home, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc)
+        with Client(base, secret, timeout=120) as client:
+            client.upload_dataset(small, "warm-up")  # imports and first-call caches
+            # 1. Receiving only: the whole body goes to disk, then a bad field refuses it.
+            _reset_peak(proc.pid)
+            idle = memory_kib(proc.pid)
+            with pytest.raises(InvalidInput) as refused:
+                client.upload_dataset(big, "big", roles={"": "label"})
+            received = memory_kib(proc.pid)
+            assert refused.value.code == "invalid_option"
+            assert not list((home / "tmp").iterdir())
+            # 2. The real thing, from the SDK, which streams the file from disk too.
+            _reset_peak(proc.pid)
+            _reset_peak("self")
+            idle, client_idle = memory_kib(proc.pid), memory_kib()
+            made = client.upload_dataset(big, "big")
+            ingested, client_after = memory_kib(proc.pid), memory_kib()
+    finally:
+        stop_server(proc)
+    local = subprocess.run(
+        [sys.executable, "-c", _LOCAL_INGEST, str(big), str(tmp_path / "local")],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    local_growth = float(local.stdout.strip().splitlines()[-1])
+    receive_growth = _growth_mib(idle, received)
+    upload_growth = _growth_mib(idle, ingested)
+    print(
+        f"\n{size / 2**20:.0f} MiB CSV ({rows:,} rows) over HTTP: server RSS grows "
+        f"{receive_growth:.0f} MiB receiving it (bound {RECEIVE_RSS_BOUND_MIB}), "
+        f"{upload_growth:.0f} MiB receiving + ingesting it; a local ingest of the file grows "
+        f"{local_growth:.0f} MiB (bound: + {UPLOAD_OVER_INGEST_BOUND_MIB}); the SDK grows "
+        f"{_growth_mib(client_idle, client_after):.0f} MiB"
+    )
+    assert size >= 200 * 10**6
+    assert made.created
+    assert made.rows == rows
+    assert receive_growth < RECEIVE_RSS_BOUND_MIB
+    assert upload_growth < local_growth + UPLOAD_OVER_INGEST_BOUND_MIB
+    assert _growth_mib(client_idle, client_after) < RECEIVE_RSS_BOUND_MIB
+    assert not list((home / "tmp").iterdir())
