@@ -752,3 +752,55 @@ def test_upload_200_mb_streams_with_bounded_server_memory(tmp_path: Path) -> Non
     assert upload_growth < local_growth + UPLOAD_OVER_INGEST_BOUND_MIB
     assert _growth_mib(client_idle, client_after) < RECEIVE_RSS_BOUND_MIB
     assert not list((home / "tmp").iterdir())
+
+
+@pytest.mark.server
+def test_upload_over_cap_on_a_real_server_is_413_for_the_sdk_and_a_chunked_body(
+    tmp_path: Path,
+) -> None:
+    from serverkit import free_port, start_server, stop_server, wait_ready
+
+    from baryon.commerce.orgs import create_org
+    from baryon.commerce.plans import create_plan
+    from baryon.tenancy.keys import create_key
+
+    home = tmp_path / "home"
+    with Workspace.open(Settings(home=home)) as ws, ws.db.session() as s:
+        create_plan(s, name="p", quota=1000, rate_per_minute=1000)
+        org = create_org(s, name="acme", plan="p")
+        secret = create_key(s, org_id=org.id, role="developer").secret
+    big = tmp_path / "big.csv"
+    big.write_bytes(CSV * 2000)  # ~600 KB
+    port = free_port()
+    proc = start_server(home, port, env={"BARYON_MAX_UPLOAD_BYTES": "100000"})
+    base = f"http://127.0.0.1:{port}"
+
+    def chunked() -> Iterator[bytes]:
+        yield b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nbig\r\n--b\r\n'
+        yield b'Content-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+        yield from (CSV for _ in range(2000))
+        yield b"\r\n--b--\r\n"
+
+    try:
+        wait_ready(base, proc)
+        with Client(base, secret) as client:
+            with pytest.raises(PayloadTooLarge) as err:
+                client.upload_dataset(big, "big")  # Content-Length over the cap
+            assert err.value.code == "upload_too_large"
+            response = httpx.post(
+                f"{base}/v1/datasets",
+                content=chunked(),
+                headers={
+                    "Authorization": f"Bearer {secret}",
+                    "Content-Type": "multipart/form-data; boundary=b",
+                },
+            )
+            assert response.status_code == 413
+            assert response.json()["code"] == "upload_too_large"
+            assert client.list_datasets() == []
+            small = tmp_path / "small.csv"
+            small.write_bytes(CSV)
+            assert client.upload_dataset(small, "small").created  # under the cap: fine
+    finally:
+        stop_server(proc)
+    assert not list((home / "tmp").iterdir())
