@@ -10,7 +10,7 @@ any time, whatever the file's size. Bytes are counted as they arrive: past
 directory goes when the ``async with`` block ends, on success or failure alike::
 
     async with receive_upload(request, directory=tmp, max_bytes=cap, fields={"name"}) as up:
-        version = await run_in_threadpool(store.ingest, up.path, name=up.field("name"))
+        version = await run_in_threadpool(store.ingest, up.path, name=up.value("name"))
 
 Starlette's ``request.form()`` is not used: it spools files to the system's temporary
 directory and has no cap on a file part. The request middleware does not buffer the
@@ -87,7 +87,7 @@ class Upload:
     size: int
     fields: dict[str, list[str]] = field(default_factory=dict)
 
-    def field(self, name: str, *, required: bool = False) -> str | None:
+    def value(self, name: str, *, required: bool = False) -> str | None:
         """Return the one value of text field ``name`` (``None`` when absent).
 
         Raises

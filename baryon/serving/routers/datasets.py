@@ -231,15 +231,15 @@ async def upload_dataset(
 def _ingest(
     state: AppState, principal: Principal, upload: Upload, response: Response
 ) -> dict[str, Any]:
-    name = check_name(str(upload.field("name", required=True)))
+    name = check_name(str(upload.value("name", required=True)))
     ws = state.workspace_for(principal.org_id)
     before = set(ws.datasets.version_ids(name))
     version = ws.datasets.ingest(
         upload.path,
         name=name,
-        format=upload.field("format"),
-        delimiter=upload.field("delimiter"),
-        encoding=upload.field("encoding"),
+        format=upload.value("format"),
+        delimiter=upload.value("delimiter"),
+        encoding=upload.value("encoding"),
         roles=parse_pairs(upload.values("role"), "role"),
         types=parse_pairs(upload.values("type"), "type"),
         actor=principal.actor,
