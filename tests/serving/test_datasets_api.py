@@ -642,8 +642,10 @@ def test_sdk_upload_over_cap_is_payload_too_large(
 #: it at a time, plus the parser's buffers).
 RECEIVE_RSS_BOUND_MIB = 32
 #: Most the whole upload (receive + ingest) may grow the server's memory beyond what
-#: ``ws.datasets.ingest`` of the same file grows a fresh process by (MiB).
-UPLOAD_OVER_INGEST_BOUND_MIB = 64
+#: ``ws.datasets.ingest`` of the same file grows a fresh process by (MiB). Measured:
+#: the two are within about 25 MiB of each other (~300 MiB each for this file, the
+#: ingest's row groups and statistics); the margin absorbs allocator noise.
+UPLOAD_OVER_INGEST_BOUND_MIB = 96
 
 _LOCAL_INGEST = """
 import sys, tempfile
@@ -713,7 +715,7 @@ def test_upload_200_mb_streams_with_bounded_server_memory(tmp_path: Path) -> Non
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, proc)
-        with Client(base, secret, timeout=120) as client:
+        with Client(base, secret, timeout=600) as client:
             client.upload_dataset(small, "warm-up")  # imports and first-call caches
             # 1. Receiving only: the whole body goes to disk, then a bad field refuses it.
             _reset_peak(proc.pid)
