@@ -22,11 +22,25 @@ something twice, i.e. on a 429 ``rate_limited`` (the server did nothing), or on 
 network error or a 502/503/504 for GET, PUT and DELETE and for POSTs carrying an
 ``Idempotency-Key``. POSTs that accept one get a fresh random key automatically, so
 a predict retried after a lost response is answered from the server's stored first
-response and metered once. ``quota_exceeded`` is never retried.
+response and metered once. ``quota_exceeded`` is never retried. Dataset writes
+(upload, clean, split) are idempotent by content on the server (the same input gives
+the same version), so they are retried like GETs.
+
+Datasets::
+
+    made = client.upload_dataset("tickets.csv", "tickets", roles={"ticket_id": "id"})
+    client.split_dataset("tickets", strategy="stratified", seed=42)
+    client.export_dataset("tickets", "train.parquet", format="parquet", split="train")
+
+``upload_dataset`` streams the file from disk (it is never read whole into memory) and
+``export_dataset`` streams the download to a file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -53,6 +67,10 @@ from baryon.serving.schemas import (
     AliasMoveOut,
     AuditEventOut,
     CreatedKeyOut,
+    DatasetDetailOut,
+    DatasetHistoryOut,
+    DatasetMadeOut,
+    DatasetVersionOut,
     EndpointOut,
     EvaluationOut,
     FeedbackOut,
@@ -91,6 +109,7 @@ _BY_STATUS: dict[int, type[BaryonError]] = {
     404: NotFound,
     409: Conflict,
     413: PayloadTooLarge,
+    415: InvalidInput,
     422: InvalidInput,
     429: RateLimited,
     503: ModelNotReady,
@@ -205,12 +224,35 @@ class Client:
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
-        files: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
+        files: Any = None,
+        data: Any = None,
+        repeatable: bool | None = None,
+        timeout: float | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         """Send one request with safe retries; return the 2xx response or raise.
 
-        ``files`` and ``data`` send a ``multipart/form-data`` body instead of ``json``.
+        Parameters
+        ----------
+        method, path : str
+            ``"GET"``, ``"/v1/me"``.
+        json : any, optional
+            A JSON body.
+        params : dict, optional
+            Query parameters (``None`` values are left out).
+        idempotency_key : str, optional
+            Sent as ``Idempotency-Key``; makes a POST safe to retry.
+        files, data : optional
+            A ``multipart/form-data`` body (httpx's ``files=`` and ``data=``); a file
+            object is streamed, and rewound by httpx when the request is retried.
+        repeatable : bool, optional
+            Whether repeating the request cannot act twice (default: GET, PUT and
+            DELETE, or a POST with an ``idempotency_key``).
+        timeout : float, optional
+            Seconds for this request instead of the client's.
+        stream : bool
+            Return without reading the body (read it with ``iter_bytes`` and close
+            the response).
 
         Raises
         ------
@@ -221,14 +263,23 @@ class Client:
         """
         method = method.upper()
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        repeatable = method in _IDEMPOTENT_METHODS or idempotency_key is not None
+        if repeatable is None:
+            repeatable = method in _IDEMPOTENT_METHODS or idempotency_key is not None
         query = {k: v for k, v in (params or {}).items() if v is not None}
         attempt = 0
         while True:
             try:
-                response = self._http.request(
-                    method, path, json=json, params=query, headers=headers, files=files, data=data
+                built = self._http.build_request(
+                    method,
+                    path,
+                    json=json,
+                    params=query,
+                    headers=headers,
+                    files=files,
+                    data=data,
+                    timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
                 )
+                response = self._http.send(built, stream=stream)
             except httpx.TransportError as exc:
                 if not repeatable or attempt >= self.max_retries:
                     raise ConnectionFailed(
@@ -239,6 +290,9 @@ class Client:
                 continue
             if response.is_success:
                 return response
+            if stream:
+                response.read()
+                response.close()
             error = error_from_response(response)
             retry = error.code == "rate_limited" or (
                 repeatable and response.status_code in _RETRY_STATUSES
@@ -543,6 +597,189 @@ class Client:
             "PUT", f"/v1/endpoints/{model}", json={"challenger_weight": challenger_weight}
         )
         return _parse(EndpointOut, response)
+
+    # -------------------------------------------------------------- datasets
+    def upload_dataset(
+        self,
+        path: str | os.PathLike[str],
+        name: str,
+        *,
+        format: str | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        roles: dict[str, str] | None = None,
+        types: dict[str, str] | None = None,
+        timeout: float = 600.0,
+    ) -> DatasetMadeOut:
+        """Upload a file as a new version of dataset ``name`` (``POST /v1/datasets``).
+
+        The file is streamed from disk, never read whole into memory. Uploading the
+        same bytes with the same options again returns the existing version with
+        ``created`` false.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            CSV/TSV (optionally ``.gz``), JSON Lines, JSON, Parquet or .xlsx.
+        name : str
+            Dataset name.
+        format, delimiter, encoding : str, optional
+            Override detection, as ``baryon data ingest`` does.
+        roles, types : dict, optional
+            ``{column: role}`` and ``{column: type}``.
+        timeout : float
+            Seconds to wait for the server (the upload, then the ingest).
+
+        Raises
+        ------
+        PayloadTooLarge
+            ``upload_too_large``: over the server's ``BARYON_MAX_UPLOAD_BYTES``.
+        InvalidInput
+            The ingest's named errors (``empty_file``, ``ragged_rows``,
+            ``encoding_error``, ...).
+        """
+        file = Path(path)
+        fields: dict[str, str | list[str]] = {"name": name}
+        for key, value in (("format", format), ("delimiter", delimiter), ("encoding", encoding)):
+            if value is not None:
+                fields[key] = value
+        fields["role"] = [f"{c}={r}" for c, r in (roles or {}).items()]
+        fields["type"] = [f"{c}={t}" for c, t in (types or {}).items()]
+        with file.open("rb") as handle:
+            response = self.request(
+                "POST",
+                "/v1/datasets",
+                files={"file": (file.name, handle, "application/octet-stream")},
+                data=fields,
+                repeatable=True,
+                timeout=timeout,
+            )
+        return _parse(DatasetMadeOut, response)
+
+    def list_datasets(self) -> list[DatasetVersionOut]:
+        """The latest version of every dataset you own or that was shared with you."""
+        return self._get("/v1/datasets", list[DatasetVersionOut])
+
+    def get_dataset(
+        self, name: str, *, version: int | None = None, owner: str | None = None
+    ) -> DatasetDetailOut:
+        """One version (default: the latest) with its quality report and lineage.
+
+        ``owner`` names the organization that shared the dataset when you have one of
+        the same name.
+        """
+        return self._get(f"/v1/datasets/{name}", DatasetDetailOut, version=version, owner=owner)
+
+    def dataset_versions(self, name: str, *, owner: str | None = None) -> list[DatasetHistoryOut]:
+        """Every version of a dataset, oldest first, with parents and steps."""
+        return self._get(f"/v1/datasets/{name}/versions", list[DatasetHistoryOut], owner=owner)
+
+    def clean_dataset(
+        self,
+        name: str,
+        steps: list[str | dict[str, Any]] | None = None,
+        *,
+        recipe: str | None = None,
+        version: int | None = None,
+        timeout: float = 600.0,
+    ) -> DatasetMadeOut:
+        """Clean a version with ``steps`` (``"trim"``, ``"mask_pii:text"``, ...) or a
+        ``recipe`` (a recipe file's YAML text); returns the new (or same) version."""
+        body = {"steps": steps, "recipe": recipe}
+        response = self.request(
+            "POST",
+            f"/v1/datasets/{name}/clean",
+            json={k: v for k, v in body.items() if v is not None},
+            params={"version": version},
+            repeatable=True,
+            timeout=timeout,
+        )
+        return _parse(DatasetMadeOut, response)
+
+    def split_dataset(
+        self,
+        name: str,
+        *,
+        strategy: str,
+        test_size: float = 0.2,
+        validation_size: float = 0.1,
+        seed: int = 42,
+        label: str | None = None,
+        time_column: str | None = None,
+        user_column: str | None = None,
+        fraction: float | None = None,
+        last_n: int | None = None,
+        version: int | None = None,
+        timeout: float = 600.0,
+    ) -> DatasetMadeOut:
+        """Record a seeded train/validation/test split (``random``, ``stratified``,
+        ``time`` or ``per-user``) as a new version, as ``baryon data split`` does."""
+        body: dict[str, Any] = {
+            "strategy": strategy,
+            "test_size": test_size,
+            "validation_size": validation_size,
+            "seed": seed,
+            "label": label,
+            "time_column": time_column,
+            "user_column": user_column,
+            "fraction": fraction,
+            "last_n": last_n,
+        }
+        response = self.request(
+            "POST",
+            f"/v1/datasets/{name}/split",
+            json={k: v for k, v in body.items() if v is not None},
+            params={"version": version},
+            repeatable=True,
+            timeout=timeout,
+        )
+        return _parse(DatasetMadeOut, response)
+
+    def export_dataset(
+        self,
+        name: str,
+        out_path: str | os.PathLike[str],
+        *,
+        version: int | None = None,
+        owner: str | None = None,
+        format: str = "csv",
+        split: str | None = None,
+        timeout: float = 600.0,
+    ) -> Path:
+        """Download a version (or one ``split``) to ``out_path``, streamed to disk.
+
+        The file is written beside ``out_path`` and renamed into place, so a failed
+        download never leaves half a file. Returns ``out_path``.
+
+        Raises
+        ------
+        BaryonError
+            The problem the server answered (``dataset_not_found``, ``no_split``, ...).
+        ConnectionFailed
+            The connection broke.
+        """
+        out = Path(out_path)
+        response = self.request(
+            "GET",
+            f"/v1/datasets/{name}/export",
+            params={"version": version, "owner": owner, "format": format, "split": split},
+            timeout=timeout,
+            stream=True,
+        )
+        partial = out.parent / f".{out.name}.{secrets.token_hex(6)}.part"
+        try:
+            with contextlib.closing(response), partial.open("wb") as sink:
+                for chunk in response.iter_bytes():
+                    sink.write(chunk)
+            os.replace(partial, out)
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(
+                f"the download from {self._http.base_url} broke: {type(exc).__name__}"
+            ) from None
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+        return out
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

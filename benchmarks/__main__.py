@@ -29,6 +29,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("cf", "benchmarks.cf"),
     ("text", "benchmarks.text"),
     ("ingest", "benchmarks.ingest"),
+    ("upload", "benchmarks.upload"),
     ("startup", "benchmarks.startup"),
     ("jobs", "benchmarks.jobs"),
 )

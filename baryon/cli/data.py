@@ -15,23 +15,12 @@ from baryon.cli._common import console, get_workspace, print_json
 from baryon.cli.train import cli_actor
 from baryon.core.errors import InvalidInput
 from baryon.core.jsonvalues import to_jsonable
+from baryon.data.schema import parse_pairs
+from baryon.data.splits import split_options
 
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, help="Ingest, clean, split and inspect datasets.")
-
-
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    """Parse repeated ``col=value`` options (the column may itself contain ``=``: last wins)."""
-    out: dict[str, str] = {}
-    for item in values or []:
-        column, eq, value = item.rpartition("=")
-        if not eq or not column.strip() or not value.strip():
-            raise InvalidInput(
-                f"--{what} expects COLUMN={what.upper()}, got {item!r}", code="invalid_option"
-            )
-        out[column.strip()] = value.strip()
-    return out
 
 
 def _say(text: str) -> None:
@@ -106,8 +95,8 @@ def ingest_cmd(
         format=format,
         delimiter=delimiter,
         encoding=encoding,
-        roles=_pairs(role, "role"),
-        types=_pairs(type_, "type"),
+        roles=parse_pairs(role, "--role"),
+        types=parse_pairs(type_, "--type"),
         progress=not as_json,
         actor=cli_actor(),
     )
@@ -201,18 +190,14 @@ def split_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the version as JSON.")] = False,
 ) -> None:
     """Record a seeded train/validation/test split as a new version."""
-    options: dict[str, Any] = {}
-    kind = strategy.strip().lower().replace("-", "_")
-    if label is not None:
-        options["label"] = label
-    if time_column is not None:
-        options["column" if kind == "time" else "time"] = time_column
-    if user_column is not None:
-        options["user"] = user_column
-    if fraction is not None:
-        options["fraction"] = fraction
-    if last_n is not None:
-        options["last_n"] = last_n
+    options = split_options(
+        strategy,
+        label=label,
+        time_column=time_column,
+        user_column=user_column,
+        fraction=fraction,
+        last_n=last_n,
+    )
     ws = get_workspace(ctx)
     before = set(ws.datasets.version_ids(ref))
     version = ws.datasets.split(

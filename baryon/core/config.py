@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         ``baryon models register``), in bytes (default 64 MiB). Over it: 413
         ``model_file_too_large``. That route's request body may exceed
         ``max_body_bytes`` by this much.
+    max_upload_bytes : int
+        Cap of one upload's request body in bytes (``POST /v1/datasets``; default
+        512 MiB). Uploads are streamed to disk, so memory does not grow with it; the
+        cap bounds disk use and ingest time. Over it: 413 ``upload_too_large``.
     production : bool
         Strict mode: refuse to load models saved under another scikit-learn
         major.minor, and similar safety checks.
@@ -82,6 +86,7 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(default=256, gt=0)
     max_text_chars: int = Field(default=10_000, gt=0)
     max_model_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     production: bool = False
     inprocess_worker: bool = True
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)

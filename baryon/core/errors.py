@@ -11,6 +11,7 @@ Hierarchy::
     ├── InvalidInput(ValueError)     code "invalid_input"    HTTP 422
     │   ├── InvalidHome              code "invalid_home"
     │   ├── InvalidFile              code "invalid_file"
+    │   ├── UnsupportedMediaType     code "unsupported_media_type" HTTP 415
     │   └── ValidationFailed         code "failed_validation"
     ├── NotFound(LookupError)        code "not_found"        HTTP 404
     ├── Conflict                     code "conflict"         HTTP 409
@@ -52,6 +53,7 @@ __all__ = [
     "RateLimited",
     "SchemaTooNew",
     "Unauthorized",
+    "UnsupportedMediaType",
     "ValidationFailed",
     "http_status_for",
 ]
@@ -108,6 +110,14 @@ class InvalidFile(InvalidInput):
     """A file handed to Baryon cannot be read as what it claims to be."""
 
     code = "invalid_file"
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A request body is not in a media type the route reads (an upload not sent as
+    ``multipart/form-data``)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
 
 
 class ValidationFailed(InvalidInput):

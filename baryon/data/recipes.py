@@ -28,7 +28,16 @@ from baryon.data import cleaning
 from baryon.data.pii import PII_KINDS
 from baryon.data.schema import ROLES
 
-__all__ = ["STEPS", "Param", "Step", "apply_steps", "load_recipe", "parse_step", "parse_steps"]
+__all__ = [
+    "STEPS",
+    "Param",
+    "Step",
+    "apply_steps",
+    "load_recipe",
+    "parse_step",
+    "parse_steps",
+    "read_recipe",
+]
 
 
 @dataclass(frozen=True)
@@ -259,7 +268,7 @@ def parse_steps(specs: Sequence[str | Mapping[str, Any]]) -> list[dict[str, Any]
 
 
 def load_recipe(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read a YAML recipe (a list of steps, or ``{"steps": [...]}``) and normalise it.
+    """Read a YAML recipe file (a list of steps, or ``{"steps": [...]}``) and normalise it.
 
     Raises
     ------
@@ -268,21 +277,47 @@ def load_recipe(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     InvalidInput
         From :func:`parse_step`.
     """
-    import yaml
-
     p = Path(path)
     if not p.is_file():
         raise InvalidFile(f"no such recipe file: {p}", code="file_not_found")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        reason = " ".join(str(exc).split())  # PyYAML messages span lines; errors are one line
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        reason = " ".join(str(exc).split())
         raise InvalidFile(f"{p.name} is not valid YAML: {reason}", code="invalid_recipe") from None
+    return read_recipe(text, source=p.name)
+
+
+def read_recipe(text: str, *, source: str = "the recipe") -> list[dict[str, Any]]:
+    """Parse a recipe's YAML text (a list of steps, or ``{"steps": [...]}``) and normalise it.
+
+    Parameters
+    ----------
+    text : str
+        The YAML document (what a recipe file holds; what ``POST
+        /v1/datasets/{name}/clean`` takes as ``recipe``).
+    source : str
+        What to call it in error messages (a file name).
+
+    Raises
+    ------
+    InvalidFile
+        ``invalid_recipe`` (not YAML, or not a list of steps).
+    InvalidInput
+        From :func:`parse_step`.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        reason = " ".join(str(exc).split())  # PyYAML messages span lines; errors are one line
+        raise InvalidFile(f"{source} is not valid YAML: {reason}", code="invalid_recipe") from None
     if isinstance(data, Mapping):
         data = data.get("steps")
     if not isinstance(data, list):
         raise InvalidFile(
-            f"{p.name} must hold a list of steps (or 'steps:' with a list)",
+            f"{source} must hold a list of steps (or 'steps:' with a list)",
             code="invalid_recipe",
         )
     return parse_steps(data)

@@ -33,6 +33,7 @@ __all__ = [
     "check_types",
     "infer_schema",
     "logical_type",
+    "parse_pairs",
     "resolve_roles",
     "suggest_roles",
 ]
@@ -97,6 +98,40 @@ def _words(name: str) -> list[str]:
 def arrow_type_for(logical: str) -> pa.DataType:
     """Return the Arrow storage type of a logical type (``category`` is stored as text)."""
     return _ARROW_TYPES[logical]
+
+
+def parse_pairs(values: Sequence[str] | None, what: str) -> dict[str, str]:
+    """Parse ``COLUMN=VALUE`` items (the CLI's ``--role``/``--type``, the API's form fields).
+
+    The column may itself contain ``=``: the last ``=`` separates the value.
+
+    Parameters
+    ----------
+    values : sequence of str, optional
+        Items such as ``"category=label"``.
+    what : str
+        The option or field that gave them (``--role``, ``role``), for the error message.
+
+    Returns
+    -------
+    dict
+        ``{column: value}``, both stripped; a repeated column keeps its last value.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_option`` for an item without ``=``, or with an empty column or value.
+    """
+    out: dict[str, str] = {}
+    for item in values or []:
+        column, eq, value = str(item).rpartition("=")
+        if not eq or not column.strip() or not value.strip():
+            raise InvalidInput(
+                f"{what} expects COLUMN={what.lstrip('-').upper()}, got {item!r}",
+                code="invalid_option",
+            )
+        out[column.strip()] = value.strip()
+    return out
 
 
 def check_types(types: Mapping[str, str] | None) -> dict[str, str]:

@@ -33,7 +33,15 @@ import pandas as pd
 
 from baryon.core.errors import InvalidInput
 
-__all__ = ["SPLIT_NAMES", "STRATEGIES", "TEST", "TRAIN", "VALIDATION", "assign_split"]
+__all__ = [
+    "SPLIT_NAMES",
+    "STRATEGIES",
+    "TEST",
+    "TRAIN",
+    "VALIDATION",
+    "assign_split",
+    "split_options",
+]
 
 TRAIN, VALIDATION, TEST = 0, 1, 2
 SPLIT_NAMES = ("train", "validation", "test")
@@ -78,6 +86,52 @@ def _times(series: pd.Series) -> np.ndarray:
     ints = out.view(np.int64).copy()
     ints[np.isnat(out)] = np.iinfo(np.int64).min
     return ints
+
+
+def split_options(
+    strategy: str,
+    *,
+    label: str | None = None,
+    time_column: str | None = None,
+    user_column: str | None = None,
+    fraction: float | None = None,
+    last_n: int | None = None,
+) -> dict[str, Any]:
+    """Turn the user-facing split options (CLI flags, API fields) into ``assign_split``'s.
+
+    ``time_column`` is the ``time`` strategy's ``column`` and the ``per_user``
+    strategy's ``time``; options left ``None`` are left out. Whether an option fits
+    the strategy is checked by :func:`assign_split` (``invalid_split``).
+
+    Parameters
+    ----------
+    strategy : str
+        ``random``, ``stratified``, ``time`` or ``per_user`` (``per-user`` accepted).
+    label, time_column, user_column : str, optional
+        Column names.
+    fraction : float, optional
+        ``per_user``: share of each user's rows held out.
+    last_n : int, optional
+        ``per_user``: number of each user's last rows held out.
+
+    Returns
+    -------
+    dict
+        Keyword options for :func:`assign_split`.
+    """
+    kind = strategy.strip().lower().replace("-", "_")
+    options: dict[str, Any] = {}
+    if label is not None:
+        options["label"] = label
+    if time_column is not None:
+        options["column" if kind == "time" else "time"] = time_column
+    if user_column is not None:
+        options["user"] = user_column
+    if fraction is not None:
+        options["fraction"] = fraction
+    if last_n is not None:
+        options["last_n"] = last_n
+    return options
 
 
 def assign_split(

@@ -116,6 +116,8 @@ class DatasetVersion:
         SHA-256 of the per-row split assignment (a one-column Parquet file).
     artifacts : ArtifactStore or None
         The store the data is read from by :meth:`to_arrow` / :meth:`to_pandas`.
+    org_id : str
+        The organization that owns the dataset.
     """
 
     id: str
@@ -131,6 +133,7 @@ class DatasetVersion:
     data_digest: str = field(default="", repr=False)
     split_digest: str | None = field(default=None, repr=False)
     artifacts: ArtifactStore | None = field(default=None, repr=False, compare=False)
+    org_id: str = field(default="", repr=False)
 
     @property
     def ref(self) -> str:
@@ -373,6 +376,7 @@ class DatasetStore:
         steps: Sequence[str | Mapping[str, Any]],
         *,
         version: int | None = None,
+        owner: str | None = None,
         actor: str = "system",
     ) -> DatasetVersion:
         """Apply cleaning steps to a version and store the result as a new version.
@@ -385,6 +389,8 @@ class DatasetStore:
             ``"STEP[:ARGS]"`` strings or dicts (see :mod:`baryon.data.recipes`).
         version : int, optional
             Version to clean (default: the latest).
+        owner : str, optional
+            The owning organization (name or id); only the scope's own is writable.
 
         Raises
         ------
@@ -392,10 +398,11 @@ class DatasetStore:
             ``unknown_step``, ``invalid_step_args``, ``unknown_column``,
             ``empty_result`` (every row was dropped).
         NotFound
-            No such dataset or version.
+            No such dataset or version; a dataset another organization shared is
+            read-only (``dataset_not_found``).
         """
         canonical = parse_steps(steps)
-        parent = self.get(name, version)
+        parent = self._version(name, version, owner=owner, writing=True)
         recipe = _sha({"operation": "clean", "parent": parent.id, "steps": canonical})
         existing = self._find_recipe(parent.name, recipe)
         if existing is not None:
@@ -433,22 +440,25 @@ class DatasetStore:
         validation_size: float = 0.1,
         seed: int = 42,
         version: int | None = None,
+        owner: str | None = None,
         actor: str = "system",
         **options: Any,
     ) -> DatasetVersion:
         """Record a seeded train/validation/test split as a new version.
 
         The new version shares its parent's data artifact; only the assignment is new.
-        Parameters as :func:`baryon.data.splits.assign_split`.
+        Parameters as :func:`baryon.data.splits.assign_split`; ``owner`` (name or id)
+        as in :meth:`clean`: only the scope's own datasets are writable.
 
         Raises
         ------
         InvalidInput
             ``invalid_split``, ``invalid_split_size``, ``missing_role``, ...
         NotFound
-            No such dataset or version.
+            No such dataset or version; a dataset another organization shared is
+            read-only (``dataset_not_found``).
         """
-        parent = self.get(name, version)
+        parent = self._version(name, version, owner=owner, writing=True)
         # Only the columns a strategy can look at are read (the rest may be big text).
         wanted = {c for c, r in parent.roles.items() if r in ("label", "timestamp", "user")}
         wanted |= {str(v) for v in options.values() if isinstance(v, str) and v in parent.schema}
@@ -491,29 +501,57 @@ class DatasetStore:
         )
 
     # ---------------------------------------------------------------- reading
-    def get(self, name: str | Ref, version: int | None = None) -> DatasetVersion:
+    def get(
+        self, name: str | Ref, version: int | None = None, *, owner: str | None = None
+    ) -> DatasetVersion:
         """Return a version of a dataset.
 
         Parameters
         ----------
         name : str or Ref
             A dataset reference: ``NAME`` or ``NAME@latest`` (the latest version) or
-            ``NAME:N`` (see :mod:`baryon.core.refs`).
+            ``NAME:N``; ``OWNER/NAME`` for one another organization shared (see
+            :mod:`baryon.core.refs`).
         version : int, optional
             Version number; when given it wins over the reference's.
+        owner : str, optional
+            The sharing organization's name (the same as an ``OWNER/`` prefix).
+
+        Parameters
+        ----------
+        name : str
+            Dataset name (or ``"name@version"``).
+        version : int, optional
+            Version number (default: the latest).
+        owner : str, optional
+            The owning organization's name or id, to pick a dataset another
+            organization shared (default: the scope's own, else the one shared).
 
         Raises
         ------
         InvalidInput
             Malformed reference (``invalid_ref``).
         NotFound
-            ``dataset_not_found`` or ``version_not_found``.
+            ``dataset_not_found``, ``version_not_found`` or ``owner_not_found``.
+        InvalidInput
+            ``ambiguous_ref``: several organizations shared a dataset of that name.
         """
+        return self._version(name, version, owner=owner)
+
+    def _version(
+        self,
+        name: str | Ref,
+        version: int | None,
+        *,
+        owner: str | None = None,
+        writing: bool = False,
+    ) -> DatasetVersion:
+        """:meth:`get`; with ``writing`` only the scope's own datasets are found."""
         ref = self._ref(name)
         version = ref.version if version is None else version
         with self.db.session(self.scope) as session:
-            dataset = self._named(session, ref.name, ref.owner)
-            if dataset is None:
+            dataset = self._named(session, ref.name, owner or ref.owner)
+            if dataset is None or (writing and not self.scope.owns(dataset.org_id)):
                 raise NotFound(f"no dataset named {ref.name!r}", code="dataset_not_found")
             stmt = select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == dataset.id)
             if version is None:
@@ -575,8 +613,12 @@ class DatasetStore:
             ).all()  # fmt: skip
             return [self._load(row, dataset_name) for row, dataset_name in rows]
 
-    def history(self, name: str | Ref) -> builtins.list[DatasetVersion]:
+    def history(
+        self, name: str | Ref, *, owner: str | None = None
+    ) -> builtins.list[DatasetVersion]:
         """Return every version of the dataset ``name`` refers to, oldest first.
+
+        ``owner`` picks a dataset another organization shared, as in :meth:`get`.
 
         Raises
         ------
@@ -588,7 +630,7 @@ class DatasetStore:
         ref = self._ref(name)
         base = ref.name
         with self.db.session(self.scope) as session:
-            dataset = self._named(session, base, ref.owner)
+            dataset = self._named(session, base, owner or ref.owner)
             if dataset is None:
                 raise NotFound(f"no dataset named {base!r}", code="dataset_not_found")
             rows = session.scalars(
@@ -633,9 +675,14 @@ class DatasetStore:
 
         return export_version(self.resolve(ref), out, split=split, format=format)
 
-    def lineage(self, name: str | Ref, version: int | None = None) -> builtins.list[DatasetVersion]:
-        """Return the chain of versions from the ingest to this one (oldest first)."""
-        current: DatasetVersion | None = self.get(name, version)
+    def lineage(
+        self, name: str | Ref, version: int | None = None, *, owner: str | None = None
+    ) -> builtins.list[DatasetVersion]:
+        """Return the chain of versions from the ingest to this one (oldest first).
+
+        ``owner`` picks a dataset another organization shared, as in :meth:`get`.
+        """
+        current: DatasetVersion | None = self.get(name, version, owner=owner)
         chain: builtins.list[DatasetVersion] = []
         while current is not None:
             chain.append(current)
@@ -659,6 +706,7 @@ class DatasetStore:
             data_digest=row.data_digest,
             split_digest=row.split_digest,
             artifacts=self.artifacts,
+            org_id=row.org_id,
         )
 
     def _find_recipe(self, name: str, recipe: str) -> DatasetVersion | None:

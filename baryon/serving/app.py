@@ -41,7 +41,7 @@ from baryon.serving.auth import declared_permission
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
-from baryon.serving.routers import ROUTERS, models
+from baryon.serving.routers import ROUTERS, STREAMED, models
 from baryon.workspace import Workspace
 
 __all__ = ["check_route_permissions", "create_app", "create_app_from_env", "route_permissions"]
@@ -57,7 +57,10 @@ Baryon's metered AI API. Every route except `/healthz` and `/readyz` needs
 stable `code`. Responses carry `RateLimit-Limit`, `RateLimit-Remaining` and
 `RateLimit-Reset`; a 429 carries `Retry-After`. POST routes take an
 `Idempotency-Key` header (except `POST /v1/keys`): a retry with the same key and body
-returns the first response and is metered once.
+returns the first response and is metered once. Dataset writes need none: they
+are idempotent by content (the same upload or steps give the same version, 200).
+Uploads (`POST /v1/datasets`) are `multipart/form-data`, streamed to disk and capped
+by `BARYON_MAX_UPLOAD_BYTES` (413 `upload_too_large`).
 """
 
 
@@ -221,6 +224,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         metrics=metrics,
         body_caps=[models.body_cap(settings)],
+        streamed=STREAMED,
     )
     check_route_permissions(app)
     return app

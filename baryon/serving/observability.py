@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -114,7 +114,9 @@ class RequestMiddleware:
 
     * refuses bodies over ``max_body_bytes`` with 413 (by ``Content-Length`` and by
       counting what arrives); ``body_caps`` gives some routes a larger cap
-      (``(method, path pattern, bytes)``: a model file upload);
+      (``(method, path pattern, bytes)``: a model file upload), and the ``streamed``
+      routes' bodies pass through unread: they stream them under their own cap
+      (dataset uploads, see :mod:`baryon.serving.uploads`);
     * times each request into :class:`Metrics` under its route template;
     * adds the ``RateLimit-*`` headers the auth step left in the request state;
     * turns any exception that escaped every handler into a 500 problem (logged),
@@ -128,11 +130,13 @@ class RequestMiddleware:
         max_body_bytes: int,
         metrics: Metrics,
         body_caps: Sequence[tuple[str, re.Pattern[str], int]] = (),
+        streamed: Collection[tuple[str, str]] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.body_caps = tuple(body_caps)
+        self.streamed = frozenset(streamed)
 
     def _cap(self, scope: Scope) -> int:
         """The body cap of this request's route, in bytes."""
@@ -165,6 +169,9 @@ class RequestMiddleware:
             await send(message)
 
         try:
+            if (scope.get("method", ""), scope.get("path", "")) in self.streamed:
+                await self.app(scope, receive, send_wrapper)
+                return
             cap = self._cap(scope)
             body = await self._read_body(scope, receive, cap)
             if body is None:

@@ -17,11 +17,19 @@ __all__ = [
     "AliasMoveOut",
     "AuditEventOut",
     "ChampionOut",
+    "CleanDatasetRequest",
     "CreateKeyRequest",
     "CreateOrgRequest",
     "CreatePlanRequest",
     "CreateUserRequest",
     "CreatedKeyOut",
+    "DatasetDetailOut",
+    "DatasetHistoryOut",
+    "DatasetLineageOut",
+    "DatasetMadeOut",
+    "DatasetQualityOut",
+    "DatasetSplitOut",
+    "DatasetVersionOut",
     "EndpointOut",
     "EndpointRequest",
     "EvaluateRequest",
@@ -47,6 +55,7 @@ __all__ = [
     "RegisteredVersionOut",
     "RoleName",
     "RollbackRequest",
+    "SplitDatasetRequest",
     "SubscribeRequest",
     "SubscriptionOut",
     "UpdateOrgRequest",
@@ -528,3 +537,131 @@ class RegisteredVersionOut(_Out):
     created: bool = Field(description="False: these bytes were registered already.")
     run_id: str
     version: ModelVersionOut
+
+
+# -------------------------------------------------------------------- datasets
+class DatasetSplitOut(_Out):
+    """A version's train/validation/test split: how it was drawn and its row counts."""
+
+    strategy: str
+    seed: int
+    test_size: float
+    validation_size: float
+    options: dict[str, Any]
+    counts: dict[str, int]
+
+
+class DatasetQualityOut(_Out):
+    """The quality report in short: sizes, label balance and warnings.
+
+    Each warning is ``{"code", "message"}`` and, for one column, ``"column"``
+    (``duplicate_rows``, ``mostly_null``, ``single_class``, ``renamed_column``, ...).
+    """
+
+    rows: int
+    columns: int
+    duplicate_rows: int
+    label_balance: dict[str, Any]
+    warnings: list[dict[str, Any]]
+
+
+class DatasetVersionOut(_Out):
+    """A dataset version: what it holds and who owns it.
+
+    ``owner`` is the owning organization's name: the caller's own, or the one that
+    shared the dataset (address it with ``?owner=``). ``schema`` maps each column to
+    its type (``int``, ``float``, ``bool``, ``datetime``, ``string``, ``category``),
+    ``roles`` to its role (``id``, ``text``, ``label``, ``user``, ``item``, ``rating``,
+    ``timestamp``, ``feature``, ``ignore``).
+    """
+
+    id: str
+    name: str
+    version: int
+    owner: str
+    operation: Literal["ingest", "clean", "split"]
+    parent_id: str | None
+    rows: int
+    columns: int
+    schema_: dict[str, str] = Field(
+        validation_alias="schema", serialization_alias="schema", description="column → type"
+    )
+    roles: dict[str, str]
+    split: DatasetSplitOut | None
+    quality: DatasetQualityOut
+    created_at: datetime
+
+
+class DatasetMadeOut(DatasetVersionOut):
+    """The version an upload, clean or split made (``created``) or found (not ``created``).
+
+    Answered with 201 when ``created``, 200 when the same input was already stored
+    (then nothing new was written). ``source`` describes an uploaded file: name,
+    format, compression, size, SHA-256, encoding, delimiter, renamed columns.
+    """
+
+    created: bool
+    source: dict[str, Any] | None
+
+
+class DatasetLineageOut(_Out):
+    """One step of a version's lineage."""
+
+    id: str
+    version: int
+    operation: Literal["ingest", "clean", "split"]
+
+
+class DatasetDetailOut(DatasetVersionOut):
+    """``GET /v1/datasets/{name}``: a version with its full quality report and lineage.
+
+    ``report`` also has per-column statistics (``column_stats``) and text lengths;
+    ``options`` are the ingest options, ``steps`` the cleaning steps with what each did,
+    ``lineage`` the chain from the ingest to this version (oldest first).
+    """
+
+    report: dict[str, Any]
+    source: dict[str, Any] | None
+    options: dict[str, Any]
+    steps: list[dict[str, Any]]
+    lineage: list[DatasetLineageOut]
+
+
+class DatasetHistoryOut(DatasetVersionOut):
+    """One entry of ``GET /v1/datasets/{name}/versions``: a version, its parent and steps."""
+
+    parent_version: int | None
+    steps: list[dict[str, Any]]
+
+
+class CleanDatasetRequest(_Request):
+    """``POST /v1/datasets/{name}/clean``: ``steps`` or a ``recipe``, not both.
+
+    A step is ``"STEP[:ARGS]"`` (as ``baryon data clean --step``), ``{"step": NAME, ...}``
+    or ``{NAME: {...}}``; ``recipe`` is the YAML text of a recipe file (a list of
+    steps, or ``steps:`` with a list).
+    """
+
+    steps: list[str | dict[str, Any]] | None = Field(
+        default=None, max_length=100, examples=[["trim", "drop_duplicates", "mask_pii:text"]]
+    )
+    recipe: str | None = Field(default=None, max_length=65_536)
+
+
+class SplitDatasetRequest(_Request):
+    """``POST /v1/datasets/{name}/split``: the options of ``baryon data split``.
+
+    ``strategy`` is ``random``, ``stratified``, ``time`` or ``per-user``;
+    ``label`` (stratified), ``time_column`` (time, per-user), ``user_column``,
+    ``fraction`` and ``last_n`` (per-user) override the columns and shares.
+    """
+
+    strategy: str = Field(max_length=20, examples=["stratified"])
+    test_size: float = Field(default=0.2, allow_inf_nan=False)
+    validation_size: float = Field(default=0.1, allow_inf_nan=False)
+    seed: StrictInt = 42
+    label: str | None = Field(default=None, max_length=200)
+    time_column: str | None = Field(default=None, max_length=200)
+    user_column: str | None = Field(default=None, max_length=200)
+    fraction: float | None = Field(default=None, allow_inf_nan=False)
+    last_n: StrictInt | None = None

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from serverkit import free_port, start_server, stop_server, wait_ready
 
 from baryon.cli.main import main
 
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -36,31 +26,6 @@ def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return out
 
 
-def _start(home: Path, port: int, workers: int, level: str = "warning") -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BARYON_")}
-    log = home.parent / f"serve-{port}.log"
-    with log.open("wb") as out:  # the child keeps its own descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "baryon", "--home", str(home), "serve", "--port", str(port),
-             "--workers", str(workers), "--log-level", level, "--graceful-timeout", "5"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited early ({proc.returncode}); see serve-*.log")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("server did not become ready")
-
-
 @pytest.fixture
 def served(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[str, str]]:
     """A home with org ``acme`` (plan ``tiny``: 5 requests/minute) served by 2 workers."""
@@ -68,20 +33,14 @@ def served(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple
     _cli([*home, "plans", "create", "tiny", "--quota", "100", "--rate", "5"], capsys)
     _cli([*home, "orgs", "create", "acme", "--plan", "tiny"], capsys)
     secret = _cli([*home, "keys", "create", "--org", "acme", "--role", "developer"], capsys)
-    port = _free_port()
-    proc = _start(cli_home, port, workers=2)
+    port = free_port()
+    proc = start_server(cli_home, port, workers=2)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, proc)
+        wait_ready(base, proc)
         yield base, secret.strip()
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_server(proc)
 
 
 def test_serve_two_workers_share_rate_limit_and_answer_problems_over_tcp(
@@ -105,11 +64,11 @@ def test_serve_two_workers_share_rate_limit_and_answer_problems_over_tcp(
 def test_serve_sigterm_shuts_down_gracefully(
     cli_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    port = _free_port()
-    proc = _start(cli_home, port, workers=1, level="info")
+    port = free_port()
+    proc = start_server(cli_home, port, workers=1, level="info")
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, proc)
+        wait_ready(base, proc)
         missing = httpx.post(f"{base}/v1/models/x/predict", json={"inputs": [1]})
         assert missing.status_code == 401
         proc.send_signal(signal.SIGTERM)

@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from baryon.core.errors import InvalidFile, InvalidInput
-from baryon.data.recipes import STEPS, apply_steps, load_recipe, parse_step, parse_steps
+from baryon.data.recipes import (
+    STEPS,
+    apply_steps,
+    load_recipe,
+    parse_step,
+    parse_steps,
+    read_recipe,
+)
 
 
 def test_parse_step_bare_name() -> None:
@@ -129,3 +136,13 @@ def test_apply_steps_runs_in_order_and_records_lineage() -> None:
     assert [(e["rows_before"], e["rows_after"]) for e in lineage] == [(4, 4), (4, 3), (3, 2)]
     assert lineage[1]["report"] == {"dropped": 1}
     assert roles == {"t": "text", "n": "feature"}
+
+
+def test_read_recipe_text_same_as_file(tmp_path: Path) -> None:
+    text = "steps:\n  - trim\n  - {step: drop_duplicates}\n"
+    (tmp_path / "r.yaml").write_text(text)
+    assert read_recipe(text) == load_recipe(tmp_path / "r.yaml")
+    with pytest.raises(InvalidFile) as err:
+        read_recipe("just text", source="the body")
+    assert err.value.code == "invalid_recipe"
+    assert err.value.message.startswith("the body must hold a list of steps")

@@ -13,6 +13,7 @@ from baryon.data.schema import (
     check_types,
     infer_schema,
     logical_type,
+    parse_pairs,
     resolve_roles,
     suggest_roles,
 )
@@ -171,3 +172,13 @@ def test_infer_schema_declared_type_wins() -> None:
     stats = {"zip": {"non_null": 100, "distinct": 3, "length": {"mean": 5.0}}}
     assert infer_schema(schema, stats) == {"zip": "category"}
     assert infer_schema(schema, stats, {"zip": "string"}) == {"zip": "string"}
+
+
+def test_parse_pairs_last_equals_splits_and_blank_parts_are_refused() -> None:
+    assert parse_pairs(["a=b=label", " c = id "], "--role") == {"a=b": "label", "c": "id"}
+    assert parse_pairs(None, "role") == {}
+    for bad in ("label", "=label", "a="):
+        with pytest.raises(InvalidInput) as err:
+            parse_pairs([bad], "--role")
+        assert err.value.code == "invalid_option"
+        assert "--role expects COLUMN=ROLE" in err.value.message

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from baryon.core.errors import InvalidInput
-from baryon.data.splits import TEST, TRAIN, VALIDATION, assign_split
+from baryon.data.splits import TEST, TRAIN, VALIDATION, assign_split, split_options
 
 
 def _frame(n: int = 100) -> pd.DataFrame:
@@ -109,3 +109,14 @@ def test_assign_split_negative_seed_raises_invalid_split() -> None:
         assign_split(_frame(), {}, strategy="random", seed=-1)
     assert info.value.code == "invalid_split"
     assert "seed" in str(info.value)
+
+
+def test_split_options_time_column_is_column_for_time_and_time_for_per_user() -> None:
+    assert split_options("time", time_column="t") == {"column": "t"}
+    assert split_options("per-user", time_column="t", user_column="u", last_n=2) == {
+        "time": "t",
+        "user": "u",
+        "last_n": 2,
+    }
+    assert split_options("stratified", label="y", fraction=None) == {"label": "y"}
+    assert split_options("random") == {}

@@ -13,12 +13,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from baryon.commerce.orgs import create_org
 from baryon.core.audit import list_audit_events
 from baryon.core.errors import InvalidFile, InvalidInput, NotFound
 from baryon.core.ids import is_id
 from baryon.core.refs import Ref
 from baryon.core.scope import SYSTEM
 from baryon.data.versions import DatasetStore
+from baryon.tenancy.grants import create_grant
+from baryon.workspace import Workspace
 
 WriteFile = Callable[[str, bytes | str], Path]
 
@@ -475,3 +478,36 @@ def test_ingest_date_only_column_is_a_timestamp_not_a_crash(
     assert version.schema["day"] == "datetime"
     assert version.roles["day"] == "timestamp"
     assert version.row_count == 2
+
+
+# ------------------------------------------------ datasets shared by a grant
+@pytest.mark.filterwarnings("ignore:The Result.tuples:DeprecationWarning")  # grants.py, SA 2.1
+def test_shared_dataset_is_readable_by_owner_name_never_writable(
+    workspace: Workspace, write_file: WriteFile
+) -> None:
+    with workspace.db.session(SYSTEM) as s:
+        acme = create_org(s, name="acme")
+        create_org(s, name="globex")
+    owner_view = workspace.for_org("acme")
+    made = owner_view.datasets.ingest(write_file("t.csv", "a,label\n1,x\n2,y\n3,x\n"), name="t")
+    with workspace.db.session(owner_view.scope) as s:
+        create_grant(
+            s, owner_org_id=acme.id, object_type="dataset", object_name="t",
+            grantee="globex", permission="read", actor="test",
+        )  # fmt: skip
+    shared = workspace.for_org("globex").datasets
+    assert shared.get("t").id == made.id
+    assert shared.get("t", owner="acme").org_id == acme.id
+    assert [v.id for v in shared.history("t", owner="acme")] == [made.id]
+    for write in (
+        lambda: shared.clean("t", ["trim"]),
+        lambda: shared.clean("t", ["trim"], owner="acme"),
+        lambda: shared.split("t", strategy="random"),
+    ):
+        with pytest.raises(NotFound) as err:
+            write()
+        assert err.value.code == "dataset_not_found"
+    with pytest.raises(NotFound) as unknown:
+        shared.get("t", owner="initech")
+    assert unknown.value.code == "owner_not_found"
+    assert [v.id for v in owner_view.datasets.history("t")] == [made.id]

@@ -40,7 +40,7 @@ _BODY_ROUTES = {
     for m in c.methods or ()
 }
 #: Routes whose path names an object owned by one organization (by path prefix).
-ORG_OWNED = ("/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{")
+ORG_OWNED = ("/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{", "/v1/datasets/{")
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
 #: Statuses a model route may answer without a model behind it (the resolver has none).
@@ -88,6 +88,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
     )
     assert made.status_code == 200, made.text
     prediction_id = made.json()["prediction_id"]
+    uploaded = client.post(  # acme's dataset "adder": {name} names it on the dataset routes
+        "/v1/datasets",
+        files={"file": ("adder.csv", b"a,b,sum\n1,2,3\n2,2,4\n3,1,4\n", "text/csv")},
+        data={"name": "adder"},
+        headers={"Authorization": f"Bearer {tenants.keys['acme:developer']}"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
     clock.advance(2 * 3600)  # the expiring key is now expired
     params = {
         "{user_id}": tenants.user_ids["acme"],
@@ -124,6 +131,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/models/{name}/evaluate"): {"dataset": "d"},
         # multipart in real use; a JSON body is a 422 once authorised
         ("POST", "/v1/models/{name}/versions"): {"dataset": "d", "target": "t"},
+        ("POST", "/v1/datasets/{name}/clean"): {"steps": ["trim"]},
+        ("POST", "/v1/datasets/{name}/split"): {"strategy": "random"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
@@ -230,7 +239,7 @@ def test_route_with_too_low_role_is_403(
     role = _lowest_role_without(permission)
     if role is None:
         # deliberately open to every role
-        assert permission in ("org:read", "plans:read", "models:read")
+        assert permission in ("org:read", "plans:read", "models:read", "datasets:read")
         return
     response = _call(world, method, path, f"Bearer {world.tenants.keys[f'acme:{role}']}")
     assert response.status_code == 403

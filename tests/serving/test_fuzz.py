@@ -45,12 +45,15 @@ class Fuzzer:
         self.client = client
         self.secret = secret
 
-    def send(self, case: Any) -> httpx.Response:
+    def send(self, case: Any) -> httpx.Response | None:
+        """Send ``case``; ``None`` when no HTTP client could encode it (a multipart
+        "file" that is a number, say), so there is nothing to send."""
         kw = case.as_transport_kwargs(
             base_url="http://testserver", headers={"Authorization": f"Bearer {self.secret}"}
         )
         data = kw.pop("data", None)
         kw.pop("cookies", None)
+        kw.pop("timeout", None)
         if isinstance(data, str | bytes):
             kw["content"] = data
         elif data is not None:
@@ -61,7 +64,10 @@ class Fuzzer:
                 for name, (filename, value, *_) in kw["files"]
             ]
         request = self.client.build_request(**kw)
-        request.read()  # a multipart body is a stream; the checks read the request's content
+        try:
+            request.read()  # a multipart body is a stream; schemathesis reads it back
+        except (TypeError, AttributeError):
+            return None
         return self.client.send(request)
 
 
@@ -94,6 +100,8 @@ def fuzzer(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Itera
 )
 def test_fuzz_openapi_never_5xx_and_conforms(case: Any, fuzzer: Fuzzer) -> None:
     response = fuzzer.send(case)
+    if response is None:
+        return
     if response.status_code == 503 and response.json().get("code") == "model_not_ready":
         return  # a route whose model is not deployed here (solution models): its contract
     assert response.status_code < 500, (case.method, case.formatted_path, response.text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from baryon.serving.routers import (
+    datasets,
     grants,
     keys,
     models,
@@ -20,7 +21,7 @@ from baryon.serving.routers import (
     users,
 )
 
-__all__ = ["ROUTERS"]
+__all__ = ["ROUTERS", "STREAMED"]
 
 #: Every router of the API, in documentation order.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -33,8 +34,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     orgs.router,
     usage.router,
     models.router,
+    datasets.router,
     predictions.router,
     support.router,
     sentiment.router,
     recommender.router,
 )
+
+#: ``(method, path)`` of the routes that stream their own request body (uploads): the
+#: request middleware passes their bodies through instead of buffering them.
+STREAMED: frozenset[tuple[str, str]] = datasets.STREAMED

@@ -1,0 +1,86 @@
+"""A real ``baryon serve`` process on a free loopback port, for the ``server``-marked tests.
+
+``tests/`` is on ``sys.path`` (the root ``conftest.py`` lives there), so every test
+module imports this as ``serverkit``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+__all__ = ["free_port", "memory_kib", "start_server", "stop_server", "wait_ready"]
+
+
+def free_port() -> int:
+    """Return a TCP port free on 127.0.0.1 now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    home: Path,
+    port: int,
+    workers: int = 1,
+    level: str = "warning",
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``baryon --home HOME serve`` (no ``BARYON_*`` variables but ``env``).
+
+    Its output goes to ``home.parent / f"serve-{port}.log"``.
+    """
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BARYON_")}
+    clean.update(env or {})
+    log = home.parent / f"serve-{port}.log"
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "baryon", "--home", str(home), "serve", "--port", str(port),
+             "--workers", str(workers), "--log-level", level, "--graceful-timeout", "5"],
+            env=clean, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until ``GET base/healthz`` answers 200; fail the test if the server died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited early ({proc.returncode}); see serve-*.log")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("server did not become ready")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server and wait for it (SIGKILL after 20 s)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def memory_kib(pid: int | str = "self") -> dict[str, int]:
+    """Return ``{"VmRSS": ..., "VmHWM": ...}`` of process ``pid`` (default: this one) in KiB."""
+    out: dict[str, int] = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])
+    return out
