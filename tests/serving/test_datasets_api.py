@@ -23,6 +23,7 @@ from baryon.client import Client
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from baryon.core.scope import SYSTEM
 from baryon.serving.app import create_app
 from baryon.tenancy.grants import create_grant, revoke_grant
 from baryon.workspace import Workspace
@@ -650,9 +651,7 @@ UPLOAD_OVER_INGEST_BOUND_MIB = 96
 _LOCAL_INGEST = """
 import sys, tempfile
 from pathlib import Path
-import baryon.tenancy.tables  # the organizations table, which datasets refer to
 from baryon import Settings, Workspace
-from baryon.core.scope import SYSTEM
 from serverkit import memory_kib
 ws = Workspace.open(Settings(home=Path(sys.argv[2])))
 small = Path(sys.argv[2]) / "small.csv"
