@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from serving.servingkit import (  # tests/serving, as a namespace package
 )
 from sqlalchemy import func, select
 
+import baryon.client
 from baryon.client import Client, ConnectionFailed, error_from_response
 from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import FixedClock
@@ -47,6 +50,7 @@ from baryon.tenancy.tables import ApiKeyRow
 from baryon.workspace import Workspace
 
 ROW = {"a": 1, "b": 2}
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 class Flaky(httpx.BaseTransport):
@@ -529,3 +533,33 @@ def test_client_recommendations_not_retried_after_lost_response(
         client.recommendations(3)  # metered and no Idempotency-Key: a retry could charge twice
     assert flaky.calls == 1
     assert _usage_count(ws) == 1  # the server did the work once; the client did not ask again
+
+
+@pytest.mark.parametrize(
+    ("page", "printed"),
+    [
+        ("support", ["card_arrival False 99", "True low_confidence", "empty_text"]),
+        ("sentiment", ["Neutral None", "1 [] 0", "1 0.0"]),
+        ("recommender", ["True content", "content"]),
+    ],
+)
+def test_client_docs_solution_sdk_examples_run(
+    solutions: tuple[Workspace, PortalTransport, Tenants, WineCatalogue],
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    page: str,
+    printed: list[str],
+) -> None:
+    _ws, transport, tenants, _wines = solutions
+    text = (DOCS / "solutions" / f"{page}.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "Client(" in b]
+    assert len(blocks) == 1, f"{page}.md: one SDK example expected"
+    # the examples send items published at the real now: bring the frozen clock past it
+    clock.advance(max(0.0, (datetime.now(UTC) - clock.now()).total_seconds() + 1))
+    monkeypatch.setenv("KEY", tenants.keys["acme:developer"])
+    monkeypatch.setattr(baryon.client, "Client", functools.partial(Client, transport=transport))
+    exec(compile(blocks[0], f"docs/solutions/{page}.md", "exec"), {})
+    out = capsys.readouterr().out
+    for expected in printed:
+        assert expected in out, out
