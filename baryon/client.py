@@ -34,6 +34,17 @@ Datasets::
 
 ``upload_dataset`` streams the file from disk (it is never read whole into memory) and
 ``export_dataset`` streams the download to a file.
+
+Solutions::
+
+    reply = client.support_answer("my card has not arrived", conversation_id="c-17")
+    scores = client.sentiment_analyze(["$AAPL beats estimates"]).results
+    wines = client.recommendations("new-user", n=5, type="Red", country="France")
+    client.event("new-user", wines.items[0].item_id, "rate", 5)
+
+The metered POSTs (``support_answer``, ``sentiment_analyze``, ``sentiment_items``) and
+``event`` get an ``Idempotency-Key`` like ``predict``. ``recommendations`` is a
+metered GET without one, so it is retried only after a 429.
 """
 
 from __future__ import annotations
@@ -43,13 +54,15 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter
+from pydantic_core import to_jsonable_python
 
 from baryon.core.errors import (
     BaryonError,
@@ -88,6 +101,16 @@ from baryon.serving.schemas import (
     RegisteredVersionOut,
     UsageOut,
     UserOut,
+)
+from baryon.serving.solution_schemas import (
+    AlertOut,
+    AnalyzeResponse,
+    EventOut,
+    IndexResponse,
+    ItemsResponse,
+    NewsItemIn,
+    RecommendationsResponse,
+    SupportAnswerResponse,
 )
 
 __all__ = ["Client", "ConnectionFailed", "error_from_response"]
@@ -541,6 +564,224 @@ class Client:
             end=None if end is None else end.isoformat(),
             group_by=group_by,
         )
+
+    # -------------------------------------------------------------- solutions
+    def support_answer(
+        self,
+        text: str,
+        *,
+        conversation_id: str | None = None,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SupportAnswerResponse:
+        """Answer one customer message, or hand it to a human (``POST /v1/support/answer``).
+
+        Metered at one unit (times the plan's weight for the route). A hand-off
+        (``handoff`` true, ``handoff_reason`` ``out_of_scope``, ``low_confidence`` or
+        ``no_answer``) is queued for an agent.
+
+        Parameters
+        ----------
+        text : str
+            The customer's message, at most the server's ``max_text_chars`` characters.
+        conversation_id : str, optional
+            Groups the turns of one conversation (1 to 200 characters).
+        request_id : str, optional
+            Keeps the champion/challenger choice the same for every call with this id.
+        idempotency_key : str, optional
+            Default: a fresh random key, so a retried call is answered and metered once.
+
+        Raises
+        ------
+        InvalidInput
+            ``empty_text`` (blank), ``text_too_long``, ``invalid_input``.
+        ModelNotReady
+            ``model_not_ready``: the workspace has no ``support-intent`` champion.
+        QuotaExceeded
+            ``quota_exceeded``.
+        """
+        body = {"text": text, "conversation_id": conversation_id, "request_id": request_id}
+        return self._post("/v1/support/answer", SupportAnswerResponse, body, idempotency_key)
+
+    def sentiment_analyze(
+        self,
+        texts: Sequence[str],
+        *,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> AnalyzeResponse:
+        """Sentiment and topic of each text (``POST /v1/sentiment/analyze``).
+
+        Metered at one unit per text. ``results`` are in input order.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            1 to the server's ``max_batch_size`` texts.
+        request_id : str, optional
+            Keeps the champion/challenger choice the same for every call with this id.
+        idempotency_key : str, optional
+            Default: a fresh random key, so a retried call is answered and metered once.
+
+        Raises
+        ------
+        InvalidInput
+            ``empty_batch`` (no texts), ``empty_text``, ``text_too_long``.
+        PayloadTooLarge
+            ``batch_too_large``: more than ``max_batch_size`` texts.
+        ModelNotReady
+            ``model_not_ready``: no ``sentiment`` champion.
+        """
+        body = {"texts": list(texts), "request_id": request_id}
+        return self._post("/v1/sentiment/analyze", AnalyzeResponse, body, idempotency_key)
+
+    def sentiment_items(
+        self,
+        items: Sequence[Mapping[str, Any] | NewsItemIn],
+        *,
+        idempotency_key: str | None = None,
+    ) -> ItemsResponse:
+        """Score and store news items; returns them with the alerts they fired.
+
+        ``POST /v1/sentiment/items``. Metered at one unit per new item: an ``id`` the
+        organization sent before is listed in ``duplicates``, not scored or charged.
+
+        Parameters
+        ----------
+        items : sequence of mapping or NewsItemIn
+            ``{"id", "published_at", "text"}`` and optionally ``source`` and
+            ``tickers``; ``published_at`` is a timezone-aware ``datetime`` or an ISO
+            8601 string with a timezone.
+        idempotency_key : str, optional
+            Default: a fresh random key, so a retried call is answered and metered once.
+
+        Raises
+        ------
+        InvalidInput
+            ``empty_batch``, ``published_in_future``, ``text_too_long``,
+            ``invalid_input`` (a missing field; ``details["errors"]`` says which).
+        PayloadTooLarge
+            ``batch_too_large``.
+        """
+        body = {"items": to_jsonable_python(list(items))}
+        return self._post("/v1/sentiment/items", ItemsResponse, body, idempotency_key)
+
+    def sentiment_index(
+        self,
+        *,
+        ticker: str | None = None,
+        window: str = "1h",
+        at: datetime | None = None,
+    ) -> IndexResponse:
+        """The mood index ``(bullish - bearish) / n`` of the organization's items.
+
+        ``GET /v1/sentiment/index``: over ``(at - window, at]`` (``at`` default: now;
+        a naive ``datetime`` is UTC), for one ``ticker`` or all, with ``n`` and a 95 %
+        band.
+
+        Raises
+        ------
+        InvalidInput
+            ``unknown_window``: ``window`` is not one the server knows (``1h``,
+            ``1d``).
+        """
+        return self._get(
+            "/v1/sentiment/index",
+            IndexResponse,
+            ticker=ticker,
+            window=window,
+            at=None if at is None else at.isoformat(),
+        )
+
+    def sentiment_alerts(
+        self,
+        *,
+        ticker: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        items_per_alert: int = 20,
+    ) -> list[AlertOut]:
+        """Alerts fired for the organization, newest first (``GET /v1/sentiment/alerts``).
+
+        Each carries up to ``items_per_alert`` of the items that caused it; ``since``
+        keeps those fired after that time (a naive ``datetime`` is UTC).
+        """
+        return self._get(
+            "/v1/sentiment/alerts",
+            list[AlertOut],
+            ticker=ticker,
+            since=None if since is None else since.isoformat(),
+            limit=limit,
+            items_per_alert=items_per_alert,
+        )
+
+    def recommendations(
+        self,
+        user_id: str | int,
+        *,
+        n: int = 10,
+        type: str | Sequence[str] | None = None,
+        country: str | Sequence[str] | None = None,
+        grape: str | Sequence[str] | None = None,
+    ) -> RecommendationsResponse:
+        """Top-``n`` wines for a user, best first (``GET /v1/recommendations/{user_id}``).
+
+        A user the model does not know gets ``cold_start`` true and a content-based
+        answer from ``type``, ``country`` and ``grape`` (or from their events), else
+        the most popular wines. Metered at one unit; as it has no ``Idempotency-Key``,
+        it is retried only after a 429, never after a network error or a 5xx.
+
+        Parameters
+        ----------
+        user_id : str or int
+            Your user's id (X-Wines UserID for known users), 1 to 200 characters.
+        n : int
+            1 to 100.
+        type, country, grape : str or sequence of str, optional
+            Stated tastes (``"Red"``, ``"France"``, ``"Pinot Noir"``).
+
+        Raises
+        ------
+        InvalidInput
+            ``invalid_input``: ``n`` out of range, too many tastes.
+        ModelNotReady
+            ``model_not_ready``: no ``recommender`` champion.
+        """
+        params: dict[str, Any] = {"n": n}
+        for name, value in (("type", type), ("country", country), ("grape", grape)):
+            if value is not None:
+                params[name] = [value] if isinstance(value, str) else list(value)
+        response = self.request(
+            "GET",
+            f"/v1/recommendations/{quote(str(user_id), safe='')}",
+            params=params,
+            repeatable=False,
+        )
+        return _parse(RecommendationsResponse, response)
+
+    def event(
+        self,
+        user_id: str | int,
+        item_id: str | int,
+        type: str,
+        value: float | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> EventOut:
+        """Store a ``view``, ``click`` or ``rate`` (``value`` 1-5) for the next training.
+
+        ``POST /v1/events``; not metered (ground truth that improves the model is not
+        charged).
+
+        Raises
+        ------
+        InvalidInput
+            ``missing_value`` (a ``rate`` without ``value``), ``value_out_of_range``,
+            ``value_not_allowed`` (a ``view`` or ``click`` with one), ``unknown_item``
+            (not in the wine catalogue), ``invalid_input`` (another ``type``).
+        """
+        body = {"user_id": user_id, "item_id": item_id, "type": type, "value": value}
+        return self._post("/v1/events", EventOut, body, idempotency_key)
 
     # ------------------------------------------------------------- predictions
     def predict(

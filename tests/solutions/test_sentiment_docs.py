@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 
 from baryon.cli.sentiment import app as sentiment_cli
+from baryon.serving import solution_schemas as schemas
 from baryon.serving.routers import recommender, sentiment
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "solutions"
@@ -53,9 +54,9 @@ def test_every_sentiment_command_is_documented() -> None:
 
 def test_request_bodies_match_the_request_models() -> None:
     models: dict[str, type[BaseModel]] = {
-        "/v1/sentiment/analyze": sentiment.AnalyzeRequest,
-        "/v1/sentiment/items": sentiment.ItemsRequest,
-        "/v1/events": recommender.EventRequest,
+        "/v1/sentiment/analyze": schemas.AnalyzeRequest,
+        "/v1/sentiment/items": schemas.ItemsRequest,
+        "/v1/events": schemas.EventRequest,
     }
     bodies = _curl_bodies(PAGES["sentiment"]) + _curl_bodies(PAGES["recommender"])
     assert {path for path, _ in bodies} == set(models)
@@ -65,14 +66,14 @@ def test_request_bodies_match_the_request_models() -> None:
 
 def test_responses_shown_match_the_response_models() -> None:
     expected: list[Any] = [
-        sentiment.AnalyzeResponse,
-        sentiment.ItemsResponse,
-        sentiment.IndexResponse,
-        list[sentiment.AlertOut],
-        recommender.RecommendationsResponse,
-        recommender.RecommendationsResponse,
-        recommender.RecommendationsResponse,
-        recommender.EventOut,
+        schemas.AnalyzeResponse,
+        schemas.ItemsResponse,
+        schemas.IndexResponse,
+        list[schemas.AlertOut],
+        schemas.RecommendationsResponse,
+        schemas.RecommendationsResponse,
+        schemas.RecommendationsResponse,
+        schemas.EventOut,
     ]
     shown = _blocks(PAGES["sentiment"], "json") + _blocks(PAGES["recommender"], "json")
     assert len(shown) == len(expected)

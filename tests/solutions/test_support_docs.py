@@ -15,6 +15,7 @@ import pytest
 from baryon.cli.support import app as support_cli
 from baryon.serving.routers import support
 from baryon.serving.schemas import PredictRequest, PredictResponse
+from baryon.serving.solution_schemas import SupportAnswerRequest, SupportAnswerResponse
 from baryon.solutions.support.pipeline import BANK_DOMAINS, REFERENCE, TARGET_ACCURACY
 from baryon.solutions.tabular.pipeline import CANDIDATES, TARGET_R2
 
@@ -50,10 +51,10 @@ def test_support_requests_and_responses_match_the_models() -> None:
     bodies = _curl_bodies(SUPPORT)
     assert [path for path, _ in bodies] == ["/v1/support/answer"] * 3
     for _, body in bodies:
-        support.SupportAnswerRequest.model_validate(body)
+        SupportAnswerRequest.model_validate(body)
     shown = _blocks(SUPPORT, "json")
     assert len(shown) == 3
-    reasons = [support.SupportAnswerResponse.model_validate_json(b).handoff_reason for b in shown]
+    reasons = [SupportAnswerResponse.model_validate_json(b).handoff_reason for b in shown]
     assert reasons == [None, "low_confidence", "out_of_scope"]
 
 

@@ -22,10 +22,9 @@ as feedback for the next training; like ``POST /v1/feedback`` they are not meter
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -35,6 +34,7 @@ from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS, run_write
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
+from baryon.serving.solution_schemas import EventOut, EventRequest, RecommendationsResponse
 from baryon.solutions.recommender.service import (
     Preferences,
     Recommendation,
@@ -58,31 +58,6 @@ def catalogue_of(request: Request) -> WineCatalogue:
         found = WineCatalogue.bundled()
         request.app.state.wine_catalogue = found
     return found
-
-
-class RecommendedItem(BaseModel):
-    """One recommended wine."""
-
-    item_id: Any = Field(description="X-Wines WineID.")
-    score: float | None
-    wine_name: str | None
-    type: str | None
-    country: str | None
-    grapes: list[str]
-    region: str | None
-    winery: str | None
-
-
-class RecommendationsResponse(BaseModel):
-    """Top wines for one user, best first."""
-
-    prediction_id: str
-    model_version: int
-    user_id: str
-    cold_start: bool
-    strategy: Literal["model", "content", "popularity"]
-    items: list[RecommendedItem]
-    usage: dict[str, int]
 
 
 @router.get("/recommendations/{user_id}", response_model=RecommendationsResponse)
@@ -138,28 +113,6 @@ def get_recommendations(
         }
 
     return call.commit(inputs=1, logs=[Logged(model, variant, [user_id], [output])], answer=answer)
-
-
-class EventRequest(BaseModel):
-    """``POST /v1/events``: one interaction."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: str | int = Field(description="Your user's id (X-Wines UserID for known users).")
-    item_id: str | int = Field(description="X-Wines WineID.")
-    type: Literal["view", "click", "rate"]
-    value: float | None = Field(default=None, description="Rating 1-5; only for type rate.")
-
-
-class EventOut(BaseModel):
-    """A stored event."""
-
-    id: str
-    user_id: str
-    item_id: str
-    type: str
-    value: float | None
-    at: AwareDatetime
 
 
 @router.post("/events", response_model=EventOut, status_code=201)

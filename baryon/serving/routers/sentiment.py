@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
@@ -37,6 +36,14 @@ from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
+from baryon.serving.solution_schemas import (
+    AlertOut,
+    AnalyzeRequest,
+    AnalyzeResponse,
+    IndexResponse,
+    ItemsRequest,
+    ItemsResponse,
+)
 from baryon.solutions.sentiment.monitor import WINDOWS
 from baryon.solutions.sentiment.service import (
     FUTURE_SLACK,
@@ -127,37 +134,6 @@ def _logs(models: _Models, texts: list[str], analyses: list[Analysis]) -> list[L
     return logs
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AnalyzeRequest(_Request):
-    """``POST /v1/sentiment/analyze``: texts to score (at most ``max_batch_size``)."""
-
-    texts: list[str] = Field(description="Texts to score, one result each.")
-    request_id: str | None = Field(default=None, max_length=200)
-
-
-class AnalyzeResult(BaseModel):
-    """Sentiment and topic of one text."""
-
-    label: str = Field(description="Bearish, Bullish or Neutral.")
-    probabilities: dict[str, float]
-    topic: str | None
-    topic_probability: float | None
-
-
-class AnalyzeResponse(BaseModel):
-    """Results in input order, with the prediction log ids and model versions."""
-
-    prediction_id: str
-    model_version: int
-    topic_prediction_id: str | None
-    topic_model_version: int | None
-    results: list[AnalyzeResult]
-    usage: dict[str, int]
-
-
 def _check_texts(texts: list[Any], state: AppState) -> None:
     if not texts:
         raise InvalidInput("texts is empty: send at least one text", code="empty_batch")
@@ -205,50 +181,6 @@ def analyze(
     return call.commit(
         inputs=len(body.texts), logs=_logs(models, body.texts, analyses), answer=answer
     )
-
-
-class NewsItemIn(_Request):
-    """One news item."""
-
-    id: str = Field(min_length=1, max_length=200, description="The publisher's id.")
-    published_at: datetime = Field(description="ISO 8601 with a timezone.")
-    source: str = Field(default="", max_length=200)
-    text: str = Field(min_length=1)
-    tickers: list[str] = Field(
-        default_factory=list, description="Symbols; default: the text's $TICKER tokens."
-    )
-
-
-class ItemsRequest(_Request):
-    """``POST /v1/sentiment/items``: news items to score and store."""
-
-    items: list[NewsItemIn]
-
-
-class ScoredItemOut(BaseModel):
-    """A stored item and its scores."""
-
-    id: str
-    published_at: AwareDatetime
-    tickers: list[str]
-    label: str
-    probabilities: dict[str, float]
-    topic: str | None
-    topic_probability: float | None
-
-
-class ItemsResponse(BaseModel):
-    """What was stored, what was a duplicate, and the alerts the items fired."""
-
-    prediction_id: str | None
-    model_version: int | None
-    topic_prediction_id: str | None
-    topic_model_version: int | None
-    accepted: int
-    duplicates: list[str]
-    items: list[ScoredItemOut]
-    alerts: list[dict[str, Any]]
-    usage: dict[str, int]
 
 
 def _parse_items(body: ItemsRequest, state: AppState) -> list[NewsItem]:
@@ -343,30 +275,6 @@ def post_items(
     return call.commit(inputs=len(texts), logs=_logs(models, texts, analyses), answer=answer)
 
 
-class Band(BaseModel):
-    """Confidence band of the index."""
-
-    low: float
-    high: float
-    level: float
-
-
-class IndexResponse(BaseModel):
-    """The mood index of one window."""
-
-    ticker: str | None
-    window: str
-    start: AwareDatetime
-    end: AwareDatetime
-    n: int
-    bullish: int
-    bearish: int
-    neutral: int
-    index: float | None
-    band: Band
-    formula: str
-
-
 @router.get("/index", response_model=IndexResponse)
 def get_index(
     ticker: str | None = Query(None, max_length=20, description="e.g. AAPL (default: all)."),
@@ -383,36 +291,6 @@ def get_index(
     with state.transaction(principal.own_scope) as session:
         idx = index_of(session, principal.org_id, window=window, ticker=ticker, end=end)
     return {**idx.to_dict(), "formula": INDEX_FORMULA}
-
-
-class AlertItem(BaseModel):
-    """An item that caused an alert."""
-
-    id: str
-    published_at: AwareDatetime
-    source: str
-    text: str
-    tickers: list[str]
-    label: str
-    topic: str | None
-
-
-class AlertOut(BaseModel):
-    """A fired alert and (up to ``items_per_alert`` of) the items that caused it."""
-
-    id: str
-    rule: str
-    kind: str
-    ticker: str | None
-    window: str
-    state: str
-    value: float
-    threshold: float
-    fired_at: AwareDatetime
-    message: str
-    item_ids: list[str]
-    item_count: int
-    items: list[AlertItem]
 
 
 @router.get("/alerts", response_model=list[AlertOut])

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from baryon.core.errors import BaryonError, ModelNotReady, NotFound
@@ -33,6 +32,7 @@ from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
+from baryon.serving.solution_schemas import SupportAnswerRequest, SupportAnswerResponse
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.pipeline import MODEL_NAME
 from baryon.solutions.support.service import (
@@ -42,53 +42,10 @@ from baryon.solutions.support.service import (
     decide,
     queue_turn,
 )
-from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
 
-__all__ = ["SupportAnswerRequest", "SupportAnswerResponse", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1/support", tags=["support"], responses=PROBLEMS)
-
-
-class SupportAnswerRequest(BaseModel):
-    """``POST /v1/support/answer``: one customer message."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(description="The customer's message (at most max_text_chars characters).")
-    conversation_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=MAX_CONVERSATION_ID_CHARS,
-        description="Groups the turns of one conversation (hand-offs are listed by it).",
-    )
-    request_id: str | None = Field(
-        default=None, max_length=200, description="Sticky champion/challenger choice."
-    )
-
-
-class Usage(BaseModel):
-    """Units metered for this request and the organization's quota."""
-
-    units: int
-    quota: int
-    used: int
-    remaining: int
-
-
-class SupportAnswerResponse(BaseModel):
-    """The assistant's answer, or its hand-off to a human."""
-
-    intent: str = Field(description="Most probable intent (a best guess when handed off).")
-    confidence: float = Field(description="Its probability, in [0, 1].")
-    answer: str = Field(description="The intent's answer, or the hand-off message.")
-    handoff: bool = Field(description="True when a human takes over this turn.")
-    handoff_reason: str | None = Field(
-        description="out_of_scope, low_confidence or no_answer; null when answered."
-    )
-    prediction_id: str
-    model: str
-    model_version: int
-    usage: Usage
 
 
 def _answers(request: Request) -> SupportAnswers:
