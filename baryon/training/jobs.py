@@ -338,11 +338,19 @@ def _outcome(run: Run) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------- cancel, read
-def cancel_training(ws: Workspace, queue: JobQueue, run_id: str, *, actor: str) -> RunState:
+def cancel_training(
+    ws: Workspace,
+    queue: JobQueue,
+    run_id: str,
+    *,
+    actor: str,
+    session: Session | None = None,
+) -> RunState:
     """Cancel a background run: at once when queued, at its next check when running.
 
-    The run, its job and an audit event (``run.cancel``) change in one transaction.
-    Cancelling a cancelled run returns it as it is.
+    The run, its job and an audit event (``run.cancel``) change in one transaction,
+    the caller's when ``session`` is given. Cancelling a cancelled run returns it as
+    it is.
 
     Parameters
     ----------
@@ -352,6 +360,8 @@ def cancel_training(ws: Workspace, queue: JobQueue, run_id: str, *, actor: str) 
     run_id : str
     actor : str
         Recorded in the audit event.
+    session : Session, optional
+        Write inside the caller's transaction (scoped to the same organization).
 
     Returns
     -------
@@ -368,38 +378,43 @@ def cancel_training(ws: Workspace, queue: JobQueue, run_id: str, *, actor: str) 
         ``run_not_cancellable``: it is trained in the foreground (``baryon train``),
         not by a job — stop that process instead.
     """
-    with ws.db.session(ws.scope) as session:
-        run = ws.runs.get(run_id, session=session)
-        if run.status == CANCELLED:
-            job = None
-        elif run.finished:
-            raise Conflict(
-                f"run {run_id} already {run.status}; only a queued or running run can be cancelled",
-                code="run_finished",
-                details={"status": run.status},
-            )
-        elif run.job_id is None:
-            raise Conflict(
-                f"run {run_id} is trained in the foreground by the process that started it; "
-                "stop that process to stop it",
-                code="run_not_cancellable",
-            )
-        else:
-            job = queue.cancel(run.job_id, org_id=ws.scope.org_id, session=session)
-            if job.status == JOB_CANCELLED:
-                run = ws.runs.finish(run_id, status=CANCELLED, session=session)
-            record_audit(
-                session,
-                actor=actor,
-                action="run.cancel",
-                object_type="run",
-                object_id=run_id,
-                details={"job_id": job.id, "at_once": run.status == CANCELLED},
-                org_id=ws.scope.org_id,
-                clock=ws.clock,
-            )
-    if job is None:  # already cancelled: read its job after the transaction
-        job = _job(queue, ws, run)
+    if session is None:
+        with ws.db.session(ws.scope) as own:
+            return cancel_training(ws, queue, run_id, actor=actor, session=own)
+    run = ws.runs.get(run_id, session=session)
+    already = run.status == CANCELLED
+    if run.finished and not already:
+        raise Conflict(
+            f"run {run_id} already {run.status}; only a queued or running run can be cancelled",
+            code="run_finished",
+            details={"status": run.status},
+        )
+    if run.job_id is None:
+        if already:
+            return RunState(run, None)
+        raise Conflict(
+            f"run {run_id} is trained in the foreground by the process that started it; "
+            "stop that process to stop it",
+            code="run_not_cancellable",
+        )
+    try:
+        job = queue.cancel(run.job_id, org_id=ws.scope.org_id, session=session)
+    except Conflict:  # a cancelled run whose job ended otherwise: nothing left to cancel
+        return RunState(run, None)
+    if already:
+        return RunState(run, job)
+    if job.status == JOB_CANCELLED:
+        run = ws.runs.finish(run_id, status=CANCELLED, session=session)
+    record_audit(
+        session,
+        actor=actor,
+        action="run.cancel",
+        object_type="run",
+        object_id=run_id,
+        details={"job_id": job.id, "at_once": run.status == CANCELLED},
+        org_id=ws.scope.org_id,
+        clock=ws.clock,
+    )
     return RunState(run, job)
 
 

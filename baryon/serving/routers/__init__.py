@@ -18,6 +18,7 @@ from baryon.serving.routers import (
     usage,
     users,
 )
+from baryon.serving.routers import runs as runs_router
 
 __all__ = ["ROUTERS"]
 
@@ -35,4 +36,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     support.router,
     sentiment.router,
     recommender.router,
+    runs_router.router,
 )
