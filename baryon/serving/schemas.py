@@ -391,7 +391,7 @@ class RunRequest(_Request):
 
     kind: str = Field(min_length=1, max_length=64, description="Estimator kind.")
     dataset: str = Field(
-        min_length=1, max_length=300, description="Dataset NAME, NAME:N or NAME@latest."
+        min_length=1, max_length=300, description="Dataset reference (NAME: its latest version)."
     )
     target: str | None = Field(
         default=None, max_length=200, description="Target column (default: by role)."
@@ -401,9 +401,12 @@ class RunRequest(_Request):
     cv_folds: StrictInt = Field(
         default=0, description="Cross-validation folds on the train split (0: none, else >= 2)."
     )
-    register: str | None = Field(
-        default=None, max_length=100, description="Register the model under this name."
-    )
+    register_as: str | None = Field(
+        default=None,
+        max_length=100,
+        alias="register",
+        description="Register the model under this name.",
+    )  # not ``register``: pydantic models have a ``register`` attribute (ABCMeta)
 
 
 class RunSubmittedOut(_Out):

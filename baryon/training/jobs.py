@@ -110,13 +110,16 @@ class RunState:
 
     @property
     def stage(self) -> str | None:
-        """What the job is doing (``prepare``, ``fit``, ``evaluate``, ``register``)."""
+        """What the job is doing (``prepare``, ``fit``, ``evaluate``, ``register``), or did
+        last."""
         return None if self.job is None else self.job.stage
 
     @property
     def progress(self) -> float | None:
-        """Percent done, 0–100 (``None`` without a job)."""
-        return None if self.job is None else self.job.progress
+        """Percent done, 0–100: 100 once the run succeeded (``None`` without a job)."""
+        if self.job is None:
+            return None
+        return 100.0 if self.run.status == SUCCEEDED else self.job.progress
 
     @property
     def cancel_requested(self) -> bool:

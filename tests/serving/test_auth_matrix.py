@@ -40,7 +40,7 @@ _BODY_ROUTES = {
     for m in c.methods or ()
 }
 #: Routes whose path names an object owned by one organization (by path prefix).
-ORG_OWNED = ("/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{")
+ORG_OWNED = ("/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{", "/v1/runs/{")
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
 #: Statuses a model route may answer without a model behind it (the resolver has none).
@@ -89,12 +89,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
     assert made.status_code == 200, made.text
     prediction_id = made.json()["prediction_id"]
     clock.advance(2 * 3600)  # the expiring key is now expired
+    run = ws.for_org(tenants.org_ids["acme"]).runs.start(
+        kind="decision_tree", task="classification", params={}, seed=0,
+        dataset_version_id="dsv_x", dataset_name="quad", dataset_version=1,
+    )  # fmt: skip
     params = {
         "{user_id}": tenants.user_ids["acme"],
         "{key_id}": tenants.key_ids["acme:viewer"],
         "{prediction_id}": prediction_id,
         "{org_id}": tenants.org_ids["acme"],
         "{name}": "adder",
+        "{run_id}": run.id,
     }
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/v1/users"): {"email": "new@acme.test", "role": "viewer"},
@@ -112,11 +117,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
             "items": [{"id": "n1", "published_at": "2026-01-01T00:00:00Z", "text": "shares up"}]
         },
         ("POST", "/v1/events"): {"user_id": "u1", "item_id": "w1", "type": "view"},
+        ("POST", "/v1/runs"): {"kind": "decision_tree", "dataset": "quad"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
         tenants.user_ids["acme"],
         prediction_id,
+        run.id,
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],
     ]

@@ -80,7 +80,7 @@ def post_run(
         params=body.params,
         seed=body.seed,
         cv_folds=body.cv_folds,
-        register=body.register,
+        register=body.register_as,
     )
 
     def work(session: Session) -> dict[str, Any]:
