@@ -171,7 +171,8 @@ def _check(object_type: str, permission: str) -> None:
 
 
 def _to_grant(session: Session, row: GrantRow, object_name: str | None = None) -> Grant:
-    names = {r.id: r.name for r in session.execute(select(OrganizationRow.id, OrganizationRow.name))}
+    rows = session.execute(select(OrganizationRow.id, OrganizationRow.name))
+    names = {r.id: r.name for r in rows}
     if object_name is None:
         table = _OBJECT_ROWS[row.object_type]
         object_name = session.scalar(select(table.name).where(table.id == row.object_id))

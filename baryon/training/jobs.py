@@ -250,10 +250,10 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
         raise InvalidInput("a train job's payload names no run_id", code="invalid_job_payload")
     ws = ctx.workspace.for_org(ctx.job.org_id)
     trainer = Trainer(ws, actor=str(payload.get("actor") or "system"))
-    run = ws.runs.get(run_id)
-    if run.finished:  # an earlier attempt ended the run and died before ending the job
-        return _resume(trainer, run, payload)
-    ws.runs.begin(run_id, extra={"attempt": ctx.job.attempts})
+    try:
+        ws.runs.begin(run_id, extra={"attempt": ctx.job.attempts})
+    except Conflict:  # an earlier attempt ended the run and died before ending the job
+        return _resume(trainer, ws.runs.get(run_id), payload)
     try:
         spec = _spec(ws, payload)
     except BaryonError as exc:
