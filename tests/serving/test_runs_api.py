@@ -108,7 +108,7 @@ def test_post_run_answers_202_queued_then_worker_trains_it(
     assert run["metrics"]["accuracy"] >= 0.95
     assert (run["stage"], run["progress"], run["attempts"]) == ("register", 100.0, 1)
     assert run["registered"] == {"name": "quad", "version": 1}
-    assert (run["dataset"], run["dataset_version_id"]) == (f"quad@{quad.version}", quad.id)
+    assert (run["dataset"], run["dataset_version_id"]) == (quad.ref, quad.id)
     assert (run["params"], run["seed"], run["error_code"]) == ({"max_depth": 3}, 1, None)
     assert set(run["artifacts"]) >= {"model", "manifest", "report"}
     assert isinstance(run["history"], dict)
@@ -132,7 +132,6 @@ def test_post_run_params_failing_in_fit_fail_the_run_with_a_code(
     [
         ({"kind": "nope"}, 422, "unknown_kind"),
         ({"dataset": "missing"}, 404, "dataset_not_found"),
-        ({"dataset": "quad@9"}, 404, "version_not_found"),
         ({"params": {"max_dept": 2}}, 422, "invalid_param"),
         ({"params": {"max_depth": "deep"}}, 422, "invalid_param"),
         ({"seed": -1}, 422, "invalid_seed"),

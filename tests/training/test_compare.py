@@ -33,7 +33,9 @@ def test_compare_runs_lines_up_settings_params_and_metrics(workspace: Workspace)
     params = {row.name: (row.values, row.differs) for row in comparison.params}
     assert list(params)[:5] == ["kind", "dataset", "target", "seed", "cv_folds"]
     assert params["kind"] == (("decision_tree", "decision_tree"), False)
-    assert params["dataset"] == (("quad@1", "quad@2"), True)
+    refs = tuple(workspace.runs.get(i).dataset_ref for i in (a, b))
+    assert params["dataset"] == (refs, True)
+    assert refs[0] != refs[1]
     assert params["max_depth"] == ((1, 3), True)
     assert params["min_samples_leaf"] == ((None, 2), True)
     assert comparison.differing_params == ["dataset", "max_depth", "min_samples_leaf"]
