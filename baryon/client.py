@@ -99,6 +99,10 @@ from baryon.serving.schemas import (
     PredictionOut,
     PredictResponse,
     RegisteredVersionOut,
+    RunComparisonOut,
+    RunOut,
+    RunSubmittedOut,
+    RunSummaryOut,
     UsageOut,
     UserOut,
 )
@@ -113,7 +117,7 @@ from baryon.serving.solution_schemas import (
     SupportAnswerResponse,
 )
 
-__all__ = ["Client", "ConnectionFailed", "error_from_response"]
+__all__ = ["Client", "ConnectionFailed", "WaitTimedOut", "error_from_response"]
 
 T = TypeVar("T")
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -144,6 +148,17 @@ class ConnectionFailed(BaryonError):
 
     code = "connection_failed"
     http_status = 503
+
+
+class WaitTimedOut(BaryonError):
+    """:meth:`Client.wait_for_run` gave up: the run had not ended in time."""
+
+    code = "wait_timeout"
+    http_status = 504
+
+
+_FINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "failed_validation", "cancelled"})
+_BUSY_JOB_STATUSES = frozenset({"queued", "running"})
 
 
 def error_from_response(response: httpx.Response) -> BaryonError:
@@ -1021,6 +1036,107 @@ class Client:
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
         return out
+
+    # ------------------------------------------------------------------- runs
+    def train(
+        self,
+        kind: str,
+        dataset: str,
+        *,
+        target: str | None = None,
+        params: dict[str, Any] | None = None,
+        seed: int | None = None,
+        cv_folds: int | None = None,
+        register: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunSubmittedOut:
+        """Train ``kind`` on ``dataset`` as a background job; returns at once (``queued``).
+
+        Bad input (unknown kind or parameter, missing dataset, invalid model name) is
+        raised here, before anything is written. Follow the run with :meth:`run` or
+        :meth:`wait_for_run`.
+        """
+        body: dict[str, Any] = {"kind": kind, "dataset": dataset, "params": params or {}}
+        for name, value in (
+            ("target", target),
+            ("seed", seed),
+            ("cv_folds", cv_folds),
+            ("register", register),
+        ):
+            if value is not None:
+                body[name] = value
+        return self._post("/v1/runs", RunSubmittedOut, body, idempotency_key)
+
+    def runs(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        dataset: str | None = None,
+        limit: int = 50,
+    ) -> list[RunSummaryOut]:
+        """The organization's runs, newest first."""
+        return self._get(
+            "/v1/runs",
+            list[RunSummaryOut],
+            status=status,
+            kind=kind,
+            dataset=dataset,
+            limit=limit,
+        )
+
+    def run(self, run_id: str) -> RunOut:
+        """One run: status, stage, progress, metrics, metric histories, error, model."""
+        return self._get(f"/v1/runs/{run_id}", RunOut)
+
+    def cancel_run(self, run_id: str) -> RunOut:
+        """Cancel a run: a queued one at once, a running one at its next stage."""
+        return self._post(f"/v1/runs/{run_id}/cancel", RunOut, None)
+
+    def compare_runs(self, run_ids: list[str]) -> RunComparisonOut:
+        """2 to 5 runs side by side: parameters and metrics, and which parameters differ."""
+        return self._get("/v1/runs/compare", RunComparisonOut, ids=",".join(run_ids))
+
+    def wait_for_run(self, run_id: str, *, timeout: float = 600.0, poll: float = 1.0) -> RunOut:
+        """Poll a run until it ends and its job is done; return it (whatever its status).
+
+        "Done" includes registering the model when the run was submitted with
+        ``register`` (``registered`` or ``registration_error`` is then set).
+
+        Parameters
+        ----------
+        run_id : str
+        timeout : float
+            Seconds to wait at most.
+        poll : float
+            Seconds between two looks.
+
+        Returns
+        -------
+        RunOut
+            Status ``succeeded``, ``failed``, ``failed_validation`` or ``cancelled``
+            (check ``status``; ``error_code`` and ``error`` say why it failed).
+
+        Raises
+        ------
+        WaitTimedOut
+            Code ``wait_timeout``: the run had not ended after ``timeout`` seconds
+            (``details["status"]`` is its last status; it keeps running).
+        """
+        deadline = time.monotonic() + timeout
+        waited = 0.0
+        while True:
+            run = self.run(run_id)
+            if run.status in _FINAL_RUN_STATUSES and run.job_status not in _BUSY_JOB_STATUSES:
+                return run
+            if waited >= timeout or time.monotonic() >= deadline:
+                raise WaitTimedOut(
+                    f"run {run_id} still {run.status} after {timeout:g} s",
+                    details={"run_id": run_id, "status": run.status, "stage": run.stage},
+                )
+            step = max(0.0, min(poll, timeout - waited))
+            self._sleep(step)
+            waited += step
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

@@ -11,8 +11,14 @@ enqueued every few milliseconds at a random phase, seeded):
    50 ms: the same queue without a wake-up, against a hand-written SQLite queue (``INSERT``
    a row; a thread polls ``BEGIN IMMEDIATE; SELECT ... LIMIT 1; UPDATE; COMMIT`` at the
    same interval), same pragmas (WAL, ``synchronous=NORMAL``).
+3. **A training job over HTTP**: ``POST /v1/runs`` through the whole app (key check,
+   rate limit, request checks, dataset lookup, the run and its job in one transaction),
+   the app's in-process worker, the real ``train`` handler until the run is ``running``
+   and reports its first stage — against row 1's bare job (enqueue → handler). The
+   handler stops there (the run ends ``cancelled``): fitting is not what is measured.
 
-Latency is from just before the enqueue call to the first line of the handler.
+Latency is from just before the enqueue call (the ``POST``) to the first line of the
+handler (the run's first stage).
 """
 
 from __future__ import annotations
@@ -97,6 +103,74 @@ def _baryon(ws: Any, org_id: str, *, wake: bool) -> Callable[[], Any]:
         return submit, stop
 
     return start
+
+
+def _training_api(ws: Any, secret: str) -> Callable[[], Any]:
+    """``POST /v1/runs`` → the app's in-process worker → ``train`` handler, run ``running``."""
+    from fastapi.testclient import TestClient
+
+    from baryon.jobs import JobCancelled, JobContext
+    from baryon.serving.app import create_app
+    from baryon.training.jobs import train_job
+
+    def start() -> tuple[Callable[[], float], Callable[[], None]]:
+        started: dict[str, float] = {}
+        ran = threading.Event()
+
+        def handler(ctx: JobContext) -> Any:
+            def first_stage(stage: str, percent: float) -> None:
+                started[ctx.payload["run_id"]] = time.perf_counter()
+                ran.set()
+                raise JobCancelled("measured: stop before fitting")
+
+            ctx.progress = first_stage  # type: ignore[method-assign]
+            return train_job(ctx)
+
+        app = create_app(ws.settings, workspace=ws, job_handlers={"train": handler})
+        client = TestClient(app)
+        client.__enter__()  # lifespan: starts the in-process worker
+        headers = {"Authorization": f"Bearer {secret}"}
+        body = {"kind": "decision_tree", "dataset": "bench", "params": {"max_depth": 2}}
+
+        def submit() -> float:
+            ran.clear()
+            response = client.post("/v1/runs", json=body, headers=headers)
+            if response.status_code != 202:
+                raise RuntimeError(f"POST /v1/runs: {response.status_code} {response.text}")
+            if not ran.wait(30):
+                raise RuntimeError("the worker did not start the training job")
+            return started[response.json()["run_id"]]
+
+        def stop() -> None:
+            client.__exit__(None, None, None)
+
+        return submit, stop
+
+    return start
+
+
+def _training_setup(ws: Any, tmp: Path) -> tuple[str, str]:
+    """An organization with a developer key and a split dataset ``bench``; its id and key."""
+    from baryon.commerce.orgs import create_org
+    from baryon.commerce.plans import create_plan
+    from baryon.core.scope import SYSTEM
+    from baryon.tenancy.keys import create_key
+
+    with ws.db.session(SYSTEM) as session:
+        create_plan(session, name="bench", quota=10**9, rate_per_minute=10**6, clock=ws.clock)
+        org_id = create_org(session, name="bench-api", plan="bench", clock=ws.clock).id
+        secret = create_key(session, org_id=org_id, role="developer", clock=ws.clock).secret
+    rng = random.Random(0)
+    rows = ["x1,x2,label"] + [
+        f"{a:.3f},{b:.3f},{'in' if a > 0 and b > 0 else 'out'}"
+        for a, b in ((rng.uniform(-1, 1), rng.uniform(-1, 1)) for _ in range(200))
+    ]
+    path = tmp / "bench.csv"
+    path.write_text("\n".join(rows) + "\n")
+    view = ws.for_org(org_id)
+    view.datasets.ingest(path, name="bench", roles={"label": "label"})
+    view.datasets.split("bench", strategy="stratified", seed=0)
+    return org_id, secret
 
 
 def _handoff() -> tuple[Callable[[], float], Callable[[], None]]:
@@ -227,7 +301,7 @@ def run(quick: bool) -> list[Comparison]:
     from baryon.core.config import Settings
     from baryon.workspace import Workspace
 
-    n_wake, n_poll, repeats = (40, 20, 3) if quick else (200, 60, 5)
+    n_wake, n_poll, n_train, repeats = (40, 20, 20, 3) if quick else (200, 60, 60, 5)
     rows: list[Comparison] = []
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.open(Settings(home=Path(tmp) / "home"))
@@ -258,6 +332,20 @@ def run(quick: bool) -> list[Comparison]:
                 "raw sqlite3 INSERT; a thread polls SELECT + UPDATE at the same interval",
                 polled,
                 f"{n_poll} jobs per run; ≈ poll/2 expected on both sides",
+            )
+            api_org, secret = _training_setup(ws, Path(tmp))
+            training = _alternate_runs(
+                lambda seed: _measure(_training_api(ws, secret), n_train, 0.01, seed),
+                lambda seed: _measure(_baryon(ws, api_org, wake=True), n_train, 0.01, seed),
+                repeats,
+            )
+            rows += _rows(
+                "training job over HTTP (serve's in-process worker)",
+                "POST /v1/runs → in-process worker → train handler, run running",
+                "row 1's bare job: JobQueue.enqueue + LocalWakeup → handler",
+                training,
+                f"{n_train} jobs per run; the difference is the HTTP request and the "
+                "run's bookkeeping",
             )
         finally:
             ws.close()

@@ -3,6 +3,10 @@
 Prints the run (id, status, test metrics, registered version). A run that ends
 ``failed_validation`` or ``failed`` prints one line ``error[<code>]: <reason>`` on stderr
 and exits 1 (with ``--json`` the run is printed on stdout first).
+
+With ``--background`` the same checks run, then the run is queued as a ``train`` job
+for a worker (``baryon serve``'s, or ``baryon worker``) and the command returns at once
+with the run's and the job's ids.
 """
 
 from __future__ import annotations
@@ -80,6 +84,10 @@ def command(
     cv_folds: Annotated[
         int, typer.Option("--cv-folds", help="Cross-validation folds on the train split (0: none).")
     ] = 0,
+    background: Annotated[
+        bool,
+        typer.Option("--background", help="Queue it as a job for a worker; return at once."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
 ) -> None:
     """Train KIND on a dataset version: a tracked run with honest test-split metrics."""
@@ -87,20 +95,39 @@ def command(
 
     ws = get_workspace(ctx)
     trainer = Trainer(ws, actor=cli_actor())
-    run = trainer.train(
+    spec = trainer.resolve(
         kind,
         dataset,
         target=target,
         params=parse_params(param),
-        register=register,
         seed=seed,
         cv_folds=cv_folds,
+        register=register,
     )
+    if background:
+        from baryon.jobs import JobQueue
+        from baryon.training.jobs import submit_training
+
+        _print_submitted(submit_training(trainer, JobQueue(ws.db, ws.clock), spec), as_json)
+        return
+    run = trainer.execute(trainer.start(spec).id, spec)
     if as_json:
         print_json(run.to_dict())
     else:
         _print_run_summary(run)
     run.raise_for_status()
+
+
+def _print_submitted(submitted: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(submitted.to_dict())
+        return
+    run = submitted.run
+    console.print(
+        f"run [bold]{run.id}[/bold]  {run.kind} on {run.dataset_ref}  status [bold]queued[/bold]"
+        f"  (job {submitted.job.id})"
+    )
+    console.print(f"follow it with: baryon runs show {run.id}", markup=False)
 
 
 def _print_run_summary(run: Any) -> None:

@@ -25,13 +25,15 @@ __all__ = ["command", "load_handlers"]
 
 
 def load_handlers(spec: str | None) -> dict[str, Any]:
-    """Return the handler mapping named by ``module:function`` (default: Baryon's built-ins).
+    """Return the handler mapping named by ``module:function`` (default: Baryon's own).
 
     Parameters
     ----------
     spec : str or None
         ``package.module:function``; the function takes no argument and returns a
-        mapping ``kind → handler``. ``None`` means :func:`baryon.jobs.builtin_handlers`.
+        mapping ``kind → handler``. ``None`` means Baryon's handlers:
+        :func:`baryon.jobs.builtin_handlers` and
+        :func:`baryon.training.jobs.training_handlers` (``train``).
 
     Raises
     ------
@@ -40,9 +42,10 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         not a mapping of callables.
     """
     from baryon.jobs import builtin_handlers
+    from baryon.training.jobs import training_handlers
 
     if spec is None:
-        return dict(builtin_handlers())
+        return {**builtin_handlers(), **training_handlers()}
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise InvalidInput(
@@ -115,7 +118,7 @@ def command(
         str | None,
         typer.Option(
             "--handlers",
-            help="module:function returning {kind: handler} (default: Baryon's built-ins).",
+            help="module:function returning {kind: handler} (default: Baryon's, with train).",
         ),
     ] = None,
     name: Annotated[

@@ -9,7 +9,9 @@
     Waits ``payload["seconds"]`` (0–3600, default 1), reporting progress and
     stopping when cancelled: checks progress, cancel and recovery end to end.
 
-Training, flywheel cycles, source pulls and billing close add their kinds here.
+The layers above add their own kinds at the entry points that make workers
+(``baryon serve``, ``baryon worker``): training's ``train`` comes from
+:func:`baryon.training.jobs.training_handlers`.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def builtin_handlers() -> dict[str, Handler]:
     Returns
     -------
     dict of str to Handler
-        Today ``noop`` and ``sleep``; the training seam adds ``train`` here.
+        ``noop`` and ``sleep`` (``train`` is the training layer's, added by the
+        entry points).
     """
     return {"noop": noop, "sleep": sleep}

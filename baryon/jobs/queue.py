@@ -403,7 +403,7 @@ class JobQueue:
         with self.db.session() as session:
             return [Job.from_row(row) for row in session.scalars(stmt)]
 
-    def cancel(self, job_id: str, *, org_id: str | None) -> Job:
+    def cancel(self, job_id: str, *, org_id: str | None, session: Session | None = None) -> Job:
         """Cancel a job: a queued job ends ``cancelled`` at once; a running job is asked to.
 
         A running job's handler sees the request through
@@ -415,6 +415,8 @@ class JobQueue:
         job_id : str
         org_id : str or None
             As in :meth:`get`.
+        session : Session, optional
+            Cancel inside the caller's transaction (e.g. with the run the job trains).
 
         Returns
         -------
@@ -428,23 +430,24 @@ class JobQueue:
         Conflict
             Code ``job_finished``: the job already succeeded or failed.
         """
-        with self.db.session() as session:
-            row = self._row(session, job_id, org_id, lock=True)
-            if row.status == CANCELLED:
-                return Job.from_row(row)
-            if row.status in TERMINAL_STATUSES:
-                raise Conflict(
-                    f"job {job_id} already {row.status}; only a queued or running job can be "
-                    "cancelled",
-                    code="job_finished",
-                    details={"status": row.status},
-                )
-            row.cancel_requested = True
-            if row.status == QUEUED:
-                row.status = CANCELLED
-                row.ended_at = self.clock.now()
-            session.flush()
+        if session is None:
+            with self.db.session() as own:
+                return self.cancel(job_id, org_id=org_id, session=own)
+        row = self._row(session, job_id, org_id, lock=True)
+        if row.status == CANCELLED:
             return Job.from_row(row)
+        if row.status in TERMINAL_STATUSES:
+            raise Conflict(
+                f"job {job_id} already {row.status}; only a queued or running job can be cancelled",
+                code="job_finished",
+                details={"status": row.status},
+            )
+        row.cancel_requested = True
+        if row.status == QUEUED:
+            row.status = CANCELLED
+            row.ended_at = self.clock.now()
+        session.flush()
+        return Job.from_row(row)
 
     # ------------------------------------------------------------------ workers
     def claim(self, *, kinds: Collection[str], owner: str, lease_seconds: float) -> Job | None:

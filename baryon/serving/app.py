@@ -42,6 +42,7 @@ from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
 from baryon.serving.routers import ROUTERS, STREAMED, models
+from baryon.training.jobs import training_handlers
 from baryon.workspace import Workspace
 
 __all__ = ["check_route_permissions", "create_app", "create_app_from_env", "route_permissions"]
@@ -128,9 +129,11 @@ def create_app(
         Extra routers (e.g. a solution's). Their routes must declare permissions too.
     job_handlers : mapping of str to Handler, optional
         ``kind → handler`` run by the in-process job worker (default:
-        :func:`baryon.jobs.builtin_handlers`). The worker starts with the server
-        (lifespan) when ``settings.inprocess_worker`` is true, after recovering jobs
-        whose worker died (:meth:`~baryon.jobs.JobQueue.reap`), and stops at shutdown.
+        :func:`baryon.jobs.builtin_handlers` and
+        :func:`baryon.training.jobs.training_handlers`, i.e. ``train``). The worker
+        starts with the server (lifespan) when ``settings.inprocess_worker`` is true,
+        after recovering jobs whose worker died (:meth:`~baryon.jobs.JobQueue.reap`),
+        and stops at shutdown.
 
     Returns
     -------
@@ -143,7 +146,9 @@ def create_app(
     """
     clock = clock or SystemClock()
     metrics = Metrics()
-    handlers = dict(builtin_handlers() if job_handlers is None else job_handlers)
+    handlers = dict(
+        {**builtin_handlers(), **training_handlers()} if job_handlers is None else job_handlers
+    )
 
     def build_state(ws: Workspace) -> AppState:
         limiter = (

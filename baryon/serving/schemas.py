@@ -665,3 +665,129 @@ class SplitDatasetRequest(_Request):
     user_column: str | None = Field(default=None, max_length=200)
     fraction: float | None = Field(default=None, allow_inf_nan=False)
     last_n: StrictInt | None = None
+
+
+# ----------------------------------------------------------------------- runs
+class RunRequest(_Request):
+    """``POST /v1/runs``: train ``kind`` on a dataset version as a background job.
+
+    Everything is checked before anything is written (unknown kind, parameter or
+    dataset, bad seed or folds, invalid model name: 422/404, no run, no job).
+    """
+
+    kind: str = Field(min_length=1, max_length=64, description="Estimator kind.")
+    dataset: str = Field(
+        min_length=1, max_length=300, description="Dataset reference (NAME: its latest version)."
+    )
+    target: str | None = Field(
+        default=None, max_length=200, description="Target column (default: by role)."
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
+    seed: StrictInt = Field(default=42, description="Random seed (>= 0).")
+    cv_folds: StrictInt = Field(
+        default=0, description="Cross-validation folds on the train split (0: none, else >= 2)."
+    )
+    register_as: str | None = Field(
+        default=None,
+        max_length=100,
+        alias="register",
+        description="Register the model under this name.",
+    )  # not ``register``: pydantic models have a ``register`` attribute (ABCMeta)
+
+
+class RunSubmittedOut(_Out):
+    """``202`` to ``POST /v1/runs``: the queued run and the job that trains it."""
+
+    run_id: str
+    job_id: str
+    status: Literal["queued"]
+
+
+class RunRegisteredOut(_Out):
+    """The model version a run registered."""
+
+    name: str
+    version: int
+
+
+class RunErrorOut(_Out):
+    """Why a succeeded run's registration was refused."""
+
+    code: str
+    message: str
+
+
+class RunSummaryOut(_Out):
+    """A run in a list: what was trained on what, its status, progress and metrics.
+
+    ``stage``, ``progress``, ``attempts`` and ``job_status`` come from the run's job
+    (``null`` for a run trained in the foreground by ``baryon train``, and, in lists,
+    for finished runs).
+    """
+
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed", "failed_validation", "cancelled"]
+    kind: str
+    task: str
+    dataset: str = Field(description="NAME@N of the dataset version trained on.")
+    dataset_version_id: str
+    target: str | None
+    params: dict[str, Any]
+    seed: int
+    cv_folds: int
+    metrics: dict[str, float | None]
+    error_code: str | None
+    error: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: float | None
+    job_id: str | None
+    job_status: str | None
+    stage: str | None
+    progress: float | None
+    attempts: int | None
+    cancel_requested: bool
+    registered: RunRegisteredOut | None
+    registration_error: RunErrorOut | None
+
+
+class RunOut(RunSummaryOut):
+    """One run in full: adds metric histories, columns, split, artifacts, libraries."""
+
+    history: dict[str, list[float | None]]
+    feature_columns: list[str]
+    column_roles: dict[str, str]
+    split: dict[str, Any] | None
+    artifacts: dict[str, str]
+    library_versions: dict[str, str]
+    queued_at: datetime | None
+
+
+class ComparisonRowOut(_Out):
+    """One parameter or metric across the compared runs (one value per run)."""
+
+    name: str
+    values: list[Any]
+    differs: bool
+
+
+class RunComparisonOut(_Out):
+    """``GET /v1/runs/compare``: runs side by side, and which parameters differ."""
+
+    run_ids: list[str]
+    runs: list[RunSummaryOut]
+    params: list[ComparisonRowOut]
+    metrics: list[ComparisonRowOut]
+    differing_params: list[str]
+
+
+__all__ += [
+    "ComparisonRowOut",
+    "RunComparisonOut",
+    "RunErrorOut",
+    "RunOut",
+    "RunRegisteredOut",
+    "RunRequest",
+    "RunSubmittedOut",
+    "RunSummaryOut",
+]

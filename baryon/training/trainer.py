@@ -8,10 +8,15 @@
     evaluate → evaluations    metrics on the stored test split (and the validation split)
     register → ModelVersion   a new version in the registry
 
-:meth:`Trainer.train` chains them inside a run: a
-:class:`~baryon.core.errors.ValidationFailed` ends the run ``failed_validation`` with its
-reason; any other exception ends it ``failed`` with the message; the run is returned in
-both cases (``run.raise_for_status()`` turns it into an error).
+:meth:`Trainer.execute` chains them inside a run (the one training workflow, shared
+by :meth:`Trainer.train` in the foreground and by the ``train`` background job of
+:mod:`baryon.training.jobs`): a :class:`~baryon.core.errors.ValidationFailed` ends the
+run ``failed_validation`` with its reason; any other exception ends it ``failed`` with
+the message and code; the run is returned in both cases (``run.raise_for_status()``
+turns it into an error). Before each step it reports ``(stage, percent)`` to an
+optional ``progress`` callback — ``prepare`` 10, ``fit`` 30, ``evaluate`` 80,
+``register`` 90 — and an exception raised by that callback (a cancelled job) stops the
+workflow and leaves the run to the caller.
 
 Columns by task
 ---------------
@@ -36,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -56,14 +62,21 @@ from baryon.training.evaluate import (
     task_data,
 )
 from baryon.training.gates import primary_metric
-from baryon.training.runs import FAILED, FAILED_VALIDATION, SUCCEEDED, Run
+from baryon.training.runs import FAILED, FAILED_VALIDATION, RUNNING, SUCCEEDED, Run
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from baryon.data.versions import DatasetVersion
     from baryon.training.registry import ModelVersion
     from baryon.workspace import Workspace
 
-__all__ = ["Fitted", "Prepared", "Trainer", "TrainingSpec"]
+__all__ = ["STAGES", "Fitted", "Prepared", "Progress", "Trainer", "TrainingSpec"]
+
+#: The stages :meth:`Trainer.execute` reports, with the percent done when each starts.
+STAGES = (("prepare", 10.0), ("fit", 30.0), ("evaluate", 80.0), ("register", 90.0))
+#: A progress callback: ``progress(stage, percent)``; raising stops the workflow.
+Progress = Callable[[str, float], None]
 
 _TABULAR = ("classification", "regression", "auto")
 _NUMERIC_TYPES = ("int", "float")
@@ -101,6 +114,8 @@ class TrainingSpec:
         training split; 0 = none.
     threshold : float
         Relevance threshold of recommender evaluation (rating ≥ threshold).
+    register : str or None
+        Register the model under this name when the run succeeds.
     """
 
     kind: str
@@ -110,6 +125,7 @@ class TrainingSpec:
     seed: int = 42
     cv_folds: int = 0
     threshold: float = DEFAULT_THRESHOLD
+    register: str | None = None
 
 
 @dataclass
@@ -200,8 +216,11 @@ class Trainer:
         *,
         cv_folds: int = 0,
         extra: dict[str, Any] | None = None,
+        progress: Progress | None = None,
     ) -> Run:
-        """Run ``prepare → fit → evaluate → register`` as one tracked run.
+        """Run ``prepare → fit → evaluate → register`` as one tracked run, now.
+
+        :meth:`resolve`, :meth:`start` and :meth:`execute` in turn.
 
         Parameters
         ----------
@@ -221,6 +240,8 @@ class Trainer:
             Cross-validation folds on the training split (0 = none, else >= 2).
         extra : dict, optional
             Metadata saved with the registered version (e.g. ``handoff_threshold``).
+        progress : callable, optional
+            ``progress(stage, percent)`` before each step (see the module docstring).
 
         Returns
         -------
@@ -235,17 +256,49 @@ class Trainer:
         NotFound
             No such dataset (no run is made).
         Conflict
-            Registration refused (the run stays ``succeeded``).
+            Registration refused (the run stays ``succeeded``, with the error in
+            ``extra["registration_error"]``).
         """
-        if register is not None:
-            check_name(register, kind="model")  # refuse a bad name before training, not after
         spec = self.resolve(
-            kind, dataset, target=target, params=params or {}, seed=seed, cv_folds=cv_folds
+            kind,
+            dataset,
+            target=target,
+            params=params or {},
+            seed=seed,
+            cv_folds=cv_folds,
+            register=register,
         )
-        runs = self.workspace.runs
+        run = self.start(spec)
+        return self.execute(run.id, spec, extra=extra, progress=progress)
+
+    def start(
+        self,
+        spec: TrainingSpec,
+        *,
+        status: str = RUNNING,
+        extra: dict[str, Any] | None = None,
+        session: Session | None = None,
+    ) -> Run:
+        """Record the run of ``spec``: ``running`` (trained now) or ``queued`` (by a job).
+
+        Parameters
+        ----------
+        spec : TrainingSpec
+            From :meth:`resolve`.
+        status : str
+            ``running`` or ``queued``.
+        extra : dict, optional
+            The run's initial ``extra``.
+        session : Session, optional
+            Record it inside the caller's transaction.
+
+        Returns
+        -------
+        Run
+        """
         from baryon.ml.kinds import task_of
 
-        run = runs.start(
+        return self.workspace.runs.start(
             kind=spec.kind,
             task=task_of(spec.kind),
             params=spec.params,
@@ -256,24 +309,82 @@ class Trainer:
             dataset_version=spec.dataset.version,
             split=spec.dataset.split,
             target=spec.target,
+            status=status,
+            extra=extra,
+            session=session,
         )
+
+    def execute(
+        self,
+        run_id: str,
+        spec: TrainingSpec,
+        *,
+        extra: dict[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> Run:
+        """Train ``spec`` inside the running run ``run_id`` and end the run.
+
+        ``prepare → fit → evaluate`` (then record the model, metrics and reports),
+        ``succeeded``, then :meth:`register_run` when ``spec.register`` is set.
+
+        Parameters
+        ----------
+        run_id : str
+            A run in status ``running`` (:meth:`start`, or
+            :meth:`~baryon.training.runs.RunStore.begin`).
+        spec : TrainingSpec
+        extra : dict, optional
+            Metadata saved with the registered version.
+        progress : callable, optional
+            ``progress(stage, percent)`` before each step. Whatever it raises stops the
+            workflow and propagates; the run is then left as it is, for the caller to end.
+
+        Returns
+        -------
+        Run
+            Final status ``succeeded``, ``failed_validation`` or ``failed``.
+
+        Raises
+        ------
+        Conflict
+            Registration refused (the run stays ``succeeded``, with the error in
+            ``extra["registration_error"]``).
+        """
+        runs = self.workspace.runs
         clock = self.workspace.clock
         started = clock.monotonic()
+
+        def report(stage: str, percent: float) -> None:
+            if progress is None:
+                return
+            try:
+                progress(stage, percent)
+            except BaseException as exc:
+                raise _Interrupted(exc) from exc
+
+        percent = dict(STAGES)
         try:
+            report("prepare", percent["prepare"])
             prepared = self.prepare(spec)
             runs.update(
-                run.id,
+                run_id,
                 task=prepared.task,
                 target=prepared.target,
                 column_roles=prepared.column_roles,
                 feature_columns=prepared.feature_columns,
             )
+            report("fit", percent["fit"])
             fitted = self.fit(prepared)
+            report("evaluate", percent["evaluate"])
             evaluations = self.evaluate(prepared, fitted)
-            self._record(run.id, prepared, fitted, evaluations, extra)
+            self._record(run_id, prepared, fitted, evaluations, extra)
+            if spec.register is not None:
+                report("register", percent["register"])
+        except _Interrupted as stop:
+            raise stop.cause from None
         except ValidationFailed as exc:
             return runs.finish(
-                run.id,
+                run_id,
                 status=FAILED_VALIDATION,
                 duration_seconds=clock.monotonic() - started,
                 error=exc.message,
@@ -284,7 +395,7 @@ class Trainer:
                 exc.message if isinstance(exc, BaryonError) else f"{type(exc).__name__}: {exc}"
             )
             failed = runs.finish(
-                run.id,
+                run_id,
                 status=FAILED,
                 duration_seconds=clock.monotonic() - started,
                 error=message or type(exc).__name__,
@@ -293,12 +404,9 @@ class Trainer:
             if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit
                 raise
             return failed
-        done = runs.finish(run.id, status=SUCCEEDED, duration_seconds=clock.monotonic() - started)
-        if register is not None:
-            mv = self.register(done.id, register)
-            done = runs.update(
-                done.id, extra={"registered": {"name": mv.name, "version": mv.version}}
-            )
+        done = runs.finish(run_id, status=SUCCEEDED, duration_seconds=clock.monotonic() - started)
+        if spec.register is not None:
+            done = self.register_run(run_id, spec.register)
         return done
 
     def resolve(
@@ -310,21 +418,25 @@ class Trainer:
         params: dict[str, Any] | None = None,
         seed: int = 42,
         cv_folds: int = 0,
+        register: str | None = None,
     ) -> TrainingSpec:
-        """Check the kind and options and find the dataset version (no run yet).
+        """Check the kind, options and model name and find the dataset version (no run yet).
 
         Raises
         ------
         InvalidInput
             Unknown kind (``unknown_kind``), unknown or invalid parameters
             (``invalid_param``), bad ``cv_folds`` or ``seed``, params that are not JSON
-            values, cross-validation asked for a recommender, a malformed dataset
-            reference (``invalid_ref``).
+            values (``invalid_params``), cross-validation asked for a recommender, an
+            invalid model name to register under (``invalid_model_name``), a malformed
+            dataset reference (``invalid_ref``).
         NotFound
             No such dataset or version.
         """
         from baryon.ml.kinds import estimator_kinds, task_of
 
+        if register is not None:
+            check_name(register, kind="model")  # refuse a bad name before training, not after
         if kind not in estimator_kinds():
             raise InvalidInput(
                 f"unknown model kind {kind!r}; one of {', '.join(sorted(estimator_kinds()))}",
@@ -345,17 +457,28 @@ class Trainer:
             raise InvalidInput(
                 "cross-validation is not available for recommenders", code="invalid_cv_folds"
             )
-        params = dict(params or {})
+        params = {} if params is None else params
+        if not isinstance(params, dict):
+            raise InvalidInput("params must be a JSON object", code="invalid_params")
+        params = dict(params)
         try:
-            json.dumps(params)
+            json.dumps(params, allow_nan=False)
         except (TypeError, ValueError):
-            raise InvalidInput("params must be JSON values", code="invalid_params") from None
+            raise InvalidInput(
+                "params must be JSON values (finite numbers)", code="invalid_params"
+            ) from None
         from baryon.ml.kinds import make_estimator
 
         make_estimator(kind, **params)  # unknown names and bad values fail here, not in a run
         version = self.workspace.datasets.resolve(dataset)
         return TrainingSpec(
-            kind=kind, dataset=version, target=target, params=params, seed=seed, cv_folds=cv_folds
+            kind=kind,
+            dataset=version,
+            target=target,
+            params=params,
+            seed=seed,
+            cv_folds=cv_folds,
+            register=register,
         )
 
     # ------------------------------------------------------------------- prepare
@@ -628,6 +751,43 @@ class Trainer:
         """Register the run's model as the next version of ``name`` (see the registry)."""
         return self.workspace.registry.register(run_id, name, actor=self.actor, extra=extra)
 
+    def register_run(self, run_id: str, name: str) -> Run:
+        """Register a succeeded run's model under ``name`` once, and record it on the run.
+
+        A version of ``name`` already made from this run (by an attempt that died
+        before recording it) is recorded instead of registering a second one.
+
+        Returns
+        -------
+        Run
+            With ``extra["registered"] = {"name", "version"}``.
+
+        Raises
+        ------
+        Conflict, InvalidInput
+            Registration refused (``task_mismatch``, ...): recorded in the run's
+            ``extra["registration_error"]`` (``{"code", "message"}``), then raised.
+        """
+        runs = self.workspace.runs
+        try:
+            version = self._registered_version(run_id, name) or self.register(run_id, name)
+        except BaryonError as exc:
+            error = {"code": exc.code, "message": exc.message}
+            runs.update(run_id, extra={"registration_error": error})
+            raise
+        return runs.update(
+            run_id, extra={"registered": {"name": version.name, "version": version.version}}
+        )
+
+    def _registered_version(self, run_id: str, name: str) -> ModelVersion | None:
+        from baryon.core.errors import NotFound
+
+        try:
+            versions = self.workspace.registry.list_versions(name)
+        except NotFound:
+            return None
+        return next((v for v in versions if v.run_id == run_id), None)
+
     # -------------------------------------------------------------------- record
     def _record(
         self,
@@ -702,6 +862,14 @@ class Trainer:
 
 
 # ----------------------------------------------------------------------- helpers
+class _Interrupted(Exception):
+    """Carries what a progress callback raised past the run's error handling."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def _first(roles: dict[str, str], role: str) -> str | None:
     return next((c for c, r in roles.items() if r == role), None)
 

@@ -132,6 +132,79 @@ def test_runs_show_unknown_one_line_error(home: Path, capsys: pytest.CaptureFixt
     assert err.startswith("error[run_not_found]:")
 
 
+def test_train_background_queues_then_worker_burst_trains_it(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep", "--background"]
+    code, out, err = run([*argv, "--param", "max_depth=2", "--register", "sep", "--json"], capsys)
+    assert code == 0, err
+    submitted = json.loads(out)
+    assert submitted["status"] == "queued"
+    run_id = submitted["run_id"]
+    code, out, _ = run(["--home", str(home), "runs", "show", run_id], capsys)
+    assert "status queued" in out
+    assert f"job       {submitted['job_id']} (queued, attempt 0 of 2)  stage - 0%" in out
+    code, out, _ = run(["--home", str(home), "runs", "list"], capsys)
+    assert "queued" in out
+    code, _, err = run(["--home", str(home), "worker", "--burst"], capsys)
+    assert code == 0, err
+    code, out, _ = run(["--home", str(home), "runs", "show", run_id, "--json"], capsys)
+    shown = json.loads(out)
+    assert (shown["status"], shown["job_status"], shown["progress"]) == (
+        "succeeded",
+        "succeeded",
+        100.0,
+    )
+    assert shown["extra"]["registered"] == {"name": "sep", "version": 1}
+    code, out, _ = run(["--home", str(home), "runs", "show", run_id], capsys)
+    assert "registered as sep:1" in out
+
+
+def test_train_background_bad_input_refused_without_run(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "nope", "--background"]
+    code, _, err = run(argv, capsys)
+    assert (code, err.split(":")[0]) == (1, "error[dataset_not_found]")
+    assert run(["--home", str(home), "runs", "list", "--json"], capsys)[1].strip() == "[]"
+
+
+def test_runs_cancel_background_run_and_refuse_foreground_one(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep"]
+    code, out, _ = run([*argv, "--background", "--json"], capsys)
+    run_id = json.loads(out)["run_id"]
+    code, out, err = run(["--home", str(home), "runs", "cancel", run_id], capsys)
+    assert (code, out.strip()) == (0, f"run {run_id} cancelled"), err
+    code, out, _ = run(["--home", str(home), "runs", "cancel", run_id, "--json"], capsys)
+    assert json.loads(out)["status"] == "cancelled"
+    code, out, _ = run([*argv, "--json"], capsys)
+    foreground = json.loads(out)["id"]
+    code, _, err = run(["--home", str(home), "runs", "cancel", foreground], capsys)
+    assert (code, err.split(":")[0]) == (1, "error[run_finished]")
+
+
+def test_runs_compare_table_marks_differences_and_json(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = []
+    for depth in (1, 3):
+        argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep"]
+        code, out, _ = run([*argv, "--param", f"max_depth={depth}", "--json"], capsys)
+        ids.append(json.loads(out)["id"])
+    code, out, err = run(["--home", str(home), "runs", "compare", *ids], capsys)
+    assert code == 0, err
+    assert "max_depth *" in out
+    assert "accuracy" in out
+    assert "differ: max_depth" in out
+    code, out, _ = run(["--home", str(home), "runs", "compare", *ids, "--json"], capsys)
+    data = json.loads(out)
+    assert (data["run_ids"], data["differing_params"]) == (ids, ["max_depth"])
+    code, _, err = run(["--home", str(home), "runs", "compare", ids[0]], capsys)
+    assert (code, err.split(":")[0]) == (1, "error[invalid_run_ids]")
+
+
 def test_models_evaluate_external_file_flat_metrics(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

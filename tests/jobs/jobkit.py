@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from baryon.commerce.orgs import create_org
 from baryon.core.scope import SYSTEM
@@ -27,6 +32,34 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str =
     raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
 
 
+def start_worker(home: Path, *extra: str, lease: float = 1.0) -> subprocess.Popen[bytes]:
+    """Start ``baryon --home HOME worker [extra...]`` in a new process.
+
+    The worker's lease is ``lease`` seconds and it polls every 0.1 s (both short, so a
+    killed worker's job is recovered quickly); ``BARYON_*`` variables of the test
+    process are not passed on. Its stderr is a pipe (read it when it fails).
+    """
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BARYON_")},
+        "BARYON_JOB_LEASE_SECONDS": str(lease),
+        "BARYON_JOB_POLL_INTERVAL": "0.1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "baryon", "--home", str(home), "worker", *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def kill9(proc: subprocess.Popen[bytes]) -> None:
+    """``kill -9`` a worker process and wait for it to die."""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
 def record_handlers() -> dict[str, Callable[..., object]]:
     """``baryon worker --handlers jobkit:record_handlers``: one kind, ``record``.
 
@@ -34,7 +67,6 @@ def record_handlers() -> dict[str, Callable[..., object]]:
     ``O_APPEND`` write per line, so lines from several processes never interleave)
     and returns its pid.
     """
-    import os
 
     def record(ctx: object) -> dict[str, int]:
         payload = ctx.payload  # type: ignore[attr-defined]

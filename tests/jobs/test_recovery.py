@@ -8,16 +8,14 @@ expires, then the next worker's reaper re-queues it (attempts left) or fails it 
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from jobkit import make_org, wait_until
+from jobkit import kill9, make_org, start_worker, wait_until
 
 from baryon.core.config import Settings
 from baryon.jobs import Job, JobQueue
@@ -32,7 +30,7 @@ def spawn(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[bytes]]]
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(home: Path) -> subprocess.Popen[bytes]:
-        procs.append(_worker(home))
+        procs.append(start_worker(home, lease=LEASE))
         return procs[-1]
 
     yield start
@@ -42,20 +40,6 @@ def spawn(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[bytes]]]
             proc.wait(10)
         if proc.stderr is not None:
             proc.stderr.close()
-
-
-def _worker(home: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BARYON_")},
-        "BARYON_JOB_LEASE_SECONDS": str(LEASE),
-        "BARYON_JOB_POLL_INTERVAL": "0.1",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "baryon", "--home", str(home), "worker", *extra],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
 
 def _running_on(
@@ -70,13 +54,6 @@ def _running_on(
     return queue.get(job_id, org_id=None)
 
 
-def _kill9(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
-    if proc.stderr is not None:
-        proc.stderr.close()
-
-
 def test_worker_killed_mid_job_is_retried_then_fails_worker_lost(
     tmp_path: Path, spawn: Callable[[Path], subprocess.Popen[bytes]]
 ) -> None:
@@ -89,14 +66,14 @@ def test_worker_killed_mid_job_is_retried_then_fails_worker_lost(
     first = spawn(home)
     held = _running_on(queue, job.id, first)
     assert held.attempts == 1
-    _kill9(first)
+    kill9(first)
     assert queue.get(job.id, org_id=None).status == "running"  # nobody released it
 
     second = spawn(home)  # its reaper re-queues the job once the lease expired
     retried = _running_on(queue, job.id, second, attempt=2)
     assert retried.attempts == 2
     assert retried.lease_owner != held.lease_owner
-    _kill9(second)
+    kill9(second)
 
     wait_until(lambda: queue.reap().total > 0, timeout=LEASE * 10, what="the lease to expire")
     lost = queue.get(job.id, org_id=None)

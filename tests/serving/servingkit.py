@@ -7,9 +7,10 @@ real concurrency, as under uvicorn.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,12 @@ class PortalTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         """Clients sharing this transport close it; the portal lives until :meth:`shutdown`."""
+
+    @contextlib.contextmanager
+    def lifespan(self, app: FastAPI) -> Iterator[None]:
+        """Run ``app``'s lifespan in the portal: start-up (in-process job worker), shutdown."""
+        with self._portal.wrap_async_context_manager(app.router.lifespan_context(app)):
+            yield
 
     def shutdown(self) -> None:
         self._cm.__exit__(None, None, None)

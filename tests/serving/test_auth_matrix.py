@@ -40,7 +40,9 @@ _BODY_ROUTES = {
     for m in c.methods or ()
 }
 #: Routes whose path names an object owned by one organization (by path prefix).
-ORG_OWNED = ("/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{", "/v1/datasets/{")
+ORG_OWNED = (
+    "/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{", "/v1/datasets/{", "/v1/runs/{",
+)  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
 #: Statuses a model route may answer without a model behind it (the resolver has none).
@@ -96,6 +98,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
     )
     assert uploaded.status_code == 201, uploaded.text
     clock.advance(2 * 3600)  # the expiring key is now expired
+    run = ws.for_org(tenants.org_ids["acme"]).runs.start(
+        kind="decision_tree", task="classification", params={}, seed=0,
+        dataset_version_id="dsv_x", dataset_name="quad", dataset_version=1,
+    )  # fmt: skip
     params = {
         "{user_id}": tenants.user_ids["acme"],
         "{key_id}": tenants.key_ids["acme:viewer"],
@@ -103,6 +109,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         "{org_id}": tenants.org_ids["acme"],
         "{name}": "adder",
         "{grant_id}": "grant_00000000000000000000000000",
+        "{run_id}": run.id,
     }
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/v1/users"): {"email": "new@acme.test", "role": "viewer"},
@@ -133,11 +140,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/models/{name}/versions"): {"dataset": "d", "target": "t"},
         ("POST", "/v1/datasets/{name}/clean"): {"steps": ["trim"]},
         ("POST", "/v1/datasets/{name}/split"): {"strategy": "random"},
+        ("POST", "/v1/runs"): {"kind": "decision_tree", "dataset": "quad"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
         tenants.user_ids["acme"],
         prediction_id,
+        run.id,
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],
     ]

@@ -3,9 +3,12 @@ every command, option, kind and validation check."""
 
 from __future__ import annotations
 
+import os
 import re
 import runpy
 import shlex
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -109,7 +112,7 @@ def test_training_doc_lists_every_command_and_option() -> None:
     for noun, sub in (("runs", runs.app), ("models", models.app)):
         group = typer.main.get_command(sub)
         commands += [(f"baryon {noun} {name}", cmd) for name, cmd in group.commands.items()]  # type: ignore[attr-defined]
-    assert len(commands) == 9
+    assert len(commands) == 10
     for usage, command in commands:
         assert usage in text, usage
         options = _options(command)
@@ -127,3 +130,33 @@ def test_training_doc_lists_every_kind_and_validation_check() -> None:
         assert f"`{kind}`" in text, kind
     for check in CHECKS:
         assert f"`{check}`" in text, check
+
+
+def _api_script(port: int) -> str:
+    """The bash and Python blocks of "Training over the API", as one bash script."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## Training over the API") : text.index("## Metrics")]
+    parts = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT"]
+    for lang, body in re.findall(r"```(bash|python)\n(.*?)```", section, re.S):
+        parts.append(body if lang == "bash" else f"python - <<'PYTHON'\n{body}PYTHON")
+    return "\n".join(parts).replace("8000", str(port))
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_training_doc_api_walkthrough_runs_against_a_real_server() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BARYON_")}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    out = subprocess.run(
+        ["bash", "-c", _api_script(port)], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-4000:]
+    assert '"status":"queued"' in out.stdout
+    assert "succeeded name='quadrants' version=1 1.0" in out.stdout
+    assert "['max_depth'] [0.75, 1.0]" in out.stdout
+    assert "Traceback" not in text

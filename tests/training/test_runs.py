@@ -165,3 +165,56 @@ def test_library_versions_reads_metadata() -> None:
     versions = library_versions()
     assert versions["python"].count(".") == 2
     assert "pandas" in versions
+
+
+# ------------------------------------------------------------ background runs
+def test_run_start_queued_records_when_then_begin_starts_it(
+    workspace: Workspace, clock: FixedClock
+) -> None:
+    store = _store(workspace, clock)
+    run = store.get(_start(store, status="queued"))
+    assert (run.status, run.finished, run.job_id) == ("queued", False, None)
+    assert run.extra["queued_at"] == clock.now().isoformat()
+    clock.advance(30)
+    begun = store.begin(run.id, extra={"attempt": 1})
+    assert (begun.status, begun.started_at, begun.extra["attempt"]) == ("running", clock.now(), 1)
+    assert begun.extra["queued_at"] == run.extra["queued_at"]
+
+
+def test_run_begin_again_clears_what_the_lost_attempt_left(
+    workspace: Workspace, clock: FixedClock
+) -> None:
+    store = _store(workspace, clock)
+    run_id = _start(store, status="queued")
+    store.begin(run_id, extra={"attempt": 1, "job_id": "job_x"})
+    registered = {"name": "m", "version": 1}
+    store.update(
+        run_id,
+        metrics={"accuracy": 0.5},
+        history={"loss": [1.0]},
+        extra={"classes": ["a"], "registered": registered},
+    )
+    store.put_artifact(run_id, "model", b"partial")
+    again = store.begin(run_id, extra={"attempt": 2})
+    assert (again.metrics, again.history, again.artifacts) == ({}, {}, {})
+    assert again.extra == {"queued_at": again.extra["queued_at"], "job_id": "job_x", "attempt": 2}
+
+
+def test_run_requeue_and_finish_from_queued(workspace: Workspace, clock: FixedClock) -> None:
+    store = _store(workspace, clock)
+    run_id = _start(store, status="queued")
+    store.begin(run_id)
+    assert store.requeue(run_id).status == "queued"
+    cancelled = store.finish(run_id, status="cancelled")
+    assert (cancelled.status, cancelled.duration_seconds) == ("cancelled", None)
+    assert cancelled.finished
+    assert [r.id for r in store.list(status="cancelled")] == [run_id]
+
+
+@pytest.mark.parametrize("status", ["succeeded", "cancelled", "nope"])
+def test_run_start_only_running_or_queued(
+    workspace: Workspace, clock: FixedClock, status: str
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        _start(_store(workspace, clock), status=status)
+    assert info.value.code == "invalid_status"

@@ -20,6 +20,7 @@ from baryon.serving.routers import (
     usage,
     users,
 )
+from baryon.serving.routers import runs as runs_router
 
 __all__ = ["ROUTERS", "STREAMED"]
 
@@ -39,6 +40,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     support.router,
     sentiment.router,
     recommender.router,
+    runs_router.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the
