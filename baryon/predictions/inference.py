@@ -104,11 +104,16 @@ def check_may_predict(model: ServedModel, scope: Scope) -> ServedModel:
     ------
     Forbidden
         ``predict_not_granted``: the model was shared with ``read`` only.
+    NotFound
+        ``model_not_found``: it is no longer shared with ``scope`` at all.
     """
     if model.org_id is None or scope.owns(model.org_id):
         return model
     if model.model_id in scope.predictable:
         return model
+    if model.model_id not in scope.granted("model"):
+        # No longer shared at all (a cached answer from before a revoke): not found.
+        raise NotFound(f"model {model.name!r} not found", code="model_not_found")
     raise Forbidden(
         f"model {model.name!r} is shared with you for reading, not for predictions",
         code="predict_not_granted",

@@ -729,7 +729,7 @@ class RunSummaryOut(_Out):
     status: Literal["queued", "running", "succeeded", "failed", "failed_validation", "cancelled"]
     kind: str
     task: str
-    dataset: str = Field(description="NAME@N of the dataset version trained on.")
+    dataset: str = Field(description="NAME:N of the dataset version trained on.")
     dataset_version_id: str
     target: str | None
     params: dict[str, Any]
