@@ -29,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from baryon.core.config import redact_url
-from baryon.core.errors import DatabaseCorrupt, DatabaseError, SchemaTooNew
+from baryon.core.errors import DatabaseCorrupt, DatabaseError, InvalidInput, SchemaTooNew
 from baryon.core.scope import Scope, install_scope_guard
 
 __all__ = [
@@ -225,6 +225,10 @@ class Database:
     def _translate_errors(self) -> Iterator[None]:
         try:
             yield
+        except OverflowError:
+            raise _too_large() from None
+        except sa_exc.DataError:
+            raise _too_large() from None  # PostgreSQL: a number out of its column's range
         except sa_exc.DatabaseError as exc:
             message = str(exc.orig) if exc.orig is not None else str(exc)
             if "file is not a database" in message or "malformed" in message:
@@ -237,6 +241,10 @@ class Database:
                     f"cannot use the database at {redact_url(self.url)}: {first}",
                     code="database_unavailable",
                 ) from None
+            raise
+        except sa_exc.StatementError as exc:
+            if isinstance(exc.orig, OverflowError):  # SQLite: an int past 64 bits
+                raise _too_large() from None
             raise
 
     # ---------------------------------------------------------------- migrations
@@ -382,6 +390,13 @@ def load_tables() -> None:
 
     for name in TABLE_MODULES:
         importlib.import_module(name)
+
+
+def _too_large() -> InvalidInput:
+    return InvalidInput(
+        "a number in the request is too large to store (at most 2**63 - 1)",
+        code="number_too_large",
+    )
 
 
 def _alembic_config() -> Any:

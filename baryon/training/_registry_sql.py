@@ -72,6 +72,8 @@ class RegistrySQL:
         owner, _, bare = name.rpartition("/")
         stmt = select(RegisteredModelRow).where(RegisteredModelRow.name == bare)
         if lock:
+            if owner and owner not in (self.scope.org_name, self.scope.org_id):
+                return None  # a write names another organization's model: not yours
             stmt = stmt.where(RegisteredModelRow.org_id == self.scope.org_id).with_for_update()
             return self.session.scalars(stmt).first()
         picked: RegisteredModelRow | None = pick_by_owner(

@@ -456,6 +456,7 @@ def evaluate_on_dataset(
     dataset: str | None = None,
     default_dataset_version_id: str | None = None,
     split: str = "test",
+    all_rows_without_split: bool = False,
 ) -> tuple[Evaluation, dict[str, Any]]:
     """Measure a loaded version on a dataset version's test split (used by the gate).
 
@@ -467,7 +468,8 @@ def evaluate_on_dataset(
         Where the dataset versions (and a recommender's training interactions) live.
     dataset : str, optional
         A dataset reference (``NAME``, ``NAME:N``) or version id: its test split
-        (all rows if it has no split).
+        (all of its rows if it has no split and ``all_rows_without_split``: the gate's
+        named evaluation dataset; otherwise ``no_split``).
     default_dataset_version_id : str, optional
         Used when ``dataset`` is None (default: the version's own dataset version).
     split : {"test", "validation", "train"}
@@ -495,8 +497,8 @@ def evaluate_on_dataset(
     else:
         target = datasets.get_by_id(default_dataset_version_id or version.dataset_version_id)
     chosen: str | None = split
-    if not target.split and split == "test":
-        chosen = None  # all rows (documented: a dataset without a split)
+    if not target.split and split == "test" and all_rows_without_split:
+        chosen = None  # all rows (documented for the gate's evaluation dataset)
     frame = target.to_pandas(split=chosen)
     training = (
         training_interactions(datasets, version) if version.task == "recommendation" else None

@@ -255,6 +255,7 @@ class Promoter:
                 self.datasets,
                 dataset=evaluation_dataset,
                 default_dataset_version_id=challenger.dataset_version_id,
+                all_rows_without_split=True,
             )
             values.append(evaluation.metrics.get(challenger.primary_metric))
         where["source"] = "re-evaluated"

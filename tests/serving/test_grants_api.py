@@ -129,3 +129,49 @@ def test_revoking_another_orgs_grant_is_404(api: ClientFactory, tenants: Tenants
     grant = _grant(api, tenants, "predict").json()
     answer = api(tenants.keys["globex:admin"]).delete(f"/v1/grants/{grant['id']}")
     assert (answer.status_code, answer.json()["code"]) == (404, "grant_not_found")
+
+
+def test_owner_picks_the_shared_model_over_your_own_of_the_same_name_for_reads_only(
+    api: ClientFactory, tenants: Tenants, ws: Workspace, settings: Settings
+) -> None:
+    """globex owns a ``toy`` too: ``?owner=acme`` calls acme's; writes never reach it."""
+    globex = ws.for_org("globex")
+    globex.datasets.ingest(settings.home / "toy.csv", name="toy", roles={"label": "label"})
+    globex.datasets.split("toy", strategy="random", seed=2)
+    assert Trainer(globex).train("mlp", dataset="toy", register="toy").status == "succeeded"
+    assert _grant(api, tenants, "predict").status_code == 201
+    dev, admin = api(tenants.keys["globex:developer"]), api(tenants.keys["globex:admin"])
+    own = dev.post("/v1/models/toy/predict", json={"inputs": ROWS}).json()
+    shared = dev.post("/v1/models/toy/predict?owner=acme", json={"inputs": ROWS}).json()
+    assert own["model"] == shared["model"] == "toy"
+    acme_kind = ws.for_org("acme").registry.get_version("toy").kind
+    assert (acme_kind, globex.registry.get_version("toy").kind) == ("decision_tree", "mlp")
+    for url in ("/v1/models/toy/rollback?owner=acme", "/v1/models/toy/promote?owner=acme"):
+        answer = admin.post(url, json={"version": 1} if "promote" in url else {})
+        assert (answer.status_code, answer.json()["code"]) == (404, "model_not_found"), url
+
+
+def test_numbers_past_64_bits_are_a_named_422_not_a_500(
+    api: ClientFactory, tenants: Tenants
+) -> None:
+    dev = api(tenants.keys["acme:developer"])
+    huge = 1180591620717411303424
+    for answer in (
+        dev.get(f"/v1/datasets/toy?version={huge}"),
+        dev.post("/v1/runs", json={"kind": "decision_tree", "dataset": "toy", "seed": huge}),
+        dev.post(f"/v1/models/toy/predict?version={huge}", json={"inputs": ROWS}),
+    ):
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] in ("number_too_large", "invalid_input"), answer.text
+
+
+def test_evaluate_on_a_dataset_without_split_is_no_split_not_all_rows(
+    api: ClientFactory, tenants: Tenants, ws: Workspace, settings: Settings
+) -> None:
+    ws.for_org("acme").datasets.ingest(
+        settings.home / "toy.csv", name="raw", roles={"label": "label"}
+    )
+    answer = api(tenants.keys["acme:developer"]).post(
+        "/v1/models/toy/evaluate", json={"dataset": "raw", "split": "test"}
+    )
+    assert (answer.status_code, answer.json()["code"]) == (422, "no_split"), answer.text

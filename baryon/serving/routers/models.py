@@ -216,6 +216,12 @@ def promote_model(
     body: PromoteRequest,
     request: Request,
     name: str = PathParam(max_length=100, pattern=_MODEL_NAME),
+    owner: str | None = Query(
+        None,
+        max_length=64,
+        description="Only your own models can be promoted or rolled back: another "
+        "organization named here is a 404.",
+    ),
     idempotency_key: str | None = Header(None, max_length=255),
     principal: Principal = require("models:promote"),
     state: AppState = Depends(get_state),
@@ -226,7 +232,7 @@ def promote_model(
 
     def work() -> dict[str, Any]:
         move = state.workspace_for(principal.org_id).promotion.promote(
-            name,
+            name if owner is None else f"{owner}/{name}",
             body.version,
             min_delta=body.min_delta,
             force=body.force,
@@ -243,6 +249,12 @@ def rollback_model(
     request: Request,
     body: RollbackRequest | None = None,
     name: str = PathParam(max_length=100, pattern=_MODEL_NAME),
+    owner: str | None = Query(
+        None,
+        max_length=64,
+        description="Only your own models can be promoted or rolled back: another "
+        "organization named here is a 404.",
+    ),
     idempotency_key: str | None = Header(None, max_length=255),
     principal: Principal = require("models:promote"),
     state: AppState = Depends(get_state),
@@ -253,7 +265,7 @@ def rollback_model(
 
     def work() -> dict[str, Any]:
         move = state.workspace_for(principal.org_id).promotion.rollback(
-            name, actor=principal.actor, reason=body.reason
+            name if owner is None else f"{owner}/{name}", actor=principal.actor, reason=body.reason
         )
         return move.to_dict()
 

@@ -106,7 +106,15 @@ def predict(
     body: PredictRequest,
     request: Request,
     name: str = Path(max_length=100, pattern=_MODEL_NAME),
-    version: int | None = Query(None, ge=1, description="Pin a version (default: champion)."),
+    version: int | None = Query(
+        None, ge=1, le=2**31 - 1, description="Pin a version (default: champion)."
+    ),
+    owner: str | None = Query(
+        None,
+        max_length=64,
+        description="The organization that shared the model with you, when you also "
+        "have a model of that name (yours is used by default).",
+    ),
     idempotency_key: str | None = Header(None, max_length=255),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
@@ -126,7 +134,8 @@ def predict(
     check_caps(body.inputs, state.settings)
     model: ServedModel | None = None
     try:
-        model, variant = _choose(state, principal, name, version, request_id)
+        ref = name if owner is None else f"{owner}/{name}"
+        model, variant = _choose(state, principal, ref, version, request_id)
         outputs, flags = run_inference(model, body.inputs)
     except BaryonError as exc:
         return call.fail(exc, model=model)
