@@ -430,7 +430,12 @@ def run_state(ws: Workspace, queue: JobQueue, run_id: str) -> RunState:
         No such run (``run_not_found``).
     """
     run = ws.runs.get(run_id)
-    return RunState(run, _job(queue, ws, run))
+    job = _job(queue, ws, run)
+    if job is not None and job.finished:
+        # a job ends after its handler's last write to the run (the registration):
+        # read the run again so that it holds everything the job did
+        run = ws.runs.get(run_id)
+    return RunState(run, job)
 
 
 def run_states(ws: Workspace, queue: JobQueue, runs: Sequence[Run]) -> list[RunState]:
