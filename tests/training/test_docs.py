@@ -112,7 +112,7 @@ def test_training_doc_lists_every_command_and_option() -> None:
     for noun, sub in (("runs", runs.app), ("models", models.app)):
         group = typer.main.get_command(sub)
         commands += [(f"baryon {noun} {name}", cmd) for name, cmd in group.commands.items()]  # type: ignore[attr-defined]
-    assert len(commands) == 10
+    assert len(commands) == 11  # train; runs list|show|cancel|compare; models x6
     for usage, command in commands:
         assert usage in text, usage
         options = _options(command)
