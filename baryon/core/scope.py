@@ -102,28 +102,6 @@ class Scope:
         """Whether a row of ``org_id`` is this scope's own (always, for :data:`SYSTEM`)."""
         return self.system or (org_id is not None and org_id == self.org_id)
 
-    def owner_id(self, owner: str | None) -> str | None:
-        """Resolve the ``OWNER`` of an ``OWNER/NAME`` reference to an organization id.
-
-        Returns ``None`` when ``owner`` is ``None``.
-
-        Raises
-        ------
-        NotFound
-            ``owner_not_found``: no such organization visible to this scope (another
-            organization that granted nothing is indistinguishable from none).
-        """
-        if owner is None:
-            return None
-        found = self.owners.get(owner)
-        if found is None and owner in self.owners.values():
-            found = owner
-        if found is None:
-            raise NotFound(
-                f"no organization {owner!r} shares anything with you", code="owner_not_found"
-            )
-        return found
-
 
 #: Spans every organization: migrations, readiness, the job reaper, operator tools.
 SYSTEM = Scope(org_id=None, org_name="*", system=True)
