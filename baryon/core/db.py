@@ -379,6 +379,8 @@ TABLE_MODULES: tuple[str, ...] = (
     "baryon.jobs.tables",
     "baryon.predictions.tables",
     "baryon.solutions.support.tables",
+    "baryon.labeling.tables",
+    "baryon.flywheel.tables",
     "baryon.solutions.sentiment.tables",
     "baryon.solutions.recommender.tables",
 )

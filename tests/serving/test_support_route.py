@@ -15,12 +15,13 @@ from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM
+from baryon.labeling.tables import LabelingTaskRow
 from baryon.predictions.inference import ServedModel
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.routers import support
 from baryon.solutions.bundled import load_answers
 from baryon.solutions.support.service import text_hash
-from baryon.solutions.support.tables import LabelingTaskRow, SupportHandoffRow
+from baryon.solutions.support.tables import SupportHandoffRow
 from baryon.workspace import Workspace
 
 EXTRA = {"handoff_threshold": 0.6, "out_of_scope_threshold": 0.45}
@@ -126,7 +127,11 @@ def test_answer_unsure_turn_hands_off_and_queues_for_labeling(
     assert (handoff.org_id, handoff.conversation_id) == (tenants.org_ids["acme"], "conv-7")
     assert (handoff.reason, handoff.text, handoff.status) == (reason, text, "open")
     [task] = _rows(ws, LabelingTaskRow)
-    assert (task.text, task.suggested_label, task.reason) == (text, body["intent"], reason)
+    assert (task.input, task.suggested_label, task.reason) == (
+        {"text": text},
+        body["intent"],
+        reason,
+    )
     assert (task.source, task.status, task.seen_count) == ("support", "open", 1)
 
 

@@ -12,6 +12,8 @@ from supportkit import write_banking, write_clinc
 from baryon.core.clock import FixedClock
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady
 from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM
+from baryon.labeling.tables import LabelingTaskRow
+from baryon.predictions.log import hash_input
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.pipeline import SupportPipeline
 from baryon.solutions.support.service import (
@@ -22,9 +24,8 @@ from baryon.solutions.support.service import (
     check_text,
     decide,
     queue_turn,
-    text_hash,
 )
-from baryon.solutions.support.tables import LabelingTaskRow, SupportHandoffRow
+from baryon.solutions.support.tables import SupportHandoffRow
 from baryon.workspace import Workspace
 
 ANSWERS = SupportAnswers(answers={"a": "Answer A.", "b": "Answer B."}, handoff="A human.")
@@ -141,8 +142,8 @@ def test_queue_turn_same_text_reuses_open_task(workspace: Workspace, clock: Fixe
     assert ids == [ids[0]] * 3
     with workspace.db.session(SYSTEM) as s:
         [task] = s.scalars(select(LabelingTaskRow)).all()
-        assert (task.seen_count, task.prediction_id, task.text) == (3, "pred_0", "lost?")
-        assert task.text_hash == text_hash("lost?")
+        assert (task.seen_count, task.prediction_id, task.input) == (3, "pred_0", {"text": "lost?"})
+        assert task.input_hash == hash_input({"text": "lost?"})
         assert task.updated_at > task.created_at
         assert len(s.scalars(select(SupportHandoffRow)).all()) == 3
 
@@ -189,7 +190,9 @@ def test_service_answer_unrelated_text_is_handed_off_and_queued(home: Workspace)
         row = s.get(SupportHandoffRow, reply["prediction_id"])
         assert row is not None
         assert (row.org_id, row.conversation_id, row.text) == (OPERATOR_ORG_ID, "c9", text)
-        task = s.scalars(select(LabelingTaskRow).where(LabelingTaskRow.text == text)).one()
+        task = s.scalars(
+            select(LabelingTaskRow).where(LabelingTaskRow.input_hash == hash_input({"text": text}))
+        ).one()
         assert (task.org_id, task.suggested_label) == (OPERATOR_ORG_ID, reply["intent"])
 
 

@@ -11,7 +11,7 @@ from baryon.core.db import Base
 from baryon.solutions.support import tables
 from baryon.workspace import Workspace
 
-_MINE = {tables.SupportHandoffRow.__tablename__, tables.LabelingTaskRow.__tablename__}
+_MINE = {tables.SupportHandoffRow.__tablename__}
 
 
 def _table_of(diff: Any) -> str | None:

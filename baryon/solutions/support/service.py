@@ -38,11 +38,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
 from baryon.core.ids import new_id
+from baryon.core.scope import OPERATOR_ORG_ID
+from baryon.labeling.queue import enqueue, ensure_queue
 from baryon.predictions.log import hash_input
 from baryon.solutions._reuse import check_unicode
 from baryon.solutions.bundled import SupportAnswers, load_answers
@@ -50,7 +51,6 @@ from baryon.solutions.support.handoff import handoff_reason
 from baryon.solutions.support.pipeline import MODEL_NAME
 from baryon.solutions.support.tables import (
     MAX_CONVERSATION_ID_CHARS,
-    LabelingTaskRow,
     SupportHandoffRow,
 )
 
@@ -130,6 +130,8 @@ class SupportDecision:
         ``out_of_scope``, ``low_confidence``, ``no_answer`` or None.
     model_name : str
     model_version : int
+    classes : tuple of str
+        The model's labels (a hand-off's labeling queue offers them).
     """
 
     text: str
@@ -140,11 +142,12 @@ class SupportDecision:
     handoff_reason: str | None
     model_name: str
     model_version: int
+    classes: tuple[str, ...] = ()
 
     def to_output(self) -> dict[str, Any]:
         """The turn's output as logged (no text, no ids)."""
         out = asdict(self)
-        del out["text"], out["model_name"], out["model_version"]
+        del out["text"], out["model_name"], out["model_version"], out["classes"]
         return out
 
     def to_response(self, prediction_id: str) -> dict[str, Any]:
@@ -266,6 +269,7 @@ def decide(model: IntentModel, text: str, answers: SupportAnswers) -> SupportDec
         handoff_reason=reason,
         model_name=model.name,
         model_version=model.version,
+        classes=tuple(str(c) for c in classes),
     )
 
 
@@ -274,7 +278,7 @@ def queue_turn(
     decision: SupportDecision,
     *,
     prediction_id: str,
-    org_id: str | None,
+    org_id: str,
     conversation_id: str | None,
     input_mode: str,
     clock: Clock,
@@ -324,44 +328,28 @@ def queue_turn(
             created_at=now,
         )
     )
-    if text is None or digest is None:
+    if text is None:
         return None
-    task = LabelingTaskRow
-    same_org = task.org_id.is_(None) if org_id is None else task.org_id == org_id
-    existing = session.scalars(
-        select(task.id).where(
-            same_org, task.source == SOURCE, task.text_hash == digest, task.status == "open"
-        )
-    ).first()
-    if existing is not None:
-        session.execute(
-            update(task)
-            .where(task.id == existing)
-            .values(seen_count=task.seen_count + 1, updated_at=now)
-        )
-        return str(existing)
-    task_id = new_id("task", clock)
-    session.add(
-        LabelingTaskRow(
-            id=task_id,
-            org_id=org_id,
-            source=SOURCE,
-            model_name=decision.model_name,
-            model_version=decision.model_version,
-            prediction_id=prediction_id,
-            text=text,
-            text_hash=digest,
-            suggested_label=decision.intent,
-            confidence=decision.confidence,
-            reason=str(decision.handoff_reason),
-            seen_count=1,
-            status="open",
-            label=None,
-            created_at=now,
-            updated_at=now,
-        )
+    queue = ensure_queue(
+        session,
+        org_id=org_id,
+        model_name=decision.model_name,
+        classes=decision.classes,
+        clock=clock,
     )
-    return task_id
+    return enqueue(
+        session,
+        queue,
+        input={"text": text},
+        source=SOURCE,
+        reason=str(decision.handoff_reason),
+        clock=clock,
+        priority=1.0 - decision.confidence,
+        prediction_id=prediction_id,
+        model_version=decision.model_version,
+        suggested_label=decision.intent,
+        confidence=decision.confidence,
+    )
 
 
 class SupportService:
@@ -470,7 +458,7 @@ class SupportService:
                     session,
                     decision,
                     prediction_id=prediction_id,
-                    org_id=scope.org_id,
+                    org_id=scope.org_id or OPERATOR_ORG_ID,
                     conversation_id=conversation_id,
                     input_mode="full",
                     clock=clock,

@@ -1,4 +1,4 @@
-"""Support tables (migration ``0005``): the hand-off queue and the labeling queue.
+"""Support tables (migration ``0005``): the hand-off queue.
 
 ``tests/solutions/test_support_tables.py`` compares these with the hand-written
 migration ``baryon/core/migrations/versions/0005_solutions.py``.
@@ -8,13 +8,8 @@ Tables
 ``support_handoffs``
     One row per turn the assistant handed to a human (out of scope or unsure), keyed
     by the turn's ``prediction_id``: what a human agent picks up, per conversation.
-``labeling_tasks``
-    Turns waiting for a label from an annotator (the flywheel: a labelled turn goes
-    into the next dataset version). One **open** task per distinct text and
-    organization: a text handed off again raises ``seen_count`` instead of adding a
-    task. A task holds the text, so it exists only when the text may be kept
-    (organizations whose prediction-log input mode is ``hashed`` or ``none`` get the
-    hand-off row without the text and no labeling task).
+A handed-off turn whose text may be kept is also queued for labeling on the model's
+labeling queue (:func:`baryon.labeling.queue.enqueue`, ``baryon/labeling/tables.py``).
 
 Turns answered outside the HTTP API (``baryon support ask``,
 :class:`~baryon.solutions.support.service.SupportService` in Python) belong to the
@@ -34,7 +29,6 @@ from baryon.core.scope import OrgOwned
 
 __all__ = [
     "MAX_CONVERSATION_ID_CHARS",
-    "LabelingTaskRow",
     "SupportHandoffRow",
 ]
 
@@ -91,62 +85,3 @@ class SupportHandoffRow(OrgOwned, Base):
     text_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class LabelingTaskRow(OrgOwned, Base):
-    """One item waiting for a label (table ``labeling_tasks``).
-
-    Attributes
-    ----------
-    id : str
-        ``task_…``.
-    org_id : str
-        Owning organization (the operator organization outside the HTTP API).
-    source : str
-        What queued it (``support``).
-    model_name : str
-    model_version : int
-        The model version whose answer was unsure.
-    prediction_id : str
-        The first turn that queued this text.
-    text : str
-        The text to label.
-    text_hash : str
-        SHA-256 (hex) of the text's canonical JSON (finds the open task of a text).
-    suggested_label : str
-        The model's best guess, offered to the annotator.
-    confidence : float
-        Its probability, in [0, 1].
-    reason : str
-        ``out_of_scope`` or ``low_confidence``.
-    seen_count : int
-        How many turns handed off this text while the task was open.
-    status : str
-        ``open``, ``labeled`` or ``skipped``.
-    label : str or None
-        The annotator's label (an intent, or ``oos``).
-    created_at, updated_at : datetime
-    """
-
-    __tablename__ = "labeling_tasks"
-    __table_args__ = (
-        Index("ix_labeling_tasks_source_status", "source", "status", "created_at"),
-        Index("ix_labeling_tasks_org_hash", "org_id", "text_hash"),
-    )
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    org_id: Mapped[str] = mapped_column(String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"))
-    source: Mapped[str] = mapped_column(String(64))
-    model_name: Mapped[str] = mapped_column(String(200))
-    model_version: Mapped[int] = mapped_column(Integer)
-    prediction_id: Mapped[str] = mapped_column(String(40))
-    text: Mapped[str] = mapped_column(Text)
-    text_hash: Mapped[str] = mapped_column(String(64))
-    suggested_label: Mapped[str] = mapped_column(String(200))
-    confidence: Mapped[float] = mapped_column(Float)
-    reason: Mapped[str] = mapped_column(String(32))
-    seen_count: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,1 @@
+"""The data flywheel: labels and feedback → a new dataset version → retrain → the gate."""

@@ -1,0 +1,1 @@
+"""Labeling: queues of items waiting for a label, annotation and consensus."""
