@@ -33,6 +33,14 @@ models:write       x      x      x
 models:promote     x      x
 grants:read        x      x      x                     x
 grants:write       x      x
+labeling:read      x      x      x          x
+labeling:annotate  x      x      x          x
+labeling:write     x      x      x
+labeling:review    x      x
+flywheel:read      x      x      x                     x
+flywheel:run       x      x
+iterations:read    x      x      x          x          x
+iterations:write   x      x      x
 =================  =====  =====  =========  =========  ======
 
 Platform (operator organizations only, ``owner`` and ``admin``): ``plans:write``,
@@ -41,6 +49,11 @@ Platform (operator organizations only, ``owner`` and ``admin``): ``plans:write``
 Developers upload data, train and register models; promoting, rolling back and
 sharing (grants) are ``owner``/``admin`` acts. Annotators see datasets and models
 (to label against them) but not runs.
+
+Annotators claim, label and skip labeling tasks; developers also create queues,
+import, export and sample tasks by active learning; owners and admins review tasks
+whose annotators disagree. A flywheel cycle may promote (through the gate), so
+running one is an ``owner``/``admin`` act, like promoting.
 
 Viewers see usage and endpoints but not the prediction log, which may hold the
 organization's customers' inputs (least privilege, DESIGN.md §8).
@@ -92,6 +105,14 @@ _TENANT: dict[str, frozenset[str]] = {
     "models:promote": frozenset({"owner", "admin"}),
     "grants:read": frozenset({"owner", "admin", "developer", "viewer"}),
     "grants:write": frozenset({"owner", "admin"}),
+    "labeling:read": frozenset({"owner", "admin", "developer", "annotator"}),
+    "labeling:annotate": frozenset({"owner", "admin", "developer", "annotator"}),
+    "labeling:write": frozenset({"owner", "admin", "developer"}),
+    "labeling:review": frozenset({"owner", "admin"}),
+    "flywheel:read": frozenset({"owner", "admin", "developer", "viewer"}),
+    "flywheel:run": frozenset({"owner", "admin"}),
+    "iterations:read": frozenset(ROLES),
+    "iterations:write": frozenset({"owner", "admin", "developer"}),
 }
 
 #: Permissions that reach beyond one organization (operator organizations only).
