@@ -15,14 +15,30 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from baryon.core.clock import Clock
+from baryon.core.errors import NotFound
 from baryon.core.ids import new_id
 from baryon.labeling.tables import LabelingQueueRow, LabelingTaskRow
 from baryon.predictions.log import hash_input
 
-__all__ = ["DEFAULT_MIN_AGREEMENT", "enqueue", "ensure_queue"]
+__all__ = ["DEFAULT_MIN_AGREEMENT", "enqueue", "ensure_queue", "get_queue"]
 
 #: Share of a task's annotations that must agree with the majority (default).
 DEFAULT_MIN_AGREEMENT = 0.5
+
+
+def get_queue(session: Session, name: str) -> LabelingQueueRow:
+    """Return the queue called ``name`` that the session's scope sees.
+
+    Raises
+    ------
+    NotFound
+        ``queue_not_found``: no such queue in the organization (another
+        organization's queue is not found either).
+    """
+    queue = session.scalars(select(LabelingQueueRow).where(LabelingQueueRow.name == name)).first()
+    if queue is None:
+        raise NotFound(f"no labeling queue {name!r}", code="queue_not_found")
+    return queue
 
 
 def ensure_queue(
