@@ -9,6 +9,9 @@ HASH   := $(shell (cat pyproject.toml; $(PYTHON) --version 2>&1) | sha256sum | c
 STAMP_RUN := $(VENV)/.stamp-run-$(HASH)
 STAMP_DEV := $(VENV)/.stamp-dev-$(HASH)
 PIP_FLAGS ?= --disable-pip-version-check --quiet
+# Tests run in one worker per core (pytest-xdist), a module per worker at a time (its
+# module fixtures, such as the demo's trained workspace, are built once).
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: demo test check lint format typecheck bench bench-quick clean help
 

@@ -38,3 +38,17 @@ def workspace(settings: Settings) -> Iterator[Workspace]:
 def cli_home(tmp_path: Path) -> Path:
     """A home directory path for CLI tests: pass as ``--home`` (not created yet)."""
     return tmp_path / "cli-home"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the modules holding the most ``slow`` tests first (stable otherwise).
+
+    With ``make test``'s one-module-per-worker scheduling, the longest module (the
+    demo's, which trains every solution) then starts at once instead of last.
+    """
+    slow: dict[object, int] = {}
+    for item in items:
+        if item.get_closest_marker("slow"):
+            module = getattr(item, "module", None)
+            slow[module] = slow.get(module, 0) + 1
+    items.sort(key=lambda item: -slow.get(getattr(item, "module", None), 0))

@@ -62,7 +62,7 @@ from baryon.ml._validation import (
     SequenceOf,
     check_fitted,
 )
-from baryon.ml.encoders import ENCODERS
+from baryon.ml.encoders import ENCODERS, PRECISIONS
 from baryon.ml.sparse_mlp import SparseMLP
 
 __all__ = ["PREPROCESSORS", "TextClassifier", "check_labels", "check_texts", "preprocess_text"]
@@ -144,9 +144,10 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
     embeddings_weight : float, default=2.0
         Factor on the (unit-length) embedding, i.e. its weight against the TF-IDF
         block (itself unit-length per vectoriser).
-    embeddings_precision : {"fp32", "bf16"}, default="fp32"
+    embeddings_precision : {"fp32", "bf16", "auto"}, default="fp32"
         Precision of the encoder's forward pass (``"bf16"``: 2.5× faster on a CPU
-        with AVX-512 BF16; see :func:`baryon.ml.encoders.sentence_embeddings`).
+        with AVX-512 BF16, slower where it is emulated; ``"auto"`` uses it only where
+        it is native; see :func:`baryon.ml.encoders.sentence_embeddings`).
     lowercase : bool, default=True
     random_state : int or None, default=None
         Seed of the fold shuffle and the solver.
@@ -184,7 +185,7 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         "preprocess": (None, Options(PREPROCESSORS)),
         "embeddings": (None, Options(tuple(ENCODERS))),
         "embeddings_weight": (Interval("real", 0, None, closed="neither"),),
-        "embeddings_precision": (Options(("fp32", "bf16")),),
+        "embeddings_precision": (Options(PRECISIONS),),
         "lowercase": (BOOLEAN,),
         "random_state": RANDOM_STATE,
     }

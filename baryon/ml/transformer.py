@@ -15,7 +15,10 @@ deep bidirectional transformers for language understanding", NAACL 2019, §4.1):
   batch order is shuffled; each batch is padded to its own longest text. On CPU
   this trained 1.7× faster than randomly composed batches, at the same accuracy;
 * ``precision="bf16"`` runs forward passes under ``torch.autocast`` with bfloat16
-  (logits are cast to float32 before the loss and the softmax).
+  (logits are cast to float32 before the loss and the softmax). On a CPU without
+  native bfloat16 (AVX-512 BF16 or AMX) bfloat16 is emulated and slower than
+  float32; ``precision="auto"`` picks bf16 only where the CPU has it
+  (:func:`baryon.ml.encoders.bf16_enabled`).
 
 Its probabilities are blended with those of Baryon's TF-IDF classifier
 (:class:`baryon.ml.text.TextClassifier`) fitted on the same texts::
@@ -98,9 +101,11 @@ class TransformerClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  #
     freeze_layers : int, default=0
         Freeze the embeddings and the first ``freeze_layers`` encoder layers
         (0 fine-tunes everything; at most the encoder's number of layers).
-    precision : {"fp32", "bf16"}, default="fp32"
+    precision : {"fp32", "bf16", "auto"}, default="fp32"
         ``"bf16"``: forward passes (training and prediction) under
         ``torch.autocast`` with bfloat16; weights and optimiser stay float32.
+        ``"auto"``: bf16 when the CPU computes bfloat16 natively (AVX-512 BF16 or
+        AMX), else fp32 — decided on the machine that runs.
     tfidf_weight : float, default=0.5
         Weight ``w`` of the TF-IDF probabilities in the blend (in [0, 1]); 0 trains
         no TF-IDF model.
@@ -142,7 +147,7 @@ class TransformerClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  #
         "warmup": (Interval("real", 0, 1, closed="left"),),
         "weight_decay": (Interval("real", 0, None),),
         "freeze_layers": (Interval("integral", 0, None),),
-        "precision": (Options(("fp32", "bf16")),),
+        "precision": (Options(encoders.PRECISIONS),),
         "tfidf_weight": (Interval("real", 0, 1),),
         "tfidf_params": (None, InstanceOf((dict,), "a dict of TextClassifier parameters")),
         "preprocess": (None, Options(PREPROCESSORS)),
@@ -337,7 +342,8 @@ class TransformerClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  #
             layer.requires_grad_(False)
 
     def _autocast(self, torch: Any) -> Any:
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        enabled = encoders.bf16_enabled(self.precision)
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
 
     # ----------------------------------------------------------------- predict
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:

@@ -131,3 +131,17 @@ def test_sentence_embeddings_bf16_is_close_to_fp32() -> None:
     with pytest.raises(InvalidInput) as err:
         sentence_embeddings(ENCODER, texts, precision="fp8")
     assert err.value.code == "invalid_param"
+
+
+@pytest.mark.parametrize(
+    ("precision", "native", "expected"),
+    [("fp32", True, False), ("bf16", False, True), ("auto", True, True), ("auto", False, False)],
+)
+def test_bf16_enabled_auto_follows_the_cpu(
+    precision: str, native: bool, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, probe, lambda: native)
+    assert encoders.bf16_enabled(precision) is expected

@@ -209,25 +209,6 @@ def test_models_evaluate_sentiment_and_topic_on_files_laid_out_like_the_source(
     assert topics["metrics"]["accuracy"] == 1.0
 
 
-# ------------------------------------------------------------ the real thing
-@pytest.mark.slow
-def test_bundled_run_reports_held_out_accuracy_and_stays_idempotent(
-    workspace: Workspace,
-) -> None:
-    pipeline = SentimentPipeline(workspace)
-    assert pipeline.kind == "transformer_classifier"  # the nlp extra is a test dependency
-    result = pipeline.run()
-    # Targets of issue 6, on the held-out test splits (deduplicated, seeded split);
-    # measured here: about 0.86 (sentiment) and 0.88 (topic).
-    assert result.sentiment.accuracy >= 0.85
-    assert result.topic.accuracy >= 0.86
-    assert result.sentiment.accuracy > result.sentiment.baseline["majority_accuracy"] + 0.1
-    assert result.topic.accuracy > result.topic.baseline["majority_accuracy"] + 0.5
-    before = workspace.db.table_counts()
-    assert not SentimentPipeline(workspace).run().created
-    assert workspace.db.table_counts() == before
-
-
 def test_write_feed_into_missing_folder_is_invalid_path(tmp_path: Path) -> None:
     # Reached the CLI as error[internal_error]: FileNotFoundError.
     with pytest.raises(InvalidInput) as err:

@@ -144,29 +144,3 @@ def test_pipeline_bad_target_oos_recall_refused_before_any_work(
         _pipeline(workspace, tmp_path, rule="target_oos_recall", target_oos_recall=target)
     assert err.value.code == "invalid_input"
     assert workspace.datasets.list() == []
-
-
-@pytest.fixture(scope="module")
-def bundled(tmp_path_factory: pytest.TempPathFactory) -> SupportResult:
-    """The real pipeline on the bundled Banking77 and CLINC150 data (once per module)."""
-    from baryon.core.config import Settings
-
-    home = tmp_path_factory.mktemp("support-bundled") / "home"
-    with Workspace.open(Settings(home=home)) as ws:
-        return SupportPipeline(ws).run()
-
-
-@pytest.mark.slow
-def test_run_on_bundled_data_hands_off_out_of_scope_queries(bundled: SupportResult) -> None:
-    assert 0 < bundled.handoff.threshold < 1
-    assert bundled.held_out["oos_recall"] >= 0.85
-    assert bundled.held_out["in_scope_accuracy"] >= 0.8
-    assert bundled.handoff.at_threshold.answered_accuracy >= 0.95  # type: ignore[operator]
-    assert bundled.accuracy > 0.88
-
-
-@pytest.mark.slow
-def test_run_on_bundled_data_meets_accuracy_target(bundled: SupportResult) -> None:
-    # TF-IDF + all-MiniLM-L6-v2 embeddings (the nlp extra): 0.932 measured here;
-    # TF-IDF alone reached 0.908.
-    assert bundled.accuracy >= 0.91

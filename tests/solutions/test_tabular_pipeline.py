@@ -130,10 +130,3 @@ def test_best_prefers_validation_r2_then_table_order() -> None:
 
     assert TabularPipeline.best({"a": c("a", 0.5), "b": c("b", 0.7)}) == "b"
     assert TabularPipeline.best({"a": c("a", 0.7), "b": c("b", 0.7)}) == "a"
-
-
-@pytest.mark.slow
-def test_run_on_bundled_concrete_meets_r2_target(workspace: Workspace) -> None:
-    result = TabularPipeline(workspace).run()
-    assert result.metrics["r2"] >= 0.90, result.table()
-    assert result.gd_vs_closed_form["max_prediction_gap"] < 0.01

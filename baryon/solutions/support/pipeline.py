@@ -108,7 +108,7 @@ EMBEDDING_PARAMS: dict[str, Any] = {
     "model": "svm",
     "embeddings": "all-MiniLM-L6-v2",
     "embeddings_weight": 2.0,
-    "embeddings_precision": "bf16",
+    "embeddings_precision": "auto",
     "cv": 3,
 }
 #: Quality target of issue 6: test accuracy of the intent model.
