@@ -30,6 +30,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
+from baryon.labeling.sources import Scored, queue_scored
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
@@ -134,6 +135,41 @@ def _logs(models: _Models, texts: list[str], analyses: list[Analysis]) -> list[L
     return logs
 
 
+def _queue_unsure(
+    tx: Transaction,
+    state: AppState,
+    principal: Principal,
+    models: _Models,
+    texts: list[str],
+    analyses: list[Analysis],
+    ids: list[str | None],
+) -> None:
+    """Queue the texts scored with low confidence on the sentiment and topic queues."""
+
+    def queue(
+        model: ServedModel,
+        scored: list[Scored],
+        prediction_id: str | None,
+        classes: list[str] | None = None,
+    ) -> None:
+        queue_scored(
+            tx.session, model, scored, prediction_id=prediction_id, org_id=principal.org_id,
+            input_mode=principal.prediction_inputs, classes=classes,
+            default_threshold=state.settings.labeling_threshold, clock=state.clock,
+        )  # fmt: skip
+
+    pairs = list(zip(texts, analyses, strict=True))
+    moods = [Scored({"text": t}, a.label, a.probabilities[a.label]) for t, a in pairs]
+    queue(models.sentiment, moods, ids[0], sorted(analyses[0].probabilities) if analyses else None)
+    if models.topic is not None and len(ids) > 1:
+        topics = [
+            Scored({"text": t}, a.topic, a.topic_probability)
+            for t, a in pairs
+            if a.topic is not None and a.topic_probability is not None
+        ]
+        queue(models.topic, topics, ids[1])
+
+
 def _check_texts(texts: list[Any], state: AppState) -> None:
     if not texts:
         raise InvalidInput("texts is empty: send at least one text", code="empty_batch")
@@ -170,6 +206,7 @@ def analyze(
         return call.fail(exc)
 
     def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
+        _queue_unsure(tx, state, principal, models, body.texts, analyses, ids)
         return {
             "prediction_id": ids[0],
             "model_version": models.sentiment.version,
@@ -249,6 +286,7 @@ def post_items(
             prediction_id=ids[0],
             clock=state.clock,
         )
+        _queue_unsure(tx, state, principal, models, texts, analyses, ids)
         accepted = set(result.accepted)
         return {
             "prediction_id": ids[0],
