@@ -71,8 +71,10 @@ def test_claim_next_again_returns_the_live_claim(ws: Workspace) -> None:
     add_task(ws, "x")
     add_task(ws, "y")
     first, again = claim(ws, "u1"), claim(ws, "u1")
-    assert first is not None and again is not None
-    assert again.annotation_id == first.annotation_id and again.task.id == first.task.id
+    assert first is not None
+    assert again is not None
+    assert again.annotation_id == first.annotation_id
+    assert again.task.id == first.task.id
 
 
 def test_claim_next_shows_suggestion_classes_and_expiry(ws: Workspace) -> None:
@@ -80,7 +82,8 @@ def test_claim_next_shows_suggestion_classes_and_expiry(ws: Workspace) -> None:
     add_task(ws, "x", suggested="b")
     got = claim(ws, "u1")
     assert got is not None
-    assert got.task.suggested_label == "b" and got.task.input == {"text": "x"}
+    assert got.task.suggested_label == "b"
+    assert got.task.input == {"text": "x"}
     assert got.classes == ["a", "b", "c"]
     assert (got.expires_at - got.claimed_at).total_seconds() == CLAIM
     assert got.task.annotations is None  # no one else's work on a claim
@@ -94,7 +97,8 @@ def test_claim_next_never_offers_a_task_labeled_or_skipped(ws: Workspace) -> Non
     skip(ws, skipped, "u1")
     assert claim(ws, "u1") is None
     other = claim(ws, "u2")
-    assert other is not None and other.task.id == labeled
+    assert other is not None
+    assert other.task.id == labeled
 
 
 def test_claim_next_overlap_two_gives_each_task_two_annotators(ws: Workspace) -> None:
@@ -115,7 +119,9 @@ def test_claim_next_expired_claim_slot_goes_to_the_next_annotator(
     assert claim(ws, "u2") is None  # the only slot is held
     clock.advance(CLAIM + 1)
     taken = claim(ws, "u2")
-    assert taken is not None and taken.task.id == task_id and taken.slot == 0
+    assert taken is not None
+    assert taken.task.id == task_id
+    assert taken.slot == 0
     assert code_of(lambda: submit(ws, task_id, "u1", "a")) == "task_full"
     assert submit(ws, task_id, "u2", "a").task.status == "done"
 
@@ -126,7 +132,8 @@ def test_claim_next_own_expired_claim_is_renewed(ws: Workspace, clock: FixedCloc
     first = claim(ws, "u1")
     clock.advance(CLAIM + 5)
     again = claim(ws, "u1")
-    assert first is not None and again is not None
+    assert first is not None
+    assert again is not None
     assert again.annotation_id == first.annotation_id
     assert again.claimed_at > first.claimed_at
 
@@ -142,9 +149,11 @@ def test_submit_label_overlap_one_decides_the_task(ws: Workspace, clock: FixedCl
     claim(ws, "u1")
     clock.advance(42)
     out = submit(ws, task_id, "u1", "b")
-    assert out.annotation.status == "submitted" and out.annotation.seconds == 42.0
+    assert out.annotation.status == "submitted"
+    assert out.annotation.seconds == 42.0
     assert (out.task.status, out.task.label, out.task.resolution) == ("done", "b", "majority")
-    assert out.task.agreement == 1.0 and out.task.done_at == clock.now()
+    assert out.task.agreement == 1.0
+    assert out.task.done_at == clock.now()
 
 
 def test_submit_label_client_seconds_win_over_the_claim(ws: Workspace, clock: FixedClock) -> None:
@@ -166,7 +175,8 @@ def test_submit_label_without_claim_takes_a_free_slot_no_seconds(ws: Workspace) 
     make_queue(ws, overlap=2)
     task_id = add_task(ws, "x")
     out = submit(ws, task_id, "u1", "a")
-    assert out.annotation.slot == 0 and out.annotation.seconds is None
+    assert out.annotation.slot == 0
+    assert out.annotation.seconds is None
     assert out.task.status == "open"
 
 
@@ -192,7 +202,8 @@ def test_submit_label_agreement_below_minimum_goes_to_review(ws: Workspace) -> N
     task_id = add_task(ws, "x")
     for who, label in (("u1", "a"), ("u2", "a"), ("u3", "b")):
         out = submit(ws, task_id, who, label).task
-    assert out.status == "review" and out.agreement == pytest.approx(2 / 3)
+    assert out.status == "review"
+    assert out.agreement == pytest.approx(2 / 3)
 
 
 def test_submit_label_majority_of_three_is_the_consensus(ws: Workspace) -> None:
@@ -212,7 +223,8 @@ def test_submit_label_twice_or_on_a_decided_task_is_a_conflict(ws: Workspace) ->
     submit(ws, task_id, "u2", "a")
     with pytest.raises(Conflict) as err:
         submit(ws, task_id, "u3", "a")
-    assert err.value.code == "task_not_open" and err.value.details == {"status": "done"}
+    assert err.value.code == "task_not_open"
+    assert err.value.details == {"status": "done"}
 
 
 def test_submit_label_every_slot_held_is_task_full(ws: Workspace) -> None:
@@ -228,11 +240,15 @@ def test_skip_task_frees_the_slot_and_is_never_offered_again(ws: Workspace) -> N
     task_id = add_task(ws, "x")
     assert claim(ws, "u1") is not None
     out = skip(ws, task_id, "u1")
-    assert out.annotation.status == "skipped" and out.annotation.slot < 0
-    assert out.annotation.skip_reason == "unclear" and out.task.status == "open"
+    assert out.annotation.status == "skipped"
+    assert out.annotation.slot < 0
+    assert out.annotation.skip_reason == "unclear"
+    assert out.task.status == "open"
     assert claim(ws, "u1") is None
     taken = claim(ws, "u2")
-    assert taken is not None and taken.task.id == task_id and taken.slot == 0
+    assert taken is not None
+    assert taken.task.id == task_id
+    assert taken.slot == 0
 
 
 def test_skip_task_skips_hold_distinct_negative_slots(ws: Workspace) -> None:
@@ -278,7 +294,8 @@ def test_skip_task_max_skips_with_labels_goes_to_review(ws: Workspace) -> None:
     submit(ws, task_id, "u1", "a")
     skip(ws, task_id, "u2", max_skips=2)
     out = skip(ws, task_id, "u3", max_skips=2).task
-    assert out.status == "review" and out.agreement == 1.0
+    assert out.status == "review"
+    assert out.agreement == 1.0
 
 
 # ---------------------------------------------------------------------- review
@@ -290,10 +307,12 @@ def test_review_task_sets_the_final_label_and_audits(ws: Workspace) -> None:
     with as_org(ws) as s:
         out = review_task(s, task_id, label="b", actor="key:admin", clock=ws.clock)
     assert (out.status, out.label, out.resolution) == ("done", "b", "review")
-    assert out.annotations is not None and len(out.annotations) == 2
+    assert out.annotations is not None
+    assert len(out.annotations) == 2
     with ws.db.session() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.object_id == task_id)).one()
-    assert event.action == "labeling_task.review" and event.actor == "key:admin"
+    assert event.action == "labeling_task.review"
+    assert event.actor == "key:admin"
     assert event.details["before"] == {"status": "review", "label": None}
 
 
@@ -353,7 +372,8 @@ def test_submit_label_two_annotators_at_once_single_overlap_one_accepted(ws: Wor
         out = _race(2, lambda i, t=task_id: submit(ws, t, f"u{i}", "ab"[i]))  # type: ignore[misc]
         accepted = [o for o in out if isinstance(o, Submission)]
         refused = [o for o in out if isinstance(o, BaryonError)]
-        assert len(accepted) == 1 and len(refused) == 1, out
+        assert len(accepted) == 1, out
+        assert len(refused) == 1, out
         assert refused[0].code in ("task_not_open", "task_full")
         assert accepted[0].task.status == "done"
         with ws.db.session(SYSTEM) as s:
@@ -367,5 +387,6 @@ def test_claim_next_concurrent_claims_never_share_a_single_overlap_task(ws: Work
         add_task(ws, f"x{n}")
     got = _race(8, lambda i: claim(ws, f"u{i}"))
     claimed = [c.task.id for c in got if isinstance(c, Claim)]
-    assert len(claimed) == 6 and len(set(claimed)) == 6
+    assert len(claimed) == 6
+    assert len(set(claimed)) == 6
     assert sum(c is None for c in got) == 2

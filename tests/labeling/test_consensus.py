@@ -20,19 +20,24 @@ def test_majority_vote_two_of_three_agreement_is_two_thirds() -> None:
 
 def test_majority_vote_tie_is_never_accepted() -> None:
     vote = majority_vote(["a", "b"], min_agreement=0.0)
-    assert vote.tie and not vote.accepted
+    assert vote.tie
+    assert not vote.accepted
     assert vote.label is None
     assert vote.agreement == 0.5
 
 
 def test_majority_vote_agreement_below_minimum_is_not_accepted() -> None:
     vote = majority_vote(["a", "a", "b"], min_agreement=0.7)
-    assert vote.label == "a" and not vote.tie and not vote.accepted
+    assert vote.label == "a"
+    assert not vote.tie
+    assert not vote.accepted
 
 
 def test_majority_vote_agreement_equal_to_minimum_is_accepted() -> None:
     vote = majority_vote(["a", "a", "b", "c"], min_agreement=0.5)
-    assert vote.label == "a" and vote.agreement == 0.5 and vote.accepted
+    assert vote.label == "a"
+    assert vote.agreement == 0.5
+    assert vote.accepted
 
 
 def test_majority_vote_no_labels_refused() -> None:
