@@ -29,9 +29,10 @@ PostgreSQL alike; the loser moves on to the next task (claim) or gets a 409 (sub
 * **Review** (:func:`review_task`): an admin sets the final label of any task →
   ``done`` with ``resolution="review"`` (audited).
 
-Submit, skip and review lock the task row first (``SELECT … FOR UPDATE`` on
-PostgreSQL; SQLite runs one writer at a time), so the label that completes a task
-and the decision it triggers are one step; the unique slots are the backstop.
+Submit, skip and review lock the task row first (``SELECT … FOR NO KEY UPDATE`` on
+PostgreSQL, which claims' foreign-key checks do not wait for; SQLite runs one writer
+at a time), so the label that completes a task and the decision it triggers are one
+step; the unique slots are the backstop.
 
 Error codes: ``task_not_found``, ``queue_not_found`` (404); ``unknown_label``,
 ``invalid_seconds``, ``invalid_skip_reason`` (422); ``task_not_open``,
@@ -108,7 +109,7 @@ def task_for_update(session: Session, task_id: str) -> LabelingTaskRow:
     row = session.scalars(
         select(_T)
         .where(_T.id == task_id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: claims' FK checks go on
         .execution_options(populate_existing=True)
     ).first()
     if row is None:

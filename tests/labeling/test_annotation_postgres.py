@@ -24,6 +24,7 @@ from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
 from baryon.core.scope import SYSTEM
 from baryon.labeling.annotation import claim_next, skip_task, submit_label
+from baryon.labeling.service import list_tasks, queue_progress, update_queue
 from baryon.labeling.tables import AnnotationRow
 from baryon.labeling.views import Claim, Submission
 from baryon.workspace import Workspace
@@ -149,3 +150,18 @@ def test_pg_skips_at_once_take_distinct_negative_slots(pg_ws: Workspace) -> None
     out = _race(4, skip)
     assert all(isinstance(o, Submission) for o in out), out
     assert sorted(r.slot for r in _rows(pg_ws, task_id)) == [-4, -3, -2, -1]
+
+
+def test_pg_progress_and_lower_overlap_queries_run(pg_ws: Workspace) -> None:
+    make_queue(pg_ws, overlap=3)
+    agreed, waiting = add_task(pg_ws, "agreed"), add_task(pg_ws, "waiting")
+    for who in ("u0", "u1"):
+        _submit(pg_ws, agreed, who, "a")
+    _submit(pg_ws, waiting, "u0", "b")
+    with as_org(pg_ws) as s:
+        progress = queue_progress(s, "q", claim_seconds=CLAIM, clock=pg_ws.clock)
+        assert progress.tasks["open"] == 2
+        assert {a.annotator: a.submitted for a in progress.annotators} == {"u0": 2, "u1": 1}
+        update_queue(s, "q", overlap=2, actor="t", clock=pg_ws.clock)
+        status = {t.id: t.status for t in list_tasks(s, "q")}
+    assert status == {agreed: "done", waiting: "open"}
