@@ -247,7 +247,7 @@ def create_queue(
         try:
             with session.begin_nested():
                 session.add(row)
-        except IntegrityError:
+        except IntegrityError:  # a concurrent create of the same name won
             taken = row.id
     if taken is not None:
         raise Conflict(f"a labeling queue {name!r} exists already", code="queue_exists")

@@ -4,7 +4,8 @@ Two sources, both written in the serving request's own transaction (the metered
 commit path of a prediction, the write of a feedback), so a task exists exactly when
 its request's outcome does:
 
-**Low confidence** (:func:`queue_scored`, :func:`queue_low_confidence`).
+**Low confidence** (:func:`select_unsure` before the transaction, :func:`queue_unsure`
+in it).
     A classifier's output whose confidence (the probability of its label) is below
     the threshold — the model version's ``extra["labeling_threshold"]`` if set, else
     ``BARYON_LABELING_THRESHOLD`` — is queued on the model's queue (the queue named
@@ -51,10 +52,11 @@ __all__ = [
     "label_space",
     "labeling_threshold",
     "queue_disagreement",
-    "queue_low_confidence",
-    "queue_scored",
+    "queue_unsure",
     "scored_outputs",
+    "select_unsure",
     "task_input",
+    "unsure_outputs",
 ]
 
 #: Priority of a task queued by feedback that disagrees with its prediction.
@@ -147,40 +149,74 @@ def scored_outputs(
     return scored
 
 
-def queue_scored(
+def select_unsure(
+    model: ServedModel, scored: Sequence[Scored], *, input_mode: str, default_threshold: float
+) -> list[Scored]:
+    """The ``scored`` inputs to queue: below the model's labeling threshold, and only in
+    input mode ``full`` (nothing otherwise).
+
+    Pure: the routes call it before their transaction, so a request with nothing to
+    queue pays nothing in it.
+
+    Parameters
+    ----------
+    model : ServedModel
+        The model that scored them (its ``extra["labeling_threshold"]``).
+    input_mode : {"full", "hashed", "none"}
+        The organization's prediction-log input mode.
+    default_threshold : float
+        ``Settings.labeling_threshold``.
+    """
+    if input_mode != "full":
+        return []
+    threshold = labeling_threshold(model.extra, default_threshold)
+    return [s for s in scored if s.confidence < threshold]
+
+
+def unsure_outputs(
+    model: ServedModel,
+    inputs: Sequence[Any],
+    outputs: Sequence[Any],
+    *,
+    input_mode: str,
+    default_threshold: float,
+) -> list[Scored]:
+    """The predict route's :func:`select_unsure` over :func:`scored_outputs`."""
+    if input_mode != "full":
+        return []
+    scored = scored_outputs(model, inputs, outputs)
+    return select_unsure(model, scored, input_mode=input_mode, default_threshold=default_threshold)
+
+
+def queue_unsure(
     session: Session,
     model: ServedModel,
-    scored: Sequence[Scored],
+    unsure: Sequence[Scored],
     *,
     prediction_id: str | None,
     org_id: str,
-    input_mode: str,
-    default_threshold: float,
     clock: Clock,
     classes: Sequence[str] | None = None,
 ) -> list[str]:
-    """Queue the ``scored`` inputs below the model's labeling threshold; return task ids.
+    """Queue ``unsure`` inputs (from :func:`select_unsure`) on the model's queue.
 
     Parameters
     ----------
     session : Session
         The request's transaction (the metered path's ``tx.session``).
     model : ServedModel
-        The model that scored them (its name is the queue's).
+        The model that scored them: its name is the queue's, its version the tasks'.
     prediction_id : str or None
         The logged prediction.
-    input_mode : {"full", "hashed", "none"}
-        The organization's prediction-log input mode: only ``full`` queues.
-    default_threshold : float
-        ``Settings.labeling_threshold``.
     classes : sequence of str, optional
         The model's label space as the caller names it (default:
         :func:`~baryon.labeling.service.model_classes`).
+
+    Returns
+    -------
+    list of str
+        The task ids (an input queued before keeps its task).
     """
-    if input_mode != "full":
-        return []
-    threshold = labeling_threshold(model.extra, default_threshold)
-    unsure = [s for s in scored if s.confidence < threshold]
     if not unsure:
         return []
     space = {*(model_classes(model) or () if classes is None else classes)}
@@ -204,27 +240,6 @@ def queue_scored(
         )
         for s in unsure
     ]
-
-
-def queue_low_confidence(
-    session: Session,
-    model: ServedModel,
-    inputs: Sequence[Any],
-    outputs: Sequence[Any],
-    *,
-    prediction_id: str | None,
-    org_id: str,
-    input_mode: str,
-    default_threshold: float,
-    clock: Clock,
-) -> list[str]:
-    """The predict route's hook: :func:`queue_scored` over :func:`scored_outputs`."""
-    if input_mode != "full":
-        return []
-    return queue_scored(
-        session, model, scored_outputs(model, inputs, outputs), prediction_id=prediction_id,
-        org_id=org_id, input_mode=input_mode, default_threshold=default_threshold, clock=clock,
-    )  # fmt: skip
 
 
 # ------------------------------------------------------------------- feedback

@@ -16,10 +16,11 @@ from baryon.labeling.sources import (
     label_space,
     labeling_threshold,
     queue_disagreement,
-    queue_low_confidence,
-    queue_scored,
+    queue_unsure,
     scored_outputs,
+    select_unsure,
     task_input,
+    unsure_outputs,
 )
 from baryon.labeling.tables import LabelingQueueRow, LabelingTaskRow
 from baryon.predictions.inference import ServedModel
@@ -59,11 +60,11 @@ def _low(
     ws: Workspace, model: ServedModel, inputs: list[Any], outputs: list[Any], **kw: Any
 ) -> list[str]:
     kw = {"input_mode": "full", "default_threshold": 0.5, **kw}
+    unsure = unsure_outputs(model, inputs, outputs, **kw)
     with as_org(ws) as s:
-        return queue_low_confidence(
-            s, model, inputs, outputs, prediction_id="pred_1", org_id=org_id(ws, "acme"),
-            clock=ws.clock, **kw,
-        )  # fmt: skip
+        return queue_unsure(
+            s, model, unsure, prediction_id="pred_1", org_id=org_id(ws, "acme"), clock=ws.clock
+        )
 
 
 # ---------------------------------------------------------------- low confidence
@@ -87,7 +88,7 @@ def test_scored_outputs_skips_outputs_without_probabilities() -> None:
     assert got == [Scored({"text": "a"}, "pos", 0.6)]
 
 
-def test_queue_low_confidence_queues_only_unsure_outputs_with_priority(ws: Workspace) -> None:
+def test_queue_unsure_queues_only_unsure_outputs_with_priority(ws: Workspace) -> None:
     ids = _low(
         ws, TEXT, ["sure", "unsure"], [_out("pos", 0.9), _out("neg", 0.55)], default_threshold=0.6
     )
@@ -104,7 +105,7 @@ def test_queue_low_confidence_queues_only_unsure_outputs_with_priority(ws: Works
     assert (queue.model_name, queue.classes, queue.overlap) == ("mood", ["neg", "pos"], 1)
 
 
-def test_queue_low_confidence_version_threshold_wins(ws: Workspace) -> None:
+def test_queue_unsure_version_threshold_wins(ws: Workspace) -> None:
     strict = ServedModel(
         "mood", 4, "text_classification", _Clf(), extra={"labeling_threshold": 0.95}
     )
@@ -112,7 +113,7 @@ def test_queue_low_confidence_version_threshold_wins(ws: Workspace) -> None:
     assert _low(ws, TEXT, ["y"], [_out("pos", 0.9)]) == []
 
 
-def test_queue_low_confidence_same_input_twice_is_one_task_seen_twice(ws: Workspace) -> None:
+def test_queue_unsure_same_input_twice_is_one_task_seen_twice(ws: Workspace) -> None:
     _low(ws, TABLE, [[1, 2]], [_out("pos", 0.45)])
     _low(ws, TABLE, [{"b": 2, "a": 1}], [_out("pos", 0.4)])
     (task,) = _tasks(ws)
@@ -122,17 +123,22 @@ def test_queue_low_confidence_same_input_twice_is_one_task_seen_twice(ws: Worksp
 
 
 @pytest.mark.parametrize("mode", ["hashed", "none"])
-def test_queue_low_confidence_inputs_not_kept_queues_nothing(ws: Workspace, mode: str) -> None:
+def test_queue_unsure_inputs_not_kept_queues_nothing(ws: Workspace, mode: str) -> None:
     assert _low(ws, TEXT, ["x"], [_out("pos", 0.51)], input_mode=mode) == []
     assert _tasks(ws) == []
 
 
-def test_queue_scored_given_classes_name_the_queue(ws: Workspace) -> None:
+def test_select_unsure_only_below_the_threshold_in_full_mode() -> None:
+    scored = [Scored({"text": "a"}, "pos", 0.4), Scored({"text": "b"}, "pos", 0.5)]
+    assert select_unsure(TEXT, scored, input_mode="full", default_threshold=0.5) == scored[:1]
+    assert select_unsure(TEXT, scored, input_mode="none", default_threshold=0.5) == []
+
+
+def test_queue_unsure_given_classes_name_the_queue(ws: Workspace) -> None:
     with as_org(ws) as s:
-        queue_scored(
+        queue_unsure(
             s, TEXT, [Scored({"text": "t"}, "Bearish", 0.4)], prediction_id=None,
-            org_id=org_id(ws, "acme"), input_mode="full", default_threshold=0.5, clock=ws.clock,
-            classes=["Bearish", "Bullish", "Neutral"],
+            org_id=org_id(ws, "acme"), clock=ws.clock, classes=["Bearish", "Bullish", "Neutral"],
         )  # fmt: skip
     assert _queue(ws, "mood").classes == ["Bearish", "Bullish", "Neutral"]
 

@@ -25,7 +25,12 @@ from starlette.responses import Response
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge
 from baryon.core.refs import NAME_PATTERN
-from baryon.labeling.sources import check_feedback_label, queue_disagreement, queue_low_confidence
+from baryon.labeling.sources import (
+    check_feedback_label,
+    queue_disagreement,
+    queue_unsure,
+    unsure_outputs,
+)
 from baryon.predictions.inference import ServedModel, run_inference
 from baryon.predictions.log import (
     add_feedback,
@@ -141,13 +146,17 @@ def predict(
     except BaryonError as exc:
         return call.fail(exc, model=model)
     served = model
+    unsure = unsure_outputs(
+        served, body.inputs, outputs, input_mode=principal.prediction_inputs,
+        default_threshold=state.settings.labeling_threshold,
+    )  # fmt: skip
 
     def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
-        queue_low_confidence(
-            tx.session, served, body.inputs, outputs, prediction_id=ids[0],
-            org_id=principal.org_id, input_mode=principal.prediction_inputs,
-            default_threshold=state.settings.labeling_threshold, clock=state.clock,
-        )  # fmt: skip
+        if unsure:  # queued for labeling in the same transaction
+            queue_unsure(
+                tx.session, served, unsure, prediction_id=ids[0], org_id=principal.org_id,
+                clock=state.clock,
+            )  # fmt: skip
         return {
             "prediction_id": ids[0],
             "model": served.name,
