@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock
-from baryon.core.errors import Conflict, InvalidInput, ModelNotReady, NotFound
+from baryon.core.errors import Conflict, Forbidden, InvalidInput, ModelNotReady, NotFound
 from baryon.core.ids import new_id
 from baryon.core.refs import NAME_PATTERN
 from baryon.core.scope import Scope
@@ -160,8 +160,9 @@ def queue_classes(
     """Return the label space of a new queue for ``model_name``.
 
     ``classes`` when given (the model must still exist and be visible to ``scope``:
-    its own or shared with it), else its champion's classes (:func:`model_classes`).
-    Call it before the write transaction: it may load the champion.
+    its own or shared with it), else its champion's classes (:func:`model_classes`;
+    a model shared for reading only cannot be loaded, so it needs ``classes``). Call
+    it before the write transaction: it may load the champion.
 
     Raises
     ------
@@ -175,11 +176,12 @@ def queue_classes(
         classes = check_classes(classes)
     try:
         served = resolver.resolve(model_name, scope=scope)
-    except ModelNotReady:
+    except (ModelNotReady, Forbidden):  # it exists: no champion, or shared for reading only
         if classes is not None:
             return list(classes)
         raise InvalidInput(
-            f"model {model_name!r} has no champion to take classes from: give classes",
+            f"model {model_name!r} has no champion this organization may load classes "
+            "from: give classes",
             code="no_model_classes",
         ) from None
     if classes is not None:

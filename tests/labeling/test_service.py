@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from baryon.core.audit import AuditEvent
 from baryon.core.clock import FixedClock
-from baryon.core.errors import BaryonError, ModelNotReady, NotFound
+from baryon.core.errors import BaryonError, Forbidden, ModelNotReady, NotFound
 from baryon.core.scope import Scope
 from baryon.labeling.annotation import claim_next, submit_label
 from baryon.labeling.service import (
@@ -203,6 +203,8 @@ class _Resolver(ModelResolver):
     def resolve(
         self, name: str, *, scope: Scope, version: int | None = None, alias: str = "champion"
     ) -> ServedModel:
+        if name == "shared-read":
+            raise Forbidden("shared for reading", code="predict_not_granted")
         if name in self.no_champion:
             raise ModelNotReady(f"model {name!r} has no champion")
         if name not in self.models:
@@ -241,6 +243,8 @@ def test_queue_classes_model_without_classes_needs_them_given() -> None:
     assert code_of(lambda: queue_classes(r, "draft", scope=scope)) == "no_model_classes"
     assert queue_classes(r, "draft", scope=scope, classes=["x"]) == ["x"]
     assert queue_classes(r, "price", scope=scope, classes=["cheap"]) == ["cheap"]
+    assert code_of(lambda: queue_classes(r, "shared-read", scope=scope)) == "no_model_classes"
+    assert queue_classes(r, "shared-read", scope=scope, classes=["x"]) == ["x"]
 
 
 def test_queue_classes_unknown_model_not_found_even_with_classes() -> None:
