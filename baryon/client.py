@@ -35,6 +35,12 @@ Datasets::
 ``upload_dataset`` streams the file from disk (it is never read whole into memory) and
 ``export_dataset`` streams the download to a file.
 
+Labeling (an annotator's loop)::
+
+    while (claim := client.claim("support-intent")) is not None:
+        label = ask_a_human(claim.task.input, claim.task.suggested_label, claim.classes)
+        client.submit_label(claim.task.id, label)
+
 Solutions::
 
     reply = client.support_answer("my card has not arrived", conversation_id="c-17")
@@ -75,6 +81,13 @@ from baryon.core.errors import (
     QuotaExceeded,
     RateLimited,
     Unauthorized,
+)
+from baryon.serving.labeling_schemas import (
+    ClaimOut,
+    QueueDetailOut,
+    QueueOut,
+    SubmissionOut,
+    TaskOut,
 )
 from baryon.serving.schemas import (
     AliasMoveOut,
@@ -831,7 +844,12 @@ class Client:
         item: int = 0,
         idempotency_key: str | None = None,
     ) -> FeedbackOut:
-        """Give ground truth (a ``label`` or a ``rating``) for one item of a prediction."""
+        """Give ground truth (a ``label`` or a ``rating``) for one item of a prediction.
+
+        A classifier's label must be one of its classes (``unknown_label``), a
+        regression's a number (``label_not_numeric``). A label that differs from the
+        prediction's queues the item for labeling.
+        """
         body = {"prediction_id": prediction_id, "item": item, "label": label, "rating": rating}
         return self._post("/v1/feedback", FeedbackOut, body, idempotency_key)
 
@@ -853,6 +871,139 @@ class Client:
             "PUT", f"/v1/endpoints/{model}", json={"challenger_weight": challenger_weight}
         )
         return _parse(EndpointOut, response)
+
+    # -------------------------------------------------------------- labeling
+    def queues(self) -> list[QueueOut]:
+        """The organization's labeling queues (``GET /v1/labeling/queues``)."""
+        return self._get("/v1/labeling/queues", list[QueueOut])
+
+    def create_queue(
+        self,
+        name: str,
+        model: str,
+        *,
+        classes: Sequence[str] | None = None,
+        overlap: int = 1,
+        min_agreement: float = 0.5,
+        instructions: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> QueueOut:
+        """Create a labeling queue for ``model`` (``POST /v1/labeling/queues``).
+
+        Parameters
+        ----------
+        name : str
+            Unique in the organization.
+        model : str
+            A registered model of yours, or shared with you.
+        classes : sequence of str, optional
+            Labels annotators may give (default: the model champion's classes).
+        overlap : int
+            Annotators per task, 1 to 20.
+        min_agreement : float
+            Least share of a task's labels the majority needs, in [0, 1] (else review).
+        instructions : str, optional
+            Shown to annotators with each task they claim.
+
+        Raises
+        ------
+        Conflict
+            ``queue_exists``.
+        NotFound
+            ``model_not_found``.
+        InvalidInput
+            ``no_model_classes`` (give ``classes``), ``invalid_input``.
+        """
+        body = {
+            "name": name, "model": model, "classes": None if classes is None else list(classes),
+            "overlap": overlap, "min_agreement": min_agreement, "instructions": instructions,
+        }  # fmt: skip
+        return self._post("/v1/labeling/queues", QueueOut, body, idempotency_key)
+
+    def queue(self, name: str) -> QueueDetailOut:
+        """A labeling queue with its progress: tasks by status, work per annotator."""
+        return self._get(f"/v1/labeling/queues/{quote(name, safe='')}", QueueDetailOut)
+
+    def update_queue(
+        self,
+        name: str,
+        *,
+        overlap: int | None = None,
+        min_agreement: float | None = None,
+        instructions: str | None = None,
+    ) -> QueueOut:
+        """Change a queue's overlap, min_agreement or instructions (``None``: unchanged;
+        ``""`` clears the instructions)."""
+        body = {"overlap": overlap, "min_agreement": min_agreement, "instructions": instructions}
+        path = f"/v1/labeling/queues/{quote(name, safe='')}"
+        return _parse(QueueOut, self.request("PATCH", path, json=body, repeatable=True))
+
+    def tasks(self, queue: str, *, status: str | None = None, limit: int = 50) -> list[TaskOut]:
+        """A queue's tasks, highest priority then oldest first (``status``: open,
+        review, done or skipped)."""
+        path = f"/v1/labeling/queues/{quote(queue, safe='')}/tasks"
+        return self._get(path, list[TaskOut], status=status, limit=limit)
+
+    def task(self, task_id: str) -> TaskOut:
+        """One labeling task with the annotations you may see."""
+        return self._get(f"/v1/labeling/tasks/{quote(task_id, safe='')}", TaskOut)
+
+    def claim(self, queue: str) -> ClaimOut | None:
+        """Claim the next task of ``queue`` to label; ``None`` when there is nothing to do.
+
+        Safe to repeat: claiming again returns your live claim.
+        """
+        path = f"/v1/labeling/queues/{quote(queue, safe='')}/claim"
+        response = self.request("POST", path, repeatable=True)
+        return None if response.status_code == 204 else _parse(ClaimOut, response)
+
+    def submit_label(
+        self,
+        task_id: str,
+        label: str,
+        *,
+        seconds: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> SubmissionOut:
+        """Your label for a task (``POST /v1/labeling/tasks/{task_id}/annotations``).
+
+        Parameters
+        ----------
+        label : str
+            One of the queue's classes.
+        seconds : float, optional
+            Time spent (default: measured by the server from your claim).
+
+        Raises
+        ------
+        InvalidInput
+            ``unknown_label``.
+        Conflict
+            ``task_not_open``, ``task_full``, ``already_annotated``, ``already_skipped``.
+        """
+        path = f"/v1/labeling/tasks/{quote(task_id, safe='')}/annotations"
+        body = {"label": label, "seconds": seconds}
+        return self._post(path, SubmissionOut, body, idempotency_key)
+
+    def skip_task(
+        self,
+        task_id: str,
+        reason: str,
+        *,
+        seconds: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> SubmissionOut:
+        """Skip a task, saying why; it is never offered to you again."""
+        path = f"/v1/labeling/tasks/{quote(task_id, safe='')}/skip"
+        body = {"reason": reason, "seconds": seconds}
+        return self._post(path, SubmissionOut, body, idempotency_key)
+
+    def review_task(
+        self, task_id: str, label: str, *, idempotency_key: str | None = None
+    ) -> TaskOut:
+        """Set a task's final label (keys with ``labeling:review``: owners, admins)."""
+        path = f"/v1/labeling/tasks/{quote(task_id, safe='')}/review"
+        return self._post(path, TaskOut, {"label": label}, idempotency_key)
 
     # -------------------------------------------------------------- datasets
     def upload_dataset(

@@ -131,7 +131,7 @@ def test_client_typed_methods_cover_the_flow(
         assert answer.outputs == [{"value": 3.0}]
         pinned = dev.predict("adder", [ROW], version=2)
         assert pinned.variant == "pinned"
-        feedback = dev.feedback(answer.prediction_id, label="ok")
+        feedback = dev.feedback(answer.prediction_id, label=3.0)  # a regression: a number
         assert feedback.prediction_id == answer.prediction_id
         assert dev.prediction(answer.prediction_id).input_mode == "hashed"
         assert len(dev.predictions(model="adder")) == 2

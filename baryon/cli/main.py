@@ -43,6 +43,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("usage", "usage", "Usage records of an organization."),
     ("support", "support", "Customer-service assistant."),
     ("sentiment", "sentiment", "Financial news sentiment and topic monitor."),
+    ("labeling", "labeling", "Labeling queues and annotation."),
     ("demo", "demo", "Run the whole demo on the bundled real data."),
 )
 

@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     redis_url : str or None
         ``redis://host:port/db``: enqueues wake workers on every machine through
         Redis (needs ``baryon[redis]``). The jobs themselves stay in the database.
+    labeling_claim_seconds : float
+        Seconds an annotator's claim on a labeling task lasts (default 1800); an
+        expired claim's slot goes to the next annotator who claims.
+    labeling_threshold : float
+        In [0, 1]: a served classifier's output whose confidence is below it is
+        queued for labeling (a model version's ``extra["labeling_threshold"]`` wins).
+    labeling_max_skips : int
+        Annotators who may skip one task before it leaves the queue (``skipped``,
+        or ``review`` when it already has labels).
     """
 
     model_config = SettingsConfigDict(env_prefix="BARYON_", extra="ignore")
@@ -92,6 +101,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
     job_poll_interval: float = Field(default=1.0, gt=0, le=3600.0)
     redis_url: str | None = None
+    labeling_claim_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400.0)
+    labeling_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    labeling_max_skips: int = Field(default=3, ge=1, le=1000)
 
     @field_validator("home", mode="before")
     @classmethod

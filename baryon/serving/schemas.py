@@ -9,7 +9,7 @@ are refused, as are negative values.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -66,6 +66,7 @@ __all__ = [
 
 RoleName = Literal["owner", "admin", "developer", "annotator", "viewer"]
 InputMode = Literal["full", "hashed", "none"]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Money = str
 
 
@@ -337,7 +338,9 @@ class FeedbackRequest(_Request):
 
     prediction_id: str = Field(max_length=40)
     item: int = Field(default=0, ge=0)
-    label: str | int | bool | None = Field(default=None)
+    label: str | int | FiniteFloat | bool | None = Field(
+        default=None, description="The right class, or a regression's true value."
+    )
     rating: float | None = Field(default=None, allow_inf_nan=False)
 
 
@@ -347,7 +350,7 @@ class FeedbackOut(_Out):
     feedback_id: str
     prediction_id: str
     item: int
-    label: str | int | bool | None
+    label: str | int | float | bool | None
     rating: float | None
     at: datetime
 

@@ -42,6 +42,7 @@ _BODY_ROUTES = {
 #: Routes whose path names an object owned by one organization (by path prefix).
 ORG_OWNED = (
     "/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{", "/v1/datasets/{", "/v1/runs/{",
+    "/v1/labeling/queues/{", "/v1/labeling/tasks/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -110,6 +111,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         "{name}": "adder",
         "{grant_id}": "grant_00000000000000000000000000",
         "{run_id}": run.id,
+        "{task_id}": "task_00000000000000000000000000",
     }
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/v1/users"): {"email": "new@acme.test", "role": "viewer"},
@@ -141,6 +143,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/datasets/{name}/clean"): {"steps": ["trim"]},
         ("POST", "/v1/datasets/{name}/split"): {"strategy": "random"},
         ("POST", "/v1/runs"): {"kind": "decision_tree", "dataset": "quad"},
+        ("POST", "/v1/labeling/queues"): {"name": "q", "model": "adder", "classes": ["a"]},
+        ("PATCH", "/v1/labeling/queues/{name}"): {"overlap": 2},
+        ("POST", "/v1/labeling/tasks/{task_id}/annotations"): {"label": "a"},
+        ("POST", "/v1/labeling/tasks/{task_id}/skip"): {"reason": "unsure"},
+        ("POST", "/v1/labeling/tasks/{task_id}/review"): {"label": "a"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],

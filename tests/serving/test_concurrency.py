@@ -174,7 +174,7 @@ def test_idempotent_concurrent_retries_meter_once(
 def test_idempotent_feedback_replay_not_conflict(api: ClientFactory, tenants: Tenants) -> None:
     client = api(tenants.keys["acme:developer"])
     pid = client.post("/v1/models/adder/predict", json={"inputs": [ROW]}).json()["prediction_id"]
-    body = {"prediction_id": pid, "label": "ok"}
+    body = {"prediction_id": pid, "label": 3.0}
     first = client.post("/v1/feedback", json=body, headers={"Idempotency-Key": "fb-1"})
     again = client.post("/v1/feedback", json=body, headers={"Idempotency-Key": "fb-1"})
     assert first.status_code == again.status_code == 201

@@ -222,13 +222,13 @@ def test_every_prediction_logged_with_usage_record(
 def test_feedback_label_and_rating_flow(api: ClientFactory, tenants: Tenants) -> None:
     client = api(tenants.keys["acme:developer"])
     pid = _predict(client, inputs=[ROW, ROW]).json()["prediction_id"]
-    r = client.post("/v1/feedback", json={"prediction_id": pid, "label": "right"})
+    r = client.post("/v1/feedback", json={"prediction_id": pid, "label": 3.5})
     assert r.status_code == 201
-    assert r.json()["label"] == "right"
+    assert r.json()["label"] == 3.5  # a regression's label is its true value
     assert r.json()["item"] == 0
     r = client.post("/v1/feedback", json={"prediction_id": pid, "item": 1, "rating": 4.5})
     assert r.json()["rating"] == 4.5
-    again = client.post("/v1/feedback", json={"prediction_id": pid, "label": "other"})
+    again = client.post("/v1/feedback", json={"prediction_id": pid, "label": 4})
     assert again.status_code == 409
     assert again.json()["code"] == "feedback_exists"
     annotator = api(tenants.keys["acme:annotator"])

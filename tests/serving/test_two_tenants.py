@@ -78,6 +78,12 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         json={"object_type": "dataset", "name": "acmedata", "grantee": "ops", "permission": "read"},
     )
     assert grant.status_code == 201, grant.text
+    queue = dev.post("/v1/labeling/queues", json={"name": "acmemodel", "model": "acmemodel"})
+    assert queue.status_code == 201, queue.text
+    other = {"hi": "lo", "lo": "hi"}[predicted.json()["outputs"][0]["label"]]
+    disagree = {"prediction_id": predicted.json()["prediction_id"], "label": other}
+    assert dev.post("/v1/feedback", json=disagree).status_code == 201  # queues a labeling task
+    (task,) = dev.get("/v1/labeling/queues/acmemodel/tasks").json()
     return {
         "{name}": ("acmedata", "acmemodel"),
         "{run_id}": (run["id"],),
@@ -87,9 +93,10 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         "{key_id}": (tenants.key_ids["acme:viewer"],),
         "{user_id}": (tenants.user_ids["acme"],),
         "{org_id}": (tenants.org_ids["acme"],),
+        "{task_id}": (task["id"],),
         "secrets": (
             "acmedata", "acmemodel", run["id"], predicted.json()["prediction_id"],
-            grant.json()["id"], "secret-acme-data",
+            grant.json()["id"], "secret-acme-data", task["id"],
         ),
     }  # fmt: skip
 
@@ -123,6 +130,9 @@ def _bodies() -> dict[str, Callable[[str], Any]]:
         "/evaluate": lambda _: {"dataset": "acmedata"},
         "/clean": lambda _: {"steps": ["trim"]},
         "/split": lambda _: {"strategy": "random"},
+        "/annotations": lambda _: {"label": "hi"},
+        "/skip": lambda _: {"reason": "unsure"},
+        "/review": lambda _: {"label": "hi"},
     }
 
 

@@ -25,6 +25,12 @@ from starlette.responses import Response
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError, InvalidInput, PayloadTooLarge
 from baryon.core.refs import NAME_PATTERN
+from baryon.labeling.sources import (
+    check_feedback_label,
+    queue_disagreement,
+    queue_unsure,
+    unsure_outputs,
+)
 from baryon.predictions.inference import ServedModel, run_inference
 from baryon.predictions.log import (
     add_feedback,
@@ -140,8 +146,17 @@ def predict(
     except BaryonError as exc:
         return call.fail(exc, model=model)
     served = model
+    unsure = unsure_outputs(
+        served, body.inputs, outputs, input_mode=principal.prediction_inputs,
+        default_threshold=state.settings.labeling_threshold,
+    )  # fmt: skip
 
     def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
+        if unsure:  # queued for labeling in the same transaction
+            queue_unsure(
+                tx.session, served, unsure, prediction_id=ids[0], org_id=principal.org_id,
+                clock=state.clock,
+            )  # fmt: skip
         return {
             "prediction_id": ids[0],
             "model": served.name,
@@ -166,15 +181,23 @@ def post_feedback(
     principal: Principal = require("feedback:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Ground truth for one item of a logged prediction: a ``label`` or a ``rating``."""
+    """Ground truth for one item of a logged prediction: a ``label`` or a ``rating``.
+
+    A classifier's label must be one of its classes (422 ``unknown_label``), a
+    regression's a number (422 ``label_not_numeric``). A label that differs from the
+    prediction's queues the item for labeling (when the log kept the input).
+    """
     if isinstance(body.label, str) and len(body.label) > state.settings.max_text_chars:
         raise InvalidInput(
             f"label is longer than {state.settings.max_text_chars} characters",
             code="text_too_long",
         )
+    model = None if body.label is None else _feedback_model(state, principal, body.prediction_id)
 
     def work(session: Session) -> dict[str, Any]:
-        return add_feedback(
+        pid, item, label = body.prediction_id, body.item, body.label
+        check_feedback_label(session, model, prediction_id=pid, item=item, label=label)
+        stored = add_feedback(
             session,
             org_id=principal.org_id,
             key_id=principal.key_id,
@@ -184,11 +207,33 @@ def post_feedback(
             rating=body.rating,
             clock=state.clock,
         )
+        queue_disagreement(
+            session, model, prediction_id=pid, item=item, label=label, org_id=principal.org_id,
+            clock=state.clock,
+        )  # fmt: skip
+        return stored
 
     return run_write(
         state, principal, request, work, body=body, idempotency_key=idempotency_key,
         status_code=201,
     )  # fmt: skip
+
+
+def _feedback_model(
+    state: AppState, principal: Principal, prediction_id: str
+) -> ServedModel | None:
+    """The model version of a logged prediction, if it can still be loaded (else None:
+    its feedback is checked against the logged output alone)."""
+    with state.transaction(principal.own_scope) as session:
+        try:
+            logged = get_prediction(session, prediction_id, org_id=principal.org_id)
+        except BaryonError:
+            return None
+    try:
+        scope = state.scope_of(principal.org_id)
+        return state.resolver.resolve(logged["model"], scope=scope, version=logged["model_version"])
+    except BaryonError:
+        return None
 
 
 @router.get("/predictions", response_model=list[PredictionOut])

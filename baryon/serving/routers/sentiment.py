@@ -30,6 +30,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
+from baryon.labeling.sources import Scored, queue_unsure, select_unsure
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
@@ -134,6 +135,53 @@ def _logs(models: _Models, texts: list[str], analyses: list[Analysis]) -> list[L
     return logs
 
 
+def _unsure(
+    state: AppState,
+    principal: Principal,
+    models: _Models,
+    texts: list[str],
+    analyses: list[Analysis],
+) -> tuple[list[Scored], list[Scored]]:
+    """The texts scored with low confidence, for the sentiment and the topic queue."""
+    mode, default = principal.prediction_inputs, state.settings.labeling_threshold
+    pairs = list(zip(texts, analyses, strict=True))
+    moods = [Scored({"text": t}, a.label, a.probabilities[a.label]) for t, a in pairs]
+    topics = [
+        Scored({"text": t}, a.topic, a.topic_probability)
+        for t, a in pairs
+        if a.topic is not None and a.topic_probability is not None
+    ]
+    return (
+        select_unsure(models.sentiment, moods, input_mode=mode, default_threshold=default),
+        []
+        if models.topic is None
+        else select_unsure(models.topic, topics, input_mode=mode, default_threshold=default),
+    )
+
+
+def _queue_unsure(
+    tx: Transaction,
+    state: AppState,
+    principal: Principal,
+    models: _Models,
+    unsure: tuple[list[Scored], list[Scored]],
+    ids: list[str | None],
+) -> None:
+    """Queue :func:`_unsure`'s texts for labeling, in the request's transaction."""
+    moods, topics = unsure
+    if moods:  # the sentiment queue's classes are the label names the route answers
+        names = sorted(set(models.scorer.sentiment.label_names.values()))
+        queue_unsure(
+            tx.session, models.sentiment, moods, prediction_id=ids[0], org_id=principal.org_id,
+            clock=state.clock, classes=names,
+        )  # fmt: skip
+    if topics and models.topic is not None and len(ids) > 1:
+        queue_unsure(
+            tx.session, models.topic, topics, prediction_id=ids[1], org_id=principal.org_id,
+            clock=state.clock,
+        )  # fmt: skip
+
+
 def _check_texts(texts: list[Any], state: AppState) -> None:
     if not texts:
         raise InvalidInput("texts is empty: send at least one text", code="empty_batch")
@@ -169,7 +217,10 @@ def analyze(
     except BaryonError as exc:
         return call.fail(exc)
 
+    unsure = _unsure(state, principal, models, body.texts, analyses)
+
     def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
+        _queue_unsure(tx, state, principal, models, unsure, ids)
         return {
             "prediction_id": ids[0],
             "model_version": models.sentiment.version,
@@ -237,6 +288,7 @@ def post_items(
         return call.fail(exc)
     by_id = dict(zip(fresh, analyses, strict=True))
     texts = [i.text for i in fresh.values()]
+    unsure = _unsure(state, principal, models, texts, analyses)
 
     def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
         result = ingest_items(
@@ -249,6 +301,7 @@ def post_items(
             prediction_id=ids[0],
             clock=state.clock,
         )
+        _queue_unsure(tx, state, principal, models, unsure, ids)
         accepted = set(result.accepted)
         return {
             "prediction_id": ids[0],
