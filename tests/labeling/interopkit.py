@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baryon.core.clock import Clock
+from baryon.core.config import Settings
 from baryon.core.ids import new_id
 from baryon.core.scope import OPERATOR_ORG_ID
 from baryon.labeling.queue import enqueue, ensure_queue
 from baryon.labeling.tables import AnnotationRow, LabelingQueueRow, LabelingTaskRow
+from baryon.workspace import Workspace
+
+
+def migrated_template(directory: Path) -> Path:
+    """Migrate a database once in ``directory``; return its file (tests copy it)."""
+    Workspace.open(Settings(home=directory)).close()
+    return directory / "baryon.db"
+
+
+def open_copy(template: Path, settings: Settings, clock: Clock) -> Workspace:
+    """A workspace at ``settings.home`` on a copy of the migrated ``template``."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, settings.home / "baryon.db")
+    return Workspace.open(settings, clock=clock)
 
 
 def make_queue(
@@ -37,15 +55,19 @@ def annotate(
     queue: LabelingQueueRow,
     clock: Clock,
     text: str,
-    labels: dict[str, str | None],
+    labels: Mapping[str, str | None],
     *,
     suggested: str | None = None,
     confidence: float | None = None,
 ) -> str:
     """Queue ``{"text": text}`` and give it ``labels`` (annotator → label; None = skip).
 
-    The task's status is left as enqueued (``open``); tests set consensus by hand.
+    The task's status is left as enqueued (``open``); tests set consensus by hand. The
+    clock moves one second first, so tasks sort in the order they were made.
     """
+    advance = getattr(clock, "advance", None)
+    if advance is not None:
+        advance(1.0)
     task_id = enqueue(
         session, queue, input={"text": text}, source="prediction", reason="low_confidence",
         clock=clock, suggested_label=suggested, confidence=confidence,
@@ -74,12 +96,12 @@ def set_consensus(session: Session, task_id: str, label: str | None, status: str
     session.flush()
 
 
-def snapshot(session: Session, queue: LabelingQueueRow) -> dict[str, object]:
+def snapshot(session: Session, queue: LabelingQueueRow) -> dict[str, tuple[Any, ...]]:
     """``{text: (status, label, resolution, suggestion, {annotator: (status, label)})}``."""
     tasks = session.scalars(
         select(LabelingTaskRow).where(LabelingTaskRow.queue_id == queue.id)
     ).all()
-    out: dict[str, object] = {}
+    out: dict[str, tuple[Any, ...]] = {}
     for t in tasks:
         anns = session.scalars(select(AnnotationRow).where(AnnotationRow.task_id == t.id)).all()
         out[str(t.input["text"])] = (

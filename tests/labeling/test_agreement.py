@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from interopkit import annotate, make_queue, set_consensus
+from interopkit import annotate, make_queue, migrated_template, open_copy, set_consensus
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
@@ -52,9 +53,14 @@ COHEN_A = ["yes"] * 25 + ["no"] * 25
 COHEN_B = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return migrated_template(tmp_path_factory.mktemp("template"))
+
+
 @pytest.fixture
-def ws(settings: Settings, clock: FixedClock) -> Iterator[Workspace]:
-    with Workspace.open(settings, clock=clock) as workspace:
+def ws(template: Path, settings: Settings, clock: FixedClock) -> Iterator[Workspace]:
+    with open_copy(template, settings, clock) as workspace:
         yield workspace
 
 
@@ -109,8 +115,9 @@ def test_queue_agreement_on_a_queue_reproduces_the_worked_examples(
             annotate(s, kripp, clock, f"unit {unit}", labels)
         fleiss = make_queue(s, clock, name="subjects", classes=tuple("12345"), overlap=14)
         for subject, counts in enumerate(FLEISS_TABLE):
-            labels = [str(c) for c, n in enumerate(counts, start=1) for _ in range(n)]
-            annotate(s, fleiss, clock, f"subject {subject}", {f"r{i}": x for i, x in enumerate(labels)})
+            given = [str(c) for c, n in enumerate(counts, start=1) for _ in range(n)]
+            raters = {f"r{i}": x for i, x in enumerate(given)}
+            annotate(s, fleiss, clock, f"subject {subject}", raters)
         two = queue_agreement(s, cohen)
         many = queue_agreement(s, kripp)
         fourteen = queue_agreement(s, fleiss)
@@ -118,8 +125,11 @@ def test_queue_agreement_on_a_queue_reproduces_the_worked_examples(
     assert two.pairs[0].percent_agreement == pytest.approx(0.7)
     assert two.krippendorff_alpha.value is not None
     assert many.krippendorff_alpha.value == pytest.approx(0.743, abs=5e-4)
-    assert many.cohen_kappa.value is None and "exactly two" in str(many.cohen_kappa.note)
-    assert many.fleiss_kappa.note == "4 labels per task; 3 task(s) with another number of labels left out"
+    assert many.cohen_kappa.value is None
+    assert "exactly two" in str(many.cohen_kappa.note)
+    assert many.fleiss_kappa.note == (
+        "4 labels per task; 3 task(s) with another number of labels left out"
+    )
     assert fourteen.fleiss_kappa.value == pytest.approx(0.210, abs=5e-4)
     assert fourteen.percent_agreement == pytest.approx(0.378, abs=5e-4)  # Wikipedia's P̄
 
@@ -139,7 +149,8 @@ def test_agreement_report_per_annotator_by_hand(ws: Workspace, clock: FixedClock
         set_consensus(s, t4, None, status="review")
         report = queue_agreement(s, q)
     pairs = {p.annotators: p.cohen_kappa.value for p in report.pairs}
-    # a-b on t1,t2: identical → 1. a-c on t1,t3: p_o .5, p_e .5 → 0. b-c on t1,t4: p_o 0, p_e .5 → -1.
+    # a-b on t1,t2: identical → 1. a-c on t1,t3: p_o .5, p_e .5 → 0.
+    # b-c on t1,t4: p_o 0, p_e .5 → -1.
     assert pairs == {("a", "b"): 1.0, ("a", "c"): 0.0, ("b", "c"): -1.0}
     per = {a.annotator: a for a in report.per_annotator}
     assert per["a"].mean_pairwise_kappa == pytest.approx(0.5)
@@ -185,7 +196,9 @@ def test_agreement_of_an_empty_queue_is_all_none(ws: Workspace, clock: FixedCloc
     with ws.db.session(SYSTEM) as s:
         report = queue_agreement(s, make_queue(s, clock))
     out = report.to_dict()
-    assert out["annotations"] == 0 and out["per_annotator"] == [] and out["pairs"] == []
+    assert out["annotations"] == 0
+    assert out["per_annotator"] == []
+    assert out["pairs"] == []
     assert out["cohen_kappa"]["value"] is None
     assert "0 annotator(s)" in out["cohen_kappa"]["note"]
 
