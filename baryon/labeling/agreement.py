@@ -62,11 +62,13 @@ __all__ = [
     "AnnotatorAgreement",
     "Measure",
     "PairAgreement",
+    "QueueRatings",
     "Rating",
     "agreement_report",
     "cohen_kappa",
     "fleiss_kappa",
     "krippendorff_alpha",
+    "load_ratings",
     "queue_agreement",
 ]
 
@@ -490,11 +492,24 @@ def agreement_report(
     )
 
 
-def queue_agreement(session: Session, queue: LabelingQueueRow) -> AgreementReport:
-    """Agreement report of ``queue`` from its ``submitted`` annotations.
+@dataclass(frozen=True)
+class QueueRatings:
+    """What agreement is computed from: a queue's labels, consensus labels and skips."""
 
-    The consensus label of ``done`` tasks feeds ``consensus_agreement``; skips are
-    counted per annotator. Reads in the caller's session (its scope applies).
+    ratings: list[Rating]
+    consensus: dict[str, str]
+    skips: dict[str, int]
+
+    def report(self) -> AgreementReport:
+        """The :func:`agreement_report` of these ratings."""
+        return agreement_report(self.ratings, consensus=self.consensus, skips=self.skips)
+
+
+def load_ratings(session: Session, queue: LabelingQueueRow) -> QueueRatings:
+    """Read ``queue``'s ``submitted`` labels, skips and ``done`` tasks' consensus labels.
+
+    Reads in the caller's session (its scope applies); compute outside the
+    transaction with :meth:`QueueRatings.report`.
     """
     ann = AnnotationRow
     rows = session.execute(
@@ -515,4 +530,13 @@ def queue_agreement(session: Session, queue: LabelingQueueRow) -> AgreementRepor
         )
     ).all()
     consensus = {task_id: str(label) for task_id, label in done}
-    return agreement_report(ratings, consensus=consensus, skips=dict(skips))
+    return QueueRatings(ratings, consensus, dict(skips))
+
+
+def queue_agreement(session: Session, queue: LabelingQueueRow) -> AgreementReport:
+    """Agreement report of ``queue`` from its ``submitted`` annotations.
+
+    The consensus label of ``done`` tasks feeds ``consensus_agreement``; skips are
+    counted per annotator (:func:`load_ratings`, then :func:`agreement_report`).
+    """
+    return load_ratings(session, queue).report()

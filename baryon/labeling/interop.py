@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -86,6 +87,7 @@ __all__ = [
     "ImportReport",
     "check_format",
     "export_labels",
+    "format_for_path",
     "import_consensus",
     "import_labels",
     "label_config",
@@ -107,6 +109,7 @@ TASK_STATUSES: tuple[str, ...] = ("open", "review", "done", "skipped")
 #: Bad tasks listed in a report at most (the count is always complete).
 MAX_LISTED_BAD_TASKS = 1000
 _CHUNK = 500
+_SUFFIXES = {".json": "label-studio", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 _READERS: dict[str, Callable[[bytes, Rules], list[ParsedTask]]] = {
     "label-studio": read_label_studio,
@@ -130,6 +133,30 @@ def check_format(format: str) -> str:
             details={"formats": list(FORMATS)},
         )
     return format
+
+
+def format_for_path(path: PurePath, given: str | None = None) -> str:
+    """``given`` (checked), else the format of ``path``'s suffix.
+
+    ``.json`` is ``label-studio``, ``.csv`` ``csv``, ``.jsonl`` and ``.ndjson``
+    ``jsonl``.
+
+    Raises
+    ------
+    InvalidInput
+        ``unknown_format``: ``given`` is not a format, or none is given and the
+        suffix is unknown.
+    """
+    if given:
+        return check_format(given)
+    found = _SUFFIXES.get(path.suffix.lower())
+    if found is None:
+        raise InvalidInput(
+            f"cannot tell the format of {path.name!r}: give one of {', '.join(FORMATS)}",
+            code="unknown_format",
+            details={"formats": list(FORMATS)},
+        )
+    return found
 
 
 def queue_input_fields(session: Session, queue: LabelingQueueRow) -> tuple[str, ...]:
