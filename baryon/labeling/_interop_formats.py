@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -354,10 +355,16 @@ def _ls_result(label: str, rules: Rules, to_name: str) -> list[dict[str, Any]]:
 
 
 def write_label_studio(tasks: Sequence[ExportedTask], rules: Rules, to_name: str) -> bytes:
-    """A Label Studio JSON export: a list of tasks with data, predictions, annotations."""
+    """A Label Studio JSON export: a list of tasks with data, predictions, annotations.
+
+    Task and annotation ``id`` are positions in this file (1, 2, ...), as Label Studio
+    numbers its own; Baryon's task id is in ``meta.baryon_task_id``.
+    """
     out = []
-    for task in tasks:
+    numbers = itertools.count(1)
+    for n, task in enumerate(tasks, start=1):
         item: dict[str, Any] = {
+            "id": n,
             "data": dict(task.input),
             "meta": {
                 "baryon_task_id": task.id,
@@ -368,12 +375,14 @@ def write_label_studio(tasks: Sequence[ExportedTask], rules: Rules, to_name: str
             },
             "annotations": [
                 {
+                    "id": next(numbers),
                     "completed_by": label_studio_user_id(a.annotator),
                     "created_username": a.annotator,
                     "was_cancelled": a.status == "skipped",
                     "result": [] if a.label is None else _ls_result(a.label, rules, to_name),
                     "lead_time": a.seconds,
                     "created_at": a.submitted_at,
+                    "updated_at": a.submitted_at,
                 }
                 for a in task.annotations
             ],
