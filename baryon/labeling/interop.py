@@ -352,6 +352,8 @@ class BadTask:
 class ImportReport:
     """What an import did (or, with ``dry_run`` or bad tasks, would have done).
 
+    The counts (but ``tasks`` and ``bad``) are of the file's good tasks.
+
     Attributes
     ----------
     format : str
@@ -366,7 +368,7 @@ class ImportReport:
     unchanged : int
         Annotations already on the queue (same annotator, same label).
     done, review, skipped : int
-        Tasks of the file in each status after the import.
+        Queue tasks of the file in each status after the import.
     dry_run : bool
     bad_tasks : list of BadTask
         At most :data:`MAX_LISTED_BAD_TASKS`; ``bad`` counts all.
@@ -572,16 +574,17 @@ def import_labels(
     report.bad_tasks = [
         BadTask(t.position, t.ref, t.line, list(t.problems)) for t in bad[:MAX_LISTED_BAD_TASKS]
     ]
-    report.created = sum(g.existing is None for g in groups.values())
+    good = [g for g in groups.values() if not g.first.problems]  # counts: good tasks only
+    report.created = sum(g.existing is None for g in good)
     report.merged = len(tasks) - len(bad) - report.created
-    report.annotations = sum(len(g.new) for g in groups.values())
+    report.annotations = sum(len(g.new) for g in good)
     if bad and not dry_run:
         raise InvalidInput(
             f"{len(bad)} of {len(tasks)} task(s) are bad; nothing was imported",
             code="import_rejected",
             details=report.to_dict(),
         )
-    for group in groups.values():
+    for group in good:
         mine = held.get(group.existing.id, []) if group.existing else []
         decided = _consensus_for(group, mine, queue) if group.new else None
         before = group.existing.status if group.existing else "open"

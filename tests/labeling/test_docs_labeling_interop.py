@@ -59,7 +59,8 @@ def test_docs_name_every_format_and_error_code() -> None:
         (ROOT / "baryon" / "labeling" / name).read_text(encoding="utf-8")
         for name in ("interop.py", "_interop_formats.py", "queue.py")
     ]
-    sources.append((ROOT / "baryon" / "cli" / "labeling_io.py").read_text(encoding="utf-8"))
+    for path in ("cli/labeling_io.py", "serving/routers/labeling_io.py"):
+        sources.append((ROOT / "baryon" / path).read_text(encoding="utf-8"))
     codes = {c for text in sources for c in re.findall(r'code="([a-z_]+)"', text)}
     assert {"import_rejected", "malformed_import", "queue_not_found"} <= codes
     table = DOC.split("## Error codes", 1)[1]

@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from baryon.commerce.metering import Executor, check_idempotency_key, request_fingerprint
+from baryon.core.errors import InvalidInput
 from baryon.labeling.agreement import load_ratings
 from baryon.labeling.interop import (
     DEFAULT_FROM_NAME,
@@ -159,7 +160,11 @@ async def import_queue(
     ``import_rejected`` with every bad task and why; nothing is imported then.
     """
     check_format(format)
-    fields = [f[:100] for f in input_field or []]
+    fields = list(input_field or [])
+    if any(not f or len(f) > 100 for f in fields):
+        raise InvalidInput(
+            "an input field name is 1 to 100 characters", code="invalid_input_fields"
+        )
     data = await request.body()
     fingerprint = None
     if idempotency_key is not None:
