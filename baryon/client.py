@@ -82,6 +82,7 @@ from baryon.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from baryon.serving.labeling_io_schemas import AgreementOut, ImportReportOut
 from baryon.serving.labeling_schemas import (
     ClaimOut,
     QueueDetailOut,
@@ -277,6 +278,7 @@ class Client:
         idempotency_key: str | None = None,
         files: Any = None,
         data: Any = None,
+        content: bytes | None = None,
         repeatable: bool | None = None,
         timeout: float | None = None,
         stream: bool = False,
@@ -296,6 +298,8 @@ class Client:
         files, data : optional
             A ``multipart/form-data`` body (httpx's ``files=`` and ``data=``); a file
             object is streamed, and rewound by httpx when the request is retried.
+        content : bytes, optional
+            A raw body (a file sent as it is).
         repeatable : bool, optional
             Whether repeating the request cannot act twice (default: GET, PUT and
             DELETE, or a POST with an ``idempotency_key``).
@@ -328,6 +332,7 @@ class Client:
                     headers=headers,
                     files=files,
                     data=data,
+                    content=content,
                     timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
                 )
                 response = self._http.send(built, stream=stream)
@@ -1187,6 +1192,105 @@ class Client:
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
         return out
+
+    # ------------------------------------------- labeling: agreement and label files
+    def agreement(self, queue: str) -> AgreementOut:
+        """Inter-annotator agreement of a labeling queue (``GET .../agreement``).
+
+        Cohen's kappa (two annotators), Fleiss' kappa, Krippendorff's alpha, each
+        pair of annotators, and per annotator the mean pairwise kappa and the
+        agreement with the consensus; an undefined measure is ``None`` with a note.
+
+        Raises
+        ------
+        NotFound
+            ``queue_not_found`` (also for another organization's queue).
+        """
+        return self._get(f"/v1/labeling/queues/{quote(queue, safe='')}/agreement", AgreementOut)
+
+    def export_labels(
+        self,
+        queue: str,
+        *,
+        format: str = "label-studio",
+        status: str | None = None,
+        from_name: str = "label",
+    ) -> bytes:
+        """A queue's tasks with annotations and suggestions as a file's bytes.
+
+        ``format`` is ``label-studio`` (JSON), ``csv`` or ``jsonl``; ``status`` keeps
+        only tasks with that status. Needs ``labeling:write`` (exports hold inputs).
+        """
+        response = self.request(
+            "GET",
+            f"/v1/labeling/queues/{quote(queue, safe='')}/export",
+            params={"format": format, "status": status, "from_name": from_name},
+        )
+        return response.content
+
+    def import_labels(
+        self,
+        queue: str,
+        file: str | os.PathLike[str] | bytes,
+        *,
+        format: str | None = None,
+        from_name: str = "label",
+        input_fields: Sequence[str] | None = None,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ImportReportOut:
+        """Import a Label Studio export, CSV or JSONL file into a queue, all or nothing.
+
+        Parameters
+        ----------
+        file : str, path or bytes
+            A path (read whole: the server caps bodies at ``BARYON_MAX_BODY_BYTES``)
+            or the file's bytes.
+        format : str, optional
+            ``label-studio``, ``csv`` or ``jsonl``; by default from the path's suffix
+            (``.json``, ``.csv``, ``.jsonl``), required with bytes.
+        input_fields : sequence of str, optional
+            The input's fields (default: those of the queue's tasks, else ``text``).
+        dry_run : bool
+            Check and report without writing.
+        idempotency_key : str, optional
+            Default: a fresh one, so a retry answers the first report.
+
+        Raises
+        ------
+        InvalidInput
+            ``import_rejected`` (``details["bad_tasks"]``: each bad task and why;
+            nothing was imported), ``malformed_import``, ``empty_import``,
+            ``unknown_format``.
+        NotFound
+            ``queue_not_found``.
+        PayloadTooLarge
+            The file exceeds the server's body cap.
+        """
+        if isinstance(file, bytes):
+            if format is None:
+                raise InvalidInput("give the format of the bytes", code="unknown_format")
+            body = file
+        else:
+            from baryon.labeling.interop import format_for_path
+
+            path = Path(file)
+            format = format_for_path(path, format)
+            body = path.read_bytes()
+        key = idempotency_key or (str(uuid.uuid4()) if self.max_retries else None)
+        response = self.request(
+            "POST",
+            f"/v1/labeling/queues/{quote(queue, safe='')}/import",
+            params={
+                "format": format,
+                "from_name": from_name,
+                "input_field": list(input_fields) if input_fields else None,
+                "dry_run": "true" if dry_run else None,
+            },
+            content=body,
+            idempotency_key=key,
+        )
+        return _parse(ImportReportOut, response)
 
     # ------------------------------------------------------------------- runs
     def train(

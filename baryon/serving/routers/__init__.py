@@ -9,6 +9,7 @@ from baryon.serving.routers import (
     grants,
     keys,
     labeling,
+    labeling_io,
     models,
     ops,
     org,
@@ -43,6 +44,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     recommender.router,
     runs_router.router,
     labeling.router,
+    labeling_io.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the
