@@ -45,7 +45,6 @@ already present are counted as ``unchanged``.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -73,6 +72,7 @@ from baryon.labeling._interop_formats import (
     write_jsonl,
     write_label_studio,
 )
+from baryon.labeling.consensus import majority_vote
 from baryon.labeling.queue import enqueue
 from baryon.labeling.tables import AnnotationRow, LabelingQueueRow, LabelingTaskRow
 from baryon.predictions.log import hash_input
@@ -83,7 +83,7 @@ __all__ = [
     "MEDIA_TYPES",
     "TASK_STATUSES",
     "BadTask",
-    "Consensus",
+    "ImportDecision",
     "ImportReport",
     "check_format",
     "export_labels",
@@ -290,7 +290,7 @@ def export_labels(
 
 # ----------------------------------------------------------------- consensus
 @dataclass(frozen=True)
-class Consensus:
+class ImportDecision:
     """What a task becomes: ``status`` and, when ``done``, its label and resolution."""
 
     status: str
@@ -301,13 +301,12 @@ class Consensus:
 
 def import_consensus(
     labels: Sequence[str], *, skipped: int, overlap: int, min_agreement: float
-) -> Consensus | None:
+) -> ImportDecision | None:
     """The consensus of a task's labels after an import; ``None``: leave it as it is.
 
-    A stand-in for the labeling core's rule (to be replaced by it when merged): one
-    label is the consensus (resolution ``import``); with several, the majority label
-    is, if its share of the labels is at least ``min_agreement`` and no other label
-    ties it (resolution ``majority``); otherwise the task goes to ``review``. A task
+    One label is the consensus (resolution ``import``); several are decided by the
+    labeling core's majority vote (:func:`baryon.labeling.consensus.majority_vote`:
+    resolution ``majority``, or ``review`` on a tie or low agreement). A task
     without labels whose skips fill the queue's overlap is ``skipped``.
 
     Parameters
@@ -322,15 +321,13 @@ def import_consensus(
         In [0, 1].
     """
     if not labels:
-        return Consensus("skipped", None, None, None) if skipped >= overlap else None
+        return ImportDecision("skipped", None, None, None) if skipped >= overlap else None
     if len(labels) == 1:
-        return Consensus("done", labels[0], "import", 1.0)
-    ranked = Counter(labels).most_common()
-    top, count = ranked[0]
-    share = count / len(labels)
-    if (len(ranked) > 1 and ranked[1][1] == count) or share < min_agreement:
-        return Consensus("review", None, None, share)
-    return Consensus("done", top, "majority", share)
+        return ImportDecision("done", labels[0], "import", 1.0)
+    vote = majority_vote(labels, min_agreement=min_agreement)
+    if not vote.accepted:
+        return ImportDecision("review", None, None, vote.agreement)
+    return ImportDecision("done", vote.label, "majority", vote.agreement)
 
 
 # -------------------------------------------------------------------- import
@@ -493,7 +490,7 @@ def _check_against_queue(
 
 def _consensus_for(
     group: _Group, held: list[AnnotationRow], queue: LabelingQueueRow
-) -> Consensus | None:
+) -> ImportDecision | None:
     existing = group.existing
     if existing is not None and existing.status == "done" and existing.resolution == "review":
         return None  # an admin decided this task
@@ -612,7 +609,7 @@ def _write(
     queue: LabelingQueueRow,
     group: _Group,
     held: list[AnnotationRow],
-    decided: Consensus | None,
+    decided: ImportDecision | None,
     clock: Clock,
 ) -> None:
     first = group.first
