@@ -283,7 +283,9 @@ def select_batch(
     if s.ndim != 1 or not np.all(np.isfinite(s)):
         raise InvalidInput("scores must be a 1-D array of finite numbers", code="invalid_scores")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise InvalidInput(f"batch size must be an integer ≥ 1, got {n!r}", code="invalid_sample_size")
+        raise InvalidInput(
+            f"batch size must be an integer ≥ 1, got {n!r}", code="invalid_sample_size"
+        )
     if isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or pool_factor < 1:
         raise InvalidInput("pool_factor must be an integer ≥ 1", code="invalid_input")
     n = int(n)

@@ -98,9 +98,7 @@ def initial_sample(
         ``invalid_input``: ``fraction`` outside (0, 1] or ``min_per_class`` < 1.
     """
     if not 0 < fraction <= 1 or min_per_class < 1:
-        raise InvalidInput(
-            "fraction must be in (0, 1] and min_per_class ≥ 1", code="invalid_input"
-        )
+        raise InvalidInput("fraction must be in (0, 1] and min_per_class ≥ 1", code="invalid_input")
     y = np.asarray(labels)
     rng = np.random.default_rng(seed)
     chosen: list[np.ndarray] = []

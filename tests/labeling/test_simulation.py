@@ -70,9 +70,17 @@ def test_simulate_flywheel_same_seed_same_curve() -> None:
     start = initial_sample(y, 0.1, seed=0, min_per_class=2)
     run = [
         simulate_flywheel(
-            _model, X, y, Xt, yt, initial=start, batch_size=8, cycles=2, strategy="random",
+            _model,
+            X,
+            y,
+            Xt,
+            yt,
+            initial=start,
+            batch_size=8,
+            cycles=2,
+            strategy="random",
             seed=5,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     assert run[0].picked == run[1].picked
@@ -99,8 +107,6 @@ def test_simulate_flywheel_unknown_strategy_refused_before_fitting() -> None:
 
     X, y = _line(20, 0)
     with pytest.raises(InvalidInput) as err:
-        simulate_flywheel(
-            make, X, y, X, y, initial=[0, 1], batch_size=2, cycles=1, strategy="nope"
-        )
+        simulate_flywheel(make, X, y, X, y, initial=[0, 1], batch_size=2, cycles=1, strategy="nope")
     assert err.value.code == "invalid_strategy"
     assert calls == []

@@ -8,6 +8,7 @@ from baryon.serving.routers import (
     datasets,
     grants,
     keys,
+    labeling_sample,
     models,
     ops,
     org,
@@ -41,6 +42,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sentiment.router,
     recommender.router,
     runs_router.router,
+    labeling_sample.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the
