@@ -20,6 +20,7 @@ Run::
     python -m benchmarks --only flywheel            # full: writes the docs page and chart
     python -m benchmarks --only flywheel --quick    # small: 1 seed, 3 cycles of 100
     python -m benchmarks.flywheel --seeds 5         # the full run with another seed count
+    python -m benchmarks.flywheel --render          # chart and page again from the JSON
 
 The full run writes ``benchmarks/results/flywheel-proof.json``,
 ``docs/images/flywheel-proof.png`` and ``docs/flywheel-proof.md``; the quick run writes
@@ -245,7 +246,7 @@ def render_doc(payload: dict[str, Any]) -> str:
         f"labels from the remaining {payload['data']['rows']['train'] - labels[0]:,} "
         "training texts and retrain. The true Banking77 labels act as the annotator "
         "(a simulation: no person labeled anything). Each strategy starts from the same "
-        f"initial set for a given seed; {seeds} seeds.",
+        f"initial set for a given seed; {seeds} seed{'s' if seeds != 1 else ''}.",
         "",
         "![learning curves](images/flywheel-proof.png)",
         "",
@@ -271,8 +272,9 @@ def render_doc(payload: dict[str, Any]) -> str:
     if reach is not None and reach < labels[final]:
         lines.append(
             f"- Random sampling reaches {random_final:.3f} with {labels[final]:,} labels; "
-            f"{names[HEADLINE]} reaches it with {reach:,} (mean curve), "
-            f"{labels[final] - reach:,} labels fewer."
+            f"{names[HEADLINE]}'s mean curve is there by {reach:,} labels (the first "
+            f"budget measured at or above it): at least {labels[final] - reach:,} "
+            "labels fewer for the same accuracy."
         )
     full = payload.get("full_training_split")
     if full:
@@ -300,13 +302,25 @@ def render_doc(payload: dict[str, Any]) -> str:
         lines.append(f"| {n:,} | " + " | ".join(cells) + " |")
     others = [k for k in strategies if k not in ("random", HEADLINE)]
     if others:
-        lines += ["", "The other measures at the last budget:", ""]
+        lines += ["", "The other strategies at the last budget:", ""]
         for key in others:
             g = strategies[key]["gain"][final]
             lines.append(
                 f"- {names[key]}: {strategies[key]['accuracy'][final]['mean']:.3f} "
                 f"({_pts(g['mean'])} points over random; per seed {_pts(g['min'])} to "
                 f"{_pts(g['max'])})."
+            )
+        if "margin+diversity" in strategies and "margin" in strategies:
+            div = [a["mean"] for a in strategies["margin+diversity"]["accuracy"][1:]]
+            plain = [a["mean"] for a in strategies["margin"]["accuracy"][1:]]
+            diff = [d - p for d, p in zip(div, plain, strict=True)]
+            verdict = "helped" if statistics.fmean(diff) > 0 else "did not help"
+            lines.append(
+                f"- The diversity step {verdict} here: margin + diversity minus margin is "
+                f"{_pts(statistics.fmean(diff))} points on average over the budgets "
+                f"({_pts(min(diff))} to {_pts(max(diff))}). The cleaned Banking77 pool has no "
+                "repeated text; the step is meant for pools where one question comes "
+                "back many times (support inboxes)."
             )
     lines += [
         "",
@@ -329,16 +343,22 @@ def render_doc(payload: dict[str, Any]) -> str:
         "baseline.",
         f"- Machine: {m['cpu_count']} CPUs ({m.get('cpu_model') or 'unknown CPU'}), "
         f"shared with other work; Python {m['python']}, scikit-learn "
-        f"{m['libraries'].get('scikit-learn')}. Run at {payload['started_at']}, "
-        f"{payload['seconds'] / 60:.1f} minutes in all "
-        f"({payload['seconds_per_curve']:.0f} s per learning curve on average).",
+        f"{m['libraries'].get('scikit-learn')}. Run at {payload['started_at']}: "
+        f"{payload['seconds'] / 60:.0f} minutes wall-clock "
+        f"({payload['seconds_per_curve']:.0f} s per learning curve on average) and "
+        f"{payload['cpu_seconds'] / 60:.0f} minutes of CPU"
+        + (f" ({payload['cpu_note']})" if payload.get("cpu_note") else "")
+        + "; the wall-clock time depends on what else the machine runs.",
         "",
-        "Reproduce (about the same time on a similar machine):",
+        "Reproduce:",
         "",
         "```bash",
         "python -m benchmarks --only flywheel          # this page, the chart, the JSON",
-        "python -m benchmarks --only flywheel --quick  # 1 seed, 3 cycles of 100 (~1 min)",
+        "python -m benchmarks --only flywheel --quick  # 1 seed, 3 cycles of 100",
         "```",
+        "",
+        "Every curve (accuracy and fit seconds per cycle, per seed) is in "
+        "`benchmarks/results/flywheel-proof.json`.",
         "",
         "## Reading it honestly",
         "",
@@ -366,6 +386,7 @@ def simulate(quick: bool, seeds: int | None = None, log: Any = None) -> dict[str
     say = log or (lambda text: print(text, file=sys.stderr, flush=True))
     started = datetime.now(UTC)
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         data = _prepare(Path(tmp))
     curves: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
@@ -402,6 +423,7 @@ def simulate(quick: bool, seeds: int | None = None, log: Any = None) -> dict[str
         "quick": quick,
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - cpu0,
         "seconds_per_curve": seconds_curves / max(1, n_curves),
         "machine": machine_info(),
         "data": {
@@ -471,8 +493,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.flywheel")
     parser.add_argument("--quick", action="store_true", help="1 seed, 3 cycles of 100 labels")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds")
+    parser.add_argument(
+        "--render", action="store_true", help="redraw the chart and page from the saved JSON"
+    )
     args = parser.parse_args(argv)
-    payload = simulate(args.quick, seeds=args.seeds)
+    if args.render:
+        name = "flywheel-proof-quick.json" if args.quick else "flywheel-proof.json"
+        payload = json.loads((RESULTS / name).read_text())
+        payload["summary"] = summarise(payload["curves"])
+    else:
+        payload = simulate(args.quick, seeds=args.seeds)
     for path in write(payload):
         print(path)
     print(f"{payload['seconds']:.0f} s", file=sys.stderr)
