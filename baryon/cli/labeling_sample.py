@@ -51,13 +51,14 @@ def sample(
         print_json(out)
         return
     from rich.table import Table
+    from rich.text import Text
 
     console.print(
-        f"Queued {out['enqueued']} of {out['requested']} on [bold]{out['queue']}[/bold] "
+        f"Queued {out['enqueued']} of {out['requested']} on {out['queue']} "
         f"from {out['dataset']} ({out['strategy']}{', diverse' if out['diversity'] else ''}; "
         f"{out['model']} v{out['model_version']}): {out['rows_scored']} rows scored, "
         f"{out['already_queued']} already queued, {out['in_test_split']} in the test split",
-        markup=True,
+        markup=False,
         highlight=False,
     )
     table = Table("task", "score", "suggestion", "confidence", "input")
@@ -66,8 +67,8 @@ def sample(
         table.add_row(
             task["task_id"],
             f"{task['score']:.3f}",
-            task["suggested_label"],
+            Text(task["suggested_label"]),  # user data: never read as markup
             f"{task['confidence']:.3f}",
-            text if len(text) <= 60 else text[:57] + "...",
+            Text(text if len(text) <= 60 else text[:57] + "..."),
         )
     console.print(table)
