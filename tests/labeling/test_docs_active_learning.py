@@ -34,4 +34,4 @@ def test_flywheel_proof_page_shows_the_chart_of_a_real_run() -> None:
     page = (DOCS / "flywheel-proof.md").read_text()
     assert "![learning curves](images/flywheel-proof.png)" in page
     assert (DOCS / "images" / "flywheel-proof.png").stat().st_size > 10_000
-    assert "python -m benchmarks --only flywheel" in page
+    assert "python -m benchmarks.flywheel" in page
