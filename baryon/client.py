@@ -90,6 +90,7 @@ from baryon.serving.labeling_schemas import (
     SubmissionOut,
     TaskOut,
 )
+from baryon.serving.sampling_schemas import SampleResponse
 from baryon.serving.schemas import (
     AliasMoveOut,
     AuditEventOut,
@@ -1392,6 +1393,57 @@ class Client:
             step = max(0.0, min(poll, timeout - waited))
             self._sleep(step)
             waited += step
+
+    # --------------------------------------------------------------- labeling
+    def sample_for_labeling(
+        self,
+        queue: str,
+        dataset: str,
+        *,
+        strategy: str = "margin",
+        n: int = 50,
+        diversity: bool = False,
+        seed: int = 0,
+        max_rows: int | None = None,
+        timeout: float = 300.0,
+        idempotency_key: str | None = None,
+    ) -> SampleResponse:
+        """Queue the ``n`` rows of ``dataset`` that ``queue``'s champion is least sure of.
+
+        ``POST /v1/labeling/queues/{queue}/sample``: the server scores the dataset
+        version's rows (at most ``max_rows``, default 10,000) with the champion's
+        ``predict_proba`` and queues the best ``n`` (1 to 1000) with ``strategy``
+        (``least_confidence``, ``margin``, ``entropy`` or ``random``), skipping rows
+        already on the queue. Scoring can take a while: ``timeout`` seconds.
+
+        Raises
+        ------
+        NotFound
+            ``queue_not_found``, ``dataset_not_found`` (also another organization's).
+        InvalidInput
+            ``invalid_strategy``, ``invalid_sample_size``, ``invalid_max_rows``,
+            ``missing_feature``, ``not_a_classifier``.
+        ModelNotReady
+            The queue's model has no champion.
+        """
+        body: dict[str, Any] = {
+            "dataset": dataset,
+            "strategy": strategy,
+            "n": n,
+            "diversity": diversity,
+            "seed": seed,
+        }
+        if max_rows is not None:
+            body["max_rows"] = max_rows
+        key = idempotency_key or (str(uuid.uuid4()) if self.max_retries else None)
+        response = self.request(
+            "POST",
+            f"/v1/labeling/queues/{quote(queue, safe='')}/sample",
+            json=body,
+            idempotency_key=key,
+            timeout=timeout,
+        )
+        return _parse(SampleResponse, response)
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

@@ -32,6 +32,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("upload", "benchmarks.upload"),
     ("startup", "benchmarks.startup"),
     ("jobs", "benchmarks.jobs"),
+    ("flywheel", "benchmarks.flywheel"),
 )
 
 

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from baryon.cli import labeling_io
+from baryon.cli import labeling_io, labeling_sample
 from baryon.cli._common import console, get_workspace, print_json
 from baryon.cli.plans import cli_actor
 
@@ -308,7 +308,9 @@ def review_cmd(
     console.print(f"{task.id} done: {task.label} (review)")
 
 
-# Agreement and label files (baryon/cli/labeling_io.py) belong to the same group.
+# Agreement, label files (baryon/cli/labeling_io.py) and active learning
+# (baryon/cli/labeling_sample.py) belong to the same group.
 app.command("agreement")(labeling_io.agreement)
 app.command("export")(labeling_io.export)
 app.command("import")(labeling_io.import_)
+app.command("sample")(labeling_sample.sample)

@@ -10,6 +10,7 @@ from baryon.serving.routers import (
     keys,
     labeling,
     labeling_io,
+    labeling_sample,
     models,
     ops,
     org,
@@ -45,6 +46,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     runs_router.router,
     labeling.router,
     labeling_io.router,
+    labeling_sample.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the
