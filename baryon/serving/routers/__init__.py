@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from baryon.serving.routers import (
     datasets,
     grants,
+    iterations,
     keys,
     models,
     ops,
@@ -41,6 +42,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sentiment.router,
     recommender.router,
     runs_router.router,
+    iterations.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the
