@@ -507,10 +507,10 @@ def update_item(
     Conflict
         ``iteration_closed``.
     """
-    if state is UNSET and owner is UNSET and title is UNSET:
-        raise InvalidInput("give a state, an owner or a title", code="empty_update")
     row = _open(session, iteration, org_id)
     item = _item_row(session, row, item_id)
+    if state is UNSET and owner is UNSET and title is UNSET:
+        raise InvalidInput("give a state, an owner or a title", code="empty_update")
     changes: dict[str, Any] = {}
     if state is not UNSET:
         changes["state"] = _state(state)

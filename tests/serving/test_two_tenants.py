@@ -78,6 +78,14 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         json={"object_type": "dataset", "name": "acmedata", "grantee": "ops", "permission": "read"},
     )
     assert grant.status_code == 201, grant.text
+    goal = {"model": "acmemodel", "metric": "accuracy", "op": ">=", "target": 0.9}
+    sprint = dev.post(
+        "/v1/iterations",
+        json={"name": "acmesprint", "ends_at": "2026-02-01T00:00:00Z", "goals": [goal]},
+    )
+    assert sprint.status_code == 201, sprint.text
+    item = dev.post("/v1/iterations/acmesprint/items", json={"kind": "run", "ref": run["id"]})
+    assert item.status_code == 201, item.text
     return {
         "{name}": ("acmedata", "acmemodel"),
         "{run_id}": (run["id"],),
@@ -87,9 +95,12 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         "{key_id}": (tenants.key_ids["acme:viewer"],),
         "{user_id}": (tenants.user_ids["acme"],),
         "{org_id}": (tenants.org_ids["acme"],),
+        "{iteration}": ("acmesprint", sprint.json()["id"]),
+        "{item_id}": (item.json()["id"],),
         "secrets": (
             "acmedata", "acmemodel", run["id"], predicted.json()["prediction_id"],
-            grant.json()["id"], "secret-acme-data",
+            grant.json()["id"], "secret-acme-data", "acmesprint", sprint.json()["id"],
+            item.json()["id"],
         ),
     }  # fmt: skip
 
@@ -123,6 +134,7 @@ def _bodies() -> dict[str, Callable[[str], Any]]:
         "/evaluate": lambda _: {"dataset": "acmedata"},
         "/clean": lambda _: {"steps": ["trim"]},
         "/split": lambda _: {"strategy": "random"},
+        "/items": lambda _: {"kind": "task", "title": "t"},
     }
 
 

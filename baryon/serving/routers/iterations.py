@@ -35,7 +35,7 @@ from baryon.serving.iteration_schemas import (
     IterationOut,
     IterationSummaryOut,
 )
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.routers._common import PROBLEMS, json_bytes, run_write
 
 __all__ = ["router"]
 
@@ -46,15 +46,21 @@ _ITEM = Path(max_length=40, description="The item's id (iti_…).")
 _KEY = Header(None, max_length=255)
 
 
+def _json(value: Any) -> Response:
+    """Answer ``value`` by the one JSON policy, as the writes do (datetimes ``+00:00``)."""
+    return Response(json_bytes(value), media_type="application/json")
+
+
 @router.get("", response_model=list[IterationSummaryOut])
 def get_iterations(
     status: Literal["open", "closed"] | None = Query(None, description="Only this status."),
     principal: Principal = require("iterations:read"),
     state: AppState = Depends(get_state),
-) -> list[dict[str, Any]]:
+) -> Response:
     """The organization's iterations, newest time box first, with item counts."""
     with state.transaction(principal.own_scope) as session:
-        return [i.to_dict() for i in list_iterations(session, status=status)]
+        found = [i.to_dict() for i in list_iterations(session, status=status)]
+    return _json(found)
 
 
 @router.post("", response_model=IterationOut, status_code=201)
@@ -93,11 +99,12 @@ def get_iteration(
     iteration: str = _ITERATION,
     principal: Principal = require("iterations:read"),
     state: AppState = Depends(get_state),
-) -> dict[str, Any]:
+) -> Response:
     """One iteration: goals with their trajectories and whether they are met, items by
     Kanban state with their linked objects' status."""
     with state.transaction(principal.own_scope) as session:
-        return show_iteration(session, iteration).to_dict()
+        shown = show_iteration(session, iteration).to_dict()
+    return _json(shown)
 
 
 @router.post("/{iteration}/items", response_model=IterationItemOut, status_code=201)
