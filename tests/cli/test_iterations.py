@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from iterationkit import add_cycle, register_model, succeeded_run
@@ -43,7 +44,7 @@ def home(cli_home: Path) -> tuple[Path, str, str]:
     return cli_home, run_id, cycle
 
 
-def _create(h: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
+def _create(h: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
     code, out, err = run(
         ["--home", str(h), "iterations", "create", "2026-w51", "--starts", "2026-12-07",
          "--ends", "2026-12-21", "--goal", "support-intent accuracy>=0.94", "--json", *extra],
@@ -61,7 +62,7 @@ def test_iterations_cli_create_add_move_show_close(
     assert (made["starts_at"], made["ends_at"]) == (
         "2026-12-07T00:00:00+00:00", "2026-12-21T23:59:59.999999+00:00",
     )  # fmt: skip
-    [goal] = made["goals"]  # type: ignore[misc]
+    [goal] = made["goals"]
     assert (goal["value"], goal["met"]) == (0.91, False)
     assert [(p["cycle_id"], p["value"]) for p in goal["trajectory"]] == [(cycle, 0.95)]
     base = ["--home", str(h), "iterations"]
