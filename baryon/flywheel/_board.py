@@ -28,7 +28,7 @@ __all__ = [
     "item_counts",
     "item_view",
     "iteration_view",
-    "linked",
+    "linked_objects",
     "target",
 ]
 
@@ -174,29 +174,36 @@ class Iteration:
         }
 
 
+_TABLES: dict[str, Any] = {
+    "labeling": LabelingQueueRow,
+    "run": RunRow,
+    "flywheel": FlywheelCycleRow,
+}
+
+
 def target(session: Session, org_id: str, kind: str, ref: str) -> Any:
     """The row ``ref`` names, if it is the organization's own (else ``None``)."""
-    table: Any = {"labeling": LabelingQueueRow, "run": RunRow, "flywheel": FlywheelCycleRow}[kind]
+    table = _TABLES[kind]
     return session.scalars(select(table).where(table.id == ref, table.org_id == org_id)).first()
 
 
-def linked(session: Session, org_id: str, kind: str, ref: str | None) -> dict[str, Any] | None:
-    """The status of the object an item links to (see :attr:`Item.linked`)."""
-    if ref is None or kind == "task":
-        return None
-    row = target(session, org_id, kind, ref)
-    if row is None:
-        return None
+def _progress(session: Session, queue_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Tasks by status (and ``total``) of each queue, in one query."""
+    out = {q: dict.fromkeys(("open", "review", "done", "skipped"), 0) for q in queue_ids}
+    if queue_ids:
+        rows = session.execute(
+            select(LabelingTaskRow.queue_id, LabelingTaskRow.status, func.count())
+            .where(LabelingTaskRow.queue_id.in_(queue_ids))
+            .group_by(LabelingTaskRow.queue_id, LabelingTaskRow.status)
+        )
+        for queue_id, status, count in rows:
+            out[str(queue_id)][str(status)] = int(count)
+    return {q: {**counts, "total": sum(counts.values())} for q, counts in out.items()}
+
+
+def _status(row: Any, progress: dict[str, dict[str, int]]) -> dict[str, Any]:
     if isinstance(row, LabelingQueueRow):
-        counts = dict.fromkeys(("open", "review", "done", "skipped"), 0)
-        for status, count in session.execute(
-            select(LabelingTaskRow.status, func.count())
-            .where(LabelingTaskRow.queue_id == row.id)
-            .group_by(LabelingTaskRow.status)
-        ):
-            counts[str(status)] = int(count)
-        progress = {**counts, "total": sum(counts.values())}
-        return {"name": row.name, "model_name": row.model_name, "progress": progress}
+        return {"name": row.name, "model_name": row.model_name, "progress": progress[row.id]}
     if isinstance(row, RunRow):
         metrics = {
             name: value
@@ -221,6 +228,26 @@ def linked(session: Session, org_id: str, kind: str, ref: str | None) -> dict[st
     }
 
 
+def linked_objects(
+    session: Session, org_id: str, items: list[IterationItemRow]
+) -> dict[str, dict[str, Any]]:
+    """The status of the objects ``items`` link to, by ref (see :attr:`Item.linked`).
+
+    One query per kind of object (and one for the queues' progress), whatever the
+    number of items; a ref that names nothing of ``org_id``'s is left out.
+    """
+    refs: dict[str, list[str]] = {}
+    for item in items:
+        if item.ref is not None and item.kind in _TABLES:
+            refs.setdefault(item.kind, []).append(item.ref)
+    rows: list[Any] = []
+    for kind, ids in refs.items():
+        table = _TABLES[kind]
+        rows.extend(session.scalars(select(table).where(table.id.in_(ids), table.org_id == org_id)))
+    progress = _progress(session, [r.id for r in rows if isinstance(r, LabelingQueueRow)])
+    return {row.id: _status(row, progress) for row in rows}
+
+
 def default_title(row: Any) -> str:
     """An item's title when none is given: what the linked object is."""
     if isinstance(row, LabelingQueueRow):
@@ -230,8 +257,9 @@ def default_title(row: Any) -> str:
     return f"flywheel cycle of {row.model_name}"
 
 
-def item_view(session: Session, org_id: str, item: IterationItemRow) -> Item:
-    """The :class:`Item` of a row, with its linked object's status."""
+def item_view(item: IterationItemRow, linked: dict[str, dict[str, Any]]) -> Item:
+    """The :class:`Item` of a row, with its linked object's status from ``linked``
+    (:func:`linked_objects`)."""
     return Item(
         id=item.id,
         iteration_id=item.iteration_id,
@@ -242,7 +270,7 @@ def item_view(session: Session, org_id: str, item: IterationItemRow) -> Item:
         owner=item.owner,
         created_at=item.created_at,
         updated_at=item.updated_at,
-        linked=linked(session, org_id, item.kind, item.ref),
+        linked=None if item.ref is None else linked.get(item.ref),
     )
 
 
@@ -284,13 +312,16 @@ def iteration_view(session: Session, row: IterationRow) -> Iteration:
         for i, goal in enumerate(goals_of(row))
     ]
     items: dict[str, list[Item]] = {state: [] for state in ITEM_STATES}
-    rows = session.scalars(
-        select(IterationItemRow)
-        .where(IterationItemRow.iteration_id == row.id)
-        .order_by(IterationItemRow.created_at, IterationItemRow.id)
+    rows = list(
+        session.scalars(
+            select(IterationItemRow)
+            .where(IterationItemRow.iteration_id == row.id)
+            .order_by(IterationItemRow.created_at, IterationItemRow.id)
+        )
     )
+    linked = linked_objects(session, row.org_id, rows)
     for item in rows:
-        items.setdefault(item.state, []).append(item_view(session, row.org_id, item))
+        items.setdefault(item.state, []).append(item_view(item, linked))
     return Iteration(
         id=row.id, name=row.name, status=row.status, starts_at=row.starts_at,
         ends_at=row.ends_at, created_at=row.created_at, closed_at=row.closed_at, goals=goals,

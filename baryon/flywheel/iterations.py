@@ -63,6 +63,7 @@ from baryon.flywheel._board import (
     item_counts,
     item_view,
     iteration_view,
+    linked_objects,
     target,
 )
 from baryon.flywheel._goals import (
@@ -470,7 +471,7 @@ def add_item(
         org_id=row.org_id, clock=clock,
     )  # fmt: skip
     session.flush()
-    return item_view(session, row.org_id, item)
+    return item_view(item, linked_objects(session, row.org_id, [item]))
 
 
 def update_item(
@@ -528,7 +529,7 @@ def update_item(
         org_id=row.org_id, clock=clock,
     )  # fmt: skip
     session.flush()
-    return item_view(session, row.org_id, item)
+    return item_view(item, linked_objects(session, row.org_id, [item]))
 
 
 def close_iteration(

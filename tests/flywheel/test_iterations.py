@@ -531,3 +531,39 @@ def test_list_iterations_newest_time_box_first_with_counts_and_status_filter(
     ]  # fmt: skip
     assert [i.name for i in opened] == ["new"]
     assert _code(err) == "invalid_status"
+
+
+def test_show_iteration_query_count_does_not_grow_with_items(world: World) -> None:
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    def show_queries() -> int:
+        statements.clear()
+        event.listen(world.ws.db.engine, "before_cursor_execute", count)
+        try:
+            with world.session() as s:
+                show_iteration(s, "sprint-1")
+        finally:
+            event.remove(world.ws.db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    with world.session() as s:
+        _create(world, s)
+
+    def add_one_of_each(n: int) -> None:
+        queue = add_queue(world.ws, world.acme, f"q{n}", ["open"])
+        run = succeeded_run(world.acme_ws, {"accuracy": 0.9})
+        cycle = add_cycle(world.ws, world.acme, "support-intent", at=NOW)
+        with world.session() as s:
+            for kind, ref in (("labeling", queue), ("run", run), ("flywheel", cycle)):
+                add_item(s, "sprint-1", kind=kind, ref=ref, actor="t", clock=world.clock)
+
+    add_one_of_each(0)
+    few = show_queries()
+    for n in range(1, 6):
+        add_one_of_each(n)
+    assert show_queries() == few
