@@ -51,6 +51,17 @@ Solutions::
 The metered POSTs (``support_answer``, ``sentiment_analyze``, ``sentiment_items``) and
 ``event`` get an ``Idempotency-Key`` like ``predict``. ``recommendations`` is a
 metered GET without one, so it is retried only after a 429.
+
+Iterations::
+
+    it = client.create_iteration(
+        "2026-w51", ends_at=datetime(2026, 12, 21, tzinfo=UTC),
+        goals=[{"model": "support-intent", "metric": "accuracy", "op": ">=", "target": 0.94}],
+    )
+    item = client.add_iteration_item("2026-w51", "run", ref=run_id)
+    client.move_iteration_item("2026-w51", item.id, "done", owner="ana")
+    print(client.iteration("2026-w51").goals[0].trajectory)
+    client.close_iteration("2026-w51")
 """
 
 from __future__ import annotations
@@ -81,6 +92,11 @@ from baryon.core.errors import (
     QuotaExceeded,
     RateLimited,
     Unauthorized,
+)
+from baryon.serving.iteration_schemas import (
+    IterationItemOut,
+    IterationOut,
+    IterationSummaryOut,
 )
 from baryon.serving.labeling_io_schemas import AgreementOut, ImportReportOut
 from baryon.serving.labeling_schemas import (
@@ -1444,6 +1460,90 @@ class Client:
             timeout=timeout,
         )
         return _parse(SampleResponse, response)
+
+    # ------------------------------------------------------------- iterations
+    def iterations(self, *, status: str | None = None) -> list[IterationSummaryOut]:
+        """The organization's iterations (``open`` or ``closed`` only, if given)."""
+        return self._get("/v1/iterations", list[IterationSummaryOut], status=status)
+
+    def create_iteration(
+        self,
+        name: str,
+        *,
+        ends_at: datetime,
+        starts_at: datetime | None = None,
+        goals: Sequence[Mapping[str, Any]] = (),
+        idempotency_key: str | None = None,
+    ) -> IterationOut:
+        """Create an iteration: a time box (datetimes with a time zone) with goals.
+
+        ``goals`` are ``{"model": NAME, "metric": "accuracy", "op": ">=", "target":
+        0.94}`` each (:func:`baryon.flywheel.iterations.parse_goal` reads
+        ``"NAME accuracy>=0.94"``). ``starts_at`` defaults to now on the server.
+        """
+        body: dict[str, Any] = {
+            "name": name,
+            "ends_at": ends_at.isoformat(),
+            "goals": [dict(g) for g in goals],
+        }
+        if starts_at is not None:
+            body["starts_at"] = starts_at.isoformat()
+        return self._post("/v1/iterations", IterationOut, body, idempotency_key)
+
+    def iteration(self, iteration: str) -> IterationOut:
+        """One iteration by name or id: goals with trajectories, items by Kanban state."""
+        return self._get(f"/v1/iterations/{quote(iteration, safe='')}", IterationOut)
+
+    def add_iteration_item(
+        self,
+        iteration: str,
+        kind: str,
+        *,
+        ref: str | None = None,
+        title: str | None = None,
+        owner: str | None = None,
+        state: str = "todo",
+        idempotency_key: str | None = None,
+    ) -> IterationItemOut:
+        """Add a work item: ``kind`` ``labeling``/``run``/``flywheel`` with the ``ref``
+        of the queue (``lq_…``), run (``run_…``) or cycle (``fw_…``), or a ``task``
+        with a ``title``."""
+        body: dict[str, Any] = {"kind": kind, "state": state}
+        for name, value in (("ref", ref), ("title", title), ("owner", owner)):
+            if value is not None:
+                body[name] = value
+        path = f"/v1/iterations/{quote(iteration, safe='')}/items"
+        return self._post(path, IterationItemOut, body, idempotency_key)
+
+    def move_iteration_item(
+        self,
+        iteration: str,
+        item_id: str,
+        state: str | None = None,
+        *,
+        owner: str | None = None,
+        title: str | None = None,
+        unassign: bool = False,
+    ) -> IterationItemOut:
+        """Move an item to ``state`` (``todo``, ``doing``, ``done``), assign it to
+        ``owner`` (``usr_…`` or a name), rename it, or ``unassign`` it; what is not
+        given stays as it is."""
+        body: dict[str, Any] = {}
+        if state is not None:
+            body["state"] = state
+        if owner is not None or unassign:
+            body["owner"] = None if unassign else owner
+        if title is not None:
+            body["title"] = title
+        path = f"/v1/iterations/{quote(iteration, safe='')}/items/{quote(item_id, safe='')}"
+        # setting fields to given values is safe to repeat
+        response = self.request("PATCH", path, json=body, repeatable=True)
+        return _parse(IterationItemOut, response)
+
+    def close_iteration(self, iteration: str) -> IterationOut:
+        """Close an iteration: each goal's final value and whether it was met."""
+        path = f"/v1/iterations/{quote(iteration, safe='')}/close"
+        return self._post(path, IterationOut, None)
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

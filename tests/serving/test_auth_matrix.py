@@ -20,7 +20,8 @@ from servingkit import PortalTransport, Tenants, fresh_home, make_resolver, make
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
-from baryon.core.scope import SYSTEM
+from baryon.core.scope import SYSTEM, Scope
+from baryon.flywheel.iterations import add_item, create_iteration
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.auth import PUBLIC
 from baryon.tenancy.keys import create_key, revoke_key
@@ -43,6 +44,7 @@ _BODY_ROUTES = {
 ORG_OWNED = (
     "/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{", "/v1/datasets/{", "/v1/runs/{",
     "/v1/labeling/queues/{", "/v1/labeling/tasks/{",
+    "/v1/iterations/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -103,6 +105,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         kind="decision_tree", task="classification", params={}, seed=0,
         dataset_version_id="dsv_x", dataset_name="quad", dataset_version=1,
     )  # fmt: skip
+    with ws.db.session(Scope.own(tenants.org_ids["acme"], "acme")) as s:
+        sprint = create_iteration(
+            s, org_id=tenants.org_ids["acme"], name="acmesprint", actor="test", clock=clock,
+            ends_at=clock.now() + timedelta(days=14),
+        )  # fmt: skip
+        item = add_item(s, sprint.id, kind="task", title="t", actor="test", clock=clock)
     params = {
         "{user_id}": tenants.user_ids["acme"],
         "{key_id}": tenants.key_ids["acme:viewer"],
@@ -112,6 +120,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         "{grant_id}": "grant_00000000000000000000000000",
         "{run_id}": run.id,
         "{task_id}": "task_00000000000000000000000000",
+        "{iteration}": sprint.id,
+        "{item_id}": item.id,
     }
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/v1/users"): {"email": "new@acme.test", "role": "viewer"},
@@ -148,12 +158,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/labeling/tasks/{task_id}/annotations"): {"label": "a"},
         ("POST", "/v1/labeling/tasks/{task_id}/skip"): {"reason": "unsure"},
         ("POST", "/v1/labeling/tasks/{task_id}/review"): {"label": "a"},
+        ("POST", "/v1/iterations"): {"name": "matrix", "ends_at": "2026-02-01T00:00:00Z"},
+        ("POST", "/v1/iterations/{iteration}/items"): {"kind": "task", "title": "t"},
+        ("PATCH", "/v1/iterations/{iteration}/items/{item_id}"): {"state": "doing"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
         tenants.user_ids["acme"],
         prediction_id,
         run.id,
+        sprint.id,
+        item.id,
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],
     ]
@@ -255,7 +270,9 @@ def test_route_with_too_low_role_is_403(
     role = _lowest_role_without(permission)
     if role is None:
         # deliberately open to every role
-        assert permission in ("org:read", "plans:read", "models:read", "datasets:read")
+        assert permission in (
+            "org:read", "plans:read", "models:read", "datasets:read", "iterations:read",
+        )  # fmt: skip
         return
     response = _call(world, method, path, f"Bearer {world.tenants.keys[f'acme:{role}']}")
     assert response.status_code == 403

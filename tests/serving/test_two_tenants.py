@@ -84,6 +84,14 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
     disagree = {"prediction_id": predicted.json()["prediction_id"], "label": other}
     assert dev.post("/v1/feedback", json=disagree).status_code == 201  # queues a labeling task
     (task,) = dev.get("/v1/labeling/queues/acmemodel/tasks").json()
+    goal = {"model": "acmemodel", "metric": "accuracy", "op": ">=", "target": 0.9}
+    sprint = dev.post(
+        "/v1/iterations",
+        json={"name": "acmesprint", "ends_at": "2026-02-01T00:00:00Z", "goals": [goal]},
+    )
+    assert sprint.status_code == 201, sprint.text
+    item = dev.post("/v1/iterations/acmesprint/items", json={"kind": "run", "ref": run["id"]})
+    assert item.status_code == 201, item.text
     return {
         "{name}": ("acmedata", "acmemodel"),
         "{run_id}": (run["id"],),
@@ -94,9 +102,12 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         "{user_id}": (tenants.user_ids["acme"],),
         "{org_id}": (tenants.org_ids["acme"],),
         "{task_id}": (task["id"],),
+        "{iteration}": ("acmesprint", sprint.json()["id"]),
+        "{item_id}": (item.json()["id"],),
         "secrets": (
             "acmedata", "acmemodel", run["id"], predicted.json()["prediction_id"],
-            grant.json()["id"], "secret-acme-data", task["id"],
+            grant.json()["id"], "secret-acme-data", task["id"], "acmesprint",
+            sprint.json()["id"], item.json()["id"],
         ),
     }  # fmt: skip
 
@@ -133,6 +144,7 @@ def _bodies() -> dict[str, Callable[[str], Any]]:
         "/annotations": lambda _: {"label": "hi"},
         "/skip": lambda _: {"reason": "unsure"},
         "/review": lambda _: {"label": "hi"},
+        "/items": lambda _: {"kind": "task", "title": "t"},
     }
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from baryon.serving.routers import (
     datasets,
     grants,
+    iterations,
     keys,
     labeling,
     labeling_io,
@@ -47,6 +48,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     labeling.router,
     labeling_io.router,
     labeling_sample.router,
+    iterations.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the
