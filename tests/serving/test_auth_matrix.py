@@ -148,6 +148,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/models/{name}/promote"): {"version": 1},
         ("POST", "/v1/models/{name}/rollback"): {"reason": "matrix"},
         ("POST", "/v1/models/{name}/evaluate"): {"dataset": "d"},
+        ("POST", "/v1/labeling/queues/{name}/sample"): {"dataset": "d"},
         # multipart in real use; a JSON body is a 422 once authorised
         ("POST", "/v1/models/{name}/versions"): {"dataset": "d", "target": "t"},
         ("POST", "/v1/datasets/{name}/clean"): {"steps": ["trim"]},

@@ -145,6 +145,7 @@ def _bodies() -> dict[str, Callable[[str], Any]]:
         "/skip": lambda _: {"reason": "unsure"},
         "/review": lambda _: {"label": "hi"},
         "/items": lambda _: {"kind": "task", "title": "t"},
+        "/sample": lambda _: {"dataset": "acmedata"},
     }
 
 
