@@ -14,6 +14,7 @@ from rich.table import Table
 
 from baryon.cli._common import console, err_console, get_workspace, print_json
 from baryon.ml.encoders import INSTALL_HINT, nlp_available
+from baryon.solutions.sentiment.pipeline import KIND, default_kind
 
 __all__ = ["command"]
 
@@ -167,6 +168,13 @@ def command(
                 f"({escape(INSTALL_HINT)}); with it, support, sentiment and topic use a "
                 "pretrained "
                 "encoder and meet their targets."
+            )
+        elif default_kind() != KIND:
+            console.print(
+                "Sentiment and topic are TF-IDF models here: this CPU has no native "
+                "bfloat16, so fine-tuning the pretrained encoder would take tens of "
+                "minutes. SentimentPipeline(ws, kind='transformer_classifier').run() "
+                "fine-tunes it anyway (docs/solutions/sentiment.md)."
             )
         _print_details(result.details)
         feed = result.feed

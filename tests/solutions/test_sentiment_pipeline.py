@@ -219,8 +219,9 @@ def test_write_feed_into_missing_folder_is_invalid_path(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------ kind and params
 def test_default_kind_is_the_fine_tuned_transformer_with_per_task_params(
-    workspace: Workspace,
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(encoders, "bf16_enabled", lambda precision: True)
     pipeline = SentimentPipeline(workspace)
     assert pipeline.kind == KIND == "transformer_classifier"
     assert pipeline.params_for("sentiment") == TRANSFORMER_PARAMS
@@ -229,6 +230,14 @@ def test_default_kind_is_the_fine_tuned_transformer_with_per_task_params(
     assert {k: v for k, v in topic.items() if k not in ("epochs", "learning_rate")} == {
         k: v for k, v in TRANSFORMER_PARAMS.items() if k not in ("epochs", "learning_rate")
     }
+
+
+def test_without_native_bf16_the_tfidf_model_is_the_default(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(encoders, "bf16_enabled", lambda precision: False)
+    assert SentimentPipeline(workspace).kind == FALLBACK_KIND
+    assert SentimentPipeline(workspace, kind=KIND).kind == KIND  # fine-tune anyway
 
 
 def test_without_the_nlp_extra_the_tfidf_model_is_trained(

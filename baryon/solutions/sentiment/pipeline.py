@@ -69,6 +69,7 @@ __all__ = [
     "SentimentPipeline",
     "SentimentResult",
     "TaskSpec",
+    "default_kind",
     "load_label_names",
     "write_feed",
 ]
@@ -113,6 +114,23 @@ TRANSFORMER_PARAMS: dict[str, Any] = {
 TRANSFORMER_TASK_PARAMS: dict[str, dict[str, Any]] = {
     "topic": {"epochs": 2, "learning_rate": 2e-4},
 }
+
+
+def default_kind() -> str:
+    """The kind trained when none is given: :data:`KIND` or :data:`FALLBACK_KIND`.
+
+    :data:`KIND` (fine-tuning MiniLM) needs the ``nlp`` extra *and* a CPU that computes
+    bfloat16 natively (:func:`baryon.ml.encoders.bf16_enabled`): there both models
+    trained in 194 s on two cores (docs/solutions/sentiment.md). Where bfloat16 is
+    emulated, fine-tuning is an order of magnitude slower (on a busy two-core AVX2
+    machine one epoch over 384 tweets took 133 s in float32 and 461 s in emulated
+    bfloat16; the bundled sets hold about 27,000 tweets and train 2–3 epochs), so the
+    TF-IDF model (about 35 CPU-seconds, 3 to 4 points less accurate) is the default
+    there; pass ``kind="transformer_classifier"`` to fine-tune anyway.
+    """
+    from baryon.ml.encoders import bf16_enabled, nlp_available
+
+    return KIND if nlp_available() and bf16_enabled("auto") else FALLBACK_KIND
 
 
 @dataclass(frozen=True)
@@ -272,8 +290,8 @@ class SentimentPipeline:
     test_size, validation_size : float
         Shares of the (deduplicated) rows held out, per label.
     kind : {"transformer_classifier", "text_classifier"}, optional
-        Kind to train; by default :data:`KIND` when the ``nlp`` extra is installed,
-        else :data:`FALLBACK_KIND`.
+        Kind to train; by default :func:`default_kind` (the fine-tuned transformer
+        where fine-tuning is fast, else the TF-IDF model).
     params : dict, optional
         Parameters of ``kind`` (default :data:`TRANSFORMER_PARAMS` or
         :data:`TEXT_PARAMS`).
@@ -304,9 +322,7 @@ class SentimentPipeline:
         self.test_size = test_size
         self.validation_size = validation_size
         if kind is None:
-            from baryon.ml.encoders import nlp_available
-
-            kind = KIND if nlp_available() else FALLBACK_KIND
+            kind = default_kind()
         if kind not in (KIND, FALLBACK_KIND):
             raise InvalidInput(
                 f"sentiment pipeline trains {KIND} or {FALLBACK_KIND}, not {kind!r}",
