@@ -204,10 +204,10 @@ def decide(
     direction = "lower" if metric in LOWER_IS_BETTER else "higher"
     tie = abs(_gain(metric, chall, champ)) <= _SLACK  # False when either is NaN
     verdict = "beats" if passed else "ties" if tie else "does not beat"
-    rule = "a tie does not promote" if tie else f"by min_delta={min_delta:g}"
+    rule = ": a tie does not promote" if tie else f" by min_delta={min_delta:g}"
     message = (
         f"challenger v{challenger_version} {metric}={_fmt(chall)} {verdict} champion "
-        f"v{champion_version} {metric}={_fmt(champ)} {rule} ({direction} is better){on}"
+        f"v{champion_version} {metric}={_fmt(champ)}{rule} ({direction} is better){on}"
     )
     return GateDecision(
         passed=passed,
