@@ -6,15 +6,17 @@
     from baryon.jobs import JobQueue, Worker
 
     queue = JobQueue(ws.db, ws.clock)
-    state = submit_cycle(ws, queue, "support-intent", actor="docs")
+    recipe = prepare_cycle(ws, "support-intent")      # checks; writes nothing
+    state = submit_cycle(ws, queue, recipe, actor="docs")
     state.cycle.status                       # 'queued'
     Worker(ws, flywheel_handlers(), queue=queue).run_once()
     cycle_state(ws, queue, state.cycle.id).status    # 'promoted', 'kept' or 'nothing_new'
 
 Submit
-    :func:`submit_cycle` first checks what can be checked without training (the model
-    is the organization's own classifier with a champion trained by Baryon, the
-    iteration exists and is open, ``min_delta``), so bad input writes nothing. A model
+    :func:`prepare_cycle` first checks what can be checked without training (the
+    model is the organization's own classifier with a champion trained by Baryon,
+    ``min_delta``), so bad input writes nothing; :func:`submit_cycle` then checks the
+    iteration exists and is open. A model
     with a cycle already queued or running (its job not ended) is refused
     (``cycle_in_progress``): two cycles of one model at once would both consume the
     same labels. Then the cycle (``queued``), its ``flywheel`` job and an audit event
@@ -47,10 +49,11 @@ from sqlalchemy import select
 
 from baryon.core.audit import record_audit
 from baryon.core.errors import Conflict, InvalidInput, NotFound
-from baryon.flywheel.cycle import FlywheelCycle, check_min_delta, run_cycle
+from baryon.flywheel.cycle import FlywheelCycle, Recipe, check_min_delta, run_cycle
 from baryon.flywheel.records import Cycle, create_cycle, cycle_row, get_cycle
 from baryon.flywheel.tables import FlywheelCycleRow
 from baryon.jobs.queue import SUCCEEDED, Job, JobQueue
+from baryon.jobs.tables import JobRow
 from baryon.jobs.worker import Handler, JobCancelled, JobContext
 
 if TYPE_CHECKING:
@@ -65,6 +68,7 @@ __all__ = [
     "cycle_states",
     "flywheel_handlers",
     "flywheel_job",
+    "prepare_cycle",
     "submit_cycle",
 ]
 
@@ -117,10 +121,29 @@ class CycleState:
 
 
 # ------------------------------------------------------------------------ submit
+def prepare_cycle(ws: Workspace, model_name: str, *, min_delta: float = 0.0) -> Recipe:
+    """Check a cycle of ``model_name`` can run, writing nothing; return its recipe.
+
+    Call it before the transaction that :func:`submit_cycle` writes in (it reads with
+    sessions of its own).
+
+    Raises
+    ------
+    NotFound
+        ``model_not_found``.
+    Conflict
+        ``no_champion``.
+    InvalidInput
+        ``not_a_classifier``, ``no_recipe``, ``invalid_min_delta``.
+    """
+    check_min_delta(min_delta)
+    return FlywheelCycle(ws, model_name).resolve()
+
+
 def submit_cycle(
     ws: Workspace,
     queue: JobQueue,
-    model_name: str,
+    recipe: Recipe,
     *,
     actor: str,
     iteration_id: str | None = None,
@@ -129,14 +152,15 @@ def submit_cycle(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     session: Session | None = None,
 ) -> CycleState:
-    """Record a ``queued`` cycle of ``model_name`` and enqueue the job that runs it.
+    """Record a ``queued`` cycle of the recipe's model and enqueue the job that runs it.
 
     Parameters
     ----------
     ws : Workspace
         The organization's view; it owns the cycle and the job.
     queue : JobQueue
-    model_name : str
+    recipe : Recipe
+        From :func:`prepare_cycle`.
     actor : str
         Recorded on the cycle's audit events and everything it makes.
     iteration_id : str, optional
@@ -148,7 +172,8 @@ def submit_cycle(
     max_attempts : int
         Times a worker may claim the job.
     session : Session, optional
-        Write inside the caller's transaction (scoped to the same organization).
+        Write inside the caller's transaction (scoped to the same organization);
+        nothing else is opened.
 
     Returns
     -------
@@ -157,24 +182,24 @@ def submit_cycle(
     Raises
     ------
     NotFound
-        ``model_not_found``, ``iteration_not_found``.
+        ``iteration_not_found``.
     Conflict
-        ``no_champion``, ``iteration_closed``, ``cycle_in_progress``.
+        ``iteration_closed``, ``cycle_in_progress``.
     InvalidInput
-        ``not_a_classifier``, ``no_recipe``, ``invalid_min_delta``.
+        ``invalid_min_delta``.
     """
     org_id = ws.scope.org_id
     if org_id is None:
         raise InvalidInput("a flywheel cycle is run by an organization, not the system scope")
-    check_min_delta(min_delta)
-    recipe = FlywheelCycle(ws, model_name).resolve()  # refuses bad input, writes nothing
+    min_delta = check_min_delta(min_delta)
     if session is None:
         with ws.db.session(ws.scope) as own:
             return submit_cycle(
-                ws, queue, model_name, actor=actor, iteration_id=iteration_id,
-                min_delta=min_delta, trigger=trigger, max_attempts=max_attempts, session=own,
+                ws, queue, recipe, actor=actor, iteration_id=iteration_id, min_delta=min_delta,
+                trigger=trigger, max_attempts=max_attempts, session=own,
             )  # fmt: skip
-    _refuse_concurrent(ws, queue, model_name, session)
+    model_name = recipe.champion.name
+    _refuse_concurrent(model_name, session)
     cycle = create_cycle(
         session, org_id=org_id, model_name=model_name, status="queued", clock=ws.clock,
         iteration_id=iteration_id, champion_version=recipe.champion.version,
@@ -184,7 +209,7 @@ def submit_cycle(
         "cycle_id": cycle.id,
         "model": model_name,
         "actor": actor,
-        "min_delta": float(min_delta),
+        "min_delta": min_delta,
         "trigger": trigger,
     }
     job = queue.enqueue(
@@ -206,7 +231,8 @@ def submit_cycle(
     return CycleState(Cycle.from_row(row), job)
 
 
-def _refuse_concurrent(ws: Workspace, queue: JobQueue, model_name: str, session: Session) -> None:
+def _refuse_concurrent(model_name: str, session: Session) -> None:
+    """``cycle_in_progress`` when a job-run cycle of the model is queued or running."""
     rows = session.scalars(
         select(FlywheelCycleRow).where(
             FlywheelCycleRow.model_name == model_name,
@@ -215,7 +241,9 @@ def _refuse_concurrent(ws: Workspace, queue: JobQueue, model_name: str, session:
         )
     ).all()
     for row in rows:
-        state = CycleState(Cycle.from_row(row), _job(queue, ws, row.job_id))
+        job_row = session.get(JobRow, row.job_id)
+        job = None if job_row is None else Job.from_row(job_row)
+        state = CycleState(Cycle.from_row(row), job)
         if state.active:
             raise Conflict(
                 f"cycle {row.id} of {model_name!r} is {state.status}; wait for it to end",

@@ -20,7 +20,8 @@ from servingkit import PortalTransport, Tenants, fresh_home, make_resolver, make
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
-from baryon.core.scope import SYSTEM
+from baryon.core.scope import SYSTEM, Scope
+from baryon.flywheel.records import create_cycle
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.auth import PUBLIC
 from baryon.tenancy.keys import create_key, revoke_key
@@ -42,6 +43,7 @@ _BODY_ROUTES = {
 #: Routes whose path names an object owned by one organization (by path prefix).
 ORG_OWNED = (
     "/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{", "/v1/datasets/{", "/v1/runs/{",
+    "/v1/flywheel/cycles/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -102,7 +104,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         kind="decision_tree", task="classification", params={}, seed=0,
         dataset_version_id="dsv_x", dataset_name="quad", dataset_version=1,
     )  # fmt: skip
+    with ws.db.session(Scope.own(tenants.org_ids["acme"])) as s:
+        cycle = create_cycle(
+            s, org_id=tenants.org_ids["acme"], model_name="adder", status="nothing_new",
+            clock=clock,
+        )  # fmt: skip
     params = {
+        "{cycle_id}": cycle.id,
+        "{model}": "adder",
         "{user_id}": tenants.user_ids["acme"],
         "{key_id}": tenants.key_ids["acme:viewer"],
         "{prediction_id}": prediction_id,
@@ -141,12 +150,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/datasets/{name}/clean"): {"steps": ["trim"]},
         ("POST", "/v1/datasets/{name}/split"): {"strategy": "random"},
         ("POST", "/v1/runs"): {"kind": "decision_tree", "dataset": "quad"},
+        ("POST", "/v1/flywheel/{model}/cycles"): {},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
         tenants.user_ids["acme"],
         prediction_id,
         run.id,
+        cycle.id,
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],
     ]

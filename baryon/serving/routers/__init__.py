@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from baryon.serving.routers import (
     datasets,
+    flywheel,
     grants,
     keys,
     models,
@@ -41,6 +42,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sentiment.router,
     recommender.router,
     runs_router.router,
+    flywheel.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the
