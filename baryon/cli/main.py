@@ -36,6 +36,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("serve", "serve", "Serve the HTTP API."),
     ("worker", "worker", "Run background jobs until SIGTERM or SIGINT."),
     ("jobs", "jobs", "List, inspect and cancel background jobs."),
+    ("flywheel", "flywheel", "The data flywheel: new labels → new version → retrain → gate."),
     ("plans", "plans", "Subscription plans."),
     ("orgs", "orgs", "Organizations (tenants)."),
     ("keys", "keys", "API keys."),
