@@ -544,7 +544,8 @@ def test_append_keeps_parent_splits_and_adds_rows_to_train(
     train = child.to_pandas(split="train")
     assert train["text"].tolist()[-2:] == ["new one", "new two"]
     assert child.lineage == {"sources": [{"type": "test", "rows": 2}]}
-    assert child.schema == parent.schema and child.roles == parent.roles
+    assert child.schema == parent.schema
+    assert child.roles == parent.roles
     # the same rows and lineage on the same parent again: the same version
     assert store.append("s", new, version=parent.version, lineage=lineage) == child
 
