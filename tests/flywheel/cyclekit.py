@@ -11,6 +11,7 @@ gets right change nothing, so a cycle with only those is kept (a tie).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -87,25 +88,29 @@ def make_intent_model(ws: Workspace, home: Path, *, name: str = MODEL) -> Datase
 def label(
     ws: Workspace,
     clock: FixedClock,
-    pairs: list[tuple[str, str]],
+    pairs: Sequence[tuple[str | dict[str, Any], str]],
     *,
     model: str = MODEL,
     queue: str | None = None,
     source: str = "prediction",
 ) -> list[str]:
-    """Queue each text for ``model`` and give it its consensus label (status ``done``)."""
+    """Queue each input for ``model`` and give it its consensus label (status ``done``).
+
+    A text becomes the input ``{"text": text}``; a dict is the input as it is.
+    """
     org_id = ws.scope.org_id
     assert org_id is not None
     ids = []
+    classes = sorted({intent for _, intent in pairs})
     with ws.db.session(ws.scope) as session:
         q = ensure_queue(
-            session, org_id=org_id, model_name=model, classes=["a", "b"], clock=clock, name=queue
+            session, org_id=org_id, model_name=model, classes=classes, clock=clock, name=queue
         )
-        for text, intent in pairs:
+        for data, intent in pairs:
             clock.advance(1)
             task_id = enqueue(
-                session, q, input={"text": text}, source=source, reason="low_confidence",
-                clock=clock,
+                session, q, input=data if isinstance(data, dict) else {"text": data},
+                source=source, reason="low_confidence", clock=clock,
             )  # fmt: skip
             task = session.get(LabelingTaskRow, task_id)
             assert task is not None
