@@ -278,3 +278,31 @@ def test_run_cycle_another_orgs_model_not_found(
     with pytest.raises(NotFound) as info:
         run_cycle(view, MODEL)
     assert info.value.code == "model_not_found"
+
+
+def test_run_cycle_counts_towards_an_open_iteration_refuses_a_closed_one(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    from baryon.flywheel.tables import IterationRow
+
+    now = clock.now()
+    org_id = ws.scope.org_id
+    with ws.db.session(ws.scope) as session:
+        for ident, status in (("it_open", "open"), ("it_closed", "closed")):
+            session.add(
+                IterationRow(
+                    id=ident, org_id=org_id, name=ident, starts_at=now, ends_at=now,
+                    goals=[], status=status, summary={}, created_at=now, closed_at=None,
+                )
+            )  # fmt: skip
+    before = counts(ws)
+    with pytest.raises(Conflict) as info:
+        run_cycle(ws, MODEL, iteration_id="it_closed")
+    assert info.value.code == "iteration_closed"
+    with pytest.raises(NotFound) as missing:
+        run_cycle(ws, MODEL, iteration_id="it_nope")
+    assert missing.value.code == "iteration_not_found"
+    assert counts(ws) == before
+    cycle = run_cycle(ws, MODEL, iteration_id="it_open")
+    assert cycle.iteration_id == "it_open"
+    assert [c.id for c in list_cycles(ws, model=MODEL)] == [cycle.id]
