@@ -117,8 +117,11 @@ def flywheel_summary(flywheel: dict[str, Any]) -> str:
             f"({dataset['parent']} → {dataset['new']}, test split frozen), retrained with the "
             f"champion's recipe; accuracy on the frozen test split "
             f"{metrics['champion']['accuracy']:.4f} → {metrics['candidate']['accuracy']:.4f} "
-            f"({delta['value']:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}])"
-        )
+            f"({delta['value']:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}]"
+            + ("; it contains 0: this test split cannot tell the two apart" if low <= 0 <= high
+               else "")
+            + ")"
+        )  # fmt: skip
     message = report.get("message")
     text += f". {message}" if message else "."
     if flywheel.get("reused"):

@@ -119,6 +119,17 @@ class _State:
 
     report: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None
+    stage: str | None = None
+    since: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def enter(self, stage: str | None) -> None:
+        """Close the current step's timing (seconds) and start ``stage``'s."""
+        now = time.monotonic()
+        if self.stage is not None:
+            self.timings[self.stage] = round(now - self.since, 3)
+        self.stage, self.since = stage, now
+        self.report["timings"] = dict(self.timings)
 
 
 class FlywheelCycle:
@@ -431,6 +442,7 @@ class FlywheelCycle:
         except BaseException as exc:
             self._fail(cycle_id, exc, state, started)
             raise
+        state.enter(None)
         state.report["seconds"] = round(time.monotonic() - started, 3)
         return self._finish(cycle_id, status, state, recipe)
 
@@ -438,7 +450,7 @@ class FlywheelCycle:
         report = state.report
         report["champion"] = recipe.to_dict()
         report["since"] = recipe.since.to_dict()
-        self._report("gather", 5.0)
+        self._step(state, "gather", 5.0)
         gathered = self.gather(recipe)
         report["watermark"] = gathered.watermark.to_dict()
         report["gathered"] = {"labels": len(gathered.labels), "examined": gathered.examined}
@@ -451,7 +463,7 @@ class FlywheelCycle:
             return self._nothing_new(
                 report, f"cycle {tried} already tried these labels against this champion"
             )
-        self._report("dataset", 10.0)
+        self._step(state, "dataset", 10.0)
         rows = self.build(recipe, gathered)
         report["skipped"] = {**gathered.skipped, **rows.skipped}
         report["overlap"] = dict(rows.overlap)
@@ -461,19 +473,23 @@ class FlywheelCycle:
         dataset = self.append(recipe, rows, self.lineage(recipe, gathered, rows))
         report["dataset"] = {"parent": recipe.parent.ref, "new": dataset.ref, "id": dataset.id}
         self._record(cycle_id, parent_version_id=recipe.parent.id, dataset_version_id=dataset.id)
-        self._report("train", 20.0)
+        self._step(state, "train", 20.0)
         run = self.train(recipe, dataset, cycle_id, state)
         registered = run.extra.get("registered") or {}
         candidate = int(registered["version"])
         report["candidate"] = {"version": candidate, "run_id": run.id}
         self._record(cycle_id, run_id=run.id, candidate_version=candidate)
-        self._report("evaluate", 80.0)
+        self._step(state, "evaluate", 80.0)
         report["metrics"], report["test_split"] = self.measure(recipe, dataset, candidate)
-        self._report("gate", 90.0)
+        self._step(state, "gate", 90.0)
         decision, gate = self.gate(candidate, cycle_id)
         report["decision"], report["gate"] = decision, gate
         report["message"] = str(gate.get("message", ""))
         return decision
+
+    def _step(self, state: _State, stage: str, percent: float) -> None:
+        state.enter(stage)
+        self._report(stage, percent)
 
     @staticmethod
     def _nothing_new(report: dict[str, Any], why: str) -> str:
@@ -520,6 +536,7 @@ class FlywheelCycle:
         if state.run_id is not None:
             _end_run(self.ws, state.run_id, code, message)
         state.report["error"] = {"code": code, "message": message}
+        state.enter(None)
         state.report["seconds"] = round(time.monotonic() - started, 3)
         with self.ws.db.session(self.ws.scope) as session:
             row = cycle_row(session, cycle_id)

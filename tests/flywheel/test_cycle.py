@@ -83,6 +83,8 @@ def test_run_cycle_new_labels_new_version_candidate_promoted_with_report(
     low, high = delta["ci95"]
     assert 0 < low <= 0.25 <= high <= 0.5  # 4 of 16 rows gained, none lost
     assert set(report["metrics"]["delta"]) == {"accuracy", "macro_f1"}
+    assert set(report["timings"]) == {"gather", "dataset", "train", "evaluate", "gate"}
+    assert report["seconds"] >= sum(report["timings"].values()) - 0.01
     assert "beats" in report["message"]
     assert report["gate"]["passed"] is True
     # the new version: parent + 16 rows in train, lineage naming parent and sources
