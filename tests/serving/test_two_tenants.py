@@ -1,10 +1,11 @@
 """Two tenants, every object type, every route: org B using org A's ids gets 404.
 
 acme (org A) makes one of each object over the API — a dataset, a queued and a trained
-run, a registered model, a prediction, a grant — and globex (org B, owner key, so no
-permission stands in the way) calls every route of the app whose path names an object
-with acme's ids, and every list route. Routes come from the app itself, so a route added
-later is covered (and this file fails until it knows how to fill its path).
+run, a registered model, a prediction, a grant, a flywheel cycle — and globex (org B,
+owner key, so no permission stands in the way) calls every route of the app whose path
+names an object with acme's ids, and every list route. Routes come from the app itself,
+so a route added later is covered (and this file fails until it knows how to fill its
+path).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from servingkit import ClientFactory, Tenants
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.flywheel.jobs import flywheel_handlers
 from baryon.jobs import Job, JobQueue, Worker
 from baryon.predictions.inference import RegistryModelResolver
 from baryon.serving.app import create_app, route_permissions
@@ -78,7 +80,14 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         json={"object_type": "dataset", "name": "acmedata", "grantee": "ops", "permission": "read"},
     )
     assert grant.status_code == 201, grant.text
+    cycle = admin.post("/v1/flywheel/acmemodel/cycles", json={})
+    assert cycle.status_code == 202, cycle.text
+    ran = Worker(ws, flywheel_handlers(), queue=queue).run_once()
+    assert ran is not None
+    assert ran.status == "succeeded", ran
     return {
+        "{model}": ("acmemodel",),
+        "{cycle_id}": (cycle.json()["cycle_id"],),
         "{name}": ("acmedata", "acmemodel"),
         "{run_id}": (run["id"],),
         "{prediction_id}": (predicted.json()["prediction_id"],),
@@ -89,7 +98,7 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         "{org_id}": (tenants.org_ids["acme"],),
         "secrets": (
             "acmedata", "acmemodel", run["id"], predicted.json()["prediction_id"],
-            grant.json()["id"], "secret-acme-data",
+            grant.json()["id"], "secret-acme-data", cycle.json()["cycle_id"],
         ),
     }  # fmt: skip
 
@@ -123,6 +132,7 @@ def _bodies() -> dict[str, Callable[[str], Any]]:
         "/evaluate": lambda _: {"dataset": "acmedata"},
         "/clean": lambda _: {"steps": ["trim"]},
         "/split": lambda _: {"strategy": "random"},
+        "/cycles": lambda _: {},
     }
 
 
