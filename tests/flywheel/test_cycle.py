@@ -308,3 +308,31 @@ def test_run_cycle_counts_towards_an_open_iteration_refuses_a_closed_one(
     cycle = run_cycle(ws, MODEL, iteration_id="it_open")
     assert cycle.iteration_id == "it_open"
     assert [c.id for c in list_cycles(ws, model=MODEL)] == [cycle.id]
+
+
+def test_run_cycle_failure_midway_recorded_failed_with_the_code_and_raised(
+    ws: Workspace, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baryon.flywheel.cycle import FlywheelCycle
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise InvalidInput("the test split is gone", code="test_failure")
+
+    monkeypatch.setattr(FlywheelCycle, "measure", broken)
+    label(ws, clock, new_word_texts(6))
+
+    with pytest.raises(InvalidInput) as info:
+        run_cycle(ws, MODEL)
+
+    assert info.value.code == "test_failure"
+    (cycle,) = list_cycles(ws, model=MODEL)
+    assert cycle.status == "failed"
+    assert cycle.report["error"] == {"code": "test_failure", "message": "the test split is gone"}
+    assert "decision" not in cycle.report
+    assert cycle.dataset_version_id is not None  # what it made before failing is named
+    assert ws.runs.get(str(cycle.run_id)).status == "succeeded"
+    assert ws.registry.get_version(MODEL, alias="champion").version == 1
+    monkeypatch.undo()
+    retried = run_cycle(ws, MODEL)  # the same labels again: the same dataset version
+    assert retried.dataset_version_id == cycle.dataset_version_id
+    assert retried.status == "promoted"
