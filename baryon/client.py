@@ -40,6 +40,11 @@ Labeling (an annotator's loop)::
     while (claim := client.claim("support-intent")) is not None:
         label = ask_a_human(claim.task.input, claim.task.suggested_label, claim.classes)
         client.submit_label(claim.task.id, label)
+The data flywheel::
+
+    submitted = client.run_flywheel("support-intent")
+    cycle = client.wait_for_cycle(submitted.cycle_id)
+    print(cycle.status, cycle.report["metrics"]["delta"]["accuracy"])
 
 Solutions::
 
@@ -93,6 +98,7 @@ from baryon.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from baryon.serving.flywheel_schemas import FlywheelCycleOut, FlywheelCycleSubmittedOut
 from baryon.serving.iteration_schemas import (
     IterationItemOut,
     IterationOut,
@@ -190,6 +196,7 @@ class WaitTimedOut(BaryonError):
 
 _FINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "failed_validation", "cancelled"})
 _BUSY_JOB_STATUSES = frozenset({"queued", "running"})
+_FINAL_CYCLE_STATUSES = frozenset({"promoted", "kept", "nothing_new", "failed"})
 
 
 def error_from_response(response: httpx.Response) -> BaryonError:
@@ -1544,6 +1551,78 @@ class Client:
         """Close an iteration: each goal's final value and whether it was met."""
         path = f"/v1/iterations/{quote(iteration, safe='')}/close"
         return self._post(path, IterationOut, None)
+
+    # -------------------------------------------------------------- flywheel
+    def run_flywheel(
+        self,
+        model: str,
+        *,
+        iteration_id: str | None = None,
+        min_delta: float = 0.0,
+        idempotency_key: str | None = None,
+    ) -> FlywheelCycleSubmittedOut:
+        """Run one flywheel cycle of ``model`` as a background job; returns at once.
+
+        Bad input (unknown model, no champion, not a classifier, unknown iteration, a
+        cycle of the model already queued or running) is raised here, before anything
+        is written. Follow the cycle with :meth:`flywheel_cycle` or
+        :meth:`wait_for_cycle`.
+        """
+        body: dict[str, Any] = {"min_delta": min_delta}
+        if iteration_id is not None:
+            body["iteration_id"] = iteration_id
+        path = f"/v1/flywheel/{quote(model, safe='')}/cycles"
+        return self._post(path, FlywheelCycleSubmittedOut, body, idempotency_key)
+
+    def flywheel_cycles(
+        self, *, model: str | None = None, limit: int = 50
+    ) -> list[FlywheelCycleOut]:
+        """The organization's flywheel cycles (of ``model``), newest first."""
+        return self._get("/v1/flywheel/cycles", list[FlywheelCycleOut], model=model, limit=limit)
+
+    def flywheel_cycle(self, cycle_id: str) -> FlywheelCycleOut:
+        """One flywheel cycle: status, job stage and progress, and its report once ended."""
+        return self._get(f"/v1/flywheel/cycles/{quote(cycle_id, safe='')}", FlywheelCycleOut)
+
+    def wait_for_cycle(
+        self, cycle_id: str, *, timeout: float = 1800.0, poll: float = 1.0
+    ) -> FlywheelCycleOut:
+        """Poll a flywheel cycle until it ends; return it (whatever its status).
+
+        Parameters
+        ----------
+        cycle_id : str
+        timeout : float
+            Seconds to wait at most.
+        poll : float
+            Seconds between two looks.
+
+        Returns
+        -------
+        FlywheelCycleOut
+            Status ``promoted``, ``kept``, ``nothing_new`` or ``failed`` (then
+            ``report["error"]`` says why).
+
+        Raises
+        ------
+        WaitTimedOut
+            Code ``wait_timeout``: the cycle had not ended after ``timeout`` seconds
+            (``details["status"]`` is its last status; it keeps running).
+        """
+        deadline = time.monotonic() + timeout
+        waited = 0.0
+        while True:
+            cycle = self.flywheel_cycle(cycle_id)
+            if cycle.status in _FINAL_CYCLE_STATUSES:
+                return cycle
+            if waited >= timeout or time.monotonic() >= deadline:
+                raise WaitTimedOut(
+                    f"flywheel cycle {cycle_id} still {cycle.status} after {timeout:g} s",
+                    details={"cycle_id": cycle_id, "status": cycle.status, "stage": cycle.stage},
+                )
+            step = max(0.0, min(poll, timeout - waited))
+            self._sleep(step)
+            waited += step
 
 
 def _parse(model: type[T], response: httpx.Response) -> T:

@@ -5,13 +5,16 @@
     solutions → train (or reuse) every solution through the public layers
     tenant    → the ``demo`` organization on plan ``pro`` and its API key
     feed      → replay held-out news items through the sentiment monitor
+    flywheel  → one flywheel cycle of ``support-intent`` on its hand-off queue, labelled
+                by a SIMULATED annotator (the held-out data's own labels)
     results   → one table: each solution's metric, its baseline, the published reference
 
 Running it again on the same home changes nothing that exists: dataset versions are
 content-addressed, the pipelines reuse model versions trained on the same data with the
 same parameters, the organization is found by name, the key is kept in
-``<home>/demo_api_key`` (file mode 0600) and reused while it is valid, and feed items
-already stored are not counted twice.
+``<home>/demo_api_key`` (file mode 0600) and reused while it is valid, feed items
+already stored are not counted twice, and the flywheel step is skipped once its cycle
+exists (its report is shown again).
 """
 
 from __future__ import annotations
@@ -24,15 +27,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baryon.core.errors import InvalidHome, NotFound
+from baryon.core.errors import InvalidHome, ModelNotReady, NotFound
 from baryon.core.scope import Scope
 from baryon.workspace import Workspace
 
-__all__ = ["DEMO_ORG", "DEMO_PLAN", "Demo", "DemoResult", "DemoRow", "SolutionStep"]
+__all__ = [
+    "DEMO_ORG",
+    "DEMO_PLAN",
+    "FLYWHEEL_QUESTIONS",
+    "SUPPORT_MODEL",
+    "Demo",
+    "DemoResult",
+    "DemoRow",
+    "SolutionStep",
+]
 
 DEMO_ORG = "demo"
 DEMO_PLAN = "pro"
 KEY_FILE = "demo_api_key"
+#: The model whose flywheel the demo turns once.
+SUPPORT_MODEL = "support-intent"
+#: Held-out questions the demo asks the support assistant before its flywheel cycle.
+FLYWHEEL_QUESTIONS = 500
 
 #: ``progress(solution, message, fraction_done)``.
 Progress = Callable[[str, str, float], None]
@@ -92,6 +108,7 @@ class DemoResult:
     api_key_new: bool = False
     api_key_file: str = ""
     feed: dict[str, Any] = field(default_factory=dict)
+    flywheel: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +119,7 @@ class DemoResult:
             "org": self.org,
             "api_key_file": self.api_key_file,
             "feed": self.feed,
+            "flywheel": self.flywheel,
             "seconds": self.seconds,
         }
 
@@ -376,12 +394,111 @@ class Demo:
             "interval_seconds": interval,
         }
 
+    def flywheel(
+        self, model: str = SUPPORT_MODEL, *, questions: int | None = FLYWHEEL_QUESTIONS
+    ) -> dict[str, Any]:
+        """One flywheel cycle of ``model`` on its hand-off queue, with a SIMULATED annotator.
+
+        1. ``questions`` questions of the champion's **validation** split (held out from
+           its training; a seeded sample, all of them when None) are asked of the
+           support assistant, as the operator organization that owns the model: the
+           ones it is unsure of are handed off and queued for labeling, as in
+           production;
+        2. a simulated annotator labels each queued question with the validation
+           split's own intent (``resolution`` ``import``): no person labels anything;
+        3. :func:`~baryon.flywheel.cycle.run_cycle` adds them to the champion's dataset
+           (train split; the test split stays frozen), retrains with the champion's
+           recipe and runs the gate.
+
+        Once the demo's cycle exists the step writes nothing and returns that cycle
+        again (``reused`` true). Without a champion of ``model`` it returns
+        ``{"skipped": reason}``.
+
+        Returns
+        -------
+        dict
+            ``model``, ``questions``, ``handed_off``, ``labelled``, ``cycle`` (the
+            cycle's :meth:`~baryon.flywheel.records.Cycle.to_dict`), ``reused``,
+            ``simulated_annotator`` (true) and ``seconds``.
+        """
+        from baryon.flywheel.cycle import run_cycle
+        from baryon.flywheel.records import cycle_row, list_cycles
+
+        start = time.perf_counter()
+        done = [c for c in list_cycles(self.ws, model=model) if c.report.get("trigger") == "demo"]
+        if done:
+            return {**done[0].report.get("demo", {}), "cycle": done[0].to_dict(), "reused": True}
+        try:
+            champion = self.ws.registry.get_version(model, alias="champion")
+        except (NotFound, ModelNotReady):
+            return {"skipped": f"no {model} champion"}
+        asked = self._simulated_labels(model, champion, questions)
+        cycle = run_cycle(self.ws, model, actor="demo", trigger="demo")
+        facts = {
+            "model": model,
+            **asked,
+            "simulated_annotator": True,
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+        with self.ws.db.session(self.ws.scope) as session:  # kept with the cycle for reruns
+            row = cycle_row(session, cycle.id)
+            row.report = {**row.report, "demo": facts}
+        return {**facts, "cycle": cycle.to_dict(), "reused": False}
+
+    def _simulated_labels(self, model: str, champion: Any, questions: int | None) -> dict[str, Any]:
+        """Ask held-out questions; label the handed-off ones with their true intent."""
+        import unicodedata
+
+        import numpy as np
+        from sqlalchemy import select
+
+        from baryon.labeling.tables import LabelingQueueRow, LabelingTaskRow
+        from baryon.predictions.log import hash_input
+        from baryon.solutions.support.service import SupportService
+
+        dataset = self.ws.datasets.get_by_id(champion.dataset_version_id)
+        text = next(c for c, r in champion.column_roles.items() if r == "text")
+        held_out = dataset.to_pandas(split="validation", columns=[text, champion.target])
+        if questions is not None and questions < len(held_out):
+            rng = np.random.default_rng(0)
+            picked = np.sort(rng.choice(len(held_out), size=questions, replace=False))
+            held_out = held_out.iloc[picked]
+        service = SupportService(self.ws, model_name=model)
+        truth: dict[str, Any] = {}
+        handed_off = 0
+        for question, intent in zip(held_out[text], held_out[champion.target], strict=True):
+            answer = service.answer(str(question))
+            if answer["handoff"]:
+                handed_off += 1
+                asked = unicodedata.normalize("NFC", str(question)).strip()  # as the service
+                truth[hash_input({"text": asked})] = intent
+        labelled = 0
+        now = self.ws.clock.now()
+        with self.ws.db.session(self.ws.scope) as session:
+            tasks = session.scalars(
+                select(LabelingTaskRow)
+                .join(LabelingQueueRow, LabelingQueueRow.id == LabelingTaskRow.queue_id)
+                .where(
+                    LabelingQueueRow.model_name == model,
+                    LabelingTaskRow.status == "open",
+                    LabelingTaskRow.input_hash.in_(list(truth)),
+                )
+            )
+            for task in tasks:
+                task.status, task.label = "done", str(truth[task.input_hash])
+                task.resolution, task.done_at, task.updated_at = "import", now, now
+                labelled += 1
+        return {"questions": len(held_out), "handed_off": handed_off, "labelled": labelled}
+
     def run(self) -> DemoResult:
         """Run every step; the result holds the table, the key and the timings."""
         start = time.perf_counter()
         rows, details = self.solutions()
         secret, new, path = self.tenant()
         feed = self.feed()
+        self._report("flywheel")("one cycle of support-intent (simulated annotator)", 0.0)
+        flywheel = self.flywheel()
+        self._report("flywheel")("done", 1.0)
         return DemoResult(
             rows=rows,
             details=details,
@@ -389,6 +506,7 @@ class Demo:
             api_key_new=new,
             api_key_file=str(path),
             feed=feed,
+            flywheel=flywheel,
             seconds=time.perf_counter() - start,
         )
 

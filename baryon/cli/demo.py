@@ -16,7 +16,7 @@ from baryon.cli._common import console, err_console, get_workspace, print_json
 from baryon.ml.encoders import INSTALL_HINT, nlp_available
 from baryon.solutions.sentiment.pipeline import KIND, default_kind
 
-__all__ = ["command"]
+__all__ = ["command", "flywheel_summary"]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -89,6 +89,45 @@ def _print_details(details: dict[str, Any]) -> None:
             f"{point['in_scope_accuracy']:.3f}, out-of-scope recall {point['oos_recall']:.3f}, "
             f"in-scope hand-off rate {point['in_scope_handoff_rate']:.3f}."
         )
+
+
+def flywheel_summary(flywheel: dict[str, Any]) -> str:
+    """One paragraph on the demo's flywheel cycle, saying plainly the annotator is simulated."""
+    if not flywheel or "skipped" in flywheel:
+        return f"Flywheel: skipped ({flywheel.get('skipped', 'not run')})."
+    cycle = flywheel.get("cycle") or {}
+    report = cycle.get("report") or {}
+    text = (
+        f"Flywheel of {flywheel.get('model')} with a SIMULATED annotator: "
+        f"{flywheel.get('questions')} held-out questions (its validation split, never "
+        f"trained on) were asked of the support assistant; {flywheel.get('handed_off')} "
+        f"were handed off and queued for labeling, and a simulated annotator labelled "
+        f"{flywheel.get('labelled')} of them with the dataset's own intents — no person "
+        f"labelled anything. "
+    )
+    if report.get("error"):
+        return text + f"Cycle {cycle.get('id')} failed: {report['error'].get('message')}."
+    text += f"Cycle {cycle.get('id')}: {report.get('decision', cycle.get('status'))}"
+    dataset = report.get("dataset")
+    metrics = report.get("metrics")
+    if dataset and metrics:
+        delta = metrics["delta"]["accuracy"]
+        low, high = delta["ci95"]
+        text += (
+            f"; {sum((report.get('rows_added') or {}).values())} rows added "
+            f"({dataset['parent']} → {dataset['new']}, test split frozen), retrained with the "
+            f"champion's recipe; accuracy on the frozen test split "
+            f"{metrics['champion']['accuracy']:.4f} → {metrics['candidate']['accuracy']:.4f} "
+            f"({delta['value']:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}]"
+            + ("; it contains 0: this test split cannot tell the two apart" if low <= 0 <= high
+               else "")
+            + ")"
+        )  # fmt: skip
+    message = report.get("message")
+    text += f". {message}" if message else "."
+    if flywheel.get("reused"):
+        text += " (Cycle from an earlier run of the demo, not run again.)"
+    return text
 
 
 def command(
@@ -185,6 +224,7 @@ def command(
             f"{feed.get('accepted')} new, {feed.get('duplicates')} already stored, "
             f"{feed.get('alerts')} alerts fired."
         )
+        console.print(flywheel_summary(result.flywheel), markup=False, highlight=False)
     if results_md is not None:
         results_md.write_text(results_markdown(result.rows, result.seconds))
     key_note = (

@@ -37,6 +37,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("worker", "worker", "Run background jobs until SIGTERM or SIGINT."),
     ("jobs", "jobs", "List, inspect and cancel background jobs."),
     ("iterations", "iterations", "Iterations: time boxes with metric goals and a Kanban board."),
+    ("flywheel", "flywheel", "The data flywheel: new labels → new version → retrain → gate."),
     ("plans", "plans", "Subscription plans."),
     ("orgs", "orgs", "Organizations (tenants)."),
     ("keys", "keys", "API keys."),

@@ -32,8 +32,9 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
     spec : str or None
         ``package.module:function``; the function takes no argument and returns a
         mapping ``kind → handler``. ``None`` means Baryon's handlers:
-        :func:`baryon.jobs.builtin_handlers` and
-        :func:`baryon.training.jobs.training_handlers` (``train``).
+        :func:`baryon.jobs.builtin_handlers`,
+        :func:`baryon.training.jobs.training_handlers` (``train``) and
+        :func:`baryon.flywheel.jobs.flywheel_handlers` (``flywheel``).
 
     Raises
     ------
@@ -41,11 +42,12 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         Code ``invalid_handlers``: malformed spec, missing module or function, or
         not a mapping of callables.
     """
+    from baryon.flywheel.jobs import flywheel_handlers
     from baryon.jobs import builtin_handlers
     from baryon.training.jobs import training_handlers
 
     if spec is None:
-        return {**builtin_handlers(), **training_handlers()}
+        return {**builtin_handlers(), **training_handlers(), **flywheel_handlers()}
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise InvalidInput(

@@ -8,10 +8,13 @@ options, split) and, for a split, the per-row assignment — plus one row in
 - :meth:`DatasetStore.ingest` reads a file (streamed in bounded memory);
 - :meth:`DatasetStore.clean` applies cleaning steps to a version;
 - :meth:`DatasetStore.split` assigns rows to train/validation/test (the data
-  artifact is shared with the parent, only the assignment is new).
+  artifact is shared with the parent, only the assignment is new);
+- :meth:`DatasetStore.append` adds rows to the train or validation split of a split
+  version (the parent's rows keep their split: its test split stays frozen).
 
 Every operation first computes a *recipe hash*: the source bytes and options, or the
-parent and the steps, or the parent and the split parameters. If the dataset already
+parent and the steps, or the parent and the split parameters, or the parent, the new
+rows and their lineage. If the dataset already
 has a version with that recipe it is returned and nothing is written; otherwise the
 version id is derived from the name, recipe and data digests. The database row is
 written last, in one transaction with its audit event, so a process killed at any
@@ -27,8 +30,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -59,9 +63,6 @@ from baryon.data.schema import check_roles, check_types, infer_schema, resolve_r
 from baryon.data.sources import open_source
 from baryon.data.splits import SPLIT_NAMES, assign_split
 from baryon.data.tables import DatasetRow, DatasetVersionRow
-
-if TYPE_CHECKING:
-    import numpy as np
 
 __all__ = ["DatasetStore", "DatasetVersion"]
 
@@ -142,8 +143,13 @@ class DatasetVersion:
 
     @property
     def operation(self) -> str:
-        """``ingest``, ``clean`` or ``split``."""
+        """``ingest``, ``clean``, ``split`` or ``append``."""
         return str(self.manifest.get("operation", ""))
+
+    @property
+    def lineage(self) -> dict[str, Any]:
+        """Where an appended version's new rows came from (``{}`` for other versions)."""
+        return dict(self.manifest.get("lineage") or {})
 
     @property
     def report(self) -> dict[str, Any]:
@@ -496,6 +502,124 @@ class DatasetStore:
             roles=dict(parent.roles),
             report=report,
             extra={"steps": [], "options": {}, "split": spec},
+            actor=actor,
+            split_digest=split_digest,
+        )
+
+    # ------------------------------------------------------------------ append
+    def append(
+        self,
+        name: str | Ref,
+        rows: pa.Table,
+        *,
+        split: str = "train",
+        version: int | None = None,
+        lineage: Mapping[str, Any] | None = None,
+        actor: str = "system",
+    ) -> DatasetVersion:
+        """Store a split version plus ``rows`` (all in ``split``) as a new version.
+
+        The new data is the parent's rows, in their order, then ``rows``; the new
+        split assignment is the parent's, then ``split`` for every new row. So each
+        parent row keeps its split and **the parent's test rows are exactly the new
+        version's test rows**: rows are never appended to the test split. Appending
+        the same rows with the same lineage again returns the same version.
+
+        Parameters
+        ----------
+        name : str or Ref
+            Dataset reference (``"name"`` or ``"name:3"``); only the scope's own
+            datasets are writable.
+        rows : pyarrow.Table
+            The new rows, with exactly the parent's columns (any order); values are
+            cast to the parent's column types.
+        split : {"train", "validation"}
+            The split every new row joins.
+        version : int, optional
+            Version to append to (default: the latest).
+        lineage : mapping, optional
+            JSON facts about where the rows came from, kept in the manifest
+            (:attr:`DatasetVersion.lineage`) and part of the recipe.
+        actor : str
+            Who appends (audit log).
+
+        Raises
+        ------
+        InvalidInput
+            ``no_split`` (the parent has no split), ``invalid_split`` (``test`` or an
+            unknown split), ``empty_append`` (no rows), ``schema_mismatch`` (other
+            columns, or values that do not fit the parent's column types).
+        NotFound
+            No such dataset or version; a dataset another organization shared is
+            read-only (``dataset_not_found``).
+        """
+        if split not in ("train", "validation"):
+            raise InvalidInput(
+                f"rows can be appended to the train or validation split, not {split!r} "
+                "(the test split of a version stays frozen)",
+                code="invalid_split",
+            )
+        parent = self._version(name, version, writing=True)
+        if not parent.split or parent.split_digest is None:
+            raise InvalidInput(
+                f"{parent.ref} has no split; rows are appended to a split version",
+                code="no_split",
+            )
+        if rows.num_rows == 0:
+            raise InvalidInput("no rows to append", code="empty_append")
+        base = parent.to_arrow()
+        if sorted(rows.column_names) != sorted(base.column_names):
+            raise InvalidInput(
+                f"appended rows need exactly the columns of {parent.ref} "
+                f"({', '.join(base.column_names)}), got {', '.join(rows.column_names)}",
+                code="schema_mismatch",
+            )
+        try:
+            added = rows.select(base.column_names).cast(base.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise InvalidInput(
+                f"appended rows do not fit the column types of {parent.ref}: {exc}",
+                code="schema_mismatch",
+            ) from None
+        facts = to_jsonable(dict(lineage or {}), default=str)
+        recipe = _sha(
+            {
+                "operation": "append",
+                "parent": parent.id,
+                "split": split,
+                "rows": _sha(to_jsonable(added.to_pylist(), default=str)),
+                "lineage": facts,
+            }
+        )
+        existing = self._find_recipe(parent.name, recipe)
+        if existing is not None:
+            return existing
+        table = pa.concat_tables([base, added])
+        built = materialise(lambda: table_batches(table), self.artifacts)
+        code = SPLIT_NAMES.index(split)
+        codes = np.concatenate(
+            [parent.split_codes(), np.full(added.num_rows, code, dtype=np.int8)]
+        ).astype(np.int8)
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.table({"split": pa.array(codes, type=pa.int8())}), sink)
+        split_digest = self.artifacts.put_bytes(sink.getvalue().to_pybytes())
+        spec = dict(parent.manifest.get("split") or parent.split)
+        spec["counts"] = {s: int((codes == i).sum()) for i, s in enumerate(SPLIT_NAMES)}
+        spec["appended"] = {"parent_id": parent.id, "split": split, "rows": added.num_rows}
+        spec["digest"] = split_digest
+        schema, roles = dict(parent.schema), dict(parent.roles)
+        report = build_report(built.stats, schema, roles)
+        report["split"] = spec["counts"]
+        return self._commit(
+            name=parent.name,
+            operation="append",
+            recipe=recipe,
+            parent=parent,
+            built=built,
+            schema=schema,
+            roles=roles,
+            report=report,
+            extra={"steps": [], "options": {}, "split": spec, "lineage": facts},
             actor=actor,
             split_digest=split_digest,
         )

@@ -35,6 +35,7 @@ from baryon.commerce.limits import RateLimiter, open_rate_limiter
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
+from baryon.flywheel.jobs import flywheel_handlers
 from baryon.jobs import BackgroundWorker, Handler, JobQueue, Worker, builtin_handlers, open_wakeup
 from baryon.predictions.inference import ModelResolver, RegistryModelResolver
 from baryon.serving.auth import declared_permission
@@ -129,8 +130,10 @@ def create_app(
         Extra routers (e.g. a solution's). Their routes must declare permissions too.
     job_handlers : mapping of str to Handler, optional
         ``kind → handler`` run by the in-process job worker (default:
-        :func:`baryon.jobs.builtin_handlers` and
-        :func:`baryon.training.jobs.training_handlers`, i.e. ``train``). The worker
+        :func:`baryon.jobs.builtin_handlers`,
+        :func:`baryon.training.jobs.training_handlers` and
+        :func:`baryon.flywheel.jobs.flywheel_handlers`, i.e. ``train`` and
+        ``flywheel``). The worker
         starts with the server (lifespan) when ``settings.inprocess_worker`` is true,
         after recovering jobs whose worker died (:meth:`~baryon.jobs.JobQueue.reap`),
         and stops at shutdown.
@@ -147,7 +150,9 @@ def create_app(
     clock = clock or SystemClock()
     metrics = Metrics()
     handlers = dict(
-        {**builtin_handlers(), **training_handlers()} if job_handlers is None else job_handlers
+        {**builtin_handlers(), **training_handlers(), **flywheel_handlers()}
+        if job_handlers is None
+        else job_handlers
     )
 
     def build_state(ws: Workspace) -> AppState:

@@ -582,7 +582,7 @@ class DatasetVersionOut(_Out):
     name: str
     version: int
     owner: str
-    operation: Literal["ingest", "clean", "split"]
+    operation: Literal["ingest", "clean", "split", "append"]
     parent_id: str | None
     rows: int
     columns: int
@@ -612,7 +612,7 @@ class DatasetLineageOut(_Out):
 
     id: str
     version: int
-    operation: Literal["ingest", "clean", "split"]
+    operation: Literal["ingest", "clean", "split", "append"]
 
 
 class DatasetDetailOut(DatasetVersionOut):

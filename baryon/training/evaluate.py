@@ -80,11 +80,17 @@ class Evaluation:
         Flat metric name → value (NaN when undefined).
     report : dict
         Everything else: row counts, per-class scores, confusion matrix, protocol.
+    truth, predictions : ndarray of shape (n_rows,) or None
+        Classifiers only: each row's true label (aligned with the model's classes)
+        and predicted label, for paired statistics across models (the flywheel's
+        bootstrap intervals). Not part of :meth:`to_dict`.
     """
 
     task: str
     metrics: dict[str, float]
     report: dict[str, Any] = field(default_factory=dict)
+    truth: np.ndarray | None = field(default=None, repr=False, compare=False)
+    predictions: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"task", "metrics", "report"}`` ready for JSON (NaN becomes None)."""
@@ -271,7 +277,7 @@ def evaluate_classifier(
             "in_scope_rows": int(inside.sum()),
             "handed_off": int(handed_off.sum()),
         }
-    return Evaluation(task=task, metrics=metrics, report=report)
+    return Evaluation(task=task, metrics=metrics, report=report, truth=y_arr, predictions=pred)
 
 
 def _renormalise(proba: np.ndarray) -> np.ndarray:

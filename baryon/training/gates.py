@@ -9,10 +9,12 @@ metric** by at least ``min_delta``, both measured on the **same test split**:
   named evaluation dataset) and compares those numbers — see
   :meth:`baryon.training.promotion.Promoter.promote`.
 
-"Beats by at least ``min_delta``" means ``challenger - champion >= min_delta`` for
-metrics where higher is better (accuracy, R², NDCG@10) and
-``champion - challenger >= min_delta`` where lower is better (RMSE, log loss).
-The comparison allows a rounding slack of 1e-12.
+"Beats by at least ``min_delta``" means the gain (``challenger - champion`` for
+metrics where higher is better — accuracy, R², NDCG@10 — and ``champion - challenger``
+where lower is better — RMSE, log loss) is **positive** and at least ``min_delta``. A
+tie never promotes, not even at ``min_delta=0``: a challenger that only equals the
+champion is no reason to move traffic. Both comparisons allow a rounding slack of 1e-12
+(a gain within 1e-12 of 0 is a tie; one within 1e-12 below ``min_delta`` passes).
 
 Primary metric per task: ``classification`` and ``text_classification`` →
 ``accuracy``; ``regression`` → ``r2``; ``recommendation`` → ``ndcg_at_10``.
@@ -82,12 +84,18 @@ def is_better(metric: str, challenger: float, champion: float, min_delta: float 
     Returns
     -------
     bool
-        False if either value is NaN.
+        False if either value is NaN, and for a tie (a gain within 1e-12 of 0), whatever
+        ``min_delta`` is.
     """
     if math.isnan(challenger) or math.isnan(champion):
         return False
-    gain = champion - challenger if metric in LOWER_IS_BETTER else challenger - champion
-    return gain >= min_delta - _SLACK
+    gain = _gain(metric, challenger, champion)
+    return gain > _SLACK and gain >= min_delta - _SLACK
+
+
+def _gain(metric: str, challenger: float, champion: float) -> float:
+    """How much better ``challenger`` is than ``champion`` (negative: worse)."""
+    return champion - challenger if metric in LOWER_IS_BETTER else challenger - champion
 
 
 @dataclass(frozen=True)
@@ -194,11 +202,12 @@ def decide(
     champ = math.nan if champion_value is None else float(champion_value)
     passed = is_better(metric, chall, champ, min_delta)
     direction = "lower" if metric in LOWER_IS_BETTER else "higher"
-    verdict = "beats" if passed else "does not beat"
+    tie = abs(_gain(metric, chall, champ)) <= _SLACK  # False when either is NaN
+    verdict = "beats" if passed else "ties" if tie else "does not beat"
+    rule = ": a tie does not promote" if tie else f" by min_delta={min_delta:g}"
     message = (
         f"challenger v{challenger_version} {metric}={_fmt(chall)} {verdict} champion "
-        f"v{champion_version} {metric}={_fmt(champ)} by min_delta={min_delta:g} "
-        f"({direction} is better){on}"
+        f"v{champion_version} {metric}={_fmt(champ)}{rule} ({direction} is better){on}"
     )
     return GateDecision(
         passed=passed,

@@ -511,3 +511,67 @@ def test_shared_dataset_is_readable_by_owner_name_never_writable(
         shared.get("t", owner="initech")
     assert unknown.value.code == "dataset_not_found"  # an unknown owner is no match
     assert [v.id for v in owner_view.datasets.history("t")] == [made.id]
+
+
+# ------------------------------------------------------------------------ append
+def _split_tickets(store: DatasetStore, write_file: WriteFile) -> Any:
+    rows = "".join(f"{i},text number {i},{'ab'[i % 2]}\n" for i in range(40))
+    store.ingest(write_file("s.csv", "id,text,label\n" + rows), name="s")
+    return store.split("s", strategy="stratified", test_size=0.25, validation_size=0.1, seed=1)
+
+
+def test_append_keeps_parent_splits_and_adds_rows_to_train(
+    store: DatasetStore, write_file: WriteFile
+) -> None:
+    import pyarrow as pa
+
+    parent = _split_tickets(store, write_file)
+    new = pa.table({"id": [100, 101], "text": ["new one", "new two"], "label": ["a", "b"]})
+    lineage = {"sources": [{"type": "test", "rows": 2}]}
+    child = store.append("s", new, lineage=lineage)
+    assert (child.version, child.parent_id, child.operation) == (3, parent.id, "append")
+    assert child.row_count == parent.row_count + 2
+    assert child.split is not None
+    assert child.split["counts"] == {
+        "train": parent.split["counts"]["train"] + 2,
+        "validation": parent.split["counts"]["validation"],
+        "test": parent.split["counts"]["test"],
+    }
+    pd.testing.assert_frame_equal(child.to_pandas(split="test"), parent.to_pandas(split="test"))
+    pd.testing.assert_frame_equal(
+        child.to_pandas(split="validation"), parent.to_pandas(split="validation")
+    )
+    train = child.to_pandas(split="train")
+    assert train["text"].tolist()[-2:] == ["new one", "new two"]
+    assert child.lineage == {"sources": [{"type": "test", "rows": 2}]}
+    assert child.schema == parent.schema
+    assert child.roles == parent.roles
+    # the same rows and lineage on the same parent again: the same version
+    assert store.append("s", new, version=parent.version, lineage=lineage) == child
+
+
+def test_append_to_test_split_refused_nothing_written(
+    store: DatasetStore, write_file: WriteFile
+) -> None:
+    import pyarrow as pa
+
+    _split_tickets(store, write_file)
+    before = _counts(store)
+    new = pa.table({"id": [100], "text": ["x"], "label": ["a"]})
+    with pytest.raises(InvalidInput) as info:
+        store.append("s", new, split="test")
+    assert info.value.code == "invalid_split"
+    with pytest.raises(InvalidInput) as info:
+        store.append("s", new.drop_columns(["id"]))
+    assert info.value.code == "schema_mismatch"
+    bad = pa.table({"id": ["not a number"], "text": ["x"], "label": ["a"]})
+    with pytest.raises(InvalidInput) as info:
+        store.append("s", bad)
+    assert info.value.code == "schema_mismatch"
+    with pytest.raises(InvalidInput) as info:
+        store.append("s", new.slice(0, 0))
+    assert info.value.code == "empty_append"
+    with pytest.raises(InvalidInput) as info:
+        store.append("s", new, version=1)
+    assert info.value.code == "no_split"
+    assert _counts(store) == before

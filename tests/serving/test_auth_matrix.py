@@ -22,6 +22,7 @@ from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM, Scope
 from baryon.flywheel.iterations import add_item, create_iteration
+from baryon.flywheel.records import create_cycle
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.auth import PUBLIC
 from baryon.tenancy.keys import create_key, revoke_key
@@ -45,6 +46,7 @@ ORG_OWNED = (
     "/v1/users/{", "/v1/keys/{", "/v1/predictions/{", "/v1/orgs/{", "/v1/datasets/{", "/v1/runs/{",
     "/v1/labeling/queues/{", "/v1/labeling/tasks/{",
     "/v1/iterations/{",
+    "/v1/flywheel/cycles/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -111,7 +113,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
             ends_at=clock.now() + timedelta(days=14),
         )  # fmt: skip
         item = add_item(s, sprint.id, kind="task", title="t", actor="test", clock=clock)
+    with ws.db.session(Scope.own(tenants.org_ids["acme"])) as s:
+        cycle = create_cycle(
+            s, org_id=tenants.org_ids["acme"], model_name="adder", status="nothing_new",
+            clock=clock,
+        )  # fmt: skip
     params = {
+        "{cycle_id}": cycle.id,
+        "{model}": "adder",
         "{user_id}": tenants.user_ids["acme"],
         "{key_id}": tenants.key_ids["acme:viewer"],
         "{prediction_id}": prediction_id,
@@ -162,6 +171,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/iterations"): {"name": "matrix", "ends_at": "2026-02-01T00:00:00Z"},
         ("POST", "/v1/iterations/{iteration}/items"): {"kind": "task", "title": "t"},
         ("PATCH", "/v1/iterations/{iteration}/items/{item_id}"): {"state": "doing"},
+        ("POST", "/v1/flywheel/{model}/cycles"): {},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
@@ -170,6 +180,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         run.id,
         sprint.id,
         item.id,
+        cycle.id,
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],
     ]

@@ -1,10 +1,11 @@
 """Two tenants, every object type, every route: org B using org A's ids gets 404.
 
 acme (org A) makes one of each object over the API — a dataset, a queued and a trained
-run, a registered model, a prediction, a grant — and globex (org B, owner key, so no
-permission stands in the way) calls every route of the app whose path names an object
-with acme's ids, and every list route. Routes come from the app itself, so a route added
-later is covered (and this file fails until it knows how to fill its path).
+run, a registered model, a prediction, a grant, a flywheel cycle — and globex (org B,
+owner key, so no permission stands in the way) calls every route of the app whose path
+names an object with acme's ids, and every list route. Routes come from the app itself,
+so a route added later is covered (and this file fails until it knows how to fill its
+path).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from servingkit import ClientFactory, Tenants
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
+from baryon.flywheel.jobs import flywheel_handlers
 from baryon.jobs import Job, JobQueue, Worker
 from baryon.predictions.inference import RegistryModelResolver
 from baryon.serving.app import create_app, route_permissions
@@ -78,8 +80,8 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         json={"object_type": "dataset", "name": "acmedata", "grantee": "ops", "permission": "read"},
     )
     assert grant.status_code == 201, grant.text
-    queue = dev.post("/v1/labeling/queues", json={"name": "acmemodel", "model": "acmemodel"})
-    assert queue.status_code == 201, queue.text
+    lq = dev.post("/v1/labeling/queues", json={"name": "acmemodel", "model": "acmemodel"})
+    assert lq.status_code == 201, lq.text
     other = {"hi": "lo", "lo": "hi"}[predicted.json()["outputs"][0]["label"]]
     disagree = {"prediction_id": predicted.json()["prediction_id"], "label": other}
     assert dev.post("/v1/feedback", json=disagree).status_code == 201  # queues a labeling task
@@ -92,7 +94,14 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
     assert sprint.status_code == 201, sprint.text
     item = dev.post("/v1/iterations/acmesprint/items", json={"kind": "run", "ref": run["id"]})
     assert item.status_code == 201, item.text
+    cycle = admin.post("/v1/flywheel/acmemodel/cycles", json={})
+    assert cycle.status_code == 202, cycle.text
+    ran = Worker(ws, flywheel_handlers(), queue=queue).run_once()
+    assert ran is not None
+    assert ran.status == "succeeded", ran
     return {
+        "{model}": ("acmemodel",),
+        "{cycle_id}": (cycle.json()["cycle_id"],),
         "{name}": ("acmedata", "acmemodel"),
         "{run_id}": (run["id"],),
         "{prediction_id}": (predicted.json()["prediction_id"],),
@@ -107,7 +116,7 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         "secrets": (
             "acmedata", "acmemodel", run["id"], predicted.json()["prediction_id"],
             grant.json()["id"], "secret-acme-data", task["id"], "acmesprint",
-            sprint.json()["id"], item.json()["id"],
+            sprint.json()["id"], item.json()["id"], cycle.json()["cycle_id"],
         ),
     }  # fmt: skip
 
@@ -146,6 +155,7 @@ def _bodies() -> dict[str, Callable[[str], Any]]:
         "/review": lambda _: {"label": "hi"},
         "/items": lambda _: {"kind": "task", "title": "t"},
         "/sample": lambda _: {"dataset": "acmedata"},
+        "/cycles": lambda _: {},
     }
 
 

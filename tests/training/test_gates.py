@@ -33,7 +33,10 @@ def test_primary_metric_unknown_task_refused() -> None:
     [
         ("accuracy", 0.85, 0.80, 0.05, True),  # exactly min_delta (float slack)
         ("accuracy", 0.84, 0.80, 0.05, False),
-        ("accuracy", 0.80, 0.80, 0.0, True),
+        ("accuracy", 0.80, 0.80, 0.0, False),  # a tie does not promote
+        ("accuracy", 0.80 + 1e-13, 0.80, 0.0, False),  # within rounding slack: a tie
+        ("accuracy", 0.8001, 0.80, 0.0, True),
+        ("rmse", 1.0, 1.0, 0.0, False),
         ("rmse", 1.0, 1.5, 0.4, True),  # lower is better
         ("rmse", 1.5, 1.0, 0.0, False),
         ("accuracy", math.nan, 0.5, 0.0, False),
@@ -97,3 +100,19 @@ def test_decide_invalid_min_delta_refused(min_delta: float) -> None:
             champion_value=0.5,
             min_delta=min_delta,
         )
+
+
+def test_decide_tie_at_min_delta_zero_refused_and_says_tie() -> None:
+    # Before issue 13 a tie passed at min_delta=0 and the message said "beats".
+    decision = decide(
+        metric="accuracy",
+        challenger_version=3,
+        challenger_value=0.8,
+        champion_version=2,
+        champion_value=0.8,
+        min_delta=0.0,
+    )
+    assert not decision.passed
+    assert "beats" not in decision.message
+    assert "ties champion v2" in decision.message
+    assert "a tie does not promote" in decision.message

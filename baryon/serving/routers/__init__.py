@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from baryon.serving.routers import (
     datasets,
+    flywheel,
     grants,
     iterations,
     keys,
@@ -49,6 +50,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     labeling_io.router,
     labeling_sample.router,
     iterations.router,
+    flywheel.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the

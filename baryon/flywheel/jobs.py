@@ -1,0 +1,350 @@
+"""Flywheel cycles as background jobs: submit, the ``flywheel`` handler, read with job state.
+
+::
+
+    from baryon.flywheel.jobs import flywheel_handlers, submit_cycle
+    from baryon.jobs import JobQueue, Worker
+
+    queue = JobQueue(ws.db, ws.clock)
+    recipe = prepare_cycle(ws, "support-intent")      # checks; writes nothing
+    state = submit_cycle(ws, queue, recipe, actor="docs")
+    state.cycle.status                       # 'queued'
+    Worker(ws, flywheel_handlers(), queue=queue).run_once()
+    cycle_state(ws, queue, state.cycle.id).status    # 'promoted', 'kept' or 'nothing_new'
+
+Submit
+    :func:`prepare_cycle` first checks what can be checked without training (the
+    model is the organization's own classifier with a champion trained by Baryon,
+    ``min_delta``), so bad input writes nothing; :func:`submit_cycle` then checks the
+    iteration exists and is open. A model
+    with a cycle already queued or running (its job not ended) is refused
+    (``cycle_in_progress``): two cycles of one model at once would both consume the
+    same labels. Then the cycle (``queued``), its ``flywheel`` job and an audit event
+    are written in one transaction.
+Run
+    :func:`flywheel_job` (the handler) runs :func:`~baryon.flywheel.cycle.run_cycle`
+    on the queued cycle, reporting each step as the job's stage and progress and
+    checking for a cancel between steps. A cycle that fails fails its job with the
+    same code. When the worker stops mid-cycle the cycle goes back to ``queued`` with
+    its job (released, not failed); a cancelled job's cycle ends ``failed``
+    (``job_cancelled``).
+Read
+    :func:`cycle_state` and :func:`cycle_states` attach the job's status, stage,
+    progress and attempts. A cycle whose job ended without ending the cycle (the
+    worker died on its last attempt) reads as ``failed``.
+
+Scheduling: :mod:`baryon.jobs` has no scheduler; a cycle runs when asked (CLI, API,
+SDK). Running it on a schedule is left to the schedules of a later issue (or cron
+calling ``baryon flywheel run``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from baryon.core.audit import record_audit
+from baryon.core.errors import Conflict, InvalidInput, NotFound
+from baryon.flywheel.cycle import FlywheelCycle, Recipe, check_min_delta, run_cycle
+from baryon.flywheel.records import Cycle, create_cycle, cycle_row, get_cycle
+from baryon.flywheel.tables import FlywheelCycleRow
+from baryon.jobs.queue import SUCCEEDED, Job, JobQueue
+from baryon.jobs.tables import JobRow
+from baryon.jobs.worker import Handler, JobCancelled, JobContext
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from baryon.workspace import Workspace
+
+__all__ = [
+    "FLYWHEEL",
+    "CycleState",
+    "cycle_state",
+    "cycle_states",
+    "flywheel_handlers",
+    "flywheel_job",
+    "prepare_cycle",
+    "submit_cycle",
+]
+
+#: The job kind that runs a queued flywheel cycle.
+FLYWHEEL = "flywheel"
+#: Attempts of a cycle's job: a worker that dies twice mid-cycle fails it.
+DEFAULT_MAX_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class CycleState:
+    """A cycle with the state of the job that runs it (``None`` for an in-process cycle).
+
+    Attributes
+    ----------
+    cycle : Cycle
+    job : Job or None
+    """
+
+    cycle: Cycle
+    job: Job | None = None
+
+    @property
+    def status(self) -> str:
+        """The cycle's status; ``failed`` when its job ended without ending it."""
+        job = self.job
+        if not self.cycle.finished and job is not None and job.finished:
+            return "failed" if job.status != SUCCEEDED else self.cycle.status
+        return self.cycle.status
+
+    @property
+    def active(self) -> bool:
+        """Whether the cycle is queued or running (and its job, if any, not ended)."""
+        return self.status in ("queued", "running")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cycle's :meth:`~baryon.flywheel.records.Cycle.to_dict` plus its job's state."""
+        job = self.job
+        out = {**self.cycle.to_dict(), "status": self.status}
+        out.update(
+            job_status=None if job is None else job.status,
+            stage=None if job is None else job.stage,
+            progress=None if job is None else (100.0 if self.cycle.finished else job.progress),
+            attempts=None if job is None else job.attempts,
+        )
+        if self.status == "failed" and not self.cycle.finished and job is not None:
+            error = {"code": job.error_code, "message": job.error}
+            out["report"] = {**out["report"], "error": error}
+        return out
+
+
+# ------------------------------------------------------------------------ submit
+def prepare_cycle(ws: Workspace, model_name: str, *, min_delta: float = 0.0) -> Recipe:
+    """Check a cycle of ``model_name`` can run, writing nothing; return its recipe.
+
+    Call it before the transaction that :func:`submit_cycle` writes in (it reads with
+    sessions of its own).
+
+    Raises
+    ------
+    NotFound
+        ``model_not_found``.
+    Conflict
+        ``no_champion``.
+    InvalidInput
+        ``not_a_classifier``, ``no_recipe``, ``invalid_min_delta``.
+    """
+    check_min_delta(min_delta)
+    return FlywheelCycle(ws, model_name).resolve()
+
+
+def submit_cycle(
+    ws: Workspace,
+    queue: JobQueue,
+    recipe: Recipe,
+    *,
+    actor: str,
+    iteration_id: str | None = None,
+    min_delta: float = 0.0,
+    trigger: str = "api",
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    session: Session | None = None,
+) -> CycleState:
+    """Record a ``queued`` cycle of the recipe's model and enqueue the job that runs it.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The organization's view; it owns the cycle and the job.
+    queue : JobQueue
+    recipe : Recipe
+        From :func:`prepare_cycle`.
+    actor : str
+        Recorded on the cycle's audit events and everything it makes.
+    iteration_id : str, optional
+        The iteration the cycle counts towards.
+    min_delta : float
+        The gate's required improvement (>= 0).
+    trigger : str
+        What asked for it (``api``, ``cli``), kept in the report.
+    max_attempts : int
+        Times a worker may claim the job.
+    session : Session, optional
+        Write inside the caller's transaction (scoped to the same organization);
+        nothing else is opened.
+
+    Returns
+    -------
+    CycleState
+
+    Raises
+    ------
+    NotFound
+        ``iteration_not_found``.
+    Conflict
+        ``iteration_closed``, ``cycle_in_progress``.
+    InvalidInput
+        ``invalid_min_delta``.
+    """
+    org_id = ws.scope.org_id
+    if org_id is None:
+        raise InvalidInput("a flywheel cycle is run by an organization, not the system scope")
+    min_delta = check_min_delta(min_delta)
+    if session is None:
+        with ws.db.session(ws.scope) as own:
+            return submit_cycle(
+                ws, queue, recipe, actor=actor, iteration_id=iteration_id, min_delta=min_delta,
+                trigger=trigger, max_attempts=max_attempts, session=own,
+            )  # fmt: skip
+    model_name = recipe.champion.name
+    _refuse_concurrent(model_name, session)
+    cycle = create_cycle(
+        session, org_id=org_id, model_name=model_name, status="queued", clock=ws.clock,
+        iteration_id=iteration_id, champion_version=recipe.champion.version,
+        report={"trigger": trigger, "model": model_name},
+    )  # fmt: skip
+    payload = {
+        "cycle_id": cycle.id,
+        "model": model_name,
+        "actor": actor,
+        "min_delta": min_delta,
+        "trigger": trigger,
+    }
+    job = queue.enqueue(
+        FLYWHEEL, payload, org_id=org_id, max_attempts=max_attempts, session=session
+    )
+    row = cycle_row(session, cycle.id)
+    row.job_id = job.id
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="flywheel.submit",
+        object_type="flywheel_cycle",
+        object_id=cycle.id,
+        details={"model": model_name, "job_id": job.id, "iteration_id": iteration_id},
+        org_id=org_id,
+        clock=ws.clock,
+    )
+    return CycleState(Cycle.from_row(row), job)
+
+
+def _refuse_concurrent(model_name: str, session: Session) -> None:
+    """``cycle_in_progress`` when a job-run cycle of the model is queued or running."""
+    rows = session.scalars(
+        select(FlywheelCycleRow).where(
+            FlywheelCycleRow.model_name == model_name,
+            FlywheelCycleRow.status.in_(("queued", "running")),
+            FlywheelCycleRow.job_id.is_not(None),
+        )
+    ).all()
+    for row in rows:
+        job_row = session.get(JobRow, row.job_id)
+        job = None if job_row is None else Job.from_row(job_row)
+        state = CycleState(Cycle.from_row(row), job)
+        if state.active:
+            raise Conflict(
+                f"cycle {row.id} of {model_name!r} is {state.status}; wait for it to end",
+                code="cycle_in_progress",
+                details={"cycle_id": row.id},
+            )
+
+
+# ----------------------------------------------------------------------- handler
+def flywheel_job(ctx: JobContext) -> dict[str, Any]:
+    """The ``flywheel`` job handler: run the queued cycle named by the payload.
+
+    Returns
+    -------
+    dict
+        ``{"cycle_id", "status", "dataset_version_id", "candidate_version"}``.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_job_payload``: not a flywheel job's payload.
+    JobCancelled
+        A cancel was requested (the cycle ends ``failed``), or the worker is stopping
+        (the cycle goes back to ``queued``).
+    BaryonError
+        The cycle failed (its code; the cycle is ``failed`` with the same error).
+    """
+    payload = ctx.payload
+    cycle_id, model = payload.get("cycle_id"), payload.get("model")
+    min_delta, actor = payload.get("min_delta", 0.0), payload.get("actor") or "system"
+    if (
+        not isinstance(cycle_id, str)
+        or not isinstance(model, str)
+        or not isinstance(min_delta, int | float)
+    ):
+        raise InvalidInput(
+            "a flywheel job's payload needs cycle_id, model and min_delta",
+            code="invalid_job_payload",
+        )
+    ws = ctx.workspace.for_org(ctx.job.org_id)
+
+    def progress(stage: str, percent: float) -> None:
+        ctx.check_cancelled()
+        ctx.progress(stage, percent)
+
+    try:
+        cycle = run_cycle(
+            ws, model, cycle_id=cycle_id, min_delta=float(min_delta), actor=str(actor),
+            trigger=str(payload.get("trigger") or "api"), progress=progress,
+        )  # fmt: skip
+    except JobCancelled:
+        if ctx.stopping and not ctx.cancel_requested and not ctx.lost:
+            _requeue(ws, cycle_id)  # the worker releases the job: another one starts it again
+        raise
+    return {
+        "cycle_id": cycle.id,
+        "status": cycle.status,
+        "dataset_version_id": cycle.dataset_version_id,
+        "candidate_version": cycle.candidate_version,
+    }
+
+
+def flywheel_handlers() -> dict[str, Handler]:
+    """Return the flywheel's job handlers, ``kind → handler``: ``{"flywheel": flywheel_job}``.
+
+    The entry points (``baryon serve``, ``baryon worker``) merge it with the others.
+    """
+    return {FLYWHEEL: flywheel_job}
+
+
+def _requeue(ws: Workspace, cycle_id: str) -> None:
+    with contextlib.suppress(NotFound), ws.db.session(ws.scope) as session:
+        row = cycle_row(session, cycle_id)
+        row.status, row.report, row.finished_at = "queued", {}, None
+
+
+# -------------------------------------------------------------------------- read
+def cycle_state(ws: Workspace, queue: JobQueue, cycle_id: str) -> CycleState:
+    """Return cycle ``cycle_id`` with its job's state.
+
+    Raises
+    ------
+    NotFound
+        ``cycle_not_found`` (another organization's too).
+    """
+    cycle = get_cycle(ws, cycle_id)
+    job = _job(queue, ws, cycle.job_id)
+    if job is not None and job.finished and not cycle.finished:
+        cycle = get_cycle(ws, cycle_id)  # the job ends after the cycle's last write
+    return CycleState(cycle, job)
+
+
+def cycle_states(ws: Workspace, queue: JobQueue, cycles: Sequence[Cycle]) -> list[CycleState]:
+    """Attach their job's state to cycles (looked up for unfinished ones only)."""
+    return [CycleState(c, None if c.finished else _job(queue, ws, c.job_id)) for c in cycles]
+
+
+def _job(queue: JobQueue, ws: Workspace, job_id: str | None) -> Job | None:
+    if job_id is None:
+        return None
+    try:
+        return queue.get(job_id, org_id=ws.scope.org_id)
+    except NotFound:
+        return None
