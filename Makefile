@@ -11,7 +11,7 @@ STAMP_DEV := $(VENV)/.stamp-dev-$(HASH)
 PIP_FLAGS ?= --disable-pip-version-check --quiet
 # Tests run in one worker per core (pytest-xdist), a module per worker at a time (its
 # module fixtures, such as the demo's trained workspace, are built once).
-PYTEST_ARGS ?= -n auto --dist loadfile
+PYTEST_ARGS ?= -n auto --dist loadfile --durations=15
 
 .PHONY: demo test check lint format typecheck bench bench-quick clean help
 

@@ -98,7 +98,7 @@ def test_jobs_cancel_queued_job_then_finished_job_is_refused(
         (["jobs", "show", "job_missing"], "job_not_found"),
         (["jobs", "list", "--status", "done"], "invalid_job_status"),
         (["jobs", "list", "--org", "nobody"], "org_not_found"),
-        (["worker", "--kind", "flywheel"], "unknown_job_kind"),
+        (["worker", "--kind", "no_such_kind"], "unknown_job_kind"),
         (["worker", "--handlers", "no_such_module:handlers"], "invalid_handlers"),
         (["worker", "--handlers", "json:no_such_function"], "invalid_handlers"),
         (["worker", "--handlers", "json:dumps"], "invalid_handlers"),
