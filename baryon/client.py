@@ -79,7 +79,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -157,6 +157,18 @@ from baryon.serving.solution_schemas import (
 __all__ = ["Client", "ConnectionFailed", "WaitTimedOut", "error_from_response"]
 
 T = TypeVar("T")
+
+
+class _Progressing(Protocol):
+    """What :meth:`Client._wait_until` reads of a run or a cycle."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def stage(self) -> str | None: ...
+
+
+_Watched = TypeVar("_Watched", bound=_Progressing)
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _BY_CODE: dict[str, type[BaryonError]] = {
@@ -1402,20 +1414,16 @@ class Client:
             Code ``wait_timeout``: the run had not ended after ``timeout`` seconds
             (``details["status"]`` is its last status; it keeps running).
         """
-        deadline = time.monotonic() + timeout
-        waited = 0.0
-        while True:
-            run = self.run(run_id)
-            if run.status in _FINAL_RUN_STATUSES and run.job_status not in _BUSY_JOB_STATUSES:
-                return run
-            if waited >= timeout or time.monotonic() >= deadline:
-                raise WaitTimedOut(
-                    f"run {run_id} still {run.status} after {timeout:g} s",
-                    details={"run_id": run_id, "status": run.status, "stage": run.stage},
-                )
-            step = max(0.0, min(poll, timeout - waited))
-            self._sleep(step)
-            waited += step
+        return self._wait_until(
+            lambda: self.run(run_id),
+            lambda run: (
+                run.status in _FINAL_RUN_STATUSES and run.job_status not in _BUSY_JOB_STATUSES
+            ),
+            what=f"run {run_id}",
+            details={"run_id": run_id},
+            timeout=timeout,
+            poll=poll,
+        )
 
     # --------------------------------------------------------------- labeling
     def sample_for_labeling(
@@ -1609,16 +1617,40 @@ class Client:
             Code ``wait_timeout``: the cycle had not ended after ``timeout`` seconds
             (``details["status"]`` is its last status; it keeps running).
         """
+        return self._wait_until(
+            lambda: self.flywheel_cycle(cycle_id),
+            lambda cycle: cycle.status in _FINAL_CYCLE_STATUSES,
+            what=f"flywheel cycle {cycle_id}",
+            details={"cycle_id": cycle_id},
+            timeout=timeout,
+            poll=poll,
+        )
+
+    def _wait_until(
+        self,
+        look: Callable[[], _Watched],
+        ended: Callable[[_Watched], bool],
+        *,
+        what: str,
+        details: dict[str, Any],
+        timeout: float,
+        poll: float,
+    ) -> _Watched:
+        """Call ``look`` every ``poll`` seconds until ``ended`` holds: the one polling loop.
+
+        Raises :class:`WaitTimedOut` (``details`` plus the last ``status`` and ``stage``)
+        when ``timeout`` seconds of waiting have passed.
+        """
         deadline = time.monotonic() + timeout
         waited = 0.0
         while True:
-            cycle = self.flywheel_cycle(cycle_id)
-            if cycle.status in _FINAL_CYCLE_STATUSES:
-                return cycle
+            seen = look()
+            if ended(seen):
+                return seen
             if waited >= timeout or time.monotonic() >= deadline:
                 raise WaitTimedOut(
-                    f"flywheel cycle {cycle_id} still {cycle.status} after {timeout:g} s",
-                    details={"cycle_id": cycle_id, "status": cycle.status, "stage": cycle.stage},
+                    f"{what} still {seen.status} after {timeout:g} s",
+                    details={**details, "status": seen.status, "stage": seen.stage},
                 )
             step = max(0.0, min(poll, timeout - waited))
             self._sleep(step)
