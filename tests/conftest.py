@@ -6,10 +6,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pgkit import fresh_database
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test module (skips without a server)."""
+    with fresh_database(f"baryon_{request.module.__name__.rsplit('.', 1)[-1][:30]}") as url:
+        yield url
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ from baryon.core.errors import BaryonError, InvalidInput
 from baryon.jobs.queue import CANCELLED, FAILED, SUCCEEDED, Job, JobQueue, LeaseState
 
 if TYPE_CHECKING:
+    from baryon.jobs.wakeup import Wakeup
     from baryon.workspace import Workspace
 
 __all__ = ["BackgroundWorker", "Handler", "JobCancelled", "JobContext", "Worker"]
@@ -58,6 +59,7 @@ logger = logging.getLogger("baryon.jobs")
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 _PROGRESS_MIN_INTERVAL = 0.5  # seconds between two progress writes of one stage
 _MAX_MESSAGE_CHARS = 500
+_STOP_CHECK_SECONDS = 1.0  # longest an idle worker takes to see a stop
 
 
 class JobCancelled(BaryonError):
@@ -369,11 +371,23 @@ class Worker:
                 continue
             if burst:
                 break
-            if wakeup is not None:
-                wakeup.wait(self.poll_interval)
-            else:
-                self._stop.wait(self.poll_interval)
+            self._idle(wakeup)
         return count
+
+    def _idle(self, wakeup: Wakeup | None) -> None:
+        """Wait up to ``poll_interval`` for a wake-up, returning soon after a stop.
+
+        A stop set while this worker was claiming (not yet waiting) sends no wake-up
+        it can see, so the wait is cut in slices of at most ``_STOP_CHECK_SECONDS``.
+        """
+        if wakeup is None:
+            self._stop.wait(self.poll_interval)
+            return
+        deadline = time.monotonic() + self.poll_interval
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or wakeup.wait(min(left, _STOP_CHECK_SECONDS)):
+                return
 
     def stop(self) -> None:
         """Ask :meth:`run` to return after the current job (thread-safe)."""

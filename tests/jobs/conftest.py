@@ -6,16 +6,13 @@ PostgreSQL (a throw-away database per session, so other suites are not disturbed
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from jobkit import make_org
-from sqlalchemy import create_engine, delete, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
@@ -23,24 +20,6 @@ from baryon.core.scope import SYSTEM
 from baryon.jobs import JobQueue
 from baryon.jobs.tables import JobRow
 from baryon.workspace import Workspace
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this session (skips without a server)."""
-    base = os.environ.get("BARYON_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("BARYON_TEST_POSTGRES_URL not set: no PostgreSQL server to test against")
-    name = f"baryon_jobs_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

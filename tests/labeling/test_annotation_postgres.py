@@ -6,8 +6,6 @@ suites using ``BARYON_TEST_POSTGRES_URL`` are not disturbed.
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,8 +13,7 @@ from typing import Any
 
 import pytest
 from labelkit import CLAIM, add_task, as_org, make_queue
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
 from baryon.commerce.orgs import create_org
 from baryon.core.clock import FixedClock
@@ -30,23 +27,6 @@ from baryon.labeling.views import Claim, Submission
 from baryon.workspace import Workspace
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    base = os.environ.get("BARYON_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("BARYON_TEST_POSTGRES_URL not set: no PostgreSQL server to test against")
-    name = f"baryon_labeling_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

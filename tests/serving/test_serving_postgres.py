@@ -6,7 +6,6 @@ other suites using ``BARYON_TEST_POSTGRES_URL`` are not disturbed.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from collections import Counter
@@ -16,8 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from servingkit import PortalTransport, make_resolver
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from baryon.commerce.limits import DatabaseRateLimiter
 from baryon.commerce.metering import reserve_quota
@@ -34,23 +32,6 @@ from baryon.workspace import Workspace
 
 pytestmark = pytest.mark.postgres
 ROW = {"a": 1, "b": 2}
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    base = os.environ.get("BARYON_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("BARYON_TEST_POSTGRES_URL not set: no PostgreSQL server to test against")
-    name = f"baryon_serving_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -196,28 +196,8 @@ def test_load_missing_alias_model_not_ready(workspace: Workspace, make_run: Make
 
 
 @pytest.mark.postgres
-def test_register_32_threads_race_on_postgres_gap_free(tmp_path: Path) -> None:
-    import os
-    import uuid
-
-    url = os.environ.get("BARYON_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("BARYON_TEST_POSTGRES_URL not set: no PostgreSQL server to test against")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    # a database of its own: the shared one may hold other tests' schemas
-    fresh = f"baryon_reg_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{fresh}"'))
-    try:
-        own_url = make_url(url).set(database=fresh).render_as_string(hide_password=False)
-        _race_on(Settings(home=tmp_path / "pg-home", database_url=own_url))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
-        admin.dispose()
+def test_register_32_threads_race_on_postgres_gap_free(pg_url: str, tmp_path: Path) -> None:
+    _race_on(Settings(home=tmp_path / "pg-home", database_url=pg_url))
 
 
 def _race_on(settings: Settings) -> None:
