@@ -255,6 +255,7 @@ def _details(ws: Any, version: Any) -> dict[str, Any]:
             {"id": v.id, "ref": v.ref, "operation": v.operation}
             for v in ws.datasets.lineage(version.name, version.version)
         ],
+        "provenance": version.lineage,
         "data_digest": version.data_digest,
     }
 

@@ -620,7 +620,10 @@ class DatasetDetailOut(DatasetVersionOut):
 
     ``report`` also has per-column statistics (``column_stats``) and text lengths;
     ``options`` are the ingest options, ``steps`` the cleaning steps with what each did,
-    ``lineage`` the chain from the ingest to this version (oldest first).
+    ``lineage`` the chain from the ingest to this version (oldest first), and
+    ``provenance`` where an ``append`` version's new rows came from (its manifest's
+    lineage facts: for a flywheel cycle the parent, every label source with its row
+    count, what was left out and the watermark; ``{}`` for other versions).
     """
 
     report: dict[str, Any]
@@ -628,6 +631,7 @@ class DatasetDetailOut(DatasetVersionOut):
     options: dict[str, Any]
     steps: list[dict[str, Any]]
     lineage: list[DatasetLineageOut]
+    provenance: dict[str, Any]
 
 
 class DatasetHistoryOut(DatasetVersionOut):

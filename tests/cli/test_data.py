@@ -154,6 +154,7 @@ def test_clean_with_recipe_file(data: Data, tickets: Path, tmp_path: Path) -> No
     payload = json.loads(out)
     assert [s["step"] for s in payload["steps"]] == ["trim", "drop_duplicates"]
     assert [e["operation"] for e in payload["lineage"]] == ["ingest", "clean"]
+    assert payload["provenance"] == {}
 
 
 def test_clean_errors(data: Data, tickets: Path) -> None:

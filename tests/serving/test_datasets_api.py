@@ -431,6 +431,7 @@ def test_show_versions_clean_split_lineage(acme: httpx.Client) -> None:
     assert [e["operation"] for e in shown["lineage"]] == ["ingest", "clean", "split"]
     assert shown["report"]["column_stats"]["text"]["type"] == "string"
     assert shown["split"]["strategy"] == "random"
+    assert shown["provenance"] == {}
     first = acme.get("/v1/datasets/tickets", params={"version": 1}).json()
     assert (first["rows"], first["source"]["filename"]) == (13, "tickets.csv")
 
@@ -447,6 +448,23 @@ def test_show_versions_clean_split_lineage(acme: httpx.Client) -> None:
     ]
     missing = acme.get("/v1/datasets/tickets", params={"version": 9})
     assert (missing.status_code, _code(missing)) == (404, "version_not_found")
+
+
+def test_show_append_version_has_the_provenance_of_its_rows(
+    acme: httpx.Client, ws: Workspace
+) -> None:
+    import pyarrow as pa
+
+    _upload(acme)
+    acme.post("/v1/datasets/tickets/split", json={"strategy": "random", "test_size": 0.25})
+    rows = pa.table({"text": ["one more message"], "label": ["pos"]})
+    facts = {"parent": {"ref": "tickets:2"}, "sources": [{"source": "queue:q", "rows": 1}]}
+    ws.for_org("acme").datasets.append("tickets", rows, lineage=facts)
+
+    shown = acme.get("/v1/datasets/tickets").json()
+
+    assert (shown["version"], shown["operation"], shown["rows"]) == (3, "append", 21)
+    assert shown["provenance"] == facts
 
 
 def test_clean_with_recipe_text_same_as_steps(acme: httpx.Client) -> None:

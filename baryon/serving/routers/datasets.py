@@ -267,7 +267,8 @@ def get_dataset(
     principal: Principal = require("datasets:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
-    """A version (the latest by default): schema, roles, quality report, split, lineage."""
+    """A version (the latest by default): schema, roles, quality report, split, lineage
+    and, for an ``append`` version, the provenance of its new rows."""
     ws = state.workspace_for(principal.org_id)
     found = ws.datasets.get(name, version, owner=owner)
     manifest = found.manifest
@@ -279,6 +280,7 @@ def get_dataset(
         "options": manifest.get("options") or {},
         "steps": manifest.get("steps") or [],
         "lineage": [{"id": v.id, "version": v.version, "operation": v.operation} for v in lineage],
+        "provenance": found.lineage,
     }
 
 
