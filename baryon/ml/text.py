@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import copy
 import html
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -47,9 +46,10 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
+from sklearn.utils import check_random_state
 
 from baryon.core.errors import BaryonError, IntegrityError, InvalidInput
 from baryon.ml._validation import (
@@ -313,12 +313,7 @@ class TextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # type: 
         )
         if self.calibration is None:
             return network.fit(features, labels)
-        # at least one held-out text per class (every class has 2 or more texts)
-        n_held_out = max(len(np.unique(labels)), math.ceil(self.calibration_size * len(labels)))
-        splitter = StratifiedShuffleSplit(
-            n_splits=1, test_size=n_held_out, random_state=self.random_state
-        )
-        learn, held_out = next(splitter.split(np.zeros(len(labels)), labels))
+        learn, held_out = _calibration_split(labels, self.calibration_size, self.random_state)
         network.fit(features[learn], labels[learn])
         # The frozen network is not refitted: a single "fold" whose test part is every
         # held-out row gives the calibrator the network's scores on all of them.
@@ -562,3 +557,24 @@ def check_labels(y: Any, n_samples: int, estimator: str = "TextClassifier") -> n
     if values.dtype == object:
         values = np.asarray(pd.Series(values, dtype=object).infer_objects().to_numpy())
     return values
+
+
+def _calibration_split(
+    labels: np.ndarray, share: float, random_state: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split row indices into (learn, held_out), stratified, every class on both sides.
+
+    Each class holds out ``round(share * count)`` of its rows, at least 1 and at most
+    ``count - 1`` (every class has 2 or more rows). A plain stratified shuffle split
+    can leave a rare class out of the held-out rows, and the calibrator then sees
+    fewer classes than the network predicts.
+    """
+    rng = check_random_state(random_state)
+    held: list[np.ndarray] = []
+    for cls in np.unique(labels):
+        rows = np.flatnonzero(labels == cls)
+        k = min(len(rows) - 1, max(1, round(share * len(rows))))
+        held.append(rng.permutation(rows)[:k])
+    held_out = np.sort(np.concatenate(held))
+    learn = np.setdiff1d(np.arange(len(labels)), held_out)
+    return learn, held_out

@@ -277,3 +277,17 @@ def test_text_classifier_mlp_small_calibration_share_still_holds_out_every_class
     texts, labels = intents  # 30 texts, 3 classes: 5 % would be 2 texts
     model = TextClassifier(random_state=0, calibration_size=0.05, **_MLP).fit(texts, labels)
     assert model.predict(["refund the payment"])[0] == "refund"
+
+
+def test_text_classifier_mlp_rare_class_is_held_out_for_calibration_too(intents):
+    texts, labels = intents
+    # 2 texts of a rare class among 40: a plain stratified 10 % split held none of
+    # them out and the calibrator then raised IndexError (3 classes predicted, 2 seen)
+    rare_texts = ["close my account today", "please close the account"]
+    model = TextClassifier(random_state=0, **_MLP).fit(
+        [*texts, *texts[:8], *rare_texts], [*labels, *labels[:8], "close", "close"]
+    )
+    proba = model.predict_proba(["close the account"])
+    assert proba.shape == (1, 4)
+    assert list(model.classes_) == sorted({*labels, "close"})
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
