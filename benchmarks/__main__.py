@@ -1,7 +1,9 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--only NAME ...]``.
 
 Writes ``benchmarks/results/<date>-<machine>.json`` and regenerates
-``docs/benchmarks.md`` from it.
+``docs/benchmarks.md`` from it. With ``--only`` the results go to
+``<date>-<machine>-only-<names>.json`` and the page is left alone (it shows one
+complete run), unless ``--doc`` asks for it.
 """
 
 from __future__ import annotations
@@ -110,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="reduced sizes (< 3 minutes)")
     parser.add_argument("--only", nargs="*", help="benchmark names to run")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--doc", action="store_true", help="rewrite docs/benchmarks.md even with --only"
+    )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -128,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             failures.append({"benchmark": name, "error": f"{type(exc).__name__}: {exc}"[:300]})
         print(f"[bench] {name} done in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     machine = machine_info()
-    fname = f"{started:%Y-%m-%d}-{machine['hostname'] or 'machine'}.json"
+    fname = f"{started:%Y-%m-%d}-{machine['hostname'] or 'machine'}"
+    if args.only:
+        fname += "-only-" + "-".join(sorted(args.only))
+    fname += ".json"
     payload = {
         "file": fname,
         "quick": args.quick,
@@ -140,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / fname).write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    if not args.no_doc:
+    if not args.no_doc and (args.doc or not args.only):
         DOC.write_text(render_markdown(payload))
     print(render_markdown(payload))
     return 1 if failures else 0
