@@ -9,8 +9,12 @@ Public surface::
     Worker(ws, builtin_handlers()).run_once()
     queue.get(job.id, org_id=org.id).status        # 'succeeded'
 
-See ``docs/jobs.md`` for statuses, leases and recovery, and why the queue lives in
-the metadata database.
+Schedules (:mod:`baryon.jobs.schedules`) enqueue a job of one kind every interval or
+on a cron expression; a worker given a :class:`Scheduler` fires the due ones, each due
+time once however many workers run (:mod:`baryon.jobs.scheduler`).
+
+See ``docs/jobs.md`` for statuses, leases and recovery, schedules, and why the queue
+lives in the metadata database.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from baryon.jobs.queue import (
     LeaseState,
     ReapReport,
 )
+from baryon.jobs.scheduler import Firing, Scheduler
+from baryon.jobs.schedules import Schedule, ScheduledKind
 from baryon.jobs.wakeup import LocalWakeup, RedisWakeup, Wakeup, open_wakeup
 from baryon.jobs.worker import BackgroundWorker, Handler, JobCancelled, JobContext, Worker
 
@@ -41,6 +47,7 @@ __all__ = [
     "SUCCEEDED",
     "TERMINAL_STATUSES",
     "BackgroundWorker",
+    "Firing",
     "Handler",
     "Job",
     "JobCancelled",
@@ -50,6 +57,9 @@ __all__ = [
     "LocalWakeup",
     "ReapReport",
     "RedisWakeup",
+    "Schedule",
+    "ScheduledKind",
+    "Scheduler",
     "Wakeup",
     "Worker",
     "builtin_handlers",

@@ -49,6 +49,7 @@ __all__ = [
     "JobQueue",
     "LeaseState",
     "ReapReport",
+    "check_payload",
 ]
 
 QUEUED = "queued"
@@ -208,7 +209,15 @@ class ReapReport:
         return len(self.requeued) + len(self.failed) + len(self.cancelled)
 
 
-def _check_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+def check_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a job payload as a plain JSON object (a copy).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_job_payload``: not a mapping, or not JSON (NaN, infinities, keys
+        that are not strings, values JSON cannot hold).
+    """
     if not isinstance(payload, Mapping):
         raise InvalidInput(
             f"a job payload must be a JSON object, got {type(payload).__name__}",
@@ -312,7 +321,7 @@ class JobQueue:
                 f"max_attempts must be an integer from 1 to {_MAX_ATTEMPTS_CAP}, "
                 f"got {max_attempts!r}"
             )
-        data = _check_payload(payload if payload is not None else {})
+        data = check_payload(payload if payload is not None else {})
         row = JobRow(
             id=new_id("job", self.clock),
             org_id=org_id,

@@ -30,6 +30,11 @@ Outcomes
 
 While a handler runs, a heartbeat thread renews the lease every third of
 ``lease_seconds``.
+
+Schedules: a worker given a :class:`~baryon.jobs.scheduler.Scheduler` fires the due
+schedules before it claims, at most once per ``poll_interval``; the scheduler makes
+sure each due time enqueues one job however many workers look
+(:mod:`baryon.jobs.scheduler`).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from baryon.core.errors import BaryonError, InvalidInput
 from baryon.jobs.queue import CANCELLED, FAILED, SUCCEEDED, Job, JobQueue, LeaseState
 
 if TYPE_CHECKING:
+    from baryon.jobs.scheduler import Scheduler
     from baryon.jobs.wakeup import Wakeup
     from baryon.workspace import Workspace
 
@@ -265,6 +271,9 @@ class Worker:
     reap_interval : float, optional
         Seconds between two runs of :meth:`JobQueue.reap` (default: half the lease,
         at most 30 s).
+    scheduler : Scheduler, optional
+        Fires due schedules before each claim, at most once per ``poll_interval``
+        (default: none; this worker fires no schedule).
 
     Raises
     ------
@@ -283,6 +292,7 @@ class Worker:
         name: str | None = None,
         queue: JobQueue | None = None,
         reap_interval: float | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         for kind, handler in handlers.items():
             if not isinstance(kind, str) or not _KIND_RE.match(kind):
@@ -304,11 +314,14 @@ class Worker:
             if not value > 0:
                 raise InvalidInput(f"{label} must be positive, got {value!r}")
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.scheduler = scheduler
         self._stop = threading.Event()
         self._last_reap = -math.inf
+        self._last_schedules = -math.inf
 
     def run_once(self) -> Job | None:
-        """Reap expired leases if due, then claim and run one job.
+        """Reap expired leases and fire due schedules (each when its interval passed),
+        then claim and run one job.
 
         Returns
         -------
@@ -328,6 +341,12 @@ class Worker:
                 )
         if self._stop.is_set():
             return None
+        if (
+            self.scheduler is not None
+            and time.monotonic() - self._last_schedules >= self.poll_interval
+        ):
+            self._last_schedules = time.monotonic()
+            self.scheduler.run_due()
         owner = f"{self.name}:{secrets.token_hex(4)}"
         job = self.queue.claim(
             kinds=self.handlers.keys(), owner=owner, lease_seconds=self.lease_seconds

@@ -18,7 +18,7 @@ from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM
 from baryon.jobs import JobQueue
-from baryon.jobs.tables import JobRow
+from baryon.jobs.tables import JobRow, JobScheduleRow
 from baryon.workspace import Workspace
 
 
@@ -46,6 +46,7 @@ def _open(settings: Settings, clock: FixedClock | None) -> Workspace:
     ws = Workspace.open(settings, clock=clock)
     if not ws.db.is_sqlite:  # one database for the session: start from an empty queue
         with ws.db.session(SYSTEM) as session:
+            session.execute(delete(JobScheduleRow))
             session.execute(delete(JobRow))
     return ws
 
