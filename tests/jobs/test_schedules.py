@@ -14,8 +14,8 @@ from baryon.core.clock import FixedClock
 from baryon.core.errors import Conflict, InvalidInput, NotFound
 from baryon.core.scope import Scope
 from baryon.jobs.schedules import (
-    ScheduledKind,
     Schedule,
+    ScheduledKind,
     check_cron,
     create_schedule,
     format_every,
@@ -50,7 +50,14 @@ def _count(ws: Workspace, org_id: str) -> int:
 # ------------------------------------------------------------------ timing
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("60s", 60), ("15m", 900), ("2h", 7200), ("1d", 86400), (" 90 m ", 5400), ("366d", 366 * 86400)],
+    [
+        ("60s", 60),
+        ("15m", 900),
+        ("2h", 7200),
+        ("1d", 86400),
+        (" 90 m ", 5400),
+        ("366d", 366 * 86400),
+    ],
 )
 def test_parse_every_units_to_seconds(text: str, seconds: int) -> None:
     assert parse_every(text) == seconds
@@ -147,9 +154,7 @@ def test_create_every_first_due_one_interval_later_and_audited(ws: Workspace, or
     assert made.to_dict()["timezone"] == "UTC"
     assert made.to_dict()["next_run_at"] == made.next_run_at.isoformat()
     with ws.db.session(Scope.own(org_id)) as session:
-        [event] = session.scalars(
-            select(AuditEvent).where(AuditEvent.object_id == made.id)
-        ).all()
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.object_id == made.id)).all()
         assert (event.action, event.actor, event.org_id) == ("schedule.create", "tester", org_id)
 
 
