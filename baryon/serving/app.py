@@ -36,7 +36,17 @@ from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
 from baryon.flywheel.jobs import flywheel_handlers
-from baryon.jobs import BackgroundWorker, Handler, JobQueue, Worker, builtin_handlers, open_wakeup
+from baryon.flywheel.schedules import flywheel_schedule_kinds
+from baryon.jobs import (
+    BackgroundWorker,
+    Handler,
+    JobQueue,
+    ScheduledKind,
+    Scheduler,
+    Worker,
+    builtin_handlers,
+    open_wakeup,
+)
 from baryon.predictions.inference import ModelResolver, RegistryModelResolver
 from baryon.serving.auth import declared_permission
 from baryon.serving.deps import AppState
@@ -107,6 +117,7 @@ def create_app(
     rate_limiter: RateLimiter | str = "database",
     routers: Iterable[APIRouter] = (),
     job_handlers: Mapping[str, Handler] | None = None,
+    schedule_kinds: Mapping[str, ScheduledKind] | None = None,
 ) -> FastAPI:
     """Build the HTTP API.
 
@@ -137,6 +148,10 @@ def create_app(
         starts with the server (lifespan) when ``settings.inprocess_worker`` is true,
         after recovering jobs whose worker died (:meth:`~baryon.jobs.JobQueue.reap`),
         and stops at shutdown.
+    schedule_kinds : mapping of str to ScheduledKind, optional
+        The job kinds ``/v1/schedules`` accepts and the in-process worker fires
+        (default: :func:`baryon.flywheel.schedules.flywheel_schedule_kinds`, i.e.
+        ``flywheel``).
 
     Returns
     -------
@@ -154,6 +169,7 @@ def create_app(
         if job_handlers is None
         else job_handlers
     )
+    kinds = dict(flywheel_schedule_kinds() if schedule_kinds is None else schedule_kinds)
 
     def build_state(ws: Workspace) -> AppState:
         limiter = (
@@ -169,6 +185,7 @@ def create_app(
             resolver=resolver or RegistryModelResolver(ws),
             metrics=metrics,
             jobs=JobQueue(ws.db, clock, wakeup=open_wakeup(settings.redis_url)),
+            schedule_kinds=kinds,
         )
 
     def start_worker(state: AppState) -> BackgroundWorker | None:
@@ -187,6 +204,7 @@ def create_app(
             handlers,
             queue=state.jobs,
             name=f"serve:{socket.gethostname()}:{os.getpid()}",
+            scheduler=Scheduler(state.workspace, state.schedule_kinds, queue=state.jobs),
         )
         background = BackgroundWorker(worker)
         background.start()

@@ -30,6 +30,7 @@ from baryon.core.clock import Clock
 from baryon.core.config import Settings
 from baryon.core.scope import Scope
 from baryon.jobs.queue import JobQueue
+from baryon.jobs.schedules import ScheduledKind
 from baryon.predictions.inference import ModelResolver
 from baryon.predictions.log import get_endpoint
 from baryon.serving.observability import Metrics
@@ -53,6 +54,8 @@ class AppState:
     metrics : Metrics
     jobs : JobQueue
         The workspace's job queue (its wake-up reaches the in-process worker).
+    schedule_kinds : dict of str to ScheduledKind
+        The job kinds that may be scheduled (``/v1/schedules``).
     endpoint_ttl : float
         Seconds an organization's traffic split is cached in this process.
     """
@@ -64,6 +67,7 @@ class AppState:
     resolver: ModelResolver
     metrics: Metrics
     jobs: JobQueue
+    schedule_kinds: dict[str, ScheduledKind] = field(default_factory=dict)
     endpoint_ttl: float = 2.0
     _write_lock: threading.Lock | None = field(default=None, repr=False)
     _endpoints: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict, repr=False)

@@ -41,6 +41,8 @@ flywheel:read      x      x      x                     x
 flywheel:run       x      x
 iterations:read    x      x      x          x          x
 iterations:write   x      x      x
+schedules:read     x      x      x                     x
+schedules:write    x      x
 =================  =====  =====  =========  =========  ======
 
 Platform (operator organizations only, ``owner`` and ``admin``): ``plans:write``,
@@ -53,7 +55,8 @@ sharing (grants) are ``owner``/``admin`` acts. Annotators see datasets and model
 Annotators claim, label and skip labeling tasks; developers also create queues,
 import, export and sample tasks by active learning; owners and admins review tasks
 whose annotators disagree. A flywheel cycle may promote (through the gate), so
-running one is an ``owner``/``admin`` act, like promoting.
+running one is an ``owner``/``admin`` act, like promoting. So is making, pausing,
+resuming and removing a job schedule: it runs work (a flywheel cycle) unattended.
 
 Viewers see usage and endpoints but not the prediction log, which may hold the
 organization's customers' inputs (least privilege, DESIGN.md §8).
@@ -113,6 +116,8 @@ _TENANT: dict[str, frozenset[str]] = {
     "flywheel:run": frozenset({"owner", "admin"}),
     "iterations:read": frozenset(ROLES),
     "iterations:write": frozenset({"owner", "admin", "developer"}),
+    "schedules:read": frozenset({"owner", "admin", "developer", "viewer"}),
+    "schedules:write": frozenset({"owner", "admin"}),
 }
 
 #: Permissions that reach beyond one organization (operator organizations only).

@@ -23,6 +23,7 @@ from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM, Scope
 from baryon.flywheel.iterations import add_item, create_iteration
 from baryon.flywheel.records import create_cycle
+from baryon.jobs.schedules import ScheduleSpec, create_schedule
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.auth import PUBLIC
 from baryon.tenancy.keys import create_key, revoke_key
@@ -47,6 +48,7 @@ ORG_OWNED = (
     "/v1/labeling/queues/{", "/v1/labeling/tasks/{",
     "/v1/iterations/{",
     "/v1/flywheel/cycles/{",
+    "/v1/schedules/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -118,7 +120,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
             s, org_id=tenants.org_ids["acme"], model_name="adder", status="nothing_new",
             clock=clock,
         )  # fmt: skip
+    with ws.db.session(Scope.own(tenants.org_ids["acme"])) as s:
+        spec = ScheduleSpec("noop", {}, "acmenightly", None, "0 3 * * *", None)
+        schedule = create_schedule(
+            s, spec, org_id=tenants.org_ids["acme"], actor="test", clock=clock
+        )
     params = {
+        "{schedule}": schedule.id,
         "{cycle_id}": cycle.id,
         "{model}": "adder",
         "{user_id}": tenants.user_ids["acme"],
@@ -172,6 +180,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/iterations/{iteration}/items"): {"kind": "task", "title": "t"},
         ("PATCH", "/v1/iterations/{iteration}/items/{item_id}"): {"state": "doing"},
         ("POST", "/v1/flywheel/{model}/cycles"): {},
+        ("POST", "/v1/schedules"): {"kind": "flywheel", "payload": {"model": "a"}, "every": "1d"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
@@ -181,6 +190,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         sprint.id,
         item.id,
         cycle.id,
+        schedule.id,
+        "acmenightly",
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],
     ]

@@ -1,7 +1,7 @@
 """Two tenants, every object type, every route: org B using org A's ids gets 404.
 
 acme (org A) makes one of each object over the API — a dataset, a queued and a trained
-run, a registered model, a prediction, a grant, a flywheel cycle — and globex (org B,
+run, a registered model, a prediction, a grant, a flywheel cycle, a schedule — and globex (org B,
 owner key, so no permission stands in the way) calls every route of the app whose path
 names an object with acme's ids, and every list route. Routes come from the app itself,
 so a route added later is covered (and this file fails until it knows how to fill its
@@ -99,6 +99,9 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
     ran = Worker(ws, flywheel_handlers(), queue=queue).run_once()
     assert ran is not None
     assert ran.status == "succeeded", ran
+    nightly = {"kind": "flywheel", "payload": {"model": "acmemodel"}, "cron": "0 3 * * *"}
+    schedule = admin.post("/v1/schedules", json=nightly)
+    assert schedule.status_code == 201, schedule.text
     return {
         "{model}": ("acmemodel",),
         "{cycle_id}": (cycle.json()["cycle_id"],),
@@ -113,10 +116,12 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
         "{task_id}": (task["id"],),
         "{iteration}": ("acmesprint", sprint.json()["id"]),
         "{item_id}": (item.json()["id"],),
+        "{schedule}": ("flywheel-acmemodel", schedule.json()["id"]),
         "secrets": (
             "acmedata", "acmemodel", run["id"], predicted.json()["prediction_id"],
             grant.json()["id"], "secret-acme-data", task["id"], "acmesprint",
             sprint.json()["id"], item.json()["id"], cycle.json()["cycle_id"],
+            schedule.json()["id"], "flywheel-acmemodel",
         ),
     }  # fmt: skip
 

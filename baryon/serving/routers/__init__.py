@@ -20,6 +20,7 @@ from baryon.serving.routers import (
     plans,
     predictions,
     recommender,
+    schedules,
     sentiment,
     support,
     usage,
@@ -51,6 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     labeling_sample.router,
     iterations.router,
     flywheel.router,
+    schedules.router,
 )
 
 #: ``(method, path)`` of the routes that stream their own request body (uploads): the
