@@ -1,10 +1,12 @@
-"""``baryon flywheel run|list|show``: the data flywheel of a classifier.
+"""``baryon flywheel run|schedule|list|show``: the data flywheel of a classifier.
 
 ``run MODEL`` queues one cycle as a ``flywheel`` job for a worker (``baryon serve``'s
 in-process one, or ``baryon worker``) and returns its ids; with ``--wait`` the cycle
 runs here, in this process, and its report is printed when it ends (no worker
-needed). Like the other nouns it acts on the operator organization, or on the
-global ``--org``'s. See ``docs/flywheel.md``.
+needed). ``schedule MODEL --every 1d`` (or ``--cron "0 3 * * *"``) has the workers
+queue one at each due time (manage it with ``baryon jobs schedules``). Like the other
+nouns it acts on the operator organization, or on the global ``--org``'s. See
+``docs/flywheel.md``.
 """
 
 from __future__ import annotations
@@ -146,6 +148,53 @@ def run_cmd(
         print_json(data)
     else:
         print_cycle(data)
+
+
+@app.command("schedule")
+def schedule_cmd(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="A classifier with a champion.")],
+    every: Annotated[
+        str | None, typer.Option("--every", help="Interval: 30m, 6h, 1d (at least 60 s).")
+    ] = None,
+    cron: Annotated[
+        str | None,
+        typer.Option("--cron", help='5-field cron expression in UTC, e.g. "0 3 * * *".'),
+    ] = None,
+    min_delta: Annotated[
+        float, typer.Option("--min-delta", help="Required gain at the gate (a tie never wins).")
+    ] = 0.0,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Schedule name (default flywheel-MODEL).")
+    ] = None,
+    paused: Annotated[bool, typer.Option("--paused", help="Make it paused.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run a flywheel cycle of MODEL on a schedule: --every INTERVAL or --cron EXPR."""
+    from baryon.cli.schedules import print_schedule
+    from baryon.flywheel.schedules import flywheel_schedule_kinds
+    from baryon.jobs.schedules import create_schedule, plan_schedule
+
+    ws = get_workspace(ctx)
+    spec = plan_schedule(
+        ws, flywheel_schedule_kinds(), kind="flywheel", every=every, cron=cron, name=name,
+        payload={"model": model, "min_delta": min_delta},
+    )  # fmt: skip
+    org_id = ws.scope.org_id
+    assert org_id is not None  # a CLI workspace is an organization's view
+    with ws.db.session(ws.scope) as session:
+        made = create_schedule(
+            session, spec, org_id=org_id, actor=cli_actor(), clock=ws.clock, paused=paused
+        ).to_dict()
+    if as_json:
+        print_json(made)
+        return
+    print_schedule(made)
+    console.print(
+        "a worker queues each cycle (baryon serve or baryon worker); "
+        f"manage it with: baryon jobs schedules show {made['name']}",
+        markup=False,
+    )
 
 
 @app.command("list")

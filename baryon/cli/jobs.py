@@ -1,4 +1,8 @@
-"""``baryon jobs list|show|cancel``: background jobs of every organization (operator view)."""
+"""``baryon jobs list|show|cancel``: background jobs of every organization (operator view).
+
+``baryon jobs schedules ...`` (:mod:`baryon.cli.schedules`) manages an organization's
+job schedules.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
+from baryon.cli import schedules
 from baryon.cli._common import console, get_workspace, print_json
 
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, help="List, inspect and cancel background jobs.")
+app.add_typer(schedules.app, name="schedules")
 
 
 def _queue(ctx: typer.Context) -> Any:

@@ -129,9 +129,17 @@ def command(
     burst: Annotated[
         bool, typer.Option("--burst", help="Exit when no job of these kinds is waiting.")
     ] = False,
+    schedules: Annotated[
+        bool,
+        typer.Option(
+            "--schedules/--no-schedules",
+            help="Fire due job schedules (every kind Baryon can schedule) before claiming.",
+        ),
+    ] = True,
 ) -> None:
-    """Run background jobs (training, ...) until SIGTERM or SIGINT."""
-    from baryon.jobs import JobQueue, RedisWakeup, Worker
+    """Run background jobs (training, ...) and fire due schedules until SIGTERM or SIGINT."""
+    from baryon.flywheel.schedules import flywheel_schedule_kinds
+    from baryon.jobs import JobQueue, RedisWakeup, Scheduler, Worker
 
     ws = get_workspace(ctx)
     chosen = load_handlers(handlers)
@@ -146,13 +154,15 @@ def command(
     settings = ws.settings
     wakeup = RedisWakeup(settings.redis_url) if settings.redis_url else None
     queue = JobQueue(ws.db, ws.clock, wakeup=wakeup)
-    worker = Worker(ws, chosen, name=name, queue=queue)
+    scheduler = Scheduler(ws, flywheel_schedule_kinds(), queue=queue) if schedules else None
+    worker = Worker(ws, chosen, name=name, queue=queue, scheduler=scheduler)
     stop = threading.Event()
     log_handler = _log_to_stderr()
     err_console.print(
         f"worker {worker.name}: kinds {', '.join(sorted(chosen))}; home {settings.home}; "
         f"lease {worker.lease_seconds:g} s, poll {worker.poll_interval:g} s"
         + ("; Redis wake-ups" if wakeup is not None else "")
+        + (f"; fires schedules of {', '.join(sorted(scheduler.kinds))}" if scheduler else "")
     )
     try:
         with _signals(stop):
