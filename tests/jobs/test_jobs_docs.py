@@ -51,3 +51,34 @@ def test_jobs_doc_names_every_worker_option_and_builtin_kind() -> None:
     assert options
     assert [o for o in options if f"`{o}" not in DOC] == []
     assert [k for k in builtin_handlers() if f"`{k}`" not in DOC] == []
+
+
+def test_jobs_doc_schedules_table_is_every_schedule_route_with_its_permission() -> None:
+    from baryon.serving.app import create_app, route_permissions
+
+    routes = route_permissions(create_app(Settings(home=Path("/nonexistent/baryon-docs"))))
+    mine = {(m, p): perm for (m, p), perm in routes.items() if p.startswith("/v1/schedules")}
+    assert len(mine) == 6
+    section = DOC.split("## Schedules", 1)[1].split("\n## ", 1)[0]
+    for (method, path), permission in mine.items():
+        rows = [
+            line
+            for line in section.splitlines()
+            if line.startswith(f"| `{method} {path}`") or line.startswith(f"| `{method} {path}?")
+        ]
+        assert len(rows) == 1, (method, path)
+        assert f"`{permission}`" in rows[0]
+
+
+def test_jobs_doc_schedule_sdk_calls_and_codes_exist() -> None:
+    from baryon.client import Client
+
+    section = DOC.split("## Schedules", 1)[1].split("\n## ", 1)[0]
+    calls = set(re.findall(r"client\.([a-z_]+)\(", section))
+    assert calls >= {"create_schedule", "pause_schedule", "resume_schedule", "schedules"}
+    assert [c for c in calls if not callable(getattr(Client, c, None))] == []
+    source = "".join(p.read_text(encoding="utf-8") for p in (REPO / "baryon" / "jobs").glob("*.py"))
+    codes = re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \| \d{3} \|", section, re.MULTILINE)
+    named = {c for pair in codes for c in pair if c}
+    assert len(named) >= 9
+    assert [c for c in named if f'"{c}"' not in source] == []
