@@ -33,9 +33,9 @@ Read
     progress and attempts. A cycle whose job ended without ending the cycle (the
     worker died on its last attempt) reads as ``failed``.
 
-Scheduling: :mod:`baryon.jobs` has no scheduler; a cycle runs when asked (CLI, API,
-SDK). Running it on a schedule is left to the schedules of a later issue (or cron
-calling ``baryon flywheel run``).
+Scheduling: :mod:`baryon.flywheel.schedules` makes the ``flywheel`` kind schedulable
+(:mod:`baryon.jobs.schedules`); each due time submits one cycle as above, with trigger
+``schedule``.
 """
 
 from __future__ import annotations
