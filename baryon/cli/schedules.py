@@ -113,7 +113,10 @@ def show_cmd(
     ws = get_workspace(ctx)
     with ws.db.session(ws.scope) as session:
         shown = get_schedule(session, schedule).to_dict()
-    print_json(shown) if as_json else print_schedule(shown)
+    if as_json:
+        print_json(shown)
+    else:
+        print_schedule(shown)
 
 
 @app.command("pause")
@@ -124,7 +127,10 @@ def pause_cmd(
 ) -> None:
     """Pause a schedule: it fires no more until resumed."""
     done = _write(ctx, "pause", schedule)
-    print_json(done) if as_json else typer.echo(f"Paused {done['name']} ({done['id']})")
+    if as_json:
+        print_json(done)
+    else:
+        typer.echo(f"Paused {done['name']} ({done['id']})")
 
 
 @app.command("resume")
@@ -149,4 +155,7 @@ def remove_cmd(
 ) -> None:
     """Remove a schedule (the jobs it enqueued are left as they are)."""
     done = _write(ctx, "remove", schedule)
-    print_json(done) if as_json else typer.echo(f"Removed {done['name']} ({done['id']})")
+    if as_json:
+        print_json(done)
+    else:
+        typer.echo(f"Removed {done['name']} ({done['id']})")
