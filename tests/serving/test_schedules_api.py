@@ -3,7 +3,7 @@ of ``baryon serve`` firing a due schedule.
 
 The app schedules the ``noop`` kind here as well as ``flywheel`` (the default), so the
 routes are tested without training a model; the flywheel's own checks are reached
-through a model that does not exist (tests/flywheel/test_schedules.py fires real ones).
+through a model that does not exist (tests/flywheel/test_flywheel_schedules.py fires real ones).
 """
 
 from __future__ import annotations
