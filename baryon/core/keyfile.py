@@ -18,7 +18,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from baryon.core.errors import InvalidInput
+from baryon.core.errors import InvalidHome, InvalidInput
 
 __all__ = ["ensure_random_key", "read_secret_file", "write_secret_file"]
 
@@ -45,7 +45,7 @@ def write_secret_file(path: Path, text: str, *, replace: bool = True) -> bool:
 
     Raises
     ------
-    InvalidInput
+    InvalidHome
         Code ``key_file_unwritable`` when the file cannot be written.
     """
     path = Path(path)
@@ -67,7 +67,7 @@ def write_secret_file(path: Path, text: str, *, replace: bool = True) -> bool:
             return False
         return True
     except OSError as exc:
-        raise InvalidInput(
+        raise InvalidHome(
             f"cannot write the secret file {path}: {exc.strerror}", code="key_file_unwritable"
         ) from None
     finally:
