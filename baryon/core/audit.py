@@ -260,18 +260,14 @@ def _filtered(
     if object_id is not None:
         stmt = stmt.where(AuditEvent.object_id == object_id)
     if since is not None:
-        stmt = stmt.where(AuditEvent.at >= _aware(since, "since"))
+        stmt = stmt.where(AuditEvent.at >= _aware(since))
     if until is not None:
-        stmt = stmt.where(AuditEvent.at < _aware(until, "until"))
+        stmt = stmt.where(AuditEvent.at < _aware(until))
     return stmt
 
 
-def _aware(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None:
-        raise InvalidInput(
-            f"{name} must carry a time zone (e.g. 2026-01-01T00:00Z)", code="invalid_time"
-        )
-    return value.astimezone(UTC)
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def list_audit_events(
@@ -303,16 +299,11 @@ def list_audit_events(
     object_type, object_id : str, optional
         The object acted on.
     since, until : datetime, optional
-        Time-zone aware; events with ``since <= at < until``.
+        Events with ``since <= at < until`` (a naive time is UTC).
     limit : int, optional
         At most this many events.
     newest_first : bool
         Newest first (the API's order).
-
-    Raises
-    ------
-    InvalidInput
-        ``invalid_time`` for a naive ``since``/``until``.
     """
     stmt = _filtered(
         org_id=org_id, actor=actor, action=action, object_type=object_type,
