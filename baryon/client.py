@@ -434,9 +434,32 @@ class Client:
         response = self.request("PATCH", "/v1/org", json={"prediction_inputs": prediction_inputs})
         return _parse(OrgDetailOut, response)
 
-    def audit(self, *, limit: int = 100) -> list[AuditEventOut]:
-        """The organization's audit events, newest first."""
-        return self._get("/v1/audit", list[AuditEventOut], limit=limit)
+    def audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEventOut]:
+        """The organization's audit events, newest first, filtered.
+
+        ``action`` may be a prefix ending in ``*`` (``"model.*"``); ``since`` is
+        inclusive, ``until`` exclusive. Unset filters match everything.
+        """
+        params: dict[str, Any] = {
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "since": None if since is None else since.isoformat(),
+            "until": None if until is None else until.isoformat(),
+        }
+        given = {k: v for k, v in params.items() if v is not None}
+        return self._get("/v1/audit", list[AuditEventOut], limit=limit, **given)
 
     # ------------------------------------------------------------ users, keys
     def users(self) -> list[UserOut]:

@@ -370,8 +370,9 @@ class EndpointOut(_Out):
 
 
 class AuditEventOut(_Out):
-    """An audit event of the organization."""
+    """An audit event of the organization (``seq``: its place in the workspace's chain)."""
 
+    seq: int
     id: str
     at: datetime
     actor: str
