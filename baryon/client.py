@@ -430,7 +430,7 @@ class Client:
         return self._get("/v1/org", OrgDetailOut)
 
     def update_org(self, *, prediction_inputs: str | None = None) -> OrgDetailOut:
-        """Change organization settings (``prediction_inputs``: full, hashed, none)."""
+        """Change organization settings (``prediction_inputs``: full, masked, hashed, none)."""
         response = self.request("PATCH", "/v1/org", json={"prediction_inputs": prediction_inputs})
         return _parse(OrgDetailOut, response)
 

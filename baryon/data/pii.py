@@ -24,11 +24,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["PII_KINDS", "iban_valid", "luhn_valid", "mask_series", "mask_text"]
+__all__ = ["PII_KINDS", "iban_valid", "luhn_valid", "mask_json", "mask_series", "mask_text"]
 
 PII_KINDS = ("email", "iban", "card", "phone")
 
@@ -129,6 +130,45 @@ def mask_text(text: str, kinds: Iterable[str] = PII_KINDS) -> tuple[str, Counter
 
         text = pattern.sub(replace, text)
     return text, counts
+
+
+def mask_json(value: Any, kinds: Iterable[str] = PII_KINDS) -> tuple[Any, Counter[str]]:
+    """Mask personal data in every string of a JSON value (a prediction's input).
+
+    Strings anywhere in ``value`` — itself, values of objects, items of arrays — are
+    masked with :func:`mask_text`; object keys, numbers, booleans and nulls are kept.
+
+    Parameters
+    ----------
+    value : object
+        JSON values (dict, list, str, int, float, bool, None).
+    kinds : iterable of str
+        Subset of :data:`PII_KINDS`.
+
+    Returns
+    -------
+    masked : object
+        A new value of the same shape (``value`` is not modified).
+    counts : Counter
+        Findings per kind.
+    """
+    wanted = tuple(kinds)
+    counts: Counter[str] = Counter()
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            if not _CANDIDATE.search(v):
+                return v
+            masked, found = mask_text(v, wanted)
+            counts.update(found)
+            return masked
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value), counts
 
 
 def mask_series(

@@ -52,7 +52,8 @@ def patch_org(
     principal: Principal = require("org:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Change the organization's settings (``prediction_inputs``: full, hashed, none)."""
+    """Change the organization's settings (``prediction_inputs``: full, masked, hashed,
+    none; audited). Applies to predictions logged from now on."""
 
     def work(session: Session) -> dict[str, Any]:
         update_org(
