@@ -93,7 +93,7 @@ def upgrade() -> None:
         dict(r)
         for r in bind.execute(sa.select(events).order_by(events.c.at, events.c.id)).mappings()
     ]
-    key = context.config.attributes.get("audit_key")
+    key: bytes | None = context.config.attributes.get("audit_key")
     if rows and not key:
         raise DatabaseError(
             "the audit log must be chained with the workspace's audit key, and none was "
@@ -102,6 +102,7 @@ def upgrade() -> None:
         )
     previous, seq = _GENESIS, 0
     for seq, row in enumerate(rows, start=1):
+        assert key is not None  # checked above: there are rows
         row["seq"] = seq
         previous = _chain(key, previous, row)
         bind.execute(
