@@ -930,6 +930,7 @@ class DatasetStore:
                         object_type="dataset_version",
                         object_id=version_id,
                         details={"name": name, "version": number, "rows": int(built.stats["rows"])},
+                        org_id=dataset.org_id,
                         clock=self.clock,
                     )
                 break
