@@ -1080,6 +1080,7 @@ class Client:
         encoding: str | None = None,
         roles: dict[str, str] | None = None,
         types: dict[str, str] | None = None,
+        mask_pii: list[str] | None = None,
         timeout: float = 600.0,
     ) -> DatasetMadeOut:
         """Upload a file as a new version of dataset ``name`` (``POST /v1/datasets``).
@@ -1098,6 +1099,9 @@ class Client:
             Override detection, as ``baryon data ingest`` does.
         roles, types : dict, optional
             ``{column: role}`` and ``{column: type}``.
+        mask_pii : list of str, optional
+            Columns whose personal data is masked before any version is stored (see
+            ``docs/privacy.md``); the raw values never reach the dataset store.
         timeout : float
             Seconds to wait for the server (the upload, then the ingest).
 
@@ -1116,6 +1120,8 @@ class Client:
                 fields[key] = value
         fields["role"] = [f"{c}={r}" for c, r in (roles or {}).items()]
         fields["type"] = [f"{c}={t}" for c, t in (types or {}).items()]
+        if mask_pii:
+            fields["mask_pii"] = list(mask_pii)
         with file.open("rb") as handle:
             response = self.request(
                 "POST",
