@@ -162,7 +162,8 @@ def verify_cmd(
             raise typer.Exit(1)
         return
     report.raise_if_broken()
+    noun = "event" if report.events == 1 else "events"
     typer.echo(
-        f"audit chain ok: {report.events} events; head {report.head_seq}:{report.head_chain} "
+        f"audit chain ok: {report.events} {noun}; head {report.head_seq}:{report.head_chain} "
         "(keep it as an --anchor)"
     )
