@@ -27,7 +27,7 @@ def test_audit_filters_by_action_actor_object_and_time(
     every = admin.get("/v1/audit", params={"limit": 1000}).json()
     assert [e["seq"] for e in every] == sorted((e["seq"] for e in every), reverse=True)
     assert every[0]["action"] == "org.update"
-    assert every[0]["details"] == {"prediction_inputs": ["full", "none"]}
+    assert every[0]["details"] == {"prediction_inputs": ["masked", "none"]}
 
     def seqs(**params: str) -> list[int]:
         r = admin.get("/v1/audit", params=params)
