@@ -85,14 +85,9 @@ def _audit_key(settings: Settings) -> bytes:
     """
     path = settings.resolved_audit_key_file
     if not path.exists():
-        from sqlalchemy import inspect, text
-
         probe = Database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout)
         try:
-            with probe.engine.connect() as conn:
-                started = inspect(conn).has_table("audit_chain") and bool(
-                    conn.execute(text("SELECT seq FROM audit_chain")).scalar()
-                )
+            started = probe.audit_chain_started()
         finally:
             probe.dispose()
         if started:

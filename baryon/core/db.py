@@ -363,6 +363,19 @@ class Database:
         with FileLock(str(lock_path), timeout=120):
             yield
 
+    def audit_chain_started(self) -> bool:
+        """Whether the audit log already holds events chained with some key.
+
+        Raises
+        ------
+        DatabaseError
+            ``database_unavailable`` when the database cannot be reached.
+        """
+        with self._translate_errors(), self.engine.connect() as conn:
+            if not inspect(conn).has_table("audit_chain"):
+                return False
+            return bool(conn.execute(text("SELECT seq FROM audit_chain")).scalar())
+
     def table_counts(self) -> dict[str, int]:
         """Return ``{table_name: row_count}`` for every Baryon table present."""
         with self._translate_errors(), self.engine.connect() as conn:
