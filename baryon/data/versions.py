@@ -358,7 +358,7 @@ class DatasetStore:
         source = open_source(
             path, format=format, delimiter=delimiter, encoding=encoding, types=type_overrides
         )
-        options = {
+        options: dict[str, Any] = {
             "format": source.format,
             "delimiter": delimiter,
             "encoding": encoding,
