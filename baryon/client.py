@@ -438,13 +438,36 @@ class Client:
         return self._get("/v1/org", OrgDetailOut)
 
     def update_org(self, *, prediction_inputs: str | None = None) -> OrgDetailOut:
-        """Change organization settings (``prediction_inputs``: full, hashed, none)."""
+        """Change organization settings (``prediction_inputs``: full, masked, hashed, none)."""
         response = self.request("PATCH", "/v1/org", json={"prediction_inputs": prediction_inputs})
         return _parse(OrgDetailOut, response)
 
-    def audit(self, *, limit: int = 100) -> list[AuditEventOut]:
-        """The organization's audit events, newest first."""
-        return self._get("/v1/audit", list[AuditEventOut], limit=limit)
+    def audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEventOut]:
+        """The organization's audit events, newest first, filtered.
+
+        ``action`` may be a prefix ending in ``*`` (``"model.*"``); ``since`` is
+        inclusive, ``until`` exclusive. Unset filters match everything.
+        """
+        params: dict[str, Any] = {
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "since": None if since is None else since.isoformat(),
+            "until": None if until is None else until.isoformat(),
+        }
+        given = {k: v for k, v in params.items() if v is not None}
+        return self._get("/v1/audit", list[AuditEventOut], limit=limit, **given)
 
     # ------------------------------------------------------------ users, keys
     def users(self) -> list[UserOut]:
@@ -1065,6 +1088,7 @@ class Client:
         encoding: str | None = None,
         roles: dict[str, str] | None = None,
         types: dict[str, str] | None = None,
+        mask_pii: list[str] | None = None,
         timeout: float = 600.0,
     ) -> DatasetMadeOut:
         """Upload a file as a new version of dataset ``name`` (``POST /v1/datasets``).
@@ -1083,6 +1107,9 @@ class Client:
             Override detection, as ``baryon data ingest`` does.
         roles, types : dict, optional
             ``{column: role}`` and ``{column: type}``.
+        mask_pii : list of str, optional
+            Columns whose personal data is masked before any version is stored (see
+            ``docs/privacy.md``); the raw values never reach the dataset store.
         timeout : float
             Seconds to wait for the server (the upload, then the ingest).
 
@@ -1101,6 +1128,8 @@ class Client:
                 fields[key] = value
         fields["role"] = [f"{c}={r}" for c, r in (roles or {}).items()]
         fields["type"] = [f"{c}={t}" for c, t in (types or {}).items()]
+        if mask_pii:
+            fields["mask_pii"] = list(mask_pii)
         with file.open("rb") as handle:
             response = self.request(
                 "POST",

@@ -20,14 +20,14 @@ exists (its report is shown again).
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baryon.core.errors import InvalidHome, ModelNotReady, NotFound
+from baryon.core.errors import ModelNotReady, NotFound
+from baryon.core.keyfile import write_secret_file
 from baryon.core.scope import Scope
 from baryon.workspace import Workspace
 
@@ -319,7 +319,7 @@ class Demo:
                 clock=self.ws.clock,
             )
             # Inside the transaction: if the file cannot be written, no key is kept either.
-            _write_secret(key_path, created.secret)
+            write_secret_file(key_path, created.secret)
         return created.secret, True, key_path
 
     def _key_is_valid(self, secret: str, org_id: str) -> bool:
@@ -509,28 +509,6 @@ class Demo:
             flywheel=flywheel,
             seconds=time.perf_counter() - start,
         )
-
-
-def _write_secret(path: Path, secret: str) -> None:
-    """Write ``secret`` to ``path`` with mode 0600, atomically.
-
-    Raises
-    ------
-    InvalidHome
-        Code ``key_file_unwritable`` when the file cannot be written.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secret + "\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp.is_file():
-            tmp.unlink()
-        raise InvalidHome(
-            f"cannot write the demo key to {path}: {exc.strerror}", code="key_file_unwritable"
-        ) from None
 
 
 def results_markdown(rows: list[DemoRow], seconds: float | None = None) -> str:

@@ -23,7 +23,8 @@ from baryon.core.artifacts import ArtifactStore, open_artifact_store
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.db import Database
-from baryon.core.errors import InvalidHome, NotFound
+from baryon.core.errors import InvalidHome, InvalidInput, NotFound
+from baryon.core.keyfile import ensure_random_key
 from baryon.core.scope import OPERATOR_ORG_ID, Scope
 
 if TYPE_CHECKING:
@@ -74,6 +75,29 @@ def prepare_home(home: Path) -> Path:
     except OSError:
         raise InvalidHome(f"home {home} is not writable") from None
     return home
+
+
+def _audit_key(settings: Settings) -> bytes:
+    """Read the audit key, making it on first use unless the chain already has events.
+
+    A chain started under another key cannot be continued: a lost key file is a
+    named error, never a silent new key (every event after would fail to verify).
+    """
+    path = settings.resolved_audit_key_file
+    if not path.exists():
+        probe = Database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout)
+        try:
+            started = probe.audit_chain_started()
+        finally:
+            probe.dispose()
+        if started:
+            raise InvalidInput(
+                f"the audit key file {path} is missing but this database's audit log was "
+                "chained with a key: restore the file from a backup (or set "
+                "BARYON_AUDIT_KEY_FILE to where it is)",
+                code="key_file_missing",
+            )
+    return ensure_random_key(path)
 
 
 class Workspace:
@@ -174,13 +198,22 @@ class Workspace:
         ------
         InvalidHome
             The home is a file or not writable.
+        InvalidInput
+            The audit key file is readable by others (``key_file_insecure``), unreadable
+            or not a key (:func:`baryon.core.keyfile.ensure_random_key`); or it is
+            missing while the database's audit log is already chained
+            (``key_file_missing``).
         DatabaseCorrupt
             The database file is not a SQLite database (left untouched).
         SchemaTooNew
             The database was written by a newer Baryon.
         """
         prepare_home(settings.home)
-        db = Database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout)
+        db = Database(
+            settings.resolved_database_url,
+            busy_timeout=settings.sqlite_busy_timeout,
+            audit_key=_audit_key(settings),
+        )
         if migrate:
             db.migrate()
         else:

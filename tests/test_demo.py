@@ -242,13 +242,14 @@ def test_demo_tenant_key_file_unwritable_keeps_no_key(workspace: Workspace) -> N
 
     from baryon.tenancy.tables import ApiKeyRow
 
-    (workspace.settings.home / "demo_api_key.tmp").mkdir()  # the temp name is taken
+    (workspace.settings.home / "demo_api_key").mkdir()  # a directory where the file goes
     with pytest.raises(InvalidHome) as err:
         Demo(workspace).tenant()
     assert err.value.code == "key_file_unwritable"
     with workspace.db.session(SYSTEM) as s:
         assert s.scalar(select(func.count()).select_from(ApiKeyRow)) == 0
-    assert not (workspace.settings.home / "demo_api_key").exists()
+    assert not (workspace.settings.home / "demo_api_key").is_file()
+    assert [p.name for p in workspace.settings.home.glob(".demo_api_key*")] == []  # no temp left
 
 
 def _org_id(session: Session) -> str:

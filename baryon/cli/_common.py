@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,15 @@ from baryon.core.config import Settings
 from baryon.core.jsonvalues import dumps
 from baryon.workspace import Workspace
 
-__all__ = ["CliState", "console", "err_console", "get_settings", "get_workspace", "print_json"]
+__all__ = [
+    "CliState",
+    "console",
+    "err_console",
+    "get_settings",
+    "get_workspace",
+    "parse_time",
+    "print_json",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -80,3 +89,27 @@ def print_json(obj: Any) -> None:
     datetimes ISO 8601 UTC, Decimals and paths as strings, NumPy values as Python).
     """
     typer.echo(dumps(obj, indent=2).decode("utf-8"))
+
+
+def parse_time(text: str | None, name: str) -> datetime | None:
+    """Parse an option's ISO 8601 date or time (``2026-01-31``, ``2026-01-31T12:00+02:00``).
+
+    A time without a zone is UTC. Returns ``None`` for ``None``.
+
+    Raises
+    ------
+    InvalidInput
+        Code ``invalid_time``, naming the option ``name``.
+    """
+    from baryon.core.errors import InvalidInput
+
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be an ISO date or time such as 2026-01-31, got {text!r}",
+            code="invalid_time",
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

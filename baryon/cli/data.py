@@ -84,9 +84,18 @@ def ingest_cmd(
     type_: Annotated[
         list[str] | None, typer.Option("--type", help="COLUMN=TYPE (repeatable).")
     ] = None,
+    mask_pii: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mask-pii",
+            help="COLUMN[,COLUMN...]: mask e-mails, IBANs, card and phone numbers in these "
+            "columns while reading; no unmasked version is ever stored (repeatable).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the version as JSON.")] = False,
 ) -> None:
     """Read a file into a new dataset version (same bytes and options: no new version)."""
+    masked = None if not mask_pii else [c.strip() for v in mask_pii for c in v.split(",")]
     ws = get_workspace(ctx)
     before = set(ws.datasets.version_ids(name)) if name else set()
     version = ws.datasets.ingest(
@@ -97,6 +106,7 @@ def ingest_cmd(
         encoding=encoding,
         roles=parse_pairs(role, "--role"),
         types=parse_pairs(type_, "--type"),
+        mask_pii=masked,
         progress=not as_json,
         actor=cli_actor(),
     )
@@ -104,6 +114,10 @@ def ingest_cmd(
         print_json(_details(ws, version))
         return
     _report_made(version, before)
+    for step in version.manifest.get("steps") or []:
+        if step.get("step") == "mask_pii":
+            found = {c: sum(k.values()) for c, k in step["report"]["masked"].items()}
+            _say("masked at ingest: " + ", ".join(f"{c} ({n} found)" for c, n in found.items()))
     source = version.manifest.get("source") or {}
     if source.get("delimiter") is not None:
         _say(

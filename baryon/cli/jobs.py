@@ -12,6 +12,7 @@ import typer
 
 from baryon.cli import schedules
 from baryon.cli._common import console, get_workspace, print_json
+from baryon.cli.plans import cli_actor
 
 __all__ = ["app"]
 
@@ -113,7 +114,7 @@ def cancel_cmd(
 ) -> None:
     """Cancel a job: a queued job at once, a running one at its handler's next check."""
     _, queue = _queue(ctx)
-    job = queue.cancel(job_id, org_id=None)
+    job = queue.cancel(job_id, org_id=None, actor=cli_actor())
     if as_json:
         print_json(job.to_dict())
         return

@@ -42,6 +42,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("orgs", "orgs", "Organizations (tenants)."),
     ("keys", "keys", "API keys."),
     ("grants", "grants", "Share models and datasets with other organizations."),
+    ("audit", "audit", "The tamper-evident audit log: list, export, verify."),
     ("usage", "usage", "Usage records of an organization."),
     ("support", "support", "Customer-service assistant."),
     ("sentiment", "sentiment", "Financial news sentiment and topic monitor."),
@@ -151,7 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("BARYON_DEBUG", "").lower() in ("1", "true")
     try:
-        app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
+        if isinstance(code, int) and code:  # a command's typer.Exit(code), returned by click
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

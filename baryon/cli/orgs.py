@@ -1,4 +1,4 @@
-"""``baryon orgs create|list|show|subscribe``: organizations (tenants)."""
+"""``baryon orgs create|list|show|update|subscribe``: organizations (tenants)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,11 @@ def create_cmd(
         bool, typer.Option("--operator", help="Operator org: its admins manage the platform.")
     ] = False,
     inputs: Annotated[
-        str, typer.Option("--inputs", help="Prediction log inputs: full, hashed or none.")
-    ] = "full",
+        str,
+        typer.Option(
+            "--inputs", help="Prediction log inputs: full, masked (PII masked), hashed or none."
+        ),
+    ] = "masked",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create an organization subscribed to a plan."""
@@ -111,6 +114,34 @@ def show_cmd(
     typer.echo(f"  period    {period['start'][:10]} to {period['end'][:10]}")
     typer.echo(f"  used      {period['used']} of {period['quota']} ({period['remaining']} left)")
     typer.echo(f"  charge    {period['charge']['total']}")
+
+
+@app.command("update")
+def update_cmd(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Argument(help="Organization name or id.")],
+    inputs: Annotated[
+        str | None,
+        typer.Option(
+            "--inputs",
+            help="How the prediction log keeps inputs from now on: full, masked, hashed, none.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Change an organization's settings (audited)."""
+    from baryon.commerce.orgs import get_org, update_org
+
+    ws = get_workspace(ctx)
+    with ws.db.session() as session:
+        found = get_org(session, org)
+        updated = update_org(
+            session, found.id, prediction_inputs=inputs, actor=cli_actor(), clock=ws.clock
+        )
+    if as_json:
+        print_json(_detail(ws, found.id))
+        return
+    typer.echo(f"{updated.name}: prediction inputs {updated.prediction_inputs}")
 
 
 @app.command("subscribe")

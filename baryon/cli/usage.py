@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
 
-from baryon.cli._common import console, get_workspace, print_json
-from baryon.core.errors import InvalidInput
+from baryon.cli._common import console, get_workspace, parse_time, print_json
 
 __all__ = ["command"]
-
-
-def _when(text: str | None, name: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            f"{name} must be an ISO date or time such as 2026-01-31, got {text!r}",
-            code="invalid_time",
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def command(
@@ -51,8 +37,8 @@ def command(
             lo, hi = sub.period(now)
         else:
             lo, hi = now - timedelta(days=31), now + timedelta(seconds=1)
-        lo = _when(start, "--start") or lo
-        hi = _when(end, "--end") or hi
+        lo = parse_time(start, "--start") or lo
+        hi = parse_time(end, "--end") or hi
         groups = usage_report(session, found.id, start=lo, end=hi, group_by=group_by)
         period = None if sub is None else period_report(session, sub, now)
     report: dict[str, Any] = {

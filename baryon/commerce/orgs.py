@@ -30,6 +30,7 @@ from baryon.core.refs import ORG_NAME_PATTERN
 from baryon.tenancy.tables import OrganizationRow
 
 __all__ = [
+    "DEFAULT_PREDICTION_INPUTS",
     "PREDICTION_INPUT_MODES",
     "Organization",
     "Subscription",
@@ -43,8 +44,12 @@ __all__ = [
 
 _NAME_RE = re.compile(ORG_NAME_PATTERN)  # the one rule; references use it for ORG/NAME
 
-#: How the prediction log keeps inputs: in full, as SHA-256 digests, or not at all.
-PREDICTION_INPUT_MODES = ("full", "hashed", "none")
+#: How the prediction log keeps inputs: in full, with personal data masked, as SHA-256
+#: digests, or not at all (:mod:`baryon.predictions.log`).
+PREDICTION_INPUT_MODES = ("full", "masked", "hashed", "none")
+
+#: The input mode of a new organization: personal data never reaches the log unasked.
+DEFAULT_PREDICTION_INPUTS = "masked"
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class Organization:
     operator : bool
         Whether this organization runs the platform (holds platform permissions).
     prediction_inputs : str
-        ``full``, ``hashed`` or ``none`` (see :data:`PREDICTION_INPUT_MODES`).
+        ``full``, ``masked``, ``hashed`` or ``none`` (see :data:`PREDICTION_INPUT_MODES`).
     created_at : datetime
     """
 
@@ -137,7 +142,7 @@ def create_org(
     name: str,
     plan: str = "free",
     operator: bool = False,
-    prediction_inputs: str = "full",
+    prediction_inputs: str = DEFAULT_PREDICTION_INPUTS,
     actor: str = "system",
     clock: Clock | None = None,
 ) -> Organization:
@@ -153,7 +158,8 @@ def create_org(
     operator : bool
         Make it an operator organization (platform permissions for its admins).
     prediction_inputs : str
-        ``full``, ``hashed`` or ``none``.
+        How its prediction log keeps inputs: ``full``, ``masked`` (default),
+        ``hashed`` or ``none``.
     actor : str
     clock : Clock, optional
 
@@ -202,7 +208,12 @@ def create_org(
         object_type="organization",
         object_id=row.id,
         org_id=row.id,
-        details={"name": name, "plan": chosen.name, "operator": operator},
+        details={
+            "name": name,
+            "plan": chosen.name,
+            "operator": operator,
+            "prediction_inputs": prediction_inputs,
+        },
         clock=clock,
     )
     session.flush()
@@ -241,7 +252,26 @@ def update_org(
     actor: str = "system",
     clock: Clock | None = None,
 ) -> Organization:
-    """Change an organization's settings (audited); ``None`` leaves a setting as is."""
+    """Change an organization's settings (audited); ``None`` leaves a setting as is.
+
+    Parameters
+    ----------
+    session : Session
+    org_id : str
+    prediction_inputs : str, optional
+        ``full``, ``masked``, ``hashed`` or ``none``; applies to predictions logged
+        from now on (what is logged already stays as it was logged).
+    actor : str
+        Who changes it (the audit event ``org.update`` holds old and new values).
+    clock : Clock, optional
+
+    Raises
+    ------
+    NotFound
+        ``org_not_found``.
+    InvalidInput
+        An unknown input mode (``invalid_input``).
+    """
     row = session.get(OrganizationRow, org_id)
     if row is None:
         raise NotFound(f"no organization {org_id!r}", code="org_not_found")

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         ``<home>/baryon.db``. PostgreSQL: ``postgresql+psycopg://user:pw@host/db``.
     artifact_root : str or None
         Where artifacts live; ``None`` means ``<home>/artifacts``.
+    audit_key_file : Path or None
+        The audit log's HMAC key (hex, mode 0600); ``None`` means ``<home>/audit.key``.
+        Created on first open; a file others may read is refused
+        (``key_file_insecure``). Every process sharing one PostgreSQL database needs
+        the same key file.
     host : str
         Bind address of ``baryon serve`` (default ``127.0.0.1``: loopback only).
     port : int
@@ -87,6 +92,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path("~/.baryon"))
     database_url: str | None = None
     artifact_root: str | None = None
+    audit_key_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     debug: bool = False
@@ -123,6 +129,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'baryon.db'}"
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        """The audit key file, defaulting to ``<home>/audit.key``."""
+        if self.audit_key_file is not None:
+            return self.audit_key_file.expanduser().absolute()
+        return self.home / "audit.key"
 
     @property
     def resolved_artifact_root(self) -> str:

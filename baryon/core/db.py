@@ -101,6 +101,10 @@ class Database:
         SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``).
     busy_timeout : float
         Seconds a SQLite connection waits for a lock (default 30).
+    audit_key : bytes, optional
+        The workspace's audit-chain key (:mod:`baryon.core.audit`): every session gets
+        it, and :meth:`migrate` chains audit events written before the chain existed.
+        Without it, writing an audit event fails (``audit_key_missing``).
 
     Raises
     ------
@@ -109,7 +113,9 @@ class Database:
         anything is written; the file is left untouched).
     """
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, *, busy_timeout: float = 30.0, audit_key: bytes | None = None
+    ) -> None:
         self.url = _normalise_url(url)
         self._parsed = make_url(self.url)
         self.is_sqlite = self._parsed.get_backend_name() == "sqlite"
@@ -118,7 +124,9 @@ class Database:
             self.sqlite_path = Path(str(self._parsed.database))
             self._check_sqlite_file()
         self.engine = self._make_engine(busy_timeout)
-        self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.audit_key = audit_key
+        info = {} if audit_key is None else {"audit_key": audit_key}
+        self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=info)
         install_scope_guard()
         load_tables()
 
@@ -330,6 +338,7 @@ class Database:
                             )
                         cfg = _alembic_config()
                         cfg.attributes["connection"] = conn
+                        cfg.attributes["audit_key"] = self.audit_key
                         command.upgrade(cfg, "head")
                         if self.is_sqlite:
                             broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
@@ -353,6 +362,19 @@ class Database:
         lock_path = self.sqlite_path.with_name(self.sqlite_path.name + ".migrate.lock")
         with FileLock(str(lock_path), timeout=120):
             yield
+
+    def audit_chain_started(self) -> bool:
+        """Whether the audit log already holds events chained with some key.
+
+        Raises
+        ------
+        DatabaseError
+            ``database_unavailable`` when the database cannot be reached.
+        """
+        with self._translate_errors(), self.engine.connect() as conn:
+            if not inspect(conn).has_table("audit_chain"):
+                return False
+            return bool(conn.execute(text("SELECT seq FROM audit_chain")).scalar())
 
     def table_counts(self) -> dict[str, int]:
         """Return ``{table_name: row_count}`` for every Baryon table present."""

@@ -23,12 +23,25 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["PII_KINDS", "iban_valid", "luhn_valid", "mask_series", "mask_text"]
+from baryon.core.errors import InvalidInput
+
+__all__ = [
+    "PII_KINDS",
+    "BatchMasker",
+    "iban_valid",
+    "luhn_valid",
+    "mask_json",
+    "mask_series",
+    "mask_text",
+]
 
 PII_KINDS = ("email", "iban", "card", "phone")
 
@@ -131,6 +144,45 @@ def mask_text(text: str, kinds: Iterable[str] = PII_KINDS) -> tuple[str, Counter
     return text, counts
 
 
+def mask_json(value: Any, kinds: Iterable[str] = PII_KINDS) -> tuple[Any, Counter[str]]:
+    """Mask personal data in every string of a JSON value (a prediction's input).
+
+    Strings anywhere in ``value`` — itself, values of objects, items of arrays — are
+    masked with :func:`mask_text`; object keys, numbers, booleans and nulls are kept.
+
+    Parameters
+    ----------
+    value : object
+        JSON values (dict, list, str, int, float, bool, None).
+    kinds : iterable of str
+        Subset of :data:`PII_KINDS`.
+
+    Returns
+    -------
+    masked : object
+        A new value of the same shape (``value`` is not modified).
+    counts : Counter
+        Findings per kind.
+    """
+    wanted = tuple(kinds)
+    counts: Counter[str] = Counter()
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            if not _CANDIDATE.search(v):
+                return v
+            masked, found = mask_text(v, wanted)
+            counts.update(found)
+            return masked
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value), counts
+
+
 def mask_series(
     series: pd.Series, kinds: Iterable[str] = PII_KINDS
 ) -> tuple[pd.Series, Counter[str]]:
@@ -163,3 +215,97 @@ def mask_series(
     if not changed:
         return series, counts
     return pd.Series(values, index=series.index, name=series.name), counts
+
+
+class BatchMasker:
+    """Masks personal data in chosen columns of a stream of Arrow record batches.
+
+    What ingest uses so that no unmasked row is ever written: the batches are masked
+    on their way from the file to the Parquet writer. A masked column is stored as
+    text (a card number read as an integer becomes ``"[CARD]"``-able text).
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The columns to mask (at least one; each must exist in the batches).
+    kinds : sequence of str
+        Subset of :data:`PII_KINDS` (default all).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_mask_pii`` (no column, an unknown kind), ``unknown_column`` (at the
+        first batch without a named column), ``mask_pii_type`` (a column whose type
+        cannot be read as text, e.g. a nested list).
+    """
+
+    def __init__(self, columns: Sequence[str], kinds: Sequence[str] = PII_KINDS) -> None:
+        chosen = list(dict.fromkeys(c for c in columns if c))
+        if not chosen:
+            raise InvalidInput("name at least one column to mask", code="invalid_mask_pii")
+        unknown = [k for k in kinds if k not in PII_KINDS]
+        if unknown or not kinds:
+            raise InvalidInput(
+                f"PII kinds are {', '.join(PII_KINDS)}; got {list(kinds)!r}",
+                code="invalid_mask_pii",
+            )
+        self.columns = chosen
+        self.kinds = [k for k in PII_KINDS if k in kinds]
+        self.counts: dict[str, Counter[str]] = {}
+        self.rows = 0
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Yield each batch with the chosen columns masked (counts start afresh)."""
+        self.counts = {c: Counter() for c in self.columns}
+        self.rows = 0
+        for batch in batches:
+            yield self._mask(batch)
+
+    def _mask(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        names = batch.schema.names
+        missing = [c for c in self.columns if c not in names]
+        if missing:
+            raise InvalidInput(
+                f"--mask-pii: unknown column(s) {', '.join(map(repr, missing))}; the file "
+                f"has {', '.join(map(repr, names))}",
+                code="unknown_column",
+                details={"columns": missing},
+            )
+        arrays = list(batch.columns)
+        for column in self.columns:
+            i = names.index(column)
+            try:
+                text = pc.cast(arrays[i], pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise InvalidInput(
+                    f"column {column!r} of type {arrays[i].type} cannot be masked as text",
+                    code="mask_pii_type",
+                ) from None
+            masked, found = mask_series(pd.Series(text.to_pylist(), dtype=object), self.kinds)
+            self.counts[column].update(found)
+            cells = [None if v is None or v is pd.NA or v != v else str(v) for v in masked]
+            arrays[i] = pa.array(cells, type=pa.string())
+        self.rows += batch.num_rows
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+    def lineage(self) -> dict[str, Any]:
+        """The lineage step of the last pass: columns, kinds and findings per column.
+
+        Shaped as a cleaning step's lineage entry (``step``, ``columns``, ``kinds``,
+        ``rows_before``, ``rows_after``, ``report``) with ``at: "ingest"``.
+        """
+        return {
+            "step": "mask_pii",
+            "at": "ingest",
+            "columns": list(self.columns),
+            "kinds": list(self.kinds),
+            "rows_before": self.rows,
+            "rows_after": self.rows,
+            "report": {
+                "masked": {
+                    c: {k: self.counts.get(c, Counter()).get(k, 0) for k in self.kinds}
+                    for c in self.columns
+                },
+                "kinds": list(self.kinds),
+            },
+        }

@@ -57,6 +57,7 @@ from baryon.data.materialise import (
     progress_bar,
     table_batches,
 )
+from baryon.data.pii import BatchMasker
 from baryon.data.quality import build_report
 from baryon.data.recipes import apply_steps, parse_steps
 from baryon.data.schema import check_roles, check_types, infer_schema, resolve_roles
@@ -302,6 +303,7 @@ class DatasetStore:
         encoding: str | None = None,
         roles: dict[str, str] | None = None,
         types: dict[str, str] | None = None,
+        mask_pii: Sequence[str] | None = None,
         progress: bool | ProgressCallback = False,
         actor: str = "system",
     ) -> DatasetVersion:
@@ -319,6 +321,13 @@ class DatasetStore:
             ``{column: role}`` replacing the suggestions.
         types : dict, optional
             ``{column: logical type}`` replacing inference.
+        mask_pii : sequence of str, optional
+            Columns whose e-mail addresses, IBANs, card and phone numbers are masked
+            **while reading**, before anything is written (no unmasked version, not
+            even a temporary file, ever exists); the columns are stored as text. The
+            choice and the findings per column are the lineage's first step
+            (``{"step": "mask_pii", "at": "ingest", ...}``, see
+            :class:`baryon.data.pii.BatchMasker`).
         progress : bool or callable
             ``True`` shows a progress bar on stderr for files of 1 MiB or more; a
             callable gets ``(bytes_done, bytes_total)``.
@@ -335,26 +344,40 @@ class DatasetStore:
         ------
         InvalidFile, InvalidInput
             Named errors for bad files and options (``empty_file``, ``header_only``,
-            ``binary_file``, ``ragged_rows``, ``duplicate_columns``, ...).
+            ``binary_file``, ``ragged_rows``, ``duplicate_columns``, ...;
+            ``unknown_column``, ``invalid_mask_pii``, ``mask_pii_type`` for ``mask_pii``).
         """
         check_name(name, kind="dataset")
         role_overrides, type_overrides = check_roles(roles), check_types(types)
+        masker = None if mask_pii is None else BatchMasker(mask_pii)
+        if masker is not None and set(masker.columns) & set(type_overrides or {}):
+            raise InvalidInput(
+                "a column masked at ingest is stored as text: do not give it a --type",
+                code="invalid_mask_pii",
+            )
         source = open_source(
             path, format=format, delimiter=delimiter, encoding=encoding, types=type_overrides
         )
-        options = {
+        options: dict[str, Any] = {
             "format": source.format,
             "delimiter": delimiter,
             "encoding": encoding,
             "roles": role_overrides,
             "types": type_overrides,
         }
+        if masker is not None:  # an unmasked ingest of the same bytes is another recipe
+            options["mask_pii"] = {"columns": masker.columns, "kinds": masker.kinds}
         recipe = _sha({"operation": "ingest", "source_sha256": source.sha256, "options": options})
         existing = self._find_recipe(name, recipe)
         if existing is not None:
             return existing
         with progress_bar(progress, source.size, f"ingest {source.path.name}") as callback:
-            built = materialise(lambda: source.batches(callback), self.artifacts)
+            if masker is None:
+                built = materialise(lambda: source.batches(callback), self.artifacts)
+            else:
+                mask = masker
+                built = materialise(lambda: mask(source.batches(callback)), self.artifacts)
+        steps = [] if masker is None else [masker.lineage()]
         notes = [
             {"code": "renamed_column", "column": new,
              "message": f"column {old!r} was renamed {new!r}"}
@@ -371,7 +394,7 @@ class DatasetStore:
             schema=schema,
             roles=final_roles,
             report=build_report(built.stats, schema, final_roles, notes=notes),
-            extra={"source": source.describe(), "options": options, "steps": []},
+            extra={"source": source.describe(), "options": options, "steps": steps},
             actor=actor,
         )
 
@@ -930,6 +953,7 @@ class DatasetStore:
                         object_type="dataset_version",
                         object_id=version_id,
                         details={"name": name, "version": number, "rows": int(built.stats["rows"])},
+                        org_id=dataset.org_id,
                         clock=self.clock,
                     )
                 break

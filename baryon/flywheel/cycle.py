@@ -527,6 +527,7 @@ class FlywheelCycle:
             object_type="flywheel_cycle",
             object_id=cycle_id,
             details=to_jsonable(details, default=str),
+            org_id=self.ws.scope.org_id,
             clock=self.ws.clock,
         )
 

@@ -14,7 +14,8 @@ trusted feedback
     queue, where overlap, consensus and review apply — and neither is feedback from a
     key that was revoked (it may have been revoked for misuse). Feedback on a
     prediction whose inputs were not kept (organization setting ``prediction_inputs``
-    ``hashed`` or ``none``) has nothing to learn from. The source is ``feedback``.
+    ``hashed`` or ``none``) has nothing to learn from; in ``masked`` the input is
+    learned as logged, personal data masked. The source is ``feedback``.
 
 A :class:`Watermark` is the newest ``(time, id)`` consumed from each source: a task's
 ``done_at`` and id, a feedback's ``at`` and id. :func:`gather` returns what is
@@ -39,6 +40,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from baryon.labeling.tables import LabelingQueueRow, LabelingTaskRow
+from baryon.predictions.log import KEEPS_INPUTS
 from baryon.predictions.tables import FeedbackRow, PredictionRow
 from baryon.tenancy.tables import ApiKeyRow
 
@@ -234,7 +236,11 @@ def _feedback(
         if role not in TRUSTED_ROLES or revoked_at is not None:
             skipped["untrusted_feedback"] += 1
             continue
-        if input_mode != "full" or not isinstance(inputs, list) or row.item >= len(inputs):
+        if (
+            input_mode not in KEEPS_INPUTS
+            or not isinstance(inputs, list)
+            or row.item >= len(inputs)
+        ):
             skipped["no_input"] += 1
             continue
         out.append(

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.db import Database
 from baryon.core.errors import Conflict, InvalidInput, NotFound
@@ -412,7 +413,14 @@ class JobQueue:
         with self.db.session() as session:
             return [Job.from_row(row) for row in session.scalars(stmt)]
 
-    def cancel(self, job_id: str, *, org_id: str | None, session: Session | None = None) -> Job:
+    def cancel(
+        self,
+        job_id: str,
+        *,
+        org_id: str | None,
+        session: Session | None = None,
+        actor: str | None = None,
+    ) -> Job:
         """Cancel a job: a queued job ends ``cancelled`` at once; a running job is asked to.
 
         A running job's handler sees the request through
@@ -426,6 +434,10 @@ class JobQueue:
             As in :meth:`get`.
         session : Session, optional
             Cancel inside the caller's transaction (e.g. with the run the job trains).
+        actor : str, optional
+            Who cancels: the request is audited (``job.cancel``) in the same
+            transaction. Callers that audit the cancel as something else (a run's
+            ``run.cancel``) leave it out.
 
         Returns
         -------
@@ -441,7 +453,7 @@ class JobQueue:
         """
         if session is None:
             with self.db.session() as own:
-                return self.cancel(job_id, org_id=org_id, session=own)
+                return self.cancel(job_id, org_id=org_id, session=own, actor=actor)
         row = self._row(session, job_id, org_id, lock=True)
         if row.status == CANCELLED:
             return Job.from_row(row)
@@ -455,6 +467,17 @@ class JobQueue:
         if row.status == QUEUED:
             row.status = CANCELLED
             row.ended_at = self.clock.now()
+        if actor is not None:
+            record_audit(
+                session,
+                actor=actor,
+                action="job.cancel",
+                object_type="job",
+                object_id=row.id,
+                details={"kind": row.kind, "at_once": row.status == CANCELLED},
+                org_id=row.org_id,
+                clock=self.clock,
+            )
         session.flush()
         return Job.from_row(row)
 

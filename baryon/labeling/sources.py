@@ -22,7 +22,10 @@ in it).
     priority 1 (above every low-confidence task).
 
 Only inputs the organization lets Baryon keep can be labeled: both sources write
-nothing unless the prediction log kept the inputs (input mode ``full``).
+nothing unless the prediction log keeps the inputs — input mode ``full``, or
+``masked``, where the task holds the input as the log does, with personal data masked
+(:data:`~baryon.predictions.log.KEEPS_INPUTS`). In ``hashed`` and ``none`` nothing is
+queued: a task without its input would be a task nobody can label.
 
 Feedback labels are checked against the model (:func:`check_feedback_label`): a
 classifier's label must be one of its classes (422 ``unknown_label``); a regression's
@@ -40,9 +43,11 @@ from sqlalchemy.orm import Session
 
 from baryon.core.clock import Clock
 from baryon.core.errors import InvalidInput
+from baryon.data.pii import mask_json
 from baryon.labeling.queue import enqueue, ensure_queue
 from baryon.labeling.service import model_classes
 from baryon.predictions.inference import ServedModel
+from baryon.predictions.log import KEEPS_INPUTS
 from baryon.predictions.tables import PredictionRow
 
 __all__ = [
@@ -153,7 +158,8 @@ def select_unsure(
     model: ServedModel, scored: Sequence[Scored], *, input_mode: str, default_threshold: float
 ) -> list[Scored]:
     """The ``scored`` inputs to queue: below the model's labeling threshold, and only in
-    input mode ``full`` (nothing otherwise).
+    an input mode that keeps inputs (nothing in ``hashed`` or ``none``); in ``masked``
+    each input comes back with its personal data masked, as the log keeps it.
 
     Pure: the routes call it before their transaction, so a request with nothing to
     queue pays nothing in it.
@@ -162,15 +168,18 @@ def select_unsure(
     ----------
     model : ServedModel
         The model that scored them (its ``extra["labeling_threshold"]``).
-    input_mode : {"full", "hashed", "none"}
+    input_mode : {"full", "masked", "hashed", "none"}
         The organization's prediction-log input mode.
     default_threshold : float
         ``Settings.labeling_threshold``.
     """
-    if input_mode != "full":
+    if input_mode not in KEEPS_INPUTS:
         return []
     threshold = labeling_threshold(model.extra, default_threshold)
-    return [s for s in scored if s.confidence < threshold]
+    unsure = [s for s in scored if s.confidence < threshold]
+    if input_mode == "masked":
+        unsure = [Scored(mask_json(s.input)[0], s.label, s.confidence) for s in unsure]
+    return unsure
 
 
 def unsure_outputs(
@@ -182,7 +191,7 @@ def unsure_outputs(
     default_threshold: float,
 ) -> list[Scored]:
     """The predict route's :func:`select_unsure` over :func:`scored_outputs`."""
-    if input_mode != "full":
+    if input_mode not in KEEPS_INPUTS:
         return []
     scored = scored_outputs(model, inputs, outputs)
     return select_unsure(model, scored, input_mode=input_mode, default_threshold=default_threshold)
@@ -360,7 +369,8 @@ def queue_disagreement(
     row, output = found
     inputs = row.inputs
     if inputs is None or item >= len(inputs):
-        return None  # the log kept no inputs (input mode hashed or none)
+        return None  # the log kept no inputs (input mode hashed or none); masked ones are
+        # masked already
     space = label_space(model, output)
     if space is None or space.numeric or not isinstance(output, dict):
         return None

@@ -5,9 +5,17 @@ Every served prediction request is one row of ``prediction_log`` (its id is the
 record. Inputs are kept as the organization chose (``prediction_inputs``):
 
 ``full``    the inputs as sent;
+``masked``  the inputs with personal data masked in every string (e-mail addresses,
+            IBANs, card and phone numbers become ``[EMAIL]``, ``[IBAN]``, ``[CARD]``,
+            ``[PHONE]``; :func:`baryon.data.pii.mask_json`) — the default of new
+            organizations;
 ``hashed``  the SHA-256 of each input's canonical JSON (sorted keys, no spaces), so
             a later label can be matched to a known input without storing it;
 ``none``    nothing but the number of inputs.
+
+Only ``full`` and ``masked`` keep something a person can label (:data:`KEEPS_INPUTS`):
+in ``hashed`` and ``none`` unsure predictions and disagreeing feedback are not queued
+for labeling, and feedback teaches the flywheel nothing.
 
 Feedback gives ground truth for one item (``item``, default 0) of a logged
 prediction: a ``label`` (the right class, text or value) or a ``rating`` (a number,
@@ -34,9 +42,11 @@ from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baryon.core.ids import new_id
 from baryon.core.jsonvalues import canonical_bytes
+from baryon.data.pii import mask_json
 from baryon.predictions.tables import EndpointRow, FeedbackRow, PredictionRow
 
 __all__ = [
+    "KEEPS_INPUTS",
     "add_feedback",
     "get_endpoint",
     "get_prediction",
@@ -44,6 +54,7 @@ __all__ = [
     "list_endpoints",
     "list_predictions",
     "log_prediction",
+    "logged_inputs",
     "set_endpoint",
 ]
 
@@ -54,6 +65,33 @@ _INSERT_PREDICTION = insert(PredictionRow)
 def hash_input(value: Any) -> str:
     """Return the SHA-256 (hex) of ``value``'s canonical JSON."""
     return hashlib.sha256(canonical_bytes(value)).hexdigest()
+
+
+#: Input modes whose log keeps inputs that can be labeled (``masked``: with PII masked).
+KEEPS_INPUTS = frozenset({"full", "masked"})
+
+
+def logged_inputs(input_mode: str, inputs: list[Any]) -> list[Any] | None:
+    """Return what the prediction log keeps of ``inputs`` in ``input_mode``.
+
+    Parameters
+    ----------
+    input_mode : {"full", "masked", "hashed", "none"}
+        The organization's ``prediction_inputs``.
+    inputs : list
+        The request's inputs (JSON values).
+
+    Returns
+    -------
+    list or None
+        The inputs (``full``), the inputs with personal data masked (``masked``), or
+        ``None`` (``hashed``, ``none``: no input is kept).
+    """
+    if input_mode == "full":
+        return inputs
+    if input_mode == "masked":
+        return [mask_json(x)[0] for x in inputs]
+    return None
 
 
 def log_prediction(
@@ -85,7 +123,7 @@ def log_prediction(
             "variant": variant,
             "request_id": request_id,
             "input_mode": input_mode,
-            "inputs": inputs if input_mode == "full" else None,
+            "inputs": logged_inputs(input_mode, inputs),
             "input_hashes": [hash_input(x) for x in inputs] if input_mode == "hashed" else None,
             "outputs": outputs,
             "flags": flags,

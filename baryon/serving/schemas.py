@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 RoleName = Literal["owner", "admin", "developer", "annotator", "viewer"]
-InputMode = Literal["full", "hashed", "none"]
+InputMode = Literal["full", "masked", "hashed", "none"]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Money = str
 
@@ -197,7 +197,11 @@ class CreateOrgRequest(_Request):
     name: str = Field(max_length=64)
     plan: str = Field(default="free", max_length=40)
     operator: bool = False
-    prediction_inputs: InputMode = "full"
+    prediction_inputs: InputMode = Field(
+        default="masked",
+        description="How the prediction log keeps inputs: full, masked (personal data "
+        "masked; the default), hashed or none.",
+    )
 
 
 class SubscribeRequest(_Request):
@@ -370,8 +374,9 @@ class EndpointOut(_Out):
 
 
 class AuditEventOut(_Out):
-    """An audit event of the organization."""
+    """An audit event of the organization (``seq``: its place in the workspace's chain)."""
 
+    seq: int
     id: str
     at: datetime
     actor: str

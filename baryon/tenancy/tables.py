@@ -28,7 +28,8 @@ class OrganizationRow(Base):
     """A tenant: owns keys, a subscription, usage, predictions.
 
     ``prediction_inputs`` is how the prediction log keeps request inputs: ``full``,
-    ``hashed`` (SHA-256 of each input) or ``none``. An ``operator`` organization is
+    ``masked`` (personal data masked; new organizations' default), ``hashed`` (SHA-256
+    of each input) or ``none``. An ``operator`` organization is
     the one that runs the platform: its owners and admins hold the platform
     permissions (plans, other organizations, metrics).
     """
@@ -38,7 +39,7 @@ class OrganizationRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     operator: Mapped[bool] = mapped_column(Boolean, default=False)
-    prediction_inputs: Mapped[str] = mapped_column(String(16), default="full")
+    prediction_inputs: Mapped[str] = mapped_column(String(16), default="masked")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

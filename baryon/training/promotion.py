@@ -274,6 +274,7 @@ class Promoter:
                 object_type="model",
                 object_id=name,
                 details={"version": version, "gate": decision.to_dict(), "reason": reason},
+                org_id=self.registry.scope.org_id,
                 clock=self.registry.clock,
             )
         return Conflict(

@@ -241,6 +241,7 @@ class ModelRegistry:
             object_type="model",
             object_id=name,
             details={"version": number, "run_id": run.id, "alias": alias},
+            org_id=model.org_id,
             clock=self.clock,
         )
         sql.session.flush()

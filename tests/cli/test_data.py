@@ -80,6 +80,24 @@ def test_ingest_audit_actor_names_the_os_user_like_train(
     assert [e.actor for e in events] == ["cli:alice"]
 
 
+def test_ingest_mask_pii_masks_before_storing_and_reports(
+    data: Data, tmp_path: Path, cli_home: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "id,contact,note\n1,ann@example.com,hi\n2,bob@example.org,call +44 20 7946 0958\n"
+    )
+    code, out, err = data("ingest", str(path), "--name", "people", "--mask-pii", "contact,note")
+    assert code == 0, err
+    assert "masked at ingest: contact (2 found), note (1 found)" in out
+    stored = b"".join(p.read_bytes() for p in (cli_home / "artifacts").rglob("*") if p.is_file())
+    assert b"ann@example.com" not in stored
+    assert b"7946" not in stored
+    code, _, err = data("ingest", str(path), "--name", "people", "--mask-pii", "nope")
+    assert code == 1
+    assert err.startswith("error[unknown_column]: --mask-pii")
+
+
 def test_ingest_twice_prints_unchanged_same_id(data: Data, tickets: Path) -> None:
     _, out1, _ = data("ingest", str(tickets), "--name", "tickets")
     code, out2, _ = data("ingest", str(tickets), "--name", "tickets")

@@ -86,6 +86,16 @@ def test_jobs_cancel_queued_job_then_finished_job_is_refused(
     code, out, _ = run(["--home", str(home), "jobs", "cancel", ids[1]], capsys)
     assert code == 0
     assert out.strip() == f"Cancelled {ids[1]}"
+    code, out, _ = run(
+        ["--home", str(home), "audit", "list", "--json", "--action", "job.*"], capsys
+    )
+    [event] = json.loads(out)
+    assert (event["action"], event["object_id"], event["actor"][:4]) == (
+        "job.cancel",
+        ids[1],
+        "cli:",
+    )
+    assert event["details"] == {"kind": "sleep", "at_once": True}
     assert run(["--home", str(home), "worker", "--burst"], capsys)[0] == 0
     code, _, err = run(["--home", str(home), "jobs", "cancel", ids[0]], capsys)
     assert code == 1

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from homekit import copy_home_db
 
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
@@ -25,8 +25,7 @@ def workspace(
     settings: Settings, clock: FixedClock, commerce_template_db: Path
 ) -> Iterator[Workspace]:
     """A migrated workspace on the frozen clock (overrides the root fixture: faster)."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(commerce_template_db, settings.home / "baryon.db")
+    copy_home_db(commerce_template_db, settings.home)
     ws = Workspace.open(settings, clock=clock)
     try:
         yield ws

@@ -34,9 +34,10 @@ def test_create_org_defaults_to_free_plan_and_audits(ws: Workspace, clock: Fixed
     assert sub is not None
     assert sub.plan.name == "free"
     assert sub.billing_anchor == clock.now()
-    assert org.prediction_inputs == "full"
+    assert org.prediction_inputs == "masked"  # new organizations: personal data masked
     assert not org.operator
     assert [e.action for e in events] == ["org.create"]
+    assert events[0].details["prediction_inputs"] == "masked"
 
 
 @pytest.mark.parametrize("name", ["", "Acme", "-acme", "a b", "x" * 65])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from baryon.data.pii import iban_valid, luhn_valid, mask_series, mask_text
+from baryon.data.pii import iban_valid, luhn_valid, mask_json, mask_series, mask_text
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,28 @@ def test_mask_series_without_candidates_returns_input() -> None:
     out, counts = mask_series(series)
     assert out is series
     assert counts == {}
+
+
+def test_mask_json_masks_strings_at_any_depth_and_keeps_the_rest() -> None:
+    value = {
+        "text": "write to ann@example.com",
+        "n": 4111111111111111,  # a number is not text: kept
+        "tags": ["call +44 20 7946 0958", None, True, 2.5],
+        "ann@example.com": "key kept",
+        "nested": {"card": "4111 1111 1111 1111"},
+    }
+    masked, counts = mask_json(value)
+    assert masked == {
+        "text": "write to [EMAIL]",
+        "n": 4111111111111111,
+        "tags": ["call [PHONE]", None, True, 2.5],
+        "ann@example.com": "key kept",
+        "nested": {"card": "[CARD]"},
+    }
+    assert counts == {"email": 1, "phone": 1, "card": 1}
+    assert value["text"] == "write to ann@example.com"  # the input is not modified
+
+
+def test_mask_json_plain_string_and_no_findings() -> None:
+    assert mask_json("ann@example.com") == ("[EMAIL]", {"email": 1})
+    assert mask_json(["good stuff", 3]) == (["good stuff", 3], {})

@@ -328,8 +328,8 @@ def test_every_new_version_writes_an_audit_event(
     store.ingest(path, name="t")
     with store.db.session(SYSTEM) as session:
         events = list_audit_events(session, object_type="dataset_version")
-        assert [(e.action, e.object_id, e.actor) for e in events] == [
-            ("dataset.ingest", v1.id, "tester")
+        assert [(e.action, e.object_id, e.actor, e.org_id) for e in events] == [
+            ("dataset.ingest", v1.id, "tester", store.scope.org_id)  # its org sees it
         ]
 
 

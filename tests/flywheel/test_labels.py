@@ -98,6 +98,17 @@ def test_gather_feedback_trusted_roles_only_not_revoked(ws: Workspace, clock: Fi
     assert found.examined == 4
 
 
+def test_gather_feedback_per_input_mode_masked_learned_as_logged(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    feedback(ws, clock, [("card for ann@example.com", "a")], input_mode="masked")
+    feedback(ws, clock, [("hashed text", "a")], input_mode="hashed")
+    feedback(ws, clock, [("no text", "a")], input_mode="none")
+    found = _gather(ws, Watermark())
+    assert [g.input for g in found.labels] == ["card for [EMAIL]"]
+    assert found.skipped == {"no_input": 2}
+
+
 def test_gather_sees_only_its_own_organizations_labels(ws: Workspace, clock: FixedClock) -> None:
     label(ws, clock, [("operator's", "a")])
     with ws.db.session(SYSTEM) as session:

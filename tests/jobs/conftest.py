@@ -6,11 +6,11 @@ PostgreSQL (a throw-away database per session, so other suites are not disturbed
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from homekit import copy_home_db
 from jobkit import make_org
 from sqlalchemy import delete
 
@@ -37,8 +37,7 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, migrated_db
     if request.param == "postgres":
         url = request.getfixturevalue("pg_url")
         return Settings(home=home, database_url=url)
-    home.mkdir(parents=True)
-    shutil.copyfile(migrated_db, home / "baryon.db")
+    copy_home_db(migrated_db, home)
     return Settings(home=home)
 
 

@@ -5,11 +5,11 @@ Helpers (queues, tasks, sessions) live in ``labelkit.py`` beside this file.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from homekit import copy_home_db
 
 from baryon.commerce.orgs import create_org
 from baryon.core.clock import FixedClock
@@ -31,8 +31,7 @@ def labeling_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def ws(settings: Settings, clock: FixedClock, labeling_template: Path) -> Iterator[Workspace]:
     """A file-SQLite workspace (a copy of the template) on the frozen clock."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(labeling_template, settings.home / "baryon.db")
+    copy_home_db(labeling_template, settings.home)
     workspace = Workspace.open(settings, clock=clock)
     try:
         yield workspace

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from homekit import copy_home_db
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,7 @@ def migrated_template(directory: Path) -> Path:
 
 def open_copy(template: Path, settings: Settings, clock: Clock) -> Workspace:
     """A workspace at ``settings.home`` on a copy of the migrated ``template``."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template, settings.home / "baryon.db")
+    copy_home_db(template, settings.home)
     return Workspace.open(settings, clock=clock)
 
 

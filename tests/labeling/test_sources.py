@@ -134,6 +134,17 @@ def test_select_unsure_only_below_the_threshold_in_full_mode() -> None:
     assert select_unsure(TEXT, scored, input_mode="none", default_threshold=0.5) == []
 
 
+def test_select_unsure_masked_mode_masks_the_inputs_it_returns() -> None:
+    scored = [
+        Scored({"text": "mail ann@example.com"}, "pos", 0.4),
+        Scored({"text": "b"}, "pos", 0.9),
+    ]
+    assert select_unsure(TEXT, scored, input_mode="masked", default_threshold=0.5) == [
+        Scored({"text": "mail [EMAIL]"}, "pos", 0.4)
+    ]
+    assert scored[0].input == {"text": "mail ann@example.com"}  # not modified
+
+
 def test_queue_unsure_given_classes_name_the_queue(ws: Workspace) -> None:
     with as_org(ws) as s:
         queue_unsure(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import anyio.from_thread
 import httpx
 import numpy as np
 from fastapi import FastAPI
+from homekit import copy_home_db
 
 from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
@@ -233,8 +233,7 @@ def make_tenants(
 
 def fresh_home(migrated_db: Path, home: Path) -> None:
     """Put a copy of the migrated template database in ``home``."""
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(migrated_db, home / "baryon.db")
+    copy_home_db(migrated_db, home)
 
 
 ClientFactory = Callable[..., httpx.Client]

@@ -111,6 +111,22 @@ def test_upload_new_file_is_201_with_version_schema_roles_and_quality(
     assert _scratch(settings) == []
 
 
+def test_upload_mask_pii_stores_masked_values_and_says_so(
+    acme: httpx.Client, ws: Workspace, settings: Settings
+) -> None:
+    content = b"id,contact,label\n1,ann@example.com,a\n2,call +44 20 7946 0958,b\n"
+    response = _upload(acme, content, name="people", mask_pii=["contact"])
+    assert response.status_code == 201, response.text
+    version = ws.for_org("acme").datasets.get("people")
+    assert list(version.to_pandas()["contact"]) == ["[EMAIL]", "call [PHONE]"]
+    [step] = acme.get("/v1/datasets/people").json()["steps"]
+    assert (step["step"], step["at"], step["columns"]) == ("mask_pii", "ingest", ["contact"])
+    assert step["report"]["masked"]["contact"]["phone"] == 1
+    assert _scratch(settings) == []  # the raw upload is gone too
+    bad = _upload(acme, content, name="people", mask_pii=["nope"])
+    assert (bad.status_code, _code(bad)) == (422, "unknown_column")
+
+
 def test_upload_same_bytes_again_is_200_same_version_not_created(acme: httpx.Client) -> None:
     first = _upload(acme).json()
     again = _upload(acme, filename="renamed.csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -234,6 +235,27 @@ def test_labeling_update_queue_and_unknown_queue(keys: dict[str, httpx.Client]) 
 def test_labeling_prediction_inputs_hashed_queue_nothing(keys: dict[str, httpx.Client]) -> None:
     _ok(keys["admin"].patch("/v1/org", json={"prediction_inputs": "hashed"}))
     _ok(keys["developer"].post("/v1/models/intent/predict", json={"inputs": ["card?"]}))
+    assert _ok(keys["developer"].get("/v1/labeling/queues")) == []
+
+
+def test_labeling_prediction_inputs_masked_queue_the_masked_input(
+    keys: dict[str, httpx.Client],
+) -> None:
+    assert _ok(keys["admin"].get("/v1/org"))["organization"]["prediction_inputs"] == "masked"
+    text = "card arrived? mail ann@example.com"
+    _ok(keys["developer"].post("/v1/models/intent/predict", json={"inputs": [text]}))
+    (task,) = _ok(keys["developer"].get("/v1/labeling/queues/intent/tasks"))
+    assert task["input"] == {"text": "card arrived? mail [EMAIL]"}
+    assert "ann@example.com" not in json.dumps(task)
+
+
+def test_labeling_prediction_inputs_none_feedback_disagreement_queues_nothing(
+    keys: dict[str, httpx.Client],
+) -> None:
+    _ok(keys["admin"].patch("/v1/org", json={"prediction_inputs": "none"}))
+    clf = _ok(keys["developer"].post("/v1/models/sentiment/predict", json={"inputs": ["good"]}))
+    body = {"prediction_id": clf["prediction_id"], "label": "neg"}
+    _ok(keys["developer"].post("/v1/feedback", json=body), 201)  # kept, but not labelable
     assert _ok(keys["developer"].get("/v1/labeling/queues")) == []
 
 

@@ -183,7 +183,7 @@ def test_predict_bad_model_name_422(api: ClientFactory, tenants: Tenants) -> Non
     assert r.status_code == 422
 
 
-@pytest.mark.parametrize("mode", ["full", "hashed", "none"])
+@pytest.mark.parametrize("mode", ["full", "masked", "hashed", "none"])
 def test_prediction_log_keeps_inputs_per_org_setting(
     api: ClientFactory, tenants: Tenants, ws: Workspace, mode: str
 ) -> None:
@@ -193,14 +193,34 @@ def test_prediction_log_keeps_inputs_per_org_setting(
     logged = admin.get(f"/v1/predictions/{r.json()['prediction_id']}").json()
     digest = hashlib.sha256(json.dumps("good stuff").encode()).hexdigest()
     assert logged["input_mode"] == mode
-    assert logged["inputs"] == (["good stuff"] if mode == "full" else None)
+    kept = mode in ("full", "masked")  # nothing personal in it to mask
+    assert logged["inputs"] == (["good stuff"] if kept else None)
     assert logged["input_hashes"] == ([digest] if mode == "hashed" else None)
     assert logged["outputs"] == r.json()["outputs"]
     with ws.db.session(SYSTEM) as s:
         row = s.get(PredictionRow, r.json()["prediction_id"])
         assert row is not None
         stored = json.dumps([row.inputs, row.input_hashes])
-    assert ("good stuff" in stored) == (mode == "full")
+    assert ("good stuff" in stored) == kept
+
+
+def test_prediction_log_masked_keeps_inputs_without_personal_data(
+    api: ClientFactory, tenants: Tenants, ws: Workspace
+) -> None:
+    admin = api(tenants.keys["acme:admin"])  # a new organization: masked by default
+    assert admin.get("/v1/org").json()["organization"]["prediction_inputs"] == "masked"
+    text = "refund to DE89 3704 0044 0532 0130 00 or call +44 20 7946 0958, ann@example.com"
+    r = _predict(admin, "sentiment", [text, "good stuff"])
+    logged = admin.get(f"/v1/predictions/{r.json()['prediction_id']}").json()
+    assert logged["input_mode"] == "masked"
+    assert logged["inputs"] == ["refund to [IBAN] or call [PHONE], [EMAIL]", "good stuff"]
+    assert logged["input_hashes"] is None
+    with ws.db.session(SYSTEM) as s:
+        row = s.get(PredictionRow, r.json()["prediction_id"])
+        assert row is not None
+        stored = json.dumps([row.inputs, row.input_hashes, row.outputs])
+    for secret in ("DE89", "7946", "ann@example.com"):
+        assert secret not in stored
 
 
 def test_every_prediction_logged_with_usage_record(

@@ -149,6 +149,17 @@ def test_answer_same_unsure_text_twice_is_one_labeling_task_seen_twice(
     ]
 
 
+def test_answer_org_masked_by_default_keeps_and_queues_masked_text(
+    api: Any, tenants: Tenants, ws: Workspace
+) -> None:
+    _post(api, tenants.keys["acme:developer"], {"text": "maybe ann@example.com"})
+    [handoff] = _rows(ws, SupportHandoffRow)
+    assert handoff.text == "maybe [EMAIL]"
+    assert handoff.text_hash == text_hash("maybe [EMAIL]")
+    [task] = _rows(ws, LabelingTaskRow)
+    assert task.input == {"text": "maybe [EMAIL]"}
+
+
 @pytest.mark.parametrize("mode", ["hashed", "none"])
 def test_answer_org_not_keeping_inputs_queues_no_text(
     api: Any, tenants: Tenants, ws: Workspace, mode: str

@@ -66,8 +66,10 @@ def test_promote_worse_challenger_refused_with_both_numbers(
     assert info.value.details["champion_value"] == pytest.approx(0.8)
     assert reg.get_version("m").version == 1
     with workspace.db.session(SYSTEM) as session:
-        actions = [e.action for e in list_audit_events(session, object_type="model")]
-    assert "model.promote_refused" in actions
+        events = list_audit_events(session, object_type="model")
+    assert "model.promote_refused" in [e.action for e in events]
+    # every model event is the model's organization's, so its admins see it (/v1/audit)
+    assert {e.org_id for e in events} == {workspace.scope.org_id}
 
 
 def test_promote_improvement_below_min_delta_refused(

@@ -62,7 +62,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEMS)
 #: Routes that read their own request body: the request middleware passes it through.
 STREAMED = frozenset({("POST", "/v1/datasets")})
 
-_UPLOAD_FIELDS = ("name", "format", "delimiter", "encoding", "role", "type")
+_UPLOAD_FIELDS = ("name", "format", "delimiter", "encoding", "role", "type", "mask_pii")
 _MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "tsv": "text/tab-separated-values; charset=utf-8",
@@ -131,11 +131,18 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "items": {"type": "string", "maxLength": 300},
                         "description": "COLUMN=TYPE; repeat the field for several columns.",
                     },
+                    "mask_pii": {
+                        "type": "array",
+                        "items": {"type": "string", "maxLength": 300},
+                        "description": "A column whose e-mails, IBANs, card and phone "
+                        "numbers are masked before any version is stored; repeatable.",
+                    },
                 },
             },
             "encoding": {
                 "role": {"style": "form", "explode": True},
                 "type": {"style": "form", "explode": True},
+                "mask_pii": {"style": "form", "explode": True},
             },
         }
     },
@@ -215,7 +222,8 @@ async def upload_dataset(
 
     A ``multipart/form-data`` body with the file in ``file`` and the fields ``name``
     and, optionally, ``format``, ``delimiter``, ``encoding``, ``role`` and ``type``
-    (``COLUMN=ROLE`` / ``COLUMN=TYPE``, one per field, repeatable). The body is
+    (``COLUMN=ROLE`` / ``COLUMN=TYPE``, one per field, repeatable) and ``mask_pii``
+    (a column to mask before anything is stored, repeatable). The body is
     streamed to disk: a body over ``BARYON_MAX_UPLOAD_BYTES`` is 413
     ``upload_too_large`` and nothing is kept. The file gets the same checks and
     named errors as the command line (``empty_file``, ``header_only``,
@@ -245,6 +253,7 @@ def _ingest(
         encoding=upload.value("encoding"),
         roles=parse_pairs(upload.values("role"), "role"),
         types=parse_pairs(upload.values("type"), "type"),
+        mask_pii=upload.values("mask_pii") or None,
         actor=principal.actor,
     )
     return _made(version, ws.scope, before, response)

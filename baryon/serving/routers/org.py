@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from baryon.commerce.metering import org_detail
 from baryon.commerce.orgs import update_org
-from baryon.core.audit import AuditEvent
+from baryon.core.audit import audit_event_dict, list_audit_events
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS, run_write
@@ -52,7 +52,8 @@ def patch_org(
     principal: Principal = require("org:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Change the organization's settings (``prediction_inputs``: full, hashed, none)."""
+    """Change the organization's settings (``prediction_inputs``: full, masked, hashed,
+    none; audited). Applies to predictions logged from now on."""
 
     def work(session: Session) -> dict[str, Any]:
         update_org(
@@ -69,27 +70,30 @@ def patch_org(
 
 @router.get("/audit", response_model=list[AuditEventOut])
 def list_audit(
+    actor: str | None = Query(None, max_length=200, description="key:<id>, cli:<user>, system."),
+    action: str | None = Query(
+        None, max_length=100, description="An action, or a prefix ending in * (model.*)."
+    ),
+    object_type: str | None = Query(None, max_length=64),
+    object_id: str | None = Query(None, max_length=200),
+    since: datetime | None = Query(None, description="Inclusive (UTC if no zone)."),
+    until: datetime | None = Query(None, description="Exclusive (UTC if no zone)."),
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = require("audit:read"),
     state: AppState = Depends(get_state),
 ) -> list[dict[str, Any]]:
-    """The organization's audit events, newest first."""
+    """The organization's audit events, newest first (another organization's never)."""
     with state.transaction() as session:
-        rows = session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.org_id == principal.org_id)
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .limit(limit)
+        events = list_audit_events(
+            session,
+            org_id=principal.org_id,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            since=since,
+            until=until,
+            limit=limit,
+            newest_first=True,
         )
-        return [
-            {
-                "id": r.id,
-                "at": r.at,
-                "actor": r.actor,
-                "action": r.action,
-                "object_type": r.object_type,
-                "object_id": r.object_id,
-                "details": r.details,
-            }
-            for r in rows
-        ]
+        return [audit_event_dict(e) for e in events]

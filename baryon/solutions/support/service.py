@@ -44,7 +44,7 @@ from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFoun
 from baryon.core.ids import new_id
 from baryon.core.scope import OPERATOR_ORG_ID
 from baryon.labeling.queue import enqueue, ensure_queue
-from baryon.predictions.log import hash_input
+from baryon.predictions.log import hash_input, logged_inputs
 from baryon.solutions._reuse import check_unicode
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.handoff import handoff_reason
@@ -285,9 +285,10 @@ def queue_turn(
 ) -> str | None:
     """Write a handed-off turn to the hand-off queue and, text allowed, the labeling queue.
 
-    Nothing is written for an answered turn. The text is kept only in input mode
-    ``full`` (the organization's prediction-log choice); ``hashed`` keeps its
-    SHA-256, ``none`` neither — and without the text there is nothing to label.
+    Nothing is written for an answered turn. The text is kept as the organization's
+    prediction log keeps inputs: as sent (``full``) or with personal data masked
+    (``masked``); ``hashed`` keeps only its SHA-256, ``none`` neither — and without the
+    text there is nothing to label.
     An open labeling task for the same text and organization is reused
     (``seen_count`` + 1).
 
@@ -299,7 +300,7 @@ def queue_turn(
     prediction_id : str
     org_id : str or None
     conversation_id : str or None
-    input_mode : {"full", "hashed", "none"}
+    input_mode : {"full", "masked", "hashed", "none"}
     clock : Clock
 
     Returns
@@ -310,8 +311,12 @@ def queue_turn(
     if not decision.handoff:
         return None
     now: datetime = clock.now()
-    text = decision.text if input_mode == "full" else None
-    digest = text_hash(decision.text) if input_mode in ("full", "hashed") else None
+    kept = logged_inputs(input_mode, [decision.text])
+    text = None if kept is None else str(kept[0])
+    if text is not None:
+        digest: str | None = text_hash(text)
+    else:
+        digest = text_hash(decision.text) if input_mode == "hashed" else None
     session.add(
         SupportHandoffRow(
             prediction_id=prediction_id,
