@@ -183,6 +183,7 @@ _FIND_KEY = (
         SubscriptionRow.id.label("sub_id"),
         SubscriptionRow.billing_anchor,
         SubscriptionRow.started_at,
+        SubscriptionRow.trial_ends_at,
         PlanRow.id.label("plan_id"),
         PlanRow.name.label("plan_name"),
         PlanRow.quota,
@@ -193,6 +194,10 @@ _FIND_KEY = (
         PlanRow.unit_weights,
         PlanRow.builtin,
         PlanRow.created_at.label("plan_created_at"),
+        PlanRow.currency,
+        PlanRow.trial_days,
+        PlanRow.price_version,
+        PlanRow.archived_at,
     )
     .join(OrganizationRow, OrganizationRow.id == ApiKeyRow.org_id)
     .outerjoin(
@@ -223,6 +228,10 @@ def _subscription(row: Any) -> Subscription | None:
         builtin=row["builtin"],
         created_at=row["plan_created_at"],
         unit_weights=row["unit_weights"] or {},
+        currency=row["currency"],
+        trial_days=row["trial_days"],
+        price_version=row["price_version"],
+        archived_at=row["archived_at"],
     )
     return Subscription(
         id=row["sub_id"],
@@ -232,6 +241,7 @@ def _subscription(row: Any) -> Subscription | None:
         billing_anchor=row["billing_anchor"],
         started_at=row["started_at"],
         ended_at=None,
+        trial_ends_at=row["trial_ends_at"],
     )
 
 
