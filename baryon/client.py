@@ -135,6 +135,7 @@ from baryon.serving.schemas import (
     PlanOut,
     PredictionOut,
     PredictResponse,
+    PriceVersionOut,
     RegisteredVersionOut,
     RunComparisonOut,
     RunOut,
@@ -586,11 +587,16 @@ class Client:
         overage_price: str | None = None,
         features: list[str] | None = None,
         unit_weights: dict[str, int] | None = None,
+        currency: str = "USD",
+        trial_days: int = 0,
+        route_prices: dict[str, str] | None = None,
     ) -> PlanOut:
         """Add a plan (operator keys).
 
         ``unit_weights`` maps a metered route template (``"/v1/sentiment/analyze"``) to
-        the units one input costs there (whole number >= 1; default 1).
+        the units one input costs there (whole number >= 1; default 1);
+        ``route_prices`` maps one to a price per unit (decimal string). Prices are
+        decimal strings in ``currency`` (ISO 4217; ``unknown_currency`` otherwise).
         """
         body = {
             "name": name,
@@ -600,8 +606,27 @@ class Client:
             "overage_price": overage_price,
             "features": features or [],
             "unit_weights": unit_weights or {},
+            "currency": currency,
+            "trial_days": trial_days,
+            "route_prices": route_prices or {},
         }
         return self._post("/v1/plans", PlanOut, body)
+
+    def update_plan(self, name: str, **changes: Any) -> PlanOut:
+        """Change a plan (operator keys): any of ``quota``, ``rate_per_minute``,
+        ``features``, ``unit_weights``, ``trial_days`` (at once) and ``monthly_price``,
+        ``overage_price`` (``None`` removes it), ``route_prices`` (a new price version,
+        from the next billing period)."""
+        response = self.request("PATCH", f"/v1/plans/{quote(name, safe='')}", json=changes)
+        return _parse(PlanOut, response)
+
+    def archive_plan(self, name: str) -> PlanOut:
+        """Stop offering a plan (operator keys); organizations on it keep it."""
+        return self._post(f"/v1/plans/{quote(name, safe='')}/archive", PlanOut, None)
+
+    def plan_prices(self, name: str) -> list[PriceVersionOut]:
+        """A plan's price versions, oldest first."""
+        return self._get(f"/v1/plans/{quote(name, safe='')}/prices", list[PriceVersionOut])
 
     def orgs(self) -> list[OrgOut]:
         """Every organization (operator keys)."""

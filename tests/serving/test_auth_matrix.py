@@ -136,6 +136,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/users"): {"email": "new@acme.test", "role": "viewer"},
         ("POST", "/v1/keys"): {"role": "viewer"},
         ("POST", "/v1/plans"): {"name": "p2", "quota": 1, "rate_per_minute": 1},
+        ("PATCH", "/v1/plans/{name}"): {"quota": 5},
         ("POST", "/v1/orgs"): {"name": "neworg"},
         ("POST", "/v1/orgs/{org_id}/subscription"): {"plan": "pro"},
         ("PATCH", "/v1/org"): {"prediction_inputs": "hashed"},
