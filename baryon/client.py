@@ -98,6 +98,7 @@ from baryon.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from baryon.serving.billing_schemas import InvoiceOut
 from baryon.serving.flywheel_schemas import FlywheelCycleOut, FlywheelCycleSubmittedOut
 from baryon.serving.iteration_schemas import (
     IterationItemOut,
@@ -319,6 +320,7 @@ class Client:
         repeatable: bool | None = None,
         timeout: float | None = None,
         stream: bool = False,
+        accept: str | None = None,
     ) -> httpx.Response:
         """Send one request with safe retries; return the 2xx response or raise.
 
@@ -345,6 +347,8 @@ class Client:
         stream : bool
             Return without reading the body (read it with ``iter_bytes`` and close
             the response).
+        accept : str, optional
+            Sent as ``Accept`` (e.g. ``application/pdf``).
 
         Raises
         ------
@@ -355,6 +359,8 @@ class Client:
         """
         method = method.upper()
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        if accept is not None:
+            headers["Accept"] = accept
         if repeatable is None:
             repeatable = method in _IDEMPOTENT_METHODS or idempotency_key is not None
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -641,6 +647,23 @@ class Client:
         """Move an organization to a plan (operator keys)."""
         path = f"/v1/orgs/{org_id}/subscription"
         return self._post(path, OrgDetailOut, {"plan": plan})
+
+    # --------------------------------------------------------------- invoices
+    def invoices(self, *, status: str | None = None, limit: int = 100) -> list[InvoiceOut]:
+        """The organization's invoices, newest period first (owner/admin keys)."""
+        return self._get("/v1/invoices", list[InvoiceOut], status=status, limit=limit)
+
+    def invoice(self, invoice_id: str) -> InvoiceOut:
+        """One invoice (``invoice_not_found`` for another organization's)."""
+        return self._get(f"/v1/invoices/{quote(invoice_id, safe='')}", InvoiceOut)
+
+    def invoice_pdf(self, invoice_id: str, path: str | Path | None = None) -> bytes:
+        """The invoice as a PDF document; also written to ``path`` when given."""
+        path_ = f"/v1/invoices/{quote(invoice_id, safe='')}"
+        document = self.request("GET", path_, accept="application/pdf").content
+        if path is not None:
+            Path(path).write_bytes(document)
+        return document
 
     # ------------------------------------------------------------------ usage
     def usage(

@@ -262,3 +262,28 @@ def test_concurrent_closes_number_without_gaps(workspace: Workspace, clock: Fixe
     with workspace.db.session(SYSTEM) as s:
         numbers = sorted(n for n in s.scalars(select(InvoiceRow.number)) if n is not None)
     assert numbers == list(range(1, len(orgs) + 1))
+
+
+def test_documents_escape_text_and_carry_the_totals(
+    workspace: Workspace, clock: FixedClock
+) -> None:
+    from pypdf import PdfReader
+
+    from baryon.commerce.documents import invoice_html, invoice_pdf
+
+    _setup(workspace, clock)
+    clock.advance(31 * 86400)
+    (invoice,) = close_billing(workspace.db, org="acme", clock=clock).created
+    with workspace.db.session(SYSTEM) as s:
+        void = void_invoice(s, invoice.id, reason="<script>alert(1)</script>", clock=clock)
+    html = invoice_html(void)
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    pdf = invoice_pdf(void)
+    assert pdf == invoice_pdf(void)  # invariant: same invoice, same bytes
+    import io
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "49.00" in text
+    assert "INV-000001" in text
+    assert "<script>alert(1)</script>" in text  # as text, not markup

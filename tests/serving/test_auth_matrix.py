@@ -18,6 +18,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from servingkit import PortalTransport, Tenants, fresh_home, make_resolver, make_tenants
 
+from baryon.commerce.billing import close_billing
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM, Scope
@@ -47,6 +48,7 @@ ORG_OWNED = (
     "/v1/labeling/queues/{", "/v1/labeling/tasks/{",
     "/v1/iterations/{",
     "/v1/flywheel/cycles/{",
+    "/v1/invoices/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -118,7 +120,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
             s, org_id=tenants.org_ids["acme"], model_name="adder", status="nothing_new",
             clock=clock,
         )  # fmt: skip
+    clock.advance(31 * 86400)  # January has ended: acme's first period is invoiced
+    (invoice,) = close_billing(ws.db, period="2026-01", org="acme", clock=clock).created
     params = {
+        "{invoice_id}": invoice.id,
         "{cycle_id}": cycle.id,
         "{model}": "adder",
         "{user_id}": tenants.user_ids["acme"],
@@ -182,6 +187,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         sprint.id,
         item.id,
         cycle.id,
+        invoice.id,
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],
     ]
