@@ -53,7 +53,7 @@ def check_currency(code: object) -> str:
     InvalidInput
         Code ``unknown_currency`` (``details["supported"]`` lists the codes).
     """
-    text = code.strip().upper() if isinstance(code, str) else None
+    text = code.strip().upper() if isinstance(code, str) else ""
     if text not in CURRENCIES:
         raise InvalidInput(
             f"unknown currency {code!r}; supported: {', '.join(CURRENCIES)}",
