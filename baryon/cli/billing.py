@@ -141,3 +141,33 @@ def credit_cmd(
             session, found.id, amount, reason=reason, actor=cli_actor(), clock=ws.clock
         )
     typer.echo(f"{found.name}: credit balance {balance}")
+
+
+@app.command("export-stripe")
+def export_stripe_cmd(
+    ctx: typer.Context,
+    period: Annotated[str | None, _PERIOD] = None,
+    org: Annotated[str | None, _ORG] = None,
+    event_name: Annotated[
+        str, typer.Option("--event-name", help="The Stripe meter's event name.")
+    ] = "baryon_units",
+) -> None:
+    """Print usage as Stripe meter events, one JSON object a line (re-exporting is
+    idempotent: each event's identifier is its usage record's id)."""
+    import json
+
+    from baryon.commerce.stripe_export import meter_events
+
+    ws = get_workspace(ctx)
+    export = meter_events(ws.db, period=period, org=org, event_name=event_name, clock=ws.clock)
+    count = 0
+    for event in export.events:
+        typer.echo(json.dumps(event, separators=(",", ":"), sort_keys=True))
+        count += 1
+    for name in export.skipped:
+        typer.echo(
+            f"warning: {name} has usage but no Stripe customer id "
+            f"(baryon billing account {name} --stripe-customer cus_...): skipped",
+            err=True,
+        )
+    typer.echo(f"{count} meter event(s)", err=True)

@@ -42,8 +42,10 @@ __all__ = [
     "BILLING_CLOSE",
     "CloseReport",
     "Difference",
+    "anchors",
     "billing_close_job",
     "billing_handlers",
+    "check_month",
     "close_billing",
     "org_periods",
     "parse_month",
@@ -141,7 +143,15 @@ class CloseReport:
         }
 
 
-def _anchors(db: Database, org: str | None) -> list[tuple[str, str, datetime]]:
+def anchors(db: Database, org: str | None) -> list[tuple[str, str, datetime]]:
+    """Return ``(org id, name, billing anchor)`` of every organization with an active
+    subscription (or of ``org``), oldest first.
+
+    Raises
+    ------
+    NotFound
+        ``org_not_found``.
+    """
     with db.session(SYSTEM) as s:
         stmt = (
             select(OrganizationRow.id, OrganizationRow.name, SubscriptionRow.billing_anchor)
@@ -159,7 +169,14 @@ def _anchors(db: Database, org: str | None) -> list[tuple[str, str, datetime]]:
     return rows
 
 
-def _month(period: str | None, now: datetime) -> tuple[datetime, datetime] | None:
+def check_month(period: str | None, now: datetime) -> tuple[datetime, datetime] | None:
+    """Return the month ``period`` names (``None`` for none).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_period``; ``period_in_future`` for a month not started at ``now``.
+    """
     if period is None:
         return None
     month = parse_month(period)
@@ -204,9 +221,9 @@ def close_billing(
     """
     clock = clock or SystemClock()
     now = clock.now()
-    month = _month(period, now)
+    month = check_month(period, now)
     report = CloseReport()
-    for org_id, name, anchor in _anchors(db, org):
+    for org_id, name, anchor in anchors(db, org):
         ended, still_open = org_periods(anchor, now=now, month=month)
         report.open.extend(
             {"org": name, "period_start": s.isoformat(), "period_end": e.isoformat()}
@@ -288,9 +305,9 @@ def reconcile(
         One per invoice checked (``difference`` is 0 when they agree).
     """
     clock = clock or SystemClock()
-    month = _month(period, clock.now())
+    month = check_month(period, clock.now())
     out: list[Difference] = []
-    for org_id, name, _anchor in _anchors(db, org):
+    for org_id, name, _anchor in anchors(db, org):
         with db.session(SYSTEM) as s:
             for invoice in list_invoices(s, org_id=org_id, limit=1_000_000):
                 if invoice.status == "void":

@@ -135,3 +135,28 @@ def test_plans_update_archive_prices(cli_home: Path, capsys: pytest.CaptureFixtu
     assert run([*home, "plans", "archive", "team"], capsys)[0] == 0
     code, _, err = run([*home, "plans", "archive", "team"], capsys)
     assert err.startswith("error[plan_archived]")
+
+
+def test_export_stripe_is_deterministic_and_skips_unmapped(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _january(cli_home, [3, 0, 5])
+    home = ["--home", str(cli_home)]
+    code, out, err = run([*home, "billing", "export-stripe", "--period", "2026-01"], capsys)
+    assert (code, out) == (0, "")
+    assert "acme has usage but no Stripe customer id" in err
+    code, _, _ = run([*home, "billing", "account", "acme", "--stripe-customer", "cus_A1"], capsys)
+    assert code == 0
+    code, first, _ = run([*home, "billing", "export-stripe", "--period", "2026-01"], capsys)
+    events = [json.loads(line) for line in first.splitlines()]
+    assert [e["payload"] for e in events] == [
+        {"stripe_customer_id": "cus_A1", "value": "3"},
+        {"stripe_customer_id": "cus_A1", "value": "5"},  # the 0-unit record is left out
+    ]
+    assert events[0]["event_name"] == "baryon_units"
+    assert events[0]["identifier"].startswith("baryon:use_")
+    assert events[1]["timestamp"] - events[0]["timestamp"] == 2 * 86400
+    code, again, _ = run([*home, "billing", "export-stripe", "--period", "2026-01"], capsys)
+    assert again == first  # the same identifiers: a re-export is idempotent in Stripe
+    code, _, err = run([*home, "billing", "export-stripe"], capsys)
+    assert err.startswith("error[invalid_period]")
