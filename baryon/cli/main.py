@@ -45,6 +45,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("usage", "usage", "Usage records of an organization."),
     ("billing", "billing", "Close billing periods into invoices, reconcile, export usage."),
     ("invoices", "invoices", "Invoices: list, show, PDF, issue, pay, void, reissue."),
+    ("licence", "licence", "On-premises licences: keygen, issue, verify, install, show."),
     ("support", "support", "Customer-service assistant."),
     ("sentiment", "sentiment", "Financial news sentiment and topic monitor."),
     ("labeling", "labeling", "Labeling queues and annotation."),

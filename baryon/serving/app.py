@@ -162,6 +162,14 @@ def create_app(
     )
 
     def build_state(ws: Workspace) -> AppState:
+        licence = ws.licence  # a broken installed licence refuses to start (LicenceError)
+        if licence is not None:
+            logger.info(
+                "licensed to %s until %s (%s)",
+                licence.licensee,
+                licence.expires_at.date(),
+                licence.state(clock.now()),
+            )
         limiter = (
             rate_limiter
             if isinstance(rate_limiter, RateLimiter)

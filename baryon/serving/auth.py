@@ -31,7 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, bindparam, select, update
 
 from baryon.commerce.orgs import Subscription
-from baryon.commerce.plans import Plan
+from baryon.commerce.plans import METERED_ROUTES, Plan
 from baryon.commerce.tables import PlanRow, SubscriptionRow
 from baryon.core.errors import Forbidden, RateLimited, Unauthorized
 from baryon.core.scope import Scope
@@ -52,6 +52,7 @@ __all__ = [
 #: What :func:`declared_permission` returns for a route declared :func:`public`.
 PUBLIC = "public"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer bry_...`")
 
 
@@ -160,6 +161,11 @@ class Authorize:
                 f"rate limit of {decision.limit} requests per minute reached for this key",
                 details={"retry_after": round(decision.retry_after, 3), "limit": decision.limit},
             )
+        licence = state.workspace.licence
+        if licence is not None and request.method not in _READS:
+            route = getattr(request.scope.get("route"), "path", "")
+            if route not in METERED_ROUTES:  # serving keeps answering when read-only
+                licence.require_writable(now)
         if self.permission not in principal.permissions:
             raise Forbidden(
                 f"the key's role ({principal.role}) may not do this (needs {self.permission})",
