@@ -1,4 +1,4 @@
-"""``baryon billing close|reconcile|account|credit|export-stripe``: billing runs (operators).
+"""``baryon billing close|preview|reconcile|account|credit|export-stripe`` (operators).
 
 Billing spans every organization, so these commands act on the whole workspace
 (``--org`` narrows a run to one organization).
@@ -6,6 +6,7 @@ Billing spans every organization, so these commands act on the whole workspace
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -51,6 +52,36 @@ def close_cmd(
     typer.echo(
         f"{len(report.created)} invoice(s) made, {len(report.existing)} already invoiced, "
         f"{len(report.open)} period(s) not ended yet"
+    )
+
+
+@app.command("preview")
+def preview_cmd(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Argument(help="Organization name or id.")],
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Also write it as a PDF.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the invoice the current billing period would get with the usage so far
+    (writes nothing; no number)."""
+    from baryon.commerce.invoices import preview_invoice
+    from baryon.commerce.orgs import get_org
+    from baryon.core.scope import SYSTEM
+
+    ws = get_workspace(ctx)
+    with ws.db.session(SYSTEM) as session:
+        inv = preview_invoice(session, get_org(session, org).id, ws.clock.now())
+    if pdf is not None:
+        from baryon.commerce.documents import invoice_pdf
+
+        pdf.write_bytes(invoice_pdf(inv))
+    if as_json:
+        print_json(inv.to_dict())
+        return
+    typer.echo(
+        f"{inv.org_name}, {inv.period_start.date()} to {inv.period_end.date()} so far: "
+        f"{inv.units:,} units, total {inv.total} {inv.currency}"
+        + ("" if pdf is None else f" (wrote {pdf})")
     )
 
 

@@ -104,11 +104,12 @@ def list_cmd(
     if as_json:
         print_json([p.to_dict() for p in plans])
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
     table = Table(
-        "plan", "units / period", "rate / min", "monthly", "overage / unit", "trial", "features"
-    )
+        Column("plan", no_wrap=True), "units / period", "rate / min",
+        Column("monthly", no_wrap=True), "overage / unit", "trial", "features",
+    )  # fmt: skip
     for p in plans:
         table.add_row(
             p.name + (" (archived)" if p.archived_at is not None else ""),

@@ -76,6 +76,7 @@ __all__ = [
     "list_invoices",
     "pay_invoice",
     "period_segments",
+    "preview_invoice",
     "reissue_invoice",
     "set_billing_account",
     "usage_units",
@@ -470,6 +471,37 @@ def compute_period(session: Session, org_id: str, start: datetime, end: datetime
         segments, period_start=start, period_end=end, currency=currency,
         tax_rate=account.tax_rate, discount_percent=account.discount_percent,
         credit_available=credit_balance(session, org_id, currency),
+    )  # fmt: skip
+
+
+def preview_invoice(session: Session, org_id: str, at: datetime) -> Invoice:
+    """Return the invoice the billing period containing ``at`` would get if it closed
+    with the usage recorded so far (status ``preview``, no number; writes nothing).
+
+    Raises
+    ------
+    NotFound
+        ``org_not_found`` or ``no_subscription``.
+    """
+    sub = session.scalar(
+        select(SubscriptionRow).where(
+            SubscriptionRow.org_id == org_id, SubscriptionRow.status == "active"
+        )
+    )
+    if sub is None:
+        raise NotFound(f"organization {org_id!r} has no subscription", code="no_subscription")
+    from baryon.commerce.plans import billing_period
+
+    start, end = billing_period(sub.billing_anchor, at)
+    bill = compute_period(session, org_id, start, end)
+    org_name = session.scalar(select(OrganizationRow.name).where(OrganizationRow.id == org_id))
+    return Invoice(
+        id="preview", org_id=org_id, org_name=org_name or org_id, number=None,
+        status="preview", period_start=start, period_end=end, currency=bill.currency,
+        units=bill.units, subtotal=bill.subtotal, discount=bill.discount,
+        tax_rate=bill.tax_rate, tax=bill.tax, credit_applied=bill.credit_applied,
+        total=bill.total, lines=bill.lines, replaces_id=None, void_reason=None,
+        created_at=at, issued_at=None, paid_at=None, voided_at=None,
     )  # fmt: skip
 
 

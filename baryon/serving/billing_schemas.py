@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["InvoiceLineOut", "InvoiceOut"]
 
-InvoiceStatus = Literal["draft", "issued", "paid", "void"]
+InvoiceStatus = Literal["draft", "issued", "paid", "void", "preview"]
 LineKind = Literal["base", "trial", "usage", "overage", "route", "discount", "tax", "credit"]
 
 

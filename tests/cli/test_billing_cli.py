@@ -160,3 +160,20 @@ def test_export_stripe_is_deterministic_and_skips_unmapped(
     assert again == first  # the same identifiers: a re-export is idempotent in Stripe
     code, _, err = run([*home, "billing", "export-stripe"], capsys)
     assert err.startswith("error[invalid_period]")
+
+
+def test_billing_preview_of_the_running_period(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    home = ["--home", str(cli_home)]
+    assert run([*home, "orgs", "create", "demo", "--plan", "pro"], capsys)[0] == 0
+    pdf = tmp_path / "preview.pdf"
+    code, out, err = run([*home, "billing", "preview", "demo", "--pdf", str(pdf), "--json"],
+                         capsys)  # fmt: skip
+    assert code == 0, err
+    preview = json.loads(out)
+    assert (preview["status"], preview["number"], preview["units"]) == ("preview", None, 0)
+    assert preview["total"] == "49.00"  # pro, a whole period on its price
+    assert pdf.read_bytes().startswith(b"%PDF")
+    code, out, _ = run([*home, "invoices", "list", "--json"], capsys)
+    assert json.loads(out) == []  # nothing written
