@@ -505,6 +505,14 @@ def preview_invoice(session: Session, org_id: str, at: datetime) -> Invoice:
     )  # fmt: skip
 
 
+def _lock_org(session: Session, org_id: str) -> None:
+    """Take the organization's row for the transaction (``FOR UPDATE`` on PostgreSQL;
+    SQLite has one writer): two closes of one organization cannot both spend its credit."""
+    session.execute(
+        select(OrganizationRow.id).where(OrganizationRow.id == org_id).with_for_update()
+    )
+
+
 def _live(session: Session, org_id: str, start: datetime) -> InvoiceRow | None:
     return session.scalar(
         select(InvoiceRow).where(
@@ -594,6 +602,7 @@ def close_period(
         ``period_not_ended``: ``end`` is after now.
     """
     clock = clock or SystemClock()
+    _lock_org(session, org_id)
     existing = _live(session, org_id, start)
     if existing is not None:
         return _invoice(session, existing), False
@@ -797,6 +806,7 @@ def reissue_invoice(
     clock = clock or SystemClock()
     old = _row(session, invoice_id)
     _refuse(old, "reissued", ("void",))
+    _lock_org(session, old.org_id)
     live = _live(session, old.org_id, old.period_start)
     if live is not None:
         raise Conflict(
