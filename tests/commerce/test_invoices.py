@@ -230,6 +230,9 @@ def test_billing_close_is_a_registered_job_kind(workspace: Workspace, clock: Fix
     _setup(workspace, clock)
     clock.advance(31 * 86400)
     assert billing_handlers() == {"billing_close": billing_close_job}
+    from baryon.cli.worker import load_handlers
+
+    assert load_handlers(None)["billing_close"] is billing_close_job  # baryon worker runs it
     from baryon.core.scope import OPERATOR_ORG_ID
 
     queue = JobQueue(workspace.db, workspace.clock)
@@ -287,3 +290,18 @@ def test_documents_escape_text_and_carry_the_totals(
     assert "49.00" in text
     assert "INV-000001" in text
     assert "<script>alert(1)</script>" in text  # as text, not markup
+
+
+def test_billing_close_job_bad_payload_fails_with_its_code(
+    workspace: Workspace, clock: FixedClock
+) -> None:
+    from baryon.core.scope import OPERATOR_ORG_ID
+    from baryon.jobs import JobQueue, Worker
+
+    queue = JobQueue(workspace.db, workspace.clock)
+    job = queue.enqueue("billing_close", {"period": 202601}, org_id=OPERATOR_ORG_ID)
+    Worker(workspace, billing_handlers(), queue=queue).run_once()
+    done = queue.get(job.id, org_id=None)
+    assert done.status == "failed"
+    assert done.error_code == "invalid_job_payload"
+    assert workspace.db.table_counts()["invoices"] == 0
