@@ -126,7 +126,7 @@ def account_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show an organization's billing settings, or change them (audited)."""
-    from baryon.commerce.invoices import billing_account, credit_balance, set_billing_account
+    from baryon.commerce.accounts import billing_account, credit_balance, set_billing_account
     from baryon.commerce.orgs import active_subscription, get_org
     from baryon.core.scope import SYSTEM
 
@@ -161,7 +161,7 @@ def credit_cmd(
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
 ) -> None:
     """Grant an organization credit; the next invoices use it, the rest carries forward."""
-    from baryon.commerce.invoices import grant_credit
+    from baryon.commerce.accounts import grant_credit
     from baryon.commerce.orgs import get_org
     from baryon.core.scope import SYSTEM
 

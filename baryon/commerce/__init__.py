@@ -5,7 +5,8 @@ See :mod:`baryon.commerce.plans` (plans, billing periods, charges in ``Decimal``
 :mod:`baryon.commerce.prices` (plan changes, price versions),
 :mod:`baryon.commerce.orgs` (organizations and their subscriptions),
 :mod:`baryon.commerce.charges` (invoice arithmetic), :mod:`baryon.commerce.invoices`
-(invoices and their states), :mod:`baryon.commerce.billing` (closing periods,
+(invoices and their states), :mod:`baryon.commerce.accounts` (tax, discount,
+credit), :mod:`baryon.commerce.billing` (closing periods,
 reconciliation, the ``billing_close`` job), :mod:`baryon.commerce.money` (currencies,
 rounding) and :mod:`baryon.commerce.licences` (signed licences).
 """

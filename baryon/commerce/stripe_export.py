@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from baryon.commerce.accounts import billing_account
 from baryon.commerce.billing import anchors, check_month, org_periods
-from baryon.commerce.invoices import billing_account
 from baryon.commerce.tables import UsageRecordRow
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput

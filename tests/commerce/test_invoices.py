@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from baryon.commerce.accounts import credit_balance, grant_credit, set_billing_account
 from baryon.commerce.billing import (
     billing_close_job,
     billing_handlers,
@@ -18,13 +19,10 @@ from baryon.commerce.billing import (
     reconcile,
 )
 from baryon.commerce.invoices import (
-    credit_balance,
     get_invoice,
-    grant_credit,
     issue_invoice,
     pay_invoice,
     reissue_invoice,
-    set_billing_account,
     void_invoice,
 )
 from baryon.commerce.metering import record_usage
