@@ -105,6 +105,7 @@ from baryon.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from baryon.serving.billing_schemas import InvoiceOut
 from baryon.serving.flywheel_schemas import FlywheelCycleOut, FlywheelCycleSubmittedOut
 from baryon.serving.iteration_schemas import (
     IterationItemOut,
@@ -143,6 +144,7 @@ from baryon.serving.schemas import (
     PlanOut,
     PredictionOut,
     PredictResponse,
+    PriceVersionOut,
     RegisteredVersionOut,
     RunComparisonOut,
     RunOut,
@@ -326,6 +328,7 @@ class Client:
         repeatable: bool | None = None,
         timeout: float | None = None,
         stream: bool = False,
+        accept: str | None = None,
     ) -> httpx.Response:
         """Send one request with safe retries; return the 2xx response or raise.
 
@@ -352,6 +355,8 @@ class Client:
         stream : bool
             Return without reading the body (read it with ``iter_bytes`` and close
             the response).
+        accept : str, optional
+            Sent as ``Accept`` (e.g. ``application/pdf``).
 
         Raises
         ------
@@ -362,6 +367,8 @@ class Client:
         """
         method = method.upper()
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        if accept is not None:
+            headers["Accept"] = accept
         if repeatable is None:
             repeatable = method in _IDEMPOTENT_METHODS or idempotency_key is not None
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -617,11 +624,16 @@ class Client:
         overage_price: str | None = None,
         features: list[str] | None = None,
         unit_weights: dict[str, int] | None = None,
+        currency: str = "USD",
+        trial_days: int = 0,
+        route_prices: dict[str, str] | None = None,
     ) -> PlanOut:
         """Add a plan (operator keys).
 
         ``unit_weights`` maps a metered route template (``"/v1/sentiment/analyze"``) to
-        the units one input costs there (whole number >= 1; default 1).
+        the units one input costs there (whole number >= 1; default 1);
+        ``route_prices`` maps one to a price per unit (decimal string). Prices are
+        decimal strings in ``currency`` (ISO 4217; ``unknown_currency`` otherwise).
         """
         body = {
             "name": name,
@@ -631,8 +643,27 @@ class Client:
             "overage_price": overage_price,
             "features": features or [],
             "unit_weights": unit_weights or {},
+            "currency": currency,
+            "trial_days": trial_days,
+            "route_prices": route_prices or {},
         }
         return self._post("/v1/plans", PlanOut, body)
+
+    def update_plan(self, name: str, **changes: Any) -> PlanOut:
+        """Change a plan (operator keys): any of ``quota``, ``rate_per_minute``,
+        ``features``, ``unit_weights``, ``trial_days`` (at once) and ``monthly_price``,
+        ``overage_price`` (``None`` removes it), ``route_prices`` (a new price version,
+        from the next billing period)."""
+        response = self.request("PATCH", f"/v1/plans/{quote(name, safe='')}", json=changes)
+        return _parse(PlanOut, response)
+
+    def archive_plan(self, name: str) -> PlanOut:
+        """Stop offering a plan (operator keys); organizations on it keep it."""
+        return self._post(f"/v1/plans/{quote(name, safe='')}/archive", PlanOut, None)
+
+    def plan_prices(self, name: str) -> list[PriceVersionOut]:
+        """A plan's price versions, oldest first."""
+        return self._get(f"/v1/plans/{quote(name, safe='')}/prices", list[PriceVersionOut])
 
     def orgs(self) -> list[OrgOut]:
         """Every organization (operator keys)."""
@@ -647,6 +678,23 @@ class Client:
         """Move an organization to a plan (operator keys)."""
         path = f"/v1/orgs/{org_id}/subscription"
         return self._post(path, OrgDetailOut, {"plan": plan})
+
+    # --------------------------------------------------------------- invoices
+    def invoices(self, *, status: str | None = None, limit: int = 100) -> list[InvoiceOut]:
+        """The organization's invoices, newest period first (owner/admin keys)."""
+        return self._get("/v1/invoices", list[InvoiceOut], status=status, limit=limit)
+
+    def invoice(self, invoice_id: str) -> InvoiceOut:
+        """One invoice (``invoice_not_found`` for another organization's)."""
+        return self._get(f"/v1/invoices/{quote(invoice_id, safe='')}", InvoiceOut)
+
+    def invoice_pdf(self, invoice_id: str, path: str | Path | None = None) -> bytes:
+        """The invoice as a PDF document; also written to ``path`` when given."""
+        path_ = f"/v1/invoices/{quote(invoice_id, safe='')}"
+        document = self.request("GET", path_, accept="application/pdf").content
+        if path is not None:
+            Path(path).write_bytes(document)
+        return document
 
     # ------------------------------------------------------------------ usage
     def usage(

@@ -28,6 +28,7 @@ from baryon.core.keyfile import ensure_random_key
 from baryon.core.scope import OPERATOR_ORG_ID, Scope
 
 if TYPE_CHECKING:
+    from baryon.commerce.licences import Licence
     from baryon.data.versions import DatasetStore
     from baryon.training.model_cache import ModelCache
     from baryon.training.promotion import Promoter
@@ -129,6 +130,23 @@ class Workspace:
         self.clock = clock
         self.scope = scope or Scope.own(OPERATOR_ORG_ID, "operator")
         self._model_cache = model_cache
+        self._licence: tuple[Licence | None] | None = None
+
+    @property
+    def licence(self) -> Licence | None:
+        """The install's licence (read once from ``<home>/licence``), ``None`` for the
+        open edition.
+
+        Raises
+        ------
+        LicenceError
+            The installed licence is broken (tampered, another key, not yet valid).
+        """
+        if self._licence is None:
+            from baryon.commerce.licences import load_installed_licence
+
+            self._licence = (load_installed_licence(self.settings.home, clock=self.clock),)
+        return self._licence[0]
 
     @property
     def model_cache(self) -> ModelCache:

@@ -44,6 +44,9 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("grants", "grants", "Share models and datasets with other organizations."),
     ("audit", "audit", "The tamper-evident audit log: list, export, verify."),
     ("usage", "usage", "Usage records of an organization."),
+    ("billing", "billing", "Close billing periods into invoices, reconcile, export usage."),
+    ("invoices", "invoices", "Invoices: list, show, PDF, issue, pay, void, reissue."),
+    ("licence", "licence", "On-premises licences: keygen, issue, verify, install, show."),
     ("support", "support", "Customer-service assistant."),
     ("sentiment", "sentiment", "Financial news sentiment and topic monitor."),
     ("labeling", "labeling", "Labeling queues and annotation."),
@@ -152,9 +155,11 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("BARYON_DEBUG", "").lower() in ("1", "true")
     try:
-        code = app(args=args, standalone_mode=False)
-        if isinstance(code, int) and code:  # a command's typer.Exit(code), returned by click
-            sys.exit(code)
+        status = app(args=args, standalone_mode=False)
+        # click answers a typer.Exit raised inside a command with its exit code (it
+        # raises only outside one): exit with it rather than 0
+        if isinstance(status, int) and not isinstance(status, bool) and status:
+            sys.exit(status)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -38,10 +38,12 @@ def create_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create an organization subscribed to a plan."""
+    from baryon.commerce.licences import check_org_cap
     from baryon.commerce.orgs import create_org
 
     ws = get_workspace(ctx)
     with ws.db.session() as session:
+        check_org_cap(session, ws.licence)
         org = create_org(
             session,
             name=name,

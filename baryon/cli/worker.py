@@ -42,12 +42,18 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         Code ``invalid_handlers``: malformed spec, missing module or function, or
         not a mapping of callables.
     """
+    from baryon.commerce.billing import billing_handlers
     from baryon.flywheel.jobs import flywheel_handlers
     from baryon.jobs import builtin_handlers
     from baryon.training.jobs import training_handlers
 
     if spec is None:
-        return {**builtin_handlers(), **training_handlers(), **flywheel_handlers()}
+        return {
+            **builtin_handlers(),
+            **training_handlers(),
+            **flywheel_handlers(),
+            **billing_handlers(),
+        }
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise InvalidInput(

@@ -4,7 +4,13 @@ Every organization has exactly one ``active`` subscription to a plan (created wi
 organization, ``free`` unless told otherwise). Changing plan ends the active
 subscription and starts a new one **on the same billing anchor**, so the current
 period and what was already used in it carry over: switching plans never resets a
-quota.
+quota. The invoice of that period prorates each plan's base price by the second it
+was active (:mod:`baryon.commerce.charges`). A move to the plan already active is a
+no-op; a move to an archived plan (``plan_archived``) or to a plan in another
+currency (``currency_mismatch``: one invoice has one currency) is refused.
+
+A subscription to a plan with ``trial_days`` starts a trial of that many days
+(``trial_ends_at``) unless the organization already had a trial of that plan.
 
 All functions take an open :class:`~sqlalchemy.orm.Session` and write their audit
 event in it, so the change and its audit event commit together.
@@ -14,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -100,6 +106,8 @@ class Subscription:
         ``active`` or ``ended``.
     billing_anchor, started_at : datetime
     ended_at : datetime or None
+    trial_ends_at : datetime or None
+        End of the trial (the base price is not charged before it).
     """
 
     id: str
@@ -109,6 +117,7 @@ class Subscription:
     billing_anchor: datetime
     started_at: datetime
     ended_at: datetime | None
+    trial_ends_at: datetime | None = None
 
     def period(self, at: datetime) -> tuple[datetime, datetime]:
         """Return ``[start, end)`` of the billing period containing ``at``."""
@@ -124,6 +133,7 @@ class Subscription:
             "billing_anchor": self.billing_anchor.isoformat(),
             "started_at": self.started_at.isoformat(),
             "ended_at": None if self.ended_at is None else self.ended_at.isoformat(),
+            "trial_ends_at": None if self.trial_ends_at is None else self.trial_ends_at.isoformat(),
         }
 
 
@@ -170,7 +180,7 @@ def create_org(
     NotFound
         Unknown plan (``plan_not_found``).
     Conflict
-        Name taken (``org_exists``).
+        Name taken (``org_exists``); archived plan (``plan_archived``).
     """
     clock = clock or SystemClock()
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
@@ -178,7 +188,7 @@ def create_org(
             f"organization name must match {_NAME_RE.pattern}, got {name!r}", code="invalid_name"
         )
     _check_mode(prediction_inputs)
-    chosen = get_plan(session, plan)
+    chosen = _offered(session, plan)
     if session.scalar(select(OrganizationRow.id).where(OrganizationRow.name == name)):
         raise Conflict(f"organization {name!r} already exists", code="org_exists")
     now = clock.now()
@@ -199,6 +209,7 @@ def create_org(
             status="active",
             billing_anchor=now,
             started_at=now,
+            trial_ends_at=_trial_end(chosen, now),
         )
     )
     record_audit(
@@ -218,6 +229,19 @@ def create_org(
     )
     session.flush()
     return Organization.from_row(row)
+
+
+def _offered(session: Session, plan: str) -> Plan:
+    chosen = get_plan(session, plan)
+    if chosen.archived_at is not None:
+        raise Conflict(
+            f"plan {chosen.name!r} is archived and can no longer be chosen", code="plan_archived"
+        )
+    return chosen
+
+
+def _trial_end(plan: Plan, now: datetime) -> datetime | None:
+    return now + timedelta(days=plan.trial_days) if plan.trial_days else None
 
 
 def list_orgs(session: Session) -> list[Organization]:
@@ -312,6 +336,7 @@ def active_subscription(session: Session, org_id: str) -> Subscription | None:
         billing_anchor=sub.billing_anchor,
         started_at=sub.started_at,
         ended_at=sub.ended_at,
+        trial_ends_at=sub.trial_ends_at,
     )
 
 
@@ -325,12 +350,17 @@ def subscribe(
 ) -> Subscription:
     """Move an organization to ``plan`` (audited); the billing anchor is kept.
 
+    Moving to the plan already active changes nothing and returns the active
+    subscription. The new subscription has a trial when the plan offers one and the
+    organization never had a subscription to that plan.
+
     Raises
     ------
     NotFound
         Unknown organization (``org_not_found``) or plan (``plan_not_found``).
     Conflict
-        Already on that plan (``already_subscribed``).
+        Archived plan (``plan_archived``); a plan in another currency than the
+        active one (``currency_mismatch``).
     """
     clock = clock or SystemClock()
     if session.get(OrganizationRow, org_id) is None:
@@ -344,12 +374,29 @@ def subscribe(
     )
     anchor = now
     previous = None
+    if current is not None and current.plan_id == chosen.id:
+        sub = active_subscription(session, org_id)
+        assert sub is not None  # the active row just read
+        return sub
+    chosen = _offered(session, chosen.id)
     if current is not None:
-        if current.plan_id == chosen.id:
+        old_currency = session.scalar(select(PlanRow.currency).where(PlanRow.id == current.plan_id))
+        if old_currency != chosen.currency:
             raise Conflict(
-                f"organization is already on plan {chosen.name!r}", code="already_subscribed"
+                f"plan {chosen.name!r} is priced in {chosen.currency}, the organization's "
+                f"current plan in {old_currency}; one invoice has one currency",
+                code="currency_mismatch",
+                details={"current": old_currency, "requested": chosen.currency},
             )
         anchor, previous = current.billing_anchor, current.plan_id
+    had_trial = session.scalar(
+        select(SubscriptionRow.id).where(
+            SubscriptionRow.org_id == org_id,
+            SubscriptionRow.plan_id == chosen.id,
+            SubscriptionRow.trial_ends_at.is_not(None),
+        )
+    )
+    if current is not None:
         current.status, current.ended_at = "ended", now
         session.flush()
     row = SubscriptionRow(
@@ -359,6 +406,7 @@ def subscribe(
         status="active",
         billing_anchor=anchor,
         started_at=now,
+        trial_ends_at=None if had_trial else _trial_end(chosen, now),
     )
     session.add(row)
     record_audit(

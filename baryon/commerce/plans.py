@@ -28,6 +28,22 @@ Feature flags the serving layer acts on:
 Billing periods are calendar months anchored on the day the organization first
 subscribed (an anchor on the 31st gives periods ending on the last day of shorter
 months), as :func:`billing_period` computes.
+
+Money and change (issue 15): a plan has a **currency** (a code of
+:data:`baryon.commerce.money.CURRENCIES`; unknown codes are refused,
+``unknown_currency``), optional **route prices** (a price per unit on a metered
+route, charged on top of the base and any overage) and a **trial** of
+``trial_days`` days during which the base price is not charged. :func:`update_plan`
+changes a plan: quota, rate, features, unit weights and trial apply at once; a price
+change (monthly, overage, route prices) is a new **price version**
+(:mod:`baryon.commerce.prices`) in force from each organization's next billing
+period. :func:`archive_plan` stops a plan being chosen; organizations already on it
+keep it.
+
+A quota of 0 is refused at creation and update (``invalid_quota``) unless the plan
+bills every unit as overage (the ``overage`` feature with an overage price: a
+pay-as-you-go plan). A monthly price has at most the currency's minor-unit places
+(``49.99`` USD, ``4999`` JPY); unit prices (overage, routes) up to 4 more.
 """
 
 from __future__ import annotations
@@ -37,13 +53,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baryon.commerce.tables import PlanRow
+from baryon.commerce.money import CURRENCIES, DEFAULT_CURRENCY, check_currency, round_money
+from baryon.commerce.tables import PlanPriceRow, PlanRow
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, InvalidInput, NotFound
@@ -52,23 +69,32 @@ from baryon.core.ids import new_id
 __all__ = [
     "BUILTIN_PLANS",
     "KNOWN_FEATURES",
+    "MAX_TRIAL_DAYS",
     "MAX_UNIT_WEIGHT",
     "METERED_ROUTES",
     "Plan",
     "add_months",
     "billing_period",
+    "check_base_price",
+    "check_features",
+    "check_limit",
+    "check_route_prices",
+    "check_terms",
+    "check_trial",
     "check_unit_weights",
     "create_plan",
     "estimate_charge",
     "get_plan",
     "list_plans",
     "parse_money",
+    "plan_row",
 ]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _FEATURE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _MONEY_PLACES = 4
-_CENT = Decimal("0.01")
+#: Longest trial a plan may offer, in days.
+MAX_TRIAL_DAYS = 366
 
 #: Feature flags with an effect in the serving layer (others are stored as given).
 KNOWN_FEATURES = frozenset({"traffic_split", "overage"})
@@ -107,6 +133,17 @@ class Plan:
     unit_weights : dict of str to int
         Units per input on a metered route (route template → weight); a route not
         listed costs 1 unit per input.
+    currency : str
+        ISO 4217 code of every price of the plan.
+    trial_days : int
+        Days from a new subscription during which the base price is not charged.
+    route_prices : dict of str to Decimal
+        Price per unit on a metered route (route template → price), on top of the
+        base and overage.
+    price_version : int
+        The newest price version (the one these prices are).
+    archived_at : datetime or None
+        When the plan stopped being offered.
     """
 
     id: str
@@ -119,6 +156,11 @@ class Plan:
     builtin: bool
     created_at: datetime
     unit_weights: Mapping[str, int] = field(default_factory=dict, hash=False)
+    currency: str = DEFAULT_CURRENCY
+    trial_days: int = 0
+    route_prices: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
+    price_version: int = 1
+    archived_at: datetime | None = None
 
     @property
     def allows_overage(self) -> bool:
@@ -155,6 +197,11 @@ class Plan:
             "unit_weights": dict(self.unit_weights),
             "builtin": self.builtin,
             "created_at": self.created_at.isoformat(),
+            "currency": self.currency,
+            "trial_days": self.trial_days,
+            "route_prices": {r: str(p) for r, p in self.route_prices.items()},
+            "price_version": self.price_version,
+            "archived_at": None if self.archived_at is None else self.archived_at.isoformat(),
         }
 
     @classmethod
@@ -171,6 +218,11 @@ class Plan:
             builtin=row.builtin,
             created_at=row.created_at,
             unit_weights=dict(row.unit_weights or {}),
+            currency=row.currency,
+            trial_days=row.trial_days,
+            route_prices={r: Decimal(p) for r, p in (row.route_prices or {}).items()},
+            price_version=row.price_version,
+            archived_at=row.archived_at,
         )
 
 
@@ -210,7 +262,9 @@ BUILTIN_PLANS: tuple[dict[str, Any], ...] = (
 _MAX_LIMIT = 2**63 - 1
 
 
-def _check_limit(name: str, value: object) -> int:
+def check_limit(name: str, value: object) -> int:
+    """Return a quota or rate checked: a whole number from 0 to 2**63 - 1
+    (code ``invalid_limit``)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(
             f"{name} must be a whole number, got {value!r}",
@@ -274,7 +328,8 @@ def parse_money(value: object, *, field: str = "price") -> Decimal:
     return amount
 
 
-def _check_features(features: Iterable[str]) -> list[str]:
+def check_features(features: Iterable[str]) -> list[str]:
+    """Return feature flags sorted and unique (code ``invalid_feature`` for a bad one)."""
     out = sorted(set(features))
     for flag in out:
         if not isinstance(flag, str) or not _FEATURE_RE.match(flag):
@@ -326,109 +381,76 @@ def check_unit_weights(weights: Mapping[str, object] | None) -> dict[str, int]:
     return out
 
 
-def create_plan(
-    session: Session,
-    *,
-    name: str,
-    quota: int,
-    rate_per_minute: int,
-    monthly_price: object = "0",
-    overage_price: object | None = None,
-    features: Iterable[str] = (),
-    unit_weights: Mapping[str, object] | None = None,
-    actor: str = "system",
-    clock: Clock | None = None,
-) -> Plan:
-    """Create an operator-defined plan (audited in the same transaction).
+def check_route_prices(prices: Mapping[str, object] | None) -> dict[str, Decimal]:
+    """Return ``prices`` checked: metered route templates to unit prices.
 
     Parameters
     ----------
-    session : Session
-        Open transaction.
-    name : str
-        Lower-case slug, unique (``^[a-z][a-z0-9_-]{0,39}$``).
-    quota : int
-        Units per billing period, ``>= 0``.
-    rate_per_minute : int
-        Requests per minute per key, ``>= 0``.
-    monthly_price, overage_price : str, int or Decimal
-        See :func:`parse_money`; ``overage_price`` (per unit) may be ``None``.
-    features : iterable of str
-        Feature flags (see the module docstring).
-    unit_weights : mapping of str to int, optional
-        Units per input by metered route (see :func:`check_unit_weights`).
-    actor : str
-        Who acts, for the audit event.
-    clock : Clock, optional
-
-    Returns
-    -------
-    Plan
+    prices : mapping of str to (str, int or Decimal), or None
+        Route template (a key of :data:`METERED_ROUTES`) → price per unit
+        (see :func:`parse_money`). ``None`` is no route prices.
 
     Raises
     ------
     InvalidInput
-        Bad name (``invalid_name``), limit (``invalid_limit``), price (``invalid_price``),
-        feature (``invalid_feature``), unit weight (``invalid_unit_weight``,
-        ``unknown_metered_route``); ``overage`` without an overage price.
-    Conflict
-        A plan of that name exists (code ``plan_exists``).
+        ``unknown_metered_route`` or ``invalid_price``.
     """
-    clock = clock or SystemClock()
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    out: dict[str, Decimal] = {}
+    for route, price in sorted((prices or {}).items(), key=lambda kv: str(kv[0])):
+        if route not in METERED_ROUTES:
+            raise InvalidInput(
+                f"{route!r} is not a metered route; prices apply to {', '.join(METERED_ROUTES)}",
+                code="unknown_metered_route",
+                details={"route": str(route), "metered_routes": list(METERED_ROUTES)},
+            )
+        out[route] = parse_money(price, field=f"route price of {route}")
+    return out
+
+
+def check_base_price(value: object, currency: str) -> Decimal:
+    """Return a monthly price checked by :func:`parse_money` with at most the minor-unit
+    places of ``currency`` (code ``invalid_price``)."""
+    amount = parse_money(value, field="monthly_price")
+    exponent = amount.as_tuple().exponent
+    places = CURRENCIES[currency]
+    if isinstance(exponent, int) and -exponent > places:
         raise InvalidInput(
-            f"plan name must match {_NAME_RE.pattern}, got {name!r}", code="invalid_name"
+            f"monthly_price has more decimal places than {currency}'s minor unit "
+            f"({places}): {value!r}",
+            code="invalid_price",
+            details={"field": "monthly_price", "currency": currency},
         )
-    quota = _check_limit("quota", quota)
-    rate_per_minute = _check_limit("rate_per_minute", rate_per_minute)
-    monthly = parse_money(monthly_price, field="monthly_price")
-    overage = None if overage_price is None else parse_money(overage_price, field="overage_price")
-    flags = _check_features(features)
-    weights = check_unit_weights(unit_weights)
+    return amount
+
+
+def check_trial(value: object) -> int:
+    """Return ``value`` if it is a whole number of days from 0 to :data:`MAX_TRIAL_DAYS`
+    (code ``invalid_trial``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TRIAL_DAYS:
+        raise InvalidInput(
+            f"trial_days must be a whole number from 0 to {MAX_TRIAL_DAYS}, got {value!r}",
+            code="invalid_trial",
+            details={"field": "trial_days"},
+        )
+    return value
+
+
+def check_terms(quota: int, flags: list[str], overage: Decimal | None) -> None:
+    """Refuse ``overage`` without an overage price (``invalid_feature``) and a quota of 0
+    on a plan that does not bill every unit as overage (``invalid_quota``)."""
     if "overage" in flags and overage is None:
         raise InvalidInput("the 'overage' feature needs an overage price", code="invalid_feature")
-    if session.scalar(select(PlanRow.id).where(PlanRow.name == name)) is not None:
-        raise Conflict(f"plan {name!r} already exists", code="plan_exists")
-    row = PlanRow(
-        id=new_id("plan", clock),
-        name=name,
-        quota=quota,
-        rate_per_minute=rate_per_minute,
-        monthly_price=monthly,
-        overage_price=overage,
-        features=flags,
-        unit_weights=weights,
-        builtin=False,
-        created_at=clock.now(),
-    )
-    session.add(row)
-    session.flush()
-    record_audit(
-        session,
-        actor=actor,
-        action="plan.create",
-        object_type="plan",
-        object_id=row.id,
-        details={
-            "name": name,
-            "quota": quota,
-            "rate_per_minute": rate_per_minute,
-            "unit_weights": weights,
-        },
-        clock=clock,
-    )
-    return Plan.from_row(row)
+    if quota == 0 and "overage" not in flags:
+        raise InvalidInput(
+            "a quota of 0 admits nothing; give a quota of 1 or more, or bill every unit "
+            "as overage (--feature overage with an overage price)",
+            code="invalid_quota",
+            details={"field": "quota"},
+        )
 
 
-def list_plans(session: Session) -> list[Plan]:
-    """Return every plan, cheapest first (then by name)."""
-    rows = session.scalars(select(PlanRow)).all()
-    plans = [Plan.from_row(r) for r in rows]
-    return sorted(plans, key=lambda p: (p.monthly_price, p.name))
-
-
-def get_plan(session: Session, name_or_id: str) -> Plan:
-    """Return the plan named (or with id) ``name_or_id``.
+def plan_row(session: Session, name_or_id: str) -> PlanRow:
+    """Return the row of the plan named (or with id) ``name_or_id`` (for changes).
 
     Raises
     ------
@@ -440,7 +462,154 @@ def get_plan(session: Session, name_or_id: str) -> Plan:
     )
     if row is None:
         raise NotFound(f"no plan {name_or_id!r}", code="plan_not_found")
+    return row
+
+
+def create_plan(
+    session: Session,
+    *,
+    name: str,
+    quota: int,
+    rate_per_minute: int,
+    monthly_price: object = "0",
+    overage_price: object | None = None,
+    features: Iterable[str] = (),
+    unit_weights: Mapping[str, object] | None = None,
+    currency: object = DEFAULT_CURRENCY,
+    trial_days: object = 0,
+    route_prices: Mapping[str, object] | None = None,
+    actor: str = "system",
+    clock: Clock | None = None,
+) -> Plan:
+    """Create an operator-defined plan and its price version 1 (audited in the same
+    transaction).
+
+    Parameters
+    ----------
+    session : Session
+        Open transaction.
+    name : str
+        Lower-case slug, unique (``^[a-z][a-z0-9_-]{0,39}$``).
+    quota : int
+        Units per billing period, ``>= 1`` (0 only for a pay-as-you-go plan: feature
+        ``overage`` with an overage price).
+    rate_per_minute : int
+        Requests per minute per key, ``>= 0``.
+    monthly_price : str, int or Decimal
+        Price of one billing period (at most the currency's minor-unit places).
+    overage_price : str, int or Decimal, optional
+        Price per unit beyond the quota (up to 4 decimal places; see :func:`parse_money`).
+    features : iterable of str
+        Feature flags (see the module docstring).
+    unit_weights : mapping of str to int, optional
+        Units per input by metered route (see :func:`check_unit_weights`).
+    currency : str
+        ISO 4217 code (default ``USD``; see :func:`baryon.commerce.money.check_currency`).
+    trial_days : int
+        Days of free base price at the start of a new subscription (0–366).
+    route_prices : mapping of str to price, optional
+        Price per unit on a metered route (see :func:`check_route_prices`).
+    actor : str
+        Who acts, for the audit event.
+    clock : Clock, optional
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    InvalidInput
+        Bad name (``invalid_name``), limit (``invalid_limit``), quota 0 without
+        overage (``invalid_quota``), price (``invalid_price``: negative, a float, too
+        many places), currency (``unknown_currency``), trial (``invalid_trial``),
+        feature (``invalid_feature``), unit weight (``invalid_unit_weight``,
+        ``unknown_metered_route``); ``overage`` without an overage price.
+    Conflict
+        A plan of that name exists (code ``plan_exists``).
+    """
+    clock = clock or SystemClock()
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise InvalidInput(
+            f"plan name must match {_NAME_RE.pattern}, got {name!r}", code="invalid_name"
+        )
+    quota = check_limit("quota", quota)
+    rate_per_minute = check_limit("rate_per_minute", rate_per_minute)
+    code = check_currency(currency)
+    monthly = check_base_price(monthly_price, code)
+    overage = None if overage_price is None else parse_money(overage_price, field="overage_price")
+    flags = check_features(features)
+    weights = check_unit_weights(unit_weights)
+    prices = check_route_prices(route_prices)
+    trial = check_trial(trial_days)
+    check_terms(quota, flags, overage)
+    if session.scalar(select(PlanRow.id).where(PlanRow.name == name)) is not None:
+        raise Conflict(f"plan {name!r} already exists", code="plan_exists")
+    now = clock.now()
+    row = PlanRow(
+        id=new_id("plan", clock),
+        name=name,
+        quota=quota,
+        rate_per_minute=rate_per_minute,
+        monthly_price=monthly,
+        overage_price=overage,
+        features=flags,
+        unit_weights=weights,
+        builtin=False,
+        created_at=now,
+        currency=code,
+        trial_days=trial,
+        route_prices={r: str(p) for r, p in prices.items()},
+        price_version=1,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        PlanPriceRow(
+            plan_id=row.id, version=1, monthly_price=monthly, overage_price=overage,
+            route_prices=row.route_prices, created_at=now, actor=actor,
+        )
+    )  # fmt: skip
+    record_audit(
+        session,
+        actor=actor,
+        action="plan.create",
+        object_type="plan",
+        object_id=row.id,
+        details={
+            "name": name,
+            "quota": quota,
+            "rate_per_minute": rate_per_minute,
+            "unit_weights": weights,
+            "currency": code,
+            "monthly_price": str(monthly),
+            "trial_days": trial,
+        },
+        clock=clock,
+    )
+    session.flush()
     return Plan.from_row(row)
+
+
+def list_plans(session: Session, *, include_archived: bool = False) -> list[Plan]:
+    """Return the plans on offer (and archived ones when asked), cheapest first
+    (then by name)."""
+    stmt = select(PlanRow)
+    if not include_archived:
+        stmt = stmt.where(PlanRow.archived_at.is_(None))
+    plans = [Plan.from_row(r) for r in session.scalars(stmt).all()]
+    return sorted(plans, key=lambda p: (p.monthly_price, p.name))
+
+
+def get_plan(session: Session, name_or_id: str) -> Plan:
+    """Return the plan named (or with id) ``name_or_id``.
+
+    Raises
+    ------
+    NotFound
+        Code ``plan_not_found``.
+    """
+    return Plan.from_row(plan_row(session, name_or_id))
 
 
 def add_months(anchor: datetime, months: int) -> datetime:
@@ -486,24 +655,27 @@ def billing_period(anchor: datetime, at: datetime) -> tuple[datetime, datetime]:
 
 
 def estimate_charge(plan: Plan, used_units: int) -> dict[str, Any]:
-    """Return the charge of one billing period with ``used_units`` metered units.
+    """Return the charge of one whole billing period on ``plan`` with ``used_units`` units.
 
-    The charge is the monthly price plus, on plans with the ``overage`` feature,
-    ``overage_price`` for every unit beyond the quota. The overage amount and the
-    total are rounded to cents, half up (the usual rule for invoices).
+    The monthly price plus, on plans with the ``overage`` feature, ``overage_price``
+    for every unit beyond the quota, each amount rounded to the currency's minor unit
+    half to even (:func:`baryon.commerce.money.round_money`), as an invoice of such a
+    period has them before route prices, discount, tax and credit
+    (:mod:`baryon.commerce.charges`).
 
     Returns
     -------
     dict
-        ``{"monthly": Decimal, "overage_units": int, "overage": Decimal, "total": Decimal}``.
+        ``{"monthly": Decimal, "overage_units": int, "overage": Decimal, "total":
+        Decimal, "currency": str}``.
     """
     overage_units = max(0, used_units - plan.quota) if plan.allows_overage else 0
-    overage = ((plan.overage_price or Decimal(0)) * overage_units).quantize(
-        _CENT, rounding=ROUND_HALF_UP
-    )
+    overage = round_money((plan.overage_price or Decimal(0)) * overage_units, plan.currency)
+    monthly = round_money(plan.monthly_price, plan.currency)
     return {
-        "monthly": plan.monthly_price,
+        "monthly": monthly,
         "overage_units": overage_units,
         "overage": overage,
-        "total": (plan.monthly_price + overage).quantize(_CENT, rounding=ROUND_HALF_UP),
+        "total": monthly + overage,
+        "currency": plan.currency,
     }

@@ -1,5 +1,6 @@
-"""Commerce tables: plans, subscriptions, rate-limit buckets, quota counters, usage
-records and idempotent replays.
+"""Commerce tables: plans and their price versions, subscriptions, rate-limit buckets,
+quota counters, usage records, idempotent replays, billing accounts, credits, invoices
+and their lines, and the workspace's invoice-number counter.
 
 Money is stored as the text of a :class:`decimal.Decimal` (``"49.00"``): exact on
 every back end, and SQLite has no decimal type.
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,10 +28,17 @@ from sqlalchemy.types import TypeDecorator
 
 import baryon.tenancy.tables  # noqa: F401  (organizations: the foreign keys' target)
 from baryon.core.db import Base, JSONType, UTCDateTime
+from baryon.core.scope import OrgOwned
 
 __all__ = [
+    "BillingAccountRow",
+    "BillingCreditRow",
     "DecimalText",
     "IdempotencyRow",
+    "InvoiceCounterRow",
+    "InvoiceLineRow",
+    "InvoiceRow",
+    "PlanPriceRow",
     "PlanRow",
     "QuotaCounterRow",
     "RateLimitBucketRow",
@@ -75,6 +84,30 @@ class PlanRow(Base):
     )
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    trial_days: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    route_prices: Mapped[dict[str, str]] = mapped_column(
+        JSONType, default=dict, server_default=text("'{}'")
+    )
+    price_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PlanPriceRow(Base):
+    """One price version of a plan: in force from the first billing period that starts
+    at or after ``created_at`` (version 1 also before it)."""
+
+    __tablename__ = "plan_prices"
+
+    plan_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monthly_price: Mapped[Decimal] = mapped_column(DecimalText())
+    overage_price: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    route_prices: Mapped[dict[str, str]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
 
 
 class SubscriptionRow(Base):
@@ -100,6 +133,7 @@ class SubscriptionRow(Base):
     billing_anchor: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RateLimitBucketRow(Base):
@@ -155,3 +189,108 @@ class IdempotencyRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BillingAccountRow(OrgOwned, Base):
+    """An organization's billing settings: tax rate and discount (percent), the Stripe
+    customer its usage is exported for."""
+
+    __tablename__ = "billing_accounts"
+    __table_args__ = (UniqueConstraint("org_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tax_rate: Mapped[Decimal] = mapped_column(DecimalText())
+    discount_percent: Mapped[Decimal] = mapped_column(DecimalText())
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BillingCreditRow(OrgOwned, Base):
+    """One entry of an organization's credit ledger: a grant (``amount > 0``), a credit
+    applied to an invoice (``< 0``, with ``invoice_id``), or one given back when that
+    invoice is voided (``> 0``, with ``invoice_id``). The balance is the sum."""
+
+    __tablename__ = "billing_credits"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(500))
+    invoice_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("invoices.id", ondelete="CASCADE"), nullable=True
+    )
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InvoiceRow(OrgOwned, Base):
+    """An organization's invoice for one billing period (money as exact text).
+
+    ``number`` is given when the invoice is issued (sequential per workspace, no
+    gaps); at most one invoice per organization and period is not ``void``.
+    """
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        Index(
+            "uq_invoices_org_period_live",
+            "org_id",
+            "period_start",
+            unique=True,
+            sqlite_where=text("status != 'void'"),
+            postgresql_where=text("status != 'void'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    number: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    currency: Mapped[str] = mapped_column(String(3))
+    units: Mapped[int] = mapped_column(Integer)
+    subtotal: Mapped[Decimal] = mapped_column(DecimalText())
+    discount: Mapped[Decimal] = mapped_column(DecimalText())
+    tax_rate: Mapped[Decimal] = mapped_column(DecimalText())
+    tax: Mapped[Decimal] = mapped_column(DecimalText())
+    credit_applied: Mapped[Decimal] = mapped_column(DecimalText())
+    total: Mapped[Decimal] = mapped_column(DecimalText())
+    replaces_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("invoices.id"), nullable=True
+    )
+    void_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class InvoiceLineRow(OrgOwned, Base):
+    """One line of an invoice, in order (``position``)."""
+
+    __tablename__ = "invoice_lines"
+
+    invoice_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[Decimal] = mapped_column(DecimalText())
+    unit_price: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    units: Mapped[int] = mapped_column(Integer)
+    plan_name: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    route: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class InvoiceCounterRow(Base):
+    """The workspace's last invoice number (one row, ``name = 'invoice'``); taken with
+    a conditional ``UPDATE ... RETURNING`` in the transaction that issues."""
+
+    __tablename__ = "invoice_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)

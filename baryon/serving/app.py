@@ -31,6 +31,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from baryon import __version__
+from baryon.commerce.billing import billing_handlers
 from baryon.commerce.limits import RateLimiter, open_rate_limiter
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
@@ -165,13 +166,26 @@ def create_app(
     clock = clock or SystemClock()
     metrics = Metrics()
     handlers = dict(
-        {**builtin_handlers(), **training_handlers(), **flywheel_handlers()}
+        {
+            **builtin_handlers(),
+            **training_handlers(),
+            **flywheel_handlers(),
+            **billing_handlers(),
+        }
         if job_handlers is None
         else job_handlers
     )
     kinds = dict(flywheel_schedule_kinds() if schedule_kinds is None else schedule_kinds)
 
     def build_state(ws: Workspace) -> AppState:
+        licence = ws.licence  # a broken installed licence refuses to start (LicenceError)
+        if licence is not None:
+            logger.info(
+                "licensed to %s until %s (%s)",
+                licence.licensee,
+                licence.expires_at.date(),
+                licence.state(clock.now()),
+            )
         limiter = (
             rate_limiter
             if isinstance(rate_limiter, RateLimiter)

@@ -31,7 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, bindparam, select, update
 
 from baryon.commerce.orgs import Subscription
-from baryon.commerce.plans import Plan
+from baryon.commerce.plans import METERED_ROUTES, Plan
 from baryon.commerce.tables import PlanRow, SubscriptionRow
 from baryon.core.errors import Forbidden, RateLimited, Unauthorized
 from baryon.core.scope import Scope
@@ -52,6 +52,7 @@ __all__ = [
 #: What :func:`declared_permission` returns for a route declared :func:`public`.
 PUBLIC = "public"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer bry_...`")
 
 
@@ -160,6 +161,11 @@ class Authorize:
                 f"rate limit of {decision.limit} requests per minute reached for this key",
                 details={"retry_after": round(decision.retry_after, 3), "limit": decision.limit},
             )
+        licence = state.workspace.licence
+        if licence is not None and request.method not in _READS:
+            route = getattr(request.scope.get("route"), "path", "")
+            if route not in METERED_ROUTES:  # serving keeps answering when read-only
+                licence.require_writable(now)
         if self.permission not in principal.permissions:
             raise Forbidden(
                 f"the key's role ({principal.role}) may not do this (needs {self.permission})",
@@ -183,6 +189,7 @@ _FIND_KEY = (
         SubscriptionRow.id.label("sub_id"),
         SubscriptionRow.billing_anchor,
         SubscriptionRow.started_at,
+        SubscriptionRow.trial_ends_at,
         PlanRow.id.label("plan_id"),
         PlanRow.name.label("plan_name"),
         PlanRow.quota,
@@ -193,6 +200,10 @@ _FIND_KEY = (
         PlanRow.unit_weights,
         PlanRow.builtin,
         PlanRow.created_at.label("plan_created_at"),
+        PlanRow.currency,
+        PlanRow.trial_days,
+        PlanRow.price_version,
+        PlanRow.archived_at,
     )
     .join(OrganizationRow, OrganizationRow.id == ApiKeyRow.org_id)
     .outerjoin(
@@ -223,6 +234,10 @@ def _subscription(row: Any) -> Subscription | None:
         builtin=row["builtin"],
         created_at=row["plan_created_at"],
         unit_weights=row["unit_weights"] or {},
+        currency=row["currency"],
+        trial_days=row["trial_days"],
+        price_version=row["price_version"],
+        archived_at=row["archived_at"],
     )
     return Subscription(
         id=row["sub_id"],
@@ -232,6 +247,7 @@ def _subscription(row: Any) -> Subscription | None:
         billing_anchor=row["billing_anchor"],
         started_at=row["started_at"],
         ended_at=None,
+        trial_ends_at=row["trial_ends_at"],
     )
 
 

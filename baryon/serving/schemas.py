@@ -49,6 +49,7 @@ __all__ = [
     "PredictRequest",
     "PredictResponse",
     "PredictionOut",
+    "PriceVersionOut",
     "Problem",
     "PromoteRequest",
     "ReadyOut",
@@ -59,6 +60,7 @@ __all__ = [
     "SubscribeRequest",
     "SubscriptionOut",
     "UpdateOrgRequest",
+    "UpdatePlanRequest",
     "UsageGroup",
     "UsageOut",
     "UserOut",
@@ -122,13 +124,24 @@ class PlanOut(_Out):
     )
     builtin: bool
     created_at: datetime
+    currency: str = Field(description="ISO 4217 code of every price of the plan.")
+    trial_days: int = Field(description="Days of a new subscription without the base price.")
+    route_prices: dict[str, Money] = Field(
+        default_factory=dict, description="Price per unit by metered route template."
+    )
+    price_version: int = Field(description="The newest price version (these prices).")
+    archived_at: datetime | None = Field(description="When the plan stopped being offered.")
 
 
 class CreatePlanRequest(_Request):
     """``POST /v1/plans`` (operators)."""
 
     name: str = Field(max_length=40)
-    quota: StrictInt = Field(ge=0, description="Units per billing period; 0 admits nothing.")
+    quota: StrictInt = Field(
+        ge=0,
+        description="Units per billing period, >= 1; 0 only with the overage feature "
+        "(every unit billed as overage).",
+    )
     rate_per_minute: StrictInt = Field(ge=0, description="Requests per minute per API key.")
     monthly_price: str = Field(default="0", max_length=32, description="Decimal string.")
     overage_price: str | None = Field(
@@ -141,6 +154,40 @@ class CreatePlanRequest(_Request):
         description="Units per input by metered route template, e.g. "
         '{"/v1/sentiment/analyze": 2}; whole numbers >= 1 (a route not listed: 1).',
     )
+    currency: str = Field(default="USD", max_length=8, description="ISO 4217 code.")
+    trial_days: StrictInt = Field(default=0, ge=0, le=366)
+    route_prices: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Price per unit (decimal string) by metered route template.",
+    )
+
+
+class UpdatePlanRequest(_Request):
+    """``PATCH /v1/plans/{name}`` (operators): fields left out are kept. Limits apply at
+    once; a price change is a new price version, in force from the next period."""
+
+    quota: StrictInt | None = Field(default=None, ge=0)
+    rate_per_minute: StrictInt | None = Field(default=None, ge=0)
+    features: list[str] | None = Field(default=None, max_length=32)
+    unit_weights: dict[str, StrictInt] | None = Field(default=None, max_length=32)
+    trial_days: StrictInt | None = Field(default=None, ge=0, le=366)
+    monthly_price: str | None = Field(default=None, max_length=32)
+    overage_price: str | None = Field(
+        default=None, max_length=32, description="Sent as null: no overage price."
+    )
+    route_prices: dict[str, str] | None = Field(default=None, max_length=32)
+
+
+class PriceVersionOut(_Out):
+    """One price version of a plan (in force from the first period starting after it)."""
+
+    plan_id: str
+    version: int
+    monthly_price: Money
+    overage_price: Money | None
+    route_prices: dict[str, Money]
+    created_at: datetime
 
 
 # ------------------------------------------------------------------------ orgs
@@ -162,6 +209,7 @@ class SubscriptionOut(_Out):
     status: str
     billing_anchor: datetime
     started_at: datetime
+    trial_ends_at: datetime | None = None
 
 
 class PeriodOut(_Out):

@@ -18,6 +18,7 @@ users:write        x      x
 keys:read          x      x
 keys:write         x      x
 audit:read         x      x
+invoices:read      x      x
 endpoints:write    x      x
 endpoints:read     x      x      x                     x
 usage:read         x      x      x                     x
@@ -58,6 +59,9 @@ whose annotators disagree. A flywheel cycle may promote (through the gate), so
 running one is an ``owner``/``admin`` act, like promoting. So is making, pausing,
 resuming and removing a job schedule: it runs work (a flywheel cycle) unattended.
 
+Invoices (``invoices:read``) are the organization's owners' and admins' (billing
+contacts); the operator runs billing itself from the CLI.
+
 Viewers see usage and endpoints but not the prediction log, which may hold the
 organization's customers' inputs (least privilege, DESIGN.md §8).
 """
@@ -93,6 +97,7 @@ _TENANT: dict[str, frozenset[str]] = {
     "keys:read": frozenset({"owner", "admin"}),
     "keys:write": frozenset({"owner", "admin"}),
     "audit:read": frozenset({"owner", "admin"}),
+    "invoices:read": frozenset({"owner", "admin"}),
     "endpoints:write": frozenset({"owner", "admin"}),
     "endpoints:read": frozenset({"owner", "admin", "developer", "viewer"}),
     "usage:read": frozenset({"owner", "admin", "developer", "viewer"}),

@@ -95,12 +95,16 @@ def test_subscribe_keeps_anchor_and_used_quota(ws: Workspace, clock: FixedClock)
     assert actions == ["org.create", "org.subscribe"]
 
 
-def test_subscribe_same_plan_conflicts(ws: Workspace) -> None:
+def test_subscribe_same_plan_is_a_no_op(ws: Workspace) -> None:
     with ws.db.session(SYSTEM) as s:
         org = create_org(s, name="acme")
-    with ws.db.session(SYSTEM) as s, pytest.raises(Conflict) as err:
-        subscribe(s, org.id, "free")
-    assert err.value.code == "already_subscribed"
+        first = active_subscription(s, org.id)
+    with ws.db.session(SYSTEM) as s:
+        again = subscribe(s, org.id, "free")
+        actions = [e.action for e in list_audit_events(s, object_id=org.id)]
+    assert first is not None
+    assert again.id == first.id
+    assert actions == ["org.create"]  # nothing written, nothing audited
 
 
 def test_subscribe_unknown_org_or_plan_not_found(ws: Workspace) -> None:

@@ -150,9 +150,17 @@ def test_check_unit_weights_every_metered_route_at_the_bounds() -> None:
     assert check_unit_weights(None) == {}
 
 
-def test_create_plan_quota_zero_accepted(workspace: Workspace) -> None:
+def test_create_plan_quota_zero_refused_unless_pay_as_you_go(workspace: Workspace) -> None:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as err:
+        create_plan(s, name="closed", quota=0, rate_per_minute=0)
+    assert err.value.code == "invalid_quota"
     with workspace.db.session(SYSTEM) as s:
-        assert create_plan(s, name="closed", quota=0, rate_per_minute=0).quota == 0
+        assert "closed" not in {p.name for p in list_plans(s)}
+        payg = create_plan(
+            s, name="payg", quota=0, rate_per_minute=60, overage_price="0.002",
+            features=["overage"],
+        )  # fmt: skip
+    assert (payg.quota, payg.allows_overage) == (0, True)
 
 
 @pytest.mark.parametrize("price", ["-1", "abc", "NaN", "Infinity", "0.00001", 0.1, True, [1]])

@@ -19,9 +19,11 @@ import httpx
 import numpy as np
 from fastapi import FastAPI
 from homekit import copy_home_db
+from sqlalchemy import update
 
 from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
+from baryon.commerce.tables import PlanRow
 from baryon.core.clock import FixedClock
 from baryon.core.errors import ModelNotReady, NotFound
 from baryon.core.scope import SYSTEM, Scope
@@ -213,10 +215,12 @@ def make_tenants(
     key_ids: dict[str, str] = {}
     user_ids: dict[str, str] = {}
     with ws.db.session(SYSTEM) as s:
-        create_plan(
-            s, name="test", quota=quota, rate_per_minute=rate, monthly_price="10.00",
+        plan = create_plan(
+            s, name="test", quota=max(quota, 1), rate_per_minute=rate, monthly_price="10.00",
             features=["traffic_split"], unit_weights=unit_weights, clock=clock,
         )  # fmt: skip
+        if quota == 0:  # refused at creation since 0013; a plan made before may hold it
+            s.execute(update(PlanRow).where(PlanRow.id == plan.id).values(quota=0))
         for name, operator in (("acme", False), ("globex", False), ("ops", True)):
             org = create_org(s, name=name, plan="test", operator=operator, clock=clock)
             org_ids[name] = org.id

@@ -18,6 +18,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from servingkit import PortalTransport, Tenants, fresh_home, make_resolver, make_tenants
 
+from baryon.commerce.billing import close_billing
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM, Scope
@@ -49,6 +50,7 @@ ORG_OWNED = (
     "/v1/iterations/{",
     "/v1/flywheel/cycles/{",
     "/v1/schedules/{",
+    "/v1/invoices/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -125,8 +127,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         schedule = create_schedule(
             s, spec, org_id=tenants.org_ids["acme"], actor="test", clock=clock
         )
+    clock.advance(31 * 86400)  # January has ended: acme's first period is invoiced
+    (invoice,) = close_billing(ws.db, period="2026-01", org="acme", clock=clock).created
     params = {
         "{schedule}": schedule.id,
+        "{invoice_id}": invoice.id,
         "{cycle_id}": cycle.id,
         "{model}": "adder",
         "{user_id}": tenants.user_ids["acme"],
@@ -144,6 +149,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/users"): {"email": "new@acme.test", "role": "viewer"},
         ("POST", "/v1/keys"): {"role": "viewer"},
         ("POST", "/v1/plans"): {"name": "p2", "quota": 1, "rate_per_minute": 1},
+        ("PATCH", "/v1/plans/{name}"): {"quota": 5},
         ("POST", "/v1/orgs"): {"name": "neworg"},
         ("POST", "/v1/orgs/{org_id}/subscription"): {"plan": "pro"},
         ("PATCH", "/v1/org"): {"prediction_inputs": "hashed"},
@@ -192,6 +198,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         cycle.id,
         schedule.id,
         "acmenightly",
+        invoice.id,
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],
     ]

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from baryon.commerce.metering import (
     IDEMPOTENCY_TTL,
@@ -23,7 +23,7 @@ from baryon.commerce.metering import (
 )
 from baryon.commerce.orgs import Subscription, active_subscription, create_org
 from baryon.commerce.plans import create_plan
-from baryon.commerce.tables import UsageRecordRow
+from baryon.commerce.tables import PlanRow, UsageRecordRow
 from baryon.core.clock import FixedClock
 from baryon.core.errors import InvalidInput, QuotaExceeded
 from baryon.core.scope import SYSTEM
@@ -33,10 +33,12 @@ from baryon.workspace import Workspace
 def _org(ws: Workspace, clock: FixedClock, *, quota: int, features: list[str] | None = None,
          overage: str | None = None) -> Subscription:  # fmt: skip
     with ws.db.session(SYSTEM) as s:
-        create_plan(
-            s, name="q", quota=quota, rate_per_minute=1000, overage_price=overage,
+        plan = create_plan(
+            s, name="q", quota=max(quota, 1), rate_per_minute=1000, overage_price=overage,
             features=features or [], clock=clock,
         )  # fmt: skip
+        if quota == 0:  # refused at creation since 0013; a plan made before may hold it
+            s.execute(update(PlanRow).where(PlanRow.id == plan.id).values(quota=0))
         org = create_org(s, name="acme", plan="q", clock=clock)
         sub = active_subscription(s, org.id)
     assert sub is not None

@@ -21,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 from servingkit import ClientFactory, Tenants
 
+from baryon.commerce.billing import close_billing
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.flywheel.jobs import flywheel_handlers
@@ -47,7 +48,10 @@ def app(settings: Settings, ws: Workspace, clock: FixedClock, tenants: Tenants) 
 
 
 @pytest.fixture
-def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_path: Path):
+def acme(
+    api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_path: Path,
+    clock: FixedClock,
+):  # fmt: skip
     """acme's objects, made over the API: ``{path parameter: acme's value}``."""
     dev = api(tenants.keys["acme:developer"])
     admin = api(tenants.keys["acme:admin"])
@@ -102,7 +106,10 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
     nightly = {"kind": "flywheel", "payload": {"model": "acmemodel"}, "cron": "0 3 * * *"}
     schedule = admin.post("/v1/schedules", json=nightly)
     assert schedule.status_code == 201, schedule.text
+    clock.advance(31 * 86400)  # January has ended: acme's first period is invoiced
+    (invoice,) = close_billing(ws.db, period="2026-01", org="acme", clock=clock).created
     return {
+        "{invoice_id}": (invoice.id,),
         "{model}": ("acmemodel",),
         "{cycle_id}": (cycle.json()["cycle_id"],),
         "{name}": ("acmedata", "acmemodel"),
@@ -121,7 +128,7 @@ def acme(api: ClientFactory, tenants: Tenants, app: FastAPI, ws: Workspace, tmp_
             "acmedata", "acmemodel", run["id"], predicted.json()["prediction_id"],
             grant.json()["id"], "secret-acme-data", task["id"], "acmesprint",
             sprint.json()["id"], item.json()["id"], cycle.json()["cycle_id"],
-            schedule.json()["id"], "flywheel-acmemodel",
+            schedule.json()["id"], "flywheel-acmemodel", invoice.id,
         ),
     }  # fmt: skip
 

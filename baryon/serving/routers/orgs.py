@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from baryon.commerce.licences import check_org_cap
 from baryon.commerce.orgs import create_org, get_org, list_orgs, subscribe
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
@@ -40,6 +41,7 @@ def post_org(
     """Create an organization on a plan (operator keys)."""
 
     def work(session: Session) -> dict[str, Any]:
+        check_org_cap(session, state.workspace.licence)
         org = create_org(
             session,
             name=body.name,

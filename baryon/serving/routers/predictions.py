@@ -279,6 +279,9 @@ def put_endpoint(
     """Send ``challenger_weight`` of this model's traffic to its challenger (plan feature
     ``traffic_split``); 0 sends everything to the champion."""
     features = principal.subscription.plan.features if principal.subscription else ()
+    licence = state.workspace.licence
+    if licence is not None and body.challenger_weight > 0:
+        licence.require("traffic_split")
 
     def work(session: Session) -> dict[str, Any]:
         return set_endpoint(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from baryon.commerce.licences import check_seat_cap
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS, run_write
@@ -39,6 +40,7 @@ def post_user(
     """Add a user (at most the caller's own role)."""
 
     def work(session: Session) -> dict[str, Any]:
+        check_seat_cap(session, state.workspace.licence)
         user = create_user(
             session,
             org_id=principal.org_id,

@@ -27,7 +27,7 @@ from baryon.core.db import JSONType, UTCDateTime
 from baryon.core.errors import DatabaseError
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
