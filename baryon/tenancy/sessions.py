@@ -143,8 +143,21 @@ def open_session(
     return OpenedSession(ConsoleSession.from_row(row), token)
 
 
-def close_session(session: Session, token: str, *, clock: Clock | None = None) -> bool:
-    """Delete the session of ``token`` (logout); return whether there was one."""
+def close_session(
+    session: Session, token: str, *, reason: str = "logout", clock: Clock | None = None
+) -> bool:
+    """Delete the session of ``token``; return whether there was one.
+
+    Parameters
+    ----------
+    session : Session
+    token : str
+        The session token (the cookie's value).
+    reason : str
+        Recorded in the audit event: ``logout``, ``expired``, ``key_revoked``,
+        ``key_expired``.
+    clock : Clock, optional
+    """
     row = session.scalar(
         select(ConsoleSessionRow).where(ConsoleSessionRow.token_sha256 == hash_secret(token))
     )
@@ -157,6 +170,7 @@ def close_session(session: Session, token: str, *, clock: Clock | None = None) -
         object_type="console_session",
         object_id=row.id,
         org_id=row.org_id,
+        details={"reason": reason},
         clock=clock,
     )
     session.delete(row)

@@ -1,0 +1,70 @@
+"""Helpers of the console tests: tenants with a key per role, signing in, CSRF tokens.
+
+``tests/console`` is put on ``sys.path`` by its ``conftest.py`` so that the test
+modules import this as ``consolekit``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+
+from baryon.commerce.orgs import create_org
+from baryon.commerce.plans import create_plan
+from baryon.core.clock import Clock
+from baryon.core.scope import SYSTEM
+from baryon.tenancy.keys import create_key
+from baryon.tenancy.permissions import ROLES
+from baryon.workspace import Workspace
+
+__all__ = ["Tenants", "csrf_of", "make_tenants", "sign_in"]
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Tenants:
+    """``keys["acme:admin"]`` → secret; ``key_ids`` likewise; ``org_ids["acme"]``."""
+
+    org_ids: dict[str, str]
+    keys: dict[str, str]
+    key_ids: dict[str, str]
+
+
+def make_tenants(ws: Workspace, clock: Clock, *, quota: int = 1000) -> Tenants:
+    """Plan ``test``; organizations acme and globex, each with one key per role."""
+    org_ids: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    key_ids: dict[str, str] = {}
+    with ws.db.session(SYSTEM) as s:
+        create_plan(
+            s, name="test", quota=quota, rate_per_minute=100_000, monthly_price="10.00",
+            clock=clock,
+        )  # fmt: skip
+        for name in ("acme", "globex"):
+            org = create_org(s, name=name, plan="test", clock=clock)
+            org_ids[name] = org.id
+            for role in ROLES:
+                made = create_key(s, org_id=org.id, role=role, name=f"{role} key", clock=clock)
+                keys[f"{name}:{role}"] = made.secret
+                key_ids[f"{name}:{role}"] = made.key.id
+    return Tenants(org_ids, keys, key_ids)
+
+
+def csrf_of(html: str) -> str:
+    """The first CSRF token in a page's forms."""
+    found = _CSRF.search(html)
+    assert found is not None, "no csrf_token field on the page"
+    return found.group(1)
+
+
+def sign_in(client: httpx.Client, secret: str) -> httpx.Response:
+    """Sign in through the login form (its double-submit token included)."""
+    form = client.get("/console/login")
+    return client.post(
+        "/console/login",
+        data={"api_key": secret, "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
