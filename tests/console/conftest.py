@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,19 @@ from baryon.serving.app import create_app  # noqa: E402
 from baryon.workspace import Workspace  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database migrated to head once per session; tests copy it."""
+    home = tmp_path_factory.mktemp("console-template")
+    Workspace.open(Settings(home=home)).close()
+    return home / "baryon.db"
+
+
 @pytest.fixture
-def ws(settings: Settings, clock: FixedClock) -> Iterator[Workspace]:
-    """A migrated workspace on the frozen clock."""
+def ws(settings: Settings, clock: FixedClock, migrated_db: Path) -> Iterator[Workspace]:
+    """A migrated workspace (a copy of the session's template) on the frozen clock."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(migrated_db, settings.home / "baryon.db")
     workspace = Workspace.open(settings, clock=clock)
     try:
         yield workspace

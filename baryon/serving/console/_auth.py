@@ -133,8 +133,11 @@ def login_token() -> str:
 
 
 def same_token(given: str | None, expected: str) -> bool:
-    """Compare a token from a request with the expected one in constant time."""
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    """Compare a token from a request with the expected one in constant time (an empty
+    token never matches, not even an empty one)."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def console_state(request: Request) -> AppState:
