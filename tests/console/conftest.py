@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from consolekit import Tenants, make_tenants  # noqa: E402
+from consolekit import Tenants, make_tenants
 
-from baryon.core.clock import FixedClock  # noqa: E402
-from baryon.core.config import Settings  # noqa: E402
-from baryon.serving.app import create_app  # noqa: E402
-from baryon.workspace import Workspace  # noqa: E402
+from baryon.core.clock import FixedClock
+from baryon.core.config import Settings
+from baryon.serving.app import create_app
+from baryon.workspace import Workspace
 
 
 @pytest.fixture(scope="session")

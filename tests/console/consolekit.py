@@ -61,7 +61,9 @@ def csrf_of(html: str) -> str:
 
 
 def sign_in(client: httpx.Client, secret: str) -> httpx.Response:
-    """Sign in through the login form (its double-submit token included)."""
+    """Sign in through the login form (its double-submit token included), as a fresh
+    browser would: cookies of an earlier sign-in are dropped first."""
+    client.cookies.clear()
     form = client.get("/console/login")
     return client.post(
         "/console/login",
