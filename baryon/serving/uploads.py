@@ -374,7 +374,8 @@ def ingest_upload(ws: Workspace, upload: Upload, *, actor: str) -> tuple[Dataset
     ``name`` (required) and, optionally, ``format``, ``delimiter``, ``encoding`` and
     the repeatable ``role`` / ``type`` (``COLUMN=VALUE``) fields, as
     :meth:`baryon.data.versions.DatasetStore.ingest` takes them (``baryon data
-    ingest``).
+    ingest``). An empty optional field counts as not given (an HTML form sends its
+    empty fields).
 
     Parameters
     ----------
@@ -399,14 +400,18 @@ def ingest_upload(ws: Workspace, upload: Upload, *, actor: str) -> tuple[Dataset
     from baryon.core.refs import check_name
     from baryon.data.schema import parse_pairs
 
+    def optional(field: str) -> str | None:
+        value = upload.value(field)
+        return value if value else None  # a form's empty field: not given
+
     name = check_name(str(upload.value("name", required=True)), kind="dataset")
     before = set(ws.datasets.version_ids(name))
     version = ws.datasets.ingest(
         upload.path,
         name=name,
-        format=upload.value("format"),
-        delimiter=upload.value("delimiter"),
-        encoding=upload.value("encoding"),
+        format=optional("format"),
+        delimiter=optional("delimiter"),
+        encoding=optional("encoding"),
         roles=parse_pairs(upload.values("role"), "role"),
         types=parse_pairs(upload.values("type"), "type"),
         actor=actor,
