@@ -87,7 +87,7 @@ class Watch:
             ),
         )
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on("requestfailed", self._failed)
         page.on(
             "response",
             lambda r: (
@@ -105,6 +105,12 @@ class Watch:
                 dialog.dismiss()
 
         page.on("dialog", on_dialog)
+
+    def _failed(self, request: Any) -> None:
+        # The browser's own icon fetch is aborted when the next navigation starts.
+        if request.url.endswith("/favicon.svg") and "ERR_ABORTED" in str(request.failure):
+            return
+        self.problems.append(f"failed: {request.url} {request.failure}")
 
 
 @pytest.fixture
