@@ -41,8 +41,8 @@ ARGS = [
 
 def seed(home: Path) -> str:
     """Make the small demo workspace in ``home``; return an admin key of ``demo``."""
-    from baryon.commerce.metering import record_usage
-    from baryon.commerce.orgs import create_org
+    from baryon.commerce.metering import record_usage, reserve_quota
+    from baryon.commerce.orgs import active_subscription, create_org
     from baryon.core.clock import FixedClock, SystemClock
     from baryon.core.config import Settings
     from baryon.core.scope import SYSTEM
@@ -52,9 +52,10 @@ def seed(home: Path) -> str:
     from baryon.workspace import Workspace
 
     ws = Workspace.open(Settings(home=home))
+    now = SystemClock().now()
     try:
-        with ws.db.session(SYSTEM) as s:
-            org = create_org(s, name="demo", plan="pro")
+        with ws.db.session(SYSTEM) as s:  # subscribed a week ago: a week of use to show
+            org = create_org(s, name="demo", plan="pro", clock=FixedClock(now - timedelta(days=7)))
             admin = create_key(s, org_id=org.id, role="admin", name="console admin")
             create_key(s, org_id=org.id, role="viewer", name="dashboard viewer")
         demo = ws.for_org("demo")
@@ -64,17 +65,18 @@ def seed(home: Path) -> str:
         demo.datasets.split("concrete", strategy="random", seed=42)
         trainer = Trainer(demo, actor=f"key:{admin.key.id}")
         target = "compressive_strength_mpa"
-        trainer.train(
-            "linear_regression_gd", "concrete", target=target, register="concrete-strength"
-        )
+        model = "concrete-strength"
+        trainer.train("linear_regression_gd", "concrete", target=target, register=model)
         trainer.train("decision_tree", "concrete", target=target, params={"max_depth": 6})
-        trainer.train("gradient_boosting", "concrete", target=target, register="concrete-strength")
-        demo.promotion.promote("concrete-strength", 2, actor=f"key:{admin.key.id}")
-        now = SystemClock().now()
+        trainer.train("gradient_boosting", "concrete", target=target, register=model)
+        demo.promotion.promote(model, 2, actor=f"key:{admin.key.id}")
         with ws.db.session(SYSTEM) as s:
+            sub = active_subscription(s, org.id)
+            assert sub is not None
             for day in range(7):
                 at = FixedClock(now - timedelta(days=6 - day))
                 for units in (40 + 15 * day, 25 + 5 * (day % 3)):
+                    reserve_quota(s, sub, units=units, now=at.now())
                     record_usage(
                         s, org_id=org.id, key_id=admin.key.id,
                         endpoint="/v1/models/{name}/predict", units=units, status=200,
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--home needs --key")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BARYON_")}
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 (this interpreter, our own arguments)
         [sys.executable, "-m", "baryon", "--home", str(home), "serve", "--port", str(port),
          "--log-level", "warning"], env=env,
     )  # fmt: skip

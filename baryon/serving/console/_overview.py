@@ -32,20 +32,31 @@ router = APIRouter()
 _RECENT = 5
 
 
-def _day_chart(groups: list[dict[str, Any]], quota: int | None) -> dict[str, Any]:
-    """Cumulative units per UTC day (and the quota as a flat line), for uPlot."""
-    xs: list[float] = []
-    cumulative: list[int] = []
+def _day_chart(
+    groups: list[dict[str, Any]], quota: int | None, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """Cumulative units per UTC day over ``[start, end]`` (and the quota), for uPlot.
+
+    The line starts at 0 at ``start`` and holds its last value until ``end``, so the
+    x axis spans the whole range however few days had requests.
+    """
+    xs: list[float] = [start.timestamp()]
+    cumulative: list[int] = [0]
     total = 0
     for group in groups:
         day = datetime.fromisoformat(str(group["group"])).replace(tzinfo=UTC)
         total += int(group["units"])
-        xs.append(day.timestamp())
+        xs.append(max(day.timestamp(), xs[-1]))
         cumulative.append(total)
+    xs.append(max(end.timestamp(), xs[-1]))
+    cumulative.append(total)
     series: list[dict[str, Any]] = [{"label": "units used (cumulative)", "values": cumulative}]
     if quota is not None:
         series.append({"label": "quota", "values": [quota] * len(xs), "dash": [6, 4]})
-    return {"x": xs, "time": True, "x_label": "day (UTC)", "y_label": "units", "series": series}
+    return {
+        "x": xs, "time": True, "x_label": "day (UTC)", "y_label": "units", "series": series,
+        "has_data": bool(groups),
+    }  # fmt: skip
 
 
 def _overview(state: AppState, user: ConsoleUser) -> dict[str, Any]:
@@ -62,7 +73,7 @@ def _overview(state: AppState, user: ConsoleUser) -> dict[str, Any]:
                 days = usage_summary(
                     session, principal.org_id, now, start=start, end=end, group_by="day"
                 )
-                out["usage_chart"] = _day_chart(days["groups"], period["quota"])
+                out["usage_chart"] = _day_chart(days["groups"], period["quota"], start, end)
     if user.can("models:read"):
         from baryon.training.catalogue import catalogue
 
@@ -108,6 +119,7 @@ def usage(
             group_by="day",
         )
     quota = None if summary["period"] is None else summary["period"]["quota"]
+    chart_end = max(min(summary["end"], state.clock.now()), summary["start"])
     key_names: dict[str, str] = {}
     if group_by == "key" and user.can("keys:read"):
         from baryon.tenancy.keys import list_keys
@@ -118,5 +130,6 @@ def usage(
             }
     return render(
         request, "usage.html", user, title="Usage", nav="usage", summary=summary,
-        chart=_day_chart(by_day["groups"], quota), key_names=key_names,
+        chart=_day_chart(by_day["groups"], quota, summary["start"], chart_end),
+        key_names=key_names,
     )  # fmt: skip
