@@ -110,14 +110,12 @@ def usage(
         summary = usage_summary(
             session, principal.org_id, state.clock.now(), start=start, end=end, group_by=group_by
         )
-        by_day = usage_summary(
-            session,
-            principal.org_id,
-            state.clock.now(),
-            start=summary["start"],
-            end=summary["end"],
-            group_by="day",
-        )
+        by_day = summary
+        if group_by != "day":
+            by_day = usage_summary(
+                session, principal.org_id, state.clock.now(), start=summary["start"],
+                end=summary["end"], group_by="day",
+            )  # fmt: skip
     quota = None if summary["period"] is None else summary["period"]["quota"]
     chart_end = max(min(summary["end"], state.clock.now()), summary["start"])
     key_names: dict[str, str] = {}

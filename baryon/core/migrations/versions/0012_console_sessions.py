@@ -1,8 +1,10 @@
-"""Web console sessions (``console_sessions``).
+"""Web console sessions (``console_sessions``); an index for pages of runs.
 
 Written by hand to match ``ConsoleSessionRow`` in ``baryon/tenancy/tables.py``
 (``tests/core/test_schema.py`` compares them). A session is an API key signed in from
-a browser; only the SHA-256 of its token is stored.
+a browser; only the SHA-256 of its token is stored. ``ix_runs_org_started`` on
+``runs (org_id, started_at, id)`` lets the console (and ``GET /v1/runs``) read a page of
+an organization's newest runs without sorting them all.
 
 Revision ID: 0012
 Revises: 0010
@@ -50,7 +52,9 @@ def upgrade() -> None:
     )
     op.create_index(f"ix_{_TABLE}_org_id", _TABLE, ["org_id"])
     op.create_index(f"ix_{_TABLE}_key_id", _TABLE, ["key_id"])
+    op.create_index("ix_runs_org_started", "runs", ["org_id", "started_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_runs_org_started", table_name="runs")
     op.drop_table(_TABLE)
