@@ -35,6 +35,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("startup", "benchmarks.startup"),
     ("jobs", "benchmarks.jobs"),
     ("flywheel", "benchmarks.flywheel"),
+    ("console", "benchmarks.console"),
 )
 
 

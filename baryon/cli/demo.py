@@ -244,6 +244,9 @@ def command(
 
     base = f"http://{host}:{port}"
     typer.echo(curl_examples(base, result.api_key or "<key>"))
-    err_console.print(f"Serving on {base} (docs at {base}/docs); Ctrl-C to stop.")
+    err_console.print(
+        f"Serving on {base} (docs at {base}/docs); web console at {base}/console/ "
+        "(sign in with the API key above); Ctrl-C to stop."
+    )
     app = create_app(ws.settings, workspace=ws)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)

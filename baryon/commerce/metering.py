@@ -23,7 +23,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -64,6 +64,7 @@ __all__ = [
     "reserve_quota",
     "store_replay",
     "usage_report",
+    "usage_summary",
 ]
 
 #: How long a stored idempotent response is replayed.
@@ -447,3 +448,72 @@ def org_detail(session: Session, org_id: str, now: datetime) -> dict[str, Any]:
         "subscription": None if sub is None else sub.to_dict(),
         "period": None if sub is None else period_report(session, sub, now),
     }
+
+
+def usage_summary(
+    session: Session,
+    org_id: str,
+    now: datetime,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    group_by: str = "endpoint",
+) -> dict[str, Any]:
+    """An organization's usage in ``[start, end)``, grouped, with its billing period.
+
+    What ``GET /v1/usage`` answers and the console's usage page shows.
+
+    Parameters
+    ----------
+    session : Session
+    org_id : str
+    now : datetime
+        The current time (picks the billing period).
+    start, end : datetime, optional
+        Inclusive start and exclusive end; times without a zone are UTC. Default: the
+        current billing period (the last 31 days without a subscription).
+    group_by : {"endpoint", "key", "day"}
+
+    Returns
+    -------
+    dict
+        ``{"org_id", "start", "end", "group_by", "groups", "total", "period"}``:
+        ``groups`` as :func:`usage_report` gives them, ``total`` their sums
+        (``group`` None), ``period`` as :func:`period_report` (None without a
+        subscription).
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_group_by`` or ``invalid_range`` (see :func:`usage_report`).
+    """
+    sub = active_subscription(session, org_id)
+    period = None if sub is None else period_report(session, sub, now)
+    if sub is not None:
+        default_start, default_end = sub.period(now)
+    else:
+        default_start, default_end = now - timedelta(days=31), now + timedelta(seconds=1)
+    lo = _utc(start) or default_start
+    hi = _utc(end) or default_end
+    groups = usage_report(session, org_id, start=lo, end=hi, group_by=group_by)
+    total = {
+        "group": None,
+        "requests": sum(g["requests"] for g in groups),
+        "units": sum(g["units"] for g in groups),
+        "errors": sum(g["errors"] for g in groups),
+    }
+    return {
+        "org_id": org_id,
+        "start": lo,
+        "end": hi,
+        "group_by": group_by,
+        "groups": groups,
+        "total": total,
+        "period": period,
+    }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     labeling_max_skips : int
         Annotators who may skip one task before it leaves the queue (``skipped``,
         or ``review`` when it already has labels).
+    console_session_seconds : float
+        How long a web console session lasts after signing in, in seconds (default
+        28800, 8 hours; at most 30 days). It ends earlier at logout or when its key
+        is revoked or expires.
     """
 
     model_config = SettingsConfigDict(env_prefix="BARYON_", extra="ignore")
@@ -110,6 +114,7 @@ class Settings(BaseSettings):
     labeling_claim_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400.0)
     labeling_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     labeling_max_skips: int = Field(default=3, ge=1, le=1000)
+    console_session_seconds: float = Field(default=28_800.0, ge=60.0, le=30 * 86_400.0)
 
     @field_validator("home", mode="before")
     @classmethod

@@ -743,22 +743,39 @@ class DatasetStore:
             return self.get_by_id(ref)
         return self.get(ref)
 
-    def list(self) -> list[DatasetVersion]:
-        """Return the latest version of every dataset, by name."""
+    def list(self, *, limit: int | None = None, offset: int = 0) -> list[DatasetVersion]:
+        """Return the latest version of every dataset, by name.
+
+        Parameters
+        ----------
+        limit : int, optional
+            At most this many datasets (default: all).
+        offset : int
+            Skip this many first (a page of a long list; see :meth:`count`).
+        """
         with self.db.session(self.scope) as session:
             latest = (
                 select(DatasetVersionRow.dataset_id, func.max(DatasetVersionRow.version).label("v"))
                 .group_by(DatasetVersionRow.dataset_id)
                 .subquery()
             )
-            rows = session.execute(
+            stmt = (
                 select(DatasetVersionRow, DatasetRow.name)
                 .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
                 .join(latest, (latest.c.dataset_id == DatasetVersionRow.dataset_id)
                       & (latest.c.v == DatasetVersionRow.version))
-                .order_by(DatasetRow.name)
-            ).all()  # fmt: skip
+                .order_by(DatasetRow.name, DatasetRow.id)
+                .offset(max(0, offset))
+            )  # fmt: skip
+            if limit is not None:
+                stmt = stmt.limit(max(0, limit))
+            rows = session.execute(stmt).all()
             return [self._load(row, dataset_name) for row, dataset_name in rows]
+
+    def count(self) -> int:
+        """Return how many datasets :meth:`list` pages through."""
+        with self.db.session(self.scope) as session:
+            return int(session.scalar(select(func.count()).select_from(DatasetRow)) or 0)
 
     def history(
         self, name: str | Ref, *, owner: str | None = None

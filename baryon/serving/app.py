@@ -7,14 +7,16 @@
 
     app = create_app(Settings(home="~/.baryon"))
 
-It mounts one router per resource (:mod:`baryon.serving.routers`), the problem+json
+It mounts one router per resource (:mod:`baryon.serving.routers`), the web console
+under ``/console`` (:mod:`baryon.serving.console`, its own small app), the problem+json
 error handlers, the request middleware (body cap, metrics, last-resort errors) and an
 app state holding the workspace, clock, rate limiter and model resolver. Building the
 app does no I/O when no workspace is given: the workspace is opened (and migrated)
 when the server starts (lifespan), and closed when it stops.
 
 Deny by default: :func:`check_route_permissions` runs when the app is built **and**
-when it starts, and refuses any route that declares no permission (see
+when it starts (the console's routes when it is built), and refuses any route that
+declares no permission (see
 :func:`baryon.serving.auth.require` and :func:`~baryon.serving.auth.public`).
 """
 
@@ -50,6 +52,8 @@ from baryon.jobs import (
 )
 from baryon.predictions.inference import ModelResolver, RegistryModelResolver
 from baryon.serving.auth import declared_permission
+from baryon.serving.console import CONSOLE_PATH, create_console
+from baryon.serving.console import STREAMED as CONSOLE_STREAMED
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
@@ -261,12 +265,15 @@ def create_app(
     for router in (*ROUTERS, *routers):
         app.include_router(router)
     install_error_handlers(app)
+    console = create_console(lambda: app.state.baryon)
+    check_route_permissions(console)
+    app.mount(CONSOLE_PATH, console)
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
         metrics=metrics,
         body_caps=[models.body_cap(settings)],
-        streamed=STREAMED,
+        streamed=STREAMED | CONSOLE_STREAMED,
     )
     check_route_permissions(app)
     return app

@@ -22,7 +22,7 @@ minute) so that a busy key does not rewrite its row on every request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Depends, Request
@@ -30,6 +30,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, bindparam, select, update
 
+from baryon.commerce.limits import RateLimitDecision
 from baryon.commerce.orgs import Subscription
 from baryon.commerce.plans import METERED_ROUTES, Plan
 from baryon.commerce.tables import PlanRow, SubscriptionRow
@@ -41,10 +42,15 @@ from baryon.tenancy.permissions import PERMISSIONS, permissions_for
 from baryon.tenancy.tables import ApiKeyRow, OrganizationRow
 
 __all__ = [
+    "KEY_QUERY",
     "PUBLIC",
     "Authorize",
     "Principal",
+    "authenticate",
+    "check_key_usable",
+    "check_permission",
     "declared_permission",
+    "principal_of",
     "public",
     "require",
 ]
@@ -123,38 +129,7 @@ class Authorize:
                 "this route needs an API key: Authorization: Bearer <key>",
                 code="missing_credentials",
             )
-        secret = credentials.credentials
-        if not looks_like_key(secret):
-            raise Unauthorized("the API key is not valid", code="invalid_key")
-        now = state.clock.now()
-        with state.connection() as conn:
-            found = conn.execute(_FIND_KEY, {"digest": hash_secret(secret)}).first()
-            if found is None:
-                raise Unauthorized("the API key is not valid", code="invalid_key")
-            key = found._mapping
-            if key["revoked_at"] is not None:
-                raise Unauthorized("the API key was revoked", code="key_revoked")
-            if key["expires_at"] is not None and key["expires_at"] <= now:
-                raise Unauthorized("the API key has expired", code="key_expired")
-            subscription = _subscription(key)
-            rate = subscription.plan.rate_per_minute if subscription is not None else 0
-            decision = state.limiter.hit(
-                f"key:{key['key_id']}", rate_per_minute=rate, now=now.timestamp(), session=conn
-            )
-            last_used = key["last_used_at"]
-            if decision.allowed and (last_used is None or now - last_used >= _LAST_USED_RESOLUTION):
-                conn.execute(_TOUCH_KEY, {"key_id": key["key_id"], "now": now})
-            principal = Principal(
-                key_id=key["key_id"],
-                org_id=key["org_id"],
-                org_name=key["org_name"],
-                role=key["role"],
-                user_id=key["user_id"],
-                operator=key["operator"],
-                permissions=permissions_for(key["role"], operator=key["operator"]),
-                prediction_inputs=key["prediction_inputs"],
-                subscription=subscription,
-            )
+        principal, decision = authenticate(state, credentials.credentials)
         request.state.rate_limit = decision
         if not decision.allowed:
             raise RateLimited(
@@ -165,16 +140,91 @@ class Authorize:
         if licence is not None and request.method not in _READS:
             route = getattr(request.scope.get("route"), "path", "")
             if route not in METERED_ROUTES:  # serving keeps answering when read-only
-                licence.require_writable(now)
-        if self.permission not in principal.permissions:
-            raise Forbidden(
-                f"the key's role ({principal.role}) may not do this (needs {self.permission})",
-                details={"permission": self.permission, "role": principal.role},
-            )
+                licence.require_writable(state.clock.now())
+        check_permission(principal, self.permission)
         return principal
 
 
-_FIND_KEY = (
+def check_permission(principal: Principal, permission: str) -> None:
+    """Refuse a key whose role lacks ``permission``.
+
+    Raises
+    ------
+    Forbidden
+        Code ``forbidden``, with the permission and the role in ``details``.
+    """
+    if permission not in principal.permissions:
+        raise Forbidden(
+            f"the key's role ({principal.role}) may not do this (needs {permission})",
+            details={"permission": permission, "role": principal.role},
+        )
+
+
+def check_key_usable(key: Any, now: datetime) -> None:
+    """Refuse a revoked or expired key (a row of the key query, as a mapping).
+
+    Raises
+    ------
+    Unauthorized
+        ``key_revoked`` or ``key_expired``.
+    """
+    if key["revoked_at"] is not None:
+        raise Unauthorized("the API key was revoked", code="key_revoked")
+    if key["expires_at"] is not None and key["expires_at"] <= now:
+        raise Unauthorized("the API key has expired", code="key_expired")
+
+
+def principal_of(key: Any) -> Principal:
+    """Build the :class:`Principal` of a row of the key query (:data:`KEY_QUERY`)."""
+    return Principal(
+        key_id=key["key_id"],
+        org_id=key["org_id"],
+        org_name=key["org_name"],
+        role=key["role"],
+        user_id=key["user_id"],
+        operator=key["operator"],
+        permissions=permissions_for(key["role"], operator=key["operator"]),
+        prediction_inputs=key["prediction_inputs"],
+        subscription=_subscription(key),
+    )
+
+
+def authenticate(state: AppState, secret: str) -> tuple[Principal, RateLimitDecision]:
+    """Find the key ``secret``, count the request against its rate limit, and return both.
+
+    In one transaction: find the key by the SHA-256 of ``secret`` (with its
+    organization, subscription and plan), refuse it when unknown, revoked or expired,
+    count the request, and record when the key was last used. The caller refuses a
+    request the decision does not allow.
+
+    Raises
+    ------
+    Unauthorized
+        ``invalid_key``, ``key_revoked`` or ``key_expired``.
+    """
+    if not looks_like_key(secret):
+        raise Unauthorized("the API key is not valid", code="invalid_key")
+    now = state.clock.now()
+    with state.connection() as conn:
+        found = conn.execute(_FIND_KEY, {"digest": hash_secret(secret)}).first()
+        if found is None:
+            raise Unauthorized("the API key is not valid", code="invalid_key")
+        key = found._mapping
+        check_key_usable(key, now)
+        principal = principal_of(key)
+        rate = 0 if principal.subscription is None else principal.subscription.plan.rate_per_minute
+        decision = state.limiter.hit(
+            f"key:{key['key_id']}", rate_per_minute=rate, now=now.timestamp(), session=conn
+        )
+        last_used = key["last_used_at"]
+        if decision.allowed and (last_used is None or now - last_used >= _LAST_USED_RESOLUTION):
+            conn.execute(_TOUCH_KEY, {"key_id": key["key_id"], "now": now})
+    return principal, decision
+
+
+#: The key with its organization, active subscription and plan (no ``WHERE`` yet): the
+#: one query behind :func:`authenticate` and the console's session lookup.
+KEY_QUERY = (
     select(
         ApiKeyRow.id.label("key_id"),
         ApiKeyRow.org_id,
@@ -211,8 +261,8 @@ _FIND_KEY = (
         and_(SubscriptionRow.org_id == ApiKeyRow.org_id, SubscriptionRow.status == "active"),
     )
     .outerjoin(PlanRow, PlanRow.id == SubscriptionRow.plan_id)
-    .where(ApiKeyRow.secret_sha256 == bindparam("digest"))
 )
+_FIND_KEY = KEY_QUERY.where(ApiKeyRow.secret_sha256 == bindparam("digest"))
 _TOUCH_KEY = (
     update(ApiKeyRow)
     .where(ApiKeyRow.id == bindparam("key_id"))

@@ -5,7 +5,8 @@ imports the serving layer.
 
 - :mod:`baryon.tenancy.permissions`: the one role → permission table;
 - :mod:`baryon.tenancy.keys`: API keys (stored as SHA-256, shown once);
-- :mod:`baryon.tenancy.users`: users of an organization.
+- :mod:`baryon.tenancy.users`: users of an organization;
+- :mod:`baryon.tenancy.sessions`: web console sessions (a key signed in from a browser).
 """
 
 from __future__ import annotations

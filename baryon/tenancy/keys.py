@@ -294,6 +294,9 @@ def revoke_key(
 ) -> ApiKey:
     """Revoke a key (idempotent: revoking a revoked key changes nothing).
 
+    Its web console sessions end in the same transaction
+    (:func:`baryon.tenancy.sessions.end_key_sessions`).
+
     Parameters
     ----------
     key_id : str
@@ -317,6 +320,9 @@ def revoke_key(
         raise Forbidden(f"a {granted_by} key cannot revoke a {row.role} key", code="role_too_high")
     if row.revoked_at is None:
         row.revoked_at = clock.now()
+        from baryon.tenancy.sessions import end_key_sessions
+
+        end_key_sessions(session, row.id)
         record_audit(
             session,
             actor=actor,

@@ -1,7 +1,7 @@
-"""Tenancy tables: organizations (tenants), their users and API keys.
+"""Tenancy tables: organizations (tenants), their users, API keys and console sessions.
 
-Created by migrations ``0004`` and later; ``tests/tenancy/test_tables.py`` compares
-the two.
+Created by migrations ``0004`` and later (console sessions: ``0015``);
+``tests/tenancy/test_tables.py`` compares the two.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from baryon.core.db import Base, UTCDateTime
 
-__all__ = ["ApiKeyRow", "GrantRow", "OrganizationRow", "UserRow"]
+__all__ = ["ApiKeyRow", "ConsoleSessionRow", "GrantRow", "OrganizationRow", "UserRow"]
 
 _ORG_FK = "organizations.id"
 
@@ -106,3 +106,26 @@ class GrantRow(Base):
     permission: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsoleSessionRow(Base):
+    """A web console session: an API key signed in from a browser (migration ``0015``).
+
+    Only the SHA-256 of the session token (the cookie's value) is stored, like a key's
+    secret. A session ends at ``expires_at``, at logout (the row is deleted) and when
+    its key is revoked or expires (:mod:`baryon.tenancy.sessions`).
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"), index=True
+    )
+    key_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -40,7 +40,7 @@ from email.parser import HeaderParser
 from importlib import metadata
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from baryon.core.artifacts import ArtifactStore
@@ -601,6 +601,7 @@ class RunStore:
         kind: str | None = None,
         dataset: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[Run]:
         """Return runs, newest first.
 
@@ -610,30 +611,56 @@ class RunStore:
             Keep only runs with this status / kind / dataset name.
         limit : int
             At most this many runs (1 to 10,000).
+        offset : int
+            Skip this many runs first (a page of a long list; see :meth:`count`).
 
         Raises
         ------
         InvalidInput
-            Unknown status or a limit out of range.
+            Unknown status (``invalid_status``), a limit out of range
+            (``invalid_limit``) or a negative offset (``invalid_offset``).
         """
+        if not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be between 1 and 10000", code="invalid_limit")
+        if offset < 0:
+            raise InvalidInput("offset must be 0 or more", code="invalid_offset")
+        stmt = self._filtered(select(RunRow), status=status, kind=kind, dataset=dataset)
+        stmt = stmt.order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
+        with self.db.session(self.scope) as session:
+            active = session.scalars(select(RunRow).where(RunRow.status.in_(ACTIVE_STATUSES)))
+            _settle(session, list(active), self.clock)
+            return [_to_run(row) for row in session.scalars(stmt.offset(offset))]
+
+    def count(
+        self, *, status: str | None = None, kind: str | None = None, dataset: str | None = None
+    ) -> int:
+        """Return how many runs :meth:`list` would page through with these filters.
+
+        Raises
+        ------
+        InvalidInput
+            Unknown status (``invalid_status``).
+        """
+        stmt = self._filtered(
+            select(func.count()).select_from(RunRow), status=status, kind=kind, dataset=dataset
+        )
+        with self.db.session(self.scope) as session:
+            return int(session.scalar(stmt) or 0)
+
+    @staticmethod
+    def _filtered(stmt: Any, *, status: str | None, kind: str | None, dataset: str | None) -> Any:
         if status is not None and status not in RUN_STATUSES:
             raise InvalidInput(
                 f"unknown run status {status!r}; one of {', '.join(RUN_STATUSES)}",
                 code="invalid_status",
             )
-        if not 1 <= limit <= 10_000:
-            raise InvalidInput("limit must be between 1 and 10000", code="invalid_limit")
-        stmt = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
         if status is not None:
             stmt = stmt.where(RunRow.status == status)
         if kind is not None:
             stmt = stmt.where(RunRow.kind == kind)
         if dataset is not None:
             stmt = stmt.where(RunRow.dataset_name == dataset)
-        with self.db.session(self.scope) as session:
-            active = session.scalars(select(RunRow).where(RunRow.status.in_(ACTIVE_STATUSES)))
-            _settle(session, list(active), self.clock)
-            return [_to_run(row) for row in session.scalars(stmt)]
+        return stmt
 
     def artifact(self, run_id: str, name: str) -> bytes:
         """Return the bytes of the run's artifact ``name`` (hash verified).

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -44,9 +45,14 @@ __all__ = ["AliasHistoryRow", "ModelAliasRow", "ModelVersionRow", "RegisteredMod
 
 
 class RunRow(OrgOwned, Base):
-    """One training run (table ``runs``)."""
+    """One training run (table ``runs``).
+
+    ``ix_runs_org_started`` (migration ``0015``) serves the newest-first pages of an
+    organization's runs (``RunStore.list``) without sorting the whole table.
+    """
 
     __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_org_started", "org_id", "started_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), index=True)

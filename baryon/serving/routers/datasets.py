@@ -34,11 +34,9 @@ from starlette.responses import StreamingResponse
 
 from baryon.core.errors import InvalidInput
 from baryon.core.refs import NAME_PATTERN as _BARE_NAME
-from baryon.core.refs import check_name
 from baryon.core.scope import Scope
 from baryon.data.exports import export_version
 from baryon.data.recipes import STEPS, read_recipe
-from baryon.data.schema import parse_pairs
 from baryon.data.splits import split_options
 from baryon.data.versions import DatasetVersion
 from baryon.serving.auth import Principal, require
@@ -53,7 +51,7 @@ from baryon.serving.schemas import (
     Problem,
     SplitDatasetRequest,
 )
-from baryon.serving.uploads import Upload, receive_upload
+from baryon.serving.uploads import UPLOAD_FIELDS, Upload, ingest_upload, receive_upload
 
 __all__ = ["STREAMED", "router"]
 
@@ -62,7 +60,6 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"], responses=PROBLEMS)
 #: Routes that read their own request body: the request middleware passes it through.
 STREAMED = frozenset({("POST", "/v1/datasets")})
 
-_UPLOAD_FIELDS = ("name", "format", "delimiter", "encoding", "role", "type", "mask_pii")
 _MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "tsv": "text/tab-separated-values; charset=utf-8",
@@ -196,9 +193,8 @@ def _summary(version: DatasetVersion, scope: Scope) -> dict[str, Any]:
 
 
 def _made(
-    version: DatasetVersion, scope: Scope, before: set[str], response: Response
+    version: DatasetVersion, scope: Scope, created: bool, response: Response
 ) -> dict[str, Any]:
-    created = version.id not in before
     response.status_code = 201 if created else 200
     source = version.manifest.get("source")
     return {**_summary(version, scope), "created": created, "source": source}
@@ -234,7 +230,7 @@ async def upload_dataset(
         request,
         directory=state.settings.home / "tmp",
         max_bytes=state.settings.max_upload_bytes,
-        fields=_UPLOAD_FIELDS,
+        fields=UPLOAD_FIELDS,
     ) as upload:
         return await run_in_threadpool(_ingest, state, principal, upload, response)
 
@@ -242,21 +238,9 @@ async def upload_dataset(
 def _ingest(
     state: AppState, principal: Principal, upload: Upload, response: Response
 ) -> dict[str, Any]:
-    name = check_name(str(upload.value("name", required=True)), kind="dataset")
     ws = state.workspace_for(principal.org_id)
-    before = set(ws.datasets.version_ids(name))
-    version = ws.datasets.ingest(
-        upload.path,
-        name=name,
-        format=upload.value("format"),
-        delimiter=upload.value("delimiter"),
-        encoding=upload.value("encoding"),
-        roles=parse_pairs(upload.values("role"), "role"),
-        types=parse_pairs(upload.values("type"), "type"),
-        mask_pii=upload.values("mask_pii") or None,
-        actor=principal.actor,
-    )
-    return _made(version, ws.scope, before, response)
+    version, created = ingest_upload(ws, upload, actor=principal.actor)
+    return _made(version, ws.scope, created, response)
 
 
 @router.get("", response_model=list[DatasetVersionOut])
@@ -338,7 +322,7 @@ def clean_dataset(
     ws = state.workspace_for(principal.org_id)
     before = set(ws.datasets.version_ids(name))
     made = ws.datasets.clean(name, steps, version=version, owner=owner, actor=principal.actor)
-    return _made(made, ws.scope, before, response)
+    return _made(made, ws.scope, made.id not in before, response)
 
 
 @router.post("/{name}/split", response_model=DatasetMadeOut, status_code=201, responses=_MADE)
@@ -376,7 +360,7 @@ def split_dataset(
         actor=principal.actor,
         **options,
     )
-    return _made(made, ws.scope, before, response)
+    return _made(made, ws.scope, made.id not in before, response)
 
 
 @router.get(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from baryon.commerce.metering import period_report, usage_report
-from baryon.commerce.orgs import active_subscription
+from baryon.commerce.metering import usage_summary
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS
@@ -17,12 +16,6 @@ from baryon.serving.schemas import UsageOut
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["usage"], responses=PROBLEMS)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @router.get("/usage", response_model=UsageOut)
@@ -38,29 +31,7 @@ def get_usage(
     Times without a zone are UTC. Also returns the current billing period (quota,
     used, remaining, charge so far).
     """
-    now = state.clock.now()
     with state.transaction() as session:
-        sub = active_subscription(session, principal.org_id)
-        period = None if sub is None else period_report(session, sub, now)
-        if sub is not None:
-            default_start, default_end = sub.period(now)
-        else:
-            default_start, default_end = now - timedelta(days=31), now + timedelta(seconds=1)
-        lo = _utc(start) or default_start
-        hi = _utc(end) or default_end
-        groups = usage_report(session, principal.org_id, start=lo, end=hi, group_by=group_by)
-    total = {
-        "group": None,
-        "requests": sum(g["requests"] for g in groups),
-        "units": sum(g["units"] for g in groups),
-        "errors": sum(g["errors"] for g in groups),
-    }
-    return {
-        "org_id": principal.org_id,
-        "start": lo,
-        "end": hi,
-        "group_by": group_by,
-        "groups": groups,
-        "total": total,
-        "period": period,
-    }
+        return usage_summary(
+            session, principal.org_id, state.clock.now(), start=start, end=end, group_by=group_by
+        )

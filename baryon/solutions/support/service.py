@@ -38,6 +38,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
@@ -67,6 +68,7 @@ __all__ = [
     "check_conversation_id",
     "check_text",
     "decide",
+    "list_handoffs",
     "queue_turn",
     "text_hash",
 ]
@@ -355,6 +357,60 @@ def queue_turn(
         suggested_label=decision.intent,
         confidence=decision.confidence,
     )
+
+
+def list_handoffs(
+    session: Session, org_id: str, *, status: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """An organization's hand-offs, newest first.
+
+    Parameters
+    ----------
+    session : Session
+        Opened with the organization's scope.
+    org_id : str
+    status : {"open", "closed"}, optional
+        Only hand-offs in this state.
+    limit : int
+        Most hand-offs returned (1 to 500).
+
+    Returns
+    -------
+    list of dict
+        ``{"prediction_id", "conversation_id", "model", "model_version", "intent",
+        "confidence", "reason", "text", "status", "created_at"}``; ``text`` is
+        ``None`` when the organization keeps no inputs.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_limit`` for a limit out of range.
+    """
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500", code="invalid_limit")
+    stmt = select(SupportHandoffRow).where(SupportHandoffRow.org_id == org_id)
+    if status is not None:
+        stmt = stmt.where(SupportHandoffRow.status == status)
+    rows = session.scalars(
+        stmt.order_by(
+            SupportHandoffRow.created_at.desc(), SupportHandoffRow.prediction_id.desc()
+        ).limit(limit)
+    )
+    return [
+        {
+            "prediction_id": r.prediction_id,
+            "conversation_id": r.conversation_id,
+            "model": r.model_name,
+            "model_version": r.model_version,
+            "intent": r.intent,
+            "confidence": r.confidence,
+            "reason": r.reason,
+            "text": r.text,
+            "status": r.status,
+            "created_at": r.created_at,
+        }
+        for r in rows
+    ]
 
 
 class SupportService:
