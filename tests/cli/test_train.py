@@ -261,3 +261,20 @@ def test_parse_params_json_literals_when_possible(
 def test_parse_params_malformed_refused(item: str) -> None:
     with pytest.raises(InvalidInput):
         parse_params([item])
+
+
+def test_train_param_nested_ten_thousand_deep_too_deep_one_line(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Broke as "error[internal_error]: RecursionError" (json.loads recursed).
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep"]
+    code, _, err = run([*argv, "--param", "max_depth=" + "[" * 10_000 + "]" * 10_000], capsys)
+    assert code == 1
+    assert err.startswith("error[too_deep]: --param max_depth nests")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_parse_params_deep_value_refused_not_kept_as_text() -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_params(["x=" + "[" * 65])  # not even valid JSON: still refused for its depth
+    assert info.value.code == "too_deep"
