@@ -92,6 +92,14 @@ def command(
     cv_folds: Annotated[
         int, typer.Option("--cv-folds", help="Cross-validation folds on the train split (0: none).")
     ] = 0,
+    missing: Annotated[
+        str,
+        typer.Option(
+            "--missing",
+            help="At prediction time, a null or absent feature is refused (strict) or filled "
+            "in with the training median / most frequent value and flagged (impute).",
+        ),
+    ] = "strict",
     background: Annotated[
         bool,
         typer.Option("--background", help="Queue it as a job for a worker; return at once."),
@@ -111,6 +119,7 @@ def command(
         seed=seed,
         cv_folds=cv_folds,
         register=register,
+        missing=missing,
     )
     if background:
         from baryon.jobs import JobQueue
