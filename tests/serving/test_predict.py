@@ -97,12 +97,16 @@ def test_predict_broken_model_500_without_internals_and_no_quota(
     [
         ("nope", [ROW], 404, "model_not_found"),
         ("draft", [ROW], 503, "model_not_ready"),
-        ("adder", [{"a": 1}], 422, "missing_feature"),
-        ("adder", [[1, 2, 3]], 422, "wrong_feature_count"),
+        ("adder", [{"a": 1}], 422, "invalid_features"),
+        ("adder", [[1, 2, 3]], 422, "invalid_features"),
+        ("adder", [{"a": 1, "b": 2, "c": 3}], 422, "invalid_features"),  # was dropped
+        ("adder", [{"a": 1, "b": None}], 422, "invalid_features"),
+        ("adder", [{"a": 1, "b": True}], 422, "invalid_features"),  # was 1.0
         ("adder", [{"a": "x", "b": 1}], 422, "invalid_inputs"),
         ("sentiment", [1], 422, "invalid_inputs"),
         ("recs", [True], 422, "invalid_inputs"),
         ("recs", [{"user": "u1", "n": 0}], 422, "invalid_n"),
+        ("recs", [{"user": "u1", "k": 2}], 422, "invalid_features"),  # k was ignored
     ],
 )
 def test_predict_model_errors_are_problems_metered_at_zero_units(

@@ -82,7 +82,7 @@ def test_predict_registered_model_wrong_features_422(api: ClientFactory, tenants
         "/v1/models/toy/predict", json={"inputs": [{"x1": 0.5}]}
     )
     assert r.status_code == 422
-    assert r.json()["code"] == "missing_feature"
+    assert r.json()["code"] == "invalid_features"
 
 
 def test_predict_unregistered_model_404(api: ClientFactory, tenants: Tenants) -> None:
