@@ -122,6 +122,7 @@ def test_submit_training_queues_run_and_job_together(
         "seed": 5,
         "cv_folds": 0,
         "register": "quad",
+        "missing": "strict",
         "actor": "test",
     }
     assert submitted.to_dict() == {"run_id": run.id, "job_id": job.id, "status": "queued"}
