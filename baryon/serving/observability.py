@@ -88,10 +88,9 @@ def _is_json(scope: Scope) -> bool:
     """Whether FastAPI reads this request's body as JSON: no content type, or a JSON one
     (``application/json``, ``application/*+json``), as its request handler decides."""
     for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            media = value.split(b";", 1)[0].strip().lower()
-            subtype = media.partition(b"/")[2]
-            return subtype == b"json" or subtype.endswith(b"+json")
+        if name == b"content-type" and value.strip():
+            main, _, subtype = value.split(b";", 1)[0].strip().lower().partition(b"/")
+            return main == b"application" and (subtype == b"json" or subtype.endswith(b"+json"))
     return True
 
 

@@ -109,7 +109,7 @@ _DEEP = b"[" * 10_000 + b"]" * 10_000
     [
         ("POST", "/v1/models/adder/predict", b'{"inputs": [' + _DEEP + b"]}", "application/json"),
         ("POST", "/v1/models/adder/predict", b'{"inputs": [' + _DEEP + b"]}", None),
-        ("PUT", "/v1/endpoints/adder", b'{"challenger_weight": ' + _DEEP + b"}", "text/json"),
+        ("PUT", "/v1/endpoints/adder", b'{"challenger_weight":' + _DEEP + b"}", "Application/JSON"),
         ("POST", "/v1/runs", b'{"params": {"a": ' + _DEEP + b"}}", "application/merge-patch+json"),
         # with a surrogate escape the middleware itself parsed the body (500 internal_error)
         ("POST", "/v1/models/adder/predict", b'{"inputs": ["\\ud800", ' + _DEEP + b"]}",
@@ -145,9 +145,13 @@ def test_body_at_max_depth_reaches_the_route(api: ClientFactory, tenants: Tenant
     assert r.json()["code"] != "too_deep"
 
 
-def test_body_not_json_is_not_scanned(api: ClientFactory, tenants: Tenants) -> None:
+@pytest.mark.parametrize("media_type", ["text/plain", "text/json"])
+def test_body_fastapi_does_not_read_as_json_is_not_scanned(
+    api: ClientFactory, tenants: Tenants, media_type: str
+) -> None:
+    # FastAPI reads only application/json and application/*+json bodies as JSON.
     r = api(tenants.keys["acme:developer"]).post(
-        "/v1/models/adder/predict", content=_DEEP, headers={"content-type": "text/plain"}
+        "/v1/models/adder/predict", content=_DEEP, headers={"content-type": media_type}
     )
     assert r.json()["code"] != "too_deep"
 
