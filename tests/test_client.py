@@ -163,7 +163,7 @@ def test_client_typed_methods_cover_the_flow(
             "acme:developer",
             lambda c: c.predict("adder", [{"a": 1}]),
             InvalidInput,
-            "missing_feature",
+            "invalid_features",
         ),
         ("acme:developer", lambda c: c.predict("draft", [ROW]), ModelNotReady, "model_not_ready"),
         ("acme:owner", lambda c: c.create_key("root"), InvalidInput, "invalid_input"),

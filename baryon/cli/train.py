@@ -12,13 +12,13 @@ with the run's and the job's ids.
 from __future__ import annotations
 
 import getpass
-import json
 from typing import Annotated, Any
 
 import typer
 
 from baryon.cli._common import console, get_workspace, print_json
 from baryon.core.errors import InvalidInput
+from baryon.core.jsonvalues import loads
 
 __all__ = ["cli_actor", "command", "parse_assignments", "parse_params"]
 
@@ -53,12 +53,20 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
 
     ``max_depth=3`` gives 3, ``alpha=0.1`` 0.1, ``hidden_layer_sizes=[64,32]`` a list,
     ``early_stopping=true`` True, ``solver=adam`` the string ``"adam"``.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_option`` (an item without ``=``), ``too_deep`` (a value nesting
+        arrays or objects deeper than :data:`baryon.core.jsonvalues.MAX_DEPTH`).
     """
     params: dict[str, Any] = {}
     for key, raw in parse_assignments(items, option="--param").items():
         try:
-            params[key] = json.loads(raw)
-        except ValueError:
+            params[key] = loads(raw, what=f"--param {key}")
+        except InvalidInput:  # too_deep: refused, not read as a string
+            raise
+        except ValueError:  # not JSON: the text itself
             params[key] = raw
     return params
 
@@ -84,6 +92,14 @@ def command(
     cv_folds: Annotated[
         int, typer.Option("--cv-folds", help="Cross-validation folds on the train split (0: none).")
     ] = 0,
+    missing: Annotated[
+        str,
+        typer.Option(
+            "--missing",
+            help="At prediction time, a null or absent feature is refused (strict) or filled "
+            "in with the training median / most frequent value and flagged (impute).",
+        ),
+    ] = "strict",
     background: Annotated[
         bool,
         typer.Option("--background", help="Queue it as a job for a worker; return at once."),
@@ -103,6 +119,7 @@ def command(
         seed=seed,
         cv_folds=cv_folds,
         register=register,
+        missing=missing,
     )
     if background:
         from baryon.jobs import JobQueue

@@ -26,6 +26,14 @@ recipes, prediction inputs, training recipes). It converts nothing, so two diffe
 inputs never share a digest (a NaN fill value is not a null one) and the digests
 already stored stay valid.
 
+Parsing: :func:`loads` is the one way Baryon reads JSON text it did not write (request
+bodies, uploaded JSON files, ``--param`` values of the CLI). It refuses text that nests
+arrays and objects deeper than :data:`MAX_DEPTH` (``[[1]]`` nests 2 deep) with the
+named error ``too_deep`` before parsing, so a hostile ``[[[[…`` never reaches a
+recursive parser (``json.loads`` and pydantic raise ``RecursionError`` at about a
+thousand levels). :func:`check_depth` is that check alone, for text another parser
+reads (the server's request bodies: :mod:`baryon.serving.observability`).
+
 On purpose outside the policy: a model's state metadata keeps NaN/inf (Python reads it
 back; :mod:`baryon.ml.persistence` passes ``on_nonfinite``), and data is not a report —
 nested values of a source file kept as JSON text in a column
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
@@ -43,7 +52,16 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-__all__ = ["canonical_bytes", "dumps", "to_jsonable"]
+from baryon.core.errors import InvalidInput
+
+__all__ = ["MAX_DEPTH", "canonical_bytes", "check_depth", "dumps", "loads", "to_jsonable"]
+
+#: Deepest nesting of arrays and objects that :func:`loads` accepts (``[[1]]`` is 2).
+MAX_DEPTH = 64
+#: A JSON string (skipped whole, escapes included; unterminated at the end of the text)
+#: or one bracket: what :func:`check_depth` looks at.
+_DEPTH_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
+_OPENERS = frozenset(b"[{")
 
 _SCALARS = (str, int, bool, type(None))
 
@@ -199,6 +217,84 @@ def canonical_bytes(value: Any, *, ensure_ascii: bool = False) -> bytes:
     """
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=ensure_ascii)
     return text.encode("utf-8")
+
+
+def check_depth(text: str | bytes, *, max_depth: int = MAX_DEPTH, what: str = "the JSON") -> None:
+    """Refuse JSON text that nests arrays and objects deeper than ``max_depth``.
+
+    A scan of the text, not a parse: brackets inside strings do not count, and text
+    that is not JSON is left for the parser to refuse. Linear in the text's length;
+    text with no more opening brackets than ``max_depth`` is not scanned at all.
+
+    Parameters
+    ----------
+    text : str or bytes
+        JSON text (bytes as UTF-8).
+    max_depth : int
+        Deepest nesting allowed (``[[1]]`` is 2, a scalar 0).
+    what : str
+        Names the text in the message (``"--param max_depth"``, ``"the request body"``).
+
+    Raises
+    ------
+    InvalidInput
+        Code ``too_deep``, with ``details={"max_depth": max_depth}``.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return
+    depth = 0
+    for match in _DEPTH_TOKEN.finditer(data):
+        first = match.group()[0]
+        if first in _OPENERS:
+            depth += 1
+            if depth > max_depth:
+                raise _too_deep(what, max_depth)
+        elif first != 0x22:  # a closing bracket (0x22 is '"': a string, skipped)
+            depth -= 1
+
+
+def loads(
+    text: str | bytes, *, max_depth: int = MAX_DEPTH, what: str = "the JSON", **options: Any
+) -> Any:
+    """Parse JSON text that Baryon did not write, refusing deep nesting first.
+
+    Parameters
+    ----------
+    text : str or bytes
+        JSON text (bytes as UTF-8).
+    max_depth : int
+        Deepest nesting of arrays and objects allowed (see :func:`check_depth`).
+    what : str
+        Names the text in the ``too_deep`` message.
+    **options
+        Passed to :func:`json.loads` (``object_pairs_hook``, ``parse_constant``, ...).
+
+    Returns
+    -------
+    object
+        The parsed value.
+
+    Raises
+    ------
+    InvalidInput
+        Code ``too_deep``: nested deeper than ``max_depth``.
+    ValueError
+        The text is not JSON (:class:`json.JSONDecodeError`, as :func:`json.loads`).
+    """
+    check_depth(text, max_depth=max_depth, what=what)
+    try:
+        return json.loads(text, **options)
+    except RecursionError:  # only with max_depth near the interpreter's recursion limit
+        raise _too_deep(what, max_depth) from None
+
+
+def _too_deep(what: str, max_depth: int) -> InvalidInput:
+    return InvalidInput(
+        f"{what} nests arrays or objects more than {max_depth} levels deep",
+        code="too_deep",
+        details={"max_depth": max_depth},
+    )
 
 
 def _is_pandas_missing(value: Any) -> bool:

@@ -302,7 +302,8 @@ def read_recipe(text: str, *, source: str = "the recipe") -> list[dict[str, Any]
     Raises
     ------
     InvalidFile
-        ``invalid_recipe`` (not YAML, or not a list of steps).
+        ``invalid_recipe`` (not YAML, or not a list of steps), ``too_deep`` (lists or
+        mappings nested deeper than the YAML parser can follow).
     InvalidInput
         From :func:`parse_step`.
     """
@@ -313,6 +314,8 @@ def read_recipe(text: str, *, source: str = "the recipe") -> list[dict[str, Any]
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())  # PyYAML messages span lines; errors are one line
         raise InvalidFile(f"{source} is not valid YAML: {reason}", code="invalid_recipe") from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise InvalidFile(f"{source} nests lists or mappings too deeply", code="too_deep") from None
     if isinstance(data, Mapping):
         data = data.get("steps")
     if not isinstance(data, list):

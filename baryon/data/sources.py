@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from baryon.core.errors import InvalidFile, InvalidInput
+from baryon.core.jsonvalues import loads
 from baryon.data._files import (
     GZIP_MAGIC,
     ProgressCallback,
@@ -484,7 +485,9 @@ def _load_json_array(source: Source, head: bytes, at_eof: bool, encoding: str | 
     if not text.strip().lstrip("\ufeff"):
         raise InvalidFile(f"{source.path.name} is empty", code="empty_file")
     try:
-        data = json.loads(text.lstrip("\ufeff"), object_pairs_hook=_no_duplicate_keys)
+        data = loads(
+            text.lstrip("\ufeff"), what=source.path.name, object_pairs_hook=_no_duplicate_keys
+        )
     except json.JSONDecodeError as exc:
         raise InvalidFile(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
@@ -509,7 +512,13 @@ def _load_json_lines(source: Source, head: bytes, at_eof: bool, encoding: str | 
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line, object_pairs_hook=_no_duplicate_keys))
+            records.append(
+                loads(
+                    line,
+                    what=f"{source.path.name} line {number}",
+                    object_pairs_hook=_no_duplicate_keys,
+                )
+            )
         except json.JSONDecodeError as exc:
             raise InvalidFile(
                 f"invalid JSON on line {number}: {exc.msg}",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baryon.core.errors import InvalidInput
-from baryon.core.jsonvalues import dumps, to_jsonable
+from baryon.core.jsonvalues import dumps, loads, to_jsonable
 
 #: Annotator of a CSV row or JSONL line that gives a label but no annotator.
 ANONYMOUS_ANNOTATOR = "import"
@@ -160,16 +160,15 @@ def _no_constant(name: str) -> Any:
 
 def _loads(text: str, *, line: int | None = None) -> Any:
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return loads(text, what="the file", parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         where = {"line": line or exc.lineno, "column": exc.colno}
         raise malformed(
             f"not valid JSON at line {where['line']}, column {exc.colno}: {exc.msg}", **where
         ) from None
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:  # a NaN, or too_deep: an import is all or nothing, one code
         where = {} if line is None else {"line": line}
-        message = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-        raise malformed(f"not valid JSON: {message}", **where) from None
+        raise malformed(f"not valid JSON: {exc}", **where) from None
 
 
 def _check_input(task: ParsedTask, data: Any, rules: Rules, what: str) -> None:

@@ -19,6 +19,14 @@ Outputs by task (one entry per input):
     inputs are user ids (or ``{"user": id, "n": k}``);
     ``{"items": [...], "scores": [...], "cold": bool}``.
 
+Tabular rows are read under the version's input contract
+(:func:`baryon.ml.inputs.read_rows`, the one place a JSON row becomes a model input):
+strict by default (a null, a missing or unknown feature, a value of the wrong type is
+422 ``invalid_features`` naming the row and the feature), imputed with the training
+statistic when the version was trained with ``missing="impute"`` (then the row's
+entry of ``imputed`` names the features filled in and the flag ``imputed_input`` is
+set).
+
 A NaN or infinite number anywhere in an output becomes ``null`` and the response
 gets the flag ``non_finite_output``; it is never an error.
 """
@@ -34,21 +42,24 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from baryon.core.errors import BaryonError, Forbidden, InvalidInput, ModelNotReady, NotFound
 from baryon.core.jsonvalues import to_jsonable
 from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM, Scope
+from baryon.ml.inputs import IMPUTED_FLAG, InputContract, read_rows
 
 if TYPE_CHECKING:
     from baryon.workspace import Workspace
 
 __all__ = [
     "NON_FINITE_FLAG",
+    "Inference",
     "ModelResolver",
     "RegistryModelResolver",
     "ServedModel",
     "check_may_predict",
+    "check_traffic_split",
     "choose_variant",
     "clean_outputs",
     "resolve_variant",
@@ -80,6 +91,14 @@ class ServedModel:
     feature_columns : tuple of str
         Tabular input columns, in the estimator's order.
     classes : tuple or None
+    extra : dict
+        The version's free-form metadata.
+    org_id, model_id : str or None
+        The owning organization and the registered model's id (``None``: served from
+        memory by a custom resolver).
+    inputs : InputContract or None
+        What each tabular feature takes (:mod:`baryon.ml.inputs`); ``None``: strict,
+        any number or string.
     """
 
     name: str
@@ -92,6 +111,7 @@ class ServedModel:
     extra: dict[str, Any] = field(default_factory=dict)
     org_id: str | None = None
     model_id: str | None = None
+    inputs: InputContract | None = None
 
 
 def check_may_predict(model: ServedModel, scope: Scope) -> ServedModel:
@@ -202,6 +222,9 @@ class RegistryModelResolver(ModelResolver):
             raise ModelNotReady("no model registry in this installation") from None
         loaded = registry.load(name, version=version, alias=alias)
         mv = loaded.version
+        contract = InputContract.from_dict((mv.extra or {}).get("inputs"))
+        if contract is None and mv.feature_columns:  # trained before contracts
+            contract = self._schema_contract(mv.dataset_version_id, mv.feature_columns)
         return ServedModel(
             name=mv.name,
             version=mv.version,
@@ -213,7 +236,16 @@ class RegistryModelResolver(ModelResolver):
             extra=dict(mv.extra or {}),
             org_id=mv.org_id,
             model_id=mv.model_id,
+            inputs=contract,
         )
+
+    def _schema_contract(self, dataset_version_id: str, features: list[str]) -> InputContract:
+        """A strict contract typed from the training dataset's schema (untyped if gone)."""
+        try:
+            schema = self.workspace.with_scope(SYSTEM).datasets.get_by_id(dataset_version_id).schema
+        except BaryonError:
+            return InputContract()
+        return InputContract.from_schema(schema, features)
 
     def readiness(self) -> dict[str, bool]:
         """See :meth:`ModelResolver.readiness` (loads every champion, uncached)."""
@@ -276,35 +308,6 @@ def clean_outputs(value: Any) -> tuple[Any, bool]:
     return cleaned, bool(replaced)
 
 
-def _frame(model: ServedModel, inputs: Sequence[Any]) -> Any:
-    import pandas as pd
-
-    columns = list(model.feature_columns)
-    if all(isinstance(row, dict) for row in inputs):
-        if columns:
-            missing = sorted({c for row in inputs for c in columns if c not in row})
-            if missing:
-                raise InvalidInput(
-                    f"inputs lack feature(s) {', '.join(missing[:10])}",
-                    code="missing_feature",
-                    details={"missing": missing[:50], "expected": columns},
-                )
-            return pd.DataFrame([[row[c] for c in columns] for row in inputs], columns=columns)
-        return pd.DataFrame(list(inputs))
-    if all(isinstance(row, list) for row in inputs):
-        if columns and any(len(row) != len(columns) for row in inputs):
-            raise InvalidInput(
-                f"each input must have {len(columns)} values ({', '.join(columns)})",
-                code="wrong_feature_count",
-                details={"expected": columns},
-            )
-        return pd.DataFrame(list(inputs), columns=columns or None)
-    raise InvalidInput(
-        "tabular inputs must all be objects {feature: value} or all be lists of values",
-        code="invalid_inputs",
-    )
-
-
 def _classify(model: ServedModel, X: Any) -> list[dict[str, Any]]:
     """Label and class probabilities; one model pass when ``predict_proba`` exists.
 
@@ -337,6 +340,17 @@ def _recommend(model: ServedModel, inputs: Sequence[Any]) -> list[dict[str, Any]
         if isinstance(item, dict):
             if "user" not in item:
                 raise InvalidInput("recommendation inputs need a 'user'", code="invalid_inputs")
+            unknown = sorted(set(item) - {"user", "n"})
+            if unknown:
+                raise InvalidInput(
+                    f"inputs[{len(users)}].{unknown[0]} is not a recommendation input "
+                    "(an object has 'user' and optionally 'n')",
+                    code="invalid_features",
+                    details={"errors": [
+                        {"row": len(users), "field": k, "problem": "unknown_feature",
+                         "expected": "no such feature", "got": "a value"} for k in unknown
+                    ]},
+                )  # fmt: skip
             user, n = item["user"], item.get("n", _DEFAULT_TOP_N)
             if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _MAX_TOP_N:
                 raise InvalidInput(f"n must be an integer from 1 to {_MAX_TOP_N}", code="invalid_n")
@@ -356,25 +370,47 @@ def _recommend(model: ServedModel, inputs: Sequence[Any]) -> list[dict[str, Any]
     return out
 
 
-def _dispatch(model: ServedModel, inputs: Sequence[Any]) -> list[Any]:
+def _dispatch(model: ServedModel, inputs: Sequence[Any]) -> tuple[list[Any], list[list[str]]]:
+    """The raw outputs, and per input the features imputed (tabular rows only)."""
     est = model.estimator
+    nothing: list[list[str]] = [[] for _ in inputs]
     if hasattr(est, "predict_records"):
-        return list(est.predict_records(list(inputs)))
+        return list(est.predict_records(list(inputs))), nothing
     if model.task == "text_classification":
         if not all(isinstance(x, str) for x in inputs):
             raise InvalidInput("text model inputs must be strings", code="invalid_inputs")
-        return _classify(model, list(inputs))
-    if model.task == "classification":
-        return _classify(model, _frame(model, inputs))
-    if model.task == "regression":
-        return [{"value": v} for v in est.predict(_frame(model, inputs))]
+        return _classify(model, list(inputs)), nothing
+    if model.task in ("classification", "regression"):
+        rows = read_rows(inputs, model.feature_columns, model.inputs)
+        if model.task == "classification":
+            return _classify(model, rows.frame), rows.imputed
+        return [{"value": v} for v in est.predict(rows.frame)], rows.imputed
     if model.task == "recommendation":
-        return _recommend(model, inputs)
-    return list(est.predict(list(inputs)))
+        return _recommend(model, inputs), nothing
+    return list(est.predict(list(inputs))), nothing
 
 
-def run_inference(model: ServedModel, inputs: Sequence[Any]) -> tuple[list[Any], list[str]]:
-    """Run ``model`` on a batch and return ``(outputs, flags)``.
+class Inference(NamedTuple):
+    """What :func:`run_inference` returns.
+
+    Attributes
+    ----------
+    outputs : list
+        One per input, plain JSON values.
+    flags : list of str
+        ``non_finite_output`` (a NaN or infinity became ``null``), ``imputed_input``
+        (a feature was imputed in some row).
+    imputed : list of list of str
+        One per input: the features filled with their training value.
+    """
+
+    outputs: list[Any]
+    flags: list[str]
+    imputed: list[list[str]]
+
+
+def run_inference(model: ServedModel, inputs: Sequence[Any]) -> Inference:
+    """Run ``model`` on a batch.
 
     Parameters
     ----------
@@ -384,19 +420,21 @@ def run_inference(model: ServedModel, inputs: Sequence[Any]) -> tuple[list[Any],
 
     Returns
     -------
-    (outputs, flags) : tuple
-        ``len(outputs) == len(inputs)``; ``flags`` may hold ``non_finite_output``.
+    Inference
+        ``len(outputs) == len(imputed) == len(inputs)``.
 
     Raises
     ------
     InvalidInput
-        Inputs the model cannot use (code ``invalid_inputs`` or more precise).
+        Inputs the model cannot use: ``invalid_features`` (a tabular row breaks the
+        version's input contract: :func:`baryon.ml.inputs.read_rows`),
+        ``invalid_inputs`` or another precise code.
     BaryonError
         Code ``prediction_failed`` (HTTP 500) when the model fails for another reason;
         the cause is logged, never returned.
     """
     try:
-        raw = _dispatch(model, inputs)
+        raw, imputed = _dispatch(model, inputs)
     except BaryonError:
         raise
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
@@ -410,7 +448,55 @@ def run_inference(model: ServedModel, inputs: Sequence[Any]) -> tuple[list[Any],
     if len(raw) != len(inputs):
         raise BaryonError("the model returned a wrong number of outputs", code="prediction_failed")
     outputs, non_finite = clean_outputs(raw)
-    return outputs, [NON_FINITE_FLAG] if non_finite else []
+    flags = [NON_FINITE_FLAG] if non_finite else []
+    if any(imputed):
+        flags.append(IMPUTED_FLAG)
+    return Inference(outputs, flags, imputed)
+
+
+def check_traffic_split(
+    resolver: ModelResolver, name: str, challenger_weight: float, *, scope: Scope
+) -> None:
+    """Refuse a traffic split of ``name`` that would send requests to a missing variant.
+
+    The model must be one ``scope`` may call, and each variant the split uses must
+    resolve: the champion when ``challenger_weight < 1``, the challenger when it is
+    ``> 0``. (A challenger removed *after* the split was set is not an error: its share
+    falls back to the champion, see :func:`resolve_variant`.)
+
+    Parameters
+    ----------
+    resolver : ModelResolver
+    name : str
+        The model, as ``scope`` names it.
+    challenger_weight : float
+        Share of requests for the challenger, in [0, 1].
+    scope : Scope
+
+    Raises
+    ------
+    NotFound
+        ``model_not_found``: no such model for ``scope``.
+    Forbidden
+        ``predict_not_granted``: shared with ``scope`` for reading only.
+    InvalidInput
+        ``no_champion`` or ``no_challenger``: a variant the split uses cannot be served.
+    """
+    needed = (
+        ("champion", "no_champion", challenger_weight < 1),
+        ("challenger", "no_challenger", challenger_weight > 0),
+    )
+    for variant, code, used in needed:
+        if not used:
+            continue
+        try:
+            resolver.resolve(name, scope=scope, alias=variant)
+        except ModelNotReady:
+            raise InvalidInput(
+                f"model {name!r} has no {variant} to send {variant} traffic to",
+                code=code,
+                details={"variant": variant},
+            ) from None
 
 
 def resolve_variant(

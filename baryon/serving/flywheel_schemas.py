@@ -28,6 +28,7 @@ class FlywheelRunRequest(BaseModel):
     )
     min_delta: float = Field(
         default=0.0,
+        strict=True,
         ge=0.0,
         allow_inf_nan=False,
         description="Required improvement of the primary metric at the gate (a tie never "

@@ -29,6 +29,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from baryon.core.errors import InvalidInput
+from baryon.core.jsonvalues import check_depth
 from baryon.serving.errors import problem_body
 
 __all__ = ["Metrics", "RequestMiddleware"]
@@ -82,6 +84,16 @@ class Metrics:
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
+def _is_json(scope: Scope) -> bool:
+    """Whether FastAPI reads this request's body as JSON: no content type, or a JSON one
+    (``application/json``, ``application/*+json``), as its request handler decides."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-type" and value.strip():
+            main, _, subtype = value.split(b";", 1)[0].strip().lower().partition(b"/")
+            return main == b"application" and (subtype == b"json" or subtype.endswith(b"+json"))
+    return True
+
+
 def _has_lone_surrogate(body: bytes) -> bool:
     """Whether a JSON ``body`` decodes to a string holding a lone surrogate (U+D800–DFFF).
 
@@ -93,8 +105,8 @@ def _has_lone_surrogate(body: bytes) -> bool:
         return False
     try:
         value = json.loads(body)
-    except ValueError:
-        return False  # malformed JSON: the route answers 400/422 itself
+    except (ValueError, RecursionError):
+        return False  # malformed (or, not read as JSON, deep) text: the route answers it
     stack = [value]
     while stack:
         item = stack.pop()
@@ -117,6 +129,10 @@ class RequestMiddleware:
       (``(method, path pattern, bytes)``: a model file upload), and the ``streamed``
       routes' bodies pass through unread: they stream them under their own cap
       (dataset uploads, see :mod:`baryon.serving.uploads`);
+    * refuses a JSON body nested deeper than
+      :data:`~baryon.core.jsonvalues.MAX_DEPTH` with 422 ``too_deep``
+      (:func:`~baryon.core.jsonvalues.check_depth`, before anything parses it) and one
+      holding a lone UTF-16 surrogate with 422 ``invalid_unicode``;
     * times each request into :class:`Metrics` under its route template;
     * adds the ``RateLimit-*`` headers the auth step left in the request state;
     * turns any exception that escaped every handler into a 500 problem (logged),
@@ -180,6 +196,12 @@ class RequestMiddleware:
                     f"the request body exceeds {cap} bytes",
                 )  # fmt: skip
                 return
+            if _is_json(scope):
+                try:
+                    check_depth(body, what="the request body")
+                except InvalidInput as exc:
+                    await self._send_problem(send_wrapper, 422, exc.code, exc.message)
+                    return
             if _has_lone_surrogate(body):
                 await self._send_problem(
                     send_wrapper, 422, "invalid_unicode",

@@ -2,8 +2,11 @@
 
 Requests refuse unknown fields (``extra="forbid"``) so a typo is a 422, not a
 silently ignored option. Money is a decimal **string** (``"49.00"``) both ways.
-Limits (``quota``, ``rate_per_minute``) are strict integers: ``10.0`` or ``"10"``
-are refused, as are negative values.
+Every number and flag of a request is strict: a boolean is never a number (``true`` is
+not ``1``), a string never a number or a flag (``"0.5"``, ``"yes"``), and an integer
+field refuses ``10.0``; limits (``quota``, ``rate_per_minute``) also refuse negative
+values. (Strict per field, not per model: FastAPI validates bodies in Python mode,
+where a model-wide strict mode would also refuse ISO 8601 dates.)
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 __all__ = [
     "AliasMoveOut",
@@ -68,7 +71,7 @@ __all__ = [
 
 RoleName = Literal["owner", "admin", "developer", "annotator", "viewer"]
 InputMode = Literal["full", "masked", "hashed", "none"]
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Money = str
 
 
@@ -244,7 +247,7 @@ class CreateOrgRequest(_Request):
 
     name: str = Field(max_length=64)
     plan: str = Field(default="free", max_length=40)
-    operator: bool = False
+    operator: StrictBool = False
     prediction_inputs: InputMode = Field(
         default="masked",
         description="How the prediction log keeps inputs: full, masked (personal data "
@@ -362,7 +365,15 @@ class PredictResponse(_Out):
     model_version: int
     variant: Literal["champion", "challenger", "pinned"]
     outputs: list[Any]
-    flags: list[str]
+    flags: list[str] = Field(
+        description="non_finite_output: a NaN or infinity became null; imputed_input: a "
+        "feature was imputed in some row."
+    )
+    imputed: list[list[str]] = Field(
+        default_factory=list,
+        description="One entry per input: the features filled with their training value "
+        "(versions trained with missing=impute; empty otherwise).",
+    )
     usage: dict[str, int]
 
 
@@ -389,11 +400,11 @@ class FeedbackRequest(_Request):
     """``POST /v1/feedback``: exactly one of ``label`` or ``rating`` for item ``item``."""
 
     prediction_id: str = Field(max_length=40)
-    item: int = Field(default=0, ge=0)
-    label: str | int | FiniteFloat | bool | None = Field(
+    item: StrictInt = Field(default=0, ge=0)
+    label: str | StrictInt | FiniteFloat | StrictBool | None = Field(
         default=None, description="The right class, or a regression's true value."
     )
-    rating: float | None = Field(default=None, allow_inf_nan=False)
+    rating: FiniteFloat | None = None
 
 
 class FeedbackOut(_Out):
@@ -410,7 +421,7 @@ class FeedbackOut(_Out):
 class EndpointRequest(_Request):
     """``PUT /v1/endpoints/{name}``: share of traffic sent to the challenger."""
 
-    challenger_weight: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    challenger_weight: StrictFloat = Field(ge=0.0, le=1.0, allow_inf_nan=False)
 
 
 class EndpointOut(_Out):
@@ -552,10 +563,10 @@ class PromoteRequest(_Request):
     """``POST /v1/models/{name}/promote``: make ``version`` champion through the gate."""
 
     version: StrictInt = Field(ge=1)
-    min_delta: float = Field(
+    min_delta: StrictFloat = Field(
         default=0.0, ge=0.0, allow_inf_nan=False, description="Required gain of the metric."
     )
-    force: bool = Field(default=False, description="Promote even if the gate refuses.")
+    force: StrictBool = Field(default=False, description="Promote even if the gate refuses.")
     reason: str = Field(default="", max_length=500)
 
 
@@ -717,13 +728,13 @@ class SplitDatasetRequest(_Request):
     """
 
     strategy: str = Field(max_length=20, examples=["stratified"])
-    test_size: float = Field(default=0.2, allow_inf_nan=False)
-    validation_size: float = Field(default=0.1, allow_inf_nan=False)
+    test_size: StrictFloat = Field(default=0.2, allow_inf_nan=False)
+    validation_size: StrictFloat = Field(default=0.1, allow_inf_nan=False)
     seed: StrictInt = 42
     label: str | None = Field(default=None, max_length=200)
     time_column: str | None = Field(default=None, max_length=200)
     user_column: str | None = Field(default=None, max_length=200)
-    fraction: float | None = Field(default=None, allow_inf_nan=False)
+    fraction: FiniteFloat | None = None
     last_n: StrictInt | None = None
 
 
@@ -753,6 +764,12 @@ class RunRequest(_Request):
         alias="register",
         description="Register the model under this name.",
     )  # not ``register``: pydantic models have a ``register`` attribute (ABCMeta)
+    missing: Literal["strict", "impute"] = Field(
+        default="strict",
+        description="Input policy of a tabular model at prediction time: a null or absent "
+        "feature is refused (strict) or filled in with the training median or most "
+        "frequent value and flagged (impute).",
+    )
 
 
 class RunSubmittedOut(_Out):

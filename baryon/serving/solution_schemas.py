@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
 
@@ -239,10 +239,10 @@ class RecommendationsResponse(BaseModel):
 class EventRequest(_Request):
     """``POST /v1/events``: one interaction."""
 
-    user_id: str | int = Field(description="Your user's id (X-Wines UserID for known users).")
-    item_id: str | int = Field(description="X-Wines WineID.")
+    user_id: str | StrictInt = Field(description="Your user's id (X-Wines UserID for known users).")
+    item_id: str | StrictInt = Field(description="X-Wines WineID.")
     type: Literal["view", "click", "rate"]
-    value: float | None = Field(default=None, description="Rating 1-5; only for type rate.")
+    value: StrictFloat | None = Field(default=None, description="Rating 1-5; only for type rate.")
 
 
 class EventOut(BaseModel):

@@ -53,6 +53,7 @@ from baryon.core.errors import (
     ValidationFailed,
 )
 from baryon.core.refs import check_name
+from baryon.ml.inputs import InputContract
 from baryon.training import validation as checks
 from baryon.training.evaluate import (
     Evaluation,
@@ -369,6 +370,9 @@ def register_external_model(
         "estimator_class": manifest["class"],
         "file_sha256": manifest["sha256"],
     }
+    if spec.feature_columns:  # strict, typed by the dataset (baryon.ml.inputs)
+        contract = InputContract.from_schema(version.schema, spec.feature_columns)
+        model_extra["inputs"] = contract.to_dict()
     mv = ws.registry.register(run.id, name, actor=actor, extra=model_extra)
     run = ws.runs.update(run.id, extra={"registered": {"name": mv.name, "version": mv.version}})
     return ExternalRegistration(run=run, version=mv, created=True)

@@ -49,6 +49,7 @@ from baryon.core.errors import BaryonError, Conflict, InvalidInput
 from baryon.jobs.queue import CANCELLED as JOB_CANCELLED
 from baryon.jobs.queue import Job, JobQueue
 from baryon.jobs.worker import Handler, JobCancelled, JobContext
+from baryon.ml.inputs import MISSING_POLICIES
 from baryon.training.runs import CANCELLED, FAILED, QUEUED, SUCCEEDED, Run, RunFailed
 
 if TYPE_CHECKING:
@@ -196,6 +197,7 @@ def submit_training(
         "seed": spec.seed,
         "cv_folds": spec.cv_folds,
         "register": spec.register,
+        "missing": spec.missing,
         "actor": trainer.actor,
     }
     job = queue.enqueue(TRAIN, payload, org_id=org_id, max_attempts=max_attempts, session=session)
@@ -286,6 +288,7 @@ def _spec(ws: Workspace, payload: Mapping[str, Any]) -> TrainingSpec:
     kind, version_id = payload.get("kind"), payload.get("dataset_version_id")
     params, register = payload.get("params") or {}, payload.get("register")
     seed, folds = payload.get("seed", 42), payload.get("cv_folds", 0)
+    missing = payload.get("missing", "strict")  # absent in jobs queued before input policies
     if (
         not isinstance(kind, str)
         or not isinstance(version_id, str)
@@ -294,6 +297,7 @@ def _spec(ws: Workspace, payload: Mapping[str, Any]) -> TrainingSpec:
         or not isinstance(folds, int)
         or not isinstance(register, str | None)
         or not isinstance(payload.get("target"), str | None)
+        or missing not in MISSING_POLICIES
     ):
         raise InvalidInput(
             "a train job's payload needs kind, dataset_version_id, params, seed, cv_folds",
@@ -307,6 +311,7 @@ def _spec(ws: Workspace, payload: Mapping[str, Any]) -> TrainingSpec:
         seed=seed,
         cv_folds=folds,
         register=register,
+        missing=missing,
     )
 
 

@@ -51,6 +51,7 @@ import pandas as pd
 from baryon.core.errors import BaryonError, InvalidInput, ValidationFailed
 from baryon.core.jsonvalues import dumps, to_jsonable
 from baryon.core.refs import check_name
+from baryon.ml.inputs import check_missing_policy, input_contract
 from baryon.training import validation as checks
 from baryon.training.evaluate import (
     DEFAULT_THRESHOLD,
@@ -116,6 +117,10 @@ class TrainingSpec:
         Relevance threshold of recommender evaluation (rating ≥ threshold).
     register : str or None
         Register the model under this name when the run succeeds.
+    missing : str
+        Input policy of the model (tabular kinds, :mod:`baryon.ml.inputs`): a null or
+        absent feature at prediction time is refused (``"strict"``) or filled in with
+        the training statistic (``"impute"``).
     """
 
     kind: str
@@ -126,6 +131,7 @@ class TrainingSpec:
     cv_folds: int = 0
     threshold: float = DEFAULT_THRESHOLD
     register: str | None = None
+    missing: str = "strict"
 
 
 @dataclass
@@ -215,6 +221,7 @@ class Trainer:
         seed: int = 42,
         *,
         cv_folds: int = 0,
+        missing: str = "strict",
         extra: dict[str, Any] | None = None,
         progress: Progress | None = None,
     ) -> Run:
@@ -238,6 +245,10 @@ class Trainer:
             Random seed.
         cv_folds : int
             Cross-validation folds on the training split (0 = none, else >= 2).
+        missing : str
+            Input policy of a tabular model: ``"strict"`` (a null or absent feature is
+            refused at prediction time) or ``"impute"`` (filled in with the training
+            median or most frequent value, and flagged).
         extra : dict, optional
             Metadata saved with the registered version (e.g. ``handoff_threshold``).
         progress : callable, optional
@@ -267,6 +278,7 @@ class Trainer:
             seed=seed,
             cv_folds=cv_folds,
             register=register,
+            missing=missing,
         )
         run = self.start(spec)
         return self.execute(run.id, spec, extra=extra, progress=progress)
@@ -419,6 +431,7 @@ class Trainer:
         seed: int = 42,
         cv_folds: int = 0,
         register: str | None = None,
+        missing: str = "strict",
     ) -> TrainingSpec:
         """Check the kind, options and model name and find the dataset version (no run yet).
 
@@ -429,7 +442,8 @@ class Trainer:
             (``invalid_param``), bad ``cv_folds`` or ``seed``, params that are not JSON
             values (``invalid_params``), cross-validation asked for a recommender, an
             invalid model name to register under (``invalid_model_name``), a malformed
-            dataset reference (``invalid_ref``).
+            dataset reference (``invalid_ref``), an unknown input policy
+            (``invalid_missing_policy``).
         NotFound
             No such dataset or version.
         """
@@ -437,6 +451,7 @@ class Trainer:
 
         if register is not None:
             check_name(register, kind="model")  # refuse a bad name before training, not after
+        check_missing_policy(missing)
         if kind not in estimator_kinds():
             raise InvalidInput(
                 f"unknown model kind {kind!r}; one of {', '.join(sorted(estimator_kinds()))}",
@@ -479,6 +494,7 @@ class Trainer:
             seed=seed,
             cv_folds=cv_folds,
             register=register,
+            missing=missing,
         )
 
     # ------------------------------------------------------------------- prepare
@@ -853,6 +869,9 @@ class Trainer:
                 dumps(test.report["confusion_matrix"], default=str, sort_keys=True),
             )
         model_extra = dict(extra or {})
+        if prepared.feature_columns and isinstance(prepared.train.X, pd.DataFrame):
+            contract = input_contract(prepared.train.X, spec.dataset.schema, missing=spec.missing)
+            model_extra["inputs"] = contract.to_dict()
         runs.update(
             run_id,
             metrics=metrics,

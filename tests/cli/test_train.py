@@ -261,3 +261,44 @@ def test_parse_params_json_literals_when_possible(
 def test_parse_params_malformed_refused(item: str) -> None:
     with pytest.raises(InvalidInput):
         parse_params([item])
+
+
+def test_train_param_nested_ten_thousand_deep_too_deep_one_line(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Broke as "error[internal_error]: RecursionError" (json.loads recursed).
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep"]
+    code, _, err = run([*argv, "--param", "max_depth=" + "[" * 10_000 + "]" * 10_000], capsys)
+    assert code == 1
+    assert err.startswith("error[too_deep]: --param max_depth nests")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_parse_params_deep_value_refused_not_kept_as_text() -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_params(["x=" + "[" * 65])  # not even valid JSON: still refused for its depth
+    assert info.value.code == "too_deep"
+
+
+@pytest.mark.parametrize(
+    ("option", "missing"), [([], "strict"), (["--missing", "impute"], "impute")]
+)
+def test_train_missing_policy_recorded_with_the_version(
+    home: Path, capsys: pytest.CaptureFixture[str], option: list[str], missing: str
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep"]
+    code, _, err = run([*argv, "--register", "m", *option], capsys)
+    assert code == 0, err
+    with Workspace.open(Settings(home=home)) as ws:
+        inputs = ws.registry.get_version("m").extra["inputs"]
+    assert inputs["missing"] == missing
+    assert inputs["types"] == {"x1": "number", "x2": "number"}
+
+
+def test_train_unknown_missing_policy_one_line_error(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(home), "train", "decision_tree", "--dataset", "sep", "--missing", "drop"]
+    code, _, err = run(argv, capsys)
+    assert code == 1
+    assert err.startswith("error[invalid_missing_policy]:")

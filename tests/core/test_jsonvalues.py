@@ -18,7 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from baryon.core.jsonvalues import canonical_bytes, dumps, to_jsonable
+from baryon.core.errors import InvalidInput
+from baryon.core.jsonvalues import (
+    MAX_DEPTH,
+    canonical_bytes,
+    check_depth,
+    dumps,
+    loads,
+    to_jsonable,
+)
 
 
 class _Color(StrEnum):
@@ -197,3 +205,71 @@ def test_dumps_any_value_is_strict_json_and_idempotent(value: Any) -> None:
     parsed = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert to_jsonable(parsed) == parsed
     assert dumps(parsed) == out
+
+
+# ------------------------------------------------------------------ nesting depth
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 10_000 + "]" * 10_000, "[" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000],
+)
+def test_loads_ten_thousand_levels_too_deep_not_recursion_error(text: str) -> None:
+    # Broke as RecursionError from json.loads (internal_error in the CLI).
+    with pytest.raises(InvalidInput) as info:
+        loads(text, what="--param x")
+    assert info.value.code == "too_deep"
+    assert info.value.details == {"max_depth": MAX_DEPTH}
+    assert info.value.message.startswith("--param x nests")
+
+
+def test_loads_at_max_depth_parses_one_more_refused() -> None:
+    at_limit = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert _depth(loads(at_limit)) == MAX_DEPTH
+    with pytest.raises(InvalidInput):
+        loads("[" + at_limit + "]")
+
+
+def test_check_depth_brackets_inside_strings_do_not_count() -> None:
+    text = json.dumps({"s": "[" * 500 + '\\"{' * 100, "t": ["]" * 10]})
+    check_depth(text)
+    check_depth(text.encode())
+    assert loads(text)["t"] == ["]" * 10]
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} refused")
+
+
+def test_loads_not_json_is_value_error_passes_options() -> None:
+    with pytest.raises(json.JSONDecodeError):
+        loads("[1, 2")
+    with pytest.raises(ValueError, match="NaN refused"):
+        loads("[NaN]", parse_constant=_no_constant)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.recursive(
+        st.none() | st.integers() | st.text(alphabet='[]{}"\\ab', max_size=6),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(alphabet='[]{}"a', max_size=3), children, max_size=3)
+        ),
+        max_leaves=30,
+    ),
+    limit=st.integers(0, 8),
+)
+def test_check_depth_agrees_with_the_parsed_depth(value: Any, limit: int) -> None:
+    text = json.dumps(value)
+    if _depth(value) <= limit:
+        check_depth(text, max_depth=limit)
+    else:
+        with pytest.raises(InvalidInput):
+            check_depth(text, max_depth=limit)

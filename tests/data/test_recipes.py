@@ -146,3 +146,13 @@ def test_read_recipe_text_same_as_file(tmp_path: Path) -> None:
         read_recipe("just text", source="the body")
     assert err.value.code == "invalid_recipe"
     assert err.value.message.startswith("the body must hold a list of steps")
+
+
+@pytest.mark.parametrize(
+    "text", ["[" * 5_000 + "]" * 5_000, "steps:\n- " + "{a: " * 2_000 + "}" * 2_000]
+)
+def test_read_recipe_deep_nesting_too_deep_not_recursion_error(text: str) -> None:
+    # Broke as RecursionError from PyYAML's composer (a 500 on POST .../clean).
+    with pytest.raises(InvalidFile) as err:
+        read_recipe(text, source="the body")
+    assert err.value.code == "too_deep"

@@ -352,3 +352,20 @@ def test_read_table_named_utf8_never_falls_back(write_file: WriteFile) -> None:
     with pytest.raises(InvalidFile) as info:
         collect_table(open_source(path, encoding="utf-8"))
     assert _code(info) == "encoding_error"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("deep.json", b'[{"a": ' + b"[" * 10_000 + b"]" * 10_000 + b"}]"),
+        ("deep.jsonl", b'{"a": 1}\n{"a": ' + b"[" * 10_000 + b"]" * 10_000 + b"}\n"),
+    ],
+)
+def test_open_source_json_nested_ten_thousand_deep_too_deep(
+    write_file: WriteFile, name: str, content: bytes
+) -> None:
+    path = write_file(name, content)
+    with pytest.raises(InvalidInput) as info:
+        collect_table(open_source(path))
+    assert _code(info) == "too_deep"
+    assert name in info.value.message

@@ -101,6 +101,61 @@ def test_body_over_cap_413_before_anything_else(
     assert streamed.status_code == 413
 
 
+_DEEP = b"[" * 10_000 + b"]" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "content_type"),
+    [
+        ("POST", "/v1/models/adder/predict", b'{"inputs": [' + _DEEP + b"]}", "application/json"),
+        ("POST", "/v1/models/adder/predict", b'{"inputs": [' + _DEEP + b"]}", None),
+        ("PUT", "/v1/endpoints/adder", b'{"challenger_weight":' + _DEEP + b"}", "Application/JSON"),
+        ("POST", "/v1/runs", b'{"params": {"a": ' + _DEEP + b"}}", "application/merge-patch+json"),
+        # with a surrogate escape the middleware itself parsed the body (500 internal_error)
+        ("POST", "/v1/models/adder/predict", b'{"inputs": ["\\ud800", ' + _DEEP + b"]}",
+         "application/json"),
+    ],
+)  # fmt: skip
+def test_body_nested_ten_thousand_deep_422_too_deep(
+    api: ClientFactory,
+    tenants: Tenants,
+    method: str,
+    path: str,
+    body: bytes,
+    content_type: str | None,
+) -> None:
+    # Broke as 400 "There was an error parsing the body" (RecursionError in json.loads).
+    headers = {} if content_type is None else {"content-type": content_type}
+    r = api(tenants.keys["acme:owner"]).request(method, path, content=body, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "too_deep"
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_body_at_max_depth_reaches_the_route(api: ClientFactory, tenants: Tenants) -> None:
+    from baryon.core.jsonvalues import MAX_DEPTH
+
+    nested = b"[" * (MAX_DEPTH - 2) + b"1" + b"]" * (MAX_DEPTH - 2)  # in {"inputs": [...]}
+    r = api(tenants.keys["acme:developer"]).post(
+        "/v1/models/adder/predict",
+        content=b'{"inputs": [' + nested + b"]}",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422
+    assert r.json()["code"] != "too_deep"
+
+
+@pytest.mark.parametrize("media_type", ["text/plain", "text/json"])
+def test_body_fastapi_does_not_read_as_json_is_not_scanned(
+    api: ClientFactory, tenants: Tenants, media_type: str
+) -> None:
+    # FastAPI reads only application/json and application/*+json bodies as JSON.
+    r = api(tenants.keys["acme:developer"]).post(
+        "/v1/models/adder/predict", content=_DEEP, headers={"content-type": media_type}
+    )
+    assert r.json()["code"] != "too_deep"
+
+
 @pytest.fixture
 def faulty_app_client(
     settings: Settings, ws: Workspace, clock: FixedClock, resolver: StaticResolver

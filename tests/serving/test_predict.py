@@ -6,12 +6,12 @@ import hashlib
 import json
 
 import pytest
-from servingkit import ClientFactory, Tenants
+from servingkit import ClientFactory, StaticResolver, Tenants
 from sqlalchemy import select
 
 from baryon.commerce.tables import UsageRecordRow
 from baryon.core.scope import SYSTEM
-from baryon.predictions.tables import PredictionRow
+from baryon.predictions.tables import FeedbackRow, PredictionRow
 from baryon.workspace import Workspace
 
 ROW = {"a": 1, "b": 2}
@@ -97,12 +97,16 @@ def test_predict_broken_model_500_without_internals_and_no_quota(
     [
         ("nope", [ROW], 404, "model_not_found"),
         ("draft", [ROW], 503, "model_not_ready"),
-        ("adder", [{"a": 1}], 422, "missing_feature"),
-        ("adder", [[1, 2, 3]], 422, "wrong_feature_count"),
+        ("adder", [{"a": 1}], 422, "invalid_features"),
+        ("adder", [[1, 2, 3]], 422, "invalid_features"),
+        ("adder", [{"a": 1, "b": 2, "c": 3}], 422, "invalid_features"),  # was dropped
+        ("adder", [{"a": 1, "b": None}], 422, "invalid_features"),
+        ("adder", [{"a": 1, "b": True}], 422, "invalid_features"),  # was 1.0
         ("adder", [{"a": "x", "b": 1}], 422, "invalid_inputs"),
         ("sentiment", [1], 422, "invalid_inputs"),
         ("recs", [True], 422, "invalid_inputs"),
         ("recs", [{"user": "u1", "n": 0}], 422, "invalid_n"),
+        ("recs", [{"user": "u1", "k": 2}], 422, "invalid_features"),  # k was ignored
     ],
 )
 def test_predict_model_errors_are_problems_metered_at_zero_units(
@@ -276,6 +280,32 @@ def test_feedback_needs_exactly_one_valid_field(
     assert r.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("model", "inputs", "body", "code"),
+    [
+        ("adder", [ROW], {"label": "high"}, "label_not_numeric"),  # a class on a regression
+        ("adder", [ROW], {"label": True}, "label_not_numeric"),  # a boolean is no number
+        ("sentiment", ["good"], {"label": 1}, "unknown_label"),  # a number on a classifier
+        ("sentiment", ["good"], {"label": True}, "unknown_label"),
+        ("sentiment", ["good"], {"label": "meh"}, "unknown_label"),
+        ("sentiment", ["good"], {"label": "pos", "item": True}, "invalid_input"),
+        ("adder", [ROW], {"rating": True}, "invalid_input"),
+        ("adder", [ROW], {"rating": "0.5"}, "invalid_input"),
+    ],
+)
+def test_feedback_label_must_fit_the_prediction_422(
+    api: ClientFactory, tenants: Tenants, ws: Workspace, model: str, inputs: list[object],
+    body: dict[str, object], code: str,
+) -> None:  # fmt: skip
+    client = api(tenants.keys["acme:developer"])
+    pid = _predict(client, model, inputs).json()["prediction_id"]
+    r = client.post("/v1/feedback", json={"prediction_id": pid, **body})
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == code
+    with ws.db.session(SYSTEM) as s:
+        assert s.scalars(select(FeedbackRow)).all() == []  # nothing written
+
+
 def test_feedback_on_other_orgs_prediction_404(api: ClientFactory, tenants: Tenants) -> None:
     pid = _predict(api(tenants.keys["acme:developer"])).json()["prediction_id"]
     r = api(tenants.keys["globex:owner"]).post(
@@ -314,19 +344,45 @@ def test_traffic_split_all_to_challenger_then_back(api: ClientFactory, tenants: 
     assert _predict(admin).json()["variant"] == "champion"
 
 
-def test_traffic_split_without_challenger_falls_back(api: ClientFactory, tenants: Tenants) -> None:
+def test_traffic_split_challenger_gone_falls_back(
+    api: ClientFactory, tenants: Tenants, resolver: StaticResolver
+) -> None:
     admin = api(tenants.keys["acme:admin"])
-    admin.put("/v1/endpoints/sentiment", json={"challenger_weight": 1.0})
-    r = _predict(admin, "sentiment", ["good"])
+    assert admin.put("/v1/endpoints/adder", json={"challenger_weight": 1.0}).status_code == 200
+    del resolver.aliases["adder"]["challenger"]  # removed after the split was set
+    r = _predict(admin)
     assert r.json()["variant"] == "champion"
 
 
-@pytest.mark.parametrize("weight", [-0.1, 1.5, "half"])
+@pytest.mark.parametrize(
+    ("name", "weight", "status", "code"),
+    [
+        ("nope", 0.0, 404, "model_not_found"),  # was 200: an endpoint for no model
+        ("nope", 0.5, 404, "model_not_found"),
+        ("sentiment", 0.5, 422, "no_challenger"),  # was 200, then silently the champion
+        ("sentiment", 1.0, 422, "no_challenger"),
+        ("draft", 0.0, 422, "no_champion"),
+    ],
+)
+def test_endpoint_needs_the_model_and_its_variants(
+    api: ClientFactory, tenants: Tenants, name: str, weight: float, status: int, code: str
+) -> None:
+    admin = api(tenants.keys["acme:admin"])
+    r = admin.put(f"/v1/endpoints/{name}", json={"challenger_weight": weight})
+    assert r.status_code == status, r.text
+    assert r.json()["code"] == code
+    assert admin.get("/v1/endpoints").json() == []  # nothing written
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, "half", True, False, "0.5", None])
 def test_endpoint_bad_weight_422(api: ClientFactory, tenants: Tenants, weight: object) -> None:
+    # true was a weight of 1.0 (a boolean passed as a number)
     r = api(tenants.keys["acme:admin"]).put(
         "/v1/endpoints/adder", json={"challenger_weight": weight}
     )
     assert r.status_code == 422
+    assert r.json()["code"] == "invalid_input"
+    assert r.json()["errors"][0]["loc"][:2] == ["body", "challenger_weight"]
 
 
 def test_endpoint_split_needs_plan_feature(

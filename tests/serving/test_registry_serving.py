@@ -82,7 +82,7 @@ def test_predict_registered_model_wrong_features_422(api: ClientFactory, tenants
         "/v1/models/toy/predict", json={"inputs": [{"x1": 0.5}]}
     )
     assert r.status_code == 422
-    assert r.json()["code"] == "missing_feature"
+    assert r.json()["code"] == "invalid_features"
 
 
 def test_predict_unregistered_model_404(api: ClientFactory, tenants: Tenants) -> None:
@@ -108,3 +108,24 @@ def test_readiness_reports_unloadable_champion(trained: Workspace, tmp_path: Pat
     trained.artifacts.delete(mv.artifact_digest)
     trained.registry.clear_cache()
     assert RegistryModelResolver(trained).readiness() == {"toy": False}
+
+
+def test_registry_resolver_version_without_contract_is_strict_typed_by_its_dataset(
+    trained: Workspace,
+) -> None:
+    from sqlalchemy import update
+
+    from baryon.core.scope import SYSTEM
+    from baryon.ml.inputs import InputContract
+    from baryon.training.tables import ModelVersionRow
+
+    served = RegistryModelResolver(trained, alias_ttl=0.0).resolve("toy", scope=trained.scope)
+    assert served.inputs is not None
+    assert (served.inputs.missing, dict(served.inputs.types)) == (
+        "strict", {"x1": "number", "x2": "number"},
+    )  # fmt: skip
+    with trained.db.session(SYSTEM) as session:  # as versions registered before contracts
+        session.execute(update(ModelVersionRow).values(extra={}))
+    trained.registry.clear_cache()
+    legacy = RegistryModelResolver(trained, alias_ttl=0.0).resolve("toy", scope=trained.scope)
+    assert legacy.inputs == InputContract(types={"x1": "number", "x2": "number"})

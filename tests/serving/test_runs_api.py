@@ -84,6 +84,18 @@ def _submit(client: httpx.Client, **body: Any) -> str:
 
 
 # ------------------------------------------------------------------- lifecycle
+def test_post_run_missing_impute_recorded_with_the_version(
+    dev: httpx.Client, quad: Any, work: Callable[[], Job | None]
+) -> None:
+    _submit(dev, register="quad", missing="impute")
+    job = work()
+    assert job is not None
+    assert job.status == "succeeded", job
+    inputs = dev.get("/v1/models/quad").json()["versions"][0]["extra"]["inputs"]
+    assert inputs["missing"] == "impute"
+    assert inputs["types"] == {"x1": "number", "x2": "number"}
+
+
 def test_post_run_answers_202_queued_then_worker_trains_it(
     dev: httpx.Client, quad: Any, work: Callable[[], Job | None]
 ) -> None:
@@ -140,6 +152,8 @@ def test_post_run_params_failing_in_fit_fail_the_run_with_a_code(
         ({"epochs": 3}, 422, "invalid_input"),
         ({"seed": "1"}, 422, "invalid_input"),
         ({"params": [1, 2]}, 422, "invalid_input"),
+        ({"missing": "drop"}, 422, "invalid_input"),
+        ({"cv_folds": True}, 422, "invalid_input"),
     ],
 )
 def test_post_run_bad_input_refused_without_run_or_job(

@@ -37,7 +37,8 @@ from baryon.workspace import Workspace
 NOT_OWNED = {"{user_id}"}  # a recommender end user's id: any string, per organization
 #: Routes that create something under a name in the *caller's* own namespace (names
 #: are per organization, so globex may register its own "acmemodel"): not a lookup.
-CREATES_BY_NAME = {("POST", "/v1/models/{name}/versions"), ("PUT", "/v1/endpoints/{name}")}
+#: (``PUT /v1/endpoints/{name}`` is a lookup: the model must be one the caller may call.)
+CREATES_BY_NAME = {("POST", "/v1/models/{name}/versions")}
 
 
 @pytest.fixture
@@ -168,6 +169,8 @@ def _bodies() -> dict[str, Callable[[str], Any]]:
         "/items": lambda _: {"kind": "task", "title": "t"},
         "/sample": lambda _: {"dataset": "acmedata"},
         "/cycles": lambda _: {},
+        "/endpoints/acmemodel": lambda _: {"challenger_weight": 0.0},
+        "/endpoints/acmedata": lambda _: {"challenger_weight": 0.0},
     }
 
 

@@ -112,7 +112,7 @@ def test_register_gradient_boosting_is_challenger_promoted_through_gate_then_ser
     served = RegistryModelResolver(workspace, alias_ttl=0.0).resolve(
         "points", scope=workspace.scope
     )
-    outputs, flags = run_inference(served, [{"x1": 0.9, "x2": 0.8}, {"x1": 0.1, "x2": 0.05}])
+    outputs, flags, _ = run_inference(served, [{"x1": 0.9, "x2": 0.8}, {"x1": 0.1, "x2": 0.05}])
     assert [o["label"] for o in outputs] == ["hi", "lo"]
     assert flags == []
 
@@ -147,7 +147,7 @@ def test_register_regressor_measured_with_r2(workspace: Workspace, points: Any) 
     assert (made.version.task, made.version.primary_metric) == ("regression", "r2")
     assert made.version.primary_value == pytest.approx(1.0)
     served = RegistryModelResolver(workspace).resolve("y", scope=workspace.scope)
-    outputs, _ = run_inference(served, [{"x1": 1.0, "x2": 0.5}])
+    outputs = run_inference(served, [{"x1": 1.0, "x2": 0.5}]).outputs
     assert outputs[0]["value"] == pytest.approx(2.0)
 
 
@@ -169,7 +169,7 @@ def test_register_text_pipeline_reads_text_column(
     assert made.version.column_roles == {"sentiment": "target", "body": "text"}
     assert made.version.metrics["accuracy"] == 1.0
     served = RegistryModelResolver(workspace).resolve("reviews", scope=workspace.scope)
-    outputs, _ = run_inference(served, ["great service", "awful service"])
+    outputs = run_inference(served, ["great service", "awful service"]).outputs
     assert [o["label"] for o in outputs] == ["pos", "neg"]
 
 

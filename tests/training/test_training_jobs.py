@@ -122,6 +122,7 @@ def test_submit_training_queues_run_and_job_together(
         "seed": 5,
         "cv_folds": 0,
         "register": "quad",
+        "missing": "strict",
         "actor": "test",
     }
     assert submitted.to_dict() == {"run_id": run.id, "job_id": job.id, "status": "queued"}
@@ -431,3 +432,15 @@ def test_runstore_begin_refuses_finished_run(workspace: Workspace, quad: Any) ->
         with pytest.raises(Conflict) as info:
             change(run.id)
         assert info.value.code == "run_finished"
+
+
+def test_train_job_keeps_the_missing_policy_of_the_submission(
+    workspace: Workspace, queue: JobQueue, quad: Any
+) -> None:
+    _submit(workspace, queue, register="quad", missing="impute")
+    job = _worker(workspace, queue).run_once()
+    assert job is not None
+    assert job.status == "succeeded", job
+    inputs = workspace.registry.get_version("quad").extra["inputs"]
+    assert inputs["missing"] == "impute"
+    assert set(inputs["fill"]) == set(inputs["types"]) == {"x1", "x2"}

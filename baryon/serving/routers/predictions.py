@@ -31,7 +31,7 @@ from baryon.labeling.sources import (
     queue_unsure,
     unsure_outputs,
 )
-from baryon.predictions.inference import ServedModel, run_inference
+from baryon.predictions.inference import ServedModel, check_traffic_split, run_inference
 from baryon.predictions.log import (
     add_feedback,
     get_prediction,
@@ -131,6 +131,13 @@ def predict(
     Metered at one unit per entry of ``inputs`` (times the plan's weight for this
     route). The response always carries ``prediction_id`` and ``model_version``; NaN
     or infinite outputs come back as ``null`` with the flag ``non_finite_output``.
+
+    Tabular rows follow the version's input policy: by default a null, missing or
+    unknown feature, or a value of the wrong type (``true`` for a number, ``"0.7"``
+    for a number) is 422 ``invalid_features`` naming the row, the feature and the
+    expected type; a version trained with ``missing=impute`` fills nulls and missing
+    features with the training value, lists them per row in ``imputed`` and sets the
+    flag ``imputed_input``.
     """
     request_id = body.request_id or x_request_id
     call = MeteredCall(
@@ -142,7 +149,7 @@ def predict(
     try:
         ref = name if owner is None else f"{owner}/{name}"
         model, variant = _choose(state, principal, ref, version, request_id)
-        outputs, flags = run_inference(model, body.inputs)
+        outputs, flags, imputed = run_inference(model, body.inputs)
     except BaryonError as exc:
         return call.fail(exc, model=model)
     served = model
@@ -164,6 +171,7 @@ def predict(
             "variant": variant,
             "outputs": outputs,
             "flags": flags,
+            "imputed": imputed,
         }
 
     return call.commit(
@@ -277,8 +285,14 @@ def put_endpoint(
     state: AppState = Depends(get_state),
 ) -> Response:
     """Send ``challenger_weight`` of this model's traffic to its challenger (plan feature
-    ``traffic_split``); 0 sends everything to the champion."""
+    ``traffic_split``); 0 sends everything to the champion.
+
+    The model must be one the organization may call (404 ``model_not_found``), with the
+    variants the split uses (422 ``no_champion``, ``no_challenger``).
+    """
     features = principal.subscription.plan.features if principal.subscription else ()
+    scope = state.scope_of(principal.org_id)
+    check_traffic_split(state.resolver, name, body.challenger_weight, scope=scope)
     licence = state.workspace.licence
     if licence is not None and body.challenger_weight > 0:
         licence.require("traffic_split")

@@ -81,6 +81,7 @@ def post_run(
         seed=body.seed,
         cv_folds=body.cv_folds,
         register=body.register_as,
+        missing=body.missing,
     )
 
     def work(session: Session) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from baryon.core.clock import Clock, FixedClock, SystemClock
 from baryon.core.errors import InvalidFile, InvalidInput, ModelNotReady
 from baryon.core.ids import new_id
+from baryon.core.jsonvalues import loads
 from baryon.solutions._reuse import check_unicode
 from baryon.solutions.sentiment.monitor import (
     BEARISH,
@@ -239,7 +240,7 @@ def read_feed(path: str | Path, *, max_text_chars: int = 10_000) -> list[NewsIte
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = loads(line, what=f"{p.name} line {number}")
             except json.JSONDecodeError as exc:
                 raise InvalidFile(
                     f"{p.name} line {number}: not JSON ({exc.msg})",
