@@ -240,10 +240,18 @@ def command(
         return
     import uvicorn
 
+    from baryon.serving._http import server_options
     from baryon.serving.app import create_app
 
     base = f"http://{host}:{port}"
     typer.echo(curl_examples(base, result.api_key or "<key>"))
     err_console.print(f"Serving on {base} (docs at {base}/docs); Ctrl-C to stop.")
     app = create_app(ws.settings, workspace=ws)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        **server_options(ws.settings),
+    )
