@@ -486,7 +486,11 @@ class Client:
         return self._post("/v1/users", UserOut, {"email": email, "role": role})
 
     def disable_user(self, user_id: str) -> UserOut:
-        """Disable a user and revoke their keys."""
+        """Disable a user and revoke their keys.
+
+        Raises ``Conflict`` (code ``last_admin``) when the user holds the organization's
+        last active owner or admin key.
+        """
         return _parse(UserOut, self.request("DELETE", f"/v1/users/{user_id}"))
 
     def keys(self) -> list[KeyOut]:
@@ -506,7 +510,11 @@ class Client:
         return _parse(CreatedKeyOut, self.request("POST", "/v1/keys", json=body))
 
     def revoke_key(self, key_id: str) -> KeyOut:
-        """Revoke a key (idempotent)."""
+        """Revoke a key (idempotent).
+
+        Raises ``Conflict`` (code ``last_admin``) for the organization's last active
+        owner or admin key (this client's own included): make another one first.
+        """
         return _parse(KeyOut, self.request("DELETE", f"/v1/keys/{key_id}"))
 
     # ---------------------------------------------------------------- models

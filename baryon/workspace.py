@@ -8,7 +8,9 @@
     version = ws.datasets.ingest("tickets.csv", name="tickets")
 
 Opening a workspace checks the home directory, opens the database and applies
-pending migrations (never at import time).
+pending migrations (never at import time), and removes the temporary files a crashed
+process left in the artifact store and in ``<home>/tmp`` (only files no live process
+holds and unchanged for an hour: :mod:`baryon.core.scratch`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from baryon.core.db import Database
 from baryon.core.errors import InvalidHome, InvalidInput, NotFound
 from baryon.core.keyfile import ensure_random_key
 from baryon.core.scope import OPERATOR_ORG_ID, Scope
+from baryon.core.scratch import sweep
 
 if TYPE_CHECKING:
     from baryon.commerce.licences import Licence
@@ -225,6 +228,14 @@ class Workspace:
             The database file is not a SQLite database (left untouched).
         SchemaTooNew
             The database was written by a newer Baryon.
+
+        Notes
+        -----
+        Temporary files left by a crashed process (an ingest killed mid-way, a server
+        killed during an upload) are removed here: in the artifact store
+        (:meth:`~baryon.core.artifacts.ArtifactStore.sweep_temp`) and ``<home>/tmp``,
+        only those no live process holds and unchanged for
+        :data:`~baryon.core.scratch.STALE_AFTER` seconds.
         """
         prepare_home(settings.home)
         db = Database(
@@ -237,6 +248,8 @@ class Workspace:
         else:
             db.check_schema()
         artifacts = open_artifact_store(settings.resolved_artifact_root)
+        artifacts.sweep_temp()  # what a crashed writer left (held files are kept)
+        sweep(settings.home / "tmp")  # uploads and exports of a crashed server
         from baryon.tenancy.grants import scope_for
 
         with db.session() as session:

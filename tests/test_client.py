@@ -30,6 +30,7 @@ from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.errors import (
     BaryonError,
+    Conflict,
     Forbidden,
     InvalidInput,
     ModelNotReady,
@@ -563,3 +564,16 @@ def test_client_docs_solution_sdk_examples_run(
     out = capsys.readouterr().out
     for expected in printed:
         assert expected in out, out
+
+
+def test_client_revoke_last_admin_key_raises_conflict_last_admin(
+    world: tuple[Workspace, PortalTransport, Tenants],
+) -> None:
+    _ws, transport, tenants = world
+    with Client("http://testserver", tenants.keys["acme:owner"], transport=transport) as c:
+        c.revoke_key(tenants.key_ids["acme:admin"])
+        with pytest.raises(Conflict) as info:
+            c.revoke_key(tenants.key_ids["acme:owner"])
+        assert info.value.code == "last_admin"
+        assert info.value.details["status"] == 409
+        assert c.me().org_name == "acme"  # the key still works

@@ -231,7 +231,7 @@ def test_demo_tenant_reuses_a_valid_key_and_replaces_a_revoked_one(workspace: Wo
     assert demo.tenant() == (first, False, path)
     with workspace.db.session(SYSTEM) as s:
         (key,) = list_keys(s, _org_id(s))
-        revoke_key(s, key.id, org_id=key.org_id)
+        revoke_key(s, key.id, org_id=key.org_id, force=True)  # its only (admin) key
     second, new, _ = demo.tenant()
     assert new is True
     assert second != first

@@ -240,6 +240,7 @@ def command(
         return
     import uvicorn
 
+    from baryon.serving._http import server_options
     from baryon.serving.app import create_app
 
     base = f"http://{host}:{port}"
@@ -249,4 +250,11 @@ def command(
         "(sign in with the API key above); Ctrl-C to stop."
     )
     app = create_app(ws.settings, workspace=ws)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        server_header=False,
+        **server_options(ws.settings),
+    )

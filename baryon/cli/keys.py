@@ -92,11 +92,23 @@ def list_cmd(
 def revoke_cmd(
     ctx: typer.Context,
     key_id: Annotated[str, typer.Argument(help="The key's id (key_...).")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Revoke even the organization's last active owner or admin key "
+            "(recover with: baryon keys create --org ORG --role owner).",
+        ),
+    ] = False,
 ) -> None:
-    """Revoke a key: it stops working at once."""
+    """Revoke a key: it stops working at once.
+
+    The organization's last active owner or admin key is refused
+    (``error[last_admin]``) unless ``--force``.
+    """
     from baryon.tenancy.keys import revoke_key
 
     ws = get_workspace(ctx)
     with ws.db.session() as session:
-        key = revoke_key(session, key_id, actor=cli_actor(), clock=ws.clock)
+        key = revoke_key(session, key_id, force=force, actor=cli_actor(), clock=ws.clock)
     typer.echo(f"Revoked {key.id} ({key.prefix}...)")

@@ -1,8 +1,10 @@
 """The ``baryon`` command line: global options, error handling, noun sub-apps.
 
 Every error that reaches :func:`main` prints one line ``error[<code>]: <message>``
-on stderr and exits with status 1 (2 for usage errors); ``--debug`` (or
-``BARYON_DEBUG=1``) shows the traceback instead.
+on stderr and exits with status 1; ``--debug`` (or ``BARYON_DEBUG=1``) shows the
+traceback instead. Usage errors (an unknown option or command, a missing option, a
+value of the wrong type) print the same one line with code ``usage`` and exit with
+status 2, for every command at once: they are handled here, not per command.
 """
 
 from __future__ import annotations
@@ -148,18 +150,51 @@ def _one_line(text: str) -> str:
     return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
 
 
+def _click_exceptions() -> tuple[type[Exception], type[Exception]]:
+    """Return the ``UsageError`` and ``NoArgsIsHelpError`` classes of the click Typer runs on.
+
+    Typer raises the exceptions of the click it ships with (vendored in some versions),
+    so they are looked up from one of its public exceptions rather than imported from
+    ``click``.
+    """
+    exceptions = importlib.import_module(typer.BadParameter.__module__)
+    return exceptions.UsageError, exceptions.NoArgsIsHelpError
+
+
+def _usage_message(exc: Exception) -> str:
+    """One line for a click usage error: its message and where the help is."""
+    message = _one_line(exc.format_message()) if hasattr(exc, "format_message") else str(exc)
+    message = message.rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message = f"{message} (see '{ctx.command_path} --help')"
+    return message
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; print one line per error (traceback only with ``--debug``)."""
+    """Run the CLI; print one line per error (traceback only with ``--debug``).
+
+    Exit status: 0 on success, 1 for an error, 2 for a usage error
+    (``error[usage]: ...``), 130 when interrupted. A command group called with no
+    arguments prints its help (exit status 2, as click does).
+    """
     import os
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("BARYON_DEBUG", "").lower() in ("1", "true")
+    usage_error, no_args_is_help = _click_exceptions()
     try:
-        status = app(args=args, standalone_mode=False)
+        status = app(args=args, prog_name="baryon", standalone_mode=False)
         # click answers a typer.Exit raised inside a command with its exit code (it
         # raises only outside one): exit with it rather than 0
         if isinstance(status, int) and not isinstance(status, bool) and status:
             sys.exit(status)
+    except no_args_is_help as exc:
+        exc.show()  # type: ignore[attr-defined]  # the group's help, as asked for
+        sys.exit(2)
+    except usage_error as exc:
+        typer.echo(f"error[usage]: {_usage_message(exc)}", err=True)
+        sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -174,11 +209,6 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:
-        # Typer vendors click; its usage errors know how to print themselves.
-        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-        if callable(show) and isinstance(exit_code, int):
-            show()
-            sys.exit(exit_code)
         if debug:
             raise
         typer.echo(

@@ -5,7 +5,10 @@ starts. Workers are separate processes that build their app from the same
 settings (``--home`` is passed on as ``BARYON_HOME``). uvicorn handles SIGINT and
 SIGTERM gracefully: it stops accepting connections, lets requests in flight finish
 (up to ``--graceful-timeout`` seconds), then runs the app's shutdown (which closes
-the database).
+the database). Slow clients are timed out and connections capped by the settings
+``BARYON_HEADER_TIMEOUT``, ``BARYON_BODY_TIMEOUT``, ``BARYON_BODY_MIN_RATE``,
+``BARYON_KEEP_ALIVE_TIMEOUT`` and ``BARYON_MAX_CONNECTIONS``
+(:func:`baryon.serving._http.server_options`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def command(
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
+    from baryon.serving._http import server_options
     from baryon.workspace import Workspace
 
     settings = get_settings(ctx)
@@ -72,4 +76,5 @@ def command(
         timeout_graceful_shutdown=graceful_timeout,
         log_level=log_level,
         server_header=False,
+        **server_options(settings),
     )

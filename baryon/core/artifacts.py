@@ -6,6 +6,12 @@ the hex digest back; they never pass a file path in. Writes are atomic: bytes go
 a temporary file in the store, are flushed to disk, then renamed into place, so a
 reader sees either the whole artifact or none.
 
+Temporary files (``<root>/tmp``: artifacts being written, files being built with
+:meth:`ArtifactStore.scratch_file`) are held by their writer; the ones a crashed
+process left behind are removed by :meth:`ArtifactStore.sweep_temp`, which
+:meth:`baryon.workspace.Workspace.open` calls (the safety rule is in
+:mod:`baryon.core.scratch`).
+
 Back ends
 ---------
 - :class:`LocalArtifactStore` — a directory (``file://`` URL or plain path).
@@ -16,6 +22,7 @@ Object storage (``s3://``, ``gs://``) is planned through fsspec.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -26,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from baryon.core import scratch
 from baryon.core.errors import IntegrityError, InvalidInput, MissingDependency, NotFound
 
 __all__ = [
@@ -92,6 +100,26 @@ class ArtifactStore(ABC):
         """Store ``data`` and return its SHA-256 hex digest."""
         return self.put_stream(io.BytesIO(data))
 
+    @contextlib.contextmanager
+    def scratch_file(self, *, suffix: str = "") -> Iterator[Path]:
+        """A temporary file to build an artifact in before :meth:`put_stream`.
+
+        Held by this process and deleted when the block ends; a crash leaves it to
+        :meth:`sweep_temp`. This back end keeps it in the system's temporary
+        directory; :class:`LocalArtifactStore` keeps it in the store.
+        """
+        with scratch.scratch_file(None, prefix="baryon-scratch-", suffix=suffix) as path:
+            yield path
+
+    def sweep_temp(self, *, older_than: float = scratch.STALE_AFTER) -> list[str]:
+        """Remove temporary files a crashed writer left in the store.
+
+        Only files no live process holds and unchanged for ``older_than`` seconds
+        (:func:`baryon.core.scratch.sweep`). Returns their names; nothing to do for a
+        store without temporary files.
+        """
+        return []
+
     def get_bytes(self, digest: str, *, verify: bool = True) -> bytes:
         """Return the artifact's bytes.
 
@@ -135,12 +163,17 @@ class LocalArtifactStore(ArtifactStore):
         _check_digest(digest)
         return self.root / "sha256" / digest[:2] / digest[2:4] / digest
 
+    @property
+    def _tmp(self) -> Path:
+        return self.root / "tmp"
+
     def put_stream(self, stream: BinaryIO) -> str:
-        tmp_dir = self.root / "tmp"
+        tmp_dir = self._tmp
         tmp_dir.mkdir(parents=True, exist_ok=True)
         hasher = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-")
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=f"put-{os.getpid()}-")
         try:
+            scratch.hold(fd)  # until the rename: a sweep leaves a live writer's file alone
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(_CHUNK):
                     hasher.update(chunk)
@@ -160,6 +193,14 @@ class LocalArtifactStore(ArtifactStore):
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
             raise
+
+    @contextlib.contextmanager
+    def scratch_file(self, *, suffix: str = "") -> Iterator[Path]:
+        with scratch.scratch_file(self._tmp, prefix="build-", suffix=suffix) as path:
+            yield path
+
+    def sweep_temp(self, *, older_than: float = scratch.STALE_AFTER) -> list[str]:
+        return [p.name for p in scratch.sweep(self._tmp, older_than=older_than)]
 
     def open(self, digest: str) -> BinaryIO:
         path = self._path(digest)

@@ -61,6 +61,22 @@ class Settings(BaseSettings):
         Cap of one upload's request body in bytes (``POST /v1/datasets``; default
         512 MiB). Uploads are streamed to disk, so memory does not grow with it; the
         cap bounds disk use and ingest time. Over it: 413 ``upload_too_large``.
+    header_timeout : float
+        Seconds a client of ``baryon serve`` has to send a request's line and headers,
+        from the moment it connects (or sends the request's first byte on a kept-alive
+        connection); past it: 408 ``request_timeout`` and the connection is closed.
+    body_timeout : float
+        Seconds a client has to send a request's body, from the end of its headers,
+        plus one second per ``body_min_rate`` bytes it has sent; past it: 408
+        ``request_timeout`` and the connection is closed.
+    body_min_rate : int
+        Bytes per second of body that earn one more second of ``body_timeout`` (so a
+        large upload at this rate or faster never times out); 0: none.
+    keep_alive_timeout : float
+        Seconds an idle kept-alive connection stays open between two requests.
+    max_connections : int
+        Concurrent connections one server process serves; a request on a connection
+        beyond them is answered 503.
     production : bool
         Strict mode: refuse to load models saved under another scikit-learn
         major.minor, and similar safety checks.
@@ -106,6 +122,11 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=10_000, gt=0)
     max_model_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    header_timeout: float = Field(default=10.0, gt=0, le=3600.0)
+    body_timeout: float = Field(default=30.0, gt=0, le=86_400.0)
+    body_min_rate: int = Field(default=8192, ge=0)
+    keep_alive_timeout: float = Field(default=5.0, gt=0, le=3600.0)
+    max_connections: int = Field(default=512, ge=1, le=1_000_000)
     production: bool = False
     inprocess_worker: bool = True
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)

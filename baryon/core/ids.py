@@ -1,4 +1,10 @@
-"""Sortable, kind-prefixed identifiers.
+"""Sortable, kind-prefixed identifiers, and the one rule for matching ids.
+
+Ids are opaque strings compared exactly, everywhere: no trimming, no case folding, no
+Unicode normalisation, no reading of digits. Where an id may also be a number (a
+recommender's user and item ids, X-Wines ``UserID``/``WineID``), a string names that
+number only when it is its canonical decimal spelling (:func:`canonical_int`): ``"42"``
+is user 42, but ``"042"``, ``"+42"``, ``"4_2"``, ``" 42"`` and ``"٤٢"`` are other ids.
 
 An id looks like ``run_01jd8x3k6q9w2f7c0m4t5v8b1a``: a kind prefix, an underscore,
 then 26 Crockford base-32 characters (lower case) encoding a 48-bit millisecond
@@ -14,7 +20,7 @@ import secrets
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput
 
-__all__ = ["KINDS", "is_id", "new_id"]
+__all__ = ["KINDS", "canonical_int", "is_id", "new_id"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base 32, lower case
 
@@ -27,7 +33,8 @@ KINDS = frozenset(
     }
 )  # fmt: skip
 
-_ID_RE = re.compile(r"^[a-z]+_[0-9a-hjkmnp-tv-z]{26}$")
+_ID_RE = re.compile(r"[a-z]+_[0-9a-hjkmnp-tv-z]{26}")
+_CANONICAL_INT_RE = re.compile(r"0|-?[1-9][0-9]{0,18}")
 
 
 def _encode(value: int, length: int) -> str:
@@ -62,6 +69,34 @@ def new_id(kind: str, clock: Clock | None = None) -> str:
 
 def is_id(value: str, kind: str | None = None) -> bool:
     """Return whether ``value`` is well formed (and of ``kind``, if given)."""
-    if not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         return False
     return kind is None or value.split("_", 1)[0] == kind
+
+
+def canonical_int(value: object) -> int | None:
+    """Return the integer an id names, or ``None`` when it names no integer exactly.
+
+    An ``int`` (not a ``bool``) names itself. A ``str`` names an integer only when it
+    is that integer's canonical decimal spelling, ``str(n) == value``: ASCII digits,
+    an optional ``-`` (never ``+``), no leading zeros, no ``_``, no whitespace, at most
+    19 digits. So ``"42"`` → 42, while ``"042"``, ``"+42"``, ``"4_2"``, ``" 42"``,
+    ``"42\\n"``, ``"-0"`` and ``"٤٢"`` (Arabic-Indic digits) → ``None``: those are other
+    ids, and must not reach integer id 42's data (Python's ``int()`` accepts all of them).
+
+    Parameters
+    ----------
+    value : object
+        An id as received (path parameter, JSON value, stored text).
+
+    Returns
+    -------
+    int or None
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _CANONICAL_INT_RE.fullmatch(value):
+        return int(value)
+    return None

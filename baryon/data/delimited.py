@@ -20,6 +20,16 @@ What real files look like, and what this module does about it:
   ``int`` column meets ``2.5``), the column is widened (int → float → string,
   timestamp[s] → timestamp[ns] → string) and the read restarts
   (:class:`~baryon.data._files.RestartRead`).
+- **decimal commas** — in a file whose delimiter is not ``,`` (``;`` files from
+  spreadsheets set to a European locale), a text column whose every value is a number
+  written with a decimal comma (``12,5``, ``-0,75``, ``1.234,5`` with ``.``
+  thousands separators; at least one comma) is read as ``float`` at ingest:
+  :data:`DECIMAL_COMMA_PATTERN`, converted by :func:`decimal_comma_to_float`. The
+  columns converted, with an example value, are in :attr:`CsvReader.decimal_comma`
+  (recorded in the version's source and quality report). One value that does not
+  fit (``n/a``, ``1.5``) keeps the whole column text; a column declared ``string``
+  stays text, and a column declared ``float`` is converted the same way. In a
+  ``,``-separated file a comma between digits is not read as a decimal point.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from baryon.core.errors import InvalidFile, InvalidInput
@@ -41,11 +52,13 @@ from baryon.data._files import CountingReader, ProgressCallback, RestartRead, op
 
 __all__ = [
     "CANDIDATE_DELIMITERS",
+    "DECIMAL_COMMA_PATTERN",
     "FALSE_VALUES",
     "NULL_VALUES",
     "TRUE_VALUES",
     "CsvDialect",
     "CsvReader",
+    "decimal_comma_to_float",
     "detect_encoding",
     "find_bad_lines",
     "sniff_delimiter",
@@ -71,6 +84,46 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _CONVERSION_RE = re.compile(r"In CSV column #(\d+): .*?conversion error to ([^:]+): (.*)", re.S)
+#: A number written with a decimal comma: optional sign, digits (optionally grouped by
+#: ``.`` thousands separators), optional ``,`` and decimals. ASCII digits only.
+DECIMAL_COMMA_PATTERN = r"^[+-]?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]+)?$"
+_DECIMAL_COMMA_RE = re.compile(DECIMAL_COMMA_PATTERN)
+_INVALID_VALUE_RE = re.compile(r"invalid value '(.*)'", re.S)
+
+
+def _decimal_comma_example(column: pa.Array) -> str | None:
+    """The first value of a text column that shows it uses decimal commas, else None.
+
+    ``None`` unless every non-missing value matches :data:`DECIMAL_COMMA_PATTERN` and
+    at least one holds a comma.
+    """
+    values = column.drop_null()
+    if (
+        len(values) == 0
+        or not pc.all(pc.match_substring_regex(values, DECIMAL_COMMA_PATTERN)).as_py()
+    ):
+        return None
+    with_comma = values.filter(pc.match_substring(values, ","))
+    return str(with_comma[0].as_py()) if len(with_comma) else None
+
+
+def decimal_comma_to_float(column: pa.Array) -> pa.Array:
+    """Read numbers written with decimal commas: ``"1.234,5"`` → 1234.5, ``"12,5"`` → 12.5.
+
+    Parameters
+    ----------
+    column : pyarrow string array
+        Values matching :data:`DECIMAL_COMMA_PATTERN` (or missing).
+
+    Returns
+    -------
+    pyarrow float64 array
+        Same length; missing stays missing. ``.`` thousands separators are dropped and
+        the ``,`` becomes the decimal point (the convention of the CLDR number symbols
+        of e.g. de, fr, es, it, pt, nl: https://cldr.unicode.org/).
+    """
+    plain = pc.replace_substring(column, ".", "")
+    return pc.cast(pc.replace_substring(plain, ",", "."), pa.float64())
 
 
 @dataclass(frozen=True)
@@ -371,6 +424,9 @@ class CsvReader:
         self.raw_names: list[str] = []
         self.names: list[str] = []
         self.types: dict[str, pa.DataType] = {}
+        #: ``{column: example value}`` of the columns read as float from decimal commas.
+        self.decimal_comma: dict[str, str] = {}
+        self._kept_text: set[str] = set()  # columns that turned out not to be numbers
 
     # ------------------------------------------------------------------ options
     def _read_options(self, block_size: int) -> pv.ReadOptions:
@@ -425,6 +481,10 @@ class CsvReader:
                 convert_options=self._convert_options(None),
             )
             schema = reader.schema
+            try:
+                first: pa.RecordBatch | None = reader.read_next_batch()
+            except StopIteration:
+                first = None
             reader.close()
         except pa.ArrowInvalid as exc:
             raise self._translate(exc, bad_rows=False) from None
@@ -438,7 +498,7 @@ class CsvReader:
             inferred = schema.field(raw).type
             if pa.types.is_binary(inferred) or pa.types.is_large_binary(inferred):
                 if self._fall_back_to_cp1252():
-                    self.types = {}
+                    self.types, self.decimal_comma = {}, {}
                     return self.infer(clean_names)
                 raise InvalidFile(
                     f"column {name!r} is not valid {self.dialect.encoding} text; name the "
@@ -447,8 +507,66 @@ class CsvReader:
                 )
             if pa.types.is_null(inferred):
                 inferred = pa.string()  # nothing to infer from: text until told otherwise
+            if (
+                first is not None
+                and pa.types.is_string(inferred)
+                and self._commas_may_be_decimal(name)
+            ):
+                example = _decimal_comma_example(first.column(raw))
+                if example is not None:
+                    self.decimal_comma[name], inferred = example, pa.float64()
             self.types[name] = self.declared.get(name, inferred)
         return self.names
+
+    def _commas_may_be_decimal(self, name: str) -> bool:
+        """Whether ``name`` may hold decimal commas: not in a ``,`` file, not declared
+        other than float, not already found to be text."""
+        declared = self.declared.get(name)
+        return (
+            self.dialect.delimiter != ","
+            and name not in self._kept_text
+            and (declared is None or pa.types.is_floating(declared))
+        )
+
+    def converted_columns(self) -> dict[str, str]:
+        """The decimal-comma columns still read as numbers (a declared type may say no)."""
+        return {
+            name: example
+            for name, example in self.decimal_comma.items()
+            if name not in self.declared or pa.types.is_floating(self.declared[name])
+        }
+
+    def _from_decimal_commas(self, batch: pa.RecordBatch, converted: dict[str, str]) -> list[Any]:
+        """The batch's columns with the decimal-comma ones read as float64.
+
+        Raises
+        ------
+        RestartRead
+            A value of a detected column is not such a number: it is text after all.
+        InvalidInput
+            ``type_override_failed`` for such a value in a column declared ``float``.
+        """
+        columns = list(batch.columns)
+        for index, name in enumerate(self.names):
+            if name not in converted:
+                continue
+            values = columns[index]
+            fits = pc.match_substring_regex(values, DECIMAL_COMMA_PATTERN)
+            bad = values.filter(pc.invert(pc.fill_null(fits, True)))
+            if len(bad):
+                if name in self.declared:
+                    raise InvalidInput(
+                        f"column {name!r} does not fit the declared type: {bad[0].as_py()!r} "
+                        "is not a number (with a decimal comma, like the rest of the column)",
+                        code="type_override_failed",
+                        details={"column": name},
+                    )
+                del self.decimal_comma[name]
+                self._kept_text.add(name)
+                self.types[name] = pa.string()
+                raise RestartRead(name)
+            columns[index] = decimal_comma_to_float(values)
+        return columns
 
     # ---------------------------------------------------------------- streaming
     def batches(self, progress: ProgressCallback | None = None) -> Iterator[pa.RecordBatch]:
@@ -470,8 +588,10 @@ class CsvReader:
             bad_rows.append(1)
             return "error"
 
+        converted = self.converted_columns()
         column_types = {
-            raw: self.types[name] for raw, name in zip(self.raw_names, self.names, strict=True)
+            raw: pa.string() if name in converted else self.types[name]
+            for raw, name in zip(self.raw_names, self.names, strict=True)
         }
         counter, stream = self._open(progress)
         rows = 0
@@ -484,7 +604,10 @@ class CsvReader:
             )
             for batch in reader:
                 rows += batch.num_rows
-                yield pa.RecordBatch.from_arrays(batch.columns, names=self.names)
+                columns = (
+                    self._from_decimal_commas(batch, converted) if converted else batch.columns
+                )
+                yield pa.RecordBatch.from_arrays(columns, names=self.names)
         except pa.ArrowInvalid as exc:
             raise self._translate(exc, bad_rows=bool(bad_rows)) from None
         except UnicodeDecodeError as exc:
@@ -537,6 +660,20 @@ class CsvReader:
         if match and self.names:
             position, value = int(match.group(1)), match.group(3).strip()
             name = self.names[position]
+            found = _INVALID_VALUE_RE.fullmatch(value)
+            cell = found.group(1) if found else ""
+            if (
+                "," in cell
+                and _DECIMAL_COMMA_RE.match(cell)
+                and self._commas_may_be_decimal(name)
+                and (
+                    pa.types.is_integer(self.types[name]) or pa.types.is_floating(self.types[name])
+                )
+            ):
+                # numbers so far, then "12,5": the column is written with decimal commas
+                self.decimal_comma[name] = cell
+                self.types[name] = pa.float64()
+                return RestartRead(name)
             if name in self.declared:
                 current = self.types[name]
                 if pa.types.is_timestamp(current) and current.tz is None and "zone" in value:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -152,18 +151,16 @@ def materialise(
         ``header_only`` if there are no rows; whatever the batches raise.
     """
     for _ in range(MAX_RESTARTS):
-        fd, path = tempfile.mkstemp(prefix="baryon-data-", suffix=".parquet")
-        os.close(fd)
-        try:
-            schema, stats = _write(make_batches(), path)
-            with open(path, "rb") as fh:
-                digest = artifacts.put_stream(fh)
-            return Materialised(digest, os.path.getsize(path), schema, stats)
-        except RestartRead:
-            continue
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        # built in the store's scratch space: held while we write, swept after a crash
+        with artifacts.scratch_file(suffix=".parquet") as scratch:
+            path = str(scratch)
+            try:
+                schema, stats = _write(make_batches(), path)
+                with open(path, "rb") as fh:
+                    digest = artifacts.put_stream(fh)
+                return Materialised(digest, os.path.getsize(path), schema, stats)
+            except RestartRead:
+                continue
     raise InvalidFile("column types kept changing while reading the file", code="unparseable_csv")
 
 

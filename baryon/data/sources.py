@@ -108,6 +108,12 @@ class Source:
     _declared: dict[str, pa.DataType] = field(default_factory=dict, repr=False)
     _fingerprint: tuple[int, int] = field(default=(0, 0), repr=False)
 
+    @property
+    def decimal_comma(self) -> dict[str, str]:
+        """``{column: example value}`` of the text columns read as numbers written with
+        decimal commas (delimited text only; see :mod:`baryon.data.delimited`)."""
+        return self._csv.converted_columns() if self._csv is not None else {}
+
     def describe(self) -> dict[str, Any]:
         """Return the facts recorded in a version's manifest (``source``)."""
         if self._csv is not None:  # the reader may have changed its mind (cp1252 fallback)
@@ -121,6 +127,7 @@ class Source:
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "renamed_columns": dict(self.renamed),
+            "decimal_comma_columns": sorted(self.decimal_comma),
         }
 
     def batches(self, progress: ProgressCallback | None = None) -> Iterator[pa.RecordBatch]:

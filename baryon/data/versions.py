@@ -382,6 +382,12 @@ class DatasetStore:
             {"code": "renamed_column", "column": new,
              "message": f"column {old!r} was renamed {new!r}"}
             for new, old in source.renamed.items()
+        ] + [
+            {"code": "decimal_comma", "column": column,
+             "message": f"column {column!r} is written with decimal commas (e.g. {example!r}): "
+                        f"read as float at ingest ('.' thousands separators dropped); "
+                        f"--type {column}=string keeps the text"}
+            for column, example in source.decimal_comma.items()
         ]  # fmt: skip
         schema = infer_schema(built.schema, built.stats["columns"], type_overrides)
         final_roles = resolve_roles(schema, built.stats["columns"], role_overrides)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baryon.core.errors import InvalidInput
+from baryon.core.ids import canonical_int
 from baryon.core.jsonvalues import dumps, loads, to_jsonable
 
 #: Annotator of a CSV row or JSONL line that gives a label but no annotator.
@@ -131,9 +132,8 @@ def annotator_from_label_studio(completed_by: Any, created_username: Any = None)
             return None
     if isinstance(completed_by, bool) or completed_by is None:
         return None
-    if isinstance(completed_by, str) and completed_by.strip().isdigit():
-        completed_by = int(completed_by.strip())
-    if not isinstance(completed_by, int):
+    completed_by = canonical_int(completed_by)  # "12" is user 12; "012", " 12", "١٢" are not
+    if completed_by is None:
         return None
     if (
         isinstance(created_username, str)
@@ -237,7 +237,8 @@ def parse_model_version(value: Any, model_name: str) -> int | None:
         name, _, text = text.rpartition(":")
         if name != model_name:
             return None
-    return int(text) if text.isdigit() and int(text) >= 1 else None
+    number = canonical_int(text)
+    return number if number is not None and number >= 1 else None
 
 
 # ------------------------------------------------------------ Label Studio

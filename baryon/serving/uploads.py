@@ -26,9 +26,9 @@ a field over 64 KiB or repeated when it may not be), ``missing_field``,
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
@@ -42,6 +42,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from baryon.core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from baryon.core.scratch import open_scratch_dir
 
 if TYPE_CHECKING:
     from baryon.data.versions import DatasetVersion
@@ -336,8 +337,8 @@ async def receive_upload(
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_bytes:
         raise _too_large(max_bytes)
-    directory.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(dir=directory, prefix="upload-"))
+    # held while the request lasts; a crashed server's is swept when a workspace opens
+    workdir, marker = open_scratch_dir(directory, prefix="upload-")
     receiver = _Receiver(boundary, workdir, file_field, fields)
     try:
         received = 0
@@ -365,6 +366,7 @@ async def receive_upload(
         receiver.close()
         with anyio.CancelScope(shield=True):  # a cancelled request still cleans up
             await anyio.to_thread.run_sync(shutil.rmtree, workdir, True)
+            os.close(marker)
 
 
 def ingest_upload(ws: Workspace, upload: Upload, *, actor: str) -> tuple[DatasetVersion, bool]:

@@ -7,6 +7,12 @@ the full key is returned once, by :func:`create_key`, and never again. A plain,
 unsalted SHA-256 is the right hash here: the secret is uniformly random with 256 bits
 of entropy, so there is nothing for a dictionary or a salt to protect (unlike a
 password), and lookups stay one indexed equality.
+
+An organization never locks itself out: revoking its last active ``owner`` or
+``admin`` key (directly, or by disabling the user who holds it) is refused with a 409
+``last_admin`` (:func:`check_not_last_admin`). Only the operator may, with
+``force=True`` (``baryon keys revoke --force``); the operator's recovery path for an
+organization without such a key is ``baryon keys create --org ORG --role owner``.
 """
 
 from __future__ import annotations
@@ -15,25 +21,28 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
-from baryon.core.errors import Forbidden, InvalidInput, NotFound
+from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baryon.core.ids import new_id
 from baryon.tenancy.permissions import ROLE_RANK, check_role
 from baryon.tenancy.tables import ApiKeyRow, OrganizationRow, UserRow
 
 __all__ = [
+    "ADMIN_ROLES",
     "KEY_PREFIX",
     "SECRET_BYTES",
     "ApiKey",
     "CreatedKey",
+    "check_not_last_admin",
     "create_key",
     "generate_secret",
     "get_key",
@@ -50,6 +59,9 @@ _VISIBLE = len(KEY_PREFIX) + 8
 _KEY_RE = re.compile(r"^bry_[A-Za-z0-9_-]{43}$")
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+#: Roles whose keys administer an organization (its keys and users).
+ADMIN_ROLES: tuple[str, ...] = ("owner", "admin")
 
 
 def generate_secret() -> str:
@@ -283,12 +295,66 @@ def get_key(session: Session, key_id: str, *, org_id: str | None = None) -> ApiK
     return ApiKey.from_row(row)
 
 
+def _active_admin(row: ApiKeyRow, now: datetime) -> bool:
+    return (
+        row.role in ADMIN_ROLES
+        and row.revoked_at is None
+        and (row.expires_at is None or row.expires_at > now)
+    )
+
+
+def check_not_last_admin(
+    session: Session, org_id: str, leaving: Collection[ApiKeyRow], *, now: datetime
+) -> None:
+    """Refuse a change that would leave ``org_id`` without an active owner or admin key.
+
+    ``leaving`` are the keys the change revokes. When one of them is an active
+    (not revoked, not expired) ``owner``/``admin`` key, at least one other such key of
+    the organization must stay active. The organization's row is locked first
+    (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already
+    serialises writers), so two admins revoking each other's keys at once cannot both
+    succeed.
+
+    Raises
+    ------
+    Conflict
+        Code ``last_admin`` (HTTP 409), naming the recovery path.
+    """
+    going = [row for row in leaving if _active_admin(row, now)]
+    if not going:
+        return
+    session.execute(
+        select(OrganizationRow.id).where(OrganizationRow.id == org_id).with_for_update()
+    )
+    remaining = session.scalar(
+        select(func.count())
+        .select_from(ApiKeyRow)
+        .where(
+            ApiKeyRow.org_id == org_id,
+            ApiKeyRow.role.in_(ADMIN_ROLES),
+            ApiKeyRow.revoked_at.is_(None),
+            or_(ApiKeyRow.expires_at.is_(None), ApiKeyRow.expires_at > now),
+            ApiKeyRow.id.not_in([row.id for row in going]),
+        )
+    )
+    if not remaining:
+        ids = ", ".join(row.id for row in going)
+        raise Conflict(
+            f"{ids} is the organization's last active owner or admin key: make another "
+            "owner or admin key first (POST /v1/keys), so the organization keeps a way to "
+            "manage its keys and users",
+            code="last_admin",
+            details={"key_ids": [row.id for row in going]},
+        )
+
+
 def revoke_key(
     session: Session,
     key_id: str,
     *,
     org_id: str | None = None,
     granted_by: str | None = None,
+    force: bool = False,
     actor: str = "system",
     clock: Clock | None = None,
 ) -> ApiKey:
@@ -304,6 +370,9 @@ def revoke_key(
         Restrict to this organization (API callers); a key of another one is not found.
     granted_by : str, optional
         Role of the revoking key: it cannot revoke a key of a higher role.
+    force : bool
+        Revoke even the organization's last active owner or admin key (operators only:
+        ``baryon keys revoke --force``; never over the API).
 
     Raises
     ------
@@ -311,6 +380,9 @@ def revoke_key(
         Code ``key_not_found``.
     Forbidden
         The key ranks above ``granted_by`` (``role_too_high``).
+    Conflict
+        The key is the organization's last active owner or admin key (``last_admin``)
+        and ``force`` is false.
     """
     clock = clock or SystemClock()
     row = session.get(ApiKeyRow, key_id)
@@ -318,6 +390,8 @@ def revoke_key(
         raise NotFound(f"no API key {key_id!r}", code="key_not_found")
     if granted_by is not None and ROLE_RANK[row.role] > ROLE_RANK[granted_by]:
         raise Forbidden(f"a {granted_by} key cannot revoke a {row.role} key", code="role_too_high")
+    if row.revoked_at is None and not force:
+        check_not_last_admin(session, row.org_id, [row], now=clock.now())
     if row.revoked_at is None:
         row.revoked_at = clock.now()
         from baryon.tenancy.sessions import end_key_sessions

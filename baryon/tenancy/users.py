@@ -1,7 +1,8 @@
 """Users: people in an organization, each with one role.
 
 A user's keys act with at most the user's role. Disabling a user revokes every key
-of theirs in the same transaction (and audits both).
+of theirs in the same transaction (and audits both); it is refused (409 ``last_admin``)
+when that would revoke the organization's last active owner or admin key.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baryon.core.ids import new_id
-from baryon.tenancy.keys import revoke_key
+from baryon.tenancy.keys import check_not_last_admin, revoke_key
 from baryon.tenancy.permissions import ROLE_RANK, check_role
 from baryon.tenancy.tables import ApiKeyRow, OrganizationRow, UserRow
 
@@ -145,10 +146,17 @@ def disable_user(
     *,
     org_id: str,
     granted_by: str | None = None,
+    force: bool = False,
     actor: str = "system",
     clock: Clock | None = None,
 ) -> User:
     """Disable a user and revoke their keys (idempotent, audited).
+
+    Parameters
+    ----------
+    force : bool
+        Disable even the holder of the organization's last active owner or admin key
+        (operators only; never over the API).
 
     Raises
     ------
@@ -156,6 +164,9 @@ def disable_user(
         Code ``user_not_found``.
     Forbidden
         The user ranks above ``granted_by`` (``role_too_high``).
+    Conflict
+        The user holds the organization's last active owner or admin key
+        (``last_admin``) and ``force`` is false.
     """
     clock = clock or SystemClock()
     row = session.get(UserRow, user_id)
@@ -163,6 +174,9 @@ def disable_user(
         raise NotFound(f"no user {user_id!r}", code="user_not_found")
     if granted_by is not None and ROLE_RANK[row.role] > ROLE_RANK[granted_by]:
         raise Forbidden(f"a {granted_by} key cannot disable a {row.role}", code="role_too_high")
+    if row.disabled_at is None and not force:
+        held = session.scalars(select(ApiKeyRow).where(ApiKeyRow.user_id == user_id)).all()
+        check_not_last_admin(session, org_id, held, now=clock.now())
     if row.disabled_at is None:
         row.disabled_at = clock.now()
         record_audit(
@@ -176,6 +190,6 @@ def disable_user(
         )
         key_ids = session.scalars(select(ApiKeyRow.id).where(ApiKeyRow.user_id == user_id)).all()
         for key_id in key_ids:
-            revoke_key(session, key_id, org_id=org_id, actor=actor, clock=clock)
+            revoke_key(session, key_id, org_id=org_id, force=True, actor=actor, clock=clock)
     session.flush()
     return User.from_row(row)

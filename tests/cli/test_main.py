@@ -100,6 +100,55 @@ def test_unknown_option_is_usage_error_exit_2(capsys: pytest.CaptureFixture[str]
     assert "No such option" in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["plans", "create", "team", "--quota", "abc", "--rate", "1"], "'--quota'"),
+        (["plans", "create", "team", "--rate", "1"], "Missing option '--quota'"),
+        (["info", "--bogus"], "No such option: --bogus"),
+        (["no-such-noun"], "No such command 'no-such-noun'"),
+        (["keys", "create", "--org"], "Option '--org' requires an argument"),
+    ],
+)
+def test_usage_error_is_one_line_error_usage_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    # `plans create --quota abc` used to print click's usage block and "Error: ..."
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error[usage]: ")
+    assert says in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Usage:" not in err
+
+
+def test_usage_error_names_the_command_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["plans", "create", "team", "--quota", "x", "--rate", "1"], capsys)
+    assert code == 2
+    assert err.strip().endswith("(see 'baryon plans create --help')")
+
+
+def test_help_of_a_command_still_prints_usage_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["plans", "create", "--help"], capsys)
+    assert code == 0
+    assert "--quota" in out
+    assert "error[" not in out + err
+
+
+def test_usage_error_from_the_installed_entry_point_is_one_line(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "baryon", "plans", "create", "t", "--quota", "1.5", "--rate", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith("error[usage]: ")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
 def test_empty_home_option_is_refused_not_the_current_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -174,3 +174,35 @@ def test_keys_create_bad_role_and_expiry(
     )
     assert code == 1
     assert "error[invalid_duration]" in err
+
+
+def test_keys_revoke_last_owner_key_refused_then_recovered(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(cli_home)]
+    run([*home, "orgs", "create", "acme"], capsys)
+    code, out, _ = run([*home, "keys", "create", "--org", "acme", "--role", "owner", "--json"],
+                       capsys)  # fmt: skip
+    owner = json.loads(out)
+    code, _, err = run([*home, "keys", "revoke", owner["id"]], capsys)
+    assert code == 1
+    assert err.startswith("error[last_admin]: ")
+    assert len(err.strip().splitlines()) == 1
+    # the documented recovery path: the operator makes another owner key first
+    code, out, _ = run([*home, "keys", "create", "--org", "acme", "--role", "owner"], capsys)
+    assert code == 0
+    code, out, _ = run([*home, "keys", "revoke", owner["id"]], capsys)
+    assert (code, out.startswith("Revoked")) == (0, True)
+
+
+def test_keys_revoke_force_revokes_the_last_owner_key(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(cli_home)]
+    run([*home, "orgs", "create", "acme"], capsys)
+    _, out, _ = run([*home, "keys", "create", "--org", "acme", "--role", "admin", "--json"], capsys)
+    admin = json.loads(out)
+    code, _, _ = run([*home, "keys", "revoke", admin["id"], "--force"], capsys)
+    assert code == 0
+    _, out, _ = run([*home, "keys", "list", "--org", "acme", "--json"], capsys)
+    assert [k["status"] for k in json.loads(out)] == ["revoked"]

@@ -6,7 +6,7 @@ import pytest
 
 from baryon.core.clock import FixedClock
 from baryon.core.errors import InvalidInput
-from baryon.core.ids import is_id, new_id
+from baryon.core.ids import canonical_int, is_id, new_id
 
 
 def test_new_id_has_kind_prefix_and_26_chars() -> None:
@@ -37,3 +37,27 @@ def test_new_id_unknown_kind_raises() -> None:
 @pytest.mark.parametrize("bad", ["run-01", "RUN_" + "a" * 26, "run_" + "u" * 26, "run_short"])
 def test_is_id_malformed_is_false(bad: str) -> None:
     assert not is_id(bad)
+
+
+def test_is_id_trailing_newline_is_false() -> None:
+    # `re.match(r"...$")` accepted "run_<26 chars>\n": ids are compared exactly
+    assert not is_id(new_id("run") + "\n")
+
+
+#: Spellings Python's int() reads as 42 that are other ids (issue 12, kind 2).
+NOT_42 = ["042", "+42", "4_2", " 42", "42 ", "42\n", "\u0664\u0662", "\uff14\uff12", "42.0"]
+
+
+@pytest.mark.parametrize("spelling", NOT_42)
+def test_canonical_int_non_canonical_spelling_is_none(spelling: str) -> None:
+    assert canonical_int(spelling) is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [("42", 42), ("0", 0), ("-7", -7), (42, 42)])
+def test_canonical_int_canonical_spelling_is_the_integer(value: object, expected: int) -> None:
+    assert canonical_int(value) == expected
+
+
+@pytest.mark.parametrize("value", [True, None, 4.2, "", "-0", "1" * 20, "x"])
+def test_canonical_int_other_values_are_none(value: object) -> None:
+    assert canonical_int(value) is None

@@ -65,7 +65,8 @@ def test_read_table_semicolon_file_with_commas_in_quotes_has_right_columns(
     assert source.delimiter == ";"
     frame = read_table(path)
     assert frame.shape == (2, 3)
-    assert frame["price"].tolist() == ["1,5", "2,75"]
+    assert frame["price"].tolist() == [1.5, 2.75]  # decimal commas, in a ;-file
+    assert frame["note"].tolist() == ["a,b", "x"]
 
 
 @pytest.mark.parametrize(("name", "delimiter"), [("t.tsv", "\t"), ("p.csv", "|")])
@@ -369,3 +370,86 @@ def test_open_source_json_nested_ten_thousand_deep_too_deep(
         collect_table(open_source(path))
     assert _code(info) == "too_deep"
     assert name in info.value.message
+
+
+# ------------------------------------------------------------------ decimal commas
+EURO = "id;price;name\n1;12,5;a\n2;-0,75;b\n3;1.234,5;c\n4;;d\n5;7;e\n"
+
+
+def test_read_table_semicolon_file_with_decimal_commas_is_numeric(write_file: WriteFile) -> None:
+    # "12,5" in a ;-file was a text column, and --type price=float failed (issue 12)
+    source = open_source(write_file("e.csv", EURO))
+    table = collect_table(source)
+    assert table.schema.field("price").type == pa.float64()
+    assert table.column("price").to_pylist() == [12.5, -0.75, 1234.5, None, 7.0]
+    assert table.schema.field("name").type == pa.string()
+    assert source.decimal_comma == {"price": "12,5"}
+    assert source.describe()["decimal_comma_columns"] == ["price"]
+
+
+def test_read_table_decimal_commas_with_float_type_override_are_read(
+    write_file: WriteFile,
+) -> None:
+    table = collect_table(open_source(write_file("e.csv", EURO), types={"price": "float"}))
+    assert table.column("price").to_pylist() == [12.5, -0.75, 1234.5, None, 7.0]
+
+
+def test_read_table_decimal_commas_declared_string_stay_text(write_file: WriteFile) -> None:
+    source = open_source(write_file("e.csv", EURO), types={"price": "string"})
+    table = collect_table(source)
+    assert table.column("price").to_pylist() == ["12,5", "-0,75", "1.234,5", None, "7"]
+    assert source.decimal_comma == {}
+
+
+@pytest.mark.parametrize(
+    ("content", "column"),
+    [
+        ('id,price\n1,"12,5"\n2,"3,25"\n', ["12,5", "3,25"]),  # a ,-file: not decimal
+        ("id;price\n1;12,5\n2;n/a later\n", ["12,5", "n/a later"]),  # one value is text
+        ("id;price\n1;12,5\n2;1.5\n", ["12,5", "1.5"]),  # two conventions: ambiguous
+        ("id;code\n1;١٢,٥\n2;3,5\n", ["١٢,٥", "3,5"]),  # non-ASCII digits
+    ],
+)
+def test_read_table_commas_that_are_not_decimal_stay_text(
+    write_file: WriteFile, content: str, column: list[str]
+) -> None:
+    source = open_source(write_file("t.csv", content))
+    table = collect_table(source)
+    assert table.column(table.column_names[1]).to_pylist() == column
+    assert source.decimal_comma == {}
+
+
+def test_read_table_decimal_commas_after_the_inferred_block_are_read(
+    write_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delimited, "INFER_BLOCK", 64)
+    monkeypatch.setattr(delimited, "BLOCK", 64)
+    rows = "".join(f"{i};{i}\n" for i in range(40))
+    source = open_source(write_file("w.csv", "n;x\n" + rows + "41;2,5\n"))
+    table = collect_table(source)
+    assert table.schema.field("x").type == pa.float64()
+    assert table.column("x").to_pylist()[-1] == 2.5
+    assert source.decimal_comma == {"x": "2,5"}
+
+
+def test_read_table_decimal_comma_column_meeting_text_later_is_text(
+    write_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delimited, "INFER_BLOCK", 64)
+    monkeypatch.setattr(delimited, "BLOCK", 64)
+    rows = "".join(f"{i};{i},5\n" for i in range(40))
+    source = open_source(write_file("w.csv", "n;x\n" + rows + "41;unknown\n"))
+    table = collect_table(source)
+    assert table.schema.field("x").type == pa.string()
+    assert table.column("x").to_pylist()[:2] == ["0,5", "1,5"]
+    assert source.decimal_comma == {}
+
+
+def test_read_table_declared_float_meeting_text_is_type_override_failed(
+    write_file: WriteFile,
+) -> None:
+    path = write_file("w.csv", "n;x\n1;2,5\n2;none of it\n")
+    with pytest.raises(InvalidInput) as info:
+        collect_table(open_source(path, types={"x": "float"}))
+    assert _code(info) == "type_override_failed"
+    assert "'x'" in str(info.value)

@@ -575,3 +575,21 @@ def test_append_to_test_split_refused_nothing_written(
         store.append("s", new, version=1)
     assert info.value.code == "no_split"
     assert _counts(store) == before
+
+
+def test_ingest_decimal_commas_are_numeric_and_reported(
+    store: DatasetStore, write_file: WriteFile
+) -> None:
+    # a ;-file with "12,5" was a text column with no warning (issue 12)
+    path = write_file("prices.csv", "item;price;qty\nx;12,5;1\ny;3,25;2\nz;1.000,0;3\n")
+    version = store.ingest(path, name="prices")
+    assert version.schema["price"] == "float"
+    assert version.to_pandas()["price"].tolist() == [12.5, 3.25, 1000.0]
+    assert version.manifest["source"]["decimal_comma_columns"] == ["price"]
+    (note,) = [w for w in version.report["warnings"] if w["code"] == "decimal_comma"]
+    assert note["column"] == "price"
+    assert "'12,5'" in note["message"]
+    assert "--type price=string" in note["message"]
+    kept = store.ingest(path, name="prices", types={"price": "string"})
+    assert kept.schema["price"] == "string"
+    assert not [w for w in kept.report["warnings"] if w["code"] == "decimal_comma"]

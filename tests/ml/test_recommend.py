@@ -219,6 +219,17 @@ def test_fit_float_integral_and_string_ids_are_normalised() -> None:
     np.testing.assert_array_equal(model.is_cold(["1", 1.0, 1.5]), [False, False, True])
 
 
+@pytest.mark.parametrize("spelling", ["01", "+1", "1_0", " 1", "1\n", "\u0661", "\uff11"])
+def test_is_cold_non_canonical_spelling_of_a_known_user_is_another_user(spelling: str) -> None:
+    # int() read "01", "+1", "1_0" (10), " 1" and "١" as known users 1 and 10 (issue 12)
+    table = pd.DataFrame({"user": [1, 10], "item": ["x", "y"]})
+    model = PopularityRecommender().fit(table)
+    np.testing.assert_array_equal(model.is_cold(["1", "10", spelling]), [False, False, True])
+    ids, _ = model.recommend([spelling, "nobody", "1"], n=2)
+    assert ids[0].tolist() == ids[1].tolist()  # the cold users' popularity list
+    assert ids[2].tolist() == ["y", None]  # user 1's own list leaves out the "x" it saw
+
+
 def test_popularity_min_rating_counts_only_liked_items() -> None:
     model = PopularityRecommender(min_rating=4.0).fit(TABLE)
     # ratings ≥ 4: a (10, 11), b (10, 11, 14), c (14), d (12)

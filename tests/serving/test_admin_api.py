@@ -251,3 +251,59 @@ def test_usage_groups_and_period(api: ClientFactory, tenants: Tenants, clock: Fi
 )
 def test_usage_bad_query_422(api: ClientFactory, tenants: Tenants, params: dict[str, str]) -> None:
     assert api(tenants.keys["acme:viewer"]).get("/v1/usage", params=params).status_code == 422
+
+
+def test_last_admin_key_cannot_revoke_itself_409(api: ClientFactory, tenants: Tenants) -> None:
+    # the API let an organization's last owner/admin key revoke itself (issue 12, kind 3)
+    owner = api(tenants.keys["acme:owner"])
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['acme:admin']}").status_code == 200
+    r = owner.delete(f"/v1/keys/{tenants.key_ids['acme:owner']}")
+    assert r.status_code == 409
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "last_admin"
+    assert owner.get("/v1/me").status_code == 200  # nothing was revoked
+    assert owner.get(f"/v1/keys/{tenants.key_ids['acme:owner']}").json()["status"] == "active"
+    # with another owner key made first, the old one goes
+    successor = owner.post("/v1/keys", json={"role": "owner"}).json()
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['acme:owner']}").status_code == 200
+    assert api(successor["secret"]).get("/v1/me").status_code == 200
+
+
+def test_last_admin_expired_admin_key_does_not_count(
+    api: ClientFactory, tenants: Tenants, clock: FixedClock
+) -> None:
+    owner = api(tenants.keys["acme:owner"])
+    assert owner.post("/v1/keys", json={"role": "admin", "expires_in": "1h"}).status_code == 201
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['acme:admin']}").status_code == 200
+    clock.advance(7200)
+    r = owner.delete(f"/v1/keys/{tenants.key_ids['acme:owner']}")
+    assert (r.status_code, r.json()["code"]) == (409, "last_admin")
+
+
+def test_last_admin_revoking_other_roles_and_other_orgs_is_unchanged(
+    api: ClientFactory, tenants: Tenants
+) -> None:
+    owner = api(tenants.keys["acme:owner"])
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['acme:admin']}").status_code == 200
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['acme:developer']}").status_code == 200
+    # another organization's last owner key is still a 404 here, never a 409
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['globex:owner']}").status_code == 404
+    # and an already revoked admin key stays idempotent
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['acme:admin']}").status_code == 200
+
+
+def test_last_admin_user_holding_it_cannot_be_disabled_409(
+    api: ClientFactory, tenants: Tenants
+) -> None:
+    owner = api(tenants.keys["acme:owner"])
+    boss = owner.post("/v1/users", json={"email": "boss@acme.test", "role": "admin"}).json()
+    held = owner.post("/v1/keys", json={"role": "admin", "user_id": boss["id"]}).json()
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['acme:admin']}").status_code == 200
+    assert owner.delete(f"/v1/keys/{tenants.key_ids['acme:owner']}").status_code == 200
+    admin = api(held["secret"])
+    r = admin.delete(f"/v1/users/{boss['id']}")
+    assert (r.status_code, r.json()["code"]) == (409, "last_admin")
+    assert admin.get(f"/v1/users/{boss['id']}").json()["disabled_at"] is None
+    assert admin.get("/v1/me").status_code == 200
+    # a user without such a key is disabled as before
+    assert admin.delete(f"/v1/users/{tenants.user_ids['acme']}").status_code == 200

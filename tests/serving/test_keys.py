@@ -12,7 +12,7 @@ from sqlalchemy import text
 from baryon.commerce.orgs import create_org
 from baryon.core.audit import list_audit_events
 from baryon.core.clock import FixedClock
-from baryon.core.errors import Forbidden, InvalidInput, NotFound
+from baryon.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from baryon.core.scope import SYSTEM
 from baryon.tenancy.keys import (
     create_key,
@@ -24,7 +24,7 @@ from baryon.tenancy.keys import (
     parse_duration,
     revoke_key,
 )
-from baryon.tenancy.users import create_user, disable_user
+from baryon.tenancy.users import create_user, disable_user, get_user
 from baryon.workspace import Workspace
 
 
@@ -174,3 +174,38 @@ def test_parse_duration_invalid_refused(text_: str) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_duration(text_)
     assert err.value.code == "invalid_duration"
+
+
+def test_revoke_key_last_admin_conflict_unless_forced(ws: Workspace, org_id: str) -> None:
+    with ws.db.session(SYSTEM) as s:
+        owner = create_key(s, org_id=org_id, role="owner")
+        viewer = create_key(s, org_id=org_id, role="viewer")
+    with ws.db.session(SYSTEM) as s, pytest.raises(Conflict) as info:
+        revoke_key(s, owner.key.id, org_id=org_id)
+    assert info.value.code == "last_admin"
+    assert info.value.http_status == 409
+    with ws.db.session(SYSTEM) as s:
+        assert revoke_key(s, viewer.key.id).revoked_at is not None  # not owner-capable
+        assert get_key(s, owner.key.id).revoked_at is None
+        assert revoke_key(s, owner.key.id, force=True).revoked_at is not None
+
+
+def test_disable_user_holding_last_admin_key_conflict_nothing_written(
+    ws: Workspace, org_id: str
+) -> None:
+    with ws.db.session(SYSTEM) as s:
+        user = create_user(s, org_id=org_id, email="boss@acme.test", role="owner")
+        first = create_key(s, org_id=org_id, role="owner", user_id=user.id)
+        second = create_key(s, org_id=org_id, role="admin", user_id=user.id)
+    with ws.db.session(SYSTEM) as s, pytest.raises(Conflict) as info:
+        disable_user(s, user.id, org_id=org_id)
+    assert info.value.code == "last_admin"
+    with ws.db.session(SYSTEM) as s:
+        assert get_user(s, user.id, org_id=org_id).disabled_at is None
+        assert {k.id: k.revoked_at for k in list_keys(s, org_id)} == {
+            first.key.id: None,
+            second.key.id: None,
+        }
+        create_key(s, org_id=org_id, role="admin")  # a service key keeps the org manageable
+    with ws.db.session(SYSTEM) as s:
+        assert disable_user(s, user.id, org_id=org_id).disabled_at is not None

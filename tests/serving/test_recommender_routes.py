@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import pytest
@@ -77,6 +78,21 @@ def test_recommendations_known_user_have_names_types_countries(
     )
     logged = client.get(f"/v1/predictions/{body['prediction_id']}").json()
     assert (logged["model"], logged["inputs"]) == ("recommender", ["3"])
+
+
+@pytest.mark.parametrize("spelling", ["03", "+3", "0_3", " 3", "3 ", "\u0663", "\uff13"])
+def test_recommendations_non_canonical_spelling_of_a_user_is_not_that_user(
+    api: Any, tenants: Tenants, spelling: str
+) -> None:
+    # int() read "03", "+3", "0_3", " 3" and "٣" as user 3: their personal list (issue 12)
+    client = api(tenants.keys["acme:developer"])
+    known = client.get("/v1/recommendations/3").json()
+    assert (known["cold_start"], known["strategy"]) == (False, "model")
+    r = client.get(f"/v1/recommendations/{quote(spelling)}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["user_id"] == spelling
+    assert (body["cold_start"], body["strategy"]) == (True, "popularity")
 
 
 def test_recommendations_unknown_user_is_cold_start_popularity(

@@ -190,3 +190,30 @@ def test_feedback_ratings_keeps_last_rating_of_integer_ids(workspace: Workspace,
     assert list(frame.columns) == ["UserID", "WineID", "Rating", "Date"]
     assert frame[["UserID", "WineID", "Rating"]].values.tolist() == [[7, 1, 4.0], [8, 3, 3.5]]
     assert frame["Date"].iloc[0] == "2026-01-01 00:01:00"
+
+
+def test_feedback_ratings_non_canonical_integer_ids_are_not_those_users(
+    workspace: Workspace, org: str
+) -> None:
+    # "07", "+7" and "٧" were read as user 7 and trained into user 7's history (issue 12)
+    with workspace.db.session(SYSTEM) as s:
+        for user in ("07", "+7", "7_0", "\u0667", "7"):
+            record_event(s, org_id=org, user_id=user, item_id="1", type="rate", value=4.0)
+        record_event(s, org_id=org, user_id="8", item_id="03", type="rate", value=4.0)
+    with workspace.db.session(SYSTEM) as s:
+        frame = feedback_ratings(s)
+    assert frame[["UserID", "WineID"]].values.tolist() == [[7, 1]]
+
+
+def test_record_event_keeps_ids_exactly_as_given(workspace: Workspace, org: str) -> None:
+    with workspace.db.session(SYSTEM) as s:
+        stored = record_event(s, org_id=org, user_id=" 7 ", item_id=1, type="click")
+        assert stored.user_id == " 7 "
+        assert user_events(s, org_id=org, user_id="7") == []
+        assert [e.user_id for e in user_events(s, org_id=org, user_id=" 7 ")] == [" 7 "]
+
+
+@pytest.mark.parametrize("spelling", [" 1", "01", "+1", "1.0", "\u0661"])
+def test_catalogue_key_non_canonical_spelling_names_no_wine(spelling: str) -> None:
+    assert catalogue().key("1") == 1
+    assert catalogue().key(spelling) is None

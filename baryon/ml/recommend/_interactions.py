@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from baryon.core.errors import IntegrityError, InvalidInput
+from baryon.core.ids import canonical_int
 
 __all__ = [
     "Interactions",
@@ -213,8 +214,11 @@ def parse_interactions(X: Any, *, require_rating: bool) -> Interactions:
 def lookup_ids(known: np.ndarray, queries: list[Any]) -> np.ndarray:
     """Position of each query id in ``known`` (sorted ids of one kind), -1 when unknown.
 
-    Queries are matched after the same normalisation as training ids: for integer ids,
-    ``"42"`` and ``42.0`` find ``42``; for string ids, ``42`` finds ``"42"``.
+    Ids are compared exactly (:mod:`baryon.core.ids`). For integer ids, ``42``, ``42.0``
+    (the normalisation training applies to float columns) and ``"42"`` find ``42``, but a
+    non-canonical spelling (``"042"``, ``"+42"``, ``"4_2"``, ``" 42"``, ``"٤٢"``) finds
+    nothing (:func:`~baryon.core.ids.canonical_int`); for string ids, ``42`` finds ``"42"``
+    and a string finds only itself.
 
     Parameters
     ----------
@@ -231,10 +235,10 @@ def lookup_ids(known: np.ndarray, queries: list[Any]) -> np.ndarray:
     keys: list[Any] = []
     for q in queries:
         if as_int:
-            try:
-                keys.append(int(q) if not isinstance(q, float) or q.is_integer() else None)
-            except (TypeError, ValueError):
-                keys.append(None)
+            if isinstance(q, float | np.floating):
+                keys.append(int(q) if np.isfinite(q) and float(q).is_integer() else None)
+            else:
+                keys.append(canonical_int(q.item() if isinstance(q, np.integer) else q))
         else:
             keys.append(None if q is None else str(q))
     pos = pd.Index(known).get_indexer(pd.Index(keys, dtype=object))

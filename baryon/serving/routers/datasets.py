@@ -21,8 +21,6 @@ streamed route of the request middleware, capped by ``BARYON_MAX_UPLOAD_BYTES``.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,6 +33,7 @@ from starlette.responses import StreamingResponse
 from baryon.core.errors import InvalidInput
 from baryon.core.refs import NAME_PATTERN as _BARE_NAME
 from baryon.core.scope import Scope
+from baryon.core.scratch import scratch_dir
 from baryon.data.exports import export_version
 from baryon.data.recipes import STEPS, read_recipe
 from baryon.data.splits import split_options
@@ -393,17 +392,13 @@ def export_dataset(
     """
     ws = state.workspace_for(principal.org_id)
     found = ws.datasets.get(name, version, owner=owner)
-    scratch = state.settings.home / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(dir=scratch, prefix="export-"))
-    try:
+    # removed before the download starts: an open handle keeps the data readable
+    with scratch_dir(state.settings.home / "tmp", prefix="export-") as workdir:
         suffix = "" if split is None else f"-{split}"
         filename = f"{found.name}-v{found.version}{suffix}"
         result = export_version(found, workdir / filename, split=split, format=format)
         fmt = str(result["format"])
         handle = Path(result["path"]).open("rb")  # noqa: SIM115 (closed by _chunks)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)  # an open handle keeps the data readable
     size = os.fstat(handle.fileno()).st_size
     return StreamingResponse(
         _chunks(handle),

@@ -19,7 +19,7 @@ from baryon.serving.routers._common import PROBLEMS, run_write
 from baryon.serving.schemas import CreatedKeyOut, CreateKeyRequest, KeyOut
 from baryon.tenancy.keys import create_key, get_key, list_keys, parse_duration, revoke_key
 
-__all__ = ["router"]
+__all__ = ["LAST_ADMIN", "router"]
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=PROBLEMS)
 
@@ -80,14 +80,25 @@ def get_one_key(
         return get_key(session, key_id, org_id=principal.org_id).to_dict(state.clock.now())
 
 
-@router.delete("/{key_id}", response_model=KeyOut)
+#: The answer when a change would leave the organization without an owner or admin key.
+LAST_ADMIN: dict[int | str, dict[str, Any]] = {
+    409: PROBLEMS[422]
+    | {"description": "The organization's last active owner or admin key (last_admin)"}
+}
+
+
+@router.delete("/{key_id}", response_model=KeyOut, responses=LAST_ADMIN)
 def delete_key(
     request: Request,
     key_id: str = Path(max_length=40),
     principal: Principal = require("keys:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Revoke a key (idempotent)."""
+    """Revoke a key (idempotent).
+
+    The organization's last active ``owner`` or ``admin`` key (the caller's own
+    included) is not revoked: 409 ``last_admin``; make another one first.
+    """
 
     def work(session: Session) -> dict[str, Any]:
         key = revoke_key(

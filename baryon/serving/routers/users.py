@@ -12,6 +12,7 @@ from baryon.commerce.licences import check_seat_cap
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.routers.keys import LAST_ADMIN
 from baryon.serving.schemas import CreateUserRequest, UserOut
 from baryon.tenancy.users import create_user, disable_user, get_user, list_users
 
@@ -69,14 +70,18 @@ def get_one_user(
         return get_user(session, user_id, org_id=principal.org_id).to_dict()
 
 
-@router.delete("/{user_id}", response_model=UserOut)
+@router.delete("/{user_id}", response_model=UserOut, responses=LAST_ADMIN)
 def delete_user(
     request: Request,
     user_id: str = Path(max_length=40),
     principal: Principal = require("users:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Disable a user and revoke their keys."""
+    """Disable a user and revoke their keys.
+
+    A user holding the organization's last active ``owner`` or ``admin`` key is not
+    disabled: 409 ``last_admin``.
+    """
 
     def work(session: Session) -> dict[str, Any]:
         user = disable_user(

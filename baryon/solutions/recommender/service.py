@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput
-from baryon.core.ids import new_id
+from baryon.core.ids import canonical_int, new_id
 from baryon.solutions.recommender.tables import MAX_ID_CHARS, RecommenderEventRow
 
 __all__ = [
@@ -162,17 +162,17 @@ class WineCatalogue:
         return self.key(item_id) is not None
 
     def key(self, item_id: object) -> int | None:
-        """Return the catalogue id of ``item_id`` (``"100001"`` → 100001), or None."""
-        if isinstance(item_id, bool):
-            return None
-        if isinstance(item_id, float):
-            if not item_id.is_integer():
-                return None
-            item_id = int(item_id)
-        try:
-            key = int(str(item_id).strip())
-        except (TypeError, ValueError):
-            return None
+        """Return the catalogue id of ``item_id`` (``"100001"`` → 100001), or None.
+
+        Ids match exactly (:func:`baryon.core.ids.canonical_int`): ``" 100001"``,
+        ``"0100001"`` or ``"+100001"`` name no wine. A float names the wine of its
+        integer value (model outputs may hold ids as floats).
+        """
+        if isinstance(item_id, float | np.floating):
+            item_id = int(item_id) if np.isfinite(item_id) and float(item_id).is_integer() else None
+        elif isinstance(item_id, np.integer):
+            item_id = item_id.item()
+        key = canonical_int(item_id)
         return key if key in self._wines else None
 
     def get(self, item_id: object) -> Wine | None:
@@ -380,11 +380,19 @@ class Event:
 
 
 def _check_id(value: Any, name: str) -> str:
+    """The id as stored: exactly the text given (an integer as its decimal spelling).
+
+    Ids are opaque and never trimmed or re-spelled (:mod:`baryon.core.ids`): ``" 42"``
+    is stored as ``" 42"`` and is not user ``"42"``.
+    """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInput(f"{name} must be a string or an integer", code="invalid_event")
-    text = str(value).strip()
-    if not text or len(text) > MAX_ID_CHARS:
-        raise InvalidInput(f"{name} must have 1 to {MAX_ID_CHARS} characters", code="invalid_event")
+    text = str(value)
+    if not text.strip() or len(text) > MAX_ID_CHARS:
+        raise InvalidInput(
+            f"{name} must have 1 to {MAX_ID_CHARS} characters, not only blanks",
+            code="invalid_event",
+        )
     return text
 
 
@@ -476,8 +484,10 @@ def user_events(session: Session, *, org_id: str, user_id: str, limit: int = 500
 def feedback_ratings(session: Session, *, org_id: str | None = None) -> pd.DataFrame:
     """Rated events as rows laid out like the X-Wines ratings source.
 
-    Only events whose user and item ids are integers fit that layout (X-Wines ids
-    are integers); the others are left out. The last rating of a (user, item) wins.
+    Only events whose user and item ids are canonical integers fit that layout (X-Wines
+    ids are integers; :func:`baryon.core.ids.canonical_int`: ``"042"`` or ``"٤٢"`` is
+    not user 42 and is left out, like any other non-integer id). The last rating of a
+    (user, item) wins.
 
     Returns
     -------
@@ -491,11 +501,12 @@ def feedback_ratings(session: Session, *, org_id: str | None = None) -> pd.DataF
     rows = session.scalars(query.order_by(RecommenderEventRow.at, RecommenderEventRow.id)).all()
     records = []
     for r in rows:
-        if r.user_id.lstrip("-").isdigit() and r.item_id.isdigit() and r.value is not None:
+        user, item = canonical_int(r.user_id), canonical_int(r.item_id)
+        if user is not None and item is not None and item >= 0 and r.value is not None:
             records.append(
                 {
-                    "UserID": int(r.user_id),
-                    "WineID": int(r.item_id),
+                    "UserID": user,
+                    "WineID": item,
                     "Rating": float(r.value),
                     "Date": r.at.strftime("%Y-%m-%d %H:%M:%S"),
                 }
