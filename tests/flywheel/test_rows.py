@@ -147,7 +147,8 @@ def test_build_rows_digest_same_rows_any_order_or_labels_left_out(ws: Workspace)
     )
     relabelled = build_rows([first, _item([-50, 70], "in", at=3)], columns, parent)
 
-    assert base.digest is not None and len(base.digest) == 64
+    assert base.digest is not None
+    assert len(base.digest) == 64
     assert reordered.digest == base.digest  # the same rows, another order and source
     assert with_dropped.digest == base.digest  # the extra label left out (unknown_label)
     assert relabelled.digest != base.digest  # another label is another row
