@@ -938,7 +938,8 @@ class Client:
         model : str
             A registered model of yours, or shared with you.
         classes : sequence of str, optional
-            Labels annotators may give (default: the model champion's classes).
+            Labels annotators may give: some of the model champion's classes
+            (default: all of them).
         overlap : int
             Annotators per task, 1 to 20.
         min_agreement : float
@@ -953,7 +954,8 @@ class Client:
         NotFound
             ``model_not_found``.
         InvalidInput
-            ``no_model_classes`` (give ``classes``), ``invalid_input``.
+            ``no_model_classes`` (give ``classes``), ``unknown_label`` (a class the
+            champion does not have), ``invalid_input``.
         """
         body = {
             "name": name, "model": model, "classes": None if classes is None else list(classes),
