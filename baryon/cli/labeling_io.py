@@ -151,6 +151,7 @@ def import_(
             report = import_labels(
                 session, found, data, format=fmt, clock=ws.clock, actor=cli_actor(),
                 from_name=from_name, input_fields=input_field or None, dry_run=dry_run,
+                may_review=True,  # the command line acts as the organization
             )  # fmt: skip
             out = {"queue": found.name, **report.to_dict()}
     except InvalidInput as exc:

@@ -55,6 +55,8 @@ class ParsedTask:
     model_version: int | None = None
     annotations: list[ParsedAnnotation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    reviewed: str | None = None
+    """The final label an admin gave in review (status ``done``, resolution ``review``)."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,23 @@ def _annotator(task: ParsedTask, value: Any, what: str) -> str | None:
     return value
 
 
+def _review_of(
+    task: ParsedTask, status: Any, resolution: Any, consensus: Any, rules: Rules, what: str
+) -> None:
+    """Read an admin's review decision: status ``done``, resolution ``review``, consensus."""
+    if status != "done" or resolution != "review":
+        return
+    label = _check_label(task, consensus, rules, f"{what} consensus (an admin's review decision)")
+    if label is None:
+        return
+    if task.reviewed is not None and task.reviewed != label:
+        task.problems.append(
+            f"{what}: review decisions {task.reviewed!r} and {label!r} for the same task"
+        )
+        return
+    task.reviewed = label
+
+
 def parse_model_version(value: Any, model_name: str) -> int | None:
     """The model version of a suggestion: ``NAME:N`` of the queue's model, or ``N``."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
@@ -329,6 +348,11 @@ def read_label_studio(data: bytes, rules: Rules) -> list[ParsedTask]:
             ref = meta.get("baryon_task_id")
         task.ref = None if ref is None else str(ref)[:100]
         _check_input(task, raw.get("data"), rules, "data")
+        if isinstance(meta, dict):
+            _review_of(
+                task, meta.get("status"), meta.get("resolution"), meta.get("consensus"), rules,
+                "meta",
+            )  # fmt: skip
         annotations = raw.get("annotations", [])
         predictions = raw.get("predictions", [])
         for key, value in (("annotations", annotations), ("predictions", predictions)):
@@ -476,6 +500,9 @@ def read_jsonl(data: bytes, rules: Rules) -> list[ParsedTask]:
         ref = raw.get("task_id", raw.get("id"))
         task.ref = None if ref is None else str(ref)[:100]
         _check_input(task, raw.get("input"), rules, "input")
+        _review_of(
+            task, raw.get("status"), raw.get("resolution"), raw.get("consensus"), rules, "task"
+        )
         _suggestion_of(task, raw, rules)
         _annotations_of(task, raw, rules)
     return tasks
@@ -564,6 +591,10 @@ def read_csv(data: bytes, rules: Rules) -> list[ParsedTask]:
             by_input[key] = task
             tasks.append(task)
             _suggestion_of(task, row, rules)
+        _review_of(
+            task, row.get("task_status"), row.get("resolution"), row.get("consensus"), rules,
+            f"line {number}",
+        )  # fmt: skip
         _csv_annotation(task, row, rules, number)
     return tasks
 

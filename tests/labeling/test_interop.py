@@ -18,6 +18,7 @@ from baryon.core.config import Settings
 from baryon.core.errors import InvalidInput
 from baryon.core.scope import SYSTEM
 from baryon.labeling._interop_formats import annotator_from_label_studio, label_studio_user_id
+from baryon.labeling.annotation import review_task
 from baryon.labeling.interop import (
     FORMATS,
     export_labels,
@@ -40,8 +41,9 @@ def ws(template: Path, settings: Settings, clock: FixedClock) -> Iterator[Worksp
         yield workspace
 
 
-def _fill(ws: Workspace, clock: FixedClock) -> None:
-    """Queue ``reviews``: five tasks covering done, review, skipped, open, a suggestion."""
+def _fill(ws: Workspace, clock: FixedClock, *, reviewed: bool = False) -> None:
+    """Queue ``reviews``: five tasks covering done, review, skipped, open, a suggestion;
+    ``reviewed``: two more an admin decided in review (one after a tie, one unlabeled)."""
     with ws.db.session(SYSTEM) as s:
         q = make_queue(s, clock)
         t1 = annotate(s, q, clock, "good film", {"u_ann": "pos", "u_bob": "pos"},
@@ -54,6 +56,12 @@ def _fill(ws: Workspace, clock: FixedClock) -> None:
         set_consensus(s, t2, None, status="review")
         set_consensus(s, t5, "neg")
         set_consensus(s, t3, None, status="skipped")
+        if not reviewed:
+            return
+        t6 = annotate(s, q, clock, "so so", {"u_ann": "pos", "u_bob": "neg"})
+        t7 = annotate(s, q, clock, "plain", {})
+        for task_id, label in ((t6, "neg"), (t7, "pos")):
+            review_task(s, task_id, label=label, actor="admin", clock=clock)
 
 
 def _import(ws: Workspace, clock: FixedClock, data: bytes, fmt: str, **kw: Any) -> dict[str, Any]:
@@ -71,15 +79,15 @@ def _count(ws: Workspace, table: type) -> int:
 def test_import_labels_round_trip_keeps_inputs_labels_and_annotators(
     ws: Workspace, clock: FixedClock, fmt: str
 ) -> None:
-    _fill(ws, clock)
+    _fill(ws, clock, reviewed=True)
     with ws.db.session(SYSTEM) as s:
         source = s.scalars(select(LabelingQueueRow).where(LabelingQueueRow.name == "reviews")).one()
         data = export_labels(s, source, format=fmt)
         before = snapshot(s, source)
         make_queue(s, clock, name="copy")
-    report = _import(ws, clock, data, fmt)
+    report = _import(ws, clock, data, fmt, may_review=True)
     assert report["bad"] == 0
-    assert (report["tasks"], report["created"], report["annotations"]) == (5, 5, 7)
+    assert (report["tasks"], report["created"], report["annotations"]) == (7, 7, 9)
     with ws.db.session(SYSTEM) as s:
         copy = s.scalars(select(LabelingQueueRow).where(LabelingQueueRow.name == "copy")).one()
         after = snapshot(s, copy)
@@ -92,7 +100,38 @@ def test_import_labels_round_trip_keeps_inputs_labels_and_annotators(
     # imported consensus: one label is "import", two agreeing labels "majority"
     assert after["bad plot"][2] == "import"
     assert after["good film"][2] == "majority"
-    assert (report["done"], report["review"], report["skipped"]) == (2, 1, 1)
+    # QA 13 #3: the admin's review decisions come back as they were (not to review again)
+    assert after["so so"][:3] == before["so so"][:3] == ("done", "neg", "review")
+    assert after["plain"][:3] == before["plain"][:3] == ("done", "pos", "review")
+    assert (report["done"], report["review"], report["skipped"]) == (4, 1, 1)
+    assert report["reviewed"] == 2
+    again = _import(ws, clock, data, fmt, may_review=True)  # nothing changes the second time
+    assert (again["created"], again["annotations"], again["reviewed"]) == (0, 0, 0)
+    assert (again["unchanged"], again["done"]) == (9, 4)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_labels_review_decision_needs_the_review_permission_or_agreement(
+    ws: Workspace, clock: FixedClock, fmt: str
+) -> None:
+    with ws.db.session(SYSTEM) as s:
+        q = make_queue(s, clock)
+        task_id = annotate(s, q, clock, "so so", {"u_ann": "pos", "u_bob": "neg"})
+        review_task(s, task_id, label="neg", actor="admin", clock=clock)
+        data = export_labels(s, q, format=fmt)
+        copy = make_queue(s, clock, name="copy")
+        decided = annotate(s, copy, clock, "so so", {})
+        review_task(s, decided, label="pos", actor="admin", clock=clock)
+        make_queue(s, clock, name="empty")
+    with pytest.raises(InvalidInput) as caught:  # the copy's admin decided otherwise
+        _import(ws, clock, data, fmt, may_review=True)
+    (bad,) = caught.value.details["bad_tasks"]
+    assert "an admin's review decided 'pos'" in bad["reasons"][0]
+    with ws.db.session(SYSTEM) as s:
+        empty = s.scalars(select(LabelingQueueRow).where(LabelingQueueRow.name == "empty")).one()
+        report = import_labels(s, empty, data, format=fmt, clock=clock, actor="dev", dry_run=True)
+    (bad,) = report.bad_tasks  # a developer's import may not decide as an admin
+    assert "needs the labeling:review permission" in bad.reasons[0]
 
 
 def test_export_labels_label_studio_has_data_predictions_and_choices(

@@ -184,6 +184,7 @@ async def import_queue(
             from_name=from_name,
             input_fields=fields or None,
             dry_run=dry_run,
+            may_review="labeling:review" in principal.permissions,
         )
         return json_bytes({"queue": queue.name, **report.to_dict()})
 
