@@ -52,7 +52,7 @@ from baryon.core.errors import BaryonError, Conflict, InvalidInput, ModelNotRead
 from baryon.core.jsonvalues import to_jsonable
 from baryon.flywheel.compare import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, paired_deltas
 from baryon.flywheel.labels import TRUSTED_ROLES, Gathered, Watermark, gather
-from baryon.flywheel.records import Cycle, create_cycle, cycle_row
+from baryon.flywheel.records import Cycle, create_cycle, cycle_row, refuse_concurrent
 from baryon.flywheel.rows import CLASSIFIER_TASKS, Columns, NewRows, build_rows
 from baryon.flywheel.tables import FlywheelCycleRow
 
@@ -427,7 +427,9 @@ class FlywheelCycle:
         Raises
         ------
         NotFound, Conflict, InvalidInput
-            As :meth:`resolve` (nothing is recorded) and :func:`create_cycle`.
+            As :meth:`resolve` (nothing is recorded) and :func:`create_cycle`;
+            ``cycle_in_progress`` when a cycle of the model run by a job is queued or
+            running (:func:`~baryon.flywheel.records.refuse_concurrent`).
         BaryonError
             Any later failure: the cycle is recorded ``failed`` with the error's code
             and message in ``report["error"]``, then the error is raised.
@@ -439,6 +441,7 @@ class FlywheelCycle:
             org_id = self.ws.scope.org_id
             assert org_id is not None
             with self.ws.db.session(self.ws.scope) as session:
+                refuse_concurrent(session, org_id=org_id, model_name=self.model_name)
                 cycle_id = create_cycle(
                     session, org_id=org_id, model_name=self.model_name, status="running",
                     clock=self.ws.clock, iteration_id=iteration_id,
@@ -650,7 +653,10 @@ def run_cycle(
     NotFound
         ``model_not_found``, ``iteration_not_found``, ``cycle_not_found``.
     Conflict
-        ``no_champion``, ``iteration_closed``.
+        ``no_champion``, ``iteration_closed``, ``cycle_in_progress`` (a cycle of the
+        model run by a job is queued or running; cycles run in process by this
+        function, without a job, are not checked against each other: use
+        :func:`~baryon.flywheel.jobs.run_cycle_here` for that).
     InvalidInput
         ``not_a_classifier``, ``no_recipe``, ``invalid_min_delta``.
     BaryonError
