@@ -351,8 +351,8 @@ def cycle_state(ws: Workspace, queue: JobQueue, cycle_id: str) -> CycleState:
 
 
 def cycle_states(ws: Workspace, queue: JobQueue, cycles: Sequence[Cycle]) -> list[CycleState]:
-    """Attach their job's state to cycles (looked up for unfinished ones only)."""
-    return [CycleState(c, None if c.finished else _job(queue, ws, c.job_id)) for c in cycles]
+    """Attach their job's state to cycles, as :func:`cycle_state` does for one."""
+    return [CycleState(c, _job(queue, ws, c.job_id)) for c in cycles]
 
 
 def _job(queue: JobQueue, ws: Workspace, job_id: str | None) -> Job | None:

@@ -66,6 +66,9 @@ def test_post_cycle_202_worker_runs_it_get_shows_the_report(
     assert (done["champion_version"], done["candidate_version"]) == (1, 2)
     listed = viewer.get("/v1/flywheel/cycles", params={"model": MODEL}).json()
     assert [c["id"] for c in listed] == [submitted["cycle_id"]]
+    # QA 13 #9: the list gave job_status, stage, progress and attempts null
+    assert listed == [done]
+    assert (listed[0]["job_status"], listed[0]["attempts"]) == ("succeeded", 1)
     assert viewer.get("/v1/flywheel/cycles", params={"model": "other"}).json() == []
 
 
@@ -127,7 +130,10 @@ def test_sdk_run_flywheel_and_wait_for_cycle_with_the_in_process_worker(
             cycle = sdk.wait_for_cycle(submitted.cycle_id, timeout=300, poll=0.05)
             assert cycle.status == "promoted"
             assert cycle.report["decision"] == "promoted"
-            assert [c.id for c in sdk.flywheel_cycles(model=MODEL)] == [cycle.id]
+            (listed,) = sdk.flywheel_cycles(model=MODEL)
+            assert (listed.id, listed.status, listed.job_id) == (cycle.id, "promoted", cycle.job_id)
+            # the job ends just after its cycle: running or succeeded, never unknown
+            assert (listed.job_status in ("running", "succeeded"), listed.attempts) == (True, 1)
             again = sdk.wait_for_cycle(sdk.run_flywheel(MODEL).cycle_id, timeout=300, poll=0.05)
             assert again.status == "nothing_new"
             with pytest.raises(NotFound) as info:
