@@ -152,6 +152,7 @@ def import_(
                 session, found, data, format=fmt, clock=ws.clock, actor=cli_actor(),
                 from_name=from_name, input_fields=input_field or None, dry_run=dry_run,
                 may_review=True,  # the command line acts as the organization
+                max_text_chars=ws.settings.max_text_chars,
             )  # fmt: skip
             out = {"queue": found.name, **report.to_dict()}
     except InvalidInput as exc:

@@ -59,14 +59,22 @@ class ParsedTask:
     """The final label an admin gave in review (status ``done``, resolution ``review``)."""
 
 
+#: Longest text of an input field when the caller gives no limit (``Settings.max_text_chars``).
+DEFAULT_MAX_TEXT_CHARS = 10_000
+#: The input field of text models: its value must be a non-blank text.
+TEXT_FIELD = "text"
+
+
 @dataclass(frozen=True)
 class Rules:
-    """What a task must satisfy: the queue's classes, input fields and LS control."""
+    """What a task must satisfy: the queue's classes, input fields and LS control, and the
+    longest text an input may hold (characters)."""
 
     classes: frozenset[str]
     input_fields: tuple[str, ...]
     from_name: str
     model_name: str
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
 
 
 @dataclass
@@ -174,15 +182,40 @@ def _loads(text: str, *, line: int | None = None) -> Any:
         raise malformed(f"not valid JSON: {message}", **where) from None
 
 
-def _check_input(task: ParsedTask, data: Any, rules: Rules, what: str) -> None:
+def _check_input(
+    task: ParsedTask, data: Any, rules: Rules, what: str, *, empty_is_missing: bool = False
+) -> None:
+    """Take the task's input from ``data``: every input field, present and usable.
+
+    A field is missing when absent or ``null`` (or an empty CSV cell:
+    ``empty_is_missing``); the ``text`` field must be a text with something in it; no
+    text may be longer than ``rules.max_text_chars`` (what the model would refuse to
+    predict).
+    """
     if not isinstance(data, dict):
         task.problems.append(f"{what} is not an object")
         return
-    missing = [f for f in rules.input_fields if data.get(f) is None or data.get(f) == ""]
+    missing = [
+        f
+        for f in rules.input_fields
+        if data.get(f) is None or (empty_is_missing and data.get(f) == "")
+    ]
     if missing:
         task.problems.append(f"{what} has no {', '.join(repr(f) for f in missing)}")
         return
-    task.input = {f: data[f] for f in rules.input_fields}
+    bad = len(task.problems)
+    for name in rules.input_fields:
+        value = data[name]
+        if name == TEXT_FIELD and not isinstance(value, str):
+            task.problems.append(f"{what}: {name!r} is not a text (got {value!r:.40})")
+        elif isinstance(value, str) and not value.strip():
+            task.problems.append(f"{what}: {name!r} is empty")
+        elif isinstance(value, str) and len(value) > rules.max_text_chars:
+            task.problems.append(
+                f"{what}: {name!r} is longer than {rules.max_text_chars} characters ({len(value)})"
+            )
+    if len(task.problems) == bad:
+        task.input = {f: data[f] for f in rules.input_fields}
 
 
 def _check_label(task: ParsedTask, label: Any, rules: Rules, what: str) -> str | None:
@@ -329,12 +362,11 @@ def _ls_prediction(task: ParsedTask, raw: Any, rules: Rules, n: int) -> None:
 
 
 def read_label_studio(data: bytes, rules: Rules) -> list[ParsedTask]:
-    """Tasks of a Label Studio JSON export (a list of tasks, or one task object)."""
+    """Tasks of a Label Studio JSON export: a JSON list of task objects."""
     doc = _loads(_decode(data))
-    if isinstance(doc, dict):
-        doc = [doc]
     if not isinstance(doc, list):
-        raise malformed("a Label Studio export is a JSON list of tasks")
+        hint = " (one task: put it in [ ])" if isinstance(doc, dict) else ""
+        raise malformed(f"a Label Studio export is a JSON list of tasks{hint}")
     tasks = []
     for position, raw in enumerate(doc, start=1):
         task = ParsedTask(position)
@@ -582,7 +614,7 @@ def read_csv(data: bytes, rules: Rules) -> list[ParsedTask]:
             )
         row = dict(zip(header, values, strict=True))
         probe = ParsedTask(len(tasks) + 1, line=number)
-        _check_input(probe, row, rules, f"line {number}")
+        _check_input(probe, row, rules, f"line {number}", empty_is_missing=True)
         key = json.dumps(probe.input, sort_keys=True) if probe.input is not None else f"#{number}"
         task = by_input.get(key)
         if task is None:

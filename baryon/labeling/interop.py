@@ -63,6 +63,7 @@ from baryon.core.errors import InvalidInput
 from baryon.core.ids import new_id
 from baryon.labeling._interop_formats import (
     CSV_COLUMNS,
+    DEFAULT_MAX_TEXT_CHARS,
     ExportedAnnotation,
     ExportedTask,
     ParsedAnnotation,
@@ -557,6 +558,7 @@ def import_labels(
     input_fields: Sequence[str] | None = None,
     dry_run: bool = False,
     may_review: bool = False,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
 ) -> ImportReport:
     """Import a label file into ``queue`` in the caller's transaction, all or nothing.
 
@@ -581,6 +583,9 @@ def import_labels(
         the file says an admin decided (status ``done``, resolution ``review``) is
         ``done`` with that label and resolution; without this permission such a task
         is bad.
+    max_text_chars : int
+        Longest text an input field may hold, in characters
+        (``Settings.max_text_chars``: what the model would refuse to predict).
 
     Returns
     -------
@@ -604,7 +609,7 @@ def import_labels(
         )
     if not data.strip():
         raise InvalidInput("the file is empty", code="empty_import")
-    rules = Rules(frozenset(queue.classes), fields, from_name, queue.model_name)
+    rules = Rules(frozenset(queue.classes), fields, from_name, queue.model_name, max_text_chars)
     tasks = _READERS[format](data, rules)
     if not tasks:
         raise InvalidInput("the file holds no task", code="empty_import")

@@ -254,6 +254,34 @@ def test_import_labels_bad_tasks_are_reported_and_nothing_is_imported(
     assert _count(ws, AnnotationRow) == 0
 
 
+def test_import_labels_inputs_the_model_could_not_take_are_bad_tasks(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    # QA 13 #11: a number as text and a text past max_text_chars were imported, then
+    # left out by the flywheel (invalid_input) or refused by predict
+    with ws.db.session(SYSTEM) as s:
+        make_queue(s, clock, name="copy")
+    lines = [
+        {"input": {"text": "fine"}, "label": "pos"},
+        {"input": {"text": 12345}, "label": "pos"},
+        {"input": {"text": "x" * 101}, "label": "pos"},
+        {"input": {"text": "   "}, "label": "pos"},
+        {"input": {"text": None}, "label": "pos"},
+    ]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+    report = _import(ws, clock, data, "jsonl", dry_run=True, max_text_chars=100)
+
+    reasons = {b["line"]: b["reasons"] for b in report["bad_tasks"]}
+    assert reasons == {
+        2: ["input: 'text' is not a text (got 12345)"],
+        3: ["input: 'text' is longer than 100 characters (101)"],
+        4: ["input: 'text' is empty"],
+        5: ["input has no 'text'"],
+    }
+    assert report["created"] == 1
+
+
 def test_import_labels_dry_run_reports_and_writes_nothing(ws: Workspace, clock: FixedClock) -> None:
     with ws.db.session(SYSTEM) as s:
         make_queue(s, clock, name="copy")
@@ -321,6 +349,8 @@ def test_import_labels_conflicts_with_the_queue_are_bad_tasks(
         ("label-studio", b'[{"data": {"text": "x"}', "malformed_import", "line 1"),
         ("label-studio", b'{"data": 1} trailing', "malformed_import", "not valid JSON"),
         ("label-studio", b'"a string"', "malformed_import", "list of tasks"),
+        # QA 13 #11: a top-level object was read as one task
+        ("label-studio", b'{"data": {"text": "x"}}', "malformed_import", "put it in [ ]"),
         ("label-studio", b"[NaN]", "malformed_import", "NaN is not a JSON number"),
         ("label-studio", b"[" * 100_000, "malformed_import", "not valid JSON"),
         ("jsonl", b'{"input": {"text": "x"}}\n{oops\n', "malformed_import", "line 2"),

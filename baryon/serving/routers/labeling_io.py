@@ -185,6 +185,7 @@ async def import_queue(
             input_fields=fields or None,
             dry_run=dry_run,
             may_review="labeling:review" in principal.permissions,
+            max_text_chars=state.settings.max_text_chars,
         )
         return json_bytes({"queue": queue.name, **report.to_dict()})
 
