@@ -1573,10 +1573,10 @@ class Client:
     ) -> FlywheelCycleSubmittedOut:
         """Run one flywheel cycle of ``model`` as a background job; returns at once.
 
-        Bad input (unknown model, no champion, not a classifier, unknown iteration, a
-        cycle of the model already queued or running) is raised here, before anything
-        is written. Follow the cycle with :meth:`flywheel_cycle` or
-        :meth:`wait_for_cycle`.
+        ``iteration_id`` is the iteration's id (``it_…``) or its name. Bad input
+        (unknown model, no champion, not a classifier, unknown iteration, a cycle of the
+        model already queued or running) is raised here, before anything is written.
+        Follow the cycle with :meth:`flywheel_cycle` or :meth:`wait_for_cycle`.
         """
         body: dict[str, Any] = {"min_delta": min_delta}
         if iteration_id is not None:

@@ -102,7 +102,8 @@ def run_cmd(
         typer.Option("--wait", help="Run the cycle here and now and print its report."),
     ] = False,
     iteration: Annotated[
-        str | None, typer.Option("--iteration", help="The iteration (it_…) it counts towards.")
+        str | None,
+        typer.Option("--iteration", help="The iteration (name or it_…) it counts towards."),
     ] = None,
     min_delta: Annotated[
         float, typer.Option("--min-delta", help="Required gain at the gate (a tie never wins).")

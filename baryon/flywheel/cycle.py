@@ -629,7 +629,7 @@ def run_cycle(
     model_name : str
         A classifier of the organization, with a champion.
     iteration_id : str, optional
-        The iteration (``it_…``) the cycle counts towards.
+        The iteration the cycle counts towards: its id (``it_…``) or its name.
     min_delta : float
         Required improvement of the primary metric at the gate (>= 0).
     actor : str

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from baryon.core.errors import Conflict, NotFound
 from baryon.core.ids import new_id
-from baryon.flywheel.tables import FlywheelCycleRow, IterationRow
+from baryon.flywheel.iterations import get_iteration
+from baryon.flywheel.tables import FlywheelCycleRow
 from baryon.jobs.queue import SUCCEEDED, Job
 from baryon.jobs.tables import JobRow
 from baryon.training.tables import RegisteredModelRow
@@ -203,6 +204,9 @@ def create_cycle(
 ) -> Cycle:
     """Insert a cycle row (``queued`` for a job, ``running`` in-process) in ``session``.
 
+    ``iteration_id`` is an iteration's id (``it_…``) or its name; the cycle records
+    the id.
+
     Raises
     ------
     NotFound
@@ -212,13 +216,10 @@ def create_cycle(
         ``iteration_closed``: the iteration is closed.
     """
     if iteration_id is not None:
-        iteration = session.scalars(
-            select(IterationRow).where(IterationRow.id == iteration_id)
-        ).first()
-        if iteration is None:
-            raise NotFound(f"no iteration {iteration_id!r}", code="iteration_not_found")
+        iteration = get_iteration(session, iteration_id, org_id=org_id)
         if iteration.status == "closed":
-            raise Conflict(f"iteration {iteration_id!r} is closed", code="iteration_closed")
+            raise Conflict(f"iteration {iteration.name!r} is closed", code="iteration_closed")
+        iteration_id = iteration.id
     row = FlywheelCycleRow(
         id=new_id("fw", clock),
         org_id=org_id,

@@ -323,7 +323,7 @@ def test_run_cycle_counts_towards_an_open_iteration_refuses_a_closed_one(
         for ident, status in (("it_open", "open"), ("it_closed", "closed")):
             session.add(
                 IterationRow(
-                    id=ident, org_id=org_id, name=ident, starts_at=now, ends_at=now,
+                    id=ident, org_id=org_id, name=f"{ident}_name", starts_at=now, ends_at=now,
                     goals=[], status=status, summary={}, created_at=now, closed_at=None,
                 )
             )  # fmt: skip
@@ -335,8 +335,11 @@ def test_run_cycle_counts_towards_an_open_iteration_refuses_a_closed_one(
         run_cycle(ws, MODEL, iteration_id="it_nope")
     assert missing.value.code == "iteration_not_found"
     assert counts(ws) == before
-    cycle = run_cycle(ws, MODEL, iteration_id="it_open")
-    assert cycle.iteration_id == "it_open"
+    with pytest.raises(Conflict) as by_name:  # a name works like an id (QA 13 #6)
+        run_cycle(ws, MODEL, iteration_id="it_closed_name")
+    assert by_name.value.code == "iteration_closed"
+    cycle = run_cycle(ws, MODEL, iteration_id="it_open_name")
+    assert cycle.iteration_id == "it_open"  # the id is recorded
     assert [c.id for c in list_cycles(ws, model=MODEL)] == [cycle.id]
 
 

@@ -157,3 +157,20 @@ def test_post_cycle_without_body_is_accepted(
 ) -> None:
     response = api(tenants.keys["acme:owner"]).post(f"/v1/flywheel/{MODEL}/cycles")
     assert response.status_code == 202, response.text
+
+
+def test_post_cycle_iteration_by_name_or_id(
+    api: ClientFactory, tenants: Tenants, acme: Workspace
+) -> None:
+    # QA 13 #6: {"iteration_id": "w52"} was iteration_not_found though w52 existed
+    owner = api(tenants.keys["acme:owner"])
+    made = owner.post("/v1/iterations", json={"name": "w52", "ends_at": "2026-12-30T00:00:00Z"})
+    assert made.status_code == 201, made.text
+    globex = api(tenants.keys["globex:owner"])
+    assert globex.post("/v1/iterations", json={"name": "mine", "ends_at": "2026-12-30T00:00:00Z"})
+    hidden = owner.post(f"/v1/flywheel/{MODEL}/cycles", json={"iteration_id": "mine"})
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "iteration_not_found")
+    response = owner.post(f"/v1/flywheel/{MODEL}/cycles", json={"iteration_id": "w52"})
+    assert response.status_code == 202, response.text
+    cycle = owner.get(f"/v1/flywheel/cycles/{response.json()['cycle_id']}").json()
+    assert cycle["iteration_id"] == made.json()["id"]
