@@ -136,6 +136,9 @@ def test_sdk_run_flywheel_and_wait_for_cycle_with_the_in_process_worker(
             assert (listed.job_status in ("running", "succeeded"), listed.attempts) == (True, 1)
             again = sdk.wait_for_cycle(sdk.run_flywheel(MODEL).cycle_id, timeout=300, poll=0.05)
             assert again.status == "nothing_new"
+            # QA 13 #7: docs/flywheel.md's example reads metrics only when there are some
+            assert "metrics" not in again.report
+            assert again.report["message"].startswith("nothing new")
             with pytest.raises(NotFound) as info:
                 sdk.flywheel_cycle("fw_00000000000000000000000000")
             assert info.value.code == "cycle_not_found"
