@@ -238,6 +238,32 @@ def error_from_response(response: httpx.Response) -> BaryonError:
     return cls(str(doc.get("detail", code)), code=code, details=details)
 
 
+def _when(value: datetime | str | None, what: str) -> str | None:
+    """``value`` as an ISO 8601 text for the server: a ``datetime``, or a text that
+    already is one (``"2026-12-30T00:00:00Z"``); ``None`` stays ``None``.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_datetime``: neither a ``datetime`` nor an ISO 8601 text.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise InvalidInput(
+        f"{what} must be a datetime or an ISO 8601 text, got {value!r:.60}",
+        code="invalid_datetime",
+    )
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     try:
@@ -621,16 +647,16 @@ class Client:
     def usage(
         self,
         *,
-        start: datetime | None = None,
-        end: datetime | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
         group_by: str = "endpoint",
     ) -> UsageOut:
         """The organization's usage in ``[start, end)`` (default: this billing period)."""
         return self._get(
             "/v1/usage",
             UsageOut,
-            start=None if start is None else start.isoformat(),
-            end=None if end is None else end.isoformat(),
+            start=_when(start, "start"),
+            end=_when(end, "end"),
             group_by=group_by,
         )
 
@@ -740,7 +766,7 @@ class Client:
         *,
         ticker: str | None = None,
         window: str = "1h",
-        at: datetime | None = None,
+        at: datetime | str | None = None,
     ) -> IndexResponse:
         """The mood index ``(bullish - bearish) / n`` of the organization's items.
 
@@ -759,14 +785,14 @@ class Client:
             IndexResponse,
             ticker=ticker,
             window=window,
-            at=None if at is None else at.isoformat(),
+            at=_when(at, "at"),
         )
 
     def sentiment_alerts(
         self,
         *,
         ticker: str | None = None,
-        since: datetime | None = None,
+        since: datetime | str | None = None,
         limit: int = 50,
         items_per_alert: int = 20,
     ) -> list[AlertOut]:
@@ -779,7 +805,7 @@ class Client:
             "/v1/sentiment/alerts",
             list[AlertOut],
             ticker=ticker,
-            since=None if since is None else since.isoformat(),
+            since=_when(since, "since"),
             limit=limit,
             items_per_alert=items_per_alert,
         )
@@ -1487,24 +1513,26 @@ class Client:
         self,
         name: str,
         *,
-        ends_at: datetime,
-        starts_at: datetime | None = None,
+        ends_at: datetime | str,
+        starts_at: datetime | str | None = None,
         goals: Sequence[Mapping[str, Any]] = (),
         idempotency_key: str | None = None,
     ) -> IterationOut:
         """Create an iteration: a time box (datetimes with a time zone) with goals.
 
+        ``ends_at`` and ``starts_at`` are ``datetime`` objects or ISO 8601 texts
+        (``"2026-12-30T00:00:00Z"``); anything else raises ``invalid_datetime``.
         ``goals`` are ``{"model": NAME, "metric": "accuracy", "op": ">=", "target":
         0.94}`` each (:func:`baryon.flywheel.iterations.parse_goal` reads
         ``"NAME accuracy>=0.94"``). ``starts_at`` defaults to now on the server.
         """
         body: dict[str, Any] = {
             "name": name,
-            "ends_at": ends_at.isoformat(),
+            "ends_at": _when(ends_at, "ends_at"),
             "goals": [dict(g) for g in goals],
         }
         if starts_at is not None:
-            body["starts_at"] = starts_at.isoformat()
+            body["starts_at"] = _when(starts_at, "starts_at")
         return self._post("/v1/iterations", IterationOut, body, idempotency_key)
 
     def iteration(self, iteration: str) -> IterationOut:
