@@ -161,16 +161,35 @@ def import_(
         raise
     if as_json:
         print_json(out)
-        return
-    if out["bad"]:
-        _print_bad(out, False)
-    verb = "would import" if dry_run else "imported"
-    console.print(
-        f"{verb} {out['tasks']} task(s) into {out['queue']}: {out['created']} new, "
-        f"{out['merged']} merged, {out['annotations']} annotation(s) added, "
-        f"{out['unchanged']} already there; {out['done']} done, {out['review']} to review, "
-        f"{out['skipped']} skipped"
+    else:
+        _print_summary(out, dry_run)
+    if out["bad"]:  # a dry run of a file that an import would refuse: exit non-zero too
+        if not as_json:
+            _print_bad(out, False)
+        raise InvalidInput(
+            f"{out['bad']} of {out['tasks']} task(s) are bad; an import of this file would "
+            "import nothing",
+            code="import_rejected",
+        )
+
+
+def _print_summary(out: dict[str, Any], dry_run: bool) -> None:
+    good = out["tasks"] - out["bad"]
+    reviewed = f" ({out['reviewed']} by an admin's review)" if out["reviewed"] else ""
+    counts = (
+        f"{out['created']} new, {out['merged']} merged, {out['annotations']} annotation(s) "
+        f"added, {out['unchanged']} already there; {out['done']} done{reviewed}, "
+        f"{out['review']} to review, {out['skipped']} skipped"
     )
+    if not dry_run:
+        console.print(f"imported {out['tasks']} task(s) into {out['queue']}: {counts}")
+    elif not out["bad"]:
+        console.print(f"would import {out['tasks']} task(s) into {out['queue']}: {counts}")
+    else:
+        console.print(
+            f"would import nothing into {out['queue']}: {out['bad']} of {out['tasks']} "
+            f"task(s) are bad; the {good} good task(s) alone would give: {counts}"
+        )
 
 
 def _print_bad(report: dict[str, Any], as_json: bool) -> None:

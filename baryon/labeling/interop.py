@@ -353,7 +353,8 @@ class BadTask:
 class ImportReport:
     """What an import did (or, with ``dry_run`` or bad tasks, would have done).
 
-    The counts (but ``tasks`` and ``bad``) are of the file's good tasks.
+    ``tasks`` and ``bad`` count the whole file; the other counts are what its good
+    tasks alone give (a file with a bad task imports nothing).
 
     Attributes
     ----------
