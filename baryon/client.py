@@ -1302,6 +1302,7 @@ class Client:
         input_fields: Sequence[str] | None = None,
         dry_run: bool = False,
         idempotency_key: str | None = None,
+        to_name: str | None = None,
     ) -> ImportReportOut:
         """Import a Label Studio export, CSV or JSONL file into a queue, all or nothing.
 
@@ -1319,6 +1320,9 @@ class Client:
             Check and report without writing.
         idempotency_key : str, optional
             Default: a fresh one, so a retry answers the first report.
+        to_name : str, optional
+            Label Studio's object name in results (default: ``text``, else the first
+            input field).
 
         Raises
         ------
@@ -1348,6 +1352,7 @@ class Client:
             params={
                 "format": format,
                 "from_name": from_name,
+                "to_name": to_name,
                 "input_field": list(input_fields) if input_fields else None,
                 "dry_run": "true" if dry_run else None,
             },

@@ -127,6 +127,14 @@ def import_(
         str | None, typer.Option("--format", help="label-studio, csv or jsonl (default: suffix).")
     ] = None,
     from_name: _FROM_NAME = "label",
+    to_name: Annotated[
+        str | None,
+        typer.Option(
+            "--to-name",
+            help="Label Studio's object name in results (default: text, else the first "
+            "input field).",
+        ),
+    ] = None,
     input_field: Annotated[
         list[str] | None,
         typer.Option("--input-field", help="An input field (repeatable; default: the queue's)."),
@@ -150,7 +158,8 @@ def import_(
             found = get_queue(session, queue)
             report = import_labels(
                 session, found, data, format=fmt, clock=ws.clock, actor=cli_actor(),
-                from_name=from_name, input_fields=input_field or None, dry_run=dry_run,
+                from_name=from_name, to_name=to_name, input_fields=input_field or None,
+                dry_run=dry_run,
                 may_review=True,  # the command line acts as the organization
                 max_text_chars=ws.settings.max_text_chars,
             )  # fmt: skip

@@ -75,6 +75,8 @@ class Rules:
     from_name: str
     model_name: str
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    to_name: str | None = None
+    """The object a result must name (Label Studio ``to_name``); ``None``: not checked."""
 
 
 @dataclass
@@ -296,7 +298,10 @@ def parse_model_version(value: Any, model_name: str) -> int | None:
 # ------------------------------------------------------------ Label Studio
 def _ls_choice(task: ParsedTask, result: Any, rules: Rules, what: str) -> str | None:
     """The one choice of a ``result`` list, checked; ``None`` with a problem if bad."""
-    if not isinstance(result, list) or not result:
+    if not isinstance(result, list):
+        task.problems.append(f"{what}: result is not a list of results")
+        return None
+    if not result:
         task.problems.append(f"{what} has an empty result")
         return None
     if len(result) > 1:
@@ -309,6 +314,11 @@ def _ls_choice(task: ParsedTask, result: Any, rules: Rules, what: str) -> str | 
     if item.get("from_name") != rules.from_name:
         task.problems.append(
             f"{what}: unknown from_name {item.get('from_name')!r} (expected {rules.from_name!r})"
+        )
+        return None
+    if rules.to_name is not None and item.get("to_name") != rules.to_name:
+        task.problems.append(
+            f"{what}: unknown to_name {item.get('to_name')!r} (expected {rules.to_name!r})"
         )
         return None
     if item.get("type") != "choices":

@@ -560,6 +560,7 @@ def import_labels(
     dry_run: bool = False,
     may_review: bool = False,
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    to_name: str | None = None,
 ) -> ImportReport:
     """Import a label file into ``queue`` in the caller's transaction, all or nothing.
 
@@ -579,6 +580,9 @@ def import_labels(
         other fields of ``data`` are ignored.
     dry_run : bool
         Check only: nothing is written, bad tasks are reported, not raised.
+    to_name : str, optional
+        The object Label Studio results must name (default: ``text`` when it is an
+        input field, else the first input field, as :func:`export_labels` writes).
     may_review : bool
         Whether the importer may make review decisions (``labeling:review``): a task
         the file says an admin decided (status ``done``, resolution ``review``) is
@@ -610,7 +614,10 @@ def import_labels(
         )
     if not data.strip():
         raise InvalidInput("the file is empty", code="empty_import")
-    rules = Rules(frozenset(queue.classes), fields, from_name, queue.model_name, max_text_chars)
+    rules = Rules(
+        frozenset(queue.classes), fields, from_name, queue.model_name, max_text_chars,
+        to_name or _to_name(fields),
+    )  # fmt: skip
     tasks = _READERS[format](data, rules)
     if not tasks:
         raise InvalidInput("the file holds no task", code="empty_import")

@@ -254,6 +254,28 @@ def test_import_labels_bad_tasks_are_reported_and_nothing_is_imported(
     assert _count(ws, AnnotationRow) == 0
 
 
+def test_import_labels_label_studio_result_names_the_object_and_is_a_list(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    # QA 13 #13: a wrong to_name was accepted; a result that is an object was "empty"
+    with ws.db.session(SYSTEM) as s:
+        make_queue(s, clock, name="copy")
+    other = {**_choice("pos"), "to_name": "other"}
+    tasks = [
+        {"data": {"text": "a"}, "annotations": [{"completed_by": 1, "result": [other]}]},
+        {"data": {"text": "b"}, "annotations": [{"completed_by": 1, "result": {"x": 1}}]},
+        {"data": {"text": ""}, "annotations": [{"completed_by": 1, "result": [_choice("pos")]}]},
+    ]
+    report = _import(ws, clock, json.dumps(tasks).encode(), "label-studio", dry_run=True)
+    assert [b["reasons"] for b in report["bad_tasks"]] == [
+        ["annotation 1: unknown to_name 'other' (expected 'text')"],
+        ["annotation 1: result is not a list of results"],
+        ["data: 'text' is empty"],
+    ]
+    named = _import(ws, clock, json.dumps(tasks[:1]).encode(), "label-studio", to_name="other")
+    assert (named["bad"], named["done"]) == (0, 1)
+
+
 def test_import_labels_inputs_the_model_could_not_take_are_bad_tasks(
     ws: Workspace, clock: FixedClock
 ) -> None:
