@@ -1062,7 +1062,11 @@ class Client:
         seconds: float | None = None,
         idempotency_key: str | None = None,
     ) -> SubmissionOut:
-        """Skip a task, saying why; it is never offered to you again."""
+        """Skip a task, saying why; it is never offered to you again.
+
+        Skipping again for the same reason returns the skip; for another reason it
+        raises :class:`~baryon.core.errors.Conflict` ``already_skipped``.
+        """
         path = f"/v1/labeling/tasks/{quote(task_id, safe='')}/skip"
         body = {"reason": reason, "seconds": seconds}
         return self._post(path, SubmissionOut, body, idempotency_key)
