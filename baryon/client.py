@@ -248,6 +248,32 @@ def error_from_response(response: httpx.Response) -> BaryonError:
     return cls(str(doc.get("detail", code)), code=code, details=details)
 
 
+def _when(value: datetime | str | None, what: str) -> str | None:
+    """``value`` as an ISO 8601 text for the server: a ``datetime``, or a text that
+    already is one (``"2026-12-30T00:00:00Z"``); ``None`` stays ``None``.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_datetime``: neither a ``datetime`` nor an ISO 8601 text.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise InvalidInput(
+        f"{what} must be a datetime or an ISO 8601 text, got {value!r:.60}",
+        code="invalid_datetime",
+    )
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     try:
@@ -708,16 +734,16 @@ class Client:
     def usage(
         self,
         *,
-        start: datetime | None = None,
-        end: datetime | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
         group_by: str = "endpoint",
     ) -> UsageOut:
         """The organization's usage in ``[start, end)`` (default: this billing period)."""
         return self._get(
             "/v1/usage",
             UsageOut,
-            start=None if start is None else start.isoformat(),
-            end=None if end is None else end.isoformat(),
+            start=_when(start, "start"),
+            end=_when(end, "end"),
             group_by=group_by,
         )
 
@@ -827,7 +853,7 @@ class Client:
         *,
         ticker: str | None = None,
         window: str = "1h",
-        at: datetime | None = None,
+        at: datetime | str | None = None,
     ) -> IndexResponse:
         """The mood index ``(bullish - bearish) / n`` of the organization's items.
 
@@ -846,14 +872,14 @@ class Client:
             IndexResponse,
             ticker=ticker,
             window=window,
-            at=None if at is None else at.isoformat(),
+            at=_when(at, "at"),
         )
 
     def sentiment_alerts(
         self,
         *,
         ticker: str | None = None,
-        since: datetime | None = None,
+        since: datetime | str | None = None,
         limit: int = 50,
         items_per_alert: int = 20,
     ) -> list[AlertOut]:
@@ -866,7 +892,7 @@ class Client:
             "/v1/sentiment/alerts",
             list[AlertOut],
             ticker=ticker,
-            since=None if since is None else since.isoformat(),
+            since=_when(since, "since"),
             limit=limit,
             items_per_alert=items_per_alert,
         )
@@ -1025,7 +1051,8 @@ class Client:
         model : str
             A registered model of yours, or shared with you.
         classes : sequence of str, optional
-            Labels annotators may give (default: the model champion's classes).
+            Labels annotators may give: some of the model champion's classes
+            (default: all of them).
         overlap : int
             Annotators per task, 1 to 20.
         min_agreement : float
@@ -1040,7 +1067,8 @@ class Client:
         NotFound
             ``model_not_found``.
         InvalidInput
-            ``no_model_classes`` (give ``classes``), ``invalid_input``.
+            ``no_model_classes`` (give ``classes``), ``unknown_label`` (a class the
+            champion does not have), ``invalid_input``.
         """
         body = {
             "name": name, "model": model, "classes": None if classes is None else list(classes),
@@ -1121,7 +1149,11 @@ class Client:
         seconds: float | None = None,
         idempotency_key: str | None = None,
     ) -> SubmissionOut:
-        """Skip a task, saying why; it is never offered to you again."""
+        """Skip a task, saying why; it is never offered to you again.
+
+        Skipping again for the same reason returns the skip; for another reason it
+        raises :class:`~baryon.core.errors.Conflict` ``already_skipped``.
+        """
         path = f"/v1/labeling/tasks/{quote(task_id, safe='')}/skip"
         body = {"reason": reason, "seconds": seconds}
         return self._post(path, SubmissionOut, body, idempotency_key)
@@ -1367,6 +1399,7 @@ class Client:
         input_fields: Sequence[str] | None = None,
         dry_run: bool = False,
         idempotency_key: str | None = None,
+        to_name: str | None = None,
     ) -> ImportReportOut:
         """Import a Label Studio export, CSV or JSONL file into a queue, all or nothing.
 
@@ -1384,6 +1417,9 @@ class Client:
             Check and report without writing.
         idempotency_key : str, optional
             Default: a fresh one, so a retry answers the first report.
+        to_name : str, optional
+            Label Studio's object name in results (default: ``text``, else the first
+            input field).
 
         Raises
         ------
@@ -1413,6 +1449,7 @@ class Client:
             params={
                 "format": format,
                 "from_name": from_name,
+                "to_name": to_name,
                 "input_field": list(input_fields) if input_fields else None,
                 "dry_run": "true" if dry_run else None,
             },
@@ -1578,24 +1615,26 @@ class Client:
         self,
         name: str,
         *,
-        ends_at: datetime,
-        starts_at: datetime | None = None,
+        ends_at: datetime | str,
+        starts_at: datetime | str | None = None,
         goals: Sequence[Mapping[str, Any]] = (),
         idempotency_key: str | None = None,
     ) -> IterationOut:
         """Create an iteration: a time box (datetimes with a time zone) with goals.
 
+        ``ends_at`` and ``starts_at`` are ``datetime`` objects or ISO 8601 texts
+        (``"2026-12-30T00:00:00Z"``); anything else raises ``invalid_datetime``.
         ``goals`` are ``{"model": NAME, "metric": "accuracy", "op": ">=", "target":
         0.94}`` each (:func:`baryon.flywheel.iterations.parse_goal` reads
         ``"NAME accuracy>=0.94"``). ``starts_at`` defaults to now on the server.
         """
         body: dict[str, Any] = {
             "name": name,
-            "ends_at": ends_at.isoformat(),
+            "ends_at": _when(ends_at, "ends_at"),
             "goals": [dict(g) for g in goals],
         }
         if starts_at is not None:
-            body["starts_at"] = starts_at.isoformat()
+            body["starts_at"] = _when(starts_at, "starts_at")
         return self._post("/v1/iterations", IterationOut, body, idempotency_key)
 
     def iteration(self, iteration: str) -> IterationOut:
@@ -1664,10 +1703,10 @@ class Client:
     ) -> FlywheelCycleSubmittedOut:
         """Run one flywheel cycle of ``model`` as a background job; returns at once.
 
-        Bad input (unknown model, no champion, not a classifier, unknown iteration, a
-        cycle of the model already queued or running) is raised here, before anything
-        is written. Follow the cycle with :meth:`flywheel_cycle` or
-        :meth:`wait_for_cycle`.
+        ``iteration_id`` is the iteration's id (``it_…``) or its name. Bad input
+        (unknown model, no champion, not a classifier, unknown iteration, a cycle of the
+        model already queued or running) is raised here, before anything is written.
+        Follow the cycle with :meth:`flywheel_cycle` or :meth:`wait_for_cycle`.
         """
         body: dict[str, Any] = {"min_delta": min_delta}
         if iteration_id is not None:

@@ -1,10 +1,11 @@
 """``baryon flywheel run|schedule|list|show``: the data flywheel of a classifier.
 
 ``run MODEL`` queues one cycle as a ``flywheel`` job for a worker (``baryon serve``'s
-in-process one, or ``baryon worker``) and returns its ids; with ``--wait`` the cycle
-runs here, in this process, and its report is printed when it ends (no worker
-needed). ``schedule MODEL --every 1d`` (or ``--cron "0 3 * * *"``) has the workers
-queue one at each due time (manage it with ``baryon jobs schedules``). Like the other
+in-process one, or ``baryon worker``) and returns its ids; with ``--wait`` this
+process runs that job itself and prints the report when it ends (no worker needed;
+the cycle is checked against the model's other cycles like any job).
+``schedule MODEL --every 1d`` (or ``--cron "0 3 * * *"``) has the workers queue one
+at each due time (manage it with ``baryon jobs schedules``). Like the other
 nouns it acts on the operator organization, or on the global ``--org``'s. See
 ``docs/flywheel.md``.
 """
@@ -103,7 +104,8 @@ def run_cmd(
         typer.Option("--wait", help="Run the cycle here and now and print its report."),
     ] = False,
     iteration: Annotated[
-        str | None, typer.Option("--iteration", help="The iteration (it_…) it counts towards.")
+        str | None,
+        typer.Option("--iteration", help="The iteration (name or it_…) it counts towards."),
     ] = None,
     min_delta: Annotated[
         float, typer.Option("--min-delta", help="Required gain at the gate (a tie never wins).")
@@ -111,11 +113,11 @@ def run_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Run one flywheel cycle of MODEL: queued for a worker, or here with --wait."""
-    from baryon.flywheel.jobs import CycleState, prepare_cycle, submit_cycle
+    from baryon.flywheel.jobs import prepare_cycle, run_cycle_here, submit_cycle
 
     ws = get_workspace(ctx)
+    recipe = prepare_cycle(ws, model, min_delta=min_delta)
     if not wait:
-        recipe = prepare_cycle(ws, model, min_delta=min_delta)
         state = submit_cycle(
             ws, _queue(ws), recipe, actor=cli_actor(), iteration_id=iteration,
             min_delta=min_delta, trigger="cli",
@@ -130,8 +132,6 @@ def run_cmd(
             markup=False,
         )
         return
-    from baryon.flywheel.cycle import run_cycle
-
     said: list[str] = []
 
     def progress(stage: str, percent: float) -> None:
@@ -139,11 +139,10 @@ def run_cmd(
             said.append(stage)
             err_console.print(f"{percent:3.0f}% {stage}", highlight=False)
 
-    cycle = run_cycle(
-        ws, model, iteration_id=iteration, min_delta=min_delta, actor=cli_actor(),
-        trigger="cli", progress=progress,
-    )  # fmt: skip
-    data = CycleState(cycle, None).to_dict()
+    data = run_cycle_here(
+        ws, _queue(ws), recipe, actor=cli_actor(), iteration_id=iteration,
+        min_delta=min_delta, trigger="cli", progress=progress,
+    ).to_dict()  # fmt: skip
     if as_json:
         print_json(data)
     else:

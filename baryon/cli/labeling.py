@@ -88,7 +88,8 @@ def create_cmd(
         list[str] | None,
         typer.Option(
             "--class",
-            help="A label annotators may give (repeat; default: the model champion's classes).",
+            help="A label annotators may give, one of the model champion's classes "
+            "(repeat; default: all of them).",
         ),
     ] = None,
     overlap: Annotated[int, typer.Option("--overlap", help="Annotators per task.")] = 1,

@@ -127,6 +127,14 @@ def import_(
         str | None, typer.Option("--format", help="label-studio, csv or jsonl (default: suffix).")
     ] = None,
     from_name: _FROM_NAME = "label",
+    to_name: Annotated[
+        str | None,
+        typer.Option(
+            "--to-name",
+            help="Label Studio's object name in results (default: text, else the first "
+            "input field).",
+        ),
+    ] = None,
     input_field: Annotated[
         list[str] | None,
         typer.Option("--input-field", help="An input field (repeatable; default: the queue's)."),
@@ -150,7 +158,10 @@ def import_(
             found = get_queue(session, queue)
             report = import_labels(
                 session, found, data, format=fmt, clock=ws.clock, actor=cli_actor(),
-                from_name=from_name, input_fields=input_field or None, dry_run=dry_run,
+                from_name=from_name, to_name=to_name, input_fields=input_field or None,
+                dry_run=dry_run,
+                may_review=True,  # the command line acts as the organization
+                max_text_chars=ws.settings.max_text_chars,
             )  # fmt: skip
             out = {"queue": found.name, **report.to_dict()}
     except InvalidInput as exc:
@@ -159,16 +170,35 @@ def import_(
         raise
     if as_json:
         print_json(out)
-        return
-    if out["bad"]:
-        _print_bad(out, False)
-    verb = "would import" if dry_run else "imported"
-    console.print(
-        f"{verb} {out['tasks']} task(s) into {out['queue']}: {out['created']} new, "
-        f"{out['merged']} merged, {out['annotations']} annotation(s) added, "
-        f"{out['unchanged']} already there; {out['done']} done, {out['review']} to review, "
-        f"{out['skipped']} skipped"
+    else:
+        _print_summary(out, dry_run)
+    if out["bad"]:  # a dry run of a file that an import would refuse: exit non-zero too
+        if not as_json:
+            _print_bad(out, False)
+        raise InvalidInput(
+            f"{out['bad']} of {out['tasks']} task(s) are bad; an import of this file would "
+            "import nothing",
+            code="import_rejected",
+        )
+
+
+def _print_summary(out: dict[str, Any], dry_run: bool) -> None:
+    good = out["tasks"] - out["bad"]
+    reviewed = f" ({out['reviewed']} by an admin's review)" if out["reviewed"] else ""
+    counts = (
+        f"{out['created']} new, {out['merged']} merged, {out['annotations']} annotation(s) "
+        f"added, {out['unchanged']} already there; {out['done']} done{reviewed}, "
+        f"{out['review']} to review, {out['skipped']} skipped"
     )
+    if not dry_run:
+        console.print(f"imported {out['tasks']} task(s) into {out['queue']}: {counts}")
+    elif not out["bad"]:
+        console.print(f"would import {out['tasks']} task(s) into {out['queue']}: {counts}")
+    else:
+        console.print(
+            f"would import nothing into {out['queue']}: {out['bad']} of {out['tasks']} "
+            f"task(s) are bad; the {good} good task(s) alone would give: {counts}"
+        )
 
 
 def _print_bad(report: dict[str, Any], as_json: bool) -> None:

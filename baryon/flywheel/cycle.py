@@ -21,9 +21,10 @@ The frozen test split
     the rows the champion was measured on, and both are measured again here on them.
 Nothing new
     A cycle with no label after the watermark, or whose labels all had to be left out,
-    or with the same labels a cycle already tried against the same champion (the gate
-    kept the champion), makes no dataset version, run or model version: it is recorded
-    ``nothing_new`` and ends.
+    or that would add the same rows a cycle already tried against the same champion
+    (the gate kept the champion; the same labels, or new ones that were all left out),
+    makes no dataset version, run or model version: it is recorded ``nothing_new`` and
+    ends.
 The watermark
     The newest task and feedback a version holds are kept in its lineage
     (``lineage["watermark"]``, with ``lineage["model"]``); a champion trained on a
@@ -51,7 +52,7 @@ from baryon.core.errors import BaryonError, Conflict, InvalidInput, ModelNotRead
 from baryon.core.jsonvalues import to_jsonable
 from baryon.flywheel.compare import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, paired_deltas
 from baryon.flywheel.labels import TRUSTED_ROLES, Gathered, Watermark, gather
-from baryon.flywheel.records import Cycle, create_cycle, cycle_row
+from baryon.flywheel.records import Cycle, create_cycle, cycle_row, refuse_concurrent
 from baryon.flywheel.rows import CLASSIFIER_TASKS, Columns, NewRows, build_rows
 from baryon.flywheel.tables import FlywheelCycleRow
 
@@ -227,8 +228,16 @@ class FlywheelCycle:
         with self.ws.db.session(self.ws.scope) as session:
             return gather(session, self.model_name, recipe.since)
 
-    def already_tried(self, recipe: Recipe, gathered: Gathered) -> str | None:
-        """The id of a cycle that tried these labels against this champion (kept), if any."""
+    def already_tried(
+        self, recipe: Recipe, gathered: Gathered, rows: NewRows | None = None
+    ) -> str | None:
+        """The id of the kept cycle that tried the same data against this champion, if any.
+
+        The newest ``kept`` cycle of this champion tried the same data when it
+        gathered the same labels (the same watermark) or, given ``rows``, when it
+        added the same rows (:attr:`NewRows.digest`): labels left out (unknown,
+        invalid, duplicate, in the test split) change the watermark, not the rows.
+        """
         with self.ws.db.session(self.ws.scope) as session:
             last = session.scalars(
                 select(FlywheelCycleRow)
@@ -240,7 +249,13 @@ class FlywheelCycle:
                 .order_by(FlywheelCycleRow.created_at.desc(), FlywheelCycleRow.id.desc())
                 .limit(1)
             ).first()
-            if last is not None and last.report.get("watermark") == gathered.watermark.to_dict():
+            if last is None:
+                return None
+            report = last.report
+            if report.get("watermark") == gathered.watermark.to_dict():
+                return last.id
+            digest = None if rows is None else rows.digest
+            if digest is not None and report.get("rows_digest") == digest:
                 return last.id
         return None
 
@@ -412,7 +427,9 @@ class FlywheelCycle:
         Raises
         ------
         NotFound, Conflict, InvalidInput
-            As :meth:`resolve` (nothing is recorded) and :func:`create_cycle`.
+            As :meth:`resolve` (nothing is recorded) and :func:`create_cycle`;
+            ``cycle_in_progress`` when a cycle of the model run by a job is queued or
+            running (:func:`~baryon.flywheel.records.refuse_concurrent`).
         BaryonError
             Any later failure: the cycle is recorded ``failed`` with the error's code
             and message in ``report["error"]``, then the error is raised.
@@ -424,6 +441,7 @@ class FlywheelCycle:
             org_id = self.ws.scope.org_id
             assert org_id is not None
             with self.ws.db.session(self.ws.scope) as session:
+                refuse_concurrent(session, org_id=org_id, model_name=self.model_name)
                 cycle_id = create_cycle(
                     session, org_id=org_id, model_name=self.model_name, status="running",
                     clock=self.ws.clock, iteration_id=iteration_id,
@@ -469,6 +487,14 @@ class FlywheelCycle:
         report["overlap"] = dict(rows.overlap)
         if rows.table is None:
             return self._nothing_new(report, "every new label was left out (see skipped)")
+        report["rows_digest"] = rows.digest
+        tried = self.already_tried(recipe, gathered, rows)
+        if tried is not None:
+            return self._nothing_new(
+                report,
+                f"cycle {tried} already tried the same rows against this champion "
+                "(the labels since were all left out, see skipped)",
+            )
         report["rows_added"] = dict(rows.by_source)
         dataset = self.append(recipe, rows, self.lineage(recipe, gathered, rows))
         report["dataset"] = {"parent": recipe.parent.ref, "new": dataset.ref, "id": dataset.id}
@@ -604,7 +630,7 @@ def run_cycle(
     model_name : str
         A classifier of the organization, with a champion.
     iteration_id : str, optional
-        The iteration (``it_…``) the cycle counts towards.
+        The iteration the cycle counts towards: its id (``it_…``) or its name.
     min_delta : float
         Required improvement of the primary metric at the gate (>= 0).
     actor : str
@@ -628,7 +654,10 @@ def run_cycle(
     NotFound
         ``model_not_found``, ``iteration_not_found``, ``cycle_not_found``.
     Conflict
-        ``no_champion``, ``iteration_closed``.
+        ``no_champion``, ``iteration_closed``, ``cycle_in_progress`` (a cycle of the
+        model run by a job is queued or running; cycles run in process by this
+        function, without a job, are not checked against each other: use
+        :func:`~baryon.flywheel.jobs.run_cycle_here` for that).
     InvalidInput
         ``not_a_classifier``, ``no_recipe``, ``invalid_min_delta``.
     BaryonError

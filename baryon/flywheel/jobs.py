@@ -41,19 +41,23 @@ Scheduling: :mod:`baryon.flywheel.schedules` makes the ``flywheel`` kind schedul
 from __future__ import annotations
 
 import contextlib
+import functools
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from baryon.core.audit import record_audit
-from baryon.core.errors import Conflict, InvalidInput, NotFound
-from baryon.flywheel.cycle import FlywheelCycle, Recipe, check_min_delta, run_cycle
-from baryon.flywheel.records import Cycle, create_cycle, cycle_row, get_cycle
-from baryon.flywheel.tables import FlywheelCycleRow
-from baryon.jobs.queue import SUCCEEDED, Job, JobQueue
-from baryon.jobs.tables import JobRow
+from baryon.core.errors import InvalidInput, NotFound
+from baryon.flywheel.cycle import FlywheelCycle, Progress, Recipe, check_min_delta, run_cycle
+from baryon.flywheel.records import (
+    Cycle,
+    CycleState,
+    create_cycle,
+    cycle_row,
+    get_cycle,
+    refuse_concurrent,
+)
+from baryon.jobs.queue import Job, JobQueue
 from baryon.jobs.worker import Handler, JobCancelled, JobContext
 
 if TYPE_CHECKING:
@@ -69,6 +73,7 @@ __all__ = [
     "flywheel_handlers",
     "flywheel_job",
     "prepare_cycle",
+    "run_cycle_here",
     "submit_cycle",
 ]
 
@@ -76,48 +81,6 @@ __all__ = [
 FLYWHEEL = "flywheel"
 #: Attempts of a cycle's job: a worker that dies twice mid-cycle fails it.
 DEFAULT_MAX_ATTEMPTS = 2
-
-
-@dataclass(frozen=True)
-class CycleState:
-    """A cycle with the state of the job that runs it (``None`` for an in-process cycle).
-
-    Attributes
-    ----------
-    cycle : Cycle
-    job : Job or None
-    """
-
-    cycle: Cycle
-    job: Job | None = None
-
-    @property
-    def status(self) -> str:
-        """The cycle's status; ``failed`` when its job ended without ending it."""
-        job = self.job
-        if not self.cycle.finished and job is not None and job.finished:
-            return "failed" if job.status != SUCCEEDED else self.cycle.status
-        return self.cycle.status
-
-    @property
-    def active(self) -> bool:
-        """Whether the cycle is queued or running (and its job, if any, not ended)."""
-        return self.status in ("queued", "running")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The cycle's :meth:`~baryon.flywheel.records.Cycle.to_dict` plus its job's state."""
-        job = self.job
-        out = {**self.cycle.to_dict(), "status": self.status}
-        out.update(
-            job_status=None if job is None else job.status,
-            stage=None if job is None else job.stage,
-            progress=None if job is None else (100.0 if self.cycle.finished else job.progress),
-            attempts=None if job is None else job.attempts,
-        )
-        if self.status == "failed" and not self.cycle.finished and job is not None:
-            error = {"code": job.error_code, "message": job.error}
-            out["report"] = {**out["report"], "error": error}
-        return out
 
 
 # ------------------------------------------------------------------------ submit
@@ -199,7 +162,7 @@ def submit_cycle(
                 trigger=trigger, max_attempts=max_attempts, session=own,
             )  # fmt: skip
     model_name = recipe.champion.name
-    _refuse_concurrent(model_name, session)
+    refuse_concurrent(session, org_id=org_id, model_name=model_name)
     cycle = create_cycle(
         session, org_id=org_id, model_name=model_name, status="queued", clock=ws.clock,
         iteration_id=iteration_id, champion_version=recipe.champion.version,
@@ -231,30 +194,15 @@ def submit_cycle(
     return CycleState(Cycle.from_row(row), job)
 
 
-def _refuse_concurrent(model_name: str, session: Session) -> None:
-    """``cycle_in_progress`` when a job-run cycle of the model is queued or running."""
-    rows = session.scalars(
-        select(FlywheelCycleRow).where(
-            FlywheelCycleRow.model_name == model_name,
-            FlywheelCycleRow.status.in_(("queued", "running")),
-            FlywheelCycleRow.job_id.is_not(None),
-        )
-    ).all()
-    for row in rows:
-        job_row = session.get(JobRow, row.job_id)
-        job = None if job_row is None else Job.from_row(job_row)
-        state = CycleState(Cycle.from_row(row), job)
-        if state.active:
-            raise Conflict(
-                f"cycle {row.id} of {model_name!r} is {state.status}; wait for it to end",
-                code="cycle_in_progress",
-                details={"cycle_id": row.id},
-            )
-
-
 # ----------------------------------------------------------------------- handler
-def flywheel_job(ctx: JobContext) -> dict[str, Any]:
+def flywheel_job(ctx: JobContext, *, progress: Progress | None = None) -> dict[str, Any]:
     """The ``flywheel`` job handler: run the queued cycle named by the payload.
+
+    Parameters
+    ----------
+    ctx : JobContext
+    progress : callable, optional
+        Also told ``progress(stage, percent)`` at each step (the job records it too).
 
     Returns
     -------
@@ -285,14 +233,16 @@ def flywheel_job(ctx: JobContext) -> dict[str, Any]:
         )
     ws = ctx.workspace.for_org(ctx.job.org_id)
 
-    def progress(stage: str, percent: float) -> None:
+    def step(stage: str, percent: float) -> None:
         ctx.check_cancelled()
         ctx.progress(stage, percent)
+        if progress is not None:
+            progress(stage, percent)
 
     try:
         cycle = run_cycle(
             ws, model, cycle_id=cycle_id, min_delta=float(min_delta), actor=str(actor),
-            trigger=str(payload.get("trigger") or "api"), progress=progress,
+            trigger=str(payload.get("trigger") or "api"), progress=step,
         )  # fmt: skip
     except JobCancelled:
         if ctx.stopping and not ctx.cancel_requested and not ctx.lost:
@@ -306,12 +256,76 @@ def flywheel_job(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-def flywheel_handlers() -> dict[str, Handler]:
+def flywheel_handlers(progress: Progress | None = None) -> dict[str, Handler]:
     """Return the flywheel's job handlers, ``kind → handler``: ``{"flywheel": flywheel_job}``.
 
     The entry points (``baryon serve``, ``baryon worker``) merge it with the others.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        Passed to :func:`flywheel_job` (``baryon flywheel run --wait`` prints the steps).
     """
-    return {FLYWHEEL: flywheel_job}
+    if progress is None:
+        return {FLYWHEEL: flywheel_job}
+    return {FLYWHEEL: functools.partial(flywheel_job, progress=progress)}
+
+
+def run_cycle_here(
+    ws: Workspace,
+    queue: JobQueue,
+    recipe: Recipe,
+    *,
+    actor: str,
+    iteration_id: str | None = None,
+    min_delta: float = 0.0,
+    trigger: str = "cli",
+    progress: Progress | None = None,
+    poll_seconds: float = 1.0,
+) -> CycleState:
+    """Submit a cycle as :func:`submit_cycle` does and run its job in this process.
+
+    What ``baryon flywheel run --wait`` does. The cycle is a job like any other, so
+    it is checked against the model's other cycles the same way (a second one is
+    refused ``cycle_in_progress``, whoever asks), and a process that dies mid-cycle
+    leaves a lease that expires: its job is then failed (``worker_lost``; one
+    attempt) and the cycle reads ``failed``. Expired leases are reaped first, so a
+    cycle whose process died does not hold the model back. If a worker claims the
+    job first, this waits for it to end.
+
+    Parameters
+    ----------
+    ws, queue, recipe, actor, iteration_id, min_delta, trigger
+        As :func:`submit_cycle`.
+    progress : callable, optional
+        ``progress(stage, percent)`` at each step run here.
+    poll_seconds : float
+        How often to look at a cycle another worker runs.
+
+    Returns
+    -------
+    CycleState
+        The cycle as it ended.
+
+    Raises
+    ------
+    NotFound, Conflict, InvalidInput
+        As :func:`submit_cycle` (``cycle_in_progress`` included); nothing is recorded.
+    """
+    from baryon.jobs.worker import Worker
+
+    queue.reap()
+    state = submit_cycle(
+        ws, queue, recipe, actor=actor, iteration_id=iteration_id, min_delta=min_delta,
+        trigger=trigger, max_attempts=1,
+    )  # fmt: skip
+    assert state.job is not None  # submit_cycle always enqueues
+    Worker(ws, flywheel_handlers(progress), queue=queue).run_job(state.job.id)
+    current = cycle_state(ws, queue, state.cycle.id)
+    while current.active:  # another worker took the job
+        time.sleep(poll_seconds)
+        current = cycle_state(ws, queue, state.cycle.id)
+    return current
 
 
 def _requeue(ws: Workspace, cycle_id: str) -> None:
@@ -337,8 +351,8 @@ def cycle_state(ws: Workspace, queue: JobQueue, cycle_id: str) -> CycleState:
 
 
 def cycle_states(ws: Workspace, queue: JobQueue, cycles: Sequence[Cycle]) -> list[CycleState]:
-    """Attach their job's state to cycles (looked up for unfinished ones only)."""
-    return [CycleState(c, None if c.finished else _job(queue, ws, c.job_id)) for c in cycles]
+    """Attach their job's state to cycles, as :func:`cycle_state` does for one."""
+    return [CycleState(c, _job(queue, ws, c.job_id)) for c in cycles]
 
 
 def _job(queue: JobQueue, ws: Workspace, job_id: str | None) -> Job | None:

@@ -17,7 +17,11 @@ from sqlalchemy.orm import Session
 
 from baryon.core.errors import Conflict, NotFound
 from baryon.core.ids import new_id
-from baryon.flywheel.tables import FlywheelCycleRow, IterationRow
+from baryon.flywheel.iterations import get_iteration
+from baryon.flywheel.tables import FlywheelCycleRow
+from baryon.jobs.queue import SUCCEEDED, Job
+from baryon.jobs.tables import JobRow
+from baryon.training.tables import RegisteredModelRow
 
 if TYPE_CHECKING:
     from baryon.workspace import Workspace
@@ -27,10 +31,12 @@ __all__ = [
     "DECISIONS",
     "FINAL_STATUSES",
     "Cycle",
+    "CycleState",
     "create_cycle",
     "cycle_row",
     "get_cycle",
     "list_cycles",
+    "refuse_concurrent",
 ]
 
 #: Every status of a cycle.
@@ -104,6 +110,86 @@ class Cycle:
         }
 
 
+@dataclass(frozen=True)
+class CycleState:
+    """A cycle with the state of the job that runs it (``None`` for an in-process cycle).
+
+    Attributes
+    ----------
+    cycle : Cycle
+    job : Job or None
+    """
+
+    cycle: Cycle
+    job: Job | None = None
+
+    @property
+    def status(self) -> str:
+        """The cycle's status; ``failed`` when its job ended without ending it."""
+        job = self.job
+        if not self.cycle.finished and job is not None and job.finished:
+            return "failed" if job.status != SUCCEEDED else self.cycle.status
+        return self.cycle.status
+
+    @property
+    def active(self) -> bool:
+        """Whether the cycle is queued or running (and its job, if any, not ended)."""
+        return self.status in ("queued", "running")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cycle's :meth:`~baryon.flywheel.records.Cycle.to_dict` plus its job's state."""
+        job = self.job
+        out = {**self.cycle.to_dict(), "status": self.status}
+        out.update(
+            job_status=None if job is None else job.status,
+            stage=None if job is None else job.stage,
+            progress=None if job is None else (100.0 if self.cycle.finished else job.progress),
+            attempts=None if job is None else job.attempts,
+        )
+        if self.status == "failed" and not self.cycle.finished and job is not None:
+            error = {"code": job.error_code, "message": job.error}
+            out["report"] = {**out["report"], "error": error}
+        return out
+
+
+def refuse_concurrent(session: Session, *, org_id: str, model_name: str) -> None:
+    """Refuse a new cycle of ``model_name`` while one run by a job is queued or running.
+
+    Locks the model's row first (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` transactions already run one writer at a time), so two
+    transactions that each check and then record a cycle of one model take turns:
+    the second sees the first's cycle. Call it in the transaction that records the
+    new cycle.
+
+    Raises
+    ------
+    Conflict
+        ``cycle_in_progress`` (``details["cycle_id"]``).
+    """
+    session.execute(
+        select(RegisteredModelRow.id)
+        .where(RegisteredModelRow.org_id == org_id, RegisteredModelRow.name == model_name)
+        .with_for_update()
+    ).all()
+    rows = session.scalars(
+        select(FlywheelCycleRow).where(
+            FlywheelCycleRow.model_name == model_name,
+            FlywheelCycleRow.status.in_(("queued", "running")),
+            FlywheelCycleRow.job_id.is_not(None),
+        )
+    ).all()
+    for row in rows:
+        job_row = session.get(JobRow, row.job_id)
+        job = None if job_row is None else Job.from_row(job_row)
+        state = CycleState(Cycle.from_row(row), job)
+        if state.active:
+            raise Conflict(
+                f"cycle {row.id} of {model_name!r} is {state.status}; wait for it to end",
+                code="cycle_in_progress",
+                details={"cycle_id": row.id},
+            )
+
+
 def create_cycle(
     session: Session,
     *,
@@ -118,6 +204,9 @@ def create_cycle(
 ) -> Cycle:
     """Insert a cycle row (``queued`` for a job, ``running`` in-process) in ``session``.
 
+    ``iteration_id`` is an iteration's id (``it_…``) or its name; the cycle records
+    the id.
+
     Raises
     ------
     NotFound
@@ -127,13 +216,10 @@ def create_cycle(
         ``iteration_closed``: the iteration is closed.
     """
     if iteration_id is not None:
-        iteration = session.scalars(
-            select(IterationRow).where(IterationRow.id == iteration_id)
-        ).first()
-        if iteration is None:
-            raise NotFound(f"no iteration {iteration_id!r}", code="iteration_not_found")
+        iteration = get_iteration(session, iteration_id, org_id=org_id)
         if iteration.status == "closed":
-            raise Conflict(f"iteration {iteration_id!r} is closed", code="iteration_closed")
+            raise Conflict(f"iteration {iteration.name!r} is closed", code="iteration_closed")
+        iteration_id = iteration.id
     row = FlywheelCycleRow(
         id=new_id("fw", clock),
         org_id=org_id,

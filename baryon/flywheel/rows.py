@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from baryon.data.versions import DatasetVersion
     from baryon.training.model_versions import ModelVersion
 
-__all__ = ["CLASSIFIER_TASKS", "Columns", "NewRows", "build_rows"]
+__all__ = ["CLASSIFIER_TASKS", "Columns", "NewRows", "build_rows", "rows_digest"]
 
 #: Tasks whose models a flywheel cycle retrains.
 CLASSIFIER_TASKS = ("classification", "text_classification")
@@ -143,6 +143,11 @@ class NewRows:
     overlap : dict of str to int
         Added rows whose input already is a row of the parent's ``train`` or
         ``validation`` split.
+    digest : str or None
+        SHA-256 (hex) of the rows as a multiset (each row's canonical JSON hashed,
+        the hashes sorted, then hashed together): two cycles that would add the same
+        rows, in any order and from any labels, have the same digest. None when
+        there are no rows.
     """
 
     table: pa.Table | None
@@ -150,6 +155,7 @@ class NewRows:
     origins: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     overlap: dict[str, int] = field(default_factory=dict)
+    digest: str | None = None
 
     @property
     def count(self) -> int:
@@ -220,10 +226,22 @@ def build_rows(items: Sequence[LabeledInput], columns: Columns, parent: DatasetV
     origins: dict[str, Counter[str]] = {}
     for item, _ in kept:
         origins.setdefault(item.source, Counter())[item.origin] += 1
+    table = pa.concat_tables([one for _, one in kept]) if kept else None
     return NewRows(
-        table=pa.concat_tables([one for _, one in kept]) if kept else None,
+        table=table,
         by_source=dict(sorted(by_source.items())),
         origins={s: dict(sorted(c.items())) for s, c in sorted(origins.items())},
         skipped=dict(sorted(skipped.items())),
         overlap=dict(sorted(overlap.items())),
+        digest=None if table is None else rows_digest(table),
     )
+
+
+def rows_digest(table: pa.Table) -> str:
+    """SHA-256 (hex) of ``table``'s rows as a multiset (order does not count).
+
+    Each row's canonical JSON is hashed (:func:`~baryon.predictions.log.hash_input`),
+    the hashes are sorted and hashed together.
+    """
+    rows = sorted(_key(list(row.values())) for row in table.to_pylist())
+    return hash_input(rows)

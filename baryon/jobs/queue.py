@@ -482,7 +482,14 @@ class JobQueue:
         return Job.from_row(row)
 
     # ------------------------------------------------------------------ workers
-    def claim(self, *, kinds: Collection[str], owner: str, lease_seconds: float) -> Job | None:
+    def claim(
+        self,
+        *,
+        kinds: Collection[str],
+        owner: str,
+        lease_seconds: float,
+        job_id: str | None = None,
+    ) -> Job | None:
         """Take the oldest queued job of one of ``kinds`` and lease it to ``owner``.
 
         Parameters
@@ -493,6 +500,8 @@ class JobQueue:
             Unique name of this claim (``<worker name>:<token>``).
         lease_seconds : float
             Seconds the lease lasts unless renewed.
+        job_id : str, optional
+            Take this job only (``None`` when it is no longer queued).
 
         Returns
         -------
@@ -508,6 +517,8 @@ class JobQueue:
             .limit(1)
             .with_for_update(skip_locked=True)
         )
+        if job_id is not None:
+            stmt = stmt.where(JobRow.id == job_id)
         with self.db.session() as session:
             row = session.scalars(stmt).first()
             if row is None:

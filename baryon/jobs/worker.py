@@ -355,6 +355,28 @@ class Worker:
             return None
         return self._execute(job, owner)
 
+    def run_job(self, job_id: str) -> Job | None:
+        """Claim job ``job_id`` if it is still queued and run it here, now.
+
+        For a caller that enqueued a job and wants its outcome in this process (``baryon
+        flywheel run --wait``): the job is leased, renewed and finished as
+        :meth:`run_once` does, so a process that dies mid-job leaves a lease that
+        expires, not a job that looks alive forever.
+
+        Returns
+        -------
+        Job or None
+            The job as it ended; ``None`` when it was not queued (another worker took
+            it, or it was cancelled).
+        """
+        owner = f"{self.name}:{secrets.token_hex(4)}"
+        job = self.queue.claim(
+            kinds=self.handlers.keys(), owner=owner, lease_seconds=self.lease_seconds, job_id=job_id
+        )
+        if job is None:
+            return None
+        return self._execute(job, owner)
+
     def run(self, stop_event: threading.Event | None = None, *, burst: bool = False) -> int:
         """Run jobs until ``stop_event`` is set (or forever without one).
 

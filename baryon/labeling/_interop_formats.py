@@ -56,16 +56,28 @@ class ParsedTask:
     model_version: int | None = None
     annotations: list[ParsedAnnotation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    reviewed: str | None = None
+    """The final label an admin gave in review (status ``done``, resolution ``review``)."""
+
+
+#: Longest text of an input field when the caller gives no limit (``Settings.max_text_chars``).
+DEFAULT_MAX_TEXT_CHARS = 10_000
+#: The input field of text models: its value must be a non-blank text.
+TEXT_FIELD = "text"
 
 
 @dataclass(frozen=True)
 class Rules:
-    """What a task must satisfy: the queue's classes, input fields and LS control."""
+    """What a task must satisfy: the queue's classes, input fields and LS control, and the
+    longest text an input may hold (characters)."""
 
     classes: frozenset[str]
     input_fields: tuple[str, ...]
     from_name: str
     model_name: str
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    to_name: str | None = None
+    """The object a result must name (Label Studio ``to_name``); ``None``: not checked."""
 
 
 @dataclass
@@ -171,15 +183,40 @@ def _loads(text: str, *, line: int | None = None) -> Any:
         raise malformed(f"not valid JSON: {exc}", **where) from None
 
 
-def _check_input(task: ParsedTask, data: Any, rules: Rules, what: str) -> None:
+def _check_input(
+    task: ParsedTask, data: Any, rules: Rules, what: str, *, empty_is_missing: bool = False
+) -> None:
+    """Take the task's input from ``data``: every input field, present and usable.
+
+    A field is missing when absent or ``null`` (or an empty CSV cell:
+    ``empty_is_missing``); the ``text`` field must be a text with something in it; no
+    text may be longer than ``rules.max_text_chars`` (what the model would refuse to
+    predict).
+    """
     if not isinstance(data, dict):
         task.problems.append(f"{what} is not an object")
         return
-    missing = [f for f in rules.input_fields if data.get(f) is None or data.get(f) == ""]
+    missing = [
+        f
+        for f in rules.input_fields
+        if data.get(f) is None or (empty_is_missing and data.get(f) == "")
+    ]
     if missing:
         task.problems.append(f"{what} has no {', '.join(repr(f) for f in missing)}")
         return
-    task.input = {f: data[f] for f in rules.input_fields}
+    bad = len(task.problems)
+    for name in rules.input_fields:
+        value = data[name]
+        if name == TEXT_FIELD and not isinstance(value, str):
+            task.problems.append(f"{what}: {name!r} is not a text (got {value!r:.40})")
+        elif isinstance(value, str) and not value.strip():
+            task.problems.append(f"{what}: {name!r} is empty")
+        elif isinstance(value, str) and len(value) > rules.max_text_chars:
+            task.problems.append(
+                f"{what}: {name!r} is longer than {rules.max_text_chars} characters ({len(value)})"
+            )
+    if len(task.problems) == bad:
+        task.input = {f: data[f] for f in rules.input_fields}
 
 
 def _check_label(task: ParsedTask, label: Any, rules: Rules, what: str) -> str | None:
@@ -226,6 +263,23 @@ def _annotator(task: ParsedTask, value: Any, what: str) -> str | None:
     return value
 
 
+def _review_of(
+    task: ParsedTask, status: Any, resolution: Any, consensus: Any, rules: Rules, what: str
+) -> None:
+    """Read an admin's review decision: status ``done``, resolution ``review``, consensus."""
+    if status != "done" or resolution != "review":
+        return
+    label = _check_label(task, consensus, rules, f"{what} consensus (an admin's review decision)")
+    if label is None:
+        return
+    if task.reviewed is not None and task.reviewed != label:
+        task.problems.append(
+            f"{what}: review decisions {task.reviewed!r} and {label!r} for the same task"
+        )
+        return
+    task.reviewed = label
+
+
 def parse_model_version(value: Any, model_name: str) -> int | None:
     """The model version of a suggestion: ``NAME:N`` of the queue's model, or ``N``."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
@@ -244,7 +298,10 @@ def parse_model_version(value: Any, model_name: str) -> int | None:
 # ------------------------------------------------------------ Label Studio
 def _ls_choice(task: ParsedTask, result: Any, rules: Rules, what: str) -> str | None:
     """The one choice of a ``result`` list, checked; ``None`` with a problem if bad."""
-    if not isinstance(result, list) or not result:
+    if not isinstance(result, list):
+        task.problems.append(f"{what}: result is not a list of results")
+        return None
+    if not result:
         task.problems.append(f"{what} has an empty result")
         return None
     if len(result) > 1:
@@ -257,6 +314,11 @@ def _ls_choice(task: ParsedTask, result: Any, rules: Rules, what: str) -> str | 
     if item.get("from_name") != rules.from_name:
         task.problems.append(
             f"{what}: unknown from_name {item.get('from_name')!r} (expected {rules.from_name!r})"
+        )
+        return None
+    if rules.to_name is not None and item.get("to_name") != rules.to_name:
+        task.problems.append(
+            f"{what}: unknown to_name {item.get('to_name')!r} (expected {rules.to_name!r})"
         )
         return None
     if item.get("type") != "choices":
@@ -310,12 +372,11 @@ def _ls_prediction(task: ParsedTask, raw: Any, rules: Rules, n: int) -> None:
 
 
 def read_label_studio(data: bytes, rules: Rules) -> list[ParsedTask]:
-    """Tasks of a Label Studio JSON export (a list of tasks, or one task object)."""
+    """Tasks of a Label Studio JSON export: a JSON list of task objects."""
     doc = _loads(_decode(data))
-    if isinstance(doc, dict):
-        doc = [doc]
     if not isinstance(doc, list):
-        raise malformed("a Label Studio export is a JSON list of tasks")
+        hint = " (one task: put it in [ ])" if isinstance(doc, dict) else ""
+        raise malformed(f"a Label Studio export is a JSON list of tasks{hint}")
     tasks = []
     for position, raw in enumerate(doc, start=1):
         task = ParsedTask(position)
@@ -329,6 +390,11 @@ def read_label_studio(data: bytes, rules: Rules) -> list[ParsedTask]:
             ref = meta.get("baryon_task_id")
         task.ref = None if ref is None else str(ref)[:100]
         _check_input(task, raw.get("data"), rules, "data")
+        if isinstance(meta, dict):
+            _review_of(
+                task, meta.get("status"), meta.get("resolution"), meta.get("consensus"), rules,
+                "meta",
+            )  # fmt: skip
         annotations = raw.get("annotations", [])
         predictions = raw.get("predictions", [])
         for key, value in (("annotations", annotations), ("predictions", predictions)):
@@ -476,6 +542,9 @@ def read_jsonl(data: bytes, rules: Rules) -> list[ParsedTask]:
         ref = raw.get("task_id", raw.get("id"))
         task.ref = None if ref is None else str(ref)[:100]
         _check_input(task, raw.get("input"), rules, "input")
+        _review_of(
+            task, raw.get("status"), raw.get("resolution"), raw.get("consensus"), rules, "task"
+        )
         _suggestion_of(task, raw, rules)
         _annotations_of(task, raw, rules)
     return tasks
@@ -555,7 +624,7 @@ def read_csv(data: bytes, rules: Rules) -> list[ParsedTask]:
             )
         row = dict(zip(header, values, strict=True))
         probe = ParsedTask(len(tasks) + 1, line=number)
-        _check_input(probe, row, rules, f"line {number}")
+        _check_input(probe, row, rules, f"line {number}", empty_is_missing=True)
         key = json.dumps(probe.input, sort_keys=True) if probe.input is not None else f"#{number}"
         task = by_input.get(key)
         if task is None:
@@ -564,6 +633,10 @@ def read_csv(data: bytes, rules: Rules) -> list[ParsedTask]:
             by_input[key] = task
             tasks.append(task)
             _suggestion_of(task, row, rules)
+        _review_of(
+            task, row.get("task_status"), row.get("resolution"), row.get("consensus"), rules,
+            f"line {number}",
+        )  # fmt: skip
         _csv_annotation(task, row, rules, number)
     return tasks
 

@@ -441,7 +441,8 @@ def skip_task(
 ) -> Submission:
     """Skip task ``task_id`` for ``annotator``, with a reason (see the module docstring).
 
-    Skipping a task one skipped already returns that skip.
+    Skipping a task one skipped already, for the same reason, returns that skip (a
+    retry); for another reason it is ``already_skipped``.
 
     Parameters
     ----------
@@ -459,7 +460,8 @@ def skip_task(
     InvalidInput
         ``invalid_skip_reason``, ``invalid_seconds``.
     Conflict
-        ``task_not_open``, ``already_annotated``.
+        ``task_not_open``, ``already_annotated``, ``already_skipped`` (skipped
+        already, for another reason).
     """
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_SKIP_REASON_CHARS:
         raise InvalidInput(
@@ -472,6 +474,10 @@ def skip_task(
     rows = _annotations(session, task.id)
     own = next((r for r in rows if r.annotator == annotator), None)
     if own is not None and own.status == "skipped":
+        if own.skip_reason != reason.strip():
+            raise Conflict(
+                f"you skipped this task already ({own.skip_reason!r})", code="already_skipped"
+            )
         return Submission(Annotation.from_row(own), Task.from_row(task, queue.name))
     _check_open(task)
     if own is not None and own.status == "submitted":

@@ -35,7 +35,10 @@ is bad, nothing is imported and :class:`~baryon.core.errors.InvalidInput`
 A good file's tasks go through :func:`baryon.labeling.queue.enqueue` (source and
 reason ``import``; an input already on the queue is merged), each annotation becomes
 an annotation row in a free slot, and tasks that got labels get a consensus
-(:func:`import_consensus`). Annotators: Label Studio's ``completed_by`` user *n*
+(:func:`import_consensus`). A task the file says an admin decided (status ``done``,
+resolution ``review``, the label in ``consensus``; Label Studio: in ``meta``) keeps
+that decision, if the importer may review (``may_review``) and no admin of the queue
+decided it otherwise. Annotators: Label Studio's ``completed_by`` user *n*
 becomes ``ls:n``; an annotation that Baryon exported comes back as its Baryon
 annotator (see :func:`~baryon.labeling._interop_formats.annotator_from_label_studio`);
 CSV and JSONL name annotators directly (a label without one is annotator
@@ -60,6 +63,7 @@ from baryon.core.errors import InvalidInput
 from baryon.core.ids import new_id
 from baryon.labeling._interop_formats import (
     CSV_COLUMNS,
+    DEFAULT_MAX_TEXT_CHARS,
     ExportedAnnotation,
     ExportedTask,
     ParsedAnnotation,
@@ -349,7 +353,8 @@ class BadTask:
 class ImportReport:
     """What an import did (or, with ``dry_run`` or bad tasks, would have done).
 
-    The counts (but ``tasks`` and ``bad``) are of the file's good tasks.
+    ``tasks`` and ``bad`` count the whole file; the other counts are what its good
+    tasks alone give (a file with a bad task imports nothing).
 
     Attributes
     ----------
@@ -366,6 +371,9 @@ class ImportReport:
         Annotations already on the queue (same annotator, same label).
     done, review, skipped : int
         Queue tasks of the file in each status after the import.
+    reviewed : int
+        Tasks given the admin's review decision the file carries (counted in
+        ``done`` too).
     dry_run : bool
     bad_tasks : list of BadTask
         At most :data:`MAX_LISTED_BAD_TASKS`; ``bad`` counts all.
@@ -381,6 +389,7 @@ class ImportReport:
     done: int = 0
     review: int = 0
     skipped: int = 0
+    reviewed: int = 0
     dry_run: bool = False
     bad: int = 0
     bad_tasks: list[BadTask] = field(default_factory=list)
@@ -397,6 +406,7 @@ class ImportReport:
             "done": self.done,
             "review": self.review,
             "skipped": self.skipped,
+            "reviewed": self.reviewed,
             "dry_run": self.dry_run,
             "bad": self.bad,
             "bad_tasks": [b.to_dict() for b in self.bad_tasks],
@@ -412,6 +422,7 @@ class _Group:
     annotations: list[ParsedAnnotation] = field(default_factory=list)
     new: list[ParsedAnnotation] = field(default_factory=list)
     existing: LabelingTaskRow | None = None
+    reviewed: str | None = None
 
 
 def _same(a: ParsedAnnotation, b: ParsedAnnotation) -> bool:
@@ -430,6 +441,13 @@ def _groups(tasks: Sequence[ParsedTask]) -> dict[str, _Group]:
             seen[a.annotator] = a
         digest = hash_input(task.input)
         group = groups.setdefault(digest, _Group(task, digest))
+        if task.reviewed is not None:
+            if group.reviewed not in (None, task.reviewed):
+                task.problems.append(
+                    f"the same input as task {group.first.position}, where an admin's review "
+                    f"decided {group.reviewed!r}"
+                )
+            group.reviewed = group.reviewed or task.reviewed
         mine = {a.annotator: a for a in group.annotations}
         for a in task.annotations:
             before = mine.get(a.annotator)
@@ -463,6 +481,29 @@ def _load_existing(
     return out
 
 
+def _reviewed_in_queue(group: _Group) -> str | None:
+    existing = group.existing
+    if existing is not None and existing.status == "done" and existing.resolution == "review":
+        return existing.label
+    return None
+
+
+def _check_review(group: _Group, may_review: bool) -> None:
+    if group.reviewed is None:
+        return
+    decided = _reviewed_in_queue(group)
+    if decided is not None and decided != group.reviewed:
+        group.first.problems.append(
+            f"an admin's review decided {decided!r} for this task already (the file says "
+            f"{group.reviewed!r})"
+        )
+    elif decided is None and not may_review:
+        group.first.problems.append(
+            f"carries an admin's review decision ({group.reviewed!r}): importing it needs "
+            "the labeling:review permission (owner, admin)"
+        )
+
+
 def _check_against_queue(
     group: _Group, held: list[AnnotationRow], overlap: int, report: ImportReport
 ) -> None:
@@ -491,11 +532,15 @@ def _check_against_queue(
 def _consensus_for(
     group: _Group, held: list[AnnotationRow], queue: LabelingQueueRow
 ) -> ImportDecision | None:
-    existing = group.existing
-    if existing is not None and existing.status == "done" and existing.resolution == "review":
+    if _reviewed_in_queue(group) is not None:
         return None  # an admin decided this task
     labels = [a.label for a in held if a.status == "submitted" and a.label is not None]
     labels += [a.label for a in group.new if a.label is not None]
+    if group.reviewed is not None:  # the admin's decision the file carries
+        agreement = majority_vote(labels, min_agreement=1.0).agreement if labels else None
+        return ImportDecision("done", group.reviewed, "review", agreement)
+    if not group.new:
+        return None
     skipped = sum(a.status == "skipped" for a in held) + sum(a.label is None for a in group.new)
     return import_consensus(
         labels, skipped=skipped, overlap=queue.overlap, min_agreement=queue.min_agreement
@@ -513,6 +558,9 @@ def import_labels(
     from_name: str = DEFAULT_FROM_NAME,
     input_fields: Sequence[str] | None = None,
     dry_run: bool = False,
+    may_review: bool = False,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    to_name: str | None = None,
 ) -> ImportReport:
     """Import a label file into ``queue`` in the caller's transaction, all or nothing.
 
@@ -532,6 +580,17 @@ def import_labels(
         other fields of ``data`` are ignored.
     dry_run : bool
         Check only: nothing is written, bad tasks are reported, not raised.
+    to_name : str, optional
+        The object Label Studio results must name (default: ``text`` when it is an
+        input field, else the first input field, as :func:`export_labels` writes).
+    may_review : bool
+        Whether the importer may make review decisions (``labeling:review``): a task
+        the file says an admin decided (status ``done``, resolution ``review``) is
+        ``done`` with that label and resolution; without this permission such a task
+        is bad.
+    max_text_chars : int
+        Longest text an input field may hold, in characters
+        (``Settings.max_text_chars``: what the model would refuse to predict).
 
     Returns
     -------
@@ -555,7 +614,10 @@ def import_labels(
         )
     if not data.strip():
         raise InvalidInput("the file is empty", code="empty_import")
-    rules = Rules(frozenset(queue.classes), fields, from_name, queue.model_name)
+    rules = Rules(
+        frozenset(queue.classes), fields, from_name, queue.model_name, max_text_chars,
+        to_name or _to_name(fields),
+    )  # fmt: skip
     tasks = _READERS[format](data, rules)
     if not tasks:
         raise InvalidInput("the file holds no task", code="empty_import")
@@ -566,6 +628,7 @@ def import_labels(
         _check_against_queue(
             group, held.get(group.existing.id, []) if group.existing else [], queue.overlap, report
         )
+        _check_review(group, may_review)
     bad = [t for t in tasks if t.problems]
     report.bad = len(bad)
     report.bad_tasks = [
@@ -583,11 +646,13 @@ def import_labels(
         )
     for group in good:
         mine = held.get(group.existing.id, []) if group.existing else []
-        decided = _consensus_for(group, mine, queue) if group.new else None
+        decided = _consensus_for(group, mine, queue)
         before = group.existing.status if group.existing else "open"
         status = decided.status if decided else before
         if status in ("done", "review", "skipped"):
             setattr(report, status, getattr(report, status) + 1)
+        if decided is not None and decided.resolution == "review":
+            report.reviewed += 1
         if not dry_run:
             _write(session, queue, group, mine, decided, clock)
     if not dry_run:

@@ -13,7 +13,7 @@ write an audit event in the same transaction.
 
 Error codes: ``invalid_queue_name``, ``invalid_classes``, ``invalid_overlap``,
 ``invalid_min_agreement``, ``invalid_instructions``, ``invalid_status``,
-``no_model_classes`` (422); ``queue_exists`` (409); ``queue_not_found``,
+``no_model_classes``, ``unknown_label`` (422); ``queue_exists`` (409); ``queue_not_found``,
 ``task_not_found``, ``model_not_found`` (404).
 """
 
@@ -150,6 +150,18 @@ def model_classes(model: ServedModel) -> list[str] | None:
     return sorted(labels) or None
 
 
+def _check_model_classes(model_name: str, classes: Sequence[str], known: Sequence[str]) -> None:
+    unknown = [c for c in classes if c not in known]
+    if unknown:
+        shown = list(known[:20])
+        raise InvalidInput(
+            f"class(es) {', '.join(map(repr, unknown))} are not classes of model "
+            f"{model_name!r}: its champion could not learn them",
+            code="unknown_label",
+            details={"unknown": unknown, "classes": shown, "more": len(known) - len(shown)},
+        )
+
+
 def queue_classes(
     resolver: ModelResolver,
     model_name: str,
@@ -164,13 +176,19 @@ def queue_classes(
     a model shared for reading only cannot be loaded, so it needs ``classes``). Call
     it before the write transaction: it may load the champion.
 
+    Given ``classes`` must be some of the champion's classes when it has any: a label
+    outside them could not be learned (the flywheel leaves it out, ``unknown_label``).
+    A model whose champion has no class list (none yet, a regressor, or shared for
+    reading only, so not loadable here) takes ``classes`` as given.
+
     Raises
     ------
     NotFound
         ``model_not_found``: no such model for ``scope``.
     InvalidInput
         ``no_model_classes``: no ``classes`` given and the model has no champion or is
-        not a classifier; ``invalid_classes``.
+        not a classifier; ``invalid_classes``; ``unknown_label``: a given class is not
+        one of the champion's classes (``details["unknown"]``, ``details["classes"]``).
     """
     if classes is not None:
         classes = check_classes(classes)
@@ -184,9 +202,11 @@ def queue_classes(
             "from: give classes",
             code="no_model_classes",
         ) from None
-    if classes is not None:
-        return list(classes)
     found = model_classes(served)
+    if classes is not None:
+        if found:
+            _check_model_classes(model_name, classes, found)
+        return list(classes)
     if not found:
         raise InvalidInput(
             f"model {model_name!r} has no classes (not a classifier): give classes",

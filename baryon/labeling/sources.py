@@ -96,17 +96,23 @@ def labeling_threshold(extra: Mapping[str, Any], default: float) -> float:
     return default
 
 
+def _blank_text(row: Mapping[str, Any]) -> bool:
+    text = row.get("text")
+    return isinstance(text, str) and not text.strip()
+
+
 def task_input(raw: Any, feature_columns: Sequence[str] = ()) -> dict[str, Any] | None:
     """The task input for one model input, or ``None`` when it cannot be labeled.
 
     A text becomes ``{"text": text}``; an object stays as is; a list of values is
     named by ``feature_columns`` (``{"values": [...]}`` without them); anything else
-    (a recommender's user id) is not labeled.
+    (a recommender's user id) is not labeled, and neither is an empty or blank text
+    (nothing to label; the flywheel would leave it out as ``invalid_input``).
     """
     if isinstance(raw, str):
-        return {"text": raw}
+        return {"text": raw} if raw.strip() else None
     if isinstance(raw, dict):
-        return dict(raw)
+        return None if _blank_text(raw) else dict(raw)
     if isinstance(raw, list):
         if feature_columns and len(feature_columns) == len(raw):
             return dict(zip(feature_columns, raw, strict=True))
@@ -159,7 +165,8 @@ def select_unsure(
 ) -> list[Scored]:
     """The ``scored`` inputs to queue: below the model's labeling threshold, and only in
     an input mode that keeps inputs (nothing in ``hashed`` or ``none``); in ``masked``
-    each input comes back with its personal data masked, as the log keeps it.
+    each input comes back with its personal data masked, as the log keeps it. An empty or blank
+    text is never queued.
 
     Pure: the routes call it before their transaction, so a request with nothing to
     queue pays nothing in it.
@@ -176,7 +183,7 @@ def select_unsure(
     if input_mode not in KEEPS_INPUTS:
         return []
     threshold = labeling_threshold(model.extra, default_threshold)
-    unsure = [s for s in scored if s.confidence < threshold]
+    unsure = [s for s in scored if s.confidence < threshold and not _blank_text(s.input)]
     if input_mode == "masked":
         unsure = [Scored(mask_json(s.input)[0], s.label, s.confidence) for s in unsure]
     return unsure

@@ -24,7 +24,9 @@ class FlywheelRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     iteration_id: str | None = Field(
-        default=None, max_length=40, description="The iteration (it_…) the cycle counts towards."
+        default=None,
+        max_length=100,
+        description="The iteration the cycle counts towards: its id (it_…) or its name.",
     )
     min_delta: float = Field(
         default=0.0,

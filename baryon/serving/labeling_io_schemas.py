@@ -96,6 +96,9 @@ class ImportReportOut(BaseModel):
     done: int
     review: int
     skipped: int
+    reviewed: int = Field(
+        0, description="Tasks given the admin's review decision the file carries (also in done)."
+    )
     dry_run: bool
     bad: int = Field(description="Bad tasks (nothing is imported when there is one).")
     bad_tasks: list[BadTaskOut]

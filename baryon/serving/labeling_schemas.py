@@ -63,7 +63,8 @@ class CreateQueueRequest(_Request):
         default=None,
         min_length=1,
         max_length=MAX_CLASSES,
-        description="Labels annotators may give (default: the model champion's classes).",
+        description="Labels annotators may give: some of the model champion's classes "
+        "(default: all of them; others are 422 unknown_label).",
     )
     overlap: Overlap = Field(default=1, description="Annotators per task (k).")
     min_agreement: Agreement = Field(

@@ -142,3 +142,29 @@ def test_labeling_io_errors_are_named(
     result = CliRunner().invoke(app, ["--home", str(home), "labeling", *args])
     assert isinstance(result.exception, error)
     assert getattr(result.exception, "code", None) == code
+
+
+def test_import_dry_run_with_bad_tasks_says_nothing_would_be_imported_and_fails(
+    home: Path, tmp_path: Path
+) -> None:
+    # QA 13 #12: it exited 0 and said "would import 2 task(s) … 1 new" for a file an
+    # import refuses whole
+    path = tmp_path / "half.jsonl"
+    path.write_text(
+        '{"input": {"text": "x"}, "label": "pos"}\n{"input": {"text": "y"}, "label": "maybe"}\n',
+        encoding="utf-8",
+    )
+    args = ["--home", str(home), "labeling", "import", "copy", str(path), "--dry-run"]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, InvalidInput)
+    assert result.exception.code == "import_rejected"
+    said = " ".join(result.stdout.split())
+    assert "would import nothing into copy: 1 of 2 task(s) are bad" in said
+    assert "the 1 good task(s) alone would give: 1 new" in said
+    assert "'maybe' is not one of the queue's classes" in " ".join(result.stderr.split())
+    as_json = CliRunner().invoke(app, [*args, "--json"])
+    assert isinstance(as_json.exception, InvalidInput)
+    report = json.loads(as_json.stdout)
+    assert (report["tasks"], report["bad"], report["created"], report["dry_run"]) == (
+        2, 1, 1, True,
+    )  # fmt: skip

@@ -174,6 +174,36 @@ def test_run_cycle_tie_kept_then_same_labels_nothing_new(ws: Workspace, clock: F
     assert third.status == "promoted"
 
 
+def test_run_cycle_after_kept_new_labels_all_left_out_nothing_new(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    # QA 13 #1: a kept cycle's labels plus one label the cycle drops (a class the
+    # model does not have) must not retrain on the very same rows
+    tried = known_word_texts(6)
+    label(ws, clock, tried)
+    kept = run_cycle(ws, MODEL)
+    assert kept.status == "kept"
+    before = counts(ws)
+    later(clock)
+    label(ws, clock, [("refunds please now", "refunds")])  # unknown_label
+    label(ws, clock, tried[:1], queue="second-queue")  # the same input, the same label
+    champion = ws.registry.get_version(MODEL, alias="champion")
+    test_row = ws.datasets.get_by_id(champion.dataset_version_id).to_pandas(split="test").iloc[0]
+    label(ws, clock, [(str(test_row["text"]), str(test_row["intent"]))])  # in_test_split
+
+    again = run_cycle(ws, MODEL)
+
+    assert again.status == "nothing_new", again.report.get("message")
+    assert kept.id in again.report["message"]
+    assert again.report["skipped"] == {"duplicate": 1, "in_test_split": 1, "unknown_label": 1}
+    assert again.report["rows_added"] == {}
+    assert counts(ws) == {**before, "cycles": before["cycles"] + 1}
+    # a label that does add a row is tried
+    later(clock)
+    label(ws, clock, new_word_texts(8))
+    assert run_cycle(ws, MODEL).status == "promoted"
+
+
 def test_run_cycle_next_cycle_starts_at_the_new_champions_watermark(
     ws: Workspace, clock: FixedClock
 ) -> None:
@@ -293,7 +323,7 @@ def test_run_cycle_counts_towards_an_open_iteration_refuses_a_closed_one(
         for ident, status in (("it_open", "open"), ("it_closed", "closed")):
             session.add(
                 IterationRow(
-                    id=ident, org_id=org_id, name=ident, starts_at=now, ends_at=now,
+                    id=ident, org_id=org_id, name=f"{ident}_name", starts_at=now, ends_at=now,
                     goals=[], status=status, summary={}, created_at=now, closed_at=None,
                 )
             )  # fmt: skip
@@ -305,8 +335,11 @@ def test_run_cycle_counts_towards_an_open_iteration_refuses_a_closed_one(
         run_cycle(ws, MODEL, iteration_id="it_nope")
     assert missing.value.code == "iteration_not_found"
     assert counts(ws) == before
-    cycle = run_cycle(ws, MODEL, iteration_id="it_open")
-    assert cycle.iteration_id == "it_open"
+    with pytest.raises(Conflict) as by_name:  # a name works like an id (QA 13 #6)
+        run_cycle(ws, MODEL, iteration_id="it_closed_name")
+    assert by_name.value.code == "iteration_closed"
+    cycle = run_cycle(ws, MODEL, iteration_id="it_open_name")
+    assert cycle.iteration_id == "it_open"  # the id is recorded
     assert [c.id for c in list_cycles(ws, model=MODEL)] == [cycle.id]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,14 +12,17 @@ import pytest
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.errors import Conflict, InvalidInput
-from baryon.flywheel.cycle import FlywheelCycle
+from baryon.flywheel.cycle import FlywheelCycle, run_cycle
 from baryon.flywheel.jobs import (
     FLYWHEEL,
+    CycleState,
     cycle_state,
     flywheel_handlers,
     prepare_cycle,
+    run_cycle_here,
     submit_cycle,
 )
+from baryon.flywheel.records import list_cycles
 from baryon.jobs import JobQueue, Worker
 from baryon.workspace import Workspace
 
@@ -108,3 +112,95 @@ def test_prepare_cycle_bad_min_delta_refused(ws: Workspace) -> None:
     with pytest.raises(InvalidInput) as info:
         prepare_cycle(ws, MODEL, min_delta=float("nan"))
     assert info.value.code == "invalid_min_delta"
+
+
+def test_run_cycle_here_two_threads_at_once_second_is_cycle_in_progress(
+    ws: Workspace, queue: JobQueue, clock: FixedClock
+) -> None:
+    # QA 13 #4: two `baryon flywheel run --wait` at once both trained on the same labels
+    label(ws, clock, new_word_texts(8))
+    started, tried = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def hold(stage: str, percent: float) -> None:
+        if stage == "gather":
+            started.set()
+            assert tried.wait(60), "the second thread never tried"
+
+    def first() -> None:
+        recipe = prepare_cycle(ws, MODEL)
+        outcomes["first"] = run_cycle_here(ws, queue, recipe, actor="one", progress=hold)
+
+    def second() -> None:
+        assert started.wait(60), "the first cycle never started"
+        try:
+            outcomes["second"] = run_cycle_here(ws, queue, prepare_cycle(ws, MODEL), actor="two")
+        except Conflict as exc:
+            outcomes["second"] = exc
+        finally:
+            tried.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    done, refused = outcomes["first"], outcomes["second"]
+    assert isinstance(done, CycleState)
+    assert (done.status, done.job is not None) == ("promoted", True)
+    assert isinstance(refused, Conflict)
+    assert refused.code == "cycle_in_progress"
+    assert refused.details["cycle_id"] == done.cycle.id
+    assert [c.id for c in list_cycles(ws, model=MODEL)] == [done.cycle.id]
+
+
+def test_in_process_cycle_refused_while_a_job_cycle_is_queued(
+    ws: Workspace, queue: JobQueue, clock: FixedClock
+) -> None:
+    label(ws, clock, new_word_texts(8))
+    queued = submit_cycle(ws, queue, prepare_cycle(ws, MODEL), actor="api")
+    for attempt in (
+        lambda: run_cycle(ws, MODEL),
+        lambda: run_cycle_here(ws, queue, prepare_cycle(ws, MODEL), actor="cli"),
+    ):
+        with pytest.raises(Conflict) as info:
+            attempt()
+        assert info.value.code == "cycle_in_progress"
+    assert [c.id for c in list_cycles(ws, model=MODEL)] == [queued.cycle.id]
+
+
+def test_run_cycle_here_after_a_dead_process_reaps_its_cycle(
+    ws: Workspace, queue: JobQueue, clock: FixedClock
+) -> None:
+    # a `--wait` killed mid-cycle: its job is running under a lease nobody renews
+    dead = submit_cycle(ws, queue, prepare_cycle(ws, MODEL), actor="cli", max_attempts=1)
+    assert dead.job is not None
+    assert queue.claim(kinds=[FLYWHEEL], owner="dead:1", lease_seconds=60, job_id=dead.job.id)
+    with pytest.raises(Conflict):
+        run_cycle_here(ws, queue, prepare_cycle(ws, MODEL), actor="cli")
+    clock.advance(61)
+    label(ws, clock, new_word_texts(8))
+
+    done = run_cycle_here(ws, queue, prepare_cycle(ws, MODEL), actor="cli")
+
+    assert done.status == "promoted"
+    gone = cycle_state(ws, queue, dead.cycle.id)
+    assert gone.status == "failed"
+    assert gone.job is not None
+    assert gone.job.error_code == "worker_lost"
+
+
+def test_run_cycle_here_waits_for_the_worker_that_took_its_job(
+    ws: Workspace, queue: JobQueue, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    label(ws, clock, new_word_texts(8))
+
+    def taken(self: Worker, job_id: str) -> None:  # `baryon serve`'s worker was faster
+        assert Worker(ws, flywheel_handlers(), queue=queue).run_once() is not None
+
+    monkeypatch.setattr(Worker, "run_job", taken)
+
+    done = run_cycle_here(ws, queue, prepare_cycle(ws, MODEL), actor="cli", poll_seconds=0.01)
+
+    assert done.status == "promoted"

@@ -132,3 +132,25 @@ def test_columns_of_a_regressor_not_a_classifier(ws: Workspace, tmp_path: Path) 
     with pytest.raises(InvalidInput) as info:
         Columns.of(replace(champion, classes=None))
     assert info.value.code == "not_a_classifier"
+
+
+def test_build_rows_digest_same_rows_any_order_or_labels_left_out(ws: Workspace) -> None:
+    champion = ws.registry.get_version("quad", alias="champion")
+    parent = ws.datasets.get_by_id(champion.dataset_version_id)
+    columns = Columns.of(champion)
+    first = _item({"x1": 50, "x2": 60}, "in", at=1)
+    second = _item([-50, 70], "out", source=FEEDBACK, at=2)
+    base = build_rows([first, second], columns, parent)
+    reordered = build_rows([_item([-50, 70], "out", at=0), first], columns, parent)
+    with_dropped = build_rows(
+        [first, second, _item({"x1": 52, "x2": 1}, "maybe", at=3)], columns, parent
+    )
+    relabelled = build_rows([first, _item([-50, 70], "in", at=3)], columns, parent)
+
+    assert base.digest is not None
+    assert len(base.digest) == 64
+    assert reordered.digest == base.digest  # the same rows, another order and source
+    assert with_dropped.digest == base.digest  # the extra label left out (unknown_label)
+    assert relabelled.digest != base.digest  # another label is another row
+    assert build_rows([first], columns, parent).digest != base.digest
+    assert build_rows([_item("a text", "in")], columns, parent).digest is None

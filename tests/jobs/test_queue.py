@@ -142,6 +142,20 @@ def test_claim_takes_oldest_job_of_known_kinds_only(
     assert queue.claim(kinds=set(), owner="w:2", lease_seconds=LEASE) is None
 
 
+def test_claim_job_id_takes_that_job_only_while_queued(
+    queue: JobQueue, org_id: str, clock: FixedClock
+) -> None:
+    older = queue.enqueue("noop", org_id=org_id)
+    clock.advance(1)
+    mine = queue.enqueue("noop", org_id=org_id)
+    claimed = queue.claim(kinds={"noop"}, owner="w:1", lease_seconds=LEASE, job_id=mine.id)
+    assert claimed is not None
+    assert claimed.id == mine.id  # not the older one
+    assert queue.claim(kinds={"noop"}, owner="w:2", lease_seconds=LEASE, job_id=mine.id) is None
+    assert queue.claim(kinds={"train"}, owner="w:2", lease_seconds=LEASE, job_id=older.id) is None
+    assert queue.get(older.id, org_id=None).status == "queued"
+
+
 def test_finish_by_another_owner_writes_nothing(queue: JobQueue, org_id: str) -> None:
     job = queue.enqueue("noop", org_id=org_id)
     queue.claim(kinds={"noop"}, owner="w:1", lease_seconds=LEASE)

@@ -265,6 +265,19 @@ def test_skip_task_again_returns_the_same_skip(ws: Workspace) -> None:
     assert skip(ws, task_id, "u1").annotation.id == first.annotation.id
 
 
+def test_skip_task_again_with_another_reason_already_skipped(ws: Workspace) -> None:
+    # QA 13 #14: it answered 200 with the first skip, keeping the first reason
+    make_queue(ws)
+    task_id = add_task(ws, "x")
+    skip(ws, task_id, "u1")
+    with as_org(ws) as s:
+        again = lambda: skip_task(  # noqa: E731
+            s, task_id, annotator="u1", reason="offensive", max_skips=3, clock=ws.clock
+        )
+        assert code_of(again) == "already_skipped"
+    assert task(ws, task_id).annotations[0].skip_reason == "unclear"
+
+
 def test_skip_task_after_labeling_is_a_conflict(ws: Workspace) -> None:
     make_queue(ws, overlap=2)
     task_id = add_task(ws, "x")
@@ -374,7 +387,8 @@ def test_submit_label_two_annotators_at_once_single_overlap_one_accepted(ws: Wor
         refused = [o for o in out if isinstance(o, BaryonError)]
         assert len(accepted) == 1, out
         assert len(refused) == 1, out
-        assert refused[0].code in ("task_not_open", "task_full")
+        # the winner's label decided the task (overlap 1): docs/labeling.md, QA 13 #14
+        assert refused[0].code == "task_not_open"
         assert accepted[0].task.status == "done"
         with ws.db.session(SYSTEM) as s:
             rows = s.scalars(select(AnnotationRow).where(AnnotationRow.task_id == task_id)).all()

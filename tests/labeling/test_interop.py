@@ -18,6 +18,7 @@ from baryon.core.config import Settings
 from baryon.core.errors import InvalidInput
 from baryon.core.scope import SYSTEM
 from baryon.labeling._interop_formats import annotator_from_label_studio, label_studio_user_id
+from baryon.labeling.annotation import review_task
 from baryon.labeling.interop import (
     FORMATS,
     export_labels,
@@ -40,8 +41,9 @@ def ws(template: Path, settings: Settings, clock: FixedClock) -> Iterator[Worksp
         yield workspace
 
 
-def _fill(ws: Workspace, clock: FixedClock) -> None:
-    """Queue ``reviews``: five tasks covering done, review, skipped, open, a suggestion."""
+def _fill(ws: Workspace, clock: FixedClock, *, reviewed: bool = False) -> None:
+    """Queue ``reviews``: five tasks covering done, review, skipped, open, a suggestion;
+    ``reviewed``: two more an admin decided in review (one after a tie, one unlabeled)."""
     with ws.db.session(SYSTEM) as s:
         q = make_queue(s, clock)
         t1 = annotate(s, q, clock, "good film", {"u_ann": "pos", "u_bob": "pos"},
@@ -54,6 +56,12 @@ def _fill(ws: Workspace, clock: FixedClock) -> None:
         set_consensus(s, t2, None, status="review")
         set_consensus(s, t5, "neg")
         set_consensus(s, t3, None, status="skipped")
+        if not reviewed:
+            return
+        t6 = annotate(s, q, clock, "so so", {"u_ann": "pos", "u_bob": "neg"})
+        t7 = annotate(s, q, clock, "plain", {})
+        for task_id, label in ((t6, "neg"), (t7, "pos")):
+            review_task(s, task_id, label=label, actor="admin", clock=clock)
 
 
 def _import(ws: Workspace, clock: FixedClock, data: bytes, fmt: str, **kw: Any) -> dict[str, Any]:
@@ -71,15 +79,15 @@ def _count(ws: Workspace, table: type) -> int:
 def test_import_labels_round_trip_keeps_inputs_labels_and_annotators(
     ws: Workspace, clock: FixedClock, fmt: str
 ) -> None:
-    _fill(ws, clock)
+    _fill(ws, clock, reviewed=True)
     with ws.db.session(SYSTEM) as s:
         source = s.scalars(select(LabelingQueueRow).where(LabelingQueueRow.name == "reviews")).one()
         data = export_labels(s, source, format=fmt)
         before = snapshot(s, source)
         make_queue(s, clock, name="copy")
-    report = _import(ws, clock, data, fmt)
+    report = _import(ws, clock, data, fmt, may_review=True)
     assert report["bad"] == 0
-    assert (report["tasks"], report["created"], report["annotations"]) == (5, 5, 7)
+    assert (report["tasks"], report["created"], report["annotations"]) == (7, 7, 9)
     with ws.db.session(SYSTEM) as s:
         copy = s.scalars(select(LabelingQueueRow).where(LabelingQueueRow.name == "copy")).one()
         after = snapshot(s, copy)
@@ -92,7 +100,38 @@ def test_import_labels_round_trip_keeps_inputs_labels_and_annotators(
     # imported consensus: one label is "import", two agreeing labels "majority"
     assert after["bad plot"][2] == "import"
     assert after["good film"][2] == "majority"
-    assert (report["done"], report["review"], report["skipped"]) == (2, 1, 1)
+    # QA 13 #3: the admin's review decisions come back as they were (not to review again)
+    assert after["so so"][:3] == before["so so"][:3] == ("done", "neg", "review")
+    assert after["plain"][:3] == before["plain"][:3] == ("done", "pos", "review")
+    assert (report["done"], report["review"], report["skipped"]) == (4, 1, 1)
+    assert report["reviewed"] == 2
+    again = _import(ws, clock, data, fmt, may_review=True)  # nothing changes the second time
+    assert (again["created"], again["annotations"], again["reviewed"]) == (0, 0, 0)
+    assert (again["unchanged"], again["done"]) == (9, 4)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_import_labels_review_decision_needs_the_review_permission_or_agreement(
+    ws: Workspace, clock: FixedClock, fmt: str
+) -> None:
+    with ws.db.session(SYSTEM) as s:
+        q = make_queue(s, clock)
+        task_id = annotate(s, q, clock, "so so", {"u_ann": "pos", "u_bob": "neg"})
+        review_task(s, task_id, label="neg", actor="admin", clock=clock)
+        data = export_labels(s, q, format=fmt)
+        copy = make_queue(s, clock, name="copy")
+        decided = annotate(s, copy, clock, "so so", {})
+        review_task(s, decided, label="pos", actor="admin", clock=clock)
+        make_queue(s, clock, name="empty")
+    with pytest.raises(InvalidInput) as caught:  # the copy's admin decided otherwise
+        _import(ws, clock, data, fmt, may_review=True)
+    (bad,) = caught.value.details["bad_tasks"]
+    assert "an admin's review decided 'pos'" in bad["reasons"][0]
+    with ws.db.session(SYSTEM) as s:
+        empty = s.scalars(select(LabelingQueueRow).where(LabelingQueueRow.name == "empty")).one()
+        report = import_labels(s, empty, data, format=fmt, clock=clock, actor="dev", dry_run=True)
+    (bad,) = report.bad_tasks  # a developer's import may not decide as an admin
+    assert "needs the labeling:review permission" in bad.reasons[0]
 
 
 def test_export_labels_label_studio_has_data_predictions_and_choices(
@@ -215,6 +254,56 @@ def test_import_labels_bad_tasks_are_reported_and_nothing_is_imported(
     assert _count(ws, AnnotationRow) == 0
 
 
+def test_import_labels_label_studio_result_names_the_object_and_is_a_list(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    # QA 13 #13: a wrong to_name was accepted; a result that is an object was "empty"
+    with ws.db.session(SYSTEM) as s:
+        make_queue(s, clock, name="copy")
+    other = {**_choice("pos"), "to_name": "other"}
+    tasks = [
+        {"data": {"text": "a"}, "annotations": [{"completed_by": 1, "result": [other]}]},
+        {"data": {"text": "b"}, "annotations": [{"completed_by": 1, "result": {"x": 1}}]},
+        {"data": {"text": ""}, "annotations": [{"completed_by": 1, "result": [_choice("pos")]}]},
+    ]
+    report = _import(ws, clock, json.dumps(tasks).encode(), "label-studio", dry_run=True)
+    assert [b["reasons"] for b in report["bad_tasks"]] == [
+        ["annotation 1: unknown to_name 'other' (expected 'text')"],
+        ["annotation 1: result is not a list of results"],
+        ["data: 'text' is empty"],
+    ]
+    named = _import(ws, clock, json.dumps(tasks[:1]).encode(), "label-studio", to_name="other")
+    assert (named["bad"], named["done"]) == (0, 1)
+
+
+def test_import_labels_inputs_the_model_could_not_take_are_bad_tasks(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    # QA 13 #11: a number as text and a text past max_text_chars were imported, then
+    # left out by the flywheel (invalid_input) or refused by predict
+    with ws.db.session(SYSTEM) as s:
+        make_queue(s, clock, name="copy")
+    lines = [
+        {"input": {"text": "fine"}, "label": "pos"},
+        {"input": {"text": 12345}, "label": "pos"},
+        {"input": {"text": "x" * 101}, "label": "pos"},
+        {"input": {"text": "   "}, "label": "pos"},
+        {"input": {"text": None}, "label": "pos"},
+    ]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+    report = _import(ws, clock, data, "jsonl", dry_run=True, max_text_chars=100)
+
+    reasons = {b["line"]: b["reasons"] for b in report["bad_tasks"]}
+    assert reasons == {
+        2: ["input: 'text' is not a text (got 12345)"],
+        3: ["input: 'text' is longer than 100 characters (101)"],
+        4: ["input: 'text' is empty"],
+        5: ["input has no 'text'"],
+    }
+    assert report["created"] == 1
+
+
 def test_import_labels_dry_run_reports_and_writes_nothing(ws: Workspace, clock: FixedClock) -> None:
     with ws.db.session(SYSTEM) as s:
         make_queue(s, clock, name="copy")
@@ -282,6 +371,8 @@ def test_import_labels_conflicts_with_the_queue_are_bad_tasks(
         ("label-studio", b'[{"data": {"text": "x"}', "malformed_import", "line 1"),
         ("label-studio", b'{"data": 1} trailing', "malformed_import", "not valid JSON"),
         ("label-studio", b'"a string"', "malformed_import", "list of tasks"),
+        # QA 13 #11: a top-level object was read as one task
+        ("label-studio", b'{"data": {"text": "x"}}', "malformed_import", "put it in [ ]"),
         ("label-studio", b"[NaN]", "malformed_import", "NaN is not a JSON number"),
         ("label-studio", b"[" * 100_000, "malformed_import", "not valid JSON"),
         ("jsonl", b'{"input": {"text": "x"}}\n{oops\n', "malformed_import", "line 2"),

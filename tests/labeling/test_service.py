@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from baryon.core.audit import AuditEvent
 from baryon.core.clock import FixedClock
-from baryon.core.errors import BaryonError, Forbidden, ModelNotReady, NotFound
+from baryon.core.errors import BaryonError, Forbidden, InvalidInput, ModelNotReady, NotFound
 from baryon.core.scope import Scope
 from baryon.labeling.annotation import claim_next, submit_label
 from baryon.labeling.service import (
@@ -234,7 +234,23 @@ def test_model_classes_named_through_label_names_else_str() -> None:
 def test_queue_classes_default_to_the_champions() -> None:
     scope = Scope.own("org_x")
     assert queue_classes(_resolver(), "intent", scope=scope) == ["card", "fee"]
-    assert queue_classes(_resolver(), "intent", scope=scope, classes=["z", "y"]) == ["y", "z"]
+    assert queue_classes(_resolver(), "intent", scope=scope, classes=["fee"]) == ["fee"]
+
+
+def test_queue_classes_not_the_models_unknown_label() -> None:
+    # QA 13 #2: a queue on model intent (card, fee) with class "refunds" was made, and
+    # its labels were later left out by the flywheel
+    scope = Scope.own("org_x")
+    with pytest.raises(InvalidInput) as info:
+        queue_classes(_resolver(), "intent", scope=scope, classes=["fee", "refunds"])
+    assert info.value.code == "unknown_label"
+    assert info.value.details["unknown"] == ["refunds"]
+    assert info.value.details["classes"] == ["card", "fee"]
+    named = queue_classes(_resolver(), "mood", scope=scope, classes=["pos"])  # a label name
+    assert named == ["pos"]
+    assert code_of(lambda: queue_classes(_resolver(), "mood", scope=scope, classes=["1"])) == (
+        "unknown_label"
+    )
 
 
 def test_queue_classes_model_without_classes_needs_them_given() -> None:

@@ -76,6 +76,23 @@ def test_task_input_names_text_rows_and_lists() -> None:
     assert task_input(17) is None
 
 
+def test_task_input_empty_or_blank_text_is_not_labeled() -> None:
+    assert task_input("") is None
+    assert task_input(" \n\t") is None
+    assert task_input({"text": "  "}) is None
+    assert task_input({"text": " x "}) == {"text": " x "}
+
+
+def test_queue_unsure_empty_and_blank_texts_not_queued(ws: Workspace) -> None:
+    # QA 13 #10: {"text": ""} predicted below the threshold was queued for labeling
+    ids = _low(ws, TEXT, ["", "   ", "unsure"], [_out("neg", 0.45)] * 3)
+    assert len(ids) == 1
+    assert [t.input for t in _tasks(ws)] == [{"text": "unsure"}]
+    blank = [Scored({"text": " "}, "neg", 0.1), Scored({"text": "ok"}, "neg", 0.1)]
+    picked = select_unsure(TEXT, blank, input_mode="full", default_threshold=0.5)
+    assert [s.input for s in picked] == [{"text": "ok"}]
+
+
 def test_labeling_threshold_from_the_version_else_default() -> None:
     assert labeling_threshold({"labeling_threshold": 0.8}, 0.5) == 0.8
     assert labeling_threshold({}, 0.5) == 0.5

@@ -66,6 +66,9 @@ def test_post_cycle_202_worker_runs_it_get_shows_the_report(
     assert (done["champion_version"], done["candidate_version"]) == (1, 2)
     listed = viewer.get("/v1/flywheel/cycles", params={"model": MODEL}).json()
     assert [c["id"] for c in listed] == [submitted["cycle_id"]]
+    # QA 13 #9: the list gave job_status, stage, progress and attempts null
+    assert listed == [done]
+    assert (listed[0]["job_status"], listed[0]["attempts"]) == ("succeeded", 1)
     assert viewer.get("/v1/flywheel/cycles", params={"model": "other"}).json() == []
 
 
@@ -127,9 +130,15 @@ def test_sdk_run_flywheel_and_wait_for_cycle_with_the_in_process_worker(
             cycle = sdk.wait_for_cycle(submitted.cycle_id, timeout=300, poll=0.05)
             assert cycle.status == "promoted"
             assert cycle.report["decision"] == "promoted"
-            assert [c.id for c in sdk.flywheel_cycles(model=MODEL)] == [cycle.id]
+            (listed,) = sdk.flywheel_cycles(model=MODEL)
+            assert (listed.id, listed.status, listed.job_id) == (cycle.id, "promoted", cycle.job_id)
+            # the job ends just after its cycle: running or succeeded, never unknown
+            assert (listed.job_status in ("running", "succeeded"), listed.attempts) == (True, 1)
             again = sdk.wait_for_cycle(sdk.run_flywheel(MODEL).cycle_id, timeout=300, poll=0.05)
             assert again.status == "nothing_new"
+            # QA 13 #7: docs/flywheel.md's example reads metrics only when there are some
+            assert "metrics" not in again.report
+            assert again.report["message"].startswith("nothing new")
             with pytest.raises(NotFound) as info:
                 sdk.flywheel_cycle("fw_00000000000000000000000000")
             assert info.value.code == "cycle_not_found"
@@ -151,3 +160,20 @@ def test_post_cycle_without_body_is_accepted(
 ) -> None:
     response = api(tenants.keys["acme:owner"]).post(f"/v1/flywheel/{MODEL}/cycles")
     assert response.status_code == 202, response.text
+
+
+def test_post_cycle_iteration_by_name_or_id(
+    api: ClientFactory, tenants: Tenants, acme: Workspace
+) -> None:
+    # QA 13 #6: {"iteration_id": "w52"} was iteration_not_found though w52 existed
+    owner = api(tenants.keys["acme:owner"])
+    made = owner.post("/v1/iterations", json={"name": "w52", "ends_at": "2026-12-30T00:00:00Z"})
+    assert made.status_code == 201, made.text
+    globex = api(tenants.keys["globex:owner"])
+    assert globex.post("/v1/iterations", json={"name": "mine", "ends_at": "2026-12-30T00:00:00Z"})
+    hidden = owner.post(f"/v1/flywheel/{MODEL}/cycles", json={"iteration_id": "mine"})
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "iteration_not_found")
+    response = owner.post(f"/v1/flywheel/{MODEL}/cycles", json={"iteration_id": "w52"})
+    assert response.status_code == 202, response.text
+    cycle = owner.get(f"/v1/flywheel/cycles/{response.json()['cycle_id']}").json()
+    assert cycle["iteration_id"] == made.json()["id"]

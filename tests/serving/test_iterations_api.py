@@ -268,3 +268,18 @@ def test_sdk_iterations_round_trip(sdk: Client, acme: Workspace) -> None:
         sdk.create_iteration("s2", ends_at=datetime(2026, 1, 15, tzinfo=UTC),
                              goals=[{**GOAL, "metric": "f1"}])  # fmt: skip
     assert bad.value.code == "unknown_goal_metric"
+
+
+def test_sdk_create_iteration_takes_iso_texts_refuses_other_values(sdk: Client) -> None:
+    # QA 13 #8: ends_at="2026-12-30T00:00:00Z" raised AttributeError ('str' … isoformat)
+    made = sdk.create_iteration(
+        "sdk-it", ends_at="2026-12-30T00:00:00Z", starts_at="2026-12-01T00:00:00+00:00"
+    )
+    assert (made.starts_at, made.ends_at) == (
+        datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 30, tzinfo=UTC),
+    )  # fmt: skip
+    for bad in ("next tuesday", 20261230):
+        with pytest.raises(InvalidInput) as refused:
+            sdk.create_iteration("sdk-bad", ends_at=bad)  # type: ignore[arg-type]
+        assert refused.value.code == "invalid_datetime"
+    assert [i.name for i in sdk.iterations()] == ["sdk-it"]

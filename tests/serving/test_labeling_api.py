@@ -214,6 +214,18 @@ def test_labeling_create_queue_model_rules(keys: dict[str, httpx.Client]) -> Non
     _problem(
         post("/v1/labeling/queues", json={"name": "q", "model": "intent"}), 409, "queue_exists"
     )
+    # QA 13 #2: classes the model does not have are refused; some of its classes are fine
+    unknown = _problem(
+        post(
+            "/v1/labeling/queues",
+            json={"name": "q1", "model": "intent", "classes": ["fee", "refunds"]},
+        ),
+        422,
+        "unknown_label",
+    )
+    assert "'refunds'" in unknown["detail"]
+    some = post("/v1/labeling/queues", json={"name": "q1", "model": "intent", "classes": ["fee"]})
+    assert _ok(some, 201)["classes"] == ["fee"]
     _problem(
         keys["annotator"].post("/v1/labeling/queues", json={"name": "r", "model": "intent"}),
         403,

@@ -140,6 +140,33 @@ def test_import_route_imports_a_label_studio_file_and_reports(
     assert audit.actor == f"key:{tenants.key_ids['acme:developer']}"
 
 
+def test_import_route_review_decisions_need_labeling_review(
+    ws: Workspace, clock: FixedClock, tenants: Tenants, api: ClientFactory
+) -> None:
+    _queue(ws, clock, tenants.org_ids["acme"], labeled=False)
+    line = {"input": {"text": "so so"}, "status": "done", "resolution": "review",
+            "consensus": "neg", "annotations": [{"annotator": "u_a", "label": "pos"},
+                                                {"annotator": "u_b", "label": "neg"}]}  # fmt: skip
+    body = json.dumps(line).encode()
+    refused = api(tenants.keys["acme:developer"]).post(
+        f"{URL}/import", params={"format": "jsonl"}, content=body
+    )
+    assert refused.status_code == 422, refused.text
+    (bad,) = refused.json()["details"]["bad_tasks"]
+    assert "labeling:review" in bad["reasons"][0]
+    assert _tasks(ws, tenants.org_ids["acme"]) == 0
+    done = api(tenants.keys["acme:admin"]).post(
+        f"{URL}/import", params={"format": "jsonl"}, content=body
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["reviewed"], done.json()["done"], done.json()["review"]) == (1, 1, 0)
+    with ws.db.session(SYSTEM) as s:
+        task = s.scalars(select(LabelingTaskRow)).one()
+    assert (task.status, task.label, task.resolution, task.agreement) == (
+        "done", "neg", "review", 0.5,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("fmt", "body", "code"),
     [

@@ -98,9 +98,9 @@ def post_queue(
 ) -> Response:
     """Create a queue for a model (yours or shared with you); audited.
 
-    ``classes`` default to the model champion's. A name in use is a 409
-    (``queue_exists``); a model without classes and none given is a 422
-    (``no_model_classes``).
+    ``classes`` default to the model champion's; given, they must be some of them
+    (422 ``unknown_label``). A name in use is a 409 (``queue_exists``); a model
+    without classes and none given is a 422 (``no_model_classes``).
     """
     classes = queue_classes(
         state.resolver, body.model, scope=state.scope_of(principal.org_id), classes=body.classes

@@ -140,6 +140,13 @@ async def import_queue(
     name: str = _NAME,
     format: str = _FORMAT,
     from_name: str = _FROM_NAME,
+    to_name: str | None = Query(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The Label Studio object results name (default: text, else the first "
+        "input field).",
+    ),
     input_field: list[str] | None = Query(
         None,
         max_length=50,
@@ -182,8 +189,11 @@ async def import_queue(
             clock=state.clock,
             actor=principal.actor,
             from_name=from_name,
+            to_name=to_name,
             input_fields=fields or None,
             dry_run=dry_run,
+            may_review="labeling:review" in principal.permissions,
+            max_text_chars=state.settings.max_text_chars,
         )
         return json_bytes({"queue": queue.name, **report.to_dict()})
 
