@@ -136,3 +136,23 @@ def test_workspace_with_readable_key_file_refused(
     assert code == 1
     assert err.startswith("error[key_file_insecure]:")
     assert "chmod 600" in err
+
+
+def test_orgs_update_inputs_is_audited_and_bad_mode_refused(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["--home", str(home), "orgs", "list", "--json"], capsys)
+    assert {o["name"]: o["prediction_inputs"] for o in json.loads(out)}["acme"] == "masked"
+    code, out, err = run(
+        ["--home", str(home), "orgs", "update", "acme", "--inputs", "none"], capsys
+    )
+    assert code == 0, err
+    assert out.strip() == "acme: prediction inputs none"
+    code, out, _ = run(
+        ["--home", str(home), "audit", "list", "--json", "--action", "org.update"], capsys
+    )
+    [event] = json.loads(out)
+    assert event["details"] == {"prediction_inputs": ["masked", "none"]}
+    code, _, err = run(["--home", str(home), "orgs", "update", "acme", "--inputs", "all"], capsys)
+    assert code == 1
+    assert err.startswith("error[invalid_input]: prediction_inputs must be one of full, masked")
