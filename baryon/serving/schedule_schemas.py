@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 __all__ = ["ScheduleOut", "ScheduleRequest"]
 
@@ -40,7 +40,7 @@ class ScheduleRequest(BaseModel):
         description="Unique in the organization (default: the kind's, flywheel-MODEL).",
     )
     description: str | None = Field(default=None, max_length=500)
-    paused: bool = Field(default=False, description="Make it paused (it fires once resumed).")
+    paused: StrictBool = Field(default=False, description="Make it paused (it fires once resumed).")
 
 
 class ScheduleOut(BaseModel):
