@@ -1089,7 +1089,7 @@ class Client:
         instructions: str | None = None,
     ) -> QueueOut:
         """Change a queue's overlap, min_agreement or instructions (``None``: unchanged;
-        ``""`` clears the instructions)."""
+        ``""`` clears the instructions; all ``None`` is ``empty_update``)."""
         body = {"overlap": overlap, "min_agreement": min_agreement, "instructions": instructions}
         path = f"/v1/labeling/queues/{quote(name, safe='')}"
         return _parse(QueueOut, self.request("PATCH", path, json=body, repeatable=True))

@@ -49,6 +49,8 @@ GOAL_OPS: tuple[str, ...] = (">=", "<=")
 MAX_GOALS = 20
 #: Metric-name prefixes of values that are not measured on the test split.
 _NOT_TEST = ("validation_", "cv_")
+#: Run metrics that are not measured on the test split.
+_NOT_TEST_NAMES = frozenset({"fit_seconds"})
 _GOAL_KEYS = frozenset({"model", "metric", "op", "target"})
 _GOAL_TEXT = re.compile(r"^\s*(\S+)\s+([A-Za-z0-9_]+)\s*(>=|<=|≥|≤)\s*(\S+)\s*$")
 _SYMBOLS = {"≥": ">=", "≤": "<="}
@@ -56,8 +58,8 @@ _SYMBOLS = {"≥": ">=", "≤": "<="}
 
 def is_test_metric(name: str) -> bool:
     """Whether a run metric's ``name`` is a test-split value (``accuracy``, not
-    ``validation_accuracy`` or ``cv_accuracy_mean``)."""
-    return not name.startswith(_NOT_TEST)
+    ``validation_accuracy``, ``cv_accuracy_mean`` or ``fit_seconds``)."""
+    return not name.startswith(_NOT_TEST) and name not in _NOT_TEST_NAMES
 
 
 def number(value: Any) -> float | None:

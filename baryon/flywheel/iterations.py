@@ -160,7 +160,7 @@ def _owner(session: Session, org_id: str, owner: Any) -> str | None:
     if owner is None:
         return None
     text = _text(owner, "owner", MAX_OWNER_CHARS, "invalid_owner")
-    if is_id(text, "usr"):
+    if text.startswith("usr_"):  # a user id, well formed or not: it must be a user's
         found = session.scalar(
             select(UserRow.id).where(UserRow.id == text, UserRow.org_id == org_id)
         )

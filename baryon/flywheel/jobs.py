@@ -19,8 +19,15 @@ Submit
     iteration exists and is open. A model
     with a cycle already queued or running (its job not ended) is refused
     (``cycle_in_progress``): two cycles of one model at once would both consume the
-    same labels. Then the cycle (``queued``), its ``flywheel`` job and an audit event
-    are written in one transaction.
+    same labels. The check locks the model's row
+    (:func:`~baryon.flywheel.records.refuse_concurrent`), so two submits at once take
+    turns on PostgreSQL too. Then the cycle (``queued``), its ``flywheel`` job and an
+    audit event are written in one transaction.
+Here
+    :func:`run_cycle_here` (``baryon flywheel run --wait``) submits the same way and
+    runs that job in the calling process (:meth:`~baryon.jobs.worker.Worker.run_job`),
+    one attempt: the same check applies, and a process that dies leaves a lease that
+    expires.
 Run
     :func:`flywheel_job` (the handler) runs :func:`~baryon.flywheel.cycle.run_cycle`
     on the queued cycle, reporting each step as the job's stage and progress and

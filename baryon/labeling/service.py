@@ -13,8 +13,8 @@ write an audit event in the same transaction.
 
 Error codes: ``invalid_queue_name``, ``invalid_classes``, ``invalid_overlap``,
 ``invalid_min_agreement``, ``invalid_instructions``, ``invalid_status``,
-``no_model_classes``, ``unknown_label`` (422); ``queue_exists`` (409); ``queue_not_found``,
-``task_not_found``, ``model_not_found`` (404).
+``no_model_classes``, ``unknown_label``, ``empty_update`` (422); ``queue_exists``
+(409); ``queue_not_found``, ``task_not_found``, ``model_not_found`` (404).
 """
 
 from __future__ import annotations
@@ -373,9 +373,12 @@ def update_queue(
     NotFound
         ``queue_not_found``.
     InvalidInput
-        ``invalid_overlap``, ``invalid_min_agreement``, ``invalid_instructions``.
+        ``empty_update`` (no field given), ``invalid_overlap``,
+        ``invalid_min_agreement``, ``invalid_instructions``.
     """
     queue = get_queue(session, name)
+    if overlap is None and min_agreement is None and instructions is None:
+        raise InvalidInput("give overlap, min_agreement or instructions", code="empty_update")
     changes: dict[str, Any] = {}
     if overlap is not None and _check_overlap(overlap) != queue.overlap:
         changes["overlap"] = [queue.overlap, overlap]

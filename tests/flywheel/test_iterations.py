@@ -183,10 +183,14 @@ def test_create_iteration_bad_goal_refused_with_named_code(
 def test_create_iteration_validation_metric_is_not_a_goal_metric_even_if_reported(
     world: World,
 ) -> None:
-    register_model(world.acme_ws, "topic", {"accuracy": 0.8, "validation_accuracy": 0.82})
+    metrics = {"accuracy": 0.8, "validation_accuracy": 0.82, "fit_seconds": 3.5}
+    register_model(world.acme_ws, "topic", metrics)
     with world.session() as s, pytest.raises(InvalidInput) as err:
         _create(world, s, goals=[{**GOAL, "model": "topic", "metric": "validation_accuracy"}])
-    assert "reports: accuracy" in str(err.value)
+    assert "(it reports: accuracy)" in str(err.value)  # not fit_seconds (QA 13 #16)
+    with world.session() as s, pytest.raises(InvalidInput) as timed:
+        _create(world, s, goals=[{**GOAL, "model": "topic", "metric": "fit_seconds"}])
+    assert _code(timed) == "unknown_goal_metric"
 
 
 @pytest.mark.parametrize(
@@ -280,6 +284,8 @@ def test_add_item_of_each_kind_links_and_shows_status(world: World) -> None:
         ({"kind": "task", "title": "x", "owner": "o" * 201}, InvalidInput, "invalid_owner"),
         ({"kind": "task", "title": "x", "owner": "usr_01jd8x3k6q9w2f7c0m4t5v8b1a"}, NotFound,
          "user_not_found"),
+        # QA 13 #16: a user id that is not well formed was kept as a free-text name
+        ({"kind": "task", "title": "x", "owner": "usr_nope"}, NotFound, "user_not_found"),
     ],
 )  # fmt: skip
 def test_add_item_bad_input_refused_and_nothing_added(

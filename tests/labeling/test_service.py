@@ -160,6 +160,13 @@ def test_update_queue_lower_overlap_decides_tasks_with_enough_labels(ws: Workspa
     assert status == {agreed: ("done", "a"), split: ("review", None), waiting: ("open", None)}
 
 
+def test_update_queue_nothing_to_change_is_empty_update(ws: Workspace) -> None:
+    # QA 13 #16: PATCH {} answered 200 (the iteration routes answer empty_update)
+    make_queue(ws)
+    with as_org(ws) as s:
+        assert code_of(lambda: update_queue(s, "q", actor="t", clock=ws.clock)) == "empty_update"
+
+
 def test_update_queue_bad_values_refused(ws: Workspace) -> None:
     make_queue(ws)
     with as_org(ws) as s:

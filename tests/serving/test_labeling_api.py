@@ -239,6 +239,7 @@ def test_labeling_update_queue_and_unknown_queue(keys: dict[str, httpx.Client]) 
     out = _ok(dev.patch("/v1/labeling/queues/q", json={"overlap": 3, "min_agreement": 0.75}))
     assert (out["overlap"], out["min_agreement"]) == (3, 0.75)
     _problem(dev.patch("/v1/labeling/queues/nope", json={"overlap": 2}), 404, "queue_not_found")
+    _problem(dev.patch("/v1/labeling/queues/q", json={}), 422, "empty_update")
     _problem(dev.get("/v1/labeling/queues/nope/tasks"), 404, "queue_not_found")
     _problem(keys["viewer"].get("/v1/labeling/queues"), 403, "forbidden")
 
