@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from baryon.core.config import Settings
 
 
 @contextmanager
@@ -32,3 +37,19 @@ def fresh_database(prefix: str = "baryon_test") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+        _audit_key(name).unlink(missing_ok=True)
+
+
+def _audit_key(database: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"{database}.audit.key"
+
+
+def pg_settings(url: str, home: Path, **options: Any) -> Settings:
+    """Settings of a workspace in ``home`` on the PostgreSQL database ``url``.
+
+    Every workspace on one database shares one audit key file, as several servers
+    sharing a database must (``docs/audit.md``): the first open writes it, named after
+    the database, in the system's temporary directory; :func:`fresh_database` removes it.
+    """
+    database = make_url(url).database or "baryon"
+    return Settings(home=home, database_url=url, audit_key_file=_audit_key(database), **options)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pgkit import pg_settings
 from sqlalchemy import select
 
 from baryon.commerce.billing import close_billing
@@ -14,7 +15,6 @@ from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
 from baryon.commerce.tables import InvoiceRow
 from baryon.core.clock import FixedClock
-from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM
 from baryon.workspace import Workspace
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def pg_ws(pg_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Workspace]:
-    ws = Workspace.open(Settings(home=tmp_path / "home", database_url=pg_url), clock=clock)
+    ws = Workspace.open(pg_settings(pg_url, tmp_path / "home"), clock=clock)
     yield ws
     ws.close()
 

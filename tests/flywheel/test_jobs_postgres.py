@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pgkit import pg_settings
 
 from baryon.core.clock import FixedClock
-from baryon.core.config import Settings
 from baryon.core.errors import Conflict
 from baryon.flywheel.jobs import prepare_cycle, submit_cycle
 from baryon.flywheel.records import list_cycles
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def pg_ws(pg_url: str, tmp_path: Path) -> Iterator[Workspace]:
     clock = FixedClock()
-    ws = Workspace.open(Settings(home=tmp_path / "home", database_url=pg_url), clock=clock)
+    ws = Workspace.open(pg_settings(pg_url, tmp_path / "home"), clock=clock)
     try:
         make_intent_model(ws, tmp_path)
         clock.advance(3600)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from homekit import copy_home_db
 from jobkit import make_org
+from pgkit import pg_settings
 from sqlalchemy import delete
 
 from baryon.core.clock import FixedClock
@@ -36,7 +37,7 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path, migrated_db
     home = tmp_path / "home"
     if request.param == "postgres":
         url = request.getfixturevalue("pg_url")
-        return Settings(home=home, database_url=url)
+        return pg_settings(url, home)
     copy_home_db(migrated_db, home)
     return Settings(home=home)
 

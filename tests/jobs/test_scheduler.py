@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from jobkit import make_org
+from pgkit import pg_settings
 from sqlalchemy import delete, func, select
 
 from baryon.core.clock import FixedClock
@@ -296,7 +297,7 @@ def test_two_workers_racing_fire_each_due_time_exactly_once(
 def test_four_workers_racing_on_postgres_fire_exactly_once(
     pg_url: str, tmp_path: Any, clock: FixedClock
 ) -> None:
-    settings = Settings(home=tmp_path / "pg-home", database_url=pg_url)
+    settings = pg_settings(pg_url, tmp_path / "pg-home")
     with Workspace.open(settings, clock=clock) as ws:
         with ws.db.session(SYSTEM) as session:  # the module's database: start empty
             session.execute(delete(JobScheduleRow))

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from labelkit import CLAIM, add_task, as_org, make_queue
+from pgkit import pg_settings
 from sqlalchemy import select, text
 
 from baryon.commerce.orgs import create_org
 from baryon.core.clock import FixedClock
-from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
 from baryon.core.scope import SYSTEM
 from baryon.labeling.annotation import claim_next, skip_task, submit_label
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def pg_ws(pg_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Workspace]:
-    ws = Workspace.open(Settings(home=tmp_path / "home", database_url=pg_url), clock=clock)
+    ws = Workspace.open(pg_settings(pg_url, tmp_path / "home"), clock=clock)
     with ws.db.session(SYSTEM) as s:
         s.execute(text("DELETE FROM labeling_queues"))
         for name in ("acme", "globex"):

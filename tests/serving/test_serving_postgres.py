@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pgkit import pg_settings as settings_on
 from servingkit import PortalTransport, make_resolver
 from sqlalchemy import func, select
 
@@ -36,7 +37,7 @@ ROW = {"a": 1, "b": 2}
 
 @pytest.fixture
 def pg_settings(pg_url: str, tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=pg_url)
+    return settings_on(pg_url, tmp_path / "home")
 
 
 @pytest.fixture

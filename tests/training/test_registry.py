@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pgkit import pg_settings
 
 from baryon.core.audit import list_audit_events
 from baryon.core.config import Settings
@@ -197,7 +198,7 @@ def test_load_missing_alias_model_not_ready(workspace: Workspace, make_run: Make
 
 @pytest.mark.postgres
 def test_register_32_threads_race_on_postgres_gap_free(pg_url: str, tmp_path: Path) -> None:
-    _race_on(Settings(home=tmp_path / "pg-home", database_url=pg_url))
+    _race_on(pg_settings(pg_url, tmp_path / "pg-home"))
 
 
 def _race_on(settings: Settings) -> None:
