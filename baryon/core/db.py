@@ -316,41 +316,45 @@ class Database:
         DatabaseCorrupt
             If the SQLite file is not a database.
         """
-        from alembic import command
-
         with self._migration_lock():
             current, head = self.schema_version(), self.head_version()
             self._refuse_if_newer(current, head)
             if current == head:
                 return head
-            with self._translate_errors(), self.engine.connect() as conn:
-                raw: Any = conn.connection.driver_connection
-                if self.is_sqlite:
-                    # Table rebuilds (Alembic batch mode) drop and re-create parent
-                    # tables: with foreign keys on, the drop would cascade to children.
-                    # The pragma only works outside a transaction, hence the raw call.
-                    raw.execute("PRAGMA foreign_keys = OFF")
-                try:
-                    with conn.begin():
-                        if not self.is_sqlite:
-                            conn.execute(
-                                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY}
-                            )
-                        cfg = _alembic_config()
-                        cfg.attributes["connection"] = conn
-                        cfg.attributes["audit_key"] = self.audit_key
-                        command.upgrade(cfg, "head")
-                        if self.is_sqlite:
-                            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
-                            if broken is not None:
-                                raise DatabaseError(
-                                    f"migration left a dangling reference in {broken[0]}",
-                                    code="migration_failed",
-                                )
-                finally:
-                    if self.is_sqlite:
-                        raw.execute("PRAGMA foreign_keys = ON")
+            self._run_alembic("upgrade", "head")
         return self.head_version()
+
+    def _run_alembic(self, fn: str, revision: str) -> None:
+        """Run Alembic's ``upgrade`` or ``downgrade`` to ``revision`` in one transaction.
+
+        On SQLite, foreign keys are off while it runs (table rebuilds in batch mode
+        drop and re-create parent tables) and checked before the commit.
+        """
+        from alembic import command
+
+        with self._translate_errors(), self.engine.connect() as conn:
+            raw: Any = conn.connection.driver_connection
+            if self.is_sqlite:
+                # The pragma only works outside a transaction, hence the raw call.
+                raw.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with conn.begin():
+                    if not self.is_sqlite:
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                    cfg = _alembic_config()
+                    cfg.attributes["connection"] = conn
+                    cfg.attributes["audit_key"] = self.audit_key
+                    getattr(command, fn)(cfg, revision)
+                    if self.is_sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                        if broken is not None:
+                            raise DatabaseError(
+                                f"migration left a dangling reference in {broken[0]}",
+                                code="migration_failed",
+                            )
+            finally:
+                if self.is_sqlite:
+                    raw.execute("PRAGMA foreign_keys = ON")
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
+from homekit import alembic_to
 from sqlalchemy import select, text
 
 from baryon.core.audit import (
@@ -21,7 +21,7 @@ from baryon.core.audit import (
 )
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
-from baryon.core.db import Database, _alembic_config
+from baryon.core.db import Database
 from baryon.core.errors import BaryonError, IntegrityError, InvalidInput
 from baryon.workspace import Workspace
 
@@ -336,10 +336,7 @@ def test_concurrent_writers_postgres_chain_one_line(pg_url: str, tmp_path: Path)
 # ------------------------------------------------------------------ migration
 def _old_db(path: Path) -> Database:
     db = Database(f"sqlite:///{path}")
-    with db.engine.connect() as conn, conn.begin():
-        cfg = _alembic_config()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0010")
+    alembic_to(db, "0010")
     with db.engine.begin() as conn:
         for n, at in enumerate(["2026-01-02 00:00:00.000000", "2026-01-01 00:00:00.000000"]):
             conn.execute(

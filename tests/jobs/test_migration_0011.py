@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
+from homekit import alembic_to
 from sqlalchemy import inspect, text
 
-from baryon.core.db import Database, _alembic_config
+from baryon.core.db import Database
 from baryon.core.scope import OPERATOR_ORG_ID
-
-
-def _at(db: Database, revision: str, fn: str = "upgrade") -> None:
-    with db.engine.connect() as conn, conn.begin():
-        cfg = _alembic_config()
-        cfg.attributes["connection"] = conn
-        getattr(command, fn)(cfg, revision)
 
 
 def test_0011_upgrades_a_0010_database_with_jobs_and_downgrades(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        _at(db, "0010")
+        alembic_to(db, "0010")
         with db.engine.begin() as conn:
             conn.execute(
                 text(
@@ -41,7 +34,7 @@ def test_0011_upgrades_a_0010_database_with_jobs_and_downgrades(tmp_path: Path) 
             assert conn.execute(text("SELECT id, status FROM jobs")).all() == [("job_1", "queued")]
         names = {ix["name"] for ix in inspect(db.engine).get_indexes("job_schedules")}
         assert {"ix_job_schedules_org_id", "ix_job_schedules_paused_next"} <= names
-        _at(db, "0010", "downgrade")
+        alembic_to(db, "0010", "downgrade")
         assert "job_schedules" not in inspect(db.engine).get_table_names()
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM jobs")).scalar_one() == 1

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
+from homekit import alembic_to
 from sqlalchemy import select, text
 
-from baryon.core.db import Database, _alembic_config
+from baryon.core.db import Database
 from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM
 from baryon.labeling.tables import LabelingQueueRow, LabelingTaskRow
 from baryon.predictions.log import hash_input
@@ -21,17 +21,10 @@ _OLD_TASK = (
 )
 
 
-def _at(db: Database, revision: str, fn: str = "upgrade") -> None:
-    with db.engine.connect() as conn, conn.begin():
-        cfg = _alembic_config()
-        cfg.attributes["connection"] = conn
-        getattr(command, fn)(cfg, revision)
-
-
 def test_0010_moves_old_tasks_to_one_queue_per_org_and_model(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        _at(db, "0009")
+        alembic_to(db, "0009")
         with db.engine.begin() as conn:
             for n, (words, guess) in enumerate([("card lost?", "lost_card"), ("fee??", "fees")]):
                 conn.execute(
@@ -61,15 +54,15 @@ def test_0010_moves_old_tasks_to_one_queue_per_org_and_model(tmp_path: Path) -> 
 def test_0010_downgrade_keeps_text_tasks(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        _at(db, "0009")
+        alembic_to(db, "0009")
         with db.engine.begin() as conn:
             conn.execute(
                 text(_OLD_TASK),
                 {"id": "task_0", "org": OPERATOR_ORG_ID, "pred": "pred_0", "text": "hi",
                  "suggested": "greeting"},
             )  # fmt: skip
-        _at(db, "0010")
-        _at(db, "0009", "downgrade")
+        alembic_to(db, "0010")
+        alembic_to(db, "0009", "downgrade")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, text, model_name FROM labeling_tasks")).all()
         assert [tuple(r) for r in rows] == [("task_0", "hi", "support-intent")]
