@@ -43,6 +43,10 @@ the rule. Scopes whose windows hold fewer than ``min_items`` items are quiet.
   window ``(end - 2w, end - w]`` to the current one.
 - :class:`VolumeSpike`: the current window holds more than ``factor`` times the
   mean count of the ``baseline_windows`` windows before it.
+
+:func:`default_rules` watch every scope (all items and each ticker). A
+:class:`ScopedRule` (an organization's own rule) watches one scope and may listen to
+one direction only (``above`` but not ``below``).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from baryon.core.errors import InvalidInput
 __all__ = [
     "BEARISH",
     "BULLISH",
+    "DIRECTIONS",
     "NEUTRAL",
     "WINDOWS",
     "Alert",
@@ -69,6 +74,7 @@ __all__ = [
     "MoodIndex",
     "Rule",
     "RuleState",
+    "ScopedRule",
     "ScoredItem",
     "VolumeSpike",
     "default_rules",
@@ -594,6 +600,79 @@ class VolumeSpike:
         return RuleState(QUIET, float(len(current)))
 
 
+#: Active states each rule kind can enter (what a :class:`ScopedRule` may listen to).
+DIRECTIONS: dict[str, tuple[str, ...]] = {
+    "index_crossing": ("above", "below"),
+    "index_change": ("up", "down"),
+    "volume_spike": ("spike",),
+}
+
+
+@dataclass(frozen=True)
+class ScopedRule:
+    """A rule under a stored name, limited to one scope and some of its directions.
+
+    An organization's own alert rules (:mod:`baryon.solutions.sentiment.rules`) are
+    these: ``name`` is the rule's id, so its alerts and its remembered state belong
+    to it alone.
+
+    Parameters
+    ----------
+    rule : Rule
+        The measure (:class:`IndexCrossing`, :class:`IndexChange`, :class:`VolumeSpike`).
+    name : str
+        Stable identifier (the stored rule's id).
+    ticker : str or None
+        The one scope it watches: that ticker's items, or every item (``None``).
+    directions : tuple of str
+        The active states that fire (the others count as quiet), e.g. ``("above",)``;
+        empty means all of :data:`DIRECTIONS` of the rule's kind.
+    """
+
+    rule: Rule
+    name: str
+    ticker: str | None = None
+    directions: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """The measure's kind."""
+        return self.rule.kind
+
+    @property
+    def window(self) -> str:
+        """The measure's window."""
+        return self.rule.window
+
+    @property
+    def horizon(self) -> timedelta:
+        """The measure's horizon."""
+        return self.rule.horizon
+
+    @property
+    def threshold(self) -> float:
+        """The measure's threshold."""
+        return self.rule.threshold
+
+    def scopes(self, offered: Iterable[str | None]) -> list[str | None]:
+        """The scopes of ``offered`` this rule watches (its ticker's, or all items')."""
+        return [s for s in offered if s == self.ticker]
+
+    def assess(
+        self,
+        items: Sequence[ScoredItem],
+        *,
+        end: datetime,
+        ticker: str | None,
+        since: datetime | None = None,
+    ) -> RuleState:
+        """The measure's state, quiet when it is a direction this rule ignores."""
+        result = self.rule.assess(items, end=end, ticker=ticker, since=since)
+        if result.state != QUIET and self.directions and result.state not in self.directions:
+            return RuleState(QUIET, result.value)
+        return result
+
+
 def default_rules() -> tuple[Rule, ...]:
     """The rules the service and ``baryon sentiment replay`` use unless told otherwise.
 
@@ -779,7 +858,9 @@ class Monitor:
         scoped = {ticker: [i for i in items if i.in_scope(ticker)] for ticker in scopes}
         alerts: list[Alert] = []
         for rule in self.rules:
-            for ticker, in_scope in scoped.items():
+            watched = rule.scopes(scoped) if isinstance(rule, ScopedRule) else list(scoped)
+            for ticker in watched:
+                in_scope = scoped[ticker]
                 result = rule.assess(in_scope, end=end, ticker=ticker, since=self.since)
                 key = state_key(rule, ticker)
                 before = self._state.get(key, QUIET)

@@ -1,4 +1,5 @@
-"""Sentiment monitor tables (migration ``0006``): items, their tickers, alerts, rule states.
+"""Sentiment monitor tables: items, tickers, alerts, rule states (migration ``0006``);
+alert rules, delivery channels and deliveries (migration ``0017``).
 
 ``tests/solutions/test_sentiment_tables.py`` compares these with the hand-written
 migration ``baryon/core/migrations/versions/0006_monitor.py``.
@@ -15,6 +16,15 @@ Tables
 ``sentiment_rule_states``
     The last state of each ``rule|scope`` (what makes the rules edge-triggered
     across requests and processes).
+``sentiment_rules``
+    An organization's own alert rules (:mod:`baryon.solutions.sentiment.rules`).
+``alert_channels``
+    Where an organization's alerts are delivered: a signed webhook or an e-mail
+    address (:mod:`baryon.solutions.sentiment.delivery`). A webhook's signing secret
+    is stored encrypted.
+``alert_deliveries``
+    One alert (or test alert) to one channel: its attempts, and ``dead`` once they
+    are used up (the dead-letter list).
 """
 
 from __future__ import annotations
@@ -22,7 +32,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 import baryon.commerce.tables  # noqa: F401  (organizations: the foreign keys' target)
@@ -30,9 +49,12 @@ from baryon.core.db import Base, JSONType, UTCDateTime
 from baryon.core.scope import OrgOwned
 
 __all__ = [
+    "AlertChannelRow",
+    "AlertDeliveryRow",
     "SentimentAlertRow",
     "SentimentItemRow",
     "SentimentItemTickerRow",
+    "SentimentRuleRow",
     "SentimentRuleStateRow",
 ]
 
@@ -112,3 +134,64 @@ class SentimentRuleStateRow(OrgOwned, Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SentimentRuleRow(OrgOwned, Base):
+    """One alert rule of an organization (table ``sentiment_rules``)."""
+
+    __tablename__ = "sentiment_rules"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    window: Mapped[str] = mapped_column(String(8))
+    ticker: Mapped[str | None] = mapped_column(String(MAX_TICKER_CHARS), nullable=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[float] = mapped_column(Float)
+    min_items: Mapped[int] = mapped_column(Integer)
+    baseline_windows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertChannelRow(OrgOwned, Base):
+    """One delivery channel of an organization (table ``alert_channels``)."""
+
+    __tablename__ = "alert_channels"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertDeliveryRow(OrgOwned, Base):
+    """One alert to one channel, and its attempts (table ``alert_deliveries``)."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index("ix_alert_deliveries_org_status", "org_id", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("alert_channels.id", ondelete="CASCADE"), index=True
+    )
+    alert_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    event: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
