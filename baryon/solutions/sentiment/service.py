@@ -517,6 +517,7 @@ def ingest_items(
     prediction_id: str | None = None,
     rules: Sequence[Rule] | None = None,
     clock: Clock | None = None,
+    on_alert: Callable[[Session, str, Alert], None] | None = None,
 ) -> IngestResult:
     """Store scored items, then run the monitor's rules over the organization's items.
 
@@ -533,9 +534,14 @@ def ingest_items(
     prediction_id : str, optional
         The prediction log entry of the scoring.
     rules : sequence of Rule, optional
-        Default :func:`~baryon.solutions.sentiment.monitor.default_rules`.
+        Default: the organization's enabled rules
+        (:func:`~baryon.solutions.sentiment.rules.monitor_rules`), or
+        :func:`~baryon.solutions.sentiment.monitor.default_rules` when it made none.
     clock : Clock, optional
         "Now" of the rules (default: system clock).
+    on_alert : callable, optional
+        Called as ``on_alert(session, alert_id, alert)`` for each alert stored, in the
+        same transaction (the delivery layer queues the alert's deliveries there).
 
     Returns
     -------
@@ -595,6 +601,10 @@ def ingest_items(
         first = session.scalar(
             select(func.min(SentimentItemRow.published_at)).where(SentimentItemRow.org_id == org_id)
         )
+        if rules is None:
+            from baryon.solutions.sentiment.rules import monitor_rules
+
+            rules = monitor_rules(session, org_id)
         monitor = Monitor(rules, clock=clock, state=_load_rules_state(session, org_id), since=first)
         new_ids = {i.id for i in fresh}
         stored = _recent_items(session, org_id, now - monitor.horizon)
@@ -603,9 +613,10 @@ def ingest_items(
         alerts = monitor.observe([i for i in stored if i.item_id in new_ids], now=now)
         _save_states(session, org_id, before, monitor.state, now)
         for alert in alerts:
+            alert_id = new_id("alert", clock)
             session.add(
                 SentimentAlertRow(
-                    id=new_id("alert", clock),
+                    id=alert_id,
                     org_id=org_id,
                     rule=alert.rule,
                     kind=alert.kind,
@@ -619,6 +630,8 @@ def ingest_items(
                     item_count=alert.item_count,
                 )
             )
+            if on_alert is not None:
+                on_alert(session, alert_id, alert)
     return IngestResult([i.id for i in fresh], duplicates, alerts)
 
 
