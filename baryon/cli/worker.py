@@ -34,7 +34,8 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         mapping ``kind → handler``. ``None`` means Baryon's handlers:
         :func:`baryon.jobs.builtin_handlers`,
         :func:`baryon.training.jobs.training_handlers` (``train``) and
-        :func:`baryon.flywheel.jobs.flywheel_handlers` (``flywheel``).
+        :func:`baryon.flywheel.jobs.flywheel_handlers` (``flywheel``) and
+        :func:`baryon.solutions.sentiment.delivery.alert_handlers` (``alert.deliver``).
 
     Raises
     ------
@@ -45,6 +46,7 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
     from baryon.commerce.billing import billing_handlers
     from baryon.flywheel.jobs import flywheel_handlers
     from baryon.jobs import builtin_handlers
+    from baryon.solutions.sentiment.delivery import alert_handlers
     from baryon.training.jobs import training_handlers
 
     if spec is None:
@@ -53,6 +55,7 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
             **training_handlers(),
             **flywheel_handlers(),
             **billing_handlers(),
+            **alert_handlers(),
         }
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:

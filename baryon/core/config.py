@@ -15,8 +15,9 @@ Example
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "redact_url"]
@@ -105,6 +106,26 @@ class Settings(BaseSettings):
         How long a web console session lasts after signing in, in seconds (default
         28800, 8 hours; at most 30 days). It ends earlier at logout or when its key
         is revoked or expires.
+    alert_delivery_attempts : int
+        Attempts at delivering one alert to one channel (default 5) before it goes to
+        the dead-letter list.
+    alert_retry_seconds : float
+        Wait before the first retry of a failed delivery, in seconds (default 2); each
+        further wait doubles it (exponential back-off), at most 600 s.
+    alert_send_timeout : float
+        Seconds one webhook POST or SMTP conversation may take (default 10).
+    smtp_host : str or None
+        SMTP server for e-mail alert channels (none: e-mail channels are refused,
+        ``smtp_not_configured``).
+    smtp_port : int
+        Its port (default 587).
+    smtp_security : str
+        ``starttls`` (default: plain connection upgraded with STARTTLS), ``tls``
+        (implicit TLS, usually port 465) or ``none`` (loopback relays only).
+    smtp_username, smtp_password : str or None
+        Credentials, if the server asks for them (the password is never printed).
+    smtp_from : str
+        The ``From`` address of alert e-mails.
     """
 
     model_config = SettingsConfigDict(env_prefix="BARYON_", extra="ignore")
@@ -136,6 +157,15 @@ class Settings(BaseSettings):
     labeling_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     labeling_max_skips: int = Field(default=3, ge=1, le=1000)
     console_session_seconds: float = Field(default=28_800.0, ge=60.0, le=30 * 86_400.0)
+    alert_delivery_attempts: int = Field(default=5, ge=1, le=20)
+    alert_retry_seconds: float = Field(default=2.0, gt=0, le=600.0)
+    alert_send_timeout: float = Field(default=10.0, gt=0, le=300.0)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "baryon@localhost"
 
     @field_validator("home", mode="before")
     @classmethod

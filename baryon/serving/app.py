@@ -56,6 +56,7 @@ from baryon.serving.console import CONSOLE_PATH, create_console
 from baryon.serving.console import STREAMED as CONSOLE_STREAMED
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
+from baryon.solutions.sentiment.delivery import alert_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
 from baryon.serving.routers import ROUTERS, STREAMED, models
 from baryon.training.jobs import training_handlers
@@ -149,7 +150,8 @@ def create_app(
         :func:`baryon.jobs.builtin_handlers`,
         :func:`baryon.training.jobs.training_handlers` and
         :func:`baryon.flywheel.jobs.flywheel_handlers`, i.e. ``train`` and
-        ``flywheel``). The worker
+        ``flywheel``, and :func:`baryon.solutions.sentiment.delivery.alert_handlers`,
+        ``alert.deliver``). The worker
         starts with the server (lifespan) when ``settings.inprocess_worker`` is true,
         after recovering jobs whose worker died (:meth:`~baryon.jobs.JobQueue.reap`),
         and stops at shutdown.
@@ -175,6 +177,7 @@ def create_app(
             **training_handlers(),
             **flywheel_handlers(),
             **billing_handlers(),
+            **alert_handlers(),
         }
         if job_handlers is None
         else job_handlers
