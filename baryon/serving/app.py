@@ -56,9 +56,9 @@ from baryon.serving.console import CONSOLE_PATH, create_console
 from baryon.serving.console import STREAMED as CONSOLE_STREAMED
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
-from baryon.solutions.sentiment.delivery import alert_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
 from baryon.serving.routers import ROUTERS, STREAMED, models
+from baryon.solutions.sentiment.delivery import alert_handlers
 from baryon.training.jobs import training_handlers
 from baryon.workspace import Workspace
 

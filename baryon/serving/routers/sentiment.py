@@ -308,7 +308,7 @@ def post_items(
                 alert_id=alert_id,
                 alert=alert,
                 clock=state.clock,
-            ),  # fmt: skip
+            ),
         )
         _queue_unsure(tx, state, principal, models, unsure, ids)
         accepted = set(result.accepted)
