@@ -517,7 +517,7 @@ def ingest_items(
     prediction_id: str | None = None,
     rules: Sequence[Rule] | None = None,
     clock: Clock | None = None,
-    on_alert: Callable[[Session, str, Alert], None] | None = None,
+    on_alert: Callable[[Session, str, Alert], object] | None = None,
 ) -> IngestResult:
     """Store scored items, then run the monitor's rules over the organization's items.
 
