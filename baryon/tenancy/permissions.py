@@ -44,6 +44,8 @@ iterations:read    x      x      x          x          x
 iterations:write   x      x      x
 schedules:read     x      x      x                     x
 schedules:write    x      x
+alerts:read        x      x      x                     x
+alerts:write       x      x      x
 =================  =====  =====  =========  =========  ======
 
 Platform (operator organizations only, ``owner`` and ``admin``): ``plans:write``,
@@ -58,6 +60,10 @@ import, export and sample tasks by active learning; owners and admins review tas
 whose annotators disagree. A flywheel cycle may promote (through the gate), so
 running one is an ``owner``/``admin`` act, like promoting. So is making, pausing,
 resuming and removing a job schedule: it runs work (a flywheel cycle) unattended.
+
+Sentiment alert rules, delivery channels and deliveries (``alerts:read``,
+``alerts:write``) are the developers' like the monitor they watch; a channel's signing
+secret is shown only to the key that made it.
 
 Invoices (``invoices:read``) are the organization's owners' and admins' (billing
 contacts); the operator runs billing itself from the CLI.
@@ -123,6 +129,8 @@ _TENANT: dict[str, frozenset[str]] = {
     "iterations:write": frozenset({"owner", "admin", "developer"}),
     "schedules:read": frozenset({"owner", "admin", "developer", "viewer"}),
     "schedules:write": frozenset({"owner", "admin"}),
+    "alerts:read": frozenset({"owner", "admin", "developer", "viewer"}),
+    "alerts:write": frozenset({"owner", "admin", "developer"}),
 }
 
 #: Permissions that reach beyond one organization (operator organizations only).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from baryon.serving.routers import (
+    alerts,
     datasets,
     flywheel,
     grants,
@@ -47,6 +48,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     predictions.router,
     support.router,
     sentiment.router,
+    alerts.router,
     recommender.router,
     runs_router.router,
     labeling.router,
