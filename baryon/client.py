@@ -74,6 +74,14 @@ Iterations::
     client.move_iteration_item("2026-w51", item.id, "done", owner="ana")
     print(client.iteration("2026-w51").goals[0].trajectory)
     client.close_iteration("2026-w51")
+
+Sentiment alerts (rules, a signed webhook, and the receiver's check)::
+
+    client.create_alert_rule("index_crossing", 0.5, ticker="AAPL", window="1h")
+    made = client.create_alert_channel("webhook", "https://hooks.example.org/baryon")
+    secret = made.secret                       # shown once: keep it
+    # in the receiver: verify_webhook(secret, raw_body, headers["Baryon-Signature"])
+    print(client.alert_deliveries(status="dead"))
 """
 
 from __future__ import annotations
@@ -104,6 +112,13 @@ from baryon.core.errors import (
     QuotaExceeded,
     RateLimited,
     Unauthorized,
+)
+from baryon.serving.alert_schemas import (
+    ChannelCreatedOut,
+    ChannelOut,
+    DeliveryOut,
+    RuleOut,
+    RuleTestOut,
 )
 from baryon.serving.billing_schemas import InvoiceOut
 from baryon.serving.flywheel_schemas import FlywheelCycleOut, FlywheelCycleSubmittedOut
@@ -163,8 +178,16 @@ from baryon.serving.solution_schemas import (
     RecommendationsResponse,
     SupportAnswerResponse,
 )
+from baryon.solutions.sentiment.signing import WebhookSignatureError, verify_webhook
 
-__all__ = ["Client", "ConnectionFailed", "WaitTimedOut", "error_from_response"]
+__all__ = [
+    "Client",
+    "ConnectionFailed",
+    "WaitTimedOut",
+    "WebhookSignatureError",
+    "error_from_response",
+    "verify_webhook",
+]
 
 T = TypeVar("T")
 
@@ -896,6 +919,131 @@ class Client:
             limit=limit,
             items_per_alert=items_per_alert,
         )
+
+    # ------------------------------------------------------------ alert rules
+    def create_alert_rule(
+        self,
+        kind: str,
+        threshold: float,
+        *,
+        window: str = "1h",
+        ticker: str | None = None,
+        direction: str = "both",
+        min_items: int = 10,
+        baseline_windows: int | None = None,
+        name: str | None = None,
+        enabled: bool = True,
+        idempotency_key: str | None = None,
+    ) -> RuleOut:
+        """Make an alert rule (``POST /v1/sentiment/rules``).
+
+        ``kind`` is ``index_crossing`` (``threshold`` t in (0, 1): index above +t or
+        below -t), ``index_change`` (d in (0, 2) between consecutive windows) or
+        ``volume_spike`` (factor over the mean of ``baseline_windows`` windows).
+        ``direction`` keeps one side (``above``/``below``, ``up``/``down``). The
+        organization's first rule replaces the default rules.
+        """
+        body: dict[str, Any] = {
+            "kind": kind, "threshold": threshold, "window": window, "direction": direction,
+            "min_items": min_items, "enabled": enabled,
+        }  # fmt: skip
+        for key, value in (
+            ("ticker", ticker),
+            ("baseline_windows", baseline_windows),
+            ("name", name),
+        ):
+            if value is not None:
+                body[key] = value
+        return self._post("/v1/sentiment/rules", RuleOut, body, idempotency_key)
+
+    def alert_rules(self) -> list[RuleOut]:
+        """The organization's alert rules, by name."""
+        return self._get("/v1/sentiment/rules", list[RuleOut])
+
+    def alert_rule(self, rule: str) -> RuleOut:
+        """One alert rule by id (``rule_…``) or name."""
+        return self._get(f"/v1/sentiment/rules/{quote(rule, safe='')}", RuleOut)
+
+    def enable_alert_rule(self, rule: str, enabled: bool = True) -> RuleOut:
+        """Enable (or, with ``enabled=False``, disable) an alert rule."""
+        verb = "enable" if enabled else "disable"
+        path = f"/v1/sentiment/rules/{quote(rule, safe='')}/{verb}"
+        return _parse(RuleOut, self.request("POST", path, repeatable=True))
+
+    def test_alert_rule(
+        self,
+        rule: str,
+        *,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+    ) -> RuleTestOut:
+        """When ``rule`` would have fired over the stored items in ``(start, end]``
+        (default: the last 7 days); writes nothing."""
+        body = {k: v for k, v in (("start", _when(start, "start")), ("end", _when(end, "end")))
+                if v is not None}  # fmt: skip
+        path = f"/v1/sentiment/rules/{quote(rule, safe='')}/test"
+        return _parse(RuleTestOut, self.request("POST", path, json=body, repeatable=True))
+
+    def delete_alert_rule(self, rule: str) -> RuleOut:
+        """Remove an alert rule; returns it as it was."""
+        path = f"/v1/sentiment/rules/{quote(rule, safe='')}"
+        return _parse(RuleOut, self.request("DELETE", path))
+
+    # ------------------------------------------------------ alert delivery
+    def create_alert_channel(
+        self,
+        kind: str,
+        target: str,
+        *,
+        name: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ChannelCreatedOut:
+        """Make a delivery channel: ``kind="webhook"`` with an http(s) URL, or
+        ``kind="email"`` with an address. The answer's ``secret`` (webhooks) signs every
+        delivery and is never shown again: keep it for :func:`verify_webhook`."""
+        body: dict[str, Any] = {"kind": kind, "target": target}
+        if name is not None:
+            body["name"] = name
+        return self._post("/v1/sentiment/channels", ChannelCreatedOut, body, idempotency_key)
+
+    def alert_channels(self) -> list[ChannelOut]:
+        """The organization's delivery channels, by name (never their secrets)."""
+        return self._get("/v1/sentiment/channels", list[ChannelOut])
+
+    def enable_alert_channel(self, channel: str, enabled: bool = True) -> ChannelOut:
+        """Enable (or, with ``enabled=False``, disable) a channel."""
+        verb = "enable" if enabled else "disable"
+        path = f"/v1/sentiment/channels/{quote(channel, safe='')}/{verb}"
+        return _parse(ChannelOut, self.request("POST", path, repeatable=True))
+
+    def send_test_alert(self, channel: str) -> DeliveryOut:
+        """Queue a test alert to ``channel``; returns its delivery (follow it with
+        :meth:`alert_delivery`)."""
+        path = f"/v1/sentiment/channels/{quote(channel, safe='')}/test"
+        return _parse(DeliveryOut, self.request("POST", path))
+
+    def delete_alert_channel(self, channel: str) -> ChannelOut:
+        """Remove a channel and its deliveries; returns it as it was."""
+        path = f"/v1/sentiment/channels/{quote(channel, safe='')}"
+        return _parse(ChannelOut, self.request("DELETE", path))
+
+    def alert_deliveries(
+        self, *, status: str | None = None, channel: str | None = None, limit: int = 50
+    ) -> list[DeliveryOut]:
+        """Deliveries, newest first; ``status="dead"`` is the dead-letter list."""
+        return self._get(
+            "/v1/sentiment/deliveries", list[DeliveryOut], status=status, channel=channel,
+            limit=limit,
+        )  # fmt: skip
+
+    def alert_delivery(self, delivery_id: str) -> DeliveryOut:
+        """One delivery: status, attempts and last error."""
+        return self._get(f"/v1/sentiment/deliveries/{quote(delivery_id, safe='')}", DeliveryOut)
+
+    def redeliver(self, delivery_id: str) -> DeliveryOut:
+        """Queue a dead delivery again with fresh attempts."""
+        path = f"/v1/sentiment/deliveries/{quote(delivery_id, safe='')}/redeliver"
+        return _parse(DeliveryOut, self.request("POST", path))
 
     def recommendations(
         self,
