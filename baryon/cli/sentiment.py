@@ -5,12 +5,17 @@ Commands::
     baryon sentiment analyze "TEXT" ["TEXT" ...] [--json]
     baryon sentiment feed OUT.jsonl [--n 200] [--interval 60]
     baryon sentiment replay FILE.jsonl [--speed N] [--window 1h] [--min-items 10] [--json]
+    baryon sentiment rules add|list|enable|disable|test|remove ...
+    baryon sentiment channels add|list|enable|disable|test|remove ...
+    baryon sentiment deliveries list|redeliver ...
 
 ``replay`` reads a JSON Lines feed of ``{"id", "published_at", "source", "text",
 "tickers"}`` items, scores them with the champions of ``sentiment`` and ``topic``, and
 plays them through an in-memory monitor in time order, printing each alert as it
 fires. Nothing is stored. ``--speed 0`` (the default) plays as fast as possible;
 ``--speed 60`` plays an hour of feed time in a minute.
+
+``rules``, ``channels`` and ``deliveries``: :mod:`baryon.cli.alerts`.
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ from typing import Annotated, Any
 import typer
 
 from baryon.cli._common import console, err_console, get_workspace, print_json
+from baryon.cli.alerts import channels_app, deliveries_app, rules_app
 
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, help="Financial news sentiment and topic monitor.")
+app.add_typer(rules_app, name="rules")
+app.add_typer(channels_app, name="channels")
+app.add_typer(deliveries_app, name="deliveries")
 
 
 @app.command("analyze")

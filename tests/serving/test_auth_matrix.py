@@ -24,9 +24,12 @@ from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM, Scope
 from baryon.flywheel.iterations import add_item, create_iteration
 from baryon.flywheel.records import create_cycle
+from baryon.jobs import JobQueue
 from baryon.jobs.schedules import ScheduleSpec, create_schedule
 from baryon.serving.app import create_app, route_permissions
 from baryon.serving.auth import PUBLIC
+from baryon.solutions.sentiment.delivery import create_channel, send_test
+from baryon.solutions.sentiment.rules import check_rule, create_rule
 from baryon.tenancy.keys import create_key, revoke_key
 from baryon.tenancy.permissions import PLATFORM_PERMISSIONS, ROLES, permissions_for
 from baryon.workspace import Workspace
@@ -51,6 +54,7 @@ ORG_OWNED = (
     "/v1/flywheel/cycles/{",
     "/v1/schedules/{",
     "/v1/invoices/{",
+    "/v1/sentiment/rules/{", "/v1/sentiment/channels/{", "/v1/sentiment/deliveries/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -127,10 +131,23 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         schedule = create_schedule(
             s, spec, org_id=tenants.org_ids["acme"], actor="test", clock=clock
         )
+    with ws.db.session(Scope.own(tenants.org_ids["acme"])) as s:
+        rule = create_rule(
+            s, check_rule(kind="volume_spike", threshold=3, name="acmespike"),
+            org_id=tenants.org_ids["acme"], actor="test", clock=clock,
+        )  # fmt: skip
+        channel, _ = create_channel(
+            s, kind="webhook", target="https://example.org/acme", name="acmehook",
+            org_id=tenants.org_ids["acme"], actor="test", clock=clock, settings=settings,
+        )  # fmt: skip
+        delivery = send_test(s, JobQueue(ws.db, clock), channel.id, actor="test", clock=clock)
     clock.advance(31 * 86400)  # January has ended: acme's first period is invoiced
     (invoice,) = close_billing(ws.db, period="2026-01", org="acme", clock=clock).created
     params = {
         "{schedule}": schedule.id,
+        "{rule}": rule.id,
+        "{channel}": channel.id,
+        "{delivery_id}": delivery.id,
         "{invoice_id}": invoice.id,
         "{cycle_id}": cycle.id,
         "{model}": "adder",
@@ -187,6 +204,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("PATCH", "/v1/iterations/{iteration}/items/{item_id}"): {"state": "doing"},
         ("POST", "/v1/flywheel/{model}/cycles"): {},
         ("POST", "/v1/schedules"): {"kind": "flywheel", "payload": {"model": "a"}, "every": "1d"},
+        ("POST", "/v1/sentiment/rules"): {"kind": "index_crossing", "threshold": 0.5},
+        ("POST", "/v1/sentiment/rules/{rule}/test"): {},
+        ("POST", "/v1/sentiment/channels"): {"kind": "webhook", "target": "https://example.org/"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
@@ -198,6 +218,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         cycle.id,
         schedule.id,
         "acmenightly",
+        rule.id,
+        "acmespike",
+        channel.id,
+        "acmehook",
+        delivery.id,
         invoice.id,
         "dev@acme.test",
         *[v for k, v in tenants.key_ids.items() if k.startswith("acme:")],

@@ -271,6 +271,13 @@ def test_other_organization_sees_no_channel_or_delivery(
                 call()
             assert info.value.code == code
     _webhook(ws, umbrella, receiver.url)  # the same name in another organization is fine
+    with ws.db.session(Scope.own(acme)) as s:
+        assert remove_channel(s, "hook", actor="t", clock=ws.clock).id == channel_id
+    with ws.db.session(Scope.own(acme)) as s:
+        assert list_deliveries(s) == []
+        assert list_channels(s) == []
+    with ws.db.session(Scope.own(umbrella)) as s:
+        assert [c.name for c in list_channels(s)] == ["hook"]
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -369,10 +369,7 @@ def remove_channel(session: Session, channel: str, *, actor: str, clock: Clock) 
     row = _channel_row(session, channel, lock=True)
     removed = Channel.from_row(row)
     _audit(session, row, "alert_channel.remove", actor, clock, kind=row.kind)
-    for delivery in session.scalars(
-        select(AlertDeliveryRow).where(AlertDeliveryRow.channel_id == row.id)
-    ):
-        session.delete(delivery)
+    session.execute(delete(AlertDeliveryRow).where(AlertDeliveryRow.channel_id == row.id))
     session.delete(row)
     session.flush()
     return removed
