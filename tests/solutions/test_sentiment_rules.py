@@ -200,3 +200,22 @@ def test_backtest_rule_answers_when_it_would_have_fired(
     assert [(a.state, a.fired_at) for a in fired] == [("above", morning), ("below", noon)]
     with workspace.db.session(Scope.own(umbrella)) as s:  # its own rule, none of acme's items
         assert backtest_rule(s, rule_id, start=T0 - timedelta(days=1), end=T0) == []
+
+
+def test_remove_rule_forgets_its_states_so_a_new_rule_starts_quiet(
+    workspace: Workspace, orgs: tuple[str, str]
+) -> None:
+    from sqlalchemy import select
+
+    from baryon.solutions.sentiment.tables import SentimentRuleStateRow
+
+    acme, _ = orgs
+    rule_id = _add(workspace, acme, kind="index_crossing", threshold=0.3, min_items=3, name="r")
+    keep = _add(workspace, acme, kind="volume_spike", threshold=2, min_items=3, name="v")
+    assert len(_ingest(workspace, acme, _items(3, "up"), T0)) == 1
+    with workspace.db.session(Scope.own(acme)) as s:
+        remove_rule(s, rule_id, actor="test", clock=FixedClock(T0))
+    with workspace.db.session(Scope.own(acme)) as s:
+        keys = s.scalars(select(SentimentRuleStateRow.key)).all()
+    assert keys
+    assert all(k.startswith(f"{keep}|") for k in keys)

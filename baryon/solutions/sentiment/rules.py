@@ -380,7 +380,9 @@ def remove_rule(session: Session, rule: str, *, actor: str, clock: Clock) -> Ale
     removed = AlertRule.from_row(row)
     _audit(session, row, "sentiment_rule.remove", actor, clock, kind=row.kind)
     session.execute(
-        delete(SentimentRuleStateRow).where(SentimentRuleStateRow.key.like(f"{row.id}|%"))
+        delete(SentimentRuleStateRow).where(
+            SentimentRuleStateRow.key.startswith(f"{row.id}|", autoescape=True)
+        )
     )
     session.delete(row)
     session.flush()
