@@ -22,13 +22,13 @@ from baryon.core.scope import SYSTEM, Scope
 from baryon.jobs import JobQueue, Worker
 from baryon.solutions.sentiment.delivery import (
     alert_handlers,
+    alert_sender,
     backoff_seconds,
     create_channel,
     get_channel,
     get_delivery,
     list_channels,
     list_deliveries,
-    queue_alert,
     redeliver,
     remove_channel,
     send_test,
@@ -118,10 +118,10 @@ def _fire(ws: Workspace, org: str, queue: JobQueue) -> list[str]:
     analyses = {i.id: Analysis("Bullish", {"Bullish": 1.0}, None, None) for i in items}
     queued: list[str] = []
 
+    sender = alert_sender(queue, org_id=org, clock=ws.clock)
+
     def on_alert(session: Any, alert_id: str, alert: Any) -> None:
-        queued.extend(
-            queue_alert(session, queue, org_id=org, alert_id=alert_id, alert=alert, clock=ws.clock)
-        )
+        queued.extend(sender(session, alert_id, alert))
 
     with ws.db.session(Scope.own(org)) as s:
         result = ingest_items(

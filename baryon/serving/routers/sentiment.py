@@ -45,7 +45,7 @@ from baryon.serving.solution_schemas import (
     ItemsRequest,
     ItemsResponse,
 )
-from baryon.solutions.sentiment.delivery import queue_alert
+from baryon.solutions.sentiment.delivery import alert_sender
 from baryon.solutions.sentiment.monitor import WINDOWS
 from baryon.solutions.sentiment.service import (
     FUTURE_SLACK,
@@ -301,14 +301,7 @@ def post_items(
             topic_version=None if models.topic is None else models.topic.version,
             prediction_id=ids[0],
             clock=state.clock,
-            on_alert=lambda session, alert_id, alert: queue_alert(
-                session,
-                state.jobs,
-                org_id=principal.org_id,
-                alert_id=alert_id,
-                alert=alert,
-                clock=state.clock,
-            ),
+            on_alert=alert_sender(state.jobs, org_id=principal.org_id, clock=state.clock),
         )
         _queue_unsure(tx, state, principal, models, unsure, ids)
         accepted = set(result.accepted)

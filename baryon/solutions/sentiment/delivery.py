@@ -43,6 +43,7 @@ import secrets
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -80,6 +81,7 @@ __all__ = [
     "Channel",
     "Delivery",
     "alert_handlers",
+    "alert_sender",
     "create_channel",
     "deliver",
     "get_channel",
@@ -435,6 +437,24 @@ def queue_alert(
         ).id
         for c in channels
     ]  # fmt: skip
+
+
+def alert_sender(
+    queue: JobQueue, *, org_id: str, clock: Clock
+) -> Callable[[Session, str, Alert], list[str]]:
+    """The ``on_alert`` of :func:`~baryon.solutions.sentiment.service.ingest_items` that
+    queues each stored alert to the organization's channels (:func:`queue_alert`).
+
+    Every path that stores items (``POST /v1/sentiment/items``, a subscribed feed)
+    passes it, so their alerts are delivered alike.
+    """
+
+    def on_alert(session: Session, alert_id: str, alert: Alert) -> list[str]:
+        return queue_alert(
+            session, queue, org_id=org_id, alert_id=alert_id, alert=alert, clock=clock
+        )
+
+    return on_alert
 
 
 def send_test(
