@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 __all__ = [
     "ChannelCreatedOut",
@@ -33,16 +33,17 @@ class RuleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(max_length=32, description="index_crossing, index_change or volume_spike.")
-    threshold: float = Field(
-        description="Index level t in (0, 1), change d in (0, 2), or spike factor in (1, 1000]."
+    threshold: StrictFloat = Field(
+        allow_inf_nan=False,
+        description="Index level t in (0, 1), change d in (0, 2), or spike factor in (1, 1000].",
     )
     window: str = Field(default="1h", max_length=8, description="1h or 1d.")
     ticker: str | None = Field(default=None, max_length=20, description="Default: all items.")
     direction: str = Field(
         default="both", max_length=16, description="both, above, below, up or down."
     )
-    min_items: int = Field(default=10, description="Items the window needs before it fires.")
-    baseline_windows: int | None = Field(
+    min_items: StrictInt = Field(default=10, description="Items the window needs before it fires.")
+    baseline_windows: StrictInt | None = Field(
         default=None, description="Volume spike: windows in the baseline (default 6)."
     )
     name: str | None = Field(default=None, max_length=200)
