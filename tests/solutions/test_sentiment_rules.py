@@ -219,3 +219,13 @@ def test_remove_rule_forgets_its_states_so_a_new_rule_starts_quiet(
         keys = s.scalars(select(SentimentRuleStateRow.key)).all()
     assert keys
     assert all(k.startswith(f"{keep}|") for k in keys)
+
+
+def test_backtest_rule_from_year_one_is_no_overflow(
+    workspace: Workspace, orgs: tuple[str, str]
+) -> None:
+    acme, _ = orgs
+    spec = check_rule(kind="volume_spike", threshold=2, min_items=1)
+    start = datetime(1, 1, 1, tzinfo=UTC)
+    with workspace.db.session(Scope.own(acme)) as s:
+        assert backtest_rule(s, spec, start=start, end=T0) == []

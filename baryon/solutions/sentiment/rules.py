@@ -450,10 +450,12 @@ def backtest_rule(
     else:
         stored = get_rule(session, rule)
         scoped = stored.spec.scoped(stored.id)
+    try:
+        earliest = start - scoped.horizon
+    except OverflowError:  # a start in year 1: nothing was published before it
+        earliest = datetime.min.replace(tzinfo=start.tzinfo)
     since = session.scalar(select(func.min(SentimentItemRow.published_at)))
-    window = (SentimentItemRow.published_at > start - scoped.horizon) & (
-        SentimentItemRow.published_at <= end
-    )
+    window = (SentimentItemRow.published_at > earliest) & (SentimentItemRow.published_at <= end)
     count = session.scalar(select(func.count()).select_from(SentimentItemRow).where(window)) or 0
     if count > MAX_HISTORY_ITEMS:
         raise InvalidInput(
