@@ -371,6 +371,7 @@ class OutboundClient:
         headers: Mapping[str, str] | None = None,
         retries: int = 0,
         max_bytes: int | None = None,
+        truncate: bool = False,
     ) -> Fetched:
         """GET ``url`` following at most :data:`MAX_REDIRECTS` checked redirects.
 
@@ -385,6 +386,9 @@ class OutboundClient:
             (0-10), with backoff or ``Retry-After``.
         max_bytes : int, optional
             A smaller body cap than the policy's, in bytes.
+        truncate : bool
+            Keep the first ``max_bytes`` of a longer body instead of refusing it (a
+            robots.txt: RFC 9309 §2.5 reads at least 500 KiB and may ignore the rest).
 
         Returns
         -------
@@ -401,7 +405,8 @@ class OutboundClient:
         while True:
             attempt += 1
             try:
-                fetched = self._follow(url, headers or {}, max_bytes or self.policy.max_bytes)
+                cap = min(max_bytes or self.policy.max_bytes, self.policy.max_bytes)
+                fetched = self._follow(url, headers or {}, cap, truncate)
             except UpstreamError as exc:
                 if exc.code not in ("connect_failed", "fetch_timeout") or attempt > retries:
                     raise
@@ -414,7 +419,9 @@ class OutboundClient:
                 return _with_attempts(fetched, attempt)
             self.sleep(min(_BACKOFF_CAP, 2.0 ** (attempt - 1)) if wait is None else wait)
 
-    def _follow(self, url: str, headers: Mapping[str, str], max_bytes: int) -> Fetched:
+    def _follow(
+        self, url: str, headers: Mapping[str, str], max_bytes: int, truncate: bool
+    ) -> Fetched:
         hops: list[str] = []
         current = url
         request_headers = dict(headers)
@@ -428,7 +435,7 @@ class OutboundClient:
                 request_headers = {
                     k: v for k, v in request_headers.items() if k.lower() != "authorization"
                 }
-            fetched = self._once(parsed, address, request_headers, max_bytes)
+            fetched = self._once(parsed, address, request_headers, max_bytes, truncate)
             if fetched.status not in _REDIRECTS:
                 return Fetched(
                     url=str(parsed), status=fetched.status, headers=fetched.headers,
@@ -450,7 +457,12 @@ class OutboundClient:
                 raise _fail("bad_redirect", f"{_short(parsed)} redirects to a bad URL") from None
 
     def _once(
-        self, url: httpx.URL, address: str, headers: Mapping[str, str], max_bytes: int
+        self,
+        url: httpx.URL,
+        address: str,
+        headers: Mapping[str, str],
+        max_bytes: int,
+        truncate: bool,
     ) -> Fetched:
         policy = self.policy
         deadline = time.monotonic() + policy.timeout
@@ -472,7 +484,7 @@ class OutboundClient:
                 client.stream("GET", url, headers=request_headers) as response,
             ):
                 declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
+                if declared.isdigit() and int(declared) > max_bytes and not truncate:
                     raise _fail(
                         "response_too_large",
                         f"{where} declares {int(declared)} bytes (limit {max_bytes})",
@@ -482,6 +494,9 @@ class OutboundClient:
                 if response.status_code not in _REDIRECTS:
                     for chunk in response.iter_bytes():
                         size += len(chunk)
+                        if truncate and size >= max_bytes:
+                            chunks.append(chunk[: max_bytes - (size - len(chunk))])
+                            break
                         if size > max_bytes or response.num_bytes_downloaded > max_bytes:
                             raise _fail(
                                 "response_too_large",

@@ -23,12 +23,6 @@ LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"),)
 
 
 @pytest.fixture
-def origin() -> Iterator[Origin]:
-    with Origin() as server:
-        yield server
-
-
-@pytest.fixture
 def target() -> Iterator[Origin]:
     """A second origin that redirects point at: it must never see a connection."""
     with Origin() as server:
