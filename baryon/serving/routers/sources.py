@@ -11,8 +11,8 @@ route                                  permission
 =====================================  ==================
 
 A run is long work: ``POST .../run`` queues a ``source_run`` job and answers ``202``
-with its id (``GET /v1/jobs/{id}`` follows it; the run's report then shows in ``GET
-/v1/sources/{source}``). Schedules: ``POST /v1/schedules`` with kind ``source_run``
+with its id; a worker runs it and the run's report then shows in ``GET
+/v1/sources/{source}``. Schedules: ``POST /v1/schedules`` with kind ``source_run``
 and payload ``{"source": NAME}``. Another organization's source is a 404. Domain rules
 and codes: :mod:`baryon.connectors.sources`.
 """
