@@ -441,7 +441,6 @@ def run_source(
         row = _source_row(session, name)
         session.expunge(row)
     started = ws.clock.now()
-    client = client or OutboundClient(FetchPolicy.from_settings(ws.settings))
     pull = Pull()
     version_id: str | None = None
     fresh: list[dict[str, Any]] = []
@@ -449,6 +448,7 @@ def run_source(
     sink_commit: SinkCommit | None = None
     error: BaryonError | None = None
     try:
+        client = client or OutboundClient(FetchPolicy.from_settings(ws.settings))
         pull = _pull(ws, row, client, started)
         fresh, duplicates = _dedupe(pull.records, _known(ws, row.dataset))
         sink_name = row.config.get("sink", "dataset")
