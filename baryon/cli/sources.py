@@ -44,14 +44,16 @@ def print_run(run: dict[str, Any]) -> None:
         f"duplicate {run['duplicate']}, failed {run['failed']}{version}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     if run["error_code"]:
-        console.print(f"  error[{run['error_code']}]: {run['error']}", markup=False)
+        console.print(f"  error[{run['error_code']}]: {run['error']}", markup=False, soft_wrap=True)
     for failure in run["report"].get("failures", [])[:20]:
         console.print(
             f"  skipped {failure['where']}: {failure['code']} ({failure['reason']})",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
     notes = run["report"].get("notes") or []
     if notes:
@@ -180,6 +182,7 @@ def list_cmd(ctx: typer.Context, as_json: Annotated[bool, _JSON] = False) -> Non
             f"{source['name']:<24} {source['kind']:<9} {source['url']}  {state}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 
