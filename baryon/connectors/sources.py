@@ -27,7 +27,8 @@ A run
    transaction.
 
 A run that fails (a named error: ``address_refused``, ``malformed_json``,
-``malformed_feed``, ``upstream_status``, ...) is recorded ``failed`` with the code;
+``malformed_feed``, ``upstream_status``, ...; ``run_failed`` for an unexpected one,
+logged) is recorded ``failed`` with the code;
 it makes no version and keeps the old state, so the next run starts where this one
 did. Credentials are encrypted at rest (:mod:`baryon.connectors.secrets`) or
 referenced from the settings, and never shown (``auth`` shows only its type).
@@ -41,6 +42,7 @@ Codes: ``invalid_source_kind``, ``invalid_source_name``, ``invalid_source_config
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +79,8 @@ __all__ = [
     "remove_source",
     "run_source",
 ]
+
+logger = logging.getLogger("baryon.connectors")
 
 KINDS = ("http_api", "feed", "crawl")
 _AUTH_TYPES = ("bearer", "basic", "header")
@@ -473,6 +477,10 @@ def run_source(
             version_id = ws.datasets.collect(row.dataset, rows, lineage=lineage, actor=actor).id
     except BaryonError as exc:
         error, version_id, sink_commit = exc, None, None
+    except Exception:  # a bug or a library's surprise: the run fails, the worker goes on
+        logger.exception("source %s run failed unexpectedly", row.id)
+        error = BaryonError("the run failed unexpectedly (see the server log)", code="run_failed")
+        version_id, sink_commit = None, None
     report: dict[str, Any] = {
         "failures": pull.failed[:_MAX_REASONS],
         "fetches": to_jsonable(pull.fetches[:_MAX_REASONS], default=str),

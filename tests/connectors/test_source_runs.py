@@ -375,3 +375,18 @@ def test_sources_crud_bad_input_and_other_org(ws: Workspace, origin: Origin) -> 
         remove_source(other, "news", actor="t")
     remove_source(ws, "news", actor="t")
     assert list_sources(ws) == []
+
+
+def test_unexpected_error_is_a_failed_run_not_a_crash(
+    ws: Workspace, origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import baryon.connectors.sources as sources
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("library surprise with upstream text")
+
+    monkeypatch.setattr(sources, "pull_feed", broken)
+    add_source(ws, name="news", kind="feed", url=origin.url("/rss"), actor="t")
+    run = run_source(ws, "news", actor="t", client=_client())
+    assert (run["status"], run["error_code"]) == ("failed", "run_failed")
+    assert "upstream text" not in (run["error"] or "")
