@@ -178,6 +178,7 @@ from baryon.serving.solution_schemas import (
     RecommendationsResponse,
     SupportAnswerResponse,
 )
+from baryon.serving.source_schemas import SourceOut, SourceRunSubmittedOut, SubscriptionOut
 from baryon.solutions.sentiment.signing import WebhookSignatureError, verify_webhook
 
 __all__ = [
@@ -1956,6 +1957,69 @@ class Client:
         """Remove a schedule; returns it as it was (its jobs are left as they are)."""
         path = f"/v1/schedules/{quote(schedule, safe='')}"
         return _parse(ScheduleOut, self.request("DELETE", path))
+
+    # --------------------------------------------------------------- sources
+    def create_source(
+        self,
+        name: str,
+        *,
+        kind: str,
+        url: str,
+        dataset: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        auth: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> SourceOut:
+        """Add a source: ``kind`` ``http_api``, ``feed`` or ``crawl`` from ``url``;
+        ``config`` holds the kind's options, ``auth`` (http_api) ``{"type": "bearer",
+        "secret": ...}`` or ``{"type": ..., "secret_ref": NAME}`` (see docs/sources.md).
+        A name in use is a 409 ``source_exists``; the answer never holds the secret."""
+        body: dict[str, Any] = {
+            "name": name,
+            "kind": kind,
+            "url": url,
+            "config": dict(config or {}),
+        }
+        if dataset is not None:
+            body["dataset"] = dataset
+        if auth is not None:
+            body["auth"] = dict(auth)
+        return self._post("/v1/sources", SourceOut, body, idempotency_key)
+
+    def sources(self) -> list[SourceOut]:
+        """The organization's sources by name, each with its last run."""
+        return self._get("/v1/sources", list[SourceOut])
+
+    def source(self, name: str, *, runs: int = 10) -> SourceOut:
+        """One source with its ``runs`` latest runs (fetched, new, duplicate, failed)."""
+        return self._get(f"/v1/sources/{quote(name, safe='')}", SourceOut, runs=runs)
+
+    def run_source(self, name: str) -> SourceRunSubmittedOut:
+        """Run a source as a background job (``202``): its ``job_id``."""
+        path = f"/v1/sources/{quote(name, safe='')}/run"
+        return _parse(SourceRunSubmittedOut, self.request("POST", path))
+
+    def delete_source(self, name: str) -> None:
+        """Remove a source and its runs (its dataset versions stay)."""
+        self.request("DELETE", f"/v1/sources/{quote(name, safe='')}")
+
+    def sentiment_subscribe(
+        self,
+        url: str,
+        *,
+        every: str | None = None,
+        cron: str | None = None,
+        tickers: Sequence[str] = (),
+        name: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SubscriptionOut:
+        """Subscribe the sentiment monitor to a feed fetched ``every`` interval (``"5m"``)
+        or on ``cron``: a feed source and its schedule (owner/admin keys)."""
+        body: dict[str, Any] = {"url": url, "tickers": list(tickers)}
+        for key, value in (("every", every), ("cron", cron), ("name", name)):
+            if value is not None:
+                body[key] = value
+        return self._post("/v1/sentiment/subscriptions", SubscriptionOut, body, idempotency_key)
 
     def _wait_until(
         self,

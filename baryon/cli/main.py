@@ -32,6 +32,7 @@ app = typer.Typer(
 #: (module under baryon.cli, command name, help). Mounted if the module exists.
 _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("data", "data", "Ingest, clean, split and inspect datasets."),
+    ("sources", "sources", "Data sources: HTTP APIs, feeds and a crawler, on schedules."),
     ("train", "train", "Train a model on a dataset version (a tracked run)."),
     ("runs", "runs", "List and inspect training runs."),
     ("models", "models", "Registry: model versions, evaluation, promotion gate."),

@@ -8,6 +8,8 @@ Commands::
     baryon sentiment rules add|list|enable|disable|test|remove ...
     baryon sentiment channels add|list|enable|disable|test|remove ...
     baryon sentiment deliveries list|redeliver ...
+    baryon sentiment subscribe FEED_URL (--every 5m | --cron EXPR) [--tickers AAPL,MSFT]
+                               [--name NAME] [--no-run] [--json]
 
 ``replay`` reads a JSON Lines feed of ``{"id", "published_at", "source", "text",
 "tickers"}`` items, scores them with the champions of ``sentiment`` and ``topic``, and
@@ -16,6 +18,9 @@ fires. Nothing is stored. ``--speed 0`` (the default) plays as fast as possible;
 ``--speed 60`` plays an hour of feed time in a minute.
 
 ``rules``, ``channels`` and ``deliveries``: :mod:`baryon.cli.alerts`.
+``subscribe`` makes a feed source whose new items the monitor scores and indexes, and
+a schedule that runs it (a worker fires it: ``baryon serve`` or ``baryon worker``);
+unless ``--no-run`` it also runs once now. See ``docs/sources.md``.
 """
 
 from __future__ import annotations
@@ -152,3 +157,57 @@ def replay_cmd(
         f"{summary.labels}; {len(summary.alerts)} alerts; last {window} mood index {mood}{band}",
         soft_wrap=True,
     )
+
+
+@app.command("subscribe")
+def subscribe_cmd(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="An RSS or Atom feed URL.")],
+    every: Annotated[
+        str | None, typer.Option("--every", help="Fetch it every 5m, 1h, ... (at least 60 s).")
+    ] = None,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help="Or on a cron expression (UTC).")
+    ] = None,
+    tickers: Annotated[
+        str | None, typer.Option("--tickers", help="Comma-separated tickers for every item.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Source name (default sentiment-<hash>).")
+    ] = None,
+    run_now: Annotated[bool, typer.Option("--run/--no-run", help="Also fetch it once now.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Subscribe the live monitor to a feed: its items are fetched, scored and indexed."""
+    from baryon.cli.schedules import when
+    from baryon.cli.sources import print_run
+    from baryon.cli.train import cli_actor
+    from baryon.connectors.sources import run_source
+    from baryon.solutions.sentiment.subscriptions import sentiment_sinks, subscribe
+
+    ws = get_workspace(ctx)
+    actor = cli_actor()
+    chosen = [t for t in (tickers or "").split(",") if t.strip()]
+    made = subscribe(ws, url, every=every, cron=cron, tickers=chosen, name=name, actor=actor)
+    run = None
+    if run_now:
+        run = run_source(
+            ws, made["source"]["name"], actor=actor, trigger="cli", sinks=sentiment_sinks()
+        )
+    if as_json:
+        print_json({**made, "run": run})
+        return
+    console.print(
+        f"subscribed {made['source']['name']} to {made['source']['url']}: "
+        f"{when(made['schedule'])} (schedule {made['schedule']['name']})",
+        markup=False,
+        soft_wrap=True,
+    )
+    if run is not None:
+        print_run(run)
+        sink = run["report"].get("sink") or {}
+        if sink:
+            console.print(
+                f"  indexed {sink['accepted']} items, {len(sink['alerts'])} alerts fired",
+                markup=False,
+            )

@@ -34,7 +34,9 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         mapping ``kind → handler``. ``None`` means Baryon's handlers:
         :func:`baryon.jobs.builtin_handlers`,
         :func:`baryon.training.jobs.training_handlers` (``train``) and
-        :func:`baryon.flywheel.jobs.flywheel_handlers` (``flywheel``) and
+        :func:`baryon.flywheel.jobs.flywheel_handlers` (``flywheel``),
+        billing's ``billing_close``, :func:`baryon.connectors.jobs.source_handlers`
+        (``source_run``, with the sentiment sink) and
         :func:`baryon.solutions.sentiment.delivery.alert_handlers` (``alert.deliver``).
 
     Raises
@@ -44,9 +46,11 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         not a mapping of callables.
     """
     from baryon.commerce.billing import billing_handlers
+    from baryon.connectors.jobs import source_handlers
     from baryon.flywheel.jobs import flywheel_handlers
     from baryon.jobs import builtin_handlers
     from baryon.solutions.sentiment.delivery import alert_handlers
+    from baryon.solutions.sentiment.subscriptions import sentiment_sinks
     from baryon.training.jobs import training_handlers
 
     if spec is None:
@@ -56,6 +60,7 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
             **flywheel_handlers(),
             **billing_handlers(),
             **alert_handlers(),
+            **source_handlers(sentiment_sinks()),
         }
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
@@ -147,6 +152,7 @@ def command(
     ] = True,
 ) -> None:
     """Run background jobs (training, ...) and fire due schedules until SIGTERM or SIGINT."""
+    from baryon.connectors.jobs import source_schedule_kinds
     from baryon.flywheel.schedules import flywheel_schedule_kinds
     from baryon.jobs import JobQueue, RedisWakeup, Scheduler, Worker
 
@@ -163,7 +169,8 @@ def command(
     settings = ws.settings
     wakeup = RedisWakeup(settings.redis_url) if settings.redis_url else None
     queue = JobQueue(ws.db, ws.clock, wakeup=wakeup)
-    scheduler = Scheduler(ws, flywheel_schedule_kinds(), queue=queue) if schedules else None
+    kinds = {**flywheel_schedule_kinds(), **source_schedule_kinds()}
+    scheduler = Scheduler(ws, kinds, queue=queue) if schedules else None
     worker = Worker(ws, chosen, name=name, queue=queue, scheduler=scheduler)
     stop = threading.Event()
     log_handler = _log_to_stderr()

@@ -126,6 +126,28 @@ class Settings(BaseSettings):
         Credentials, if the server asks for them (the password is never printed).
     smtp_from : str
         The ``From`` address of alert e-mails.
+    fetch_allow : list of str
+        Networks (``127.0.0.1/32``, ``10.0.0.0/8``, ``fd00::/8``) that sources may
+        fetch from although they are not public; empty by default, so loopback,
+        private, link-local, CGNAT, unique-local, IPv4-mapped, multicast and
+        unspecified addresses are refused (``address_refused``). As an environment
+        variable: a JSON list, ``BARYON_FETCH_ALLOW='["127.0.0.1/32"]'``.
+    fetch_user_agent : str
+        The ``User-Agent`` of every outbound request (and the name a crawler obeys
+        in robots.txt groups).
+    fetch_timeout : float
+        Seconds one outbound response may take, connecting to last byte.
+    fetch_max_bytes : int
+        Largest outbound response body, in bytes, declared, received and
+        decompressed (default 10 MiB; a robots.txt is read up to 500 KiB).
+    secrets_key_file : Path or None
+        The key that encrypts sources' credentials at rest (hex, mode 0600); ``None``
+        means ``<home>/secrets.key``, created on first use. Every process sharing one
+        PostgreSQL database needs the same file.
+    source_secrets : dict of str to str
+        Named credentials a source may reference instead of storing one
+        (``--secret-ref NAME``); never printed. As an environment variable: a JSON
+        object, ``BARYON_SOURCE_SECRETS='{"news-api": "tok..."}'``.
     """
 
     model_config = SettingsConfigDict(env_prefix="BARYON_", extra="ignore")
@@ -166,6 +188,16 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "baryon@localhost"
+    fetch_allow: list[str] = Field(default_factory=list)
+    fetch_user_agent: str = Field(
+        default="Baryon/0.1 (+https://github.com/baryon; data collection)",
+        min_length=1,
+        max_length=300,
+    )
+    fetch_timeout: float = Field(default=30.0, gt=0, le=3600.0)
+    fetch_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    secrets_key_file: Path | None = None
+    source_secrets: dict[str, str] = Field(default_factory=dict, repr=False)
 
     @field_validator("home", mode="before")
     @classmethod
@@ -192,6 +224,13 @@ class Settings(BaseSettings):
         if self.audit_key_file is not None:
             return self.audit_key_file.expanduser().absolute()
         return self.home / "audit.key"
+
+    @property
+    def resolved_secrets_key_file(self) -> Path:
+        """The sources' credential key file, defaulting to ``<home>/secrets.key``."""
+        if self.secrets_key_file is not None:
+            return self.secrets_key_file.expanduser().absolute()
+        return self.home / "secrets.key"
 
     @property
     def resolved_artifact_root(self) -> str:

@@ -409,6 +409,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "baryon.flywheel.tables",
     "baryon.solutions.sentiment.tables",
     "baryon.solutions.recommender.tables",
+    "baryon.connectors.tables",
 )
 
 

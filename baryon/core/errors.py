@@ -22,6 +22,7 @@ Hierarchy::
     ├── PayloadTooLarge              code "payload_too_large" HTTP 413
     ├── ModelNotReady                code "model_not_ready"  HTTP 503
     ├── IntegrityError               code "integrity_error"  HTTP 500
+    ├── UpstreamError                code "upstream_error"   HTTP 502
     ├── DatabaseError                code "database_error"   HTTP 503
     │   ├── DatabaseCorrupt          code "database_corrupt"
     │   └── SchemaTooNew             code "schema_too_new"
@@ -54,6 +55,7 @@ __all__ = [
     "SchemaTooNew",
     "Unauthorized",
     "UnsupportedMediaType",
+    "UpstreamError",
     "ValidationFailed",
     "http_status_for",
 ]
@@ -187,6 +189,15 @@ class IntegrityError(BaryonError):
 
     code = "integrity_error"
     http_status = 500
+
+
+class UpstreamError(BaryonError):
+    """A server Baryon fetched from (a source's URL) could not be used: refused address,
+    timeout, too large, too many redirects, a status that is not a success. The
+    message names the URL and the reason, never the upstream body."""
+
+    code = "upstream_error"
+    http_status = 502
 
 
 class DatabaseError(BaryonError):

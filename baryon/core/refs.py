@@ -49,6 +49,8 @@ __all__ = [
 
 #: What a reference names.
 Kind = Literal["dataset", "model"]
+#: What :func:`check_name` checks: references' kinds and sources (one name rule).
+NameKind = Literal["dataset", "model", "source"]
 
 #: The alias of a dataset: its newest version.
 DATASET_ALIASES: tuple[str, ...] = ("latest",)
@@ -68,7 +70,11 @@ _NAME_RE = re.compile(NAME_PATTERN)
 _ORG_RE = re.compile(ORG_NAME_PATTERN)
 _DIGITS_RE = re.compile(r"[0-9]+")
 # The error code of a bad *name* (not a bad reference) per kind; both predate this module.
-_NAME_CODES = {"dataset": "invalid_name", "model": "invalid_model_name"}
+_NAME_CODES = {
+    "dataset": "invalid_name",
+    "model": "invalid_model_name",
+    "source": "invalid_source_name",
+}
 _ALL_ALIASES = (*DATASET_ALIASES, *MODEL_ALIASES)
 _NAME_RULE = "1-100 letters, digits, '.', '_' or '-', starting with a letter or digit"
 
@@ -132,7 +138,7 @@ class Ref:
         return head
 
 
-def check_name(name: object, *, kind: Kind) -> str:
+def check_name(name: object, *, kind: NameKind) -> str:
     """Return ``name`` if it is a valid dataset or model name.
 
     The one name rule: 1-100 ASCII letters, digits, ``.``, ``_`` or ``-``, starting
@@ -142,7 +148,7 @@ def check_name(name: object, *, kind: Kind) -> str:
     ----------
     name : str
         The name to check.
-    kind : {"dataset", "model"}
+    kind : {"dataset", "model", "source"}
         Picks the error code.
 
     Returns
@@ -154,7 +160,7 @@ def check_name(name: object, *, kind: Kind) -> str:
     ------
     InvalidInput
         Not a valid name (code ``invalid_name`` for datasets, ``invalid_model_name``
-        for models).
+        for models, ``invalid_source_name`` for sources).
     """
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InvalidInput(

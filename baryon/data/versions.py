@@ -149,7 +149,7 @@ class DatasetVersion:
 
     @property
     def lineage(self) -> dict[str, Any]:
-        """Where an appended version's new rows came from (``{}`` for other versions)."""
+        """Where an appended or collected version's new rows came from (``{}`` for others)."""
         return dict(self.manifest.get("lineage") or {})
 
     @property
@@ -462,6 +462,81 @@ class DatasetStore:
             roles=roles,
             report=build_report(built.stats, schema, roles),
             extra={"steps": lineage, "options": {}},
+            actor=actor,
+        )
+
+    # ----------------------------------------------------------------- collect
+    def collect(
+        self,
+        name: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        lineage: Mapping[str, Any],
+        actor: str = "system",
+    ) -> DatasetVersion:
+        """Store the latest version of ``name`` plus ``rows`` as a new version.
+
+        The collecting step of a source (:mod:`baryon.connectors`): each run adds the
+        records it found new. The first run makes version 1 (its parent is ``None``).
+        Columns are the union of the parent's and the rows'; a value missing on either
+        side is null. The whole version is written at once (never a partial one).
+
+        Parameters
+        ----------
+        name : str
+            Dataset name; only the scope's own dataset of that name is extended.
+        rows : sequence of mapping
+            The new records (``column -> value``: text, numbers, booleans or null).
+        lineage : mapping
+            JSON facts about where the rows came from (URL, fetch time, validators,
+            counts), kept in the manifest (:attr:`DatasetVersion.lineage`) and part of
+            the recipe.
+        actor : str
+            Who collects (audit log).
+
+        Raises
+        ------
+        InvalidInput
+            ``empty_append`` (no rows), ``invalid_name``.
+        """
+        check_name(name, kind="dataset")
+        if not rows:
+            raise InvalidInput("no rows to collect", code="empty_append")
+        try:
+            parent: DatasetVersion | None = self._version(name, None, writing=True)
+        except NotFound:
+            parent = None
+        facts = to_jsonable(dict(lineage), default=str)
+        added = pd.DataFrame.from_records([dict(r) for r in rows])
+        recipe = _sha(
+            {
+                "operation": "collect",
+                "parent": None if parent is None else parent.id,
+                "rows": _sha(to_jsonable([dict(r) for r in rows], default=str)),
+                "lineage": facts,
+            }
+        )
+        existing = self._find_recipe(name, recipe)
+        if existing is not None:
+            return existing
+        if parent is not None:
+            before = parent.to_arrow().to_pandas()
+            added = pd.concat([before, added], ignore_index=True, sort=False)
+        added = added.astype(object).where(added.notna(), None)
+        table = frame_to_table(added)
+        built = materialise(lambda: table_batches(table), self.artifacts)
+        schema = infer_schema(built.schema, built.stats["columns"], None)
+        roles = resolve_roles(schema, built.stats["columns"], None)
+        return self._commit(
+            name=name,
+            operation="collect",
+            recipe=recipe,
+            parent=parent,
+            built=built,
+            schema=schema,
+            roles=roles,
+            report=build_report(built.stats, schema, roles),
+            extra={"steps": [], "options": {}, "lineage": facts},
             actor=actor,
         )
 

@@ -35,6 +35,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from baryon import __version__
 from baryon.commerce.billing import billing_handlers
 from baryon.commerce.limits import RateLimiter, open_rate_limiter
+from baryon.connectors.jobs import source_handlers, source_schedule_kinds
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
@@ -59,6 +60,7 @@ from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
 from baryon.serving.routers import ROUTERS, STREAMED, models
 from baryon.solutions.sentiment.delivery import alert_handlers
+from baryon.solutions.sentiment.subscriptions import sentiment_sinks
 from baryon.training.jobs import training_handlers
 from baryon.workspace import Workspace
 
@@ -150,15 +152,18 @@ def create_app(
         :func:`baryon.jobs.builtin_handlers`,
         :func:`baryon.training.jobs.training_handlers` and
         :func:`baryon.flywheel.jobs.flywheel_handlers`, i.e. ``train`` and
-        ``flywheel``, and :func:`baryon.solutions.sentiment.delivery.alert_handlers`,
-        ``alert.deliver``). The worker
+        ``flywheel``, billing's ``billing_close``, the sources' ``source_run``
+        with the sentiment sink, and
+        :func:`baryon.solutions.sentiment.delivery.alert_handlers`, ``alert.deliver``).
+        The worker
         starts with the server (lifespan) when ``settings.inprocess_worker`` is true,
         after recovering jobs whose worker died (:meth:`~baryon.jobs.JobQueue.reap`),
         and stops at shutdown.
     schedule_kinds : mapping of str to ScheduledKind, optional
         The job kinds ``/v1/schedules`` accepts and the in-process worker fires
-        (default: :func:`baryon.flywheel.schedules.flywheel_schedule_kinds`, i.e.
-        ``flywheel``).
+        (default: :func:`baryon.flywheel.schedules.flywheel_schedule_kinds` and
+        :func:`baryon.connectors.jobs.source_schedule_kinds`, i.e. ``flywheel`` and
+        ``source_run``).
 
     Returns
     -------
@@ -178,11 +183,16 @@ def create_app(
             **flywheel_handlers(),
             **billing_handlers(),
             **alert_handlers(),
+            **source_handlers(sentiment_sinks()),
         }
         if job_handlers is None
         else job_handlers
     )
-    kinds = dict(flywheel_schedule_kinds() if schedule_kinds is None else schedule_kinds)
+    kinds = dict(
+        {**flywheel_schedule_kinds(), **source_schedule_kinds()}
+        if schedule_kinds is None
+        else schedule_kinds
+    )
 
     def build_state(ws: Workspace) -> AppState:
         licence = ws.licence  # a broken installed licence refuses to start (LicenceError)

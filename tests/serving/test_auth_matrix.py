@@ -55,6 +55,7 @@ ORG_OWNED = (
     "/v1/schedules/{",
     "/v1/invoices/{",
     "/v1/sentiment/rules/{", "/v1/sentiment/channels/{", "/v1/sentiment/deliveries/{",
+    "/v1/sources/{",
 )  # fmt: skip
 #: Path values per route prefix where a parameter is not one of acme's objects.
 PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
@@ -141,6 +142,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
             org_id=tenants.org_ids["acme"], actor="test", clock=clock, settings=settings,
         )  # fmt: skip
         delivery = send_test(s, JobQueue(ws.db, clock), channel.id, actor="test", clock=clock)
+    from baryon.connectors.sources import add_source
+
+    acme_ws = ws.for_org(tenants.org_ids["acme"])  # a loopback URL: refused if ever run
+    source = add_source(acme_ws, name="acmefeed", kind="feed", url="http://127.0.0.1:9/rss",
+                        actor="test")  # fmt: skip
     clock.advance(31 * 86400)  # January has ended: acme's first period is invoiced
     (invoice,) = close_billing(ws.db, period="2026-01", org="acme", clock=clock).created
     params = {
@@ -161,6 +167,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         "{task_id}": "task_00000000000000000000000000",
         "{iteration}": sprint.id,
         "{item_id}": item.id,
+        "{source}": "acmefeed",
     }
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("POST", "/v1/users"): {"email": "new@acme.test", "role": "viewer"},
@@ -207,6 +214,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/sentiment/rules"): {"kind": "index_crossing", "threshold": 0.5},
         ("POST", "/v1/sentiment/rules/{rule}/test"): {},
         ("POST", "/v1/sentiment/channels"): {"kind": "webhook", "target": "https://example.org/"},
+        ("POST", "/v1/sources"): {"name": "s", "kind": "feed", "url": "https://example.com/rss"},
+        ("POST", "/v1/sentiment/subscriptions"): {"url": "https://example.com/rss", "every": "1h"},
     }
     acme_secrets = [
         tenants.org_ids["acme"],
@@ -217,6 +226,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         item.id,
         cycle.id,
         schedule.id,
+        source["id"],
         "acmenightly",
         rule.id,
         "acmespike",

@@ -107,6 +107,9 @@ def acme(
     nightly = {"kind": "flywheel", "payload": {"model": "acmemodel"}, "cron": "0 3 * * *"}
     schedule = admin.post("/v1/schedules", json=nightly)
     assert schedule.status_code == 201, schedule.text
+    feed = {"name": "acmefeed", "kind": "feed", "url": "https://secret-acme-feed.example/rss"}
+    source = dev.post("/v1/sources", json=feed)
+    assert source.status_code == 201, source.text
     clock.advance(31 * 86400)  # January has ended: acme's first period is invoiced
     (invoice,) = close_billing(ws.db, period="2026-01", org="acme", clock=clock).created
     return {
@@ -125,11 +128,13 @@ def acme(
         "{iteration}": ("acmesprint", sprint.json()["id"]),
         "{item_id}": (item.json()["id"],),
         "{schedule}": ("flywheel-acmemodel", schedule.json()["id"]),
+        "{source}": ("acmefeed",),
         "secrets": (
             "acmedata", "acmemodel", run["id"], predicted.json()["prediction_id"],
             grant.json()["id"], "secret-acme-data", task["id"], "acmesprint",
             sprint.json()["id"], item.json()["id"], cycle.json()["cycle_id"],
-            schedule.json()["id"], "flywheel-acmemodel", invoice.id,
+            schedule.json()["id"], "flywheel-acmemodel", invoice.id, "acmefeed",
+            "secret-acme-feed", source.json()["id"],
         ),
     }  # fmt: skip
 

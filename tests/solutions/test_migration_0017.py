@@ -14,10 +14,10 @@ from baryon.core.scope import OPERATOR_ORG_ID
 TABLES = {"sentiment_rules", "alert_channels", "alert_deliveries"}
 
 
-def test_0017_upgrades_a_0015_database_and_downgrades(tmp_path: Path) -> None:
+def test_0017_upgrades_a_0016_database_and_downgrades(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        alembic_to(db, "0015")
+        alembic_to(db, "0016")
         with db.engine.begin() as conn:
             conn.execute(
                 text(
@@ -33,7 +33,7 @@ def test_0017_upgrades_a_0015_database_and_downgrades(tmp_path: Path) -> None:
         assert set(inspect(db.engine).get_table_names()) >= TABLES
         names = {ix["name"] for ix in inspect(db.engine).get_indexes("alert_deliveries")}
         assert {"ix_alert_deliveries_org_status", "ix_alert_deliveries_channel_id"} <= names
-        alembic_to(db, "0015", "downgrade")
+        alembic_to(db, "0016", "downgrade")
         assert not TABLES & set(inspect(db.engine).get_table_names())
         with db.engine.connect() as conn:
             states = conn.execute(text("SELECT state FROM sentiment_rule_states")).scalars().all()

@@ -7,6 +7,7 @@ route                                    permission            metered
 ``POST /v1/sentiment/items``             ``models:predict``    1 unit per new item
 ``GET  /v1/sentiment/index``             ``predictions:read``  no
 ``GET  /v1/sentiment/alerts``            ``predictions:read``  no
+``POST /v1/sentiment/subscriptions``     ``schedules:write``   no
 =======================================  ====================  =======================
 
 Scoring routes work like ``POST /v1/models/{name}/predict``: the models (``sentiment``
@@ -18,6 +19,10 @@ the request's units of quota (one per text scored, times the plan's weight for t
 route; an item id sent before is not scored and costs nothing), logs one prediction
 per model, writes what the route stores (items, alerts) and the usage record. Items,
 index and alerts belong to the caller's organization.
+
+``POST /v1/sentiment/subscriptions`` makes a feed source whose runs score and index
+new items (:mod:`baryon.solutions.sentiment.subscriptions`) and its schedule; the
+worker fetches it (items ingested this way are not metered).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from baryon.labeling.sources import Scored, queue_unsure, select_unsure
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.routers._common import PROBLEMS, json_bytes
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
 from baryon.serving.solution_schemas import (
@@ -45,6 +50,7 @@ from baryon.serving.solution_schemas import (
     ItemsRequest,
     ItemsResponse,
 )
+from baryon.serving.source_schemas import SubscriptionOut, SubscriptionRequest
 from baryon.solutions.sentiment.delivery import alert_sender
 from baryon.solutions.sentiment.monitor import WINDOWS
 from baryon.solutions.sentiment.service import (
@@ -59,6 +65,7 @@ from baryon.solutions.sentiment.service import (
     list_alerts,
     parse_item,
 )
+from baryon.solutions.sentiment.subscriptions import subscribe
 
 __all__ = ["router"]
 
@@ -371,3 +378,22 @@ def get_alerts(
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@router.post("/subscriptions", response_model=SubscriptionOut, status_code=201)
+def post_subscription(
+    body: SubscriptionRequest,
+    principal: Principal = require("schedules:write"),
+    state: AppState = Depends(get_state),
+) -> Response:
+    """Subscribe the monitor to a feed fetched ``every`` interval or on ``cron``.
+
+    Bad input writes nothing: ``invalid_url``, ``ambiguous_host``, ``invalid_ticker``,
+    ``invalid_interval``, ``interval_too_short``, ``invalid_cron``, ``invalid_schedule``
+    (422); an existing subscription of that name is a 409 (``source_exists``).
+    """
+    made = subscribe(
+        state.workspace_for(principal.org_id), body.url, every=body.every, cron=body.cron,
+        tickers=body.tickers, name=body.name, actor=principal.actor,
+    )  # fmt: skip
+    return Response(json_bytes(made), media_type="application/json", status_code=201)

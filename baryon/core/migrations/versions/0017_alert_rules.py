@@ -5,7 +5,7 @@ Written by hand to match ``baryon/solutions/sentiment/tables.py``
 (``tests/core/test_schema.py`` compares them).
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from baryon.core.db import JSONType, UTCDateTime
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
