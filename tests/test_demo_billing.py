@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import httpx
 import pytest
 from serving.servingkit import PortalTransport, make_resolver  # tests/serving
 
+from baryon.cli.demo import billing_commands
 from baryon.cli.main import main
 from baryon.commerce.accounts import set_billing_account
 from baryon.commerce.orgs import get_org
@@ -46,6 +47,7 @@ PREDICT = "/v1/models/{name}/predict"
 ROUTE_PRICE = Decimal("0.0125")  # per unit on the predict route, set before the demo
 TAX_RATE = Decimal("20")
 CENT = Decimal("0.01")
+DAY = timedelta(days=1)
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -161,6 +163,13 @@ def test_billing_close_after_the_demo_makes_a_correct_pdf_invoice(
     code, out, err = run([*home, "billing", "reconcile", "--period", "2026-03"], capsys)
     assert code == 0, out + err
     assert out.strip().endswith("0 with a difference")
+
+    # these are the commands the demo prints at its end
+    with Workspace.open(Settings(home=demo_home), clock=FixedClock(DEMO_AT + DAY)) as ws:
+        shown = billing_commands(ws)
+    assert "billing close --period 2026-03\n" in shown
+    assert "billing reconcile --period 2026-03" in shown
+    assert "invoices pdf INVOICE_ID" in shown
 
     # closing the month again makes nothing new
     code, out, _ = run([*home, "billing", "close", "--period", "2026-03", "--json"], capsys)
