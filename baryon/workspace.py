@@ -151,6 +151,33 @@ class Workspace:
             self._licence = (load_installed_licence(self.settings.home, clock=self.clock),)
         return self._licence[0]
 
+    def require_feature(self, feature: str) -> None:
+        """Refuse ``feature`` unless this install may use it (the open edition may).
+
+        The one licence gate (:func:`baryon.commerce.licences.require_feature`) with
+        this workspace's licence.
+
+        Raises
+        ------
+        LicenceError
+            ``licence_feature``: the installed licence does not name ``feature``.
+        """
+        from baryon.commerce.licences import require_feature
+
+        require_feature(self.licence, feature)
+
+    def require_writable(self) -> None:
+        """Refuse a change when the licence's grace period has ended (read-only install).
+
+        Raises
+        ------
+        LicenceError
+            ``licence_read_only``.
+        """
+        from baryon.commerce.licences import require_writable
+
+        require_writable(self.licence, self.clock.now())
+
     @property
     def model_cache(self) -> ModelCache:
         """Loaded models by payload digest, shared by every organization's view."""

@@ -206,6 +206,7 @@ def test_demo_cli_table_says_met_and_names_the_missing_nlp_extra(
     assert "yes" in out
     assert "nlp extra is not installed" in out
     assert "baryon[nlp]" in out
+    assert "billing close --period" in out  # the demo org's invoice, how to make it
 
 
 def test_demo_port_in_use_is_a_one_line_error(

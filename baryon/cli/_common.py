@@ -15,7 +15,9 @@ from baryon.core.jsonvalues import dumps
 from baryon.workspace import Workspace
 
 __all__ = [
+    "READ_ONLY_COMMANDS",
     "CliState",
+    "command_name",
     "console",
     "err_console",
     "get_settings",
@@ -67,18 +69,62 @@ def get_settings(ctx: typer.Context, home: Path | str | None = None) -> Settings
     return settings
 
 
+#: Commands that change nothing in the workspace, or must run on a read-only install:
+#: the others are refused there (``licence_read_only``). ``serve`` checks each request
+#: itself; ``support ask`` and ``sentiment analyze`` are serving, which keeps answering;
+#: ``licence install`` is how a renewed licence lifts it; ``billing account`` checks when
+#: it is asked to change something.
+READ_ONLY_COMMANDS = frozenset(
+    {
+        "init", "info", "usage", "serve",
+        "data list", "data show", "data history", "data export",
+        "runs list", "runs show", "runs compare",
+        "models list", "models show",
+        "jobs list", "jobs show", "jobs schedules list", "jobs schedules show",
+        "iterations list", "iterations show",
+        "flywheel list", "flywheel show",
+        "plans list", "plans prices",
+        "orgs list", "orgs show",
+        "keys list",
+        "grants list",
+        "audit list", "audit export", "audit verify",
+        "billing preview", "billing reconcile", "billing export-stripe", "billing account",
+        "invoices list", "invoices show", "invoices pdf",
+        "licence keygen", "licence issue", "licence verify", "licence install", "licence show",
+        "support ask", "sentiment analyze",
+        "labeling queues", "labeling show", "labeling tasks", "labeling agreement",
+        "labeling export",
+    }
+)  # fmt: skip
+
+
+def command_name(ctx: typer.Context) -> str:
+    """The command being run, without the program name (``"orgs create"``)."""
+    return ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ""
+
+
 def get_workspace(ctx: typer.Context, home: Path | str | None = None) -> Workspace:
     """Open (and migrate) the workspace named by ``--home`` / ``BARYON_HOME``.
 
     The workspace is opened once per command and closed when the command ends. With
     the global ``--org`` it is that organization's view (its datasets, runs and
     models, and those shared with it); otherwise the operator organization's.
+
+    On an install whose licence is read-only (expired, grace period over) a command
+    that is not in :data:`READ_ONLY_COMMANDS` is refused before it does anything.
+
+    Raises
+    ------
+    LicenceError
+        ``licence_read_only``, or the installed licence is broken.
     """
     state = _state(ctx)
     if state.workspace is None:
         opened = Workspace.open(get_settings(ctx, home))
         ctx.find_root().call_on_close(opened.close)
         state.workspace = opened if state.org is None else opened.for_org(state.org)
+        if command_name(ctx) not in READ_ONLY_COMMANDS:
+            state.workspace.require_writable()
     return state.workspace
 
 

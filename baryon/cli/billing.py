@@ -136,6 +136,7 @@ def account_cmd(
         if tax_rate is None and discount is None and stripe_customer is None:
             account = billing_account(session, found.id)
         else:
+            ws.require_writable()  # "billing account" is a read command until it changes
             account = set_billing_account(
                 session, found.id, tax_rate=tax_rate, discount_percent=discount,
                 stripe_customer_id=stripe_customer, actor=cli_actor(), clock=ws.clock,

@@ -16,7 +16,7 @@ from baryon.cli._common import console, err_console, get_workspace, print_json
 from baryon.ml.encoders import INSTALL_HINT, nlp_available
 from baryon.solutions.sentiment.pipeline import KIND, default_kind
 
-__all__ = ["command", "flywheel_summary"]
+__all__ = ["billing_commands", "command", "flywheel_summary"]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -53,6 +53,45 @@ def curl_examples(base: str, key: str) -> str:
             """"fine_aggregate": 676, "age_days": 28}]}'""",
             "# usage of the demo organization",
             f'curl -s {auth} "{base}/v1/usage?group_by=endpoint"',
+        ]
+    )
+
+
+def billing_commands(ws: Any) -> str:
+    """The operator's commands that invoice the demo organization (docs/billing.md).
+
+    Parameters
+    ----------
+    ws : Workspace
+        The demo's workspace, after :meth:`baryon.demo.Demo.tenant`.
+
+    Returns
+    -------
+    str
+        Lines ready to paste: the running period's preview now, and once the period
+        has ended, ``billing close`` for the month it started in, the PDF and
+        ``billing reconcile``; empty when the demo organization has no subscription.
+    """
+    from baryon.commerce.orgs import active_subscription, get_org
+    from baryon.core.scope import SYSTEM
+    from baryon.demo import DEMO_ORG
+
+    with ws.db.session(SYSTEM) as session:
+        sub = active_subscription(session, get_org(session, DEMO_ORG).id)
+    if sub is None:
+        return ""
+    start, end = sub.period(ws.clock.now())
+    home = f"baryon --home {ws.settings.home}"
+    month = start.strftime("%Y-%m")
+    return "\n".join(
+        [
+            f"# billing of the {DEMO_ORG} organization (docs/billing.md)",
+            f"{home} billing preview {DEMO_ORG} --pdf {DEMO_ORG}-preview.pdf  # this period so far",
+            f"# once its period has ended ({end:%Y-%m-%d %H:%M} UTC):",
+            f"{home} billing close --period {month}",
+            f"{home} invoices list --org {DEMO_ORG}",
+            f"{home} invoices pdf INVOICE_ID -o {DEMO_ORG}-invoice.pdf",
+            f"{home} billing reconcile --period {month}",
         ]
     )
 
@@ -235,6 +274,7 @@ def command(
         f"also kept in {result.api_key_file} (mode 0600):"
     )
     typer.echo(result.api_key or "")
+    typer.echo(billing_commands(ws))
     err_console.print(f"Demo finished in {result.seconds:.0f} s.")
     if no_serve:
         return

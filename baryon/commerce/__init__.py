@@ -31,7 +31,6 @@ from baryon.commerce.plans import (
     Plan,
     billing_period,
     create_plan,
-    estimate_charge,
     get_plan,
     list_plans,
 )
@@ -50,7 +49,6 @@ __all__ = [
     "close_billing",
     "create_org",
     "create_plan",
-    "estimate_charge",
     "get_invoice",
     "get_org",
     "get_plan",

@@ -176,6 +176,37 @@ class Bill:
     credit_applied: Decimal
     total: Decimal
 
+    def summary(self) -> dict[str, Any]:
+        """Return the bill in brief, money as exact strings: what ``GET /v1/usage``,
+        ``GET /v1/org`` and the console show as the billing period's charge so far.
+
+        Returns
+        -------
+        dict
+            ``monthly`` (base lines), ``overage_units`` (int), ``overage``, ``routes``
+            (route lines), ``subtotal``, ``discount``, ``tax``, ``credit_applied``,
+            ``total`` and ``currency``: the sums of this bill's lines, so they equal
+            what the period's invoice will hold if no more usage comes.
+        """
+
+        zero = round_money(_ZERO, self.currency)
+
+        def amount(kind: str) -> Decimal:
+            return sum((x.amount for x in self.lines if x.kind == kind), zero)
+
+        return {
+            "monthly": str(amount("base")),
+            "overage_units": int(sum(x.quantity for x in self.lines if x.kind == "overage")),
+            "overage": str(amount("overage")),
+            "routes": str(amount("route")),
+            "subtotal": str(self.subtotal),
+            "discount": str(self.discount),
+            "tax": str(self.tax),
+            "credit_applied": str(self.credit_applied),
+            "total": str(self.total),
+            "currency": self.currency,
+        }
+
 
 def prorate(amount: Decimal, seconds: int, period_seconds: int, currency: str) -> Decimal:
     """Return ``amount x seconds / period_seconds`` rounded half to even to the minor unit.

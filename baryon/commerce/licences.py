@@ -31,11 +31,17 @@ Verification errors (:class:`LicenceError`, HTTP 403 when one reaches a request)
 The leeway (default 300 s) absorbs clock skew between the vendor and the install.
 
 Without a licence an install is the **open edition**: every feature in this
-repository, no seat or organization cap. With one, :class:`Licence` decides: its
-features gate what they name (``traffic_split`` today; ``console`` and ``federated``
-when those exist), ``seats`` caps active users, ``orgs`` caps organizations, and after
-``exp`` + ``grace_days`` the install is read-only (requests that would create or change
-something are refused with ``licence_read_only``; serving keeps answering).
+repository (:data:`KNOWN_LICENCE_FEATURES` included), no seat or organization cap, no
+expiry. With one, :class:`Licence` decides:
+
+- its ``features`` gate what they name: :func:`require_feature` is the one gate every
+  route, command and page calls (``traffic_split``: a challenger weight above 0;
+  ``console``: the ``/console`` app; ``federated``: federated training);
+- ``seats`` caps active users (:func:`check_seat_cap`), ``orgs`` caps organizations
+  (:func:`check_org_cap`);
+- after ``exp`` + ``grace_days`` the install is read-only (:func:`require_writable`):
+  API requests, console forms and CLI commands that would create or change something
+  are refused with ``licence_read_only``; serving keeps answering.
 """
 
 from __future__ import annotations
@@ -68,13 +74,16 @@ __all__ = [
     "key_fingerprint",
     "licence_dir",
     "load_installed_licence",
+    "require_feature",
+    "require_writable",
     "verify_licence",
 ]
 
 ISSUER = "baryon-licence"
 #: Seconds of clock skew tolerated on ``nbf`` and ``exp``.
 LEEWAY_SECONDS = 300
-#: Features a licence can name that gate something in this build.
+#: Features a licence can name that gate something in this build (all of them are in
+#: the open edition: an install without a licence).
 KNOWN_LICENCE_FEATURES = frozenset({"traffic_split", "console", "federated"})
 _LICENCE_FILE = "licence.jwt"
 _PUBLIC_FILE = "vendor.pub.pem"
@@ -507,3 +516,48 @@ def check_seat_cap(session: Session, licence: Licence | None) -> None:
             code="licence_seat_limit",
             details={"seats": licence.seats},
         )
+
+
+def require_feature(licence: Licence | None, feature: str) -> None:
+    """The one licence gate of a feature: what a route, a command or a page calls first.
+
+    The open edition (``licence`` None) has every feature; a licence has those it names.
+    A caller that gates a feature adds its name to :data:`KNOWN_LICENCE_FEATURES`::
+
+        require_feature(state.workspace.licence, "federated")   # an API route
+        require_feature(get_workspace(ctx).licence, "federated")  # a CLI command
+
+    (:meth:`baryon.workspace.Workspace.require_feature` is the same call.)
+
+    Parameters
+    ----------
+    licence : Licence or None
+        The install's licence (:attr:`baryon.workspace.Workspace.licence`).
+    feature : str
+        One of :data:`KNOWN_LICENCE_FEATURES`.
+
+    Raises
+    ------
+    ValueError
+        ``feature`` is not a known licence feature (a programming error).
+    LicenceError
+        ``licence_feature`` (HTTP 403): the installed licence does not name ``feature``.
+    """
+    if feature not in KNOWN_LICENCE_FEATURES:
+        raise ValueError(f"unknown licence feature {feature!r}")
+    if licence is not None:
+        licence.require(feature)
+
+
+def require_writable(licence: Licence | None, now: datetime) -> None:
+    """Refuse a change to an install whose licence is read-only (past expiry and grace).
+
+    The open edition is always writable.
+
+    Raises
+    ------
+    LicenceError
+        ``licence_read_only`` (HTTP 403), with a message naming the expiry.
+    """
+    if licence is not None:
+        licence.require_writable(now)

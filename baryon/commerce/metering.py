@@ -42,7 +42,6 @@ from sqlalchemy.sql.elements import BindParameter
 
 from baryon.commerce.limits import dialect_name
 from baryon.commerce.orgs import Subscription, active_subscription, get_org
-from baryon.commerce.plans import estimate_charge
 from baryon.commerce.tables import IdempotencyRow, QuotaCounterRow, UsageRecordRow
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput, QuotaExceeded
@@ -412,12 +411,21 @@ def usage_report(
 def period_report(session: Session, subscription: Subscription, now: datetime) -> dict[str, Any]:
     """Return the current billing period: quota, used, remaining and the charge so far.
 
+    The charge is the one computation invoices use
+    (:func:`baryon.commerce.invoices.compute_period`: segments, price versions, overage,
+    route prices, discount, tax and credit from the usage records so far), in brief
+    (:meth:`baryon.commerce.charges.Bill.summary`): closing the period with no more
+    usage gives an invoice of exactly this total.
+
     Returns
     -------
     dict
-        ``{"plan", "start", "end", "quota", "used", "remaining", "charge"}``; money
-        as exact decimal strings.
+        ``{"plan", "start", "end", "quota", "used", "remaining", "overage_allowed",
+        "charge"}``; money as exact decimal strings.
     """
+    from baryon.commerce.invoices import compute_period
+    from baryon.core.scope import own_rows
+
     start, end = subscription.period(now)
     used = session.execute(
         select(QuotaCounterRow.used).where(
@@ -426,7 +434,8 @@ def period_report(session: Session, subscription: Subscription, now: datetime) -
     ).scalar()
     used = int(used or 0)
     plan = subscription.plan
-    charge = estimate_charge(plan, used)
+    with own_rows(session, subscription.org_id):  # its billing account and credit
+        charge = compute_period(session, subscription.org_id, start, end).summary()
     return {
         "plan": plan.name,
         "start": start.isoformat(),
@@ -435,7 +444,7 @@ def period_report(session: Session, subscription: Subscription, now: datetime) -
         "used": used,
         "remaining": max(0, plan.quota - used),
         "overage_allowed": plan.allows_overage,
-        "charge": {k: str(v) if not isinstance(v, int) else v for k, v in charge.items()},
+        "charge": charge,
     }
 
 

@@ -59,7 +59,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baryon.commerce.money import CURRENCIES, DEFAULT_CURRENCY, check_currency, round_money
+from baryon.commerce.money import CURRENCIES, DEFAULT_CURRENCY, check_currency
 from baryon.commerce.tables import PlanPriceRow, PlanRow
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
@@ -83,7 +83,6 @@ __all__ = [
     "check_trial",
     "check_unit_weights",
     "create_plan",
-    "estimate_charge",
     "get_plan",
     "list_plans",
     "parse_money",
@@ -652,30 +651,3 @@ def billing_period(anchor: datetime, at: datetime) -> tuple[datetime, datetime]:
         months += 1
         start, end = end, add_months(anchor, months + 1)
     return start, end
-
-
-def estimate_charge(plan: Plan, used_units: int) -> dict[str, Any]:
-    """Return the charge of one whole billing period on ``plan`` with ``used_units`` units.
-
-    The monthly price plus, on plans with the ``overage`` feature, ``overage_price``
-    for every unit beyond the quota, each amount rounded to the currency's minor unit
-    half to even (:func:`baryon.commerce.money.round_money`), as an invoice of such a
-    period has them before route prices, discount, tax and credit
-    (:mod:`baryon.commerce.charges`).
-
-    Returns
-    -------
-    dict
-        ``{"monthly": Decimal, "overage_units": int, "overage": Decimal, "total":
-        Decimal, "currency": str}``.
-    """
-    overage_units = max(0, used_units - plan.quota) if plan.allows_overage else 0
-    overage = round_money((plan.overage_price or Decimal(0)) * overage_units, plan.currency)
-    monthly = round_money(plan.monthly_price, plan.currency)
-    return {
-        "monthly": monthly,
-        "overage_units": overage_units,
-        "overage": overage,
-        "total": monthly + overage,
-        "currency": plan.currency,
-    }

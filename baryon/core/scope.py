@@ -28,7 +28,8 @@ hot-path writes that use one insert rows with an explicit ``org_id``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -44,6 +45,7 @@ __all__ = [
     "Scope",
     "ScopeRequired",
     "install_scope_guard",
+    "own_rows",
     "pick_by_owner",
 ]
 
@@ -128,6 +130,10 @@ def _owned_classes() -> list[type]:
     return [m.class_ for m in Base.registry.mappers if issubclass(m.class_, OrgOwned)]
 
 
+#: Where :func:`_on_execute` keeps a session's scope criteria once built.
+_CACHED_OPTIONS = ("scope_read_options", "scope_write_options")
+
+
 def _criteria(scope: Scope, *, writing: bool) -> tuple[Any, ...]:
     """One ``with_loader_criteria`` option per owned class (plain expressions, so the
     organization id is a bound parameter of the cached SQL, never a baked literal)."""
@@ -186,6 +192,28 @@ def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
             obj.org_id = scope.org_id  # type: ignore[assignment]
         if obj.org_id != scope.org_id:
             raise NotFound("no such object", code="not_found")
+
+
+@contextmanager
+def own_rows(session: Session, org_id: str) -> Iterator[Session]:
+    """Within the block, a session opened without a scope reads as ``org_id``'s own.
+
+    For a domain function that reads one organization's own objects for that
+    organization (its billing period's charge, say) and is called from sessions of
+    every kind: a scoped session keeps its scope (:data:`SYSTEM` sees everything; an
+    organization's scope already has its own rows), and an unscoped one gets
+    :meth:`Scope.own` of ``org_id`` until the block ends, instead of
+    :class:`ScopeRequired`. Writes in the block follow the same scope.
+    """
+    if session.info.get("scope") is not None:
+        yield session
+        return
+    session.info["scope"] = Scope.own(org_id)
+    try:
+        yield session
+    finally:  # back to no scope, and no criteria built for this one left behind
+        for key in ("scope", *_CACHED_OPTIONS):
+            session.info.pop(key, None)
 
 
 def install_scope_guard() -> None:

@@ -30,6 +30,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, bindparam, select, update
 
+from baryon.commerce.licences import require_writable
 from baryon.commerce.limits import RateLimitDecision
 from baryon.commerce.orgs import Subscription
 from baryon.commerce.plans import METERED_ROUTES, Plan
@@ -48,6 +49,7 @@ __all__ = [
     "Principal",
     "authenticate",
     "check_key_usable",
+    "check_licence_writable",
     "check_permission",
     "declared_permission",
     "principal_of",
@@ -136,13 +138,28 @@ class Authorize:
                 f"rate limit of {decision.limit} requests per minute reached for this key",
                 details={"retry_after": round(decision.retry_after, 3), "limit": decision.limit},
             )
-        licence = state.workspace.licence
-        if licence is not None and request.method not in _READS:
-            route = getattr(request.scope.get("route"), "path", "")
-            if route not in METERED_ROUTES:  # serving keeps answering when read-only
-                licence.require_writable(state.clock.now())
+        check_licence_writable(state, request)
         check_permission(principal, self.permission)
         return principal
+
+
+def check_licence_writable(state: AppState, request: Request) -> None:
+    """Refuse a request that would change something on a read-only install.
+
+    Reads (``GET``, ``HEAD``, ``OPTIONS``) and the metered serving routes
+    (:data:`~baryon.commerce.plans.METERED_ROUTES`: serving keeps answering) pass; so
+    does everything on the open edition or within a licence's grace period.
+
+    Raises
+    ------
+    LicenceError
+        ``licence_read_only`` (403), naming the licence's expiry.
+    """
+    if request.method in _READS:
+        return
+    route = getattr(request.scope.get("route"), "path", "")
+    if route not in METERED_ROUTES:
+        require_writable(state.workspace.licence, state.clock.now())
 
 
 def check_permission(principal: Principal, permission: str) -> None:

@@ -15,6 +15,8 @@ from baryon.commerce.licences import (
     issue_licence,
     licence_dir,
     load_installed_licence,
+    require_feature,
+    require_writable,
     verify_licence,
 )
 from baryon.core.clock import FixedClock
@@ -124,3 +126,31 @@ def test_install_then_load_and_a_tampered_install_refuses(
     with pytest.raises(LicenceError) as err:
         load_installed_licence(tmp_path, clock=FixedClock(NOW))
     assert err.value.code == "licence_bad_signature"
+
+
+def test_require_feature_gates_each_feature_and_the_open_edition_has_all(
+    keys: tuple[bytes, bytes],
+) -> None:
+    for feature in ("traffic_split", "console", "federated"):
+        require_feature(None, feature)  # the open edition
+        without = verify_licence(_issue(keys, features=[]), keys[1], clock=FixedClock(NOW))
+        with pytest.raises(LicenceError) as err:
+            require_feature(without, feature)
+        assert (err.value.code, err.value.http_status) == ("licence_feature", 403)
+        assert err.value.details == {"feature": feature}
+        granted = verify_licence(_issue(keys, features=[feature]), keys[1], clock=FixedClock(NOW))
+        require_feature(granted, feature)
+    with pytest.raises(ValueError, match="unknown licence feature"):
+        require_feature(None, "teleport")  # a caller's typo is not silently open
+
+
+def test_require_writable_only_past_expiry_and_grace(keys: tuple[bytes, bytes]) -> None:
+    licence = verify_licence(
+        _issue(keys, expires_at=NOW + timedelta(days=10), grace_days=5), keys[1],
+        clock=FixedClock(NOW),
+    )  # fmt: skip
+    require_writable(None, NOW + timedelta(days=1000))
+    require_writable(licence, NOW + timedelta(days=14, hours=23))
+    with pytest.raises(LicenceError) as err:
+        require_writable(licence, NOW + timedelta(days=15))
+    assert err.value.code == "licence_read_only"

@@ -15,7 +15,6 @@ from baryon.commerce.plans import (
     billing_period,
     check_unit_weights,
     create_plan,
-    estimate_charge,
     get_plan,
     list_plans,
     parse_money,
@@ -228,15 +227,3 @@ def test_add_months_clamps_day(anchor: datetime, months: int, expected: datetime
 )
 def test_billing_period_anchored_on_31st(at: datetime, start: datetime, end: datetime) -> None:
     assert billing_period(_utc(2026, 1, 31, 10), at) == (start, end)
-
-
-def test_estimate_charge_overage_only_with_feature(workspace: Workspace) -> None:
-    with workspace.db.session(SYSTEM) as s:
-        pro, enterprise = get_plan(s, "pro"), get_plan(s, "enterprise")
-    assert estimate_charge(pro, 200_000)["total"] == Decimal("49.00")
-    charge = estimate_charge(enterprise, 1_000_003)
-    assert charge["overage_units"] == 3
-    assert charge["overage"] == Decimal("0.00")  # 3 x 0.0005 = 0.0015 -> 0.00
-    big = estimate_charge(enterprise, 1_010_000)
-    assert big["overage"] == Decimal("5.00")
-    assert big["total"] == Decimal("995.00")

@@ -175,7 +175,7 @@ def test_every_page_renders_clean_and_accessible(open_as: Any, site: Any) -> Non
     for path in [
         "/console/models", "/console/models/points", "/console/datasets",
         "/console/datasets/points", "/console/datasets/points?version=1", "/console/usage",
-        "/console/usage?group_by=day", "/console/keys",
+        "/console/usage?group_by=day", "/console/keys", "/console/invoices",
     ]:  # fmt: skip
         _visit(page, watch, path)
     _visit(page, watch, "/console/login")  # a signed-in browser goes to the overview

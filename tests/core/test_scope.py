@@ -10,7 +10,14 @@ from sqlalchemy import select, update
 from baryon.commerce.orgs import create_org
 from baryon.core.config import Settings
 from baryon.core.errors import InvalidInput, NotFound
-from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM, Scope, ScopeRequired, pick_by_owner
+from baryon.core.scope import (
+    OPERATOR_ORG_ID,
+    SYSTEM,
+    Scope,
+    ScopeRequired,
+    own_rows,
+    pick_by_owner,
+)
 from baryon.data.tables import DatasetRow, DatasetVersionRow
 from baryon.tenancy.grants import create_grant
 from baryon.workspace import Workspace
@@ -40,6 +47,19 @@ def test_session_without_scope_on_owned_table_raises_scope_required(two) -> None
         s.execute(update(DatasetRow).values(name="x"))
     with pytest.raises(ScopeRequired), ws.db.session(scope=None) as s:
         s.add(DatasetRow(id="ds_x", org_id=OPERATOR_ORG_ID, name="x", created_at=ws.clock.now()))
+
+
+def test_own_rows_scopes_an_unscoped_session_for_its_block_only(two) -> None:
+    ws, a, b = two
+    with ws.db.session(scope=None) as s:
+        with own_rows(s, a.scope.org_id):
+            assert {r.org_id for r in s.scalars(select(DatasetRow))} == {a.scope.org_id}
+        with pytest.raises(ScopeRequired):  # the block is over: no scope again
+            s.scalars(select(DatasetRow)).all()
+    with ws.db.session(b.scope) as s, own_rows(s, a.scope.org_id):  # a scope is kept
+        assert {r.org_id for r in s.scalars(select(DatasetRow))} == {b.scope.org_id}
+    with ws.db.session(SYSTEM) as s, own_rows(s, a.scope.org_id):
+        assert len(s.scalars(select(DatasetRow)).all()) == 2
 
 
 def test_scope_select_sees_own_rows_only(two) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from servingkit import ClientFactory, Tenants
 
+from baryon.commerce.invoices import preview_invoice
 from baryon.core.audit import list_audit_events
 from baryon.core.clock import FixedClock
 from baryon.core.scope import SYSTEM
@@ -208,7 +209,9 @@ def test_audit_shows_own_org_events_only(
     assert not {e["object_id"] for e in events} & globex_keys
 
 
-def test_usage_groups_and_period(api: ClientFactory, tenants: Tenants, clock: FixedClock) -> None:
+def test_usage_groups_and_period(
+    api: ClientFactory, tenants: Tenants, clock: FixedClock, ws: Workspace
+) -> None:
     dev = api(tenants.keys["acme:developer"])
     dev.post("/v1/models/adder/predict", json={"inputs": [ROW]})
     dev.post("/v1/models/sentiment/predict", json={"inputs": ["good"]})
@@ -223,6 +226,10 @@ def test_usage_groups_and_period(api: ClientFactory, tenants: Tenants, clock: Fi
     assert by_endpoint["total"]["units"] == 3
     assert by_endpoint["period"]["used"] == 3
     assert by_endpoint["period"]["remaining"] == 997
+    with ws.db.session(SYSTEM) as s:  # the charge so far is the period's invoice preview
+        preview = preview_invoice(s, tenants.org_ids["acme"], clock.now())
+    assert by_endpoint["period"]["charge"]["total"] == str(preview.total)
+    assert by_endpoint["period"]["charge"]["subtotal"] == str(preview.subtotal)
     by_day = viewer.get("/v1/usage", params={"group_by": "day"}).json()
     assert [(g["group"], g["requests"]) for g in by_day["groups"]] == [
         ("2026-01-01", 2),

@@ -101,13 +101,45 @@ def test_reserve_quota_renews_next_period(ws: Workspace, clock: FixedClock) -> N
 def test_reserve_quota_overage_plan_admits_beyond_quota(ws: Workspace, clock: FixedClock) -> None:
     sub = _org(ws, clock, quota=1, features=["overage"], overage="0.50")
     with ws.db.session(SYSTEM) as s:
-        for _ in range(3):
+        for _ in range(3):  # as a metered request: the counter and a usage record
             state = reserve_quota(s, sub, units=1, now=clock.now())
+            record_usage(
+                s, org_id=sub.org_id, key_id=None, endpoint="/v1/models/{name}/predict",
+                units=1, status=200, latency_ms=1.0, period_start=state.period_start, clock=clock,
+            )  # fmt: skip
         report = period_report(s, sub, clock.now())
     assert state.used == 3
     assert report["charge"]["overage_units"] == 2
     assert report["charge"]["total"] == "1.00"
     assert report["remaining"] == 0
+
+
+def test_period_charge_is_the_invoice_computation(ws: Workspace, clock: FixedClock) -> None:
+    """/v1/usage's charge so far is the period's invoice (tax, discount, credit included),
+    not an estimate of its own: closing the period gives the same total."""
+    from baryon.commerce.accounts import grant_credit, set_billing_account
+    from baryon.commerce.billing import close_billing
+
+    sub = _org(ws, clock, quota=2, features=["overage"], overage="0.125")
+    with ws.db.session(SYSTEM) as s:
+        set_billing_account(s, sub.org_id, tax_rate="20", discount_percent="10", clock=clock)
+        grant_credit(s, sub.org_id, "0.05", reason="goodwill", clock=clock)
+        for units in (1, 2, 3):
+            record_usage(
+                s, org_id=sub.org_id, key_id=None, endpoint="/v1/support/answer", units=units,
+                status=200, latency_ms=1.0, period_start=clock.now(), clock=clock,
+            )  # fmt: skip
+        charge = period_report(s, sub, clock.now())["charge"]
+    # 6 units, 4 over the quota x 0.125 = 0.50; subtotal 0.50 (price 0); discount 10 %
+    # 0.05; tax 20 % of 0.45 = 0.09; 0.54 due, less 0.05 credit = 0.49
+    assert charge == {
+        "monthly": "0.00", "overage_units": 4, "overage": "0.50", "routes": "0.00",
+        "subtotal": "0.50", "discount": "0.05", "tax": "0.09", "credit_applied": "0.05",
+        "total": "0.49", "currency": "USD",
+    }  # fmt: skip
+    clock.advance(32 * 86400)
+    report = close_billing(ws.db, clock=clock)
+    assert [str(inv.total) for inv in report.created] == [charge["total"]]
 
 
 def test_release_quota_gives_units_back(ws: Workspace, clock: FixedClock) -> None:

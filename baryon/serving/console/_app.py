@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from jinja2 import Environment, PackageLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,7 +34,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baryon.core.errors import BaryonError
-from baryon.serving.console._auth import ConsoleUser, LoginRequired
+from baryon.serving.console._auth import ConsoleUser, LoginRequired, require_console_licence
 from baryon.serving.deps import AppState
 
 __all__ = ["SECURITY_HEADERS", "Page", "base_path", "create_console", "render"]
@@ -218,15 +218,26 @@ def create_console(state: Callable[[], AppState]) -> FastAPI:
     FastAPI
         With no OpenAPI document of its own: the console is not part of the API.
     """
-    from baryon.serving.console import _datasets, _keys, _login, _models, _overview, _runs
+    from baryon.serving.console import (
+        _datasets,
+        _invoices,
+        _keys,
+        _login,
+        _models,
+        _overview,
+        _runs,
+    )
 
-    console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, debug=False)
+    console = FastAPI(
+        openapi_url=None, docs_url=None, redoc_url=None, debug=False,
+        dependencies=[Depends(require_console_licence)],  # the licence feature ``console``
+    )  # fmt: skip
     console.state.app_state = state
     console.state.templates = _templates()
     console.mount(
         "/static", StaticFiles(packages=[("baryon.serving.console", "static")]), name="static"
     )
-    for module in (_login, _overview, _runs, _models, _datasets, _keys):
+    for module in (_login, _overview, _runs, _models, _datasets, _keys, _invoices):
         console.include_router(module.router)
     console.add_exception_handler(BaryonError, _on_baryon_error)
     console.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -14,8 +14,16 @@ like any other; it then
    token, from the ``X-CSRF-Token`` header (htmx requests) or the form field
    ``csrf_token`` (plain forms): missing is 403 ``csrf_missing``, wrong is 403
    ``csrf_invalid``;
-3. checks the permission with the API's own check
+3. on an unsafe method of a route that needs more than a ``:read`` permission (a
+   form that changes something; signing out does not), refuses it when the install's
+   licence is read-only (403 ``licence_read_only``:
+   :func:`baryon.commerce.licences.require_writable`);
+4. checks the permission with the API's own check
    (:func:`~baryon.serving.auth.check_permission`, 403 ``forbidden``).
+
+:func:`require_console_licence`, a dependency of every console route, refuses the
+whole console (a page with 403 ``licence_feature``) when the install's licence does not
+name the ``console`` feature; the open edition has it.
 
 The CSRF token is ``HMAC-SHA256(session token, "baryon-console-csrf")``: one per
 session, never stored, and useless without the cookie it derives from (the
@@ -36,6 +44,7 @@ from fastapi import Depends, Request
 from sqlalchemy import bindparam, update
 from starlette.concurrency import run_in_threadpool
 
+from baryon.commerce.licences import require_writable
 from baryon.core.errors import Forbidden, Unauthorized
 from baryon.serving.auth import (
     KEY_QUERY,
@@ -62,6 +71,7 @@ __all__ = [
     "console_state",
     "csrf_token",
     "login_token",
+    "require_console_licence",
     "same_token",
 ]
 
@@ -144,6 +154,17 @@ def console_state(request: Request) -> AppState:
     """The parent app's :class:`AppState` (the console is mounted inside it)."""
     state: AppState = request.app.state.app_state()
     return state
+
+
+def require_console_licence(request: Request) -> None:
+    """Dependency of every console route: the install's licence must name ``console``.
+
+    Raises
+    ------
+    LicenceError
+        ``licence_feature`` (403): shown as the console's error page.
+    """
+    console_state(request).workspace.require_feature("console")
 
 
 def find_user(state: AppState, token: str) -> ConsoleUser | None:
@@ -229,6 +250,9 @@ class ConsoleAuthorize(Authorize):
             raise LoginRequired("your session ended: sign in again")
         if self.csrf and request.method not in _SAFE_METHODS:
             check_csrf(user, await _submitted_csrf(request))
+        if request.method not in _SAFE_METHODS and not self.permission.endswith(":read"):
+            state = console_state(request)  # a form that changes something (not sign-out)
+            require_writable(state.workspace.licence, state.clock.now())
         check_permission(user.principal, self.permission)
         request.state.console_user = user
         return user

@@ -293,9 +293,8 @@ def put_endpoint(
     features = principal.subscription.plan.features if principal.subscription else ()
     scope = state.scope_of(principal.org_id)
     check_traffic_split(state.resolver, name, body.challenger_weight, scope=scope)
-    licence = state.workspace.licence
-    if licence is not None and body.challenger_weight > 0:
-        licence.require("traffic_split")
+    if body.challenger_weight > 0:
+        state.workspace.require_feature("traffic_split")
 
     def work(session: Session) -> dict[str, Any]:
         return set_endpoint(
