@@ -169,9 +169,7 @@ def make_strategy(spec: dict[str, Any], n_silos: int) -> strategies.Strategy:
     if name == "fedavg":
         strategy = strategies.FedAvg(**common)
     elif name == "fedprox":
-        strategy = strategies.FedProx(
-            **common, proximal_mu=float(params.get("proximal_mu", 0.1))
-        )
+        strategy = strategies.FedProx(**common, proximal_mu=float(params.get("proximal_mu", 0.1)))
     elif name == "fedmedian":
         strategy = strategies.FedMedian(**common)
     elif name == "fedtrimmedavg":

@@ -136,8 +136,19 @@ class LinearLearner(Learner):
 
         Z = _linear_design(data.X_test, stats)
         t = np.asarray(data.y_test, dtype=np.float64)
-        loss = least_squares_loss(Z, t, np.asarray(arrays[0], dtype=np.float64))
-        return {"loss": loss, "mse": 2 * loss}
+        theta = np.asarray(arrays[0], dtype=np.float64)
+        loss = least_squares_loss(Z, t, theta)
+        residual = t - theta[0] - Z @ theta[1:]
+        sse = float(residual @ residual)
+        sst = float(((t - t.mean()) ** 2).sum()) if len(t) else 0.0
+        return {
+            "loss": loss,
+            "mse": 2 * loss,
+            "r2": 1 - sse / sst if sst > 0 else 0.0,
+            "sse": sse,
+            "sum_y": float(t.sum()),
+            "sum_y2": float(t @ t),
+        }
 
 
 class SoftmaxLearner(Learner):

@@ -308,7 +308,9 @@ class HashedTextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # 
         return arrays, {"params": params}
 
     @classmethod
-    def from_state(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> HashedTextClassifier:
+    def from_state(
+        cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]
+    ) -> HashedTextClassifier:
         """Rebuild a model written by :meth:`to_state` (or by a federated run).
 
         Raises
