@@ -72,10 +72,12 @@ def _write_app(directory: Path) -> Path:
     (app / "pyproject.toml").write_text(_PYPROJECT, encoding="utf-8")
     (package / "__init__.py").write_text("", encoding="utf-8")
     (package / "server.py").write_text(
-        "from baryon.federated._flower_app import server_app as app\n", encoding="utf-8"
+        "from baryon.federated._flower_app import server_app\n\napp = server_app\n",
+        encoding="utf-8",
     )
     (package / "client.py").write_text(
-        "from baryon.federated._flower_app import client_app as app\n", encoding="utf-8"
+        "from baryon.federated._flower_app import client_app\n\napp = client_app\n",
+        encoding="utf-8",
     )
     return app
 

@@ -107,7 +107,7 @@ class ReplyGuard(Grid):
 
     def _accept(self, message: Message) -> Message:
         if message.has_error():
-            return message
+            raise RuntimeError(f"a silo failed: {message.error.reason}")
         entry: dict[str, Any] = {"type": message.metadata.message_type, "records": {}}
         for key, record in message.content.items():
             if isinstance(record, ArrayRecord):
@@ -131,7 +131,7 @@ class ReplyGuard(Grid):
                     f"federated_message_refused: a reply holds {type(record).__name__} "
                     f"{key!r}; only parameter arrays and metrics may leave a silo"
                 )
-        metrics = message.content.metric_records
+        metrics = list(message.content.metric_records.values())
         if metrics:
             values = {k: float(v) for k, v in metrics[0].items()}  # type: ignore[arg-type]
             if message.metadata.message_type.startswith("evaluate"):
@@ -220,7 +220,7 @@ def _collect_stats(grid: Grid, n_silos: int) -> dict[str, list[float]]:
         for node in nodes
     ]
     replies = list(grid.send_and_receive(messages))
-    moments = [r.content.array_records[0].to_numpy_ndarrays() for r in replies if r.has_content()]
+    moments = [r.content["moments"].to_numpy_ndarrays() for r in replies if r.has_content()]
     if len(moments) != n_silos:
         raise RuntimeError(f"feature statistics came back from {len(moments)} of {n_silos} silos")
     count = float(sum(m[0][0] for m in moments))
@@ -357,15 +357,17 @@ def _silo(context: Context) -> tuple[dict[str, Any], int]:
     return spec, int(context.node_config["silo"])
 
 
+def _config(msg: Message) -> ConfigRecord:
+    records = list(msg.content.config_records.values())
+    return records[0] if records else ConfigRecord()
+
+
 def _stats(msg: Message) -> dict[str, list[float]]:
-    config = msg.content.config_records
-    raw = config[0].get("stats", "{}") if config else "{}"
-    return dict(json.loads(str(raw)))
+    return dict(json.loads(str(_config(msg).get("stats", "{}"))))
 
 
 def _round(msg: Message) -> int:
-    config = msg.content.config_records
-    return int(config[0].get("server-round", 0)) if config else 0  # type: ignore[call-overload]
+    return int(_config(msg).get("server-round", 0))  # type: ignore[call-overload]
 
 
 @client_app.query()
@@ -382,9 +384,8 @@ def _client_train(msg: Message, context: Context) -> Message:
     spec, index = _silo(context)
     data = load_silo(spec, index)
     learner = learner_for(spec["kind"], spec.get("params") or {})
-    arrays = msg.content.array_records[0].to_numpy_ndarrays()
-    config = msg.content.config_records[0]
-    mu = float(config.get("proximal-mu", 0.0))  # type: ignore[arg-type]
+    arrays = msg.content["arrays"].to_numpy_ndarrays()  # type: ignore[union-attr]
+    mu = float(_config(msg).get("proximal-mu", 0.0))  # type: ignore[arg-type]
     rng = np.random.default_rng([int(spec["seed"]), index, _round(msg)])
     new, metrics = learner.fit(arrays, data, rng=rng, proximal_mu=mu, stats=_stats(msg))
     record = MetricRecord(
@@ -399,7 +400,7 @@ def _client_evaluate(msg: Message, context: Context) -> Message:
     spec, index = _silo(context)
     data = load_silo(spec, index)
     learner = learner_for(spec["kind"], spec.get("params") or {})
-    arrays = msg.content.array_records[0].to_numpy_ndarrays()
+    arrays = msg.content["arrays"].to_numpy_ndarrays()  # type: ignore[union-attr]
     metrics = learner.evaluate(arrays, data, stats=_stats(msg))
     record = MetricRecord(
         {"num-examples": len(data.y_test), "silo": index, "round": _round(msg), **metrics}

@@ -380,7 +380,7 @@ class FederatedTrainer:
             ``succeeded`` (registered under ``spec.model``) or ``failed`` with the
             error (``federation_failed``, ``unknown_class``, ...).
         """
-        from baryon.federated._deployment import run_on_loopback
+        from baryon.federated._deployment import FederationFailed, run_on_loopback
 
         runs = self.workspace.runs
         workdir = self.workspace.settings.home / "tmp" / f"federated-{run_id}"
@@ -390,15 +390,18 @@ class FederatedTrainer:
             if progress is not None:
                 progress("federate", 10.0)
             spec_path = workdir / "spec.json"
-            spec_path.write_text(
-                dumps(self._wire_spec(spec, workdir, record_messages)), encoding="utf-8"
-            )
+            spec_path.write_bytes(dumps(self._wire_spec(spec, workdir, record_messages)))
             result = workdir / "rounds.json"
             run_on_loopback(
                 spec_path, n_silos=len(spec.silos), workdir=workdir, timeout=self.timeout,
                 result=result,
             )  # fmt: skip
             summary = json.loads(result.read_text(encoding="utf-8"))
+            if len(summary["evaluations"]) != spec.rounds * len(spec.silos):
+                raise FederationFailed(
+                    f"{len(summary['evaluations'])} of {spec.rounds * len(spec.silos)} "
+                    "silo evaluations came back"
+                )
             with np.load(workdir / "result.npz", allow_pickle=False) as saved:
                 arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
             if progress is not None:
