@@ -57,8 +57,9 @@ def split_non_iid(frame: pd.DataFrame, *, seed: int = 0) -> tuple[list[pd.DataFr
         home = group[str(intent)]
         parts[home].append(rows.iloc[:own])
         others = [s for s in range(SILOS) if s != home]
-        for k, chunk in enumerate(np.array_split(rows.iloc[own:], len(others))):
-            parts[others[k]].append(chunk)
+        spread = np.array_split(np.arange(own, len(rows)), len(others))
+        for k, positions in enumerate(spread):
+            parts[others[k]].append(rows.iloc[positions])
     return [pd.concat(p).reset_index(drop=True) for p in parts], test.reset_index(drop=True)
 
 

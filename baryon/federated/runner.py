@@ -227,6 +227,13 @@ class FederatedTrainer:
                 f"seed must be a whole number >= 0, got {seed!r}", code="invalid_seed"
             )
         checked = self._params(kind, params or {})
+        rate = checked.get("learning_rate", 8.0 if kind == "hashed_text_classifier" else 0.1)
+        if strategy == "fedprox" and rate * checked.get("proximal_mu", 0.1) >= 2:
+            raise InvalidInput(
+                "learning_rate × proximal_mu must be below 2, or the proximal step diverges",
+                code="invalid_param",
+                details={"param": "proximal_mu"},
+            )
         clip, noise = self._dp(dp_clip, dp_noise)
         found = self._silos(silos)
         target, features, classes = self._columns(kind, found, target)

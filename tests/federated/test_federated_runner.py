@@ -58,6 +58,7 @@ def test_resolve_tabular_silos_take_feature_columns(workspace: Workspace) -> Non
         ({"params": {"depth": 3}}, "invalid_param"),
         ({"params": {"local_epochs": 0}}, "invalid_param"),
         ({"params": {"n_features": 100.5}}, "invalid_param"),
+        ({"strategy": "fedprox", "params": {"proximal_mu": 0.5}}, "invalid_param"),
         ({"silos": ["north"]}, "invalid_silos"),
         ({"silos": ["north", "north"]}, "invalid_silos"),
         ({"silos": "north,south"}, "invalid_silos"),
