@@ -53,7 +53,7 @@ def split_non_iid(frame: pd.DataFrame, *, seed: int = 0) -> tuple[list[pd.DataFr
     parts: list[list[pd.DataFrame]] = [[] for _ in range(SILOS)]
     for intent, rows in rest.groupby("category"):
         rows = rows.sample(frac=1.0, random_state=int(rng.integers(1 << 31)))
-        own = int(round(OWN_SHARE * len(rows)))
+        own = round(OWN_SHARE * len(rows))
         home = group[str(intent)]
         parts[home].append(rows.iloc[:own])
         others = [s for s in range(SILOS) if s != home]

@@ -43,6 +43,7 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         not a mapping of callables.
     """
     from baryon.commerce.billing import billing_handlers
+    from baryon.federated.jobs import federated_handlers
     from baryon.flywheel.jobs import flywheel_handlers
     from baryon.jobs import builtin_handlers
     from baryon.training.jobs import training_handlers
@@ -51,6 +52,7 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         return {
             **builtin_handlers(),
             **training_handlers(),
+            **federated_handlers(),
             **flywheel_handlers(),
             **billing_handlers(),
         }

@@ -277,8 +277,12 @@ def run_server(grid: Grid, spec: dict[str, Any]) -> None:
     privacy = None
     spent = getattr(strategy, "privacy_spent", None)
     if callable(spent) and (done := spent()) is not None:
-        privacy = {"epsilon": float(done.epsilon), "delta": float(done.delta),
-                   "releases": int(done.num_releases), "method": str(done.accounting_method)}  # fmt: skip
+        privacy = {
+            "epsilon": float(done.epsilon),
+            "delta": float(done.delta),
+            "releases": int(done.num_releases),
+            "method": str(done.accounting_method),
+        }
     summary = {
         "evaluations": guard.evaluations,
         "trainings": guard.trainings,

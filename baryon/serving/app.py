@@ -38,6 +38,7 @@ from baryon.commerce.limits import RateLimiter, open_rate_limiter
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
+from baryon.federated.jobs import federated_handlers
 from baryon.flywheel.jobs import flywheel_handlers
 from baryon.flywheel.schedules import flywheel_schedule_kinds
 from baryon.jobs import (
@@ -173,6 +174,7 @@ def create_app(
         {
             **builtin_handlers(),
             **training_handlers(),
+            **federated_handlers(),
             **flywheel_handlers(),
             **billing_handlers(),
         }

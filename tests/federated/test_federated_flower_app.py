@@ -12,11 +12,11 @@ import pytest
 
 pytest.importorskip("flwr")
 
-from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict  # noqa: E402
-from flwr.serverapp import strategy as strategies  # noqa: E402
+from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+from flwr.serverapp import strategy as strategies
 
-from baryon.federated._flower_app import ReplyGuard, make_strategy  # noqa: E402
-from baryon.federated._learners import SiloData, learner_for  # noqa: E402
+from baryon.federated._flower_app import ReplyGuard, make_strategy
+from baryon.federated._learners import SiloData, learner_for
 
 
 @pytest.fixture(autouse=True)
