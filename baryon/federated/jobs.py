@@ -17,6 +17,8 @@ from baryon.training.jobs import Submission
 from baryon.training.runs import QUEUED, SUCCEEDED, RunFailed
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from baryon.federated.runner import FederatedSpec, FederatedTrainer
     from baryon.jobs.queue import JobQueue
 
@@ -58,21 +60,23 @@ def submit_federated(trainer: FederatedTrainer, queue: JobQueue, spec: Federated
     org_id = ws.scope.org_id
     if org_id is None:
         raise InvalidInput("a federated run is submitted by an organization")
-    with ws.db.session(ws.scope) as session:
-        run = trainer.start(spec, status=QUEUED, session=session)
-        payload = {"run_id": run.id, "actor": trainer.actor, **_arguments(spec)}
-        job = queue.enqueue(FEDERATED, payload, org_id=org_id, session=session)
-        run = ws.runs.update(run.id, extra={"job_id": job.id}, session=session)
-        record_audit(
-            session,
-            actor=trainer.actor,
-            action="run.submit",
-            object_type="run",
-            object_id=run.id,
-            details={"job_id": job.id, "kind": spec.kind, **spec.facts()},
-            org_id=org_id,
-            clock=ws.clock,
-        )
+    if session is None:
+        with ws.db.session(ws.scope) as own:
+            return submit_federated(trainer, queue, spec, session=own)
+    run = trainer.start(spec, status=QUEUED, session=session)
+    payload = {"run_id": run.id, "actor": trainer.actor, **_arguments(spec)}
+    job = queue.enqueue(FEDERATED, payload, org_id=org_id, session=session)
+    run = ws.runs.update(run.id, extra={"job_id": job.id}, session=session)
+    record_audit(
+        session,
+        actor=trainer.actor,
+        action="run.submit",
+        object_type="run",
+        object_id=run.id,
+        details={"job_id": job.id, "kind": spec.kind, **spec.facts()},
+        org_id=org_id,
+        clock=ws.clock,
+    )
     return Submission(run=run, job=job)
 
 

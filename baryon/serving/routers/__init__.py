@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from baryon.serving.routers import (
     datasets,
+    federated,
     flywheel,
     grants,
     invoices,
@@ -49,6 +50,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sentiment.router,
     recommender.router,
     runs_router.router,
+    federated.router,
     labeling.router,
     labeling_io.router,
     labeling_sample.router,
