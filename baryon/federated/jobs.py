@@ -43,8 +43,17 @@ def _arguments(spec: FederatedSpec) -> dict[str, Any]:
     }
 
 
-def submit_federated(trainer: FederatedTrainer, queue: JobQueue, spec: FederatedSpec) -> Submission:
+def submit_federated(
+    trainer: FederatedTrainer,
+    queue: JobQueue,
+    spec: FederatedSpec,
+    *,
+    session: Session | None = None,
+) -> Submission:
     """Queue a federated run of ``spec`` (from :meth:`FederatedTrainer.resolve`).
+
+    The run, its job and an audit event are written in one transaction, the caller's
+    when ``session`` (scoped to the trainer's organization) is given.
 
     Returns
     -------
