@@ -18,7 +18,7 @@ head, learning rate 8, batch 128):
   loopback, one process per silo), R rounds of E local epochs.
 
 Accuracy is measured on the common test split. Writes
-``benchmarks/results/federated.json``.
+``benchmarks/results/federated-<strategy>-r<R>-e<E>.json``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "baryon" / "solutions" / "support" / "data" / "banking77" / "train.csv.gz"
-RESULT = ROOT / "benchmarks" / "results" / "federated.json"
+RESULTS = ROOT / "benchmarks" / "results"
 SILOS = 4
 OWN_SHARE = 0.8
 
@@ -107,7 +107,7 @@ def _federated(
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the comparison and write :data:`RESULT`."""
+    """Run the comparison and write its JSON under :data:`RESULTS`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--local-epochs", type=int, default=3)
@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         silos, test, rounds=args.rounds, epochs=args.local_epochs, strategy=args.strategy
     )
     out["federated"] = {"accuracy": accuracy, "seconds": seconds, **detail}
-    RESULT.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    result = RESULTS / f"federated-{args.strategy}-r{args.rounds}-e{args.local_epochs}.json"
+    result.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in out.items() if k != "federated"}, indent=1))
     print("federated accuracy", accuracy, "seconds", seconds)
     return out
