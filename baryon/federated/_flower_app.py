@@ -113,13 +113,13 @@ class ReplyGuard(Grid):
             if isinstance(record, ArrayRecord):
                 shapes = []
                 for i, (name, array) in enumerate(record.items()):
-                    values = array.numpy()
-                    if values.dtype.kind not in _NUMERIC_KINDS:
+                    received = array.numpy()
+                    if received.dtype.kind not in _NUMERIC_KINDS:
                         raise RuntimeError(
                             f"federated_message_refused: array {key}.{name} has dtype "
-                            f"{values.dtype}, not a number"
+                            f"{received.dtype}, not a number"
                         )
-                    shapes.append([str(values.dtype), list(values.shape)])
+                    shapes.append([str(received.dtype), list(received.shape)])
                     if self._record:
                         path = self._dir / f"{self._count:04d}-{key}-{i}.bin"
                         path.write_bytes(array.data)
@@ -220,7 +220,11 @@ def _collect_stats(grid: Grid, n_silos: int) -> dict[str, list[float]]:
         for node in nodes
     ]
     replies = list(grid.send_and_receive(messages))
-    moments = [r.content["moments"].to_numpy_ndarrays() for r in replies if r.has_content()]
+    moments = [
+        r.content["moments"].to_numpy_ndarrays()  # type: ignore[union-attr]
+        for r in replies
+        if r.has_content()
+    ]
     if len(moments) != n_silos:
         raise RuntimeError(f"feature statistics came back from {len(moments)} of {n_silos} silos")
     count = float(sum(m[0][0] for m in moments))
@@ -371,7 +375,8 @@ def _stats(msg: Message) -> dict[str, list[float]]:
 
 
 def _round(msg: Message) -> int:
-    return int(_config(msg).get("server-round", 0))  # type: ignore[call-overload]
+    value = _config(msg).get("server-round", 0)
+    return int(value) if isinstance(value, int | float) else 0
 
 
 @client_app.query()

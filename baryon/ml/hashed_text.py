@@ -243,7 +243,9 @@ class HashedTextClassifier(ParamsValidated, ClassifierMixin, BaseEstimator):  # 
         """
         texts = check_texts(X, "HashedTextClassifier", None)
         return hashed_features(
-            texts, n_features=int(self.n_features), ngram_range=tuple(self.ngram_range)
+            texts,
+            n_features=int(self.n_features),
+            ngram_range=(int(self.ngram_range[0]), int(self.ngram_range[1])),
         )
 
     def fit(self, X: Any, y: Any) -> HashedTextClassifier:
