@@ -151,3 +151,30 @@ def test_round_metrics_r2_pools_the_rows_not_the_silo_scores() -> None:
     _, metrics = round_metrics("linear_regression_gd", evaluations, 2)
     pooled = np.concatenate(ys)
     assert metrics["r2"] == pytest.approx(1 - 2.0 / float(((pooled - pooled.mean()) ** 2).sum()))
+
+
+def test_federated_job_checks_the_spec_again_and_fails_the_run_with_its_code(
+    workspace: Workspace, silos: list[str]
+) -> None:
+    from baryon.federated.jobs import federated_handlers, submit_federated
+    from baryon.jobs import JobQueue, Worker
+
+    queue = JobQueue(workspace.db, workspace.clock)
+    trainer = FederatedTrainer(workspace)
+    spec = trainer.resolve("intents", "hashed_text_classifier", silos)
+    submitted = submit_federated(trainer, queue, spec)
+    assert submitted.job.kind == "federated"
+    # the licence changes before a worker gets to it: the run fails, nothing is trained
+    private, public = generate_keys()
+    clock = workspace.clock
+    token = issue_licence(
+        private, licensee="Acme", features=[], seats=5, orgs=5,
+        expires_at=clock.now() + timedelta(days=30), grace_days=7, clock=clock,
+    )  # fmt: skip
+    install_licence(workspace.settings.home, token, public, clock=clock)
+    view = Workspace(workspace.settings, workspace.db, workspace.artifacts, clock)
+    job = Worker(view, federated_handlers(), queue=queue, poll_interval=0.02).run_once()
+    assert job is not None
+    assert job.status == "failed"
+    run = workspace.runs.get(submitted.run.id)
+    assert (run.status, run.error_code) == ("failed", "licence_feature")
