@@ -115,3 +115,45 @@ def test_learner_for_unknown_kind_is_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
         learner_for("mlp", {})
     assert caught.value.code == "kind_not_federated"
+
+
+def test_collect_stats_pools_the_silos_moments(tmp_path: Path) -> None:
+    from baryon.federated._flower_app import _collect_stats
+
+    silos = [np.asarray([[1.0, 10.0], [3.0, 10.0]]), np.asarray([[5.0, 10.0]])]
+
+    class _Silos:
+        def get_node_ids(self) -> list[int]:
+            return [0, 1]
+
+        def create_message(self, **kwargs: Any) -> Message:
+            return Message(dst_node_id=kwargs["dst_node_id"], content=kwargs["content"],
+                           message_type=kwargs["message_type"])  # fmt: skip
+
+        def send_and_receive(self, messages: Iterable[Message], *, timeout: Any = None):
+            replies = []
+            for message, X in zip(messages, silos, strict=True):
+                moments = [np.asarray([float(len(X))]), X.sum(axis=0), (X**2).sum(axis=0)]
+                content = RecordDict({"moments": ArrayRecord(moments)})
+                replies.append(Message(content=content, reply_to=message))
+            return replies
+
+    stats = _collect_stats(_Silos(), 2)  # type: ignore[arg-type]
+    pooled = np.vstack(silos)
+    assert stats["mean"] == pytest.approx(pooled.mean(axis=0).tolist())
+    assert stats["scale"] == pytest.approx([pooled[:, 0].std(), 1.0])  # constant column: 1
+
+
+def test_federated_linear_parameters_become_a_linear_regression_gd() -> None:
+    from baryon.federated.runner import FederatedSpec, FederatedTrainer, Silo
+
+    spec = FederatedSpec(
+        model="m", kind="linear_regression_gd", silos=(Silo("a", "o", "v", "a", 1),),
+        rounds=2, strategy="fedavg", feature_columns=("x1", "x2"),
+    )  # fmt: skip
+    stats = {"mean": [1.0, -2.0], "scale": [2.0, 4.0]}
+    theta = np.asarray([0.5, 3.0, -1.0])  # on standardised features
+    model = FederatedTrainer._estimator(spec, [theta], stats, {"loss": [1.0, 0.5]})
+    X = np.asarray([[1.0, -2.0], [3.0, 2.0]])
+    Z = (X - stats["mean"]) / stats["scale"]
+    assert model.predict(X) == pytest.approx(theta[0] + Z @ theta[1:])
