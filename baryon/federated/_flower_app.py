@@ -293,7 +293,9 @@ def run_server(grid: Grid, spec: dict[str, Any]) -> None:
         "stats": stats,
         "privacy": privacy,
     }
-    (workdir / "rounds.json").write_text(json.dumps(summary), encoding="utf-8")
+    partial = workdir / "rounds.json.partial"
+    partial.write_text(json.dumps(summary), encoding="utf-8")
+    partial.replace(workdir / "rounds.json")  # atomic: the coordinator waits for this name
 
 
 # ---------------------------------------------------------------------- client
