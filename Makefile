@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-HASH   := $(shell (cat pyproject.toml; $(PYTHON) --version 2>&1) | sha256sum | cut -c1-16)
+HASH   := $(shell (cat pyproject.toml requirements-federated.txt; $(PYTHON) --version 2>&1) | sha256sum | cut -c1-16)
 STAMP_RUN := $(VENV)/.stamp-run-$(HASH)
 STAMP_DEV := $(VENV)/.stamp-dev-$(HASH)
 PIP_FLAGS ?= --disable-pip-version-check --quiet
@@ -32,6 +32,7 @@ $(STAMP_RUN): | $(BIN)/python
 
 $(STAMP_DEV): | $(BIN)/python
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev,nlp]'
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -r requirements-federated.txt
 	@rm -f $(VENV)/.stamp-dev-* $(VENV)/.stamp-run-*
 	@touch $@ $(STAMP_RUN)
 

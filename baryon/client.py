@@ -1637,6 +1637,47 @@ class Client:
                 body[name] = value
         return self._post("/v1/runs", RunSubmittedOut, body, idempotency_key)
 
+    def federated_run(
+        self,
+        model: str,
+        kind: str,
+        silos: list[str],
+        *,
+        rounds: int = 5,
+        strategy: str = "fedavg",
+        params: dict[str, Any] | None = None,
+        seed: int | None = None,
+        dp_clip: float | None = None,
+        dp_noise: float | None = None,
+        target: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunSubmittedOut:
+        """Train one model across ``silos`` with Flower, as a background job (``queued``).
+
+        ``POST /v1/federated/runs``; follow it with :meth:`run` or :meth:`wait_for_run`
+        (see docs/federated.md).
+
+        Raises
+        ------
+        InvalidInput
+            ``kind_not_federated``, ``invalid_strategy``, ``invalid_rounds``,
+            ``invalid_param``, ``invalid_dp``, ``invalid_silos``, ``no_split``, ...
+        NotFound
+            A silo that is neither yours nor shared with you.
+        LicenceError
+            ``licence_feature``: the install's licence lacks ``federated``.
+        """
+        body: dict[str, Any] = {
+            "model": model, "kind": kind, "silos": list(silos), "rounds": rounds,
+            "strategy": strategy, "params": params or {},
+        }  # fmt: skip
+        for name, value in (
+            ("seed", seed), ("dp_clip", dp_clip), ("dp_noise", dp_noise), ("target", target),
+        ):  # fmt: skip
+            if value is not None:
+                body[name] = value
+        return self._post("/v1/federated/runs", RunSubmittedOut, body, idempotency_key)
+
     def runs(
         self,
         *,

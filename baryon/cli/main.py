@@ -35,6 +35,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("sources", "sources", "Data sources: HTTP APIs, feeds and a crawler, on schedules."),
     ("train", "train", "Train a model on a dataset version (a tracked run)."),
     ("runs", "runs", "List and inspect training runs."),
+    ("federated", "federated", "Federated learning across data silos (Flower)."),
     ("models", "models", "Registry: model versions, evaluation, promotion gate."),
     ("serve", "serve", "Serve the HTTP API."),
     ("worker", "worker", "Run background jobs until SIGTERM or SIGINT."),

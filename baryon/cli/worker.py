@@ -47,6 +47,7 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
     """
     from baryon.commerce.billing import billing_handlers
     from baryon.connectors.jobs import source_handlers
+    from baryon.federated.jobs import federated_handlers
     from baryon.flywheel.jobs import flywheel_handlers
     from baryon.jobs import builtin_handlers
     from baryon.solutions.sentiment.delivery import alert_handlers
@@ -57,6 +58,7 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         return {
             **builtin_handlers(),
             **training_handlers(),
+            **federated_handlers(),
             **flywheel_handlers(),
             **billing_handlers(),
             **alert_handlers(),

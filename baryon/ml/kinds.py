@@ -12,6 +12,7 @@ decision_tree           baryon.ml.tree:DecisionTree                   auto
 gradient_boosting       baryon.ml.tree:GradientBoosting               auto
 mlp                     baryon.ml.neural:MLP                          auto
 text_classifier         baryon.ml.text:TextClassifier                 text_classification
+hashed_text_classifier  baryon.ml.hashed_text:HashedTextClassifier    text_classification
 transformer_classifier  baryon.ml.transformer:TransformerClassifier   text_classification
 cf_seed                 baryon.ml.recommend:CFSeedRecommender         recommendation
 popularity              baryon.ml.recommend:PopularityRecommender     recommendation
@@ -72,6 +73,11 @@ KINDS: MappingProxyType[str, Kind] = MappingProxyType(
             Kind("gradient_boosting", "baryon.ml.tree:GradientBoosting", "auto"),
             Kind("mlp", "baryon.ml.neural:MLP", "auto"),
             Kind("text_classifier", "baryon.ml.text:TextClassifier", "text_classification"),
+            Kind(
+                "hashed_text_classifier",
+                "baryon.ml.hashed_text:HashedTextClassifier",
+                "text_classification",
+            ),
             Kind(
                 "transformer_classifier",
                 "baryon.ml.transformer:TransformerClassifier",

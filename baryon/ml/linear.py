@@ -39,7 +39,7 @@ from baryon.ml._validation import (
     check_n_features,
 )
 
-__all__ = ["LinearRegression", "LinearRegressionGD"]
+__all__ = ["LinearRegression", "LinearRegressionGD", "least_squares_gradient", "least_squares_loss"]
 
 #: Relative slack before a loss increase counts as divergence (float rounding).
 _RISE_SLACK = 1e-9
@@ -166,24 +166,24 @@ class LinearRegressionGD(ParamsValidated, RegressorMixin, BaseEstimator):  # typ
         theta = np.zeros(d + 1)  # theta[0] is the intercept θ₀
         alpha = float(self.learning_rate)
         rng = np.random.default_rng(self.random_state)
-        history = [_loss(Z, t, theta)]
+        history = [least_squares_loss(Z, t, theta)]
         converged = False
         epochs = 0
         size = n if self.batch_size is None else min(int(self.batch_size), n)
         batch = size == n
         for epoch in range(1, int(self.max_iter) + 1):
             if batch:
-                theta = theta - alpha * _gradient(Z, t, theta)
+                theta = theta - alpha * least_squares_gradient(Z, t, theta)
             else:
                 order = rng.permutation(n)
                 for start in range(0, n, size):
                     rows = order[start : start + size]
-                    theta = theta - alpha * _gradient(Z[rows], t[rows], theta)
+                    theta = theta - alpha * least_squares_gradient(Z[rows], t[rows], theta)
             epochs = epoch
-            loss = _loss(Z, t, theta)
+            loss = least_squares_loss(Z, t, theta)
             history.append(loss)
             self._check_divergence(history, epoch, batch=batch)
-            if np.linalg.norm(_gradient(Z, t, theta)) <= self.tol * y_scale:
+            if np.linalg.norm(least_squares_gradient(Z, t, theta)) <= self.tol * y_scale:
                 converged = True
                 break
 
@@ -314,14 +314,14 @@ class LinearRegressionGD(ParamsValidated, RegressorMixin, BaseEstimator):  # typ
         return model
 
 
-def _loss(Z: np.ndarray, t: np.ndarray, theta: np.ndarray) -> float:
+def least_squares_loss(Z: np.ndarray, t: np.ndarray, theta: np.ndarray) -> float:
     """L(θ) = 1/(2N) Σ (yᵢ − θ₀ − zᵢ·θ₁..ₙ)²."""
     with np.errstate(over="ignore", invalid="ignore"):
         residual = t - theta[0] - Z @ theta[1:]
         return float(np.dot(residual, residual) / (2 * len(t)))
 
 
-def _gradient(Z: np.ndarray, t: np.ndarray, theta: np.ndarray) -> np.ndarray:
+def least_squares_gradient(Z: np.ndarray, t: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """∇L: ∂L/∂θⱼ = −(1/N) Σ (yᵢ − f(zᵢ)) zᵢⱼ with zᵢ₀ = 1; shape (n_features + 1,)."""
     with np.errstate(over="ignore", invalid="ignore"):
         residual = t - theta[0] - Z @ theta[1:]

@@ -39,6 +39,7 @@ from baryon.connectors.jobs import source_handlers, source_schedule_kinds
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
+from baryon.federated.jobs import federated_handlers
 from baryon.flywheel.jobs import flywheel_handlers
 from baryon.flywheel.schedules import flywheel_schedule_kinds
 from baryon.jobs import (
@@ -180,6 +181,7 @@ def create_app(
         {
             **builtin_handlers(),
             **training_handlers(),
+            **federated_handlers(),
             **flywheel_handlers(),
             **billing_handlers(),
             **alert_handlers(),

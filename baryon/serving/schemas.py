@@ -780,6 +780,31 @@ class RunSubmittedOut(_Out):
     status: Literal["queued"]
 
 
+class FederatedRunRequest(_Request):
+    """``POST /v1/federated/runs``: train one model across silos with Flower (a job).
+
+    Everything is checked before anything is written (licence feature ``federated``,
+    kind, strategy, rounds, DP, parameters, silos: 403/422/404, no run, no job).
+    """
+
+    model: str = Field(min_length=1, max_length=100, description="Register under this name.")
+    kind: str = Field(
+        min_length=1, max_length=64, description="hashed_text_classifier or linear_regression_gd."
+    )
+    silos: list[str] = Field(
+        min_length=2, max_length=64, description="Dataset references, one per silo."
+    )
+    rounds: StrictInt = Field(default=5, description="Federated rounds (1 to 1000).")
+    strategy: Literal["fedavg", "fedprox", "fedmedian", "fedtrimmedavg"] = Field(
+        default="fedavg", description="Flower strategy."
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="Hyper-parameters.")
+    seed: StrictInt = Field(default=42, description="Random seed (>= 0).")
+    dp_clip: float | None = Field(default=None, description="DP: L2 clipping norm (> 0).")
+    dp_noise: float | None = Field(default=None, description="DP: noise multiplier σ (> 0).")
+    target: str | None = Field(default=None, max_length=200, description="Target column.")
+
+
 class RunRegisteredOut(_Out):
     """The model version a run registered."""
 

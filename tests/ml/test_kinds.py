@@ -17,6 +17,7 @@ _CONTRACT_KINDS = [
     "cf_seed",
     "decision_tree",
     "gradient_boosting",
+    "hashed_text_classifier",
     "itemknn_cosine",
     "linear_regression",
     "linear_regression_gd",

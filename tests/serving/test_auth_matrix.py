@@ -62,7 +62,7 @@ PATH_OVERRIDES = {"/v1/recommendations/{user_id}": {"{user_id}": "u1"}}
 #: Statuses a model route may answer without a model behind it (the resolver has none).
 NO_MODEL = {404, 503}
 #: Routes whose *body* names an object owned by one organization.
-BODY_OWNED = {("POST", "/v1/feedback")}
+BODY_OWNED = {("POST", "/v1/feedback"), ("POST", "/v1/federated/runs")}
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "details", "errors"}
 
 
@@ -201,6 +201,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/datasets/{name}/clean"): {"steps": ["trim"]},
         ("POST", "/v1/datasets/{name}/split"): {"strategy": "random"},
         ("POST", "/v1/runs"): {"kind": "decision_tree", "dataset": "quad"},
+        ("POST", "/v1/federated/runs"): {
+            "model": "m",
+            "kind": "hashed_text_classifier",
+            "silos": ["adder", "quad"],
+        },
         ("POST", "/v1/labeling/queues"): {"name": "q", "model": "adder", "classes": ["a"]},
         ("PATCH", "/v1/labeling/queues/{name}"): {"overlap": 2},
         ("POST", "/v1/labeling/tasks/{task_id}/annotations"): {"label": "a"},

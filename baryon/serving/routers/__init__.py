@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from baryon.serving.routers import (
     alerts,
     datasets,
+    federated,
     flywheel,
     grants,
     invoices,
@@ -53,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     recommender.router,
     runs_router.router,
+    federated.router,
     labeling.router,
     labeling_io.router,
     labeling_sample.router,
