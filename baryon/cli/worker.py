@@ -31,13 +31,8 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
     ----------
     spec : str or None
         ``package.module:function``; the function takes no argument and returns a
-        mapping ``kind → handler``. ``None`` means Baryon's handlers:
-        :func:`baryon.jobs.builtin_handlers`,
-        :func:`baryon.training.jobs.training_handlers` (``train``) and
-        :func:`baryon.flywheel.jobs.flywheel_handlers` (``flywheel``),
-        billing's ``billing_close``, :func:`baryon.connectors.jobs.source_handlers`
-        (``source_run``, with the sentiment sink) and
-        :func:`baryon.solutions.sentiment.delivery.alert_handlers` (``alert.deliver``).
+        mapping ``kind → handler``. ``None`` means Baryon's handlers,
+        :func:`baryon.job_kinds.default_job_handlers`.
 
     Raises
     ------
@@ -45,25 +40,10 @@ def load_handlers(spec: str | None) -> dict[str, Any]:
         Code ``invalid_handlers``: malformed spec, missing module or function, or
         not a mapping of callables.
     """
-    from baryon.commerce.billing import billing_handlers
-    from baryon.connectors.jobs import source_handlers
-    from baryon.federated.jobs import federated_handlers
-    from baryon.flywheel.jobs import flywheel_handlers
-    from baryon.jobs import builtin_handlers
-    from baryon.solutions.sentiment.delivery import alert_handlers
-    from baryon.solutions.sentiment.subscriptions import sentiment_sinks
-    from baryon.training.jobs import training_handlers
+    from baryon.job_kinds import default_job_handlers
 
     if spec is None:
-        return {
-            **builtin_handlers(),
-            **training_handlers(),
-            **federated_handlers(),
-            **flywheel_handlers(),
-            **billing_handlers(),
-            **alert_handlers(),
-            **source_handlers(sentiment_sinks()),
-        }
+        return default_job_handlers()
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise InvalidInput(
@@ -154,8 +134,7 @@ def command(
     ] = True,
 ) -> None:
     """Run background jobs (training, ...) and fire due schedules until SIGTERM or SIGINT."""
-    from baryon.connectors.jobs import source_schedule_kinds
-    from baryon.flywheel.schedules import flywheel_schedule_kinds
+    from baryon.job_kinds import default_schedule_kinds
     from baryon.jobs import JobQueue, RedisWakeup, Scheduler, Worker
 
     ws = get_workspace(ctx)
@@ -171,8 +150,7 @@ def command(
     settings = ws.settings
     wakeup = RedisWakeup(settings.redis_url) if settings.redis_url else None
     queue = JobQueue(ws.db, ws.clock, wakeup=wakeup)
-    kinds = {**flywheel_schedule_kinds(), **source_schedule_kinds()}
-    scheduler = Scheduler(ws, kinds, queue=queue) if schedules else None
+    scheduler = Scheduler(ws, default_schedule_kinds(), queue=queue) if schedules else None
     worker = Worker(ws, chosen, name=name, queue=queue, scheduler=scheduler)
     stop = threading.Event()
     log_handler = _log_to_stderr()

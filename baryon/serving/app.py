@@ -33,15 +33,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from baryon import __version__
-from baryon.commerce.billing import billing_handlers
 from baryon.commerce.limits import RateLimiter, open_rate_limiter
-from baryon.connectors.jobs import source_handlers, source_schedule_kinds
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
-from baryon.federated.jobs import federated_handlers
-from baryon.flywheel.jobs import flywheel_handlers
-from baryon.flywheel.schedules import flywheel_schedule_kinds
+from baryon.job_kinds import default_job_handlers, default_schedule_kinds
 from baryon.jobs import (
     BackgroundWorker,
     Handler,
@@ -49,7 +45,6 @@ from baryon.jobs import (
     ScheduledKind,
     Scheduler,
     Worker,
-    builtin_handlers,
     open_wakeup,
 )
 from baryon.predictions.inference import ModelResolver, RegistryModelResolver
@@ -60,9 +55,6 @@ from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
 from baryon.serving.routers import ROUTERS, STREAMED, models
-from baryon.solutions.sentiment.delivery import alert_handlers
-from baryon.solutions.sentiment.subscriptions import sentiment_sinks
-from baryon.training.jobs import training_handlers
 from baryon.workspace import Workspace
 
 __all__ = ["check_route_permissions", "create_app", "create_app_from_env", "route_permissions"]
@@ -150,21 +142,13 @@ def create_app(
         Extra routers (e.g. a solution's). Their routes must declare permissions too.
     job_handlers : mapping of str to Handler, optional
         ``kind → handler`` run by the in-process job worker (default:
-        :func:`baryon.jobs.builtin_handlers`,
-        :func:`baryon.training.jobs.training_handlers` and
-        :func:`baryon.flywheel.jobs.flywheel_handlers`, i.e. ``train`` and
-        ``flywheel``, billing's ``billing_close``, the sources' ``source_run``
-        with the sentiment sink, and
-        :func:`baryon.solutions.sentiment.delivery.alert_handlers`, ``alert.deliver``).
-        The worker
-        starts with the server (lifespan) when ``settings.inprocess_worker`` is true,
+        :func:`baryon.job_kinds.default_job_handlers`). The worker starts with the
+        server (lifespan) when ``settings.inprocess_worker`` is true,
         after recovering jobs whose worker died (:meth:`~baryon.jobs.JobQueue.reap`),
         and stops at shutdown.
     schedule_kinds : mapping of str to ScheduledKind, optional
         The job kinds ``/v1/schedules`` accepts and the in-process worker fires
-        (default: :func:`baryon.flywheel.schedules.flywheel_schedule_kinds` and
-        :func:`baryon.connectors.jobs.source_schedule_kinds`, i.e. ``flywheel`` and
-        ``source_run``).
+        (default: :func:`baryon.job_kinds.default_schedule_kinds`).
 
     Returns
     -------
@@ -177,24 +161,8 @@ def create_app(
     """
     clock = clock or SystemClock()
     metrics = Metrics()
-    handlers = dict(
-        {
-            **builtin_handlers(),
-            **training_handlers(),
-            **federated_handlers(),
-            **flywheel_handlers(),
-            **billing_handlers(),
-            **alert_handlers(),
-            **source_handlers(sentiment_sinks()),
-        }
-        if job_handlers is None
-        else job_handlers
-    )
-    kinds = dict(
-        {**flywheel_schedule_kinds(), **source_schedule_kinds()}
-        if schedule_kinds is None
-        else schedule_kinds
-    )
+    handlers = dict(default_job_handlers() if job_handlers is None else job_handlers)
+    kinds = dict(default_schedule_kinds() if schedule_kinds is None else schedule_kinds)
 
     def build_state(ws: Workspace) -> AppState:
         licence = ws.licence  # a broken installed licence refuses to start (LicenceError)
