@@ -218,7 +218,20 @@ def create_console(state: Callable[[], AppState]) -> FastAPI:
     FastAPI
         With no OpenAPI document of its own: the console is not part of the API.
     """
-    from baryon.serving.console import _datasets, _keys, _login, _models, _overview, _runs
+    from baryon.serving.console import (
+        _datasets,
+        _iterations,
+        _keys,
+        _labeling,
+        _login,
+        _models,
+        _overview,
+        _recommender,
+        _runs,
+        _sentiment,
+        _support,
+        _users,
+    )
 
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, debug=False)
     console.state.app_state = state
@@ -226,7 +239,10 @@ def create_console(state: Callable[[], AppState]) -> FastAPI:
     console.mount(
         "/static", StaticFiles(packages=[("baryon.serving.console", "static")]), name="static"
     )
-    for module in (_login, _overview, _runs, _models, _datasets, _keys):
+    for module in (
+        _login, _overview, _runs, _models, _datasets, _labeling, _support, _sentiment,
+        _recommender, _iterations, _keys, _users,
+    ):  # fmt: skip
         console.include_router(module.router)
     console.add_exception_handler(BaryonError, _on_baryon_error)
     console.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -1,0 +1,7 @@
+"""Placeholder."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
