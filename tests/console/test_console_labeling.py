@@ -42,7 +42,8 @@ def test_queues_list_shows_progress_and_links(
     assert "0 / 2" in page.text
     detail = client.get("/console/labeling/tickets")
     assert detail.status_code == 200
-    assert "lost card" in detail.text and "send money" in detail.text
+    assert "lost card" in detail.text
+    assert "send money" in detail.text
     assert "lost card" not in client.get("/console/labeling/tickets?status=done").text
 
 
@@ -59,10 +60,12 @@ def test_annotation_labels_skips_and_moves_on(
         f"/console/labeling/tasks/{task}/label", data={"label": "card", "csrf_token": token}
     )
     assert done.status_code == 200
-    assert "Label saved." in done.text and "send money" in done.text
+    assert "Label saved." in done.text
+    assert "send money" in done.text
     (second,) = set(_TASK.findall(done.text))
     skipped = client.post(f"/console/labeling/tasks/{second}/skip", data={"csrf_token": token})
-    assert "Task skipped." in skipped.text and "hello" in skipped.text
+    assert "Task skipped." in skipped.text
+    assert "hello" in skipped.text
     again = client.post(
         f"/console/labeling/tasks/{task}/label", data={"label": "card", "csrf_token": token}
     )
