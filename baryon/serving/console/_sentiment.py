@@ -105,7 +105,7 @@ def monitor(
     latest = history[-1]
     return render(
         request, "sentiment.html", user, title="Sentiment monitor", nav="sentiment",
-        chart=_chart(history), latest=latest, window=window, windows=list(POINTS),
+        mood_chart=_chart(history), latest=latest, window=window, windows=list(POINTS),
         tickers=tickers, span=span, end=chosen, moved=chosen != now,
         **_alerts(state, user, latest.ticker, page),
     )  # fmt: skip
