@@ -27,24 +27,25 @@ from baryon.solutions.sentiment.tables import (
     SentimentItemRow,
     SentimentItemTickerRow,
 )
+from baryon.solutions.support.tables import SupportHandoffRow
 from baryon.workspace import Workspace
 
 
-class _Recommender(ModelResolver):
-    """acme's ``recommender`` champion only (globex has none)."""
+class _Models(ModelResolver):
+    """acme's champions by name (globex has none)."""
 
-    def __init__(self, model: ServedModel, org_id: str) -> None:
-        self.model, self.org_id = model, org_id
+    def __init__(self, models: list[ServedModel], org_id: str) -> None:
+        self.models, self.org_id = {m.name: m for m in models}, org_id
 
     def resolve(
         self, name: str, *, scope: Scope, version: int | None = None, alias: str = "champion"
     ) -> ServedModel:
-        if name != "recommender" or scope.org_id != self.org_id:
+        if name not in self.models or scope.org_id != self.org_id:
             raise NotFound(f"no model {name!r}", code="model_not_found")
-        return self.model
+        return self.models[name]
 
     def readiness(self) -> dict[str, bool]:
-        return {"recommender": True}
+        return dict.fromkeys(self.models, True)
 
 
 @pytest.fixture
@@ -67,7 +68,10 @@ def app(
         }
     )
     model = ServedModel("recommender", 4, "recommendation", ItemKNNCosineRecommender().fit(ratings))
-    resolver = _Recommender(model, tenants.org_ids["acme"])
+    support = ServedModel(
+        "support-intent", 1, "classification", None, classes=("card_arrival", "refund")
+    )
+    resolver = _Models([model, support], tenants.org_ids["acme"])
     return create_app(settings, workspace=ws, clock=clock, resolver=resolver)
 
 
@@ -231,6 +235,92 @@ def test_iterations_board_adds_and_moves_items(
     sign_in(client, tenants.keys["globex:admin"])
     assert client.get("/console/iterations/sprint-1").status_code == 404
     assert "sprint-1" not in client.get("/console/iterations").text
+
+
+# -------------------------------------------------------------------- support
+def _handoffs(ws: Workspace, org_id: str, clock: FixedClock, n: int) -> list[str]:
+    ids = [f"pred_{i:026d}" for i in range(n)]
+    with ws.db.session(SYSTEM) as s:
+        for i, pid in enumerate(ids):
+            s.add(
+                SupportHandoffRow(
+                    prediction_id=pid,
+                    org_id=org_id,
+                    conversation_id=f"conv-{i}",
+                    model_name="support-intent",
+                    model_version=1,
+                    intent="card_arrival",
+                    confidence=0.31,
+                    reason="low_confidence",
+                    text=f"<script>alert({i})</script> where is card {i}?",
+                    text_hash=None,
+                    status="open",
+                    created_at=clock.now() + timedelta(minutes=i),
+                )
+            )
+    return ids
+
+
+def test_support_inbox_pages_answers_closes_and_labels(
+    client: TestClient, tenants: Tenants, ws: Workspace, clock: FixedClock
+) -> None:
+    ids = _handoffs(ws, tenants.org_ids["acme"], clock, 30)
+    sign_in(client, tenants.keys["acme:developer"])
+    inbox = client.get("/console/support")
+    assert inbox.status_code == 200
+    assert "Page 1 of 2 (30 in all)" in inbox.text
+    assert f'href="/console/support/{ids[-1]}"' in inbox.text  # newest first
+    assert f'href="/console/support/{ids[0]}"' not in inbox.text
+    assert f'href="/console/support/{ids[0]}"' in client.get("/console/support?page=2").text
+    one = client.get(f"/console/support/{ids[0]}")
+    assert "&lt;script&gt;alert(0)&lt;/script&gt; where is card 0?" in one.text
+    token = csrf_of(one.text)
+    answered = client.post(
+        f"/console/support/{ids[0]}/answer", data={"text": "It ships today.", "csrf_token": token}
+    )
+    assert "Answer saved." in answered.text
+    assert "It ships today." in answered.text
+    labeled = client.post(f"/console/support/{ids[0]}/label", data={"csrf_token": token})
+    assert "Sent to labeling." in labeled.text
+    assert "In labeling as <code>task_" in labeled.text
+    queue = client.get("/console/labeling/support-intent?status=open")
+    assert "where is card 0?" in queue.text
+    closed = client.post(
+        f"/console/support/{ids[0]}/answer", data={"text": "", "close": "true", "csrf_token": token}
+    )
+    assert "Hand-off closed." in closed.text
+    assert 'id="answer-form"' not in closed.text
+    again = client.post(
+        f"/console/support/{ids[0]}/answer", data={"text": "more", "csrf_token": token}
+    )
+    assert again.status_code == 409
+    assert "error[handoff_closed]" in again.text
+    empty = client.post(
+        f"/console/support/{ids[1]}/answer", data={"text": " ", "csrf_token": token}
+    )
+    assert empty.status_code == 422
+    assert "error[empty_answer]" in empty.text
+    assert "29 in all" in client.get("/console/support?status=open").text
+
+
+def test_support_inbox_roles_and_tenancy(
+    client: TestClient, tenants: Tenants, ws: Workspace, clock: FixedClock
+) -> None:
+    (pid,) = _handoffs(ws, tenants.org_ids["acme"], clock, 1)
+    sign_in(client, tenants.keys["acme:annotator"])
+    page = client.get(f"/console/support/{pid}")
+    assert 'id="answer-form"' in page.text
+    assert 'id="send-to-labeling"' not in page.text
+    forged = client.post(f"/console/support/{pid}/label", data={"csrf_token": csrf_of(page.text)})
+    assert forged.status_code == 403
+    sign_in(client, tenants.keys["acme:viewer"])
+    assert client.get("/console/support").status_code == 403
+    sign_in(client, tenants.keys["globex:admin"])
+    assert pid not in client.get("/console/support?status=all").text
+    assert client.get(f"/console/support/{pid}").status_code == 404
+    globex = csrf_of(client.get("/console/support").text)
+    other = client.post(f"/console/support/{pid}/answer", data={"text": "hi", "csrf_token": globex})
+    assert other.status_code == 404
 
 
 # ---------------------------------------------------------------------- users
