@@ -35,14 +35,15 @@ class Tenants:
 
 
 def make_tenants(ws: Workspace, clock: Clock, *, quota: int = 1000) -> Tenants:
-    """Plan ``test``; organizations acme and globex, each with one key per role."""
+    """Plan ``test`` (with the ``traffic_split`` feature); organizations acme and globex,
+    each with one key per role."""
     org_ids: dict[str, str] = {}
     keys: dict[str, str] = {}
     key_ids: dict[str, str] = {}
     with ws.db.session(SYSTEM) as s:
         create_plan(
             s, name="test", quota=quota, rate_per_minute=100_000, monthly_price="10.00",
-            clock=clock,
+            features=("traffic_split",), clock=clock,
         )  # fmt: skip
         for name in ("acme", "globex"):
             org = create_org(s, name=name, plan="test", clock=clock)
