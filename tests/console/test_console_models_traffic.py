@@ -96,3 +96,35 @@ def test_outcomes_per_variant_and_the_split_editor(
         "/console/models/points/traffic", data={"challenger_percent": "0", "csrf_token": globex}
     )
     assert other.status_code == 404
+
+
+def test_training_form_starts_a_run_and_refuses_bad_input(
+    client: TestClient, tenants: Tenants, ws: Workspace, points: None
+) -> None:
+    sign_in(client, tenants.keys["acme:developer"])
+    page = client.get("/console/datasets/points")
+    assert 'id="train-form"' in page.text
+    token = csrf_of(page.text)
+    started = client.post(
+        "/console/runs",
+        data={"dataset": "points:1", "kind": "decision_tree", "register_as": "", "seed": "1",
+              "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert started.status_code == 303
+    run_id = started.headers["location"].rsplit("/", 1)[1]
+    assert ws.for_org("acme").runs.get(run_id).status == "queued"
+    bad = client.post(
+        "/console/runs",
+        data={"dataset": "points:1", "kind": "no_such_kind", "csrf_token": token},
+    )
+    assert bad.status_code == 422
+    assert "error[unknown_kind]" in bad.text
+    sign_in(client, tenants.keys["acme:viewer"])
+    viewer = client.get("/console/datasets/points")
+    assert 'id="train-form"' not in viewer.text
+    forged = client.post(
+        "/console/runs",
+        data={"dataset": "points:1", "kind": "decision_tree", "csrf_token": csrf_of(viewer.text)},
+    )
+    assert forged.status_code == 403
