@@ -694,9 +694,11 @@ def index_history(
 ) -> list[MoodIndex]:
     """The mood index at ``points`` window ends, one window apart, oldest first.
 
-    Point *i* is :func:`index_of` over the window ending at
-    ``end - (points - 1 - i) * window``: with ``window="1h"`` and 24 points, the last
-    day hour by hour (the windows do not overlap).
+    Point *i* is the index over ``(end - (points - i) * window, end - (points - 1 - i)
+    * window]``, what :func:`index_of` gives for that window end: with ``window="1h"``
+    and 24 points, the last day hour by hour (the windows do not overlap). One query
+    reads the items of the whole span; each window's index is
+    :meth:`~baryon.solutions.sentiment.monitor.MoodIndex.from_counts` of its counts.
 
     Parameters
     ----------
@@ -711,16 +713,38 @@ def index_history(
     if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= 200:
         raise InvalidInput("points must be from 1 to 200", code="invalid_points")
     step = parse_window(window)
+    ticker = normalise_ticker(ticker)
+    query = select(SentimentItemRow.published_at, SentimentItemRow.label).where(
+        SentimentItemRow.org_id == org_id,
+        SentimentItemRow.published_at > end - points * step,
+        SentimentItemRow.published_at <= end,
+    )
+    if ticker is not None:
+        query = query.join(
+            SentimentItemTickerRow, SentimentItemTickerRow.item_pk == SentimentItemRow.id
+        ).where(SentimentItemTickerRow.ticker == ticker)
+    counts = [[0, 0, 0] for _ in range(points)]  # n, bullish, bearish per window
+    step_us = step // timedelta(microseconds=1)
+    for published_at, label in session.execute(query):
+        # back = k (0: the latest window) for end - (k + 1) * step < t <= end - k * step
+        back = ((end - _as_utc(published_at)) // timedelta(microseconds=1)) // step_us
+        i = points - 1 - back
+        if 0 <= i < points:
+            counts[i][0] += 1
+            counts[i][1] += label == BULLISH
+            counts[i][2] += label == BEARISH
     return [
-        index_of(
-            session,
-            org_id,
-            window=window,
+        MoodIndex.from_counts(
             ticker=ticker,
+            window=window,
+            start=end - (points - i) * step,
             end=end - (points - 1 - i) * step,
+            n=n,
+            bullish=bullish,
+            bearish=bearish,
             level=level,
         )
-        for i in range(points)
+        for i, (n, bullish, bearish) in enumerate(counts)
     ]
 
 
