@@ -106,7 +106,7 @@ def monitor(
     return render(
         request, "sentiment.html", user, title="Sentiment monitor", nav="sentiment",
         mood_chart=_chart(history), latest=latest, window=window, windows=list(POINTS),
-        tickers=tickers, span=span, end=chosen, moved=chosen != now,
+        tickers=tickers, span=span, end=chosen, moved=end is None and chosen != now,
         **_alerts(state, user, latest.ticker, page),
     )  # fmt: skip
 
