@@ -82,9 +82,91 @@ def seed(home: Path) -> str:
                         endpoint="/v1/models/{name}/predict", units=units, status=200,
                         latency_ms=3.0, period_start=at.now(), clock=at,
                     )  # fmt: skip
+        _seed_solutions(ws, org.id, FixedClock(now))
         return admin.secret
     finally:
         ws.close()
+
+
+def _seed_solutions(ws: object, org_id: str, clock: object) -> None:
+    """What the labeling, support, sentiment, recommender and iterations pages show."""
+    import pandas as pd
+
+    from baryon.core.ids import new_id
+    from baryon.core.scope import SYSTEM, Scope
+    from baryon.flywheel.iterations import add_item, create_iteration
+    from baryon.labeling.queue import enqueue, get_queue
+    from baryon.labeling.service import create_queue
+    from baryon.solutions.recommender.service import WineCatalogue
+    from baryon.solutions.sentiment.tables import (
+        SentimentAlertRow,
+        SentimentItemRow,
+        SentimentItemTickerRow,
+    )
+    from baryon.solutions.support.tables import SupportHandoffRow
+    from baryon.tenancy.users import create_user
+    from baryon.training.trainer import Trainer
+
+    now = clock.now()  # type: ignore[attr-defined]
+    db = ws.db  # type: ignore[attr-defined]
+    texts = [
+        "my card has not arrived yet", "how do I close my account?",
+        "the exchange rate looks wrong", "can I pay in bitcoin?", "refund not received",
+    ]  # fmt: skip
+    with db.session(Scope.own(org_id, "demo")) as s:
+        classes = ["card_arrival", "close_account", "exchange_rate", "refund", "other"]
+        create_queue(s, org_id=org_id, name="support-intent", model_name="support-intent",
+                     classes=classes, instructions="Pick the customer's intent.", actor="seed",
+                     clock=clock)  # fmt: skip
+        queue = get_queue(s, "support-intent")
+        for i, text in enumerate(texts):
+            enqueue(s, queue, input={"text": text}, source="support", reason="low_confidence",
+                    clock=clock, priority=1.0 - i / 10, suggested_label="card_arrival",
+                    confidence=0.35)  # fmt: skip
+        create_iteration(s, org_id=org_id, name="sprint-1", ends_at=now + timedelta(days=10),
+                         starts_at=now - timedelta(days=4), actor="seed", clock=clock)  # fmt: skip
+        for title, state in (("Label 200 support hand-offs", "doing"),
+                             ("Retrain concrete-strength on new batches", "todo"),
+                             ("Review the gate's minimum gain", "done")):  # fmt: skip
+            add_item(s, "sprint-1", kind="task", title=title, state=state, actor="seed",
+                     clock=clock)  # fmt: skip
+    with db.session(SYSTEM) as s:
+        create_user(s, org_id=org_id, email="ann@example.com", role="annotator", clock=clock)
+        create_user(s, org_id=org_id, email="dev@example.com", role="developer", clock=clock)
+        for i, text in enumerate(texts):
+            s.add(SupportHandoffRow(
+                prediction_id=f"pred_{i:026d}", org_id=org_id, conversation_id=f"c{i}",
+                model_name="support-intent", model_version=1, intent="card_arrival",
+                confidence=0.35 + i / 20, reason="low_confidence", text=text, text_hash=None,
+                status="open", created_at=now - timedelta(minutes=30 - i),
+            ))  # fmt: skip
+        labels = ["Bullish", "Bullish", "Bearish", "Neutral", "Bullish", "Bearish", "Bullish"]
+        for i in range(140):
+            pk = new_id("item")
+            label = labels[(i * 3 + i // 20) % 7]
+            s.add(SentimentItemRow(
+                id=pk, org_id=org_id, item_id=f"n{i}", received_at=now,
+                published_at=now - timedelta(minutes=20 * i), source="wire",
+                text=f"$ACME story {i}", tickers=["ACME"], label=label,
+                probabilities={label: 0.9}, sentiment_version=1,
+            ))  # fmt: skip
+            s.flush()
+            s.add(SentimentItemTickerRow(item_pk=pk, ticker="ACME"))
+        s.add(SentimentAlertRow(
+            id=new_id("alert"), org_id=org_id, rule="acme-index-swing", kind="index_change",
+            ticker="ACME", window="1h", state="fired", value=0.45, threshold=0.3,
+            fired_at=now - timedelta(minutes=40), item_ids=["n1", "n2"], item_count=2,
+        ))  # fmt: skip
+    wines = WineCatalogue.bundled().ids[:12]
+    rows = [(f"u{u}", wines[(u + k) % 12], float(5 - (k % 3) if u % 2 else 2 + (k % 4)))
+            for u in range(1, 7) for k in range(7)]  # fmt: skip
+    path = ws.settings.home / "ratings.csv"  # type: ignore[attr-defined]
+    pd.DataFrame(rows, columns=["user", "item", "rating"]).to_csv(path, index=False)
+    demo = ws.for_org("demo")  # type: ignore[attr-defined]
+    demo.datasets.ingest(path, name="ratings",
+                         roles={"user": "user", "item": "item", "rating": "rating"})  # fmt: skip
+    demo.datasets.split("ratings", strategy="per_user", seed=3)
+    Trainer(demo).train("itemknn_cosine", "ratings", register="recommender")
 
 
 def _free_port() -> int:
@@ -110,7 +192,13 @@ def shoot(base: str, key: str, out: Path) -> list[Path]:
         page.wait_for_url("**/console/")
         shots = [("overview", "/console/"), ("runs", "/console/runs"),
                  ("models", "/console/models"), ("datasets", "/console/datasets"),
-                 ("usage", "/console/usage?group_by=day"), ("keys", "/console/keys")]  # fmt: skip
+                 ("usage", "/console/usage?group_by=day"), ("keys", "/console/keys"),
+                 ("users", "/console/users"), ("labeling", "/console/labeling"),
+                 ("annotate", "/console/labeling/support-intent/annotate"),
+                 ("support", "/console/support"), ("handoff", f"/console/support/pred_{0:026d}"),
+                 ("sentiment", "/console/sentiment?ticker=ACME"),
+                 ("recommender", "/console/recommender?user_id=u3"),
+                 ("iteration", "/console/iterations/sprint-1")]  # fmt: skip
         for name, path in shots:
             page.goto(path)
             page.wait_for_load_state("networkidle")

@@ -429,7 +429,7 @@ def _settle_full_tasks(session: Session, queue: LabelingQueueRow, clock: Clock) 
 
 # --------------------------------------------------------------------- tasks
 def list_tasks(
-    session: Session, name: str, *, status: str | None = None, limit: int = 50
+    session: Session, name: str, *, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[Task]:
     """Return queue ``name``'s tasks, highest priority then oldest first.
 
@@ -439,13 +439,15 @@ def list_tasks(
         One of :data:`TASK_STATUSES` (default: every task).
     limit : int
         At most this many (1 to 1000).
+    offset : int
+        Tasks of that order to pass over first (0 or more: a page's start).
 
     Raises
     ------
     NotFound
         ``queue_not_found``.
     InvalidInput
-        ``invalid_status``, ``invalid_limit``.
+        ``invalid_status``, ``invalid_limit``, ``invalid_offset``.
     """
     if status is not None and status not in TASK_STATUSES:
         raise InvalidInput(
@@ -453,12 +455,14 @@ def list_tasks(
         )
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise InvalidInput("limit must be from 1 to 1000", code="invalid_limit")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInput("offset must be 0 or more", code="invalid_offset")
     queue = get_queue(session, name)
     t = LabelingTaskRow
     stmt = select(t).where(t.queue_id == queue.id)
     if status is not None:
         stmt = stmt.where(t.status == status)
-    stmt = stmt.order_by(t.priority.desc(), t.created_at, t.id).limit(limit)
+    stmt = stmt.order_by(t.priority.desc(), t.created_at, t.id).limit(limit).offset(offset)
     return [Task.from_row(row, queue.name) for row in session.scalars(stmt)]
 
 

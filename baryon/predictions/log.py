@@ -33,7 +33,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from baryon.commerce.metering import Executor
@@ -56,6 +56,7 @@ __all__ = [
     "log_prediction",
     "logged_inputs",
     "set_endpoint",
+    "variant_outcomes",
 ]
 
 
@@ -325,3 +326,89 @@ def set_endpoint(
         "challenger_weight": float(challenger_weight),
         "updated_at": now.isoformat(),
     }
+
+
+# ------------------------------------------------------------------- outcomes
+def _predicted_label(outputs: list[Any], item: int) -> Any:
+    if not 0 <= item < len(outputs):
+        return None
+    out = outputs[item]
+    return out.get("label") if isinstance(out, dict) else out
+
+
+def variant_outcomes(
+    session: Session, org_id: str, model_name: str, *, since: datetime | None = None
+) -> list[dict[str, Any]]:
+    """How each variant of an endpoint did: traffic, latency and ground truth.
+
+    One row per (variant, model version) the prediction log holds for ``model_name``
+    (since ``since``, if given), ``champion`` first:
+
+    ``{"variant", "model_version", "requests", "inputs", "latency_ms_mean",
+    "feedback", "labeled", "correct", "accuracy", "ratings", "rating_mean"}``
+
+    where ``inputs`` counts predicted items, ``feedback`` the items with feedback,
+    ``labeled`` those whose feedback is a label, ``correct`` those whose label equals
+    the predicted one (``output["label"]``, or the output itself), ``accuracy`` =
+    correct / labeled (``None`` without labels) and ``rating_mean`` the mean rating
+    feedback (``None`` without ratings).
+
+    Parameters
+    ----------
+    session : Session
+        Scoped to the organization.
+    org_id, model_name : str
+    since : datetime, optional
+        Only predictions made at or after this time.
+    """
+    p, f = PredictionRow, FeedbackRow
+    where = [p.org_id == org_id, p.model_name == model_name]
+    if since is not None:
+        where.append(p.at >= since)
+    traffic = session.execute(
+        select(
+            p.variant, p.model_version, func.count(), func.sum(p.n_inputs), func.avg(p.latency_ms)
+        )
+        .where(*where)
+        .group_by(p.variant, p.model_version)
+    ).all()
+    out: dict[tuple[str, int], dict[str, Any]] = {
+        (str(variant), int(version)): {
+            "variant": str(variant),
+            "model_version": int(version),
+            "requests": int(requests),
+            "inputs": int(inputs or 0),
+            "latency_ms_mean": None if mean is None else float(mean),
+            "feedback": 0,
+            "labeled": 0,
+            "correct": 0,
+            "accuracy": None,
+            "ratings": 0,
+            "rating_mean": None,
+        }
+        for variant, version, requests, inputs, mean in traffic
+    }
+    rating_sums: dict[tuple[str, int], float] = {}
+    truth = session.execute(
+        select(p.variant, p.model_version, p.outputs, f.item, f.label, f.rating)
+        .join(f, f.prediction_id == p.id)
+        .where(*where)
+    )
+    for variant, version, outputs, item, label, rating in truth:
+        row = out[(str(variant), int(version))]
+        row["feedback"] += 1
+        if label is not None:
+            row["labeled"] += 1
+            row["correct"] += int(_predicted_label(list(outputs or []), int(item)) == label)
+        if rating is not None:
+            row["ratings"] += 1
+            key = (str(variant), int(version))
+            rating_sums[key] = rating_sums.get(key, 0.0) + float(rating)
+    for key, row in out.items():
+        if row["labeled"]:
+            row["accuracy"] = row["correct"] / row["labeled"]
+        if row["ratings"]:
+            row["rating_mean"] = rating_sums[key] / row["ratings"]
+    return sorted(
+        out.values(), key=lambda r: (r["variant"] != "champion", r["variant"], r["model_version"])
+    )

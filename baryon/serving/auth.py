@@ -95,6 +95,11 @@ class Principal:
         return f"key:{self.key_id}"
 
     @property
+    def annotator(self) -> str:
+        """Who labels as this key: its user's id, else the key's id."""
+        return self.user_id or self.key_id
+
+    @property
     def own_scope(self) -> Scope:
         """The organization's own objects, without grants (enough for its own writes)."""
         return Scope.own(self.org_id, self.org_name)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from consolekit import Tenants, seed_home
+from consolekit import REVIEW_TEXTS, Tenants, seed_home
 from serverkit import free_port, start_server, stop_server, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -162,9 +162,9 @@ def test_every_page_renders_clean_and_accessible(open_as: Any, site: Any) -> Non
     assert "of 1,000 units" in page.locator("#quota-used").inner_text()
     _visit(page, watch, "/console/runs")
     runs = page.locator('input[name="ids"]')
-    assert runs.count() == 2
-    runs.nth(0).check()
+    assert runs.count() == 3  # the recommender's, then the MLP and the stump of points
     runs.nth(1).check()
+    runs.nth(2).check()
     page.click("#compare")
     page.wait_for_url(re.compile(r".*/console/runs/compare\?ids=.*"))
     _visit(page, watch, page.url)
@@ -175,9 +175,16 @@ def test_every_page_renders_clean_and_accessible(open_as: Any, site: Any) -> Non
     for path in [
         "/console/models", "/console/models/points", "/console/datasets",
         "/console/datasets/points", "/console/datasets/points?version=1", "/console/usage",
-        "/console/usage?group_by=day", "/console/keys", "/console/invoices",
+        "/console/usage?group_by=day", "/console/keys", "/console/users", "/console/invoices",
+        "/console/labeling", "/console/labeling/triage", "/console/labeling/triage/annotate",
+        "/console/support", f"/console/support/pred_{0:026d}", "/console/sentiment",
+        "/console/sentiment?ticker=ACME&window=1d", "/console/recommender",
+        "/console/recommender?user_id=u3", "/console/iterations", "/console/iterations/sprint-1",
     ]:  # fmt: skip
         _visit(page, watch, path)
+    assert "acme-swing" in page.goto("/console/sentiment").text()
+    page.goto("/console/recommender?user_id=u3")
+    assert "similarity" in page.locator("#recommendations").inner_text()
     _visit(page, watch, "/console/login")  # a signed-in browser goes to the overview
     assert page.url.endswith("/console/")
 
@@ -228,14 +235,79 @@ def test_forms_work_end_to_end(open_as: Any, tmp_path: Path) -> None:
     row.locator("button", has_text="Revoke").click()
     page.wait_for_url(re.compile(r".*/console/keys\?done=revoked"))
     assert "revoked" in page.locator("tr", has_text="browser made").inner_text()
+    # start a training run from the dataset's page
+    page.goto("/console/datasets/points")
+    page.select_option("#train-kind", "decision_tree")
+    page.click("#train-submit")
+    page.wait_for_url(re.compile(r".*/console/runs/run_[0-9a-z]+$"))
+    assert "decision_tree" in page.inner_text("main")
+    # add a user, then disable them
+    page.goto("/console/users")
+    page.fill("#user-email", "bea@example.com")
+    page.select_option("#user-role", "annotator")
+    page.click("#create-user-submit")
+    page.wait_for_url(re.compile(r".*/console/users\?done=created"))
+    page.locator("tr", has_text="bea@example.com").locator("button").click()
+    page.wait_for_url(re.compile(r".*/console/users\?done=disabled"))
+    assert "disabled" in page.locator("tr", has_text="bea@example.com").inner_text()
+    # answer and close a hand-off, then send the other to labeling
+    page.goto(f"/console/support/pred_{0:026d}")
+    page.fill("#answer-text", "It ships today.")
+    page.check("#answer-close")
+    page.click("#answer-submit")
+    page.wait_for_url(re.compile(r".*done=closed"))
+    assert "It ships today." in page.inner_text("#handoff-answer")
+    page.goto(f"/console/support/pred_{1:026d}")
+    page.click("#send-to-labeling")
+    page.wait_for_url(re.compile(r".*done=labeling"))
+    assert "In labeling as" in page.inner_text("main")
+    # move an item across the board
+    page.goto("/console/iterations/sprint-1")
+    card = page.locator("article.card", has_text="Label the review queue")
+    card.locator("select").select_option("done")
+    card.locator("button").click()
+    page.wait_for_url(re.compile(r".*done=moved"))
+    assert "Label the review queue" in page.inner_text("section[aria-labelledby='col-done']")
+    assert watch.problems == []
+
+
+def test_label_three_tasks_with_the_keyboard(open_as: Any) -> None:
+    page, watch = open_as("acme:annotator")
+    page.goto("/console/labeling")
+    page.click('a[href="/console/labeling/review/annotate"]')
+    labeled = []
+    for _ in range(3):
+        page.wait_for_selector("#task-text")
+        labeled.append(page.inner_text("#task-text"))
+        page.keyboard.press("2")  # "up", the second class
+        assert page.locator('button[aria-pressed="true"]').inner_text().endswith("up")
+        with page.expect_navigation():
+            page.keyboard.press("Enter" if len(labeled) % 2 else "n")
+        assert "Label saved." in page.inner_text("main")
+    assert labeled == list(REVIEW_TEXTS[:3])  # highest priority first
+    skipped = page.inner_text("#task-text")
+    with page.expect_navigation():
+        page.keyboard.press("s")
+    assert "Task skipped." in page.inner_text("main")
+    assert page.locator("#nothing-to-label").count() == 1
+    page.goto("/console/labeling/review?status=done")
+    done = page.inner_text("main")
+    assert all(text in done for text in REVIEW_TEXTS[:3])
+    assert skipped not in done
     assert watch.problems == []
 
 
 def test_viewer_sees_no_admin_actions_and_the_server_refuses_them(open_as: Any) -> None:
     page, watch = open_as("acme:viewer")
-    assert page.locator('nav a[href="/console/keys"]').count() == 0
+    for hidden in ("keys", "users", "labeling", "support", "sentiment", "recommender"):
+        assert page.locator(f'nav a[href="/console/{hidden}"]').count() == 0, hidden
     page.goto("/console/models/points")
     assert page.locator("#admin-actions").count() == 0
+    assert page.locator("#traffic-form").count() == 0
+    assert page.locator("#traffic-split").count() == 1  # viewers may read the split
+    page.goto("/console/iterations/sprint-1")
+    assert page.locator("#add-item-form").count() == 0
+    assert page.locator("form.move").count() == 0
     page.goto("/console/datasets")
     assert page.locator("#upload-form").count() == 0
     token = page.locator('input[name="csrf_token"]').first.input_value()
@@ -245,6 +317,13 @@ def test_viewer_sees_no_admin_actions_and_the_server_refuses_them(open_as: Any) 
     )  # fmt: skip
     assert refused.status == 403
     assert "error[forbidden]" in refused.text()
+    for path, form in (
+        ("/console/models/points/traffic", {"challenger_percent": "50"}),
+        ("/console/users", {"email": "x@example.com", "role": "viewer"}),
+        ("/console/iterations/sprint-1/items", {"title": "forged"}),
+    ):
+        forged = page.request.post(path, form={**form, "csrf_token": token}, max_redirects=0)
+        assert forged.status == 403, path
     keys = page.request.get("/console/keys", max_redirects=0)
     assert keys.status == 403
     assert watch.problems == []

@@ -221,11 +221,17 @@ def create_console(state: Callable[[], AppState]) -> FastAPI:
     from baryon.serving.console import (
         _datasets,
         _invoices,
+        _iterations,
         _keys,
+        _labeling,
         _login,
         _models,
         _overview,
+        _recommender,
         _runs,
+        _sentiment,
+        _support,
+        _users,
     )
 
     console = FastAPI(
@@ -237,7 +243,10 @@ def create_console(state: Callable[[], AppState]) -> FastAPI:
     console.mount(
         "/static", StaticFiles(packages=[("baryon.serving.console", "static")]), name="static"
     )
-    for module in (_login, _overview, _runs, _models, _datasets, _keys, _invoices):
+    for module in (
+        _login, _overview, _runs, _models, _datasets, _labeling, _support, _sentiment,
+        _recommender, _iterations, _keys, _users, _invoices,
+    ):  # fmt: skip
         console.include_router(module.router)
     console.add_exception_handler(BaryonError, _on_baryon_error)
     console.add_exception_handler(RequestValidationError, _on_validation_error)

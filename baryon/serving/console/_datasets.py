@@ -32,7 +32,7 @@ from baryon.serving.console._auth import (
 from baryon.serving.deps import AppState
 from baryon.serving.uploads import UPLOAD_FIELDS, Upload, ingest_upload, receive_upload
 
-__all__ = ["UPLOAD_PATH", "router"]
+__all__ = ["UPLOAD_PATH", "dataset_page", "router"]
 
 router = APIRouter()
 #: The upload form's route (inside the console): it streams its own body.
@@ -94,11 +94,30 @@ def dataset(
 ) -> Response:
     """A version (the latest by default): schema and roles, quality report, split,
     lineage from its ingest, and every version of the dataset."""
-    data = _detail(console_state(request), user, name, version, owner)
+    return dataset_page(request, console_state(request), user, name, version, owner, created)
+
+
+def dataset_page(
+    request: Request,
+    state: AppState,
+    user: ConsoleUser,
+    name: str,
+    version: int | None,
+    owner: str | None,
+    created: str | None = None,
+    *,
+    status: int = 200,
+    train_error: BaryonError | None = None,
+) -> Response:
+    """A dataset version's page (also shown again by a training form that failed)."""
+    from baryon.ml.kinds import estimator_kinds
+
+    data = _detail(state, user, name, version, owner)
     found = data["found"]
     return render(
-        request, "dataset.html", user, title=f"Dataset {found.name}", nav="datasets",
-        owner=owner, created=created, **data,
+        request, "dataset.html", user, status=status, title=f"Dataset {found.name}",
+        nav="datasets", owner=owner, created=created, train_error=train_error,
+        kinds=estimator_kinds() if user.can("runs:write") else [], **data,
     )  # fmt: skip
 
 

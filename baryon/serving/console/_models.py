@@ -1,4 +1,5 @@
-"""Models: the catalogue, one model (versions, aliases, gate history), promote, roll back.
+"""Models: the catalogue, one model (versions, aliases, gate history, traffic split and
+per-variant outcomes), promote, roll back, set the traffic split.
 
 Domain calls, as the ``/v1/models`` routes: :func:`baryon.training.catalogue.catalogue`,
 :func:`~baryon.training.catalogue.model_detail`, and the workspace's
@@ -8,6 +9,14 @@ admins): the buttons are shown to those roles only, and the routes refuse the ot
 (403 ``forbidden``) whatever the page showed. Only the organization's own models can
 be changed; a shared one is read only. A refused promotion (``gate_refused``, with
 both numbers) is shown on the model's page with its code.
+
+The traffic split is the endpoint's challenger weight, as ``PUT /v1/endpoints/{name}``:
+:func:`baryon.predictions.inference.check_traffic_split` (the variants must exist),
+the licence's ``traffic_split`` feature, then
+:func:`baryon.predictions.log.set_endpoint` (the plan's feature, audited); editing it
+needs ``endpoints:write`` (owners and admins). Each variant's outcomes (requests,
+latency, feedback accuracy and ratings) come from
+:func:`baryon.predictions.log.variant_outcomes` (``endpoints:read``).
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from baryon.core.errors import BaryonError
+from baryon.predictions.inference import check_traffic_split
+from baryon.predictions.log import get_endpoint, set_endpoint, variant_outcomes
 from baryon.serving.console._app import base_path, render
 from baryon.serving.console._auth import ConsoleUser, console_require, console_state
 from baryon.serving.deps import AppState
@@ -29,7 +40,12 @@ __all__ = ["router"]
 router = APIRouter()
 _NAME = Path(max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _OWNER = Query(None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_DONE = {"promoted": "Promoted.", "rolled_back": "Rolled back.", "unchanged": "Nothing changed."}
+_DONE = {
+    "promoted": "Promoted.",
+    "rolled_back": "Rolled back.",
+    "unchanged": "Nothing changed.",
+    "split": "Traffic split saved.",
+}
 
 
 @router.get("/models", include_in_schema=False)
@@ -50,12 +66,19 @@ def _model_page(
     done: str | None = None,
     error: BaryonError | None = None,
 ) -> Response:
-    detail = model_detail(state.workspace_for(user.principal.org_id), name, owner=owner)
+    principal = user.principal
+    detail = model_detail(state.workspace_for(principal.org_id), name, owner=owner)
     can_change = user.can("models:promote") and detail.entry.access == "own"
+    weight, outcomes = None, None
+    if user.can("endpoints:read"):
+        with state.transaction(principal.own_scope) as session:
+            weight = get_endpoint(session, principal.org_id, detail.entry.model.name)
+            outcomes = variant_outcomes(session, principal.org_id, detail.entry.model.name)
     return render(
         request, "model.html", user, status=status, title=f"Model {detail.entry.ref}",
         nav="models", detail=detail, can_change=can_change, done=_DONE.get(done or ""),
-        error=error, history=list(reversed(detail.history)),
+        error=error, history=list(reversed(detail.history)), weight=weight,
+        outcomes=outcomes, can_split=user.can("endpoints:write"),
     )  # fmt: skip
 
 
@@ -120,3 +143,34 @@ def rollback(
             raise
         return _model_page(request, state, user, name, None, status=exc.http_status, error=exc)
     return _after(request, name, move)
+
+
+@router.post("/models/{name}/traffic", include_in_schema=False)
+def traffic(
+    request: Request,
+    name: str = _NAME,
+    challenger_percent: float = Form(ge=0.0, le=100.0, allow_inf_nan=False),
+    user: ConsoleUser = console_require("endpoints:write"),
+) -> Response:
+    """Send ``challenger_percent`` % of this model's traffic to its challenger."""
+    state = console_state(request)
+    principal = user.principal
+    weight = round(challenger_percent / 100.0, 6)
+    try:
+        check_traffic_split(state.resolver, name, weight, scope=state.scope_of(principal.org_id))
+        licence = state.workspace.licence
+        if licence is not None and weight > 0:
+            licence.require("traffic_split")
+        features = principal.subscription.plan.features if principal.subscription else ()
+        with state.transaction(principal.own_scope) as session:
+            set_endpoint(
+                session, org_id=principal.org_id, model_name=name, challenger_weight=weight,
+                features=features, actor=principal.actor, clock=state.clock,
+            )  # fmt: skip
+        state.forget_endpoint(principal.org_id, name)
+    except BaryonError as exc:
+        if exc.http_status == 404 and exc.code == "model_not_found":
+            raise
+        return _model_page(request, state, user, name, None, status=exc.http_status, error=exc)
+    url = f"{base_path(request)}/models/{quote(name)}?done=split"
+    return RedirectResponse(url, status_code=303)

@@ -4,6 +4,10 @@ Domain calls, as ``GET /v1/runs``, ``GET /v1/runs/{id}`` and ``GET /v1/runs/comp
 :meth:`baryon.training.runs.RunStore.list` (one page, with
 :meth:`~baryon.training.runs.RunStore.count`), :func:`baryon.training.jobs.run_states`,
 :func:`~baryon.training.jobs.run_state` and :func:`baryon.training.compare.compare_runs`.
+The training form (on a dataset's page) starts a run as ``POST /v1/runs`` does:
+:meth:`baryon.training.trainer.Trainer.resolve` (bad input is refused before anything
+is written), then :func:`baryon.training.jobs.submit_training` (the queued run and its
+job); it needs ``runs:write``.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
-from starlette.responses import Response
+from fastapi import APIRouter, Form, Path, Query, Request
+from starlette.responses import RedirectResponse, Response
 
-from baryon.serving.console._app import Page, render
+from baryon.core.errors import BaryonError
+from baryon.serving.console._app import Page, base_path, render
 from baryon.serving.console._auth import ConsoleUser, console_require, console_state
+from baryon.serving.console._datasets import dataset_page
 from baryon.training.compare import compare_runs
-from baryon.training.jobs import run_state, run_states
+from baryon.training.jobs import run_state, run_states, submit_training
 from baryon.training.runs import RUN_STATUSES, Run
 
 __all__ = ["router"]
@@ -106,3 +112,33 @@ def run_detail(
         request, "run.html", user, title=f"Run {found.run.id}", nav="runs", state=found,
         charts=charts,
     )  # fmt: skip
+
+
+@router.post("/runs", include_in_schema=False)
+def start(
+    request: Request,
+    dataset: str = Form(max_length=200),
+    kind: str = Form(max_length=64),
+    register_as: str = Form("", max_length=100),
+    seed: int = Form(42, ge=0, le=2**32 - 1),
+    user: ConsoleUser = console_require("runs:write"),
+) -> Response:
+    """Start a training run of ``kind`` on ``dataset`` (a background job) and show it."""
+    from baryon.training.trainer import Trainer
+
+    state = console_state(request)
+    principal = user.principal
+    trainer = Trainer(state.workspace_for(principal.org_id), actor=principal.actor)
+    try:
+        spec = trainer.resolve(kind, dataset, seed=seed, register=register_as.strip() or None)
+        with state.transaction(principal.own_scope) as session:
+            submitted = submit_training(trainer, state.jobs, spec, session=session)
+    except BaryonError as exc:
+        name, _, number = dataset.partition(":")
+        if exc.http_status == 404 or not number.isdigit():
+            raise
+        return dataset_page(
+            request, state, user, name, int(number), None, status=exc.http_status,
+            train_error=exc,
+        )  # fmt: skip
+    return RedirectResponse(f"{base_path(request)}/runs/{submitted.run.id}", status_code=303)

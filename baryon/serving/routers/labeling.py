@@ -69,11 +69,6 @@ QueueName = Path(max_length=100, pattern=_NAME, description="The queue's name.")
 TaskId = Path(max_length=40, description="The task's id (task_...).")
 
 
-def _annotator(principal: Principal) -> str:
-    """Who annotates: the key's user, else the key."""
-    return principal.user_id or principal.key_id
-
-
 def _sees_everyone(principal: Principal) -> bool:
     return bool({"labeling:write", "labeling:review"} & principal.permissions)
 
@@ -180,7 +175,7 @@ def post_claim(
     nothing to do is a 204. A claim lasts ``BARYON_LABELING_CLAIM_SECONDS``."""
     with state.transaction(principal.own_scope) as session:
         claim = claim_next(
-            session, name, annotator=_annotator(principal),
+            session, name, annotator=principal.annotator,
             claim_seconds=state.settings.labeling_claim_seconds, clock=state.clock,
         )  # fmt: skip
     if claim is None:
@@ -196,7 +191,7 @@ def get_one_task(
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
     """One task with its annotations (an annotator sees only their own)."""
-    visible_to = None if _sees_everyone(principal) else _annotator(principal)
+    visible_to = None if _sees_everyone(principal) else principal.annotator
     with state.transaction(principal.own_scope) as session:
         return get_task(session, task_id, visible_to=visible_to).to_dict()
 
@@ -224,7 +219,7 @@ def post_annotation(
 
     def work(session: Session) -> dict[str, Any]:
         return submit_label(
-            session, task_id, annotator=_annotator(principal), label=body.label,
+            session, task_id, annotator=principal.annotator, label=body.label,
             seconds=body.seconds, claim_seconds=state.settings.labeling_claim_seconds,
             clock=state.clock,
         ).to_dict()  # fmt: skip
@@ -250,7 +245,7 @@ def post_skip(
 
     def work(session: Session) -> dict[str, Any]:
         return skip_task(
-            session, task_id, annotator=_annotator(principal), reason=body.reason,
+            session, task_id, annotator=principal.annotator, reason=body.reason,
             seconds=body.seconds, max_skips=state.settings.labeling_max_skips,
             clock=state.clock,
         ).to_dict()  # fmt: skip

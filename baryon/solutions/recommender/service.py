@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput
 from baryon.core.ids import canonical_int, new_id
+from baryon.ml.recommend._interactions import lookup_ids
 from baryon.solutions.recommender.tables import MAX_ID_CHARS, RecommenderEventRow
 
 __all__ = [
@@ -343,6 +344,92 @@ class Recommender:
         )
         items = [self._item(k, self._popularity[k]) for k in ranked[:n]]
         return Recommendation(user_id, items, True, "popularity")
+
+    def history(self, user_id: str, n: int = 10) -> list[dict[str, Any]]:
+        """The wines ``user_id`` rated or chose in the model's training data, highest
+        rating first (at most ``n``), with their details; empty for an unknown user.
+
+        Each is ``{"item_id", "score", "rating", "wine_name", ...}`` (``score`` and
+        ``rating`` are the stored rating, 1.0 without ratings).
+        """
+        matrix = getattr(self.estimator, "user_items_", None)
+        if matrix is None:
+            return []
+        upos = int(lookup_ids(self.estimator.users_, [user_id])[0])
+        if upos < 0:
+            return []
+        row = matrix[upos]
+        order = np.argsort(-row.data, kind="stable")[:n]
+        return [
+            {**self._item(self.estimator.items_[row.indices[j]], float(row.data[j])),
+             "rating": float(row.data[j])}
+            for j in order
+        ]  # fmt: skip
+
+    def explain(
+        self, user_id: str, item_ids: Sequence[Any], *, k: int = 3
+    ) -> dict[Any, list[dict[str, Any]]]:
+        """Why each of ``item_ids`` suits ``user_id``: the wines of the user's training
+        history most similar to it.
+
+        Similarity is the cosine between two wines' columns of the model's
+        user-item matrix ``user_items_`` (who rated or chose both, weighted by
+        rating): item-based collaborative filtering's similarity (Sarwar et al. 2001,
+        "Item-based collaborative filtering recommendation algorithms", WWW, §3.1.1),
+        whatever model ranked the items.
+
+        Parameters
+        ----------
+        user_id : str
+        item_ids : sequence of ids
+            Recommended wines, length n_items.
+        k : int
+            Most similar history wines per item (1 to 10).
+
+        Returns
+        -------
+        dict
+            ``item_id → [{"item_id", "similarity", "rating", "wine_name", ...}]``, best
+            first, leaving out wines of similarity 0; empty lists for a user the model
+            does not know (their answer comes from events or popularity).
+
+        Raises
+        ------
+        InvalidInput
+            ``k`` out of range (``invalid_k``).
+        """
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 10:
+            raise InvalidInput("k must be an integer from 1 to 10", code="invalid_k")
+        out: dict[Any, list[dict[str, Any]]] = {item: [] for item in item_ids}
+        matrix = getattr(self.estimator, "user_items_", None)
+        if matrix is None or not len(item_ids):
+            return out
+        upos = int(lookup_ids(self.estimator.users_, [user_id])[0])
+        if upos < 0:
+            return out
+        columns = matrix.tocsc()
+        history = matrix[upos]
+        seen, ratings = history.indices, history.data
+        if not len(seen):
+            return out
+        norms = np.sqrt(np.asarray(columns.multiply(columns).sum(axis=0)).ravel())
+        ipos = lookup_ids(self.estimator.items_, list(item_ids))
+        for item, pos in zip(item_ids, ipos.tolist(), strict=True):
+            if pos < 0 or norms[pos] == 0:
+                continue
+            dots = np.asarray((columns[:, seen].T @ columns[:, pos]).todense()).ravel()
+            sims = dots / (norms[seen] * norms[pos])
+            order = np.argsort(-sims, kind="stable")[:k]
+            out[item] = [
+                {
+                    **self._item(self.estimator.items_[seen[j]], float(sims[j])),
+                    "similarity": float(sims[j]),
+                    "rating": float(ratings[j]),
+                }
+                for j in order
+                if sims[j] > 0
+            ]
+        return out
 
 
 # -------------------------------------------------------------------- events

@@ -70,9 +70,13 @@ __all__ = [
     "ReplaySummary",
     "ScoringModel",
     "SentimentScorer",
+    "count_alerts",
     "extract_tickers",
+    "index_history",
     "index_of",
     "ingest_items",
+    "item_span",
+    "known_tickers",
     "list_alerts",
     "parse_item",
     "read_feed",
@@ -691,6 +695,115 @@ def index_of(
     )
 
 
+def index_history(
+    session: Session,
+    org_id: str,
+    *,
+    window: str = "1h",
+    ticker: str | None = None,
+    end: datetime,
+    points: int = 24,
+    level: float = 0.95,
+) -> list[MoodIndex]:
+    """The mood index at ``points`` window ends, one window apart, oldest first.
+
+    Point *i* is the index over ``(end - (points - i) * window, end - (points - 1 - i)
+    * window]``, what :func:`index_of` gives for that window end: with ``window="1h"``
+    and 24 points, the last day hour by hour (the windows do not overlap). One query
+    reads the items of the whole span; each window's index is
+    :meth:`~baryon.solutions.sentiment.monitor.MoodIndex.from_counts` of its counts.
+
+    Parameters
+    ----------
+    points : int
+        Number of windows, 1 to 200.
+
+    Raises
+    ------
+    InvalidInput
+        ``unknown_window``, ``invalid_ticker``, or ``invalid_points``.
+    """
+    if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= 200:
+        raise InvalidInput("points must be from 1 to 200", code="invalid_points")
+    step = parse_window(window)
+    ticker = normalise_ticker(ticker)
+    query = select(SentimentItemRow.published_at, SentimentItemRow.label).where(
+        SentimentItemRow.org_id == org_id,
+        SentimentItemRow.published_at > end - points * step,
+        SentimentItemRow.published_at <= end,
+    )
+    if ticker is not None:
+        query = query.join(
+            SentimentItemTickerRow, SentimentItemTickerRow.item_pk == SentimentItemRow.id
+        ).where(SentimentItemTickerRow.ticker == ticker)
+    counts = [[0, 0, 0] for _ in range(points)]  # n, bullish, bearish per window
+    step_us = step // timedelta(microseconds=1)
+    for published_at, label in session.execute(query):
+        # back = k (0: the latest window) for end - (k + 1) * step < t <= end - k * step
+        back = ((end - _as_utc(published_at)) // timedelta(microseconds=1)) // step_us
+        i = points - 1 - back
+        if 0 <= i < points:
+            counts[i][0] += 1
+            counts[i][1] += label == BULLISH
+            counts[i][2] += label == BEARISH
+    return [
+        MoodIndex.from_counts(
+            ticker=ticker,
+            window=window,
+            start=end - (points - i) * step,
+            end=end - (points - 1 - i) * step,
+            n=n,
+            bullish=bullish,
+            bearish=bearish,
+            level=level,
+        )
+        for i, (n, bullish, bearish) in enumerate(counts)
+    ]
+
+
+def known_tickers(session: Session, org_id: str, *, limit: int = 50) -> list[tuple[str, int]]:
+    """The organization's tickers with their item counts, most mentioned first.
+
+    Returns
+    -------
+    list of (str, int)
+        At most ``limit`` (ticker, items) pairs; ties by ticker.
+    """
+    count = func.count().label("n")
+    rows = session.execute(
+        select(SentimentItemTickerRow.ticker, count)
+        .join(SentimentItemRow, SentimentItemRow.id == SentimentItemTickerRow.item_pk)
+        .where(SentimentItemRow.org_id == org_id)
+        .group_by(SentimentItemTickerRow.ticker)
+        .order_by(count.desc(), SentimentItemTickerRow.ticker)
+        .limit(limit)
+    )
+    return [(str(ticker), int(n)) for ticker, n in rows]
+
+
+def count_alerts(session: Session, org_id: str, *, ticker: str | None = None) -> int:
+    """How many alerts :func:`list_alerts` would list without a limit."""
+    query = select(func.count()).select_from(SentimentAlertRow)
+    query = query.where(SentimentAlertRow.org_id == org_id)
+    ticker = normalise_ticker(ticker)
+    if ticker is not None:
+        query = query.where(SentimentAlertRow.ticker == ticker)
+    return int(session.scalar(query) or 0)
+
+
+def item_span(session: Session, org_id: str) -> tuple[datetime, datetime] | None:
+    """When the organization's first and latest stored items were published (UTC), or
+    ``None`` without items."""
+    first, last = session.execute(
+        select(
+            func.min(SentimentItemRow.published_at), func.max(SentimentItemRow.published_at)
+        ).where(SentimentItemRow.org_id == org_id)
+    ).one()
+    if first is None or last is None:
+        return None
+    return _as_utc(first), _as_utc(last)
+
+
 def _item_dict(row: SentimentItemRow) -> dict[str, Any]:
     return {
         "id": row.item_id,
@@ -711,6 +824,7 @@ def list_alerts(
     since: datetime | None = None,
     limit: int = 50,
     items_per_alert: int = 20,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The organization's alerts, newest first, each with (up to) the items that caused it.
 
@@ -724,6 +838,8 @@ def list_alerts(
         Most alerts returned.
     items_per_alert : int
         Most causing items returned per alert (``item_count`` says how many there were).
+    offset : int
+        Alerts of that order to pass over first (a page's start).
     """
     query = select(SentimentAlertRow).where(SentimentAlertRow.org_id == org_id)
     ticker = normalise_ticker(ticker)
@@ -732,7 +848,9 @@ def list_alerts(
     if since is not None:
         query = query.where(SentimentAlertRow.fired_at > since)
     rows = session.scalars(
-        query.order_by(SentimentAlertRow.fired_at.desc(), SentimentAlertRow.id.desc()).limit(limit)
+        query.order_by(SentimentAlertRow.fired_at.desc(), SentimentAlertRow.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     wanted = {i for r in rows for i in list(r.item_ids)[:items_per_alert]}
     items: dict[str, dict[str, Any]] = {}

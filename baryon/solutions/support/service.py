@@ -49,6 +49,7 @@ from baryon.predictions.log import hash_input, logged_inputs
 from baryon.solutions._reuse import check_unicode
 from baryon.solutions.bundled import SupportAnswers, load_answers
 from baryon.solutions.support.handoff import handoff_reason
+from baryon.solutions.support.inbox import check_status, handoff_dict
 from baryon.solutions.support.pipeline import MODEL_NAME
 from baryon.solutions.support.tables import (
     MAX_CONVERSATION_ID_CHARS,
@@ -360,7 +361,12 @@ def queue_turn(
 
 
 def list_handoffs(
-    session: Session, org_id: str, *, status: str | None = None, limit: int = 20
+    session: Session,
+    org_id: str,
+    *,
+    status: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """An organization's hand-offs, newest first.
 
@@ -373,44 +379,36 @@ def list_handoffs(
         Only hand-offs in this state.
     limit : int
         Most hand-offs returned (1 to 500).
+    offset : int
+        Hand-offs of that order to pass over first (a page's start, 0 or more).
 
     Returns
     -------
     list of dict
-        ``{"prediction_id", "conversation_id", "model", "model_version", "intent",
-        "confidence", "reason", "text", "status", "created_at"}``; ``text`` is
-        ``None`` when the organization keeps no inputs.
+        :func:`baryon.solutions.support.inbox.handoff_dict` of each: ``{"prediction_id",
+        "conversation_id", "model", "model_version", "intent", "confidence", "reason",
+        "text", "status", "created_at", "answer", ...}``; ``text`` is ``None`` when the
+        organization keeps no inputs.
 
     Raises
     ------
     InvalidInput
-        ``invalid_limit`` for a limit out of range.
+        ``invalid_limit`` for a limit out of range, ``invalid_offset``,
+        ``invalid_status``.
     """
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500", code="invalid_limit")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInput("offset must be 0 or more", code="invalid_offset")
     stmt = select(SupportHandoffRow).where(SupportHandoffRow.org_id == org_id)
-    if status is not None:
+    if check_status(status) is not None:
         stmt = stmt.where(SupportHandoffRow.status == status)
     rows = session.scalars(
-        stmt.order_by(
-            SupportHandoffRow.created_at.desc(), SupportHandoffRow.prediction_id.desc()
-        ).limit(limit)
+        stmt.order_by(SupportHandoffRow.created_at.desc(), SupportHandoffRow.prediction_id.desc())
+        .limit(limit)
+        .offset(offset)
     )
-    return [
-        {
-            "prediction_id": r.prediction_id,
-            "conversation_id": r.conversation_id,
-            "model": r.model_name,
-            "model_version": r.model_version,
-            "intent": r.intent,
-            "confidence": r.confidence,
-            "reason": r.reason,
-            "text": r.text,
-            "status": r.status,
-            "created_at": r.created_at,
-        }
-        for r in rows
-    ]
+    return [handoff_dict(r) for r in rows]
 
 
 class SupportService:

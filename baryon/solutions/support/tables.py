@@ -1,7 +1,8 @@
 """Support tables (migration ``0005``): the hand-off queue.
 
 ``tests/solutions/test_support_tables.py`` compares these with the hand-written
-migration ``baryon/core/migrations/versions/0005_solutions.py``.
+migrations ``baryon/core/migrations/versions/0005_solutions.py`` and ``0021`` (the
+inbox's answer, closing time and labeling task).
 
 Tables
 ------
@@ -63,6 +64,13 @@ class SupportHandoffRow(OrgOwned, Base):
     status : str
         ``open`` (waiting for an agent) or ``closed``.
     created_at : datetime
+    answer : str or None
+        The agent's answer to the customer (migration ``0021``), if any.
+    answered_by : str or None
+        Who answered (the audit actor, ``key:…``).
+    answered_at, closed_at : datetime or None
+    labeling_task_id : str or None
+        The labeling task an agent sent the turn to (``task_…``), if any.
     """
 
     __tablename__ = "support_handoffs"
@@ -85,3 +93,8 @@ class SupportHandoffRow(OrgOwned, Base):
     text_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    labeling_task_id: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -1,4 +1,5 @@
-/* Baryon console: charts (uPlot) from JSON data blocks, confirmations. No inline script:
+/* Baryon console: charts (uPlot) from JSON data blocks, confirmations, the annotation
+   screen's keyboard shortcuts. No inline script:
    the Content-Security-Policy allows scripts from the console's own origin only. */
 (function () {
   "use strict";
@@ -42,6 +43,43 @@
     }
   }
 
+  // The annotation screen: 1-9 choose a label, n or Enter save it and go to the next
+  // task, s skips. Keys typed into a field are left alone.
+  function annotate(event) {
+    var form = document.querySelector("form[data-annotate]");
+    if (!form || event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    }
+    var tag = (event.target && event.target.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") {
+      return;
+    }
+    var chosen = form.querySelector('button[aria-pressed="true"]');
+    if (/^[1-9]$/.test(event.key)) {
+      var button = form.querySelector('button[data-key="' + event.key + '"]');
+      if (button) {
+        event.preventDefault();
+        if (chosen) {
+          chosen.setAttribute("aria-pressed", "false");
+        }
+        button.setAttribute("aria-pressed", "true");
+        button.focus();
+      }
+    } else if (event.key === "n" || event.key === "Enter") {
+      if (chosen) {
+        event.preventDefault();
+        chosen.click();
+      }
+    } else if (event.key === "s") {
+      var skip = document.getElementById("skip");
+      if (skip) {
+        event.preventDefault();
+        skip.click();
+      }
+    }
+  }
+
+  document.addEventListener("keydown", annotate);
   document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawAll(event.target); });
   document.addEventListener("submit", function (event) {
