@@ -77,7 +77,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -236,6 +236,13 @@ def error_from_response(response: httpx.Response) -> BaryonError:
     if "retry-after" in response.headers:
         details.setdefault("retry_after", _retry_after(response))
     return cls(str(doc.get("detail", code)), code=code, details=details)
+
+
+def _rfc3339(when: datetime | None) -> str | None:
+    """``when`` as the API's one time format (RFC 3339 with an offset); naive is UTC."""
+    if when is None:
+        return None
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).isoformat()
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -625,12 +632,15 @@ class Client:
         end: datetime | None = None,
         group_by: str = "endpoint",
     ) -> UsageOut:
-        """The organization's usage in ``[start, end)`` (default: this billing period)."""
+        """The organization's usage in ``[start, end)`` (default: this billing period).
+
+        A naive ``datetime`` is UTC.
+        """
         return self._get(
             "/v1/usage",
             UsageOut,
-            start=None if start is None else start.isoformat(),
-            end=None if end is None else end.isoformat(),
+            start=_rfc3339(start),
+            end=_rfc3339(end),
             group_by=group_by,
         )
 
@@ -759,7 +769,7 @@ class Client:
             IndexResponse,
             ticker=ticker,
             window=window,
-            at=None if at is None else at.isoformat(),
+            at=_rfc3339(at),
         )
 
     def sentiment_alerts(
@@ -779,7 +789,7 @@ class Client:
             "/v1/sentiment/alerts",
             list[AlertOut],
             ticker=ticker,
-            since=None if since is None else since.isoformat(),
+            since=_rfc3339(since),
             limit=limit,
             items_per_alert=items_per_alert,
         )

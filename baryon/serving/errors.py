@@ -16,8 +16,9 @@ Status codes: :class:`~baryon.core.errors.BaryonError` subclasses decide their o
 ``NotFound`` 404, ``InvalidInput`` 422, ``PayloadTooLarge`` 413, ``RateLimited`` and
 ``QuotaExceeded`` 429 with ``Retry-After``, ``ModelNotReady`` 503). A body that is
 not JSON is 400 ``malformed_json``; a JSON body of the wrong shape is 422
-``invalid_input``. A 405 carries ``Allow`` listing every method the path has, across
-all the routes that share it (Starlette lists only the first matching route's).
+``invalid_input`` (``invalid_time`` when every error is a badly written time). A 405
+carries ``Allow`` listing every method the path has, across all the routes that share
+it (Starlette lists only the first matching route's).
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ _STATUS_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+#: Schema errors with a code of their own: a request whose every error is one of these
+#: is answered with that code rather than ``invalid_input`` (``invalid_time``: a time
+#: that is not RFC 3339 with an offset, see :data:`baryon.serving.schemas.Timestamp`).
+_NAMED_SCHEMA_ERRORS = frozenset({"invalid_time"})
 
 
 def _title(status: int) -> str:
@@ -153,6 +160,11 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     errors = _clean_validation_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return problem_response(400, "malformed_json", "the request body is not valid JSON")
+    kinds = {e["type"] for e in errors}
+    if len(kinds) == 1 and (named := kinds.pop()) in _NAMED_SCHEMA_ERRORS:
+        where = ".".join(errors[0]["loc"])
+        detail = f"{where}: {errors[0]['msg']}"
+        return problem_response(422, named, detail, extra={"errors": errors})
     return problem_response(
         422, "invalid_input", "the request does not match the API schema", extra={"errors": errors}
     )

@@ -4,7 +4,8 @@ Kept apart from :mod:`baryon.serving.schemas` (the platform's bodies) so that bo
 stay small; like it, this module imports nothing but pydantic, so
 :mod:`baryon.client` types its answers with it without loading the app. Requests
 refuse unknown fields (``extra="forbid"``), booleans and strings as numbers, NaN and
-infinities, datetimes without a time zone, and over-long strings. Semantic checks
+infinities, times that are not RFC 3339 with an offset (:data:`~baryon.serving.schemas.Timestamp`),
+and over-long strings. Semantic checks
 (the goal's model and metric, the time box, links) are the domain's, with the codes
 listed in :mod:`baryon.flywheel.iterations`.
 """
@@ -14,7 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from baryon.serving.schemas import Timestamp
 
 __all__ = [
     "CreateIterationRequest",
@@ -59,8 +62,8 @@ class CreateIterationRequest(_Request):
     """``POST /v1/iterations``: a time box with metric goals."""
 
     name: str = Field(min_length=1, max_length=100, examples=["2026-w51"])
-    starts_at: AwareDatetime | None = Field(default=None, description="Default: now.")
-    ends_at: AwareDatetime
+    starts_at: Timestamp | None = Field(default=None, description="Default: now.")
+    ends_at: Timestamp
     goals: list[GoalIn] = Field(default_factory=list, max_length=20)
 
 

@@ -10,11 +10,11 @@ with them without loading the app. As there, requests refuse unknown fields
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from baryon.serving.schemas import Timestamp
 from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
 
 __all__ = [
@@ -116,7 +116,7 @@ class NewsItemIn(_Request):
     """One news item."""
 
     id: str = Field(min_length=1, max_length=200, description="The publisher's id.")
-    published_at: datetime = Field(description="ISO 8601 with a timezone.")
+    published_at: Timestamp = Field(description="RFC 3339 with an offset: 2026-01-01T09:30:00Z.")
     source: str = Field(default="", max_length=200)
     text: str = Field(min_length=1)
     tickers: list[str] = Field(

@@ -23,7 +23,6 @@ index and alerts belong to the caller's organization.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -37,6 +36,7 @@ from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
+from baryon.serving.schemas import Timestamp
 from baryon.serving.solution_schemas import (
     AlertOut,
     AnalyzeRequest,
@@ -332,7 +332,7 @@ def post_items(
 def get_index(
     ticker: str | None = Query(None, max_length=20, description="e.g. AAPL (default: all)."),
     window: str = Query("1h", max_length=8, description=f"One of {', '.join(WINDOWS)}."),
-    at: datetime | None = Query(None, description="End of the window (default: now)."),
+    at: Timestamp | None = Query(None, description="End of the window (default: now)."),
     principal: Principal = require("predictions:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
@@ -340,7 +340,7 @@ def get_index(
 
     An unknown window is a 422 (``unknown_window``).
     """
-    end = state.clock.now() if at is None else _utc(at)
+    end = state.clock.now() if at is None else at
     with state.transaction(principal.own_scope) as session:
         idx = index_of(session, principal.org_id, window=window, ticker=ticker, end=end)
     return {**idx.to_dict(), "formula": INDEX_FORMULA}
@@ -349,7 +349,7 @@ def get_index(
 @router.get("/alerts", response_model=list[AlertOut])
 def get_alerts(
     ticker: str | None = Query(None, max_length=20),
-    since: datetime | None = Query(None, description="Only alerts fired after this time."),
+    since: Timestamp | None = Query(None, description="Only alerts fired after this time."),
     limit: int = Query(50, ge=1, le=500),
     items_per_alert: int = Query(20, ge=0, le=200),
     principal: Principal = require("predictions:read"),
@@ -361,11 +361,7 @@ def get_alerts(
             session,
             principal.org_id,
             ticker=ticker,
-            since=None if since is None else _utc(since),
+            since=since,
             limit=limit,
             items_per_alert=items_per_alert,
         )
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

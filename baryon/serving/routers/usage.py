@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -12,31 +12,25 @@ from baryon.commerce.orgs import active_subscription
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.routers._common import PROBLEMS
-from baryon.serving.schemas import UsageOut
+from baryon.serving.schemas import Timestamp, UsageOut
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["usage"], responses=PROBLEMS)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 @router.get("/usage", response_model=UsageOut)
 def get_usage(
-    start: datetime | None = Query(None, description="Inclusive; default: period start."),
-    end: datetime | None = Query(None, description="Exclusive; default: period end."),
+    start: Timestamp | None = Query(None, description="Inclusive; default: period start."),
+    end: Timestamp | None = Query(None, description="Exclusive; default: period end."),
     group_by: Literal["endpoint", "key", "day"] = Query("endpoint"),
     principal: Principal = require("usage:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
     """Usage of the caller's organization in ``[start, end)`` grouped by endpoint, key or day.
 
-    Times without a zone are UTC. Also returns the current billing period (quota,
-    used, remaining, charge so far).
+    Times are RFC 3339 with an offset (``2026-01-01T00:00:00Z``). Also returns the
+    current billing period (quota, used, remaining, charge so far).
     """
     now = state.clock.now()
     with state.transaction() as session:
@@ -46,8 +40,8 @@ def get_usage(
             default_start, default_end = sub.period(now)
         else:
             default_start, default_end = now - timedelta(days=31), now + timedelta(seconds=1)
-        lo = _utc(start) or default_start
-        hi = _utc(end) or default_end
+        lo = start or default_start
+        hi = end or default_end
         groups = usage_report(session, principal.org_id, start=lo, end=hi, group_by=group_by)
     total = {
         "group": None,
