@@ -101,7 +101,5 @@ def test_usage_time_offset_is_read_as_utc(api: ClientFactory, tenants: Tenants) 
 
 def test_time_fields_document_rfc3339_in_openapi(api: ClientFactory) -> None:
     doc = api().get("/openapi.json").json()
-    start = next(
-        p for p in doc["paths"]["/v1/usage"]["get"]["parameters"] if p["name"] == "start"
-    )
+    start = next(p for p in doc["paths"]["/v1/usage"]["get"]["parameters"] if p["name"] == "start")
     assert {"type": "string", "format": "date-time"} in start["schema"]["anyOf"]
