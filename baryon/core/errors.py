@@ -29,17 +29,25 @@ Hierarchy::
 
 Subclasses may override ``code`` per instance (``InvalidInput("...", code="empty_file")``)
 so that fine-grained codes stay in the family that decides the HTTP status.
+
+:data:`CODES` is the catalogue of the fine-grained codes the HTTP API documents in its
+OpenAPI responses (:func:`baryon.serving.openapi.problems`): each code with the class
+that raises it (hence its HTTP status) and a public one-line summary.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 __all__ = [
+    "CODES",
     "BaryonError",
     "Conflict",
     "DatabaseCorrupt",
     "DatabaseError",
+    "ErrorCode",
     "Forbidden",
     "IntegrityError",
     "InvalidFile",
@@ -224,3 +232,78 @@ def http_status_for(error: BaseException) -> int:
     if isinstance(error, BaryonError):
         return error.http_status
     return 500
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One fine-grained error code of the catalogue.
+
+    Attributes
+    ----------
+    code : str
+        The stable code (``"user_exists"``).
+    error : type of BaryonError
+        The class raised with it; decides the HTTP status.
+    summary : str
+        When it happens, in one public line (shown in the OpenAPI document).
+    """
+
+    code: str
+    error: type[BaryonError]
+    summary: str
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status of this code (its class's)."""
+        return self.error.http_status
+
+
+#: The catalogue: code → :class:`ErrorCode` (read-only). A code raised by a route and
+#: documented in its OpenAPI responses is listed here once, with its class.
+CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
+    {
+        c.code: c
+        for c in (
+            # 409: the request conflicts with the state of the resources.
+            ErrorCode("user_exists", Conflict, "the email is already a user of the organization"),
+            ErrorCode("org_exists", Conflict, "an organization of that name exists"),
+            ErrorCode("plan_exists", Conflict, "a plan of that name exists"),
+            ErrorCode("already_subscribed", Conflict, "the organization is on that plan already"),
+            ErrorCode("gate_refused", Conflict, "the version does not beat the champion"),
+            ErrorCode("no_previous_champion", Conflict, "no earlier champion to roll back to"),
+            ErrorCode("concurrent_change", Conflict, "another request moved the alias first"),
+            ErrorCode("register_contention", Conflict, "a concurrent registration won; retry"),
+            ErrorCode("task_mismatch", Conflict, "the model's task differs from the name's"),
+            ErrorCode("run_finished", Conflict, "the run already ended"),
+            ErrorCode("run_not_cancellable", Conflict, "the run is trained in the foreground"),
+            ErrorCode("feedback_exists", Conflict, "this prediction item has feedback already"),
+            ErrorCode("iteration_exists", Conflict, "an iteration of that name exists"),
+            ErrorCode("iteration_closed", Conflict, "the iteration is closed"),
+            ErrorCode("item_exists", Conflict, "the iteration has an item for that object"),
+            ErrorCode("queue_exists", Conflict, "a labeling queue of that name exists"),
+            ErrorCode("queue_changed", Conflict, "the queue changed while sampling; retry"),
+            ErrorCode("task_full", Conflict, "every annotation slot of the task is taken"),
+            ErrorCode("task_not_open", Conflict, "the task is done or awaits review"),
+            ErrorCode("already_annotated", Conflict, "you labeled this task already"),
+            ErrorCode("already_skipped", Conflict, "you skipped this task"),
+            ErrorCode("task_busy", Conflict, "another request holds the task; retry"),
+            ErrorCode("cycle_in_progress", Conflict, "a cycle of the model is queued or running"),
+            ErrorCode("no_champion", Conflict, "the model has no champion to retrain"),
+            # 415
+            ErrorCode("unsupported_media_type", UnsupportedMediaType, "the body is not multipart"),
+            # 503: the server cannot serve this now.
+            ErrorCode("model_not_ready", ModelNotReady, "no servable version (no champion)"),
+            ErrorCode("missing_dependency", MissingDependency, "an optional extra is missing"),
+            ErrorCode("not_ready", ModelNotReady, "a champion model cannot be loaded"),
+            # 422 that no JSON Schema can say: they depend on two fields or stored state.
+            ErrorCode("invalid_time", InvalidInput, "a time is not RFC 3339 with an offset"),
+            ErrorCode("invalid_range", InvalidInput, "start is not before end"),
+            ErrorCode("invalid_time_box", InvalidInput, "starts_at is not before ends_at"),
+            ErrorCode(
+                "idempotency_key_reused",
+                InvalidInput,
+                "the Idempotency-Key was used for a different request",
+            ),
+        )
+    }
+)

@@ -21,6 +21,7 @@ when it starts, and refuses any route that declares no permission (see
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -42,6 +43,7 @@ from baryon.serving.auth import declared_permission
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
+from baryon.serving.openapi import openapi_document
 from baryon.serving.routers import ROUTERS, STREAMED, models
 from baryon.training.jobs import training_handlers
 from baryon.workspace import Workspace
@@ -228,6 +230,7 @@ def create_app(
     app.state.baryon = None if workspace is None else build_state(workspace)
     for router in (*ROUTERS, *routers):
         app.include_router(router)
+    app.openapi = functools.partial(openapi_document, app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(
         RequestMiddleware,

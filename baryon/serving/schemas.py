@@ -66,6 +66,7 @@ __all__ = [
     "PredictResponse",
     "PredictionOut",
     "Problem",
+    "ProblemError",
     "PromoteRequest",
     "ReadyOut",
     "RegisteredVersionOut",
@@ -115,16 +116,32 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class ProblemError(BaseModel):
+    """Where and what in a request that does not match the schema (never the input)."""
+
+    loc: list[str] = Field(description='Where: ["body", "inputs", "0"], ["query", "start"].')
+    msg: str
+    type: str = Field(description="What, e.g. missing, string_too_long, invalid_time.")
+
+
 class Problem(BaseModel):
     """An ``application/problem+json`` error (RFC 9457) with Baryon's stable ``code``."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    details: dict[str, Any] | None = None
-    errors: list[dict[str, Any]] | None = None
+    type: str = Field(
+        pattern=r"^urn:baryon:problem:[a-z0-9_]+$",
+        description="urn:baryon:problem:CODE",
+        examples=["urn:baryon:problem:user_exists"],
+    )
+    title: str = Field(description="The HTTP reason phrase.")
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(description="One human sentence; may change between releases.")
+    code: str = Field(pattern=r"^[a-z0-9_]+$", description="The stable code users script against.")
+    details: dict[str, Any] | None = Field(
+        default=None, description="Facts about the error (retry_after, limits, ...)."
+    )
+    errors: list[ProblemError] | None = Field(
+        default=None, description="Schema errors of the request (422 invalid_input)."
+    )
 
 
 # ------------------------------------------------------------------ operations

@@ -43,14 +43,13 @@ from baryon.data.splits import split_options
 from baryon.data.versions import DatasetVersion
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.schemas import (
     CleanDatasetRequest,
     DatasetDetailOut,
     DatasetHistoryOut,
     DatasetMadeOut,
     DatasetVersionOut,
-    Problem,
     SplitDatasetRequest,
 )
 from baryon.serving.uploads import Upload, receive_upload
@@ -70,7 +69,6 @@ _MEDIA_TYPES = {
     "jsonl": "application/jsonl; charset=utf-8",
 }
 _CHUNK = 1 << 16
-_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 NAME_PATTERN = f"^{_BARE_NAME}$"  # the one name rule (baryon.core.refs)
 _NAME = PathParam(pattern=NAME_PATTERN, max_length=100, description="Dataset name.")
 _VERSION = Query(None, ge=1, description="Version number (default: the latest).")
@@ -202,7 +200,7 @@ def _made(
     "",
     response_model=DatasetMadeOut,
     status_code=201,
-    responses={**_MADE, 415: {**_PROBLEM, "description": "Not multipart/form-data"}},
+    responses={**_MADE, **problems("unsupported_media_type")},
     openapi_extra={"requestBody": _UPLOAD_BODY},
 )
 async def upload_dataset(

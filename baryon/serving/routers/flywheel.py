@@ -28,14 +28,20 @@ from baryon.serving.flywheel_schemas import (
     FlywheelCycleSubmittedOut,
     FlywheelRunRequest,
 )
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/flywheel", tags=["flywheel"], responses=PROBLEMS)
 
 
-@router.post("/{model}/cycles", response_model=FlywheelCycleSubmittedOut, status_code=202)
+@router.post(
+    "/{model}/cycles",
+    response_model=FlywheelCycleSubmittedOut,
+    status_code=202,
+    responses=problems("cycle_in_progress", "no_champion"),
+)
 def post_cycle(
     request: Request,
     model: str = Path(max_length=200, description="A classifier of the organization."),

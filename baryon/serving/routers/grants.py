@@ -15,7 +15,8 @@ from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import GrantOut, GrantRequest, GrantsOut
 from baryon.tenancy.grants import create_grant, list_grants, revoke_grant
 

@@ -35,7 +35,8 @@ from baryon.serving.iteration_schemas import (
     IterationOut,
     IterationSummaryOut,
 )
-from baryon.serving.routers._common import PROBLEMS, json_bytes, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import json_bytes, run_write
 
 __all__ = ["router"]
 
@@ -63,7 +64,12 @@ def get_iterations(
     return _json(found)
 
 
-@router.post("", response_model=IterationOut, status_code=201)
+@router.post(
+    "",
+    response_model=IterationOut,
+    status_code=201,
+    responses=problems("iteration_exists", "invalid_time_box"),
+)
 def post_iteration(
     body: CreateIterationRequest,
     request: Request,
@@ -107,7 +113,12 @@ def get_iteration(
     return _json(shown)
 
 
-@router.post("/{iteration}/items", response_model=IterationItemOut, status_code=201)
+@router.post(
+    "/{iteration}/items",
+    response_model=IterationItemOut,
+    status_code=201,
+    responses=problems("iteration_closed", "item_exists"),
+)
 def post_item(
     body: IterationItemRequest,
     request: Request,
@@ -139,7 +150,11 @@ def post_item(
     )  # fmt: skip
 
 
-@router.patch("/{iteration}/items/{item_id}", response_model=IterationItemOut)
+@router.patch(
+    "/{iteration}/items/{item_id}",
+    response_model=IterationItemOut,
+    responses=problems("iteration_closed"),
+)
 def patch_item(
     body: IterationItemUpdate,
     request: Request,
@@ -167,7 +182,9 @@ def patch_item(
     return run_write(state, principal, request, work)
 
 
-@router.post("/{iteration}/close", response_model=IterationOut)
+@router.post(
+    "/{iteration}/close", response_model=IterationOut, responses=problems("iteration_closed")
+)
 def post_close(
     request: Request,
     iteration: str = _ITERATION,

@@ -15,7 +15,8 @@ from starlette.responses import Response
 from baryon.core.errors import InvalidInput
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreatedKeyOut, CreateKeyRequest, KeyOut
 from baryon.tenancy.keys import create_key, get_key, list_keys, parse_duration, revoke_key
 

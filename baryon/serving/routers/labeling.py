@@ -55,16 +55,14 @@ from baryon.serving.labeling_schemas import (
     TaskOut,
     UpdateQueueRequest,
 )
-from baryon.serving.routers._common import PROBLEMS, json_bytes, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import json_bytes, run_write
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/labeling", tags=["labeling"], responses=PROBLEMS)
 
 _NAME = f"^{NAME_PATTERN}$"
-_CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: PROBLEMS[422] | {"description": "The task or queue is not in a state for this"}
-}
 QueueName = Path(max_length=100, pattern=_NAME, description="The queue's name.")
 TaskId = Path(max_length=40, description="The task's id (task_...).")
 
@@ -88,7 +86,9 @@ def get_queues(
         return [q.to_dict() for q in list_queues(session)]
 
 
-@router.post("/queues", response_model=QueueOut, status_code=201, responses=_CONFLICT)
+@router.post(
+    "/queues", response_model=QueueOut, status_code=201, responses=problems("queue_exists")
+)
 def post_queue(
     body: CreateQueueRequest,
     request: Request,
@@ -205,7 +205,7 @@ def get_one_task(
     "/tasks/{task_id}/annotations",
     response_model=SubmissionOut,
     status_code=201,
-    responses=_CONFLICT,
+    responses=problems("task_not_open", "already_annotated", "already_skipped", "task_full"),
 )
 def post_annotation(
     body: SubmitLabelRequest,
@@ -235,7 +235,11 @@ def post_annotation(
     )  # fmt: skip
 
 
-@router.post("/tasks/{task_id}/skip", response_model=SubmissionOut, responses=_CONFLICT)
+@router.post(
+    "/tasks/{task_id}/skip",
+    response_model=SubmissionOut,
+    responses=problems("task_not_open", "already_annotated", "task_busy"),
+)
 def post_skip(
     body: SkipRequest,
     request: Request,

@@ -49,7 +49,8 @@ from baryon.labeling.queue import get_queue
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.labeling_io_schemas import AgreementOut, ImportReportOut
-from baryon.serving.routers._common import PROBLEMS, idempotent_write, json_bytes
+from baryon.serving.openapi import PROBLEMS
+from baryon.serving.routers._common import idempotent_write, json_bytes
 
 __all__ = ["router"]
 

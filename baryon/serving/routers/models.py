@@ -37,7 +37,8 @@ from baryon.commerce.metering import (
 from baryon.core.config import Settings
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, fingerprint, json_bytes, replay_response
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import fingerprint, json_bytes, replay_response
 from baryon.serving.schemas import (
     AliasMoveOut,
     EvaluateRequest,
@@ -211,7 +212,11 @@ def get_model(
     }
 
 
-@router.post("/{name}/promote", response_model=AliasMoveOut)
+@router.post(
+    "/{name}/promote",
+    response_model=AliasMoveOut,
+    responses=problems("gate_refused", "concurrent_change"),
+)
 def promote_model(
     body: PromoteRequest,
     request: Request,
@@ -244,7 +249,11 @@ def promote_model(
     return _once(state, principal, request, body, idempotency_key, work)
 
 
-@router.post("/{name}/rollback", response_model=AliasMoveOut)
+@router.post(
+    "/{name}/rollback",
+    response_model=AliasMoveOut,
+    responses=problems("no_previous_champion", "concurrent_change"),
+)
 def rollback_model(
     request: Request,
     body: RollbackRequest | None = None,
@@ -272,7 +281,11 @@ def rollback_model(
     return _once(state, principal, request, body, idempotency_key, work)
 
 
-@router.post("/{name}/evaluate", response_model=EvaluationOut)
+@router.post(
+    "/{name}/evaluate",
+    response_model=EvaluationOut,
+    responses=problems("model_not_ready", "missing_dependency"),
+)
 def evaluate_model(
     body: EvaluateRequest,
     name: str = PathParam(max_length=100, pattern=_MODEL_NAME),
@@ -310,7 +323,10 @@ def evaluate_model(
     "/{name}/versions",
     response_model=RegisteredVersionOut,
     status_code=201,
-    responses={200: {"model": RegisteredVersionOut, "description": "Registered already"}},
+    responses={
+        200: {"model": RegisteredVersionOut, "description": "Registered already"},
+        **problems("register_contention", "task_mismatch"),
+    },
 )
 def register_version(
     response: Response,

@@ -14,7 +14,8 @@ from baryon.commerce.orgs import update_org
 from baryon.core.audit import AuditEvent
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import AuditEventOut, MeOut, OrgDetailOut, UpdateOrgRequest
 
 __all__ = ["router"]

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from baryon.commerce.orgs import create_org, get_org, list_orgs, subscribe
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.routers.org import org_detail
 from baryon.serving.schemas import CreateOrgRequest, OrgDetailOut, OrgOut, SubscribeRequest
 
@@ -29,7 +30,7 @@ def get_orgs(
         return [o.to_dict() for o in list_orgs(session)]
 
 
-@router.post("", response_model=OrgDetailOut, status_code=201)
+@router.post("", response_model=OrgDetailOut, status_code=201, responses=problems("org_exists"))
 def post_org(
     body: CreateOrgRequest,
     request: Request,
@@ -69,7 +70,9 @@ def get_one_org(
         return org_detail(session, org.id, state.clock.now())
 
 
-@router.post("/{org_id}/subscription", response_model=OrgDetailOut)
+@router.post(
+    "/{org_id}/subscription", response_model=OrgDetailOut, responses=problems("already_subscribed")
+)
 def post_subscription(
     body: SubscribeRequest,
     request: Request,

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from baryon.commerce.plans import create_plan, list_plans
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreatePlanRequest, PlanOut
 
 __all__ = ["router"]
@@ -28,7 +29,7 @@ def get_plans(
         return [p.to_dict() for p in list_plans(session)]
 
 
-@router.post("", response_model=PlanOut, status_code=201)
+@router.post("", response_model=PlanOut, status_code=201, responses=problems("plan_exists"))
 def post_plan(
     body: CreatePlanRequest,
     request: Request,

@@ -41,7 +41,8 @@ from baryon.predictions.log import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.schemas import (
     EndpointOut,
@@ -107,7 +108,11 @@ def _choose(
     return choose_model(state, principal, name, request_id)
 
 
-@router.post("/models/{name}/predict", response_model=PredictResponse)
+@router.post(
+    "/models/{name}/predict",
+    response_model=PredictResponse,
+    responses=problems("model_not_ready", "missing_dependency"),
+)
 def predict(
     body: PredictRequest,
     request: Request,
@@ -173,7 +178,9 @@ def predict(
     )
 
 
-@router.post("/feedback", response_model=FeedbackOut, status_code=201)
+@router.post(
+    "/feedback", response_model=FeedbackOut, status_code=201, responses=problems("feedback_exists")
+)
 def post_feedback(
     body: FeedbackRequest,
     request: Request,

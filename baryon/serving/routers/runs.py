@@ -18,7 +18,8 @@ from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import (
     RunComparisonOut,
     RunOut,
@@ -130,7 +131,11 @@ def get_run(
     return run_body(run_state(state.workspace_for(principal.org_id), state.jobs, run_id))
 
 
-@router.post("/{run_id}/cancel", response_model=RunOut)
+@router.post(
+    "/{run_id}/cancel",
+    response_model=RunOut,
+    responses=problems("run_finished", "run_not_cancellable"),
+)
 def post_cancel(
     request: Request,
     run_id: str = Path(max_length=40),

@@ -33,7 +33,7 @@ from baryon.labeling.sources import Scored, queue_unsure, select_unsure
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
 from baryon.serving.schemas import Timestamp
@@ -190,7 +190,11 @@ def _check_texts(texts: list[Any], state: AppState) -> None:
         raise InvalidInput("a text is empty", code="empty_text")
 
 
-@router.post("/analyze", response_model=AnalyzeResponse)
+@router.post(
+    "/analyze",
+    response_model=AnalyzeResponse,
+    responses=problems("model_not_ready", "missing_dependency"),
+)
 def analyze(
     body: AnalyzeRequest,
     request: Request,
@@ -255,7 +259,11 @@ def _parse_items(body: ItemsRequest, state: AppState) -> list[NewsItem]:
     return parsed
 
 
-@router.post("/items", response_model=ItemsResponse)
+@router.post(
+    "/items",
+    response_model=ItemsResponse,
+    responses=problems("model_not_ready", "missing_dependency"),
+)
 def post_items(
     body: ItemsRequest,
     request: Request,

@@ -30,7 +30,7 @@ from baryon.core.errors import BaryonError, ModelNotReady, NotFound
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.solution_schemas import SupportAnswerRequest, SupportAnswerResponse
 from baryon.solutions.bundled import SupportAnswers, load_answers
@@ -57,7 +57,11 @@ def _answers(request: Request) -> SupportAnswers:
     return cached  # type: ignore[no-any-return]
 
 
-@router.post("/answer", response_model=SupportAnswerResponse)
+@router.post(
+    "/answer",
+    response_model=SupportAnswerResponse,
+    responses=problems("model_not_ready", "missing_dependency"),
+)
 def answer(
     body: SupportAnswerRequest,
     request: Request,

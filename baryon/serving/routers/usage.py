@@ -11,7 +11,7 @@ from baryon.commerce.metering import period_report, usage_report
 from baryon.commerce.orgs import active_subscription
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.openapi import PROBLEMS
 from baryon.serving.schemas import Timestamp, UsageOut
 
 __all__ = ["router"]

@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreateUserRequest, UserOut
 from baryon.tenancy.users import create_user, disable_user, get_user, list_users
 
@@ -28,7 +29,7 @@ def get_users(
         return [u.to_dict() for u in list_users(session, principal.org_id)]
 
 
-@router.post("", response_model=UserOut, status_code=201)
+@router.post("", response_model=UserOut, status_code=201, responses=problems("user_exists"))
 def post_user(
     body: CreateUserRequest,
     request: Request,

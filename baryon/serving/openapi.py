@@ -1,0 +1,116 @@
+"""What the OpenAPI document says beyond what FastAPI derives: error responses, links.
+
+Error responses are ``application/problem+json`` documents whose schema is
+:class:`~baryon.serving.schemas.Problem`. Every authenticated route documents the
+statuses any route can give (:data:`PROBLEMS`: 400, 401, 403, 404, 413, 422, 429); a
+route that can also answer a named error documents it through :func:`problems`, from
+the code catalogue (:data:`baryon.core.errors.CODES`), never by hand::
+
+    @router.post("", responses=problems("user_exists"))
+
+:func:`problems` groups the codes by HTTP status. A status outside the shared set
+(409, 415, 503) is documented as exactly those codes: its schema restricts ``code`` to
+them, so a response with another code disagrees with the document. A status of the
+shared set (422, say) stays open and lists the route's named codes among others. Each
+documented response also carries its codes as ``x-codes``.
+
+:func:`openapi_document` builds the document once per app: FastAPI's, plus the problem
+schema under ``components``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from baryon.core.errors import CODES
+from baryon.serving.errors import PROBLEM_MEDIA_TYPE
+from baryon.serving.schemas import Problem
+
+__all__ = ["PROBLEMS", "openapi_document", "problems"]
+
+_PROBLEM_REF = "#/components/schemas/Problem"
+
+#: Statuses every authenticated route can give; their codes are open-ended.
+_SHARED: dict[int, str] = {
+    400: "Malformed JSON (`malformed_json`)",
+    401: "Missing, unknown, revoked or expired API key",
+    403: "The key's role lacks the permission",
+    404: "Not found (or another organization's)",
+    413: "Body, batch or text too large",
+    422: "Invalid input: the request does not match the schema (`invalid_input`, with "
+    "`errors`) or a named rule",
+    429: "Rate limited (`rate_limited`) or quota exceeded (`quota_exceeded`), with `Retry-After`",
+}
+
+
+def _response(status: int, codes: Iterable[str] = ()) -> dict[str, Any]:
+    codes = list(codes)
+    schema: dict[str, Any] = {"$ref": _PROBLEM_REF}
+    if status in _SHARED:
+        text = _SHARED[status]
+        if codes:
+            text += ". Named here, among others:"
+    else:
+        text = HTTPStatus(status).phrase
+        schema = {"allOf": [schema, {"type": "object", "properties": {"code": {"enum": codes}}}]}
+    text += "".join(f"\n- `{code}`: {CODES[code].summary}" for code in codes)
+    out: dict[str, Any] = {"description": text, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+    if codes:
+        out["x-codes"] = codes
+    return out
+
+
+#: Error responses every authenticated route can give (a router's ``responses``).
+PROBLEMS: dict[int | str, dict[str, Any]] = {status: _response(status) for status in _SHARED}
+
+
+def problems(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """Return the OpenAPI responses of named error ``codes`` (a route's ``responses``).
+
+    Parameters
+    ----------
+    *codes : str
+        Codes of the catalogue :data:`baryon.core.errors.CODES`.
+
+    Returns
+    -------
+    dict
+        ``{status: response}`` for the statuses of ``codes`` (merged over the router's
+        :data:`PROBLEMS` by FastAPI).
+
+    Raises
+    ------
+    KeyError
+        A code that is not in the catalogue (when the router module is imported).
+    """
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(CODES[code].http_status, []).append(code)
+    return {status: _response(status, listed) for status, listed in sorted(by_status.items())}
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """Return ``app``'s OpenAPI document (built on first use, then cached on the app).
+
+    FastAPI's document, plus the :class:`~baryon.serving.schemas.Problem` schema that
+    every error response refers to.
+    """
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
+    app.openapi_schema = doc
+    return doc

@@ -1,0 +1,152 @@
+"""The OpenAPI document tells the truth about errors: problem+json, named codes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servingkit import ClientFactory, Tenants
+
+import baryon
+from baryon.core import errors
+from baryon.core.errors import CODES, BaryonError
+from baryon.serving.openapi import PROBLEMS, problems
+
+PACKAGE = Path(baryon.__file__).parent
+
+
+def _operations(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{method.upper()} {path}", operation)
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+@pytest.fixture
+def doc(api: ClientFactory) -> dict[str, Any]:
+    return api().get("/openapi.json").json()  # type: ignore[no-any-return]
+
+
+def test_every_error_response_is_problem_json_with_the_problem_schema(
+    doc: dict[str, Any],
+) -> None:
+    assert doc["components"]["schemas"]["Problem"]["properties"]["code"]["type"] == "string"
+    seen = 0
+    for label, operation in _operations(doc):
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            seen += 1
+            assert list(response["content"]) == ["application/problem+json"], (label, status)
+            schema = response["content"]["application/problem+json"]["schema"]
+            refs = [schema.get("$ref")] + [s.get("$ref") for s in schema.get("allOf", [])]
+            assert "#/components/schemas/Problem" in refs, (label, status)
+    assert seen > 7 * 70
+
+
+def test_named_codes_outside_the_shared_statuses_are_closed_lists(doc: dict[str, Any]) -> None:
+    users = doc["paths"]["/v1/users"]["post"]["responses"]
+    assert users["409"]["x-codes"] == ["user_exists"]
+    closed = users["409"]["content"]["application/problem+json"]["schema"]["allOf"][1]
+    assert closed["properties"]["code"]["enum"] == ["user_exists"]
+    assert "user_exists" in users["409"]["description"]
+    predict = doc["paths"]["/v1/models/{name}/predict"]["post"]["responses"]
+    assert predict["503"]["x-codes"] == ["model_not_ready", "missing_dependency"]
+    iterations = doc["paths"]["/v1/iterations"]["post"]["responses"]
+    assert iterations["422"]["x-codes"] == ["invalid_time_box"]  # open: among others
+    assert "allOf" not in iterations["422"]["content"]["application/problem+json"]["schema"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "codes"),
+    [
+        ("POST /v1/users", {"user_exists"}),
+        ("POST /v1/orgs", {"org_exists"}),
+        ("POST /v1/orgs/{org_id}/subscription", {"already_subscribed"}),
+        ("POST /v1/plans", {"plan_exists"}),
+        ("POST /v1/models/{name}/promote", {"gate_refused", "concurrent_change"}),
+        ("POST /v1/models/{name}/rollback", {"no_previous_champion", "concurrent_change"}),
+        ("POST /v1/models/{name}/versions", {"register_contention", "task_mismatch"}),
+        ("POST /v1/runs/{run_id}/cancel", {"run_finished", "run_not_cancellable"}),
+        ("POST /v1/feedback", {"feedback_exists"}),
+        ("POST /v1/iterations", {"iteration_exists"}),
+        ("POST /v1/iterations/{iteration}/items", {"iteration_closed", "item_exists"}),
+        ("PATCH /v1/iterations/{iteration}/items/{item_id}", {"iteration_closed"}),
+        ("POST /v1/iterations/{iteration}/close", {"iteration_closed"}),
+        ("POST /v1/labeling/queues", {"queue_exists"}),
+        ("POST /v1/labeling/queues/{name}/sample", {"queue_changed"}),
+        (
+            "POST /v1/labeling/tasks/{task_id}/annotations",
+            {"task_not_open", "already_annotated", "already_skipped", "task_full"},
+        ),
+        (
+            "POST /v1/labeling/tasks/{task_id}/skip",
+            {"task_not_open", "already_annotated", "task_busy"},
+        ),
+        ("POST /v1/flywheel/{model}/cycles", {"cycle_in_progress", "no_champion"}),
+    ],
+)
+def test_routes_that_can_conflict_document_409_with_their_codes(
+    doc: dict[str, Any], operation: str, codes: set[str]
+) -> None:
+    method, path = operation.split(" ", 1)
+    response = doc["paths"][path][method.lower()]["responses"]["409"]
+    assert set(response["x-codes"]) == codes
+
+
+def test_409_answered_is_one_the_operation_documents(
+    api: ClientFactory, tenants: Tenants, doc: dict[str, Any]
+) -> None:
+    client = api(tenants.keys["acme:admin"])
+    body = {"email": "twice@acme.test", "role": "viewer"}
+    assert client.post("/v1/users", json=body).status_code == 201
+    again = client.post("/v1/users", json=body)
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("application/problem+json")
+    documented = doc["paths"]["/v1/users"]["post"]["responses"]["409"]["x-codes"]
+    assert again.json()["code"] in documented
+
+
+def test_problems_refuses_a_code_outside_the_catalogue() -> None:
+    with pytest.raises(KeyError):
+        problems("no_such_code")
+
+
+def test_shared_problems_cover_the_statuses_every_route_can_give() -> None:
+    assert sorted(PROBLEMS) == [400, 401, 403, 404, 413, 422, 429]
+
+
+def _raised_codes() -> dict[str, set[int]]:
+    """``{code: {http status, ...}}`` of every ``SomeError(..., code="...")`` in baryon/."""
+    classes = {
+        name: obj.http_status
+        for name, obj in vars(errors).items()
+        if isinstance(obj, type) and issubclass(obj, BaryonError)
+    }
+    found: dict[str, set[int]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            if node.func.id not in classes:
+                continue
+            for keyword in node.keywords:
+                if keyword.arg == "code" and isinstance(keyword.value, ast.Constant):
+                    found.setdefault(str(keyword.value.value), set()).add(classes[node.func.id])
+    return found
+
+
+def test_catalogue_codes_are_raised_with_the_status_the_catalogue_says() -> None:
+    raised = _raised_codes()
+    for code, entry in CODES.items():
+        if code == "invalid_time":  # a schema error (baryon.serving.schemas.Timestamp)
+            continue
+        if code in ("unsupported_media_type", "model_not_ready", "missing_dependency"):
+            # also the class's own code: raised without code=... too
+            assert getattr(entry.error, "code", None) == code
+            continue
+        assert code in raised, code
+        assert raised[code] == {entry.http_status}, (code, raised[code])
