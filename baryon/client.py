@@ -455,7 +455,7 @@ class Client:
         return self._post("/v1/users", UserOut, {"email": email, "role": role})
 
     def disable_user(self, user_id: str) -> UserOut:
-        """Disable a user and revoke their keys."""
+        """Disable a user and revoke their keys (a soft delete: ``status`` ``disabled``)."""
         return _parse(UserOut, self.request("DELETE", f"/v1/users/{user_id}"))
 
     def keys(self) -> list[KeyOut]:

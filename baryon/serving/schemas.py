@@ -274,12 +274,15 @@ class MeOut(_Out):
 
 # ----------------------------------------------------------------- users, keys
 class UserOut(_Out):
-    """A user."""
+    """A user; ``status`` ``disabled`` once deleted (a soft delete: the record stays)."""
 
     id: str
     org_id: str
     email: str
     role: RoleName
+    status: Literal["active", "disabled"] = Field(
+        description="disabled after DELETE /v1/users/{user_id} (its keys are revoked)."
+    )
     created_at: datetime
     disabled_at: datetime | None
 

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1/users", tags=["users"], responses=PROBLEMS)
 def get_users(
     principal: Principal = require("users:read"), state: AppState = Depends(get_state)
 ) -> list[dict[str, Any]]:
-    """The organization's users."""
+    """The organization's users, disabled ones included (``status`` says which)."""
     with state.transaction() as session:
         return [u.to_dict() for u in list_users(session, principal.org_id)]
 
@@ -63,19 +63,32 @@ def get_one_user(
     principal: Principal = require("users:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
-    """One user of the organization (another organization's user is a 404)."""
+    """One user of the organization, ``active`` or ``disabled`` (another organization's
+    user is a 404)."""
     with state.transaction() as session:
         return get_user(session, user_id, org_id=principal.org_id).to_dict()
 
 
-@router.delete("/{user_id}", response_model=UserOut)
+@router.delete(
+    "/{user_id}",
+    response_model=UserOut,
+    summary="Disable a user (soft delete)",
+    openapi_extra={"x-soft-delete": True},
+)
 def delete_user(
     request: Request,
     user_id: str = Path(max_length=40),
     principal: Principal = require("users:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Disable a user and revoke their keys."""
+    """**Soft delete**: disable the user and revoke their keys; nothing is erased.
+
+    The answer is the user with ``status`` ``disabled`` and ``disabled_at``. The user
+    stays readable (``GET /v1/users/{user_id}``) and listed, with that status, so that
+    audit events and annotations keep naming a known user; their keys stay listed as
+    ``revoked``. Repeating it changes nothing and answers the same user (idempotent).
+    A disabled user's email cannot be added again (409 ``user_exists``).
+    """
 
     def work(session: Session) -> dict[str, Any]:
         user = disable_user(
