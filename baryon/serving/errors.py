@@ -16,7 +16,8 @@ Status codes: :class:`~baryon.core.errors.BaryonError` subclasses decide their o
 ``NotFound`` 404, ``InvalidInput`` 422, ``PayloadTooLarge`` 413, ``RateLimited`` and
 ``QuotaExceeded`` 429 with ``Retry-After``, ``ModelNotReady`` 503). A body that is
 not JSON is 400 ``malformed_json``; a JSON body of the wrong shape is 422
-``invalid_input`` (``invalid_time`` when every error is a badly written time). A 405
+``invalid_input``, or the named code when every error is the same named rule
+(``invalid_time`` for a badly written time, see :mod:`baryon.serving.fields`). A 405
 carries ``Allow`` listing every method the path has, across all the routes that share
 it (Starlette lists only the first matching route's).
 """
@@ -38,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute, compile_path
 
-from baryon.core.errors import BaryonError, QuotaExceeded, RateLimited
+from baryon.core.errors import CODES, BaryonError, QuotaExceeded, RateLimited
 from baryon.core.jsonvalues import dumps
 
 __all__ = [
@@ -68,12 +69,6 @@ _STATUS_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
-
-
-#: Schema errors with a code of their own: a request whose every error is one of these
-#: is answered with that code rather than ``invalid_input`` (``invalid_time``: a time
-#: that is not RFC 3339 with an offset, see :data:`baryon.serving.schemas.Timestamp`).
-_NAMED_SCHEMA_ERRORS = frozenset({"invalid_time"})
 
 
 def _title(status: int) -> str:
@@ -155,13 +150,20 @@ async def _on_baryon_error(request: Request, exc: Exception) -> Response:
     return problem_for_error(exc)
 
 
+def _is_named(error_type: str) -> bool:
+    """A schema error with a code of its own (:func:`baryon.serving.fields.named`): a
+    422 code of the catalogue, such as ``invalid_time``."""
+    entry = CODES.get(error_type)
+    return entry is not None and entry.http_status == 422
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _clean_validation_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return problem_response(400, "malformed_json", "the request body is not valid JSON")
     kinds = {e["type"] for e in errors}
-    if len(kinds) == 1 and (named := kinds.pop()) in _NAMED_SCHEMA_ERRORS:
+    if len(kinds) == 1 and _is_named(named := kinds.pop()):
         where = ".".join(errors[0]["loc"])
         detail = f"{where}: {errors[0]['msg']}"
         return problem_response(422, named, detail, extra={"errors": errors})

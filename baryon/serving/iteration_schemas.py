@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from baryon.serving.schemas import Timestamp
+from baryon.serving.fields import Timestamp
 
 __all__ = [
     "CreateIterationRequest",

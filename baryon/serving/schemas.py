@@ -5,29 +5,16 @@ silently ignored option. Money is a decimal **string** (``"49.00"``) both ways.
 Limits (``quota``, ``rate_per_minute``) are strict integers: ``10.0`` or ``"10"``
 are refused, as are negative values.
 
-Times in requests (bodies and query parameters alike) are :data:`Timestamp`: an RFC 3339
-date-time with a UTC offset (``2026-01-01T00:00:00Z``, ``2026-01-01T09:30:00+02:00``),
-nothing else. A number (``0.5``, ``1767225600``), a date alone or a time without an
-offset is a 422 ``invalid_time``, never read as epoch seconds or local time.
+Field types with a rule of their own (times, names, non-blank texts) are shared with
+the other schema modules from :mod:`baryon.serving.fields`.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, cast
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictInt,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 __all__ = [
     "AliasMoveOut",
@@ -75,32 +62,11 @@ __all__ = [
     "SplitDatasetRequest",
     "SubscribeRequest",
     "SubscriptionOut",
-    "Timestamp",
     "UpdateOrgRequest",
     "UsageGroup",
     "UsageOut",
     "UserOut",
 ]
-
-#: RFC 3339 ``date-time`` (JSON Schema ``format: date-time``): seconds and an offset required.
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
-TIME_FORMAT = "an RFC 3339 date-time with a UTC offset, e.g. 2026-01-01T00:00:00Z"
-
-
-def _rfc3339(value: Any, parse: ValidatorFunctionWrapHandler) -> datetime:
-    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
-        try:
-            return cast(datetime, parse(value)).astimezone(UTC)
-        except (ValidationError, OverflowError):
-            pass  # a day out of range, a naive datetime, 0001-01-01T00:00:00+14:00 in UTC
-    raise PydanticCustomError("invalid_time", "expected {expected}", {"expected": TIME_FORMAT})
-
-
-#: The one accepted form of a time in a request: an RFC 3339 date-time with its offset
-#: (``2026-01-01T00:00:00Z``), read as an aware UTC :class:`~datetime.datetime`.
-#: Numbers (epoch seconds), bare dates and offset-less times are refused with the error
-#: type ``invalid_time``; Python callers may pass an aware ``datetime``.
-Timestamp = Annotated[AwareDatetime, WrapValidator(_rfc3339)]
 
 RoleName = Literal["owner", "admin", "developer", "annotator", "viewer"]
 InputMode = Literal["full", "hashed", "none"]

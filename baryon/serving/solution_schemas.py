@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from baryon.serving.schemas import Timestamp
+from baryon.serving.fields import Timestamp
 from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
 
 __all__ = [

@@ -33,10 +33,10 @@ from baryon.labeling.sources import Scored, queue_unsure, select_unsure
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import Timestamp
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
-from baryon.serving.schemas import Timestamp
 from baryon.serving.solution_schemas import (
     AlertOut,
     AnalyzeRequest,

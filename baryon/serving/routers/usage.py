@@ -11,8 +11,9 @@ from baryon.commerce.metering import period_report, usage_report
 from baryon.commerce.orgs import active_subscription
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import Timestamp
 from baryon.serving.openapi import PROBLEMS
-from baryon.serving.schemas import Timestamp, UsageOut
+from baryon.serving.schemas import UsageOut
 
 __all__ = ["router"]
 

@@ -1,4 +1,4 @@
-"""Request types shared by the routes: one accepted time format (:data:`Timestamp`)."""
+"""Request field types: one accepted time format (:data:`Timestamp`), named rules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 from servingkit import ClientFactory, Tenants
 
-from baryon.serving.schemas import Timestamp
+from baryon.serving.fields import Timestamp
 
 TIME = TypeAdapter(Timestamp)
 
