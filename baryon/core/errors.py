@@ -295,8 +295,14 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("model_not_ready", ModelNotReady, "no servable version (no champion)"),
             ErrorCode("missing_dependency", MissingDependency, "an optional extra is missing"),
             ErrorCode("not_ready", ModelNotReady, "a champion model cannot be loaded"),
-            # 422 that no JSON Schema can say: they depend on two fields or stored state.
+            # 422 of a rule the schema states (baryon.serving.fields.named).
             ErrorCode("invalid_time", InvalidInput, "a time is not RFC 3339 with an offset"),
+            ErrorCode(
+                "invalid_idempotency_key",
+                InvalidInput,
+                "the Idempotency-Key is not 1 to 255 visible ASCII characters",
+            ),
+            # 422 that no JSON Schema can say: they depend on two fields or stored state.
             ErrorCode("invalid_range", InvalidInput, "start is not before end"),
             ErrorCode("invalid_time_box", InvalidInput, "starts_at is not before ends_at"),
             ErrorCode(

@@ -13,6 +13,8 @@ answers as the problem's ``code`` (422): a client sees ``invalid_time``, not a g
   local time.
 * :func:`named` — report a failure of the constraints before it as one named error.
 * :data:`NON_BLANK` — the pattern of a text with a character that is not white space.
+* :data:`IdempotencyKey` — the ``Idempotency-Key`` header: 1 to 255 visible ASCII
+  characters (``invalid_idempotency_key``).
 
 Like the schema modules, this one imports nothing but pydantic.
 """
@@ -25,13 +27,14 @@ from typing import Annotated, Any, cast
 
 from pydantic import (
     AwareDatetime,
+    Field,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
 from pydantic_core import PydanticCustomError
 
-__all__ = ["NON_BLANK", "TIME_FORMAT", "Timestamp", "named"]
+__all__ = ["NON_BLANK", "TIME_FORMAT", "IdempotencyKey", "Timestamp", "named"]
 
 #: RFC 3339 ``date-time`` (JSON Schema ``format: date-time``): seconds and an offset required.
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
@@ -87,3 +90,15 @@ def _rfc3339(value: Any, parse: ValidatorFunctionWrapHandler) -> datetime:
 #: Numbers (epoch seconds), bare dates and offset-less times are refused with the error
 #: type ``invalid_time``; Python callers may pass an aware ``datetime``.
 Timestamp = Annotated[AwareDatetime, WrapValidator(_rfc3339)]
+
+#: The ``Idempotency-Key`` header of a POST: 1 to 255 visible ASCII characters
+#: (:func:`baryon.commerce.metering.check_idempotency_key` says the same).
+IdempotencyKey = Annotated[
+    str,
+    Field(
+        pattern=r"^[\x21-\x7e]{1,255}$",
+        description="A retry with the same key and body "
+        "returns the first answer and is metered once.",
+    ),
+    named("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"),
+]

@@ -27,6 +27,7 @@ from baryon.flywheel.iterations import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.iteration_schemas import (
     CreateIterationRequest,
     IterationItemOut,
@@ -44,7 +45,7 @@ router = APIRouter(prefix="/v1/iterations", tags=["iterations"], responses=PROBL
 
 _ITERATION = Path(max_length=100, description="The iteration's name or id (it_…).")
 _ITEM = Path(max_length=40, description="The item's id (iti_…).")
-_KEY = Header(None, max_length=255)
+_KEY = Header(None)
 
 
 def _json(value: Any) -> Response:
@@ -73,7 +74,7 @@ def get_iterations(
 def post_iteration(
     body: CreateIterationRequest,
     request: Request,
-    idempotency_key: str | None = _KEY,
+    idempotency_key: IdempotencyKey | None = _KEY,
     principal: Principal = require("iterations:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -123,7 +124,7 @@ def post_item(
     body: IterationItemRequest,
     request: Request,
     iteration: str = _ITERATION,
-    idempotency_key: str | None = _KEY,
+    idempotency_key: IdempotencyKey | None = _KEY,
     principal: Principal = require("iterations:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -188,7 +189,7 @@ def patch_item(
 def post_close(
     request: Request,
     iteration: str = _ITERATION,
-    idempotency_key: str | None = _KEY,
+    idempotency_key: IdempotencyKey | None = _KEY,
     principal: Principal = require("iterations:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

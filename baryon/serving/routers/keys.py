@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -39,12 +39,15 @@ def get_keys(
 def post_key(
     body: CreateKeyRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
     principal: Principal = require("keys:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Make a key (at most the caller's role); the secret is in this response only."""
-    if idempotency_key is not None:
+    """Make a key (at most the caller's role); the secret is in this response only.
+
+    This POST takes no ``Idempotency-Key`` (422 ``idempotency_not_supported``): a
+    replayed answer would need the secret stored.
+    """
+    if "idempotency-key" in request.headers:
         raise InvalidInput(
             "POST /v1/keys does not take an Idempotency-Key (the secret is never stored)",
             code="idempotency_not_supported",

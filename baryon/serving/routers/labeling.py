@@ -43,6 +43,7 @@ from baryon.labeling.service import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.labeling_schemas import (
     ClaimOut,
     CreateQueueRequest,
@@ -92,7 +93,7 @@ def get_queues(
 def post_queue(
     body: CreateQueueRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -211,7 +212,7 @@ def post_annotation(
     body: SubmitLabelRequest,
     request: Request,
     task_id: str = TaskId,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:annotate"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -244,7 +245,7 @@ def post_skip(
     body: SkipRequest,
     request: Request,
     task_id: str = TaskId,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:annotate"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -267,7 +268,7 @@ def post_review(
     body: ReviewRequest,
     request: Request,
     task_id: str = TaskId,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:review"),
     state: AppState = Depends(get_state),
 ) -> Response:

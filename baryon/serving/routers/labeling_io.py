@@ -48,6 +48,7 @@ from baryon.labeling.interop import (
 from baryon.labeling.queue import get_queue
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.labeling_io_schemas import AgreementOut, ImportReportOut
 from baryon.serving.openapi import PROBLEMS
 from baryon.serving.routers._common import idempotent_write, json_bytes
@@ -148,7 +149,7 @@ async def import_queue(
         "else text).",
     ),
     dry_run: bool = Query(False, description="Check and report; write nothing."),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.sampling_schemas import SampleRequest, SampleResponse
@@ -35,7 +36,7 @@ def post_sample(
     body: SampleRequest,
     request: Request,
     name: str = Path(min_length=1, max_length=200),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -37,6 +37,7 @@ from baryon.commerce.metering import (
 from baryon.core.config import Settings
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import fingerprint, json_bytes, replay_response
 from baryon.serving.schemas import (
@@ -227,7 +228,7 @@ def promote_model(
         description="Only your own models can be promoted or rolled back: another "
         "organization named here is a 404.",
     ),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("models:promote"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -264,7 +265,7 @@ def rollback_model(
         description="Only your own models can be promoted or rolled back: another "
         "organization named here is a 404.",
     ),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("models:promote"),
     state: AppState = Depends(get_state),
 ) -> Response:

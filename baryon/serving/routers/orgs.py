@@ -11,6 +11,7 @@ from starlette.responses import Response
 from baryon.commerce.orgs import create_org, get_org, list_orgs, subscribe
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.routers.org import org_detail
@@ -34,7 +35,7 @@ def get_orgs(
 def post_org(
     body: CreateOrgRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("orgs:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -77,7 +78,7 @@ def post_subscription(
     body: SubscribeRequest,
     request: Request,
     org_id: str = Path(max_length=64),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("orgs:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

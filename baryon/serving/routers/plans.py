@@ -11,6 +11,7 @@ from starlette.responses import Response
 from baryon.commerce.plans import create_plan, list_plans
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreatePlanRequest, PlanOut
@@ -33,7 +34,7 @@ def get_plans(
 def post_plan(
     body: CreatePlanRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("plans:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

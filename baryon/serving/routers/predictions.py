@@ -41,6 +41,7 @@ from baryon.predictions.log import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
@@ -126,7 +127,7 @@ def predict(
         description="The organization that shared the model with you, when you also "
         "have a model of that name (yours is used by default).",
     ),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
     state: AppState = Depends(get_state),
@@ -184,7 +185,7 @@ def predict(
 def post_feedback(
     body: FeedbackRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("feedback:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -32,6 +32,7 @@ from baryon.core.errors import BaryonError
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
@@ -124,7 +125,7 @@ def get_recommendations(
 def post_event(
     body: EventRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("feedback:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import (
@@ -61,7 +62,7 @@ def run_body(state: RunState, *, full: bool = True) -> dict[str, Any]:
 def post_run(
     body: RunRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("runs:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -139,7 +140,7 @@ def get_run(
 def post_cancel(
     request: Request,
     run_id: str = Path(max_length=40),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("runs:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -33,7 +33,7 @@ from baryon.labeling.sources import Scored, queue_unsure, select_unsure
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.fields import Timestamp
+from baryon.serving.fields import IdempotencyKey, Timestamp
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
@@ -198,7 +198,7 @@ def _check_texts(texts: list[Any], state: AppState) -> None:
 def analyze(
     body: AnalyzeRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
     state: AppState = Depends(get_state),
@@ -267,7 +267,7 @@ def _parse_items(body: ItemsRequest, state: AppState) -> list[NewsItem]:
 def post_items(
     body: ItemsRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
     state: AppState = Depends(get_state),

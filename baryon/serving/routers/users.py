@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreateUserRequest, UserOut
@@ -33,7 +34,7 @@ def get_users(
 def post_user(
     body: CreateUserRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("users:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
