@@ -12,46 +12,63 @@ answers as the problem's ``code`` (422): a client sees ``invalid_time``, not a g
   date alone or a time without an offset is ``invalid_time``, never epoch seconds or
   local time.
 * :func:`named` — report a failure of the constraints before it as one named error.
+* :class:`OneOf` — a string from a set known at run time (estimator kinds, run
+  statuses): ``enum`` in the schema, its named error otherwise.
+* :class:`Unique` — a list without repeats: ``uniqueItems`` in the schema.
 * :data:`NON_BLANK` — the pattern of a text with a character that is not white space.
+* :data:`DatasetRef`, :data:`ModelName` — the reference grammar of
+  :mod:`baryon.core.refs` as patterns (``invalid_ref``, ``invalid_model_name``).
+* :data:`NonBlank` — a text with a character that is not white space (``empty_text``).
 * :data:`IdempotencyKey` — the ``Idempotency-Key`` header: 1 to 255 visible ASCII
   characters (``invalid_idempotency_key``).
 
-Like the schema modules, this one imports nothing but pydantic.
+Like the schema modules, this one imports nothing but pydantic (and the reference
+grammar of :mod:`baryon.core.refs`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 from pydantic import (
     AwareDatetime,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-__all__ = ["NON_BLANK", "TIME_FORMAT", "IdempotencyKey", "Timestamp", "named"]
+from baryon.core.refs import NAME_PATTERN, WHITE_SPACE, ref_pattern
+
+__all__ = [
+    "NON_BLANK",
+    "TIME_FORMAT",
+    "DatasetRef",
+    "IdempotencyKey",
+    "ModelName",
+    "NonBlank",
+    "OneOf",
+    "Timestamp",
+    "Unique",
+    "named",
+]
 
 #: RFC 3339 ``date-time`` (JSON Schema ``format: date-time``): seconds and an offset required.
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
 TIME_FORMAT = "an RFC 3339 date-time with a UTC offset, e.g. 2026-01-01T00:00:00Z"
 
-#: Python's white space (``str.isspace``: what ``str.strip`` removes), spelled out so
-#: that the pattern means the same to Python, to the Rust regex engine of pydantic and
-#: to JSON Schema's ECMA-262 (whose ``\s`` differs: it has U+FEFF, not U+001C-U+001F).
-_SPACE = (
-    "\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a"
-    "\\u2028\\u2029\\u202f\\u205f\\u3000"
-)
 #: A text with at least one character that is not white space (``text.strip() != ""``).
-NON_BLANK = f"[^{_SPACE}]"
+NON_BLANK = f"[^{WHITE_SPACE}]"
 
 
-def named(code: str, message: str) -> WrapValidator:
+def named(code: str, message: str, *, only: Iterable[str] = ()) -> WrapValidator:
     """Return a validator that reports any failure of the constraints before it as ``code``.
 
     Use it last in ``Annotated``: ``Annotated[str, Field(pattern=P), named("bad_x", "...")]``
@@ -65,15 +82,97 @@ def named(code: str, message: str) -> WrapValidator:
         The error type.
     message : str
         The error message (no input echoed back).
+    only : iterable of str, optional
+        Rename only errors of these types (``("too_short",)`` for an empty list whose
+        items have named rules of their own); by default, any.
     """
+    kinds = frozenset(only)
 
     def check(value: Any, validate: ValidatorFunctionWrapHandler) -> Any:
         try:
             return validate(value)
-        except ValidationError:
+        except ValidationError as error:
+            if kinds and not {e["type"] for e in error.errors()} <= kinds:
+                raise
             raise PydanticCustomError(code, message) from None
 
     return WrapValidator(check)
+
+
+class OneOf:
+    """A string that must be one of ``values``: ``enum`` in the JSON Schema, ``code`` if not.
+
+    Use it in ``Annotated[str, OneOf(KINDS, "unknown_kind", "kind")]``.
+
+    Parameters
+    ----------
+    values : iterable of str
+        The accepted values, in the order the schema lists them.
+    code : str
+        The named error of any other value.
+    what : str
+        What the value is, for the message (``"kind"``).
+    """
+
+    def __init__(self, values: Iterable[str], code: str, what: str) -> None:
+        self.values = tuple(values)
+        self.code = code
+        self.what = what
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        out["enum"] = list(self.values)
+        return out
+
+    def _check(self, value: str) -> str:
+        if value not in self.values:
+            raise PydanticCustomError(
+                self.code,
+                "{what} must be one of {allowed}",
+                {"what": self.what, "allowed": ", ".join(self.values)},
+            )
+        return value
+
+
+class Unique:
+    """A list whose items do not repeat: ``uniqueItems`` in the JSON Schema, ``code`` if
+    they do.
+
+    Parameters
+    ----------
+    code : str
+        The named error of a repeated item.
+    what : str
+        What the list holds, for the message (``"classes"``).
+    """
+
+    def __init__(self, code: str, what: str) -> None:
+        self.code = code
+        self.what = what
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        out["uniqueItems"] = True
+        return out
+
+    def _check(self, value: list[Any]) -> list[Any]:
+        if len(set(map(repr, value))) != len(value):
+            raise PydanticCustomError(self.code, "{what} must not repeat", {"what": self.what})
+        return value
 
 
 def _rfc3339(value: Any, parse: ValidatorFunctionWrapHandler) -> datetime:
@@ -102,3 +201,22 @@ IdempotencyKey = Annotated[
     ),
     named("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"),
 ]
+
+#: A dataset reference, ``[ORG/]NAME[:VERSION|@latest]`` (:func:`baryon.core.refs.parse_ref`).
+DatasetRef = Annotated[
+    str,
+    Field(max_length=300, pattern=ref_pattern("dataset"), examples=["tickets", "tickets:2"]),
+    named("invalid_ref", "not a dataset reference: use NAME, NAME:VERSION or NAME@latest"),
+]
+#: A model name: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.
+ModelName = Annotated[
+    str,
+    Field(pattern=f"^{NAME_PATTERN}$"),
+    named(
+        "invalid_model_name",
+        "invalid model name: use 1-100 letters, digits, '.', '_' or "
+        "'-', starting with a letter or digit",
+    ),
+]
+#: A text with at least one character that is not white space.
+NonBlank = Annotated[str, Field(pattern=NON_BLANK), named("empty_text", "a text is empty")]

@@ -22,6 +22,7 @@ from baryon.labeling.limits import (
     MAX_SECONDS,
     MAX_SKIP_REASON_CHARS,
 )
+from baryon.serving.fields import Unique
 
 __all__ = [
     "AnnotationOut",
@@ -59,7 +60,7 @@ class CreateQueueRequest(_Request):
         pattern=_NAME,
         description="A registered model you own or that is shared with you.",
     )
-    classes: list[Label] | None = Field(
+    classes: Annotated[list[Label], Unique("invalid_classes", "classes")] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_CLASSES,

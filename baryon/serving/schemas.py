@@ -14,7 +14,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
+
+from baryon.core.refs import WHITE_SPACE
+from baryon.ml.kinds import KINDS
+from baryon.serving.fields import DatasetRef, ModelName, OneOf, named
 
 __all__ = [
     "AliasMoveOut",
@@ -68,6 +73,15 @@ __all__ = [
     "UserOut",
 ]
 
+#: An email address as :func:`baryon.tenancy.users.create_user` reads it (stripped).
+Email = Annotated[
+    str,
+    Field(
+        max_length=254,
+        pattern=f"^[{WHITE_SPACE}]*[^@{WHITE_SPACE}]{{1,64}}@[^@{WHITE_SPACE}]{{1,189}}[{WHITE_SPACE}]*$",
+    ),
+    named("invalid_email", "not an email address"),
+]
 RoleName = Literal["owner", "admin", "developer", "annotator", "viewer"]
 InputMode = Literal["full", "hashed", "none"]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -256,7 +270,7 @@ class UserOut(_Out):
 class CreateUserRequest(_Request):
     """``POST /v1/users``."""
 
-    email: str = Field(max_length=254)
+    email: Email
     role: RoleName
 
 
@@ -359,12 +373,28 @@ class PredictionOut(_Out):
 class FeedbackRequest(_Request):
     """``POST /v1/feedback``: exactly one of ``label`` or ``rating`` for item ``item``."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["label"], "properties": {"label": {"not": {"type": "null"}}}},
+                {"required": ["rating"], "properties": {"rating": {"not": {"type": "null"}}}},
+            ]
+        },
+    )
+
     prediction_id: str = Field(max_length=40)
     item: int = Field(default=0, ge=0)
     label: str | int | FiniteFloat | bool | None = Field(
         default=None, description="The right class, or a regression's true value."
     )
     rating: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_of_label_or_rating(self) -> FeedbackRequest:
+        if (self.label is None) == (self.rating is None):
+            raise PydanticCustomError("invalid_feedback", "give exactly one of label or rating")
+        return self
 
 
 class FeedbackOut(_Out):
@@ -538,7 +568,7 @@ class RollbackRequest(_Request):
 class EvaluateRequest(_Request):
     """``POST /v1/models/{name}/evaluate``: measure a version on a dataset version."""
 
-    dataset: str = Field(min_length=1, max_length=200, description="A dataset reference.")
+    dataset: DatasetRef = Field(description="A dataset reference.")
     version: StrictInt | None = Field(default=None, ge=1, description="Default: the champion.")
     split: Literal["test", "validation", "train"] = "test"
 
@@ -669,13 +699,43 @@ class CleanDatasetRequest(_Request):
 
     A step is ``"STEP[:ARGS]"`` (as ``baryon data clean --step``), ``{"step": NAME, ...}``
     or ``{NAME: {...}}``; ``recipe`` is the YAML text of a recipe file (a list of
-    steps, or ``steps:`` with a list).
+    steps, or ``steps:`` with a list). Both, or neither, is ``invalid_option``.
     """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["steps"],
+                    "properties": {
+                        "steps": {"type": "array", "minItems": 1},
+                        "recipe": {"type": "null"},
+                    },
+                },
+                {
+                    "required": ["recipe"],
+                    "properties": {
+                        "recipe": {"type": "string"},
+                        "steps": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]},
+                    },
+                },
+            ]
+        },
+    )
 
     steps: list[str | dict[str, Any]] | None = Field(
         default=None, max_length=100, examples=[["trim", "drop_duplicates", "mask_pii:text"]]
     )
     recipe: str | None = Field(default=None, max_length=65_536)
+
+    @model_validator(mode="after")
+    def _steps_or_recipe(self) -> CleanDatasetRequest:
+        if self.steps and self.recipe is not None:
+            raise PydanticCustomError("invalid_option", "give steps or a recipe, not both")
+        if not self.steps and self.recipe is None:
+            raise PydanticCustomError("no_steps", "give at least one step or a recipe")
+        return self
 
 
 class SplitDatasetRequest(_Request):
@@ -686,7 +746,9 @@ class SplitDatasetRequest(_Request):
     ``fraction`` and ``last_n`` (per-user) override the columns and shares.
     """
 
-    strategy: str = Field(max_length=20, examples=["stratified"])
+    strategy: Literal["random", "stratified", "time", "per-user", "per_user"] = Field(
+        examples=["stratified"]
+    )
     test_size: float = Field(default=0.2, allow_inf_nan=False)
     validation_size: float = Field(default=0.1, allow_inf_nan=False)
     seed: StrictInt = 42
@@ -705,10 +767,10 @@ class RunRequest(_Request):
     dataset, bad seed or folds, invalid model name: 422/404, no run, no job).
     """
 
-    kind: str = Field(min_length=1, max_length=64, description="Estimator kind.")
-    dataset: str = Field(
-        min_length=1, max_length=300, description="Dataset reference (NAME: its latest version)."
+    kind: Annotated[str, OneOf(sorted(KINDS), "unknown_kind", "kind")] = Field(
+        description="Estimator kind."
     )
+    dataset: DatasetRef = Field(description="Dataset reference (NAME: its latest version).")
     target: str | None = Field(
         default=None, max_length=200, description="Target column (default: by role)."
     )
@@ -717,9 +779,8 @@ class RunRequest(_Request):
     cv_folds: StrictInt = Field(
         default=0, description="Cross-validation folds on the train split (0: none, else >= 2)."
     )
-    register_as: str | None = Field(
+    register_as: ModelName | None = Field(
         default=None,
-        max_length=100,
         alias="register",
         description="Register the model under this name.",
     )  # not ``register``: pydantic models have a ``register`` attribute (ABCMeta)

@@ -10,11 +10,13 @@ with them without loading the app. As there, requests refuse unknown fields
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from baryon.serving.fields import Timestamp
+from baryon.serving.fields import NonBlank, Timestamp, named
+from baryon.solutions.sentiment.tables import TICKER_PATTERN
 from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
 
 __all__ = [
@@ -39,6 +41,14 @@ __all__ = [
 ]
 
 
+#: A ticker as the sentiment monitor stores it (``$aapl`` reads as ``AAPL``).
+Ticker = Annotated[
+    str,
+    Field(pattern=f"^\\$?{TICKER_PATTERN}$"),
+    named("invalid_ticker", "not a ticker: letters and digits, e.g. AAPL or BRK.B"),
+]
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,7 +57,9 @@ class _Request(BaseModel):
 class SupportAnswerRequest(_Request):
     """``POST /v1/support/answer``: one customer message."""
 
-    text: str = Field(description="The customer's message (at most max_text_chars characters).")
+    text: NonBlank = Field(
+        description="The customer's message (at most max_text_chars characters)."
+    )
     conversation_id: str | None = Field(
         default=None,
         min_length=1,
@@ -88,7 +100,11 @@ class SupportAnswerResponse(BaseModel):
 class AnalyzeRequest(_Request):
     """``POST /v1/sentiment/analyze``: texts to score (at most ``max_batch_size``)."""
 
-    texts: list[str] = Field(description="Texts to score, one result each.")
+    texts: Annotated[
+        list[NonBlank],
+        Field(min_length=1),
+        named("empty_batch", "texts is empty: send at least one text", only=("too_short",)),
+    ] = Field(description="Texts to score, one result each.")
     request_id: str | None = Field(default=None, max_length=200)
 
 
@@ -118,8 +134,8 @@ class NewsItemIn(_Request):
     id: str = Field(min_length=1, max_length=200, description="The publisher's id.")
     published_at: Timestamp = Field(description="RFC 3339 with an offset: 2026-01-01T09:30:00Z.")
     source: str = Field(default="", max_length=200)
-    text: str = Field(min_length=1)
-    tickers: list[str] = Field(
+    text: NonBlank
+    tickers: list[Ticker] = Field(
         default_factory=list, description="Symbols; default: the text's $TICKER tokens."
     )
 
@@ -127,7 +143,11 @@ class NewsItemIn(_Request):
 class ItemsRequest(_Request):
     """``POST /v1/sentiment/items``: news items to score and store."""
 
-    items: list[NewsItemIn]
+    items: Annotated[
+        list[NewsItemIn],
+        Field(min_length=1),
+        named("empty_batch", "items is empty: send at least one item", only=("too_short",)),
+    ]
 
 
 class ScoredItemOut(BaseModel):
@@ -237,12 +257,46 @@ class RecommendationsResponse(BaseModel):
 
 
 class EventRequest(_Request):
-    """``POST /v1/events``: one interaction."""
+    """``POST /v1/events``: one interaction; a ``rate`` has a ``value`` from 1 to 5, a
+    ``view`` or ``click`` none (``missing_value``, ``value_not_allowed``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["value"],
+                    "properties": {
+                        "type": {"const": "rate"},
+                        "value": {"type": "number", "minimum": 1, "maximum": 5},
+                    },
+                },
+                {
+                    "properties": {
+                        "type": {"enum": ["view", "click"]},
+                        "value": {"type": "null"},
+                    },
+                },
+            ]
+        },
+    )
 
     user_id: str | int = Field(description="Your user's id (X-Wines UserID for known users).")
     item_id: str | int = Field(description="X-Wines WineID.")
     type: Literal["view", "click", "rate"]
-    value: float | None = Field(default=None, description="Rating 1-5; only for type rate.")
+    value: float | None = Field(
+        default=None, allow_inf_nan=False, description="Rating 1-5; only for type rate."
+    )
+
+    @model_validator(mode="after")
+    def _value_for_rate_only(self) -> EventRequest:
+        if self.type == "rate" and self.value is None:
+            raise PydanticCustomError("missing_value", "a rate event needs a value (1 to 5)")
+        if self.type == "rate" and not 1 <= self.value <= 5:  # type: ignore[operator]
+            raise PydanticCustomError("value_out_of_range", "value must be from 1 to 5")
+        if self.type != "rate" and self.value is not None:
+            raise PydanticCustomError("value_not_allowed", "only a rate event has a value")
+        return self
 
 
 class EventOut(BaseModel):

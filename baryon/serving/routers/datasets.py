@@ -25,24 +25,36 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError, core_schema
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from baryon.core.errors import InvalidInput
 from baryon.core.refs import NAME_PATTERN as _BARE_NAME
-from baryon.core.refs import check_name
+from baryon.core.refs import WHITE_SPACE, check_name
 from baryon.core.scope import Scope
-from baryon.data.exports import export_version
-from baryon.data.recipes import STEPS, read_recipe
-from baryon.data.schema import parse_pairs
-from baryon.data.splits import split_options
+from baryon.data.exports import EXPORT_FORMATS, export_version
+from baryon.data.recipes import read_recipe
+from baryon.data.schema import LOGICAL_TYPES, ROLES, check_roles, check_types, parse_pairs
+from baryon.data.sources import FORMATS
+from baryon.data.splits import SPLIT_NAMES, split_options
 from baryon.data.versions import DatasetVersion
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import OneOf, named
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.schemas import (
     CleanDatasetRequest,
@@ -84,60 +96,115 @@ _OWN = Query(
     description="The owning organization: only your own datasets can be changed, so "
     "another organization's name is a 404.",
 )
-_UPLOAD_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["file", "name"],
-                "properties": {
-                    "file": {
-                        "type": "string",
-                        "format": "binary",
-                        "description": "CSV/TSV (optionally .gz), JSON Lines, JSON array, "
-                        "Parquet or .xlsx; the file name's extension helps detect the format.",
-                    },
-                    "name": {
-                        "type": "string",
-                        "pattern": NAME_PATTERN,
-                        "maxLength": 100,
-                        "description": "Dataset name.",
-                    },
-                    "format": {
-                        "type": "string",
-                        "maxLength": 20,
-                        "description": "csv, tsv, jsonl, json, parquet or xlsx (default: guess).",
-                    },
-                    "delimiter": {
-                        "type": "string",
-                        "maxLength": 10,
-                        "description": "Field delimiter, e.g. ';' or 'tab'.",
-                    },
-                    "encoding": {
-                        "type": "string",
-                        "maxLength": 40,
-                        "description": "Text encoding, e.g. cp1252 (default: detect).",
-                    },
-                    "role": {
-                        "type": "array",
-                        "items": {"type": "string", "maxLength": 300},
-                        "description": "COLUMN=ROLE; repeat the field for several columns.",
-                    },
-                    "type": {
-                        "type": "array",
-                        "items": {"type": "string", "maxLength": 300},
-                        "description": "COLUMN=TYPE; repeat the field for several columns.",
-                    },
+
+
+class _Pair:
+    """A ``COLUMN=VALUE`` form field whose value is one of ``values`` (any case).
+
+    Validated by the domain's own parser (:func:`~baryon.data.schema.parse_pairs`, then
+    ``check``), so its codes stay the command line's (``invalid_option``,
+    ``invalid_role``, ``invalid_type``); the JSON Schema pattern says the same.
+    """
+
+    def __init__(self, what: str, values: tuple[str, ...], check: Any) -> None:
+        self.what, self.values, self.check = what, values, check
+
+    def pattern(self) -> str:
+        either = "|".join("".join(f"[{c.lower()}{c.upper()}]" for c in v) for v in self.values)
+        any_char = "[\\s\\S]"
+        ws = f"[{WHITE_SPACE}]"
+        return f"^{any_char}*[^{WHITE_SPACE}]{any_char}*={ws}*(?:{either}){ws}*$"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_after_validator_function(self._validate, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        out = handler(schema)
+        out["pattern"] = self.pattern()
+        return out
+
+    def _validate(self, value: str) -> str:
+        try:
+            self.check(parse_pairs([value], self.what))
+        except InvalidInput as error:
+            raise PydanticCustomError(error.code, error.message) from None
+        return value
+
+
+class _UploadForm(BaseModel):
+    """The text fields of ``POST /v1/datasets`` (the file is the part ``file``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[
+        str,
+        Field(pattern=NAME_PATTERN, max_length=100),
+        named("invalid_name", "invalid dataset name: 1-100 letters, digits, '.', '_' or '-'"),
+    ] = Field(description="Dataset name.")
+    format: Annotated[str, OneOf((*FORMATS, "ndjson"), "invalid_format", "format")] | None = Field(
+        default=None, description="Default: guessed from the file."
+    )
+    delimiter: str | None = Field(
+        default=None, min_length=1, max_length=10, description="Field delimiter, e.g. ';' or 'tab'."
+    )
+    encoding: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Text encoding, e.g. cp1252 (default: detect); unknown: unknown_encoding.",
+    )
+    role: list[Annotated[str, _Pair("role", ROLES, check_roles)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="COLUMN=ROLE; repeat the field for several columns.",
+    )
+    type: list[Annotated[str, _Pair("type", LOGICAL_TYPES, check_types)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="COLUMN=TYPE; repeat the field for several columns.",
+    )
+
+
+def _upload_body() -> dict[str, Any]:
+    form = _UploadForm.model_json_schema()
+    form["required"] = ["file", *form.get("required", [])]
+    form["properties"] = {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "CSV/TSV (optionally .gz), JSON Lines, JSON array, Parquet or "
+            ".xlsx; the file name's extension helps detect the format.",
+        },
+        **form["properties"],
+    }
+    form["additionalProperties"] = False
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": form,
+                "encoding": {
+                    "role": {"style": "form", "explode": True},
+                    "type": {"style": "form", "explode": True},
                 },
-            },
-            "encoding": {
-                "role": {"style": "form", "explode": True},
-                "type": {"style": "form", "explode": True},
-            },
-        }
-    },
-}
+            }
+        },
+    }
+
+
+def _form(upload: Upload) -> _UploadForm:
+    """The upload's text fields, validated as the document says (422 as for a JSON body)."""
+    raw: dict[str, Any] = {k: upload.value(k) for k in ("name", "format", "delimiter", "encoding")}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    raw.update({k: upload.values(k) for k in ("role", "type") if upload.values(k)})
+    try:
+        return _UploadForm.model_validate(raw)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
+        ) from None
+
+
 _MADE: dict[int | str, dict[str, Any]] = {
     200: {"model": DatasetMadeOut, "description": "Already stored: the same version, not created"},
 }
@@ -201,7 +268,7 @@ def _made(
     response_model=DatasetMadeOut,
     status_code=201,
     responses={**_MADE, **problems("unsupported_media_type")},
-    openapi_extra={"requestBody": _UPLOAD_BODY},
+    openapi_extra={"requestBody": _upload_body()},
 )
 async def upload_dataset(
     request: Request,
@@ -232,17 +299,19 @@ async def upload_dataset(
 def _ingest(
     state: AppState, principal: Principal, upload: Upload, response: Response
 ) -> dict[str, Any]:
-    name = check_name(str(upload.value("name", required=True)), kind="dataset")
+    upload.value("name", required=True)  # missing_field before the form's rules
+    form = _form(upload)
+    name = check_name(form.name, kind="dataset")
     ws = state.workspace_for(principal.org_id)
     before = set(ws.datasets.version_ids(name))
     version = ws.datasets.ingest(
         upload.path,
         name=name,
-        format=upload.value("format"),
-        delimiter=upload.value("delimiter"),
-        encoding=upload.value("encoding"),
-        roles=parse_pairs(upload.values("role"), "role"),
-        types=parse_pairs(upload.values("type"), "type"),
+        format=form.format,
+        delimiter=form.delimiter,
+        encoding=form.encoding,
+        roles=parse_pairs(form.role, "role"),
+        types=parse_pairs(form.type, "type"),
         actor=principal.actor,
     )
     return _made(version, ws.scope, before, response)
@@ -317,12 +386,6 @@ def clean_dataset(
 
     The steps of ``baryon data clean``; only your own datasets can be cleaned.
     """
-    if body.steps and body.recipe is not None:
-        raise InvalidInput("give steps or a recipe, not both", code="invalid_option")
-    if not body.steps and body.recipe is None:
-        raise InvalidInput(
-            "give at least one step (" + ", ".join(STEPS) + ") or a recipe", code="no_steps"
-        )
     steps: list[Any] = list(body.steps or []) if body.recipe is None else read_recipe(body.recipe)
     ws = state.workspace_for(principal.org_id)
     before = set(ws.datasets.version_ids(name))
@@ -385,9 +448,9 @@ def export_dataset(
     name: str = _NAME,
     version: int | None = _VERSION,
     owner: str | None = _OWNER,
-    format: str = Query("csv", max_length=20, description="csv, tsv, parquet or jsonl."),
-    split: str | None = Query(
-        None, max_length=20, description="Only the train, validation or test rows."
+    format: Annotated[str, OneOf(EXPORT_FORMATS, "invalid_format", "format")] = Query("csv"),
+    split: Annotated[str, OneOf(SPLIT_NAMES, "invalid_split", "split")] | None = Query(
+        None, description="Only the train, validation or test rows."
     ),
     principal: Principal = require("datasets:read"),
     state: AppState = Depends(get_state),

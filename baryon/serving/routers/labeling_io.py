@@ -27,28 +27,29 @@ the same file again adds nothing (annotations already there count as
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi import Path as PathParam
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from baryon.commerce.metering import Executor, check_idempotency_key, request_fingerprint
-from baryon.core.errors import InvalidInput
 from baryon.labeling.agreement import load_ratings
 from baryon.labeling.interop import (
     DEFAULT_FROM_NAME,
+    FORMATS,
     MEDIA_TYPES,
-    check_format,
+    TASK_STATUSES,
     export_labels,
     import_labels,
 )
 from baryon.labeling.queue import get_queue
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.fields import IdempotencyKey
+from baryon.serving.fields import IdempotencyKey, OneOf, named
 from baryon.serving.labeling_io_schemas import AgreementOut, ImportReportOut
 from baryon.serving.openapi import PROBLEMS
 from baryon.serving.routers._common import idempotent_write, json_bytes
@@ -58,12 +59,20 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/labeling/queues", tags=["labeling"], responses=PROBLEMS)
 
 _NAME = PathParam(min_length=1, max_length=200, description="Queue name.")
-_FORMAT = Query(
-    "label-studio", max_length=20, description="label-studio, csv or jsonl.", examples=["csv"]
-)
+_FORMAT = Query("label-studio", description="label-studio, csv or jsonl.", examples=["csv"])
+Format = Annotated[str, OneOf(FORMATS, "unknown_format", "format")]
 _FROM_NAME = Query(
     DEFAULT_FROM_NAME, min_length=1, max_length=100, description="Label Studio's Choices control."
 )
+InputField = Annotated[
+    str,
+    Field(min_length=1, max_length=100),
+    named("invalid_input_fields", "an input field name is 1 to 100 characters"),
+]
+#: A Label Studio export is JSON: a list of tasks (the other formats are text files).
+_FILE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "application/json": {"type": "array", "items": {"type": "object"}},
+}
 _EXTENSIONS = {"label-studio": "json", "csv": "csv", "jsonl": "jsonl"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _IMPORT_BODY: dict[str, Any] = {
@@ -103,7 +112,7 @@ def get_agreement(
         200: {
             "description": "The file, as an attachment",
             "content": {
-                media: {"schema": {"type": "string", "format": "binary"}}
+                media: {"schema": _FILE_SCHEMAS.get(media, {"type": "string", "format": "binary"})}
                 for media in MEDIA_TYPES.values()
             },
         }
@@ -111,16 +120,15 @@ def get_agreement(
 )
 def export_queue(
     name: str = _NAME,
-    format: str = _FORMAT,
-    status: str | None = Query(
-        None, max_length=20, description="Only tasks with this status: open, review, done, skipped."
+    format: Format = _FORMAT,
+    status: Annotated[str, OneOf(TASK_STATUSES, "invalid_status", "status")] | None = Query(
+        None, description="Only tasks with this status: open, review, done, skipped."
     ),
     from_name: str = _FROM_NAME,
     principal: Principal = require("labeling:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
     """Download a queue's tasks with their annotations and suggestions as a file."""
-    check_format(format)
     with state.transaction(principal.own_scope) as session:
         queue = get_queue(session, name)
         data = export_labels(session, queue, format=format, status=status, from_name=from_name)
@@ -140,9 +148,9 @@ def export_queue(
 async def import_queue(
     request: Request,
     name: str = _NAME,
-    format: str = _FORMAT,
+    format: Format = _FORMAT,
     from_name: str = _FROM_NAME,
-    input_field: list[str] | None = Query(
+    input_field: list[InputField] | None = Query(
         None,
         max_length=50,
         description="The input's fields (repeatable; default: those of the queue's tasks, "
@@ -161,12 +169,7 @@ async def import_queue(
     field, a conflict with the queue's annotations) makes it 422
     ``import_rejected`` with every bad task and why; nothing is imported then.
     """
-    check_format(format)
     fields = list(input_field or [])
-    if any(not f or len(f) > 100 for f in fields):
-        raise InvalidInput(
-            "an input field name is 1 to 100 characters", code="invalid_input_fields"
-        )
     data = await request.body()
     fingerprint = None
     if idempotency_key is not None:

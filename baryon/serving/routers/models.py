@@ -333,8 +333,10 @@ def register_version(
     response: Response,
     name: str = PathParam(max_length=100, pattern=_MODEL_NAME),
     file: UploadFile = File(description="A .skops file of a fitted scikit-learn estimator."),
-    dataset: str = Form(max_length=200, description="Dataset reference (with a split)."),
-    target: str = Form(max_length=200, description="Target column."),
+    dataset: str = Form(
+        min_length=1, max_length=200, description="Dataset reference (with a split)."
+    ),
+    target: str = Form(min_length=1, max_length=200, description="Target column."),
     task: str | None = Form(
         None, max_length=40, description="classification, regression or text_classification."
     ),

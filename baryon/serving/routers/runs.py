@@ -10,15 +10,16 @@ Domain rules and codes: :mod:`baryon.training.jobs`, :mod:`baryon.training.compa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.fields import IdempotencyKey
+from baryon.serving.fields import IdempotencyKey, OneOf, named
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import (
@@ -36,6 +37,7 @@ from baryon.training.jobs import (
     run_states,
     submit_training,
 )
+from baryon.training.runs import RUN_STATUSES
 
 __all__ = ["router"]
 
@@ -96,7 +98,9 @@ def post_run(
 
 @router.get("", response_model=list[RunSummaryOut])
 def get_runs(
-    status: str | None = Query(None, max_length=32, description="Only runs with this status."),
+    status: Annotated[str, OneOf(RUN_STATUSES, "invalid_status", "status")] | None = Query(
+        None, description="Only runs with this status."
+    ),
     kind: str | None = Query(None, max_length=64, description="Only runs of this kind."),
     dataset: str | None = Query(None, max_length=200, description="Only runs on this dataset."),
     limit: int = Query(50, ge=1, le=1000, description="At most this many runs."),
@@ -111,7 +115,11 @@ def get_runs(
 
 @router.get("/compare", response_model=RunComparisonOut)
 def get_comparison(
-    ids: str = Query(max_length=300, description="2 to 5 run ids, comma-separated."),
+    ids: Annotated[
+        str,
+        Field(pattern=r"^[A-Za-z0-9_]{1,40}(?:,[A-Za-z0-9_]{1,40}){1,4}$"),
+        named("invalid_run_ids", "give 2 to 5 run ids, comma-separated"),
+    ] = Query(description="2 to 5 distinct run ids, comma-separated."),
     principal: Principal = require("runs:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:

@@ -23,9 +23,10 @@ index and alerts belong to the caller's organization.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import Field
 from starlette.responses import Response
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
@@ -33,7 +34,7 @@ from baryon.labeling.sources import Scored, queue_unsure, select_unsure
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.fields import IdempotencyKey, Timestamp
+from baryon.serving.fields import IdempotencyKey, OneOf, Timestamp, named
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
@@ -58,9 +59,16 @@ from baryon.solutions.sentiment.service import (
     list_alerts,
     parse_item,
 )
+from baryon.solutions.sentiment.tables import TICKER_PATTERN
 
 __all__ = ["router"]
 
+#: A ticker to filter on; empty means every ticker.
+TickerFilter = Annotated[
+    str,
+    Field(pattern=f"^(?:\\$?{TICKER_PATTERN})?$"),
+    named("invalid_ticker", "not a ticker: letters and digits, e.g. AAPL or BRK.B"),
+]
 router = APIRouter(prefix="/v1/sentiment", tags=["sentiment"], responses=PROBLEMS)
 
 INDEX_FORMULA = (
@@ -183,11 +191,7 @@ def _queue_unsure(
 
 
 def _check_texts(texts: list[Any], state: AppState) -> None:
-    if not texts:
-        raise InvalidInput("texts is empty: send at least one text", code="empty_batch")
-    check_caps(list(texts), state.settings)
-    if any(not t.strip() for t in texts):
-        raise InvalidInput("a text is empty", code="empty_text")
+    check_caps(list(texts), state.settings)  # empty texts and batches: the schema's
 
 
 @router.post(
@@ -239,8 +243,6 @@ def analyze(
 
 
 def _parse_items(body: ItemsRequest, state: AppState) -> list[NewsItem]:
-    if not body.items:
-        raise InvalidInput("items is empty: send at least one item", code="empty_batch")
     check_caps([i.text for i in body.items], state.settings)
     parsed = []
     latest = state.clock.now() + FUTURE_SLACK
@@ -338,8 +340,8 @@ def post_items(
 
 @router.get("/index", response_model=IndexResponse)
 def get_index(
-    ticker: str | None = Query(None, max_length=20, description="e.g. AAPL (default: all)."),
-    window: str = Query("1h", max_length=8, description=f"One of {', '.join(WINDOWS)}."),
+    ticker: TickerFilter | None = Query(None, description="e.g. AAPL (default: all)."),
+    window: Annotated[str, OneOf(WINDOWS, "unknown_window", "window")] = Query("1h"),
     at: Timestamp | None = Query(None, description="End of the window (default: now)."),
     principal: Principal = require("predictions:read"),
     state: AppState = Depends(get_state),
@@ -356,7 +358,7 @@ def get_index(
 
 @router.get("/alerts", response_model=list[AlertOut])
 def get_alerts(
-    ticker: str | None = Query(None, max_length=20),
+    ticker: TickerFilter | None = Query(None, description="e.g. AAPL (default: all)."),
     since: Timestamp | None = Query(None, description="Only alerts fired after this time."),
     limit: int = Query(50, ge=1, le=500),
     items_per_alert: int = Query(20, ge=0, le=200),
