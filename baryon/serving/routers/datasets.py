@@ -167,6 +167,10 @@ class _UploadForm(BaseModel):
 
 def _upload_body() -> dict[str, Any]:
     form = _UploadForm.model_json_schema()
+    for prop in form["properties"].values():  # a form field is absent, never null
+        kinds = [k for k in prop.pop("anyOf", []) if k != {"type": "null"}]
+        if kinds:
+            prop.update(kinds[0])
     form["required"] = ["file", *form.get("required", [])]
     form["properties"] = {
         "file": {
