@@ -84,7 +84,9 @@ def named(code: str, message: str, *, only: Iterable[str] = ()) -> WrapValidator
         The error message (no input echoed back).
     only : iterable of str, optional
         Rename only errors of these types (``("too_short",)`` for an empty list whose
-        items have named rules of their own); by default, any.
+        items have named rules of their own); by default, any but a wrong JSON type
+        (``string_type``, ``int_type``, ...), which stays a schema error
+        (``invalid_input``).
     """
     kinds = frozenset(only)
 
@@ -92,7 +94,8 @@ def named(code: str, message: str, *, only: Iterable[str] = ()) -> WrapValidator
         try:
             return validate(value)
         except ValidationError as error:
-            if kinds and not {e["type"] for e in error.errors()} <= kinds:
+            types = {e["type"] for e in error.errors()}
+            if (kinds and not types <= kinds) or any(t.endswith("_type") for t in types):
                 raise
             raise PydanticCustomError(code, message) from None
 

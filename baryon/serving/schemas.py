@@ -746,9 +746,12 @@ class SplitDatasetRequest(_Request):
     ``fraction`` and ``last_n`` (per-user) override the columns and shares.
     """
 
-    strategy: Literal["random", "stratified", "time", "per-user", "per_user"] = Field(
-        examples=["stratified"]
-    )
+    strategy: Annotated[
+        str,
+        OneOf(
+            ("random", "stratified", "time", "per-user", "per_user"), "invalid_split", "strategy"
+        ),
+    ] = Field(examples=["stratified"])
     test_size: float = Field(default=0.2, allow_inf_nan=False)
     validation_size: float = Field(default=0.1, allow_inf_nan=False)
     seed: StrictInt = 42

@@ -119,8 +119,17 @@ def test_shared_problems_cover_the_statuses_every_route_can_give() -> None:
     assert sorted(PROBLEMS) == [400, 401, 403, 404, 413, 422, 429]
 
 
+#: Calls that name a schema rule's code (422): ``named(code, ...)``, ``OneOf(values,
+#: code, ...)``, ``Unique(code, ...)``, ``PydanticCustomError(code, ...)``.
+_SCHEMA_RULES = {"named": 0, "OneOf": 1, "Unique": 0, "PydanticCustomError": 0}
+
+
 def _raised_codes() -> dict[str, set[int]]:
-    """``{code: {http status, ...}}`` of every ``SomeError(..., code="...")`` in baryon/."""
+    """``{code: {http status, ...}}`` of every code baryon/ raises by name.
+
+    ``SomeError(..., code="...")`` gives the class's status; a schema rule's code
+    (:data:`_SCHEMA_RULES`) gives 422.
+    """
     classes = {
         name: obj.http_status
         for name, obj in vars(errors).items()
@@ -131,19 +140,22 @@ def _raised_codes() -> dict[str, set[int]]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
                 continue
-            if node.func.id not in classes:
+            name = node.func.id
+            if name in _SCHEMA_RULES and len(node.args) > _SCHEMA_RULES[name]:
+                arg = node.args[_SCHEMA_RULES[name]]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    found.setdefault(arg.value, set()).add(422)
+            if name not in classes:
                 continue
             for keyword in node.keywords:
                 if keyword.arg == "code" and isinstance(keyword.value, ast.Constant):
-                    found.setdefault(str(keyword.value.value), set()).add(classes[node.func.id])
+                    found.setdefault(str(keyword.value.value), set()).add(classes[name])
     return found
 
 
 def test_catalogue_codes_are_raised_with_the_status_the_catalogue_says() -> None:
     raised = _raised_codes()
     for code, entry in CODES.items():
-        if code == "invalid_time":  # a schema error (baryon.serving.schemas.Timestamp)
-            continue
         if code in ("unsupported_media_type", "model_not_ready", "missing_dependency"):
             # also the class's own code: raised without code=... too
             assert getattr(entry.error, "code", None) == code
