@@ -332,6 +332,13 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
                 "invalid_option", InvalidInput, "an option is malformed, or two exclude each other"
             ),
             ErrorCode("no_steps", InvalidInput, "neither cleaning steps nor a recipe"),
+            ErrorCode("unknown_step", InvalidInput, "not a cleaning step"),
+            ErrorCode("invalid_permission", InvalidInput, "a dataset granted other than read"),
+            ErrorCode(
+                "invalid_duration", InvalidInput, "not a duration such as 30d, up to 100 years"
+            ),
+            ErrorCode("invalid_iteration_name", InvalidInput, "not an iteration name"),
+            ErrorCode("unknown_label", InvalidInput, "not one of the queue's classes"),
             ErrorCode("invalid_sample_size", InvalidInput, "n is not from 1 to 1000"),
             # 422 that no JSON Schema can say: they depend on two fields or stored state.
             ErrorCode("invalid_range", InvalidInput, "start is not before end"),

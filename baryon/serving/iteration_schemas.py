@@ -13,11 +13,12 @@ listed in :mod:`baryon.flywheel.iterations`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from baryon.serving.fields import Timestamp
+from baryon.core.refs import NAME_PATTERN
+from baryon.serving.fields import Timestamp, named
 
 __all__ = [
     "CreateIterationRequest",
@@ -61,7 +62,11 @@ class GoalIn(_Request):
 class CreateIterationRequest(_Request):
     """``POST /v1/iterations``: a time box with metric goals."""
 
-    name: str = Field(min_length=1, max_length=100, examples=["2026-w51"])
+    name: Annotated[
+        str,
+        Field(pattern=f"^{NAME_PATTERN}$"),
+        named("invalid_iteration_name", "1-100 letters, digits, '.', '_' or '-'"),
+    ] = Field(examples=["2026-w51"])
     starts_at: Timestamp | None = Field(default=None, description="Default: now.")
     ends_at: Timestamp
     goals: list[GoalIn] = Field(default_factory=list, max_length=20)

@@ -302,7 +302,17 @@ class CreateKeyRequest(_Request):
     role: RoleName
     name: str = Field(default="", max_length=100)
     user_id: str | None = Field(default=None, max_length=40)
-    expires_in: str | None = Field(default=None, max_length=16, examples=["30d"])
+    expires_in: (
+        Annotated[
+            str,
+            Field(
+                max_length=16,
+                pattern=f"^[{WHITE_SPACE}]*[0-9]+[{WHITE_SPACE}]*[smhdw][{WHITE_SPACE}]*$",
+            ),
+            named("invalid_duration", "a duration such as 30d, 12h, 90m, 2w (at most 100 years)"),
+        ]
+        | None
+    ) = Field(default=None, examples=["30d"])
 
 
 # ----------------------------------------------------------------------- usage
@@ -436,7 +446,23 @@ class AuditEventOut(_Out):
 
 # --------------------------------------------------------------------- grants
 class GrantRequest(_Request):
-    """Share one of the caller's models or datasets with another organization."""
+    """Share one of the caller's models or datasets with another organization; a
+    dataset can be granted ``read`` only (``invalid_permission``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"properties": {"object_type": {"const": "model"}}},
+                {
+                    "properties": {
+                        "object_type": {"const": "dataset"},
+                        "permission": {"const": "read"},
+                    }
+                },
+            ]
+        },
+    )
 
     object_type: Literal["model", "dataset"]
     name: str = Field(min_length=1, max_length=100, description="The object's name.")
@@ -446,6 +472,12 @@ class GrantRequest(_Request):
         description="An organization name or id, or '*' for every organization.",
     )
     permission: Literal["read", "predict"]
+
+    @model_validator(mode="after")
+    def _dataset_read_only(self) -> GrantRequest:
+        if self.object_type == "dataset" and self.permission != "read":
+            raise PydanticCustomError("invalid_permission", "a dataset can be granted read only")
+        return self
 
 
 class GrantOut(_Out):

@@ -220,8 +220,10 @@ def _findings(app: FastAPI, secret: str, own_key_id: str) -> tuple[list[Finding]
                 response = event.recorder.find_response(case_id=case_id)
                 body = "" if response is None else response.content.decode("utf-8", "replace")
                 status = None if response is None else response.status_code
+                case = event.recorder.cases.get(case_id)
+                operation = event.recorder.label if case is None else case.value.operation.label
                 found.append(
-                    Finding(node.name, event.recorder.label, info.failure.title,
+                    Finding(node.name, operation, info.failure.title,
                             info.failure.message, status, body, info.code_sample)
                 )  # fmt: skip
     return [f for f in found if not _semantic(f, schema.raw_schema)], dict(stats)

@@ -64,7 +64,7 @@ from baryon.serving.schemas import (
     DatasetVersionOut,
     SplitDatasetRequest,
 )
-from baryon.serving.uploads import Upload, receive_upload
+from baryon.serving.uploads import MAX_PARTS, Upload, receive_upload
 
 __all__ = ["STREAMED", "router"]
 
@@ -131,6 +131,11 @@ class _Pair:
         return value
 
 
+#: Most ``role`` (or ``type``) fields: an upload has at most MAX_PARTS parts, five of
+#: them the file and the single fields.
+_MAX_PAIRS = (MAX_PARTS - 5) // 2
+
+
 class _UploadForm(BaseModel):
     """The text fields of ``POST /v1/datasets`` (the file is the part ``file``)."""
 
@@ -155,12 +160,12 @@ class _UploadForm(BaseModel):
     )
     role: list[Annotated[str, _Pair("role", ROLES, check_roles)]] = Field(
         default_factory=list,
-        max_length=1000,
+        max_length=_MAX_PAIRS,
         description="COLUMN=ROLE; repeat the field for several columns.",
     )
     type: list[Annotated[str, _Pair("type", LOGICAL_TYPES, check_types)]] = Field(
         default_factory=list,
-        max_length=1000,
+        max_length=_MAX_PAIRS,
         description="COLUMN=TYPE; repeat the field for several columns.",
     )
 
@@ -452,7 +457,7 @@ def export_dataset(
     name: str = _NAME,
     version: int | None = _VERSION,
     owner: str | None = _OWNER,
-    format: Annotated[str, OneOf(EXPORT_FORMATS, "invalid_format", "format")] = Query("csv"),
+    format: Annotated[str, Query(), OneOf(EXPORT_FORMATS, "invalid_format", "format")] = "csv",
     split: Annotated[str, OneOf(SPLIT_NAMES, "invalid_split", "split")] | None = Query(
         None, description="Only the train, validation or test rows."
     ),

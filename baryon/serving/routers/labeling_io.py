@@ -59,8 +59,11 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/labeling/queues", tags=["labeling"], responses=PROBLEMS)
 
 _NAME = PathParam(min_length=1, max_length=200, description="Queue name.")
-_FORMAT = Query("label-studio", description="label-studio, csv or jsonl.", examples=["csv"])
-Format = Annotated[str, OneOf(FORMATS, "unknown_format", "format")]
+Format = Annotated[
+    str,
+    Query(description="label-studio, csv or jsonl.", examples=["csv"]),
+    OneOf(FORMATS, "unknown_format", "format"),
+]
 _FROM_NAME = Query(
     DEFAULT_FROM_NAME, min_length=1, max_length=100, description="Label Studio's Choices control."
 )
@@ -120,7 +123,7 @@ def get_agreement(
 )
 def export_queue(
     name: str = _NAME,
-    format: Format = _FORMAT,
+    format: Format = "label-studio",
     status: Annotated[str, OneOf(TASK_STATUSES, "invalid_status", "status")] | None = Query(
         None, description="Only tasks with this status: open, review, done, skipped."
     ),
@@ -148,7 +151,7 @@ def export_queue(
 async def import_queue(
     request: Request,
     name: str = _NAME,
-    format: Format = _FORMAT,
+    format: Format = "label-studio",
     from_name: str = _FROM_NAME,
     input_field: list[InputField] | None = Query(
         None,

@@ -117,9 +117,10 @@ def get_runs(
 def get_comparison(
     ids: Annotated[
         str,
+        Query(description="2 to 5 distinct run ids, comma-separated."),
         Field(pattern=r"^[A-Za-z0-9_]{1,40}(?:,[A-Za-z0-9_]{1,40}){1,4}$"),
         named("invalid_run_ids", "give 2 to 5 run ids, comma-separated"),
-    ] = Query(description="2 to 5 distinct run ids, comma-separated."),
+    ],
     principal: Principal = require("runs:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:

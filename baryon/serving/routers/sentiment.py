@@ -341,7 +341,7 @@ def post_items(
 @router.get("/index", response_model=IndexResponse)
 def get_index(
     ticker: TickerFilter | None = Query(None, description="e.g. AAPL (default: all)."),
-    window: Annotated[str, OneOf(WINDOWS, "unknown_window", "window")] = Query("1h"),
+    window: Annotated[str, Query(), OneOf(WINDOWS, "unknown_window", "window")] = "1h",
     at: Timestamp | None = Query(None, description="End of the window (default: now)."),
     principal: Principal = require("predictions:read"),
     state: AppState = Depends(get_state),
