@@ -94,11 +94,27 @@ def problems(*codes: str) -> dict[int | str, dict[str, Any]]:
     return {status: _response(status, listed) for status, listed in sorted(by_status.items())}
 
 
+def _document_idempotency(doc: dict[str, Any]) -> None:
+    """An operation that takes ``Idempotency-Key`` can answer its two 422 codes."""
+    for item in doc["paths"].values():
+        for operation in item.values():
+            headers = {
+                p["name"].lower() for p in operation.get("parameters", []) if p["in"] == "header"
+            }
+            if "idempotency-key" in headers:
+                codes = operation["responses"].get("422", {}).get("x-codes", [])
+                operation["responses"]["422"] = _response(
+                    422, [*codes, "invalid_idempotency_key", "idempotency_key_reused"]
+                )
+
+
 def openapi_document(app: FastAPI) -> dict[str, Any]:
     """Return ``app``'s OpenAPI document (built on first use, then cached on the app).
 
     FastAPI's document, plus the :class:`~baryon.serving.schemas.Problem` schema that
-    every error response refers to.
+    every error response refers to, plus the 422 codes of ``Idempotency-Key``
+    (``invalid_idempotency_key``, ``idempotency_key_reused``) on every operation that
+    takes the header.
     """
     if app.openapi_schema is not None:
         return app.openapi_schema
@@ -112,5 +128,6 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
+    _document_idempotency(doc)
     app.openapi_schema = doc
     return doc

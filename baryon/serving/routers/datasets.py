@@ -276,7 +276,21 @@ def _made(
     "",
     response_model=DatasetMadeOut,
     status_code=201,
-    responses={**_MADE, **problems("unsupported_media_type")},
+    responses={
+        **_MADE,
+        **problems(
+            "unsupported_media_type",
+            "binary_file",
+            "encoding_error",
+            "unknown_encoding",
+            "empty_file",
+            "header_only",
+            "ragged_rows",
+            "invalid_xlsx",
+            "invalid_parquet",
+            "unknown_column",
+        ),
+    },
     openapi_extra={"requestBody": _upload_body()},
 )
 async def upload_dataset(
@@ -381,7 +395,15 @@ def get_dataset_versions(
     ]
 
 
-@router.post("/{name}/clean", response_model=DatasetMadeOut, status_code=201, responses=_MADE)
+@router.post(
+    "/{name}/clean",
+    response_model=DatasetMadeOut,
+    status_code=201,
+    responses={
+        **_MADE,
+        **problems("invalid_recipe", "unknown_step", "invalid_step_args", "unknown_column"),
+    },
+)
 def clean_dataset(
     body: CleanDatasetRequest,
     response: Response,
@@ -402,7 +424,17 @@ def clean_dataset(
     return _made(made, ws.scope, before, response)
 
 
-@router.post("/{name}/split", response_model=DatasetMadeOut, status_code=201, responses=_MADE)
+@router.post(
+    "/{name}/split",
+    response_model=DatasetMadeOut,
+    status_code=201,
+    responses={
+        **_MADE,
+        **problems(
+            "invalid_split", "invalid_split_size", "missing_role", "unknown_column", "too_few_rows"
+        ),
+    },
+)
 def split_dataset(
     body: SplitDatasetRequest,
     response: Response,
@@ -444,13 +476,14 @@ def split_dataset(
     "/{name}/export",
     response_class=StreamingResponse,
     responses={
+        **problems("no_split"),
         200: {
             "description": "The file, as an attachment",
             "content": {
                 media: {"schema": {"type": "string", "format": "binary"}}
                 for media in _MEDIA_TYPES.values()
             },
-        }
+        },
     },
 )
 def export_dataset(

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from baryon.core.errors import InvalidInput
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.openapi import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreatedKeyOut, CreateKeyRequest, KeyOut
 from baryon.tenancy.keys import create_key, get_key, list_keys, parse_duration, revoke_key
@@ -35,7 +35,9 @@ def get_keys(
         return [k.to_dict(now) for k in list_keys(session, principal.org_id)]
 
 
-@router.post("", response_model=CreatedKeyOut, status_code=201)
+@router.post(
+    "", response_model=CreatedKeyOut, status_code=201, responses=problems("invalid_duration")
+)
 def post_key(
     body: CreateKeyRequest,
     request: Request,

@@ -206,7 +206,9 @@ def get_one_task(
     "/tasks/{task_id}/annotations",
     response_model=SubmissionOut,
     status_code=201,
-    responses=problems("task_not_open", "already_annotated", "already_skipped", "task_full"),
+    responses=problems(
+        "task_not_open", "already_annotated", "already_skipped", "task_full", "unknown_label"
+    ),
 )
 def post_annotation(
     body: SubmitLabelRequest,
@@ -263,7 +265,7 @@ def post_skip(
     return run_write(state, principal, request, work, body=body, idempotency_key=idempotency_key)
 
 
-@router.post("/tasks/{task_id}/review", response_model=TaskOut)
+@router.post("/tasks/{task_id}/review", response_model=TaskOut, responses=problems("unknown_label"))
 def post_review(
     body: ReviewRequest,
     request: Request,

@@ -51,7 +51,7 @@ from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.fields import IdempotencyKey, OneOf, named
 from baryon.serving.labeling_io_schemas import AgreementOut, ImportReportOut
-from baryon.serving.openapi import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import idempotent_write, json_bytes
 
 __all__ = ["router"]
@@ -146,6 +146,7 @@ def export_queue(
 @router.post(
     "/{name}/import",
     response_model=ImportReportOut,
+    responses=problems("malformed_import", "empty_import", "import_rejected"),
     openapi_extra={"requestBody": _IMPORT_BODY},
 )
 async def import_queue(

@@ -285,7 +285,7 @@ def rollback_model(
 @router.post(
     "/{name}/evaluate",
     response_model=EvaluationOut,
-    responses=problems("model_not_ready", "missing_dependency"),
+    responses=problems("model_not_ready", "missing_dependency", "missing_column"),
 )
 def evaluate_model(
     body: EvaluateRequest,
@@ -326,7 +326,13 @@ def evaluate_model(
     status_code=201,
     responses={
         200: {"model": RegisteredVersionOut, "description": "Registered already"},
-        **problems("register_contention", "task_mismatch"),
+        **problems(
+            "register_contention",
+            "task_mismatch",
+            "invalid_model_file",
+            "untrusted_model",
+            "missing_column",
+        ),
     },
 )
 def register_version(

@@ -112,7 +112,9 @@ def _choose(
 @router.post(
     "/models/{name}/predict",
     response_model=PredictResponse,
-    responses=problems("model_not_ready", "missing_dependency"),
+    responses=problems(
+        "model_not_ready", "missing_dependency", "invalid_inputs", "missing_feature"
+    ),
 )
 def predict(
     body: PredictRequest,
@@ -180,7 +182,10 @@ def predict(
 
 
 @router.post(
-    "/feedback", response_model=FeedbackOut, status_code=201, responses=problems("feedback_exists")
+    "/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    responses=problems("feedback_exists", "invalid_feedback", "unknown_label"),
 )
 def post_feedback(
     body: FeedbackRequest,

@@ -121,7 +121,9 @@ def get_recommendations(
     return call.commit(inputs=1, logs=[Logged(model, variant, [user_id], [output])], answer=answer)
 
 
-@router.post("/events", response_model=EventOut, status_code=201)
+@router.post(
+    "/events", response_model=EventOut, status_code=201, responses=problems("unknown_item")
+)
 def post_event(
     body: EventRequest,
     request: Request,

@@ -113,7 +113,7 @@ def get_runs(
     return [run_body(s, full=False) for s in run_states(ws, state.jobs, runs)]
 
 
-@router.get("/compare", response_model=RunComparisonOut)
+@router.get("/compare", response_model=RunComparisonOut, responses=problems("invalid_run_ids"))
 def get_comparison(
     ids: Annotated[
         str,

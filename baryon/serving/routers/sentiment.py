@@ -264,7 +264,7 @@ def _parse_items(body: ItemsRequest, state: AppState) -> list[NewsItem]:
 @router.post(
     "/items",
     response_model=ItemsResponse,
-    responses=problems("model_not_ready", "missing_dependency"),
+    responses=problems("model_not_ready", "missing_dependency", "published_in_future"),
 )
 def post_items(
     body: ItemsRequest,

@@ -12,7 +12,7 @@ from baryon.commerce.orgs import active_subscription
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.fields import Timestamp
-from baryon.serving.openapi import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.schemas import UsageOut
 
 __all__ = ["router"]
@@ -20,7 +20,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["usage"], responses=PROBLEMS)
 
 
-@router.get("/usage", response_model=UsageOut)
+@router.get("/usage", response_model=UsageOut, responses=problems("invalid_range"))
 def get_usage(
     start: Timestamp | None = Query(None, description="Inclusive; default: period start."),
     end: Timestamp | None = Query(None, description="Exclusive; default: period end."),
