@@ -368,6 +368,12 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("unknown_item", InvalidInput, "not a wine of the catalogue"),
             ErrorCode("published_in_future", InvalidInput, "an item published after now"),
             ErrorCode("self_grant", InvalidInput, "an organization granting itself"),
+            ErrorCode("invalid_event", InvalidInput, "an event's id is empty or too long"),
+            ErrorCode("invalid_delimiter", InvalidInput, "not a delimiter"),
+            ErrorCode("invalid_seed", InvalidInput, "a seed that is not an integer >= 0"),
+            ErrorCode("invalid_cv_folds", InvalidInput, "folds that are 1, or for a recommender"),
+            ErrorCode("invalid_param", InvalidInput, "a parameter the kind does not take"),
+            ErrorCode("invalid_params", InvalidInput, "parameters that are not JSON values"),
             ErrorCode("invalid_range", InvalidInput, "start is not before end"),
             ErrorCode("invalid_time_box", InvalidInput, "starts_at is not before ends_at"),
             ErrorCode(

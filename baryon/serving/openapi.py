@@ -15,12 +15,17 @@ shared set (422, say) stays open and lists the route's named codes among others.
 documented response also carries its codes as ``x-codes``.
 
 :func:`openapi_document` builds the document once per app: FastAPI's, plus the problem
-schema under ``components``.
+schema under ``components``, plus the links of :data:`LINKS` — an id one answer carries
+is the parameter or body field of the operations that read or change that object (a
+prediction's id → its log entry and its feedback; a cycle's id → the cycle). Clients
+and schema-driven fuzzers follow them; the links between a resource's path and its
+``{id}`` sub-paths are plain from the paths and are not repeated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
@@ -31,7 +36,7 @@ from baryon.core.errors import CODES
 from baryon.serving.errors import PROBLEM_MEDIA_TYPE
 from baryon.serving.schemas import Problem
 
-__all__ = ["PROBLEMS", "openapi_document", "problems"]
+__all__ = ["LINKS", "PROBLEMS", "Link", "openapi_document", "problems"]
 
 _PROBLEM_REF = "#/components/schemas/Problem"
 
@@ -94,6 +99,79 @@ def problems(*codes: str) -> dict[int | str, dict[str, Any]]:
     return {status: _response(status, listed) for status, listed in sorted(by_status.items())}
 
 
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: what ``source`` answers with ``status`` feeds ``target``.
+
+    Attributes
+    ----------
+    source, target : str
+        ``"METHOD /path"`` of the operations.
+    status : int
+        The source's response that carries the value.
+    name : str
+        The link's name under the response's ``links``.
+    parameters : dict
+        ``{parameter: runtime expression}``, e.g. ``{"cycle_id": "$response.body#/cycle_id"}``.
+    body : dict, optional
+        The target's request body, with runtime expressions as values.
+    """
+
+    source: str
+    status: int
+    target: str
+    name: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    body: dict[str, str] | None = None
+
+
+_PREDICTION = "$response.body#/prediction_id"
+#: Operations that answer a ``prediction_id`` (every metered prediction does).
+_PREDICTING = (
+    ("POST /v1/models/{name}/predict", 200),
+    ("POST /v1/support/answer", 200),
+    ("POST /v1/sentiment/analyze", 200),
+    ("GET /v1/recommendations/{user_id}", 200),
+)
+#: The links the paths alone do not tell (see the module docstring).
+LINKS: tuple[Link, ...] = (
+    *(
+        link
+        for source, status in _PREDICTING
+        for link in (
+            Link(source, status, "GET /v1/predictions/{prediction_id}", "GetPrediction",
+                 {"prediction_id": _PREDICTION}),
+            Link(source, status, "POST /v1/feedback", "PostFeedback",
+                 body={"prediction_id": _PREDICTION}),
+        )
+    ),
+    Link("POST /v1/flywheel/{model}/cycles", 202, "GET /v1/flywheel/cycles/{cycle_id}",
+         "GetCycle", {"cycle_id": "$response.body#/cycle_id"}),
+    Link("POST /v1/runs", 202, "GET /v1/runs/{run_id}", "GetRun",
+         {"run_id": "$response.body#/run_id"}),
+)  # fmt: skip
+
+
+def _operation(doc: dict[str, Any], label: str) -> dict[str, Any]:
+    method, path = label.split(" ", 1)
+    return doc["paths"][path][method.lower()]  # type: ignore[no-any-return]
+
+
+def _add_links(doc: dict[str, Any]) -> None:
+    for link in LINKS:
+        target = _operation(doc, link.target)
+        value: dict[str, Any] = {
+            "operationId": target["operationId"],
+            "description": f"{link.target} with this answer's values",
+        }
+        if link.parameters:
+            value["parameters"] = link.parameters
+        if link.body is not None:
+            value["requestBody"] = link.body
+        response = _operation(doc, link.source)["responses"][str(link.status)]
+        response.setdefault("links", {})[link.name] = value
+
+
 def _document_idempotency(doc: dict[str, Any]) -> None:
     """An operation that takes ``Idempotency-Key`` can answer its two 422 codes."""
     for item in doc["paths"].values():
@@ -114,7 +192,12 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     FastAPI's document, plus the :class:`~baryon.serving.schemas.Problem` schema that
     every error response refers to, plus the 422 codes of ``Idempotency-Key``
     (``invalid_idempotency_key``, ``idempotency_key_reused``) on every operation that
-    takes the header.
+    takes the header, plus :data:`LINKS`.
+
+    Raises
+    ------
+    KeyError
+        A link names an operation or a response the app does not have.
     """
     if app.openapi_schema is not None:
         return app.openapi_schema
@@ -129,5 +212,6 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
     _document_idempotency(doc)
+    _add_links(doc)
     app.openapi_schema = doc
     return doc

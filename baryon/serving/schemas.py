@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
 from baryon.core.refs import WHITE_SPACE
@@ -795,6 +795,12 @@ class SplitDatasetRequest(_Request):
 
 
 # ----------------------------------------------------------------------- runs
+def _no_single_fold(folds: int) -> int:
+    if folds == 1:
+        raise ValueError("one fold is no cross-validation")
+    return folds
+
+
 class RunRequest(_Request):
     """``POST /v1/runs``: train ``kind`` on a dataset version as a background job.
 
@@ -810,9 +816,18 @@ class RunRequest(_Request):
         default=None, max_length=200, description="Target column (default: by role)."
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
-    seed: StrictInt = Field(default=42, description="Random seed (>= 0).")
-    cv_folds: StrictInt = Field(
-        default=0, description="Cross-validation folds on the train split (0: none, else >= 2)."
+    seed: Annotated[StrictInt, Field(ge=0), named("invalid_seed", "seed is an integer >= 0")] = (
+        Field(default=42, description="Random seed (>= 0).")
+    )
+    cv_folds: Annotated[
+        StrictInt,
+        Field(ge=0, json_schema_extra={"not": {"const": 1}}),
+        AfterValidator(_no_single_fold),
+        named("invalid_cv_folds", "cv_folds is 0 (none) or >= 2"),
+    ] = Field(
+        default=0,
+        description="Cross-validation folds on the train split (0: none, else >= 2; not for "
+        "recommenders).",
     )
     register_as: ModelName | None = Field(
         default=None,

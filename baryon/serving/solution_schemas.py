@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from baryon.serving.fields import NonBlank, Timestamp, named
+from baryon.serving.fields import NON_BLANK, NonBlank, Timestamp, named
+from baryon.solutions.recommender.tables import MAX_ID_CHARS
 from baryon.solutions.sentiment.tables import TICKER_PATTERN
 from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
 
@@ -46,6 +47,14 @@ Ticker = Annotated[
     str,
     Field(pattern=f"^\\$?{TICKER_PATTERN}$"),
     named("invalid_ticker", "not a ticker: letters and digits, e.g. AAPL or BRK.B"),
+]
+
+
+#: A user or item id of an event: 1 to 200 characters, not all white space.
+EventId = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID_CHARS, pattern=NON_BLANK),
+    named("invalid_event", f"an id has 1 to {MAX_ID_CHARS} characters"),
 ]
 
 
@@ -281,8 +290,8 @@ class EventRequest(_Request):
         },
     )
 
-    user_id: str | int = Field(description="Your user's id (X-Wines UserID for known users).")
-    item_id: str | int = Field(description="X-Wines WineID.")
+    user_id: EventId | int = Field(description="Your user's id (X-Wines UserID for known users).")
+    item_id: EventId | int = Field(description="X-Wines WineID.")
     type: Literal["view", "click", "rate"]
     value: float | None = Field(
         default=None, allow_inf_nan=False, description="Rating 1-5; only for type rate."

@@ -12,7 +12,7 @@ from servingkit import ClientFactory, Tenants
 import baryon
 from baryon.core import errors
 from baryon.core.errors import CODES, BaryonError
-from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.openapi import LINKS, PROBLEMS, problems
 
 PACKAGE = Path(baryon.__file__).parent
 
@@ -194,3 +194,25 @@ def test_catalogue_codes_are_raised_with_the_status_the_catalogue_says() -> None
             continue
         assert code in raised, code
         assert raised[code] <= {entry.http_status}, (code, raised[code])
+
+
+def test_links_are_in_the_document_and_lead_to_real_operations(doc: dict[str, Any]) -> None:
+    ids = {op["operationId"]: label for label, op in _operations(doc)}
+    for link in LINKS:
+        method, path = link.source.split(" ", 1)
+        response = doc["paths"][path][method.lower()]["responses"][str(link.status)]
+        found = response["links"][link.name]
+        assert ids[found["operationId"]] == link.target
+    predict = doc["paths"]["/v1/models/{name}/predict"]["post"]["responses"]["200"]["links"]
+    assert predict["PostFeedback"]["requestBody"] == {
+        "prediction_id": "$response.body#/prediction_id"
+    }
+
+
+def test_prediction_link_expression_reads_a_real_id(api: ClientFactory, tenants: Tenants) -> None:
+    client = api(tenants.keys["acme:developer"])
+    answer = client.post("/v1/models/adder/predict", json={"inputs": [{"a": 1, "b": 2}]}).json()
+    prediction_id = answer["prediction_id"]  # $response.body#/prediction_id
+    assert client.get(f"/v1/predictions/{prediction_id}").status_code == 200
+    feedback = client.post("/v1/feedback", json={"prediction_id": prediction_id, "label": 3.0})
+    assert feedback.status_code == 201, feedback.text

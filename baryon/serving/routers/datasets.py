@@ -21,6 +21,7 @@ streamed route of the request middleware, capped by ``BARYON_MAX_UPLOAD_BYTES``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -131,6 +132,16 @@ class _Pair:
         return value
 
 
+#: A delimiter: one character but a quote or a line break, or a name the ingest knows
+#: (any case: ``tab``, ``\\t``, ``comma``, ``semicolon``, ``pipe``).
+_DELIMITER = (
+    '^(?:[^"\\r\\n]|'
+    + "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+        for name in ("\\t", "tab", "comma", "semicolon", "pipe")
+    )
+    + ")$"
+)
 #: Most ``role`` (or ``type``) fields: an upload has at most MAX_PARTS parts, five of
 #: them the file and the single fields.
 _MAX_PAIRS = (MAX_PARTS - 5) // 2
@@ -149,9 +160,17 @@ class _UploadForm(BaseModel):
     format: Annotated[str, OneOf((*FORMATS, "ndjson"), "invalid_format", "format")] | None = Field(
         default=None, description="Default: guessed from the file."
     )
-    delimiter: str | None = Field(
-        default=None, min_length=1, max_length=10, description="Field delimiter, e.g. ';' or 'tab'."
-    )
+    delimiter: (
+        Annotated[
+            str,
+            Field(pattern=_DELIMITER),
+            named(
+                "invalid_delimiter",
+                "one character other than a quote or newline, or tab, comma, semicolon, pipe",
+            ),
+        ]
+        | None
+    ) = Field(default=None, description="Field delimiter, e.g. ';' or 'tab'.")
     encoding: str | None = Field(
         default=None,
         min_length=1,

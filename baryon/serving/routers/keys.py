@@ -86,14 +86,23 @@ def get_one_key(
         return get_key(session, key_id, org_id=principal.org_id).to_dict(state.clock.now())
 
 
-@router.delete("/{key_id}", response_model=KeyOut)
+@router.delete(
+    "/{key_id}",
+    response_model=KeyOut,
+    summary="Revoke a key (soft delete)",
+    openapi_extra={"x-soft-delete": True},
+)
 def delete_key(
     request: Request,
     key_id: str = Path(max_length=40),
     principal: Principal = require("keys:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Revoke a key (idempotent)."""
+    """**Soft delete**: revoke the key; it stops working at once and is never erased.
+
+    The answer, ``GET /v1/keys/{key_id}`` and the list show it with ``status``
+    ``revoked`` and ``revoked_at`` (audit). Repeating it changes nothing (idempotent).
+    """
 
     def work(session: Session) -> dict[str, Any]:
         key = revoke_key(

@@ -60,7 +60,12 @@ def run_body(state: RunState, *, full: bool = True) -> dict[str, Any]:
     return {name: data.get(name) for name in (_FULL if full else _SUMMARY)}
 
 
-@router.post("", response_model=RunSubmittedOut, status_code=202)
+@router.post(
+    "",
+    response_model=RunSubmittedOut,
+    status_code=202,
+    responses=problems("invalid_cv_folds", "invalid_param", "invalid_params"),
+)
 def post_run(
     body: RunRequest,
     request: Request,
