@@ -302,7 +302,7 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
                 InvalidInput,
                 "the Idempotency-Key is not 1 to 255 visible ASCII characters",
             ),
-            ErrorCode("invalid_ref", InvalidInput, "not a dataset reference"),
+            ErrorCode("invalid_ref", InvalidInput, "not a reference (or id) of the right form"),
             ErrorCode("invalid_name", InvalidInput, "not a dataset name"),
             ErrorCode("invalid_role", InvalidInput, "not a column role"),
             ErrorCode("invalid_type", InvalidInput, "not a column type"),
@@ -370,6 +370,23 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("self_grant", InvalidInput, "an organization granting itself"),
             ErrorCode("invalid_event", InvalidInput, "an event's id is empty or too long"),
             ErrorCode("invalid_delimiter", InvalidInput, "not a delimiter"),
+            ErrorCode("invalid_unit_weight", InvalidInput, "a unit weight outside 1 to 1000000"),
+            ErrorCode("invalid_title", InvalidInput, "a title that is blank, long or has controls"),
+            ErrorCode(
+                "invalid_owner", InvalidInput, "an owner that is blank, long or has controls"
+            ),
+            ErrorCode("unexpected_ref", InvalidInput, "a task item with a ref"),
+            ErrorCode("missing_title", InvalidInput, "a task item without a title"),
+            ErrorCode("missing_ref", InvalidInput, "a linked item without a ref"),
+            ErrorCode("empty_update", InvalidInput, "an update that changes nothing"),
+            ErrorCode("invalid_item_state", InvalidInput, "not a Kanban state"),
+            ErrorCode("unknown_goal_model", InvalidInput, "a goal's model the organization lacks"),
+            ErrorCode("unknown_goal_metric", InvalidInput, "a goal's metric its model's runs lack"),
+            ErrorCode("duplicate_goal", InvalidInput, "the same goal twice"),
+            ErrorCode(
+                "no_model_classes", InvalidInput, "a queue without classes for a non-classifier"
+            ),
+            ErrorCode("wrong_feature_count", InvalidInput, "an input with another count of values"),
             ErrorCode("invalid_seed", InvalidInput, "a seed that is not an integer >= 0"),
             ErrorCode("invalid_cv_folds", InvalidInput, "folds that are 1, or for a recommender"),
             ErrorCode("invalid_param", InvalidInput, "a parameter the kind does not take"),

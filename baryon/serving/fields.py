@@ -48,6 +48,7 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 from baryon.core.refs import NAME_PATTERN, WHITE_SPACE, ref_pattern
 
 __all__ = [
+    "MAX_SAFE_INTEGER",
     "NON_BLANK",
     "TIME_FORMAT",
     "DatasetRef",
@@ -59,6 +60,12 @@ __all__ = [
     "Unique",
     "named",
 ]
+
+#: The ``maximum`` of a request integer that is stored: the largest integer a JSON
+#: number carries exactly (2**53 - 1, JavaScript's ``Number.MAX_SAFE_INTEGER``), well
+#: inside a 64-bit database column. (2**63 - 1 itself would be a false bound: as a
+#: JSON Schema float it equals 2**63, and validators let 2**63 + 191 through.)
+MAX_SAFE_INTEGER = 2**53 - 1
 
 #: RFC 3339 ``date-time`` (JSON Schema ``format: date-time``): seconds and an offset required.
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")

@@ -17,9 +17,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
-from baryon.core.refs import WHITE_SPACE
+from baryon.commerce.plans import MAX_UNIT_WEIGHT
+from baryon.core.refs import MAX_VERSION, WHITE_SPACE
 from baryon.ml.kinds import KINDS
-from baryon.serving.fields import DatasetRef, ModelName, OneOf, named
+from baryon.serving.fields import MAX_SAFE_INTEGER, DatasetRef, ModelName, OneOf, named
 
 __all__ = [
     "AliasMoveOut",
@@ -162,14 +163,28 @@ class CreatePlanRequest(_Request):
     """``POST /v1/plans`` (operators)."""
 
     name: str = Field(max_length=40)
-    quota: StrictInt = Field(ge=0, description="Units per billing period; 0 admits nothing.")
-    rate_per_minute: StrictInt = Field(ge=0, description="Requests per minute per API key.")
+    quota: StrictInt = Field(
+        ge=0, le=MAX_SAFE_INTEGER, description="Units per billing period; 0 admits nothing."
+    )
+    rate_per_minute: StrictInt = Field(
+        ge=0, le=MAX_SAFE_INTEGER, description="Requests per minute per API key."
+    )
     monthly_price: str = Field(default="0", max_length=32, description="Decimal string.")
     overage_price: str | None = Field(
         default=None, max_length=32, description="Decimal string, per unit beyond the quota."
     )
     features: list[str] = Field(default_factory=list, max_length=32)
-    unit_weights: dict[str, StrictInt] = Field(
+    unit_weights: dict[
+        str,
+        Annotated[
+            StrictInt,
+            Field(ge=1, le=MAX_UNIT_WEIGHT),
+            named(
+                "invalid_unit_weight",
+                f"a unit weight is a whole number from 1 to {MAX_UNIT_WEIGHT}",
+            ),
+        ],
+    ] = Field(
         default_factory=dict,
         max_length=32,
         description="Units per input by metered route template, e.g. "
@@ -394,7 +409,7 @@ class FeedbackRequest(_Request):
     )
 
     prediction_id: str = Field(max_length=40)
-    item: int = Field(default=0, ge=0)
+    item: int = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
     label: str | int | FiniteFloat | bool | None = Field(
         default=None, description="The right class, or a regression's true value."
     )
@@ -583,7 +598,7 @@ class ModelDetailOut(ModelOut):
 class PromoteRequest(_Request):
     """``POST /v1/models/{name}/promote``: make ``version`` champion through the gate."""
 
-    version: StrictInt = Field(ge=1)
+    version: StrictInt = Field(ge=1, le=MAX_VERSION)
     min_delta: float = Field(
         default=0.0, ge=0.0, allow_inf_nan=False, description="Required gain of the metric."
     )
@@ -601,7 +616,9 @@ class EvaluateRequest(_Request):
     """``POST /v1/models/{name}/evaluate``: measure a version on a dataset version."""
 
     dataset: DatasetRef = Field(description="A dataset reference.")
-    version: StrictInt | None = Field(default=None, ge=1, description="Default: the champion.")
+    version: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="Default: the champion."
+    )
     split: Literal["test", "validation", "train"] = "test"
 
 
@@ -770,6 +787,9 @@ class CleanDatasetRequest(_Request):
         return self
 
 
+_SIZES = "test_size is in (0, 1), validation_size in [0, 1), and their sum below 1"
+
+
 class SplitDatasetRequest(_Request):
     """``POST /v1/datasets/{name}/split``: the options of ``baryon data split``.
 
@@ -784,14 +804,32 @@ class SplitDatasetRequest(_Request):
             ("random", "stratified", "time", "per-user", "per_user"), "invalid_split", "strategy"
         ),
     ] = Field(examples=["stratified"])
-    test_size: float = Field(default=0.2, allow_inf_nan=False)
-    validation_size: float = Field(default=0.1, allow_inf_nan=False)
-    seed: StrictInt = 42
+    test_size: Annotated[float, Field(gt=0, lt=1), named("invalid_split_size", _SIZES)] = Field(
+        default=0.2, allow_inf_nan=False
+    )
+    validation_size: Annotated[float, Field(ge=0, lt=1), named("invalid_split_size", _SIZES)] = (
+        Field(default=0.1, allow_inf_nan=False)
+    )
+    seed: Annotated[
+        StrictInt,
+        Field(ge=0, le=MAX_SAFE_INTEGER),
+        named("invalid_split", "seed is an integer >= 0"),
+    ] = 42
     label: str | None = Field(default=None, max_length=200)
     time_column: str | None = Field(default=None, max_length=200)
     user_column: str | None = Field(default=None, max_length=200)
-    fraction: float | None = Field(default=None, allow_inf_nan=False)
-    last_n: StrictInt | None = None
+    fraction: (
+        Annotated[float, Field(gt=0, lt=1), named("invalid_split_size", "fraction is in (0, 1)")]
+        | None
+    ) = Field(default=None, allow_inf_nan=False)
+    last_n: (
+        Annotated[
+            StrictInt,
+            Field(ge=1, le=MAX_SAFE_INTEGER),
+            named("invalid_split", "last_n is a positive integer"),
+        ]
+        | None
+    ) = None
 
 
 # ----------------------------------------------------------------------- runs
@@ -816,12 +854,14 @@ class RunRequest(_Request):
         default=None, max_length=200, description="Target column (default: by role)."
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
-    seed: Annotated[StrictInt, Field(ge=0), named("invalid_seed", "seed is an integer >= 0")] = (
-        Field(default=42, description="Random seed (>= 0).")
-    )
+    seed: Annotated[
+        StrictInt,
+        Field(ge=0, le=MAX_SAFE_INTEGER),
+        named("invalid_seed", "seed is an integer >= 0"),
+    ] = Field(default=42, description="Random seed (>= 0).")
     cv_folds: Annotated[
         StrictInt,
-        Field(ge=0, json_schema_extra={"not": {"const": 1}}),
+        Field(ge=0, le=MAX_SAFE_INTEGER, json_schema_extra={"not": {"const": 1}}),
         AfterValidator(_no_single_fold),
         named("invalid_cv_folds", "cv_folds is 0 (none) or >= 2"),
     ] = Field(

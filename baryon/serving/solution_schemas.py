@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from baryon.serving.fields import NON_BLANK, NonBlank, Timestamp, named
+from baryon.serving.fields import MAX_SAFE_INTEGER, NON_BLANK, NonBlank, Timestamp, named
 from baryon.solutions.recommender.tables import MAX_ID_CHARS
 from baryon.solutions.sentiment.tables import TICKER_PATTERN
 from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
@@ -56,6 +56,9 @@ EventId = Annotated[
     Field(min_length=1, max_length=MAX_ID_CHARS, pattern=NON_BLANK),
     named("invalid_event", f"an id has 1 to {MAX_ID_CHARS} characters"),
 ]
+
+#: A numeric user or item id (stored as its decimal text).
+EventNumber = Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
 
 
 class _Request(BaseModel):
@@ -290,8 +293,10 @@ class EventRequest(_Request):
         },
     )
 
-    user_id: EventId | int = Field(description="Your user's id (X-Wines UserID for known users).")
-    item_id: EventId | int = Field(description="X-Wines WineID.")
+    user_id: EventId | EventNumber = Field(
+        description="Your user's id (X-Wines UserID for known users)."
+    )
+    item_id: EventId | EventNumber = Field(description="X-Wines WineID.")
     type: Literal["view", "click", "rate"]
     value: float | None = Field(
         default=None, allow_inf_nan=False, description="Rating 1-5; only for type rate."

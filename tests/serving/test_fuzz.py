@@ -68,7 +68,10 @@ from baryon.workspace import Workspace
 SEMANTIC_422: dict[str, frozenset[str]] = {
     # one field against another
     "GET /v1/usage": frozenset({"invalid_range"}),  # start before end
-    "POST /v1/iterations": frozenset({"invalid_time_box"}),  # starts_at before ends_at
+    # starts_at before ends_at; goals: their models' and runs' metrics, no goal twice
+    "POST /v1/iterations": frozenset(
+        {"invalid_time_box", "unknown_goal_model", "unknown_goal_metric", "duplicate_goal"}
+    ),
     "GET /v1/runs/compare": frozenset({"invalid_run_ids"}),  # the same id twice
     "POST /v1/keys": frozenset({"invalid_duration"}),  # 30d: at most 100 years
     # a kind's own parameters; cross-validation for a recommender
@@ -103,13 +106,16 @@ SEMANTIC_422: dict[str, frozenset[str]] = {
     ),
     "GET /v1/datasets/{name}/export": frozenset({"no_split"}),
     "POST /v1/models/{name}/evaluate": frozenset({"missing_column"}),
-    "POST /v1/models/{name}/predict": frozenset({"invalid_inputs", "missing_feature"}),
+    "POST /v1/models/{name}/predict": frozenset(
+        {"invalid_inputs", "missing_feature", "wrong_feature_count"}
+    ),
     "POST /v1/feedback": frozenset({"invalid_feedback", "unknown_label"}),
     "POST /v1/labeling/tasks/{task_id}/annotations": frozenset({"unknown_label"}),
     "POST /v1/labeling/tasks/{task_id}/review": frozenset({"unknown_label"}),
     "POST /v1/events": frozenset({"unknown_item"}),
     "POST /v1/sentiment/items": frozenset({"published_in_future"}),
     "POST /v1/grants": frozenset({"self_grant"}),
+    "POST /v1/labeling/queues": frozenset({"no_model_classes"}),  # the model's classes
 }
 #: The checks this run must have made (schemathesis's built-in checks: "all").
 EVERY_CHECK = frozenset(

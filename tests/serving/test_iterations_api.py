@@ -103,7 +103,7 @@ def test_iteration_api_create_add_move_show_close(
         ({**BODY, "ends_at": "2026-01-15T00:00:00"}, "invalid_time"),  # no time zone
         ({**BODY, "ends_at": 1768435200}, "invalid_time"),  # epoch seconds
         ({**BODY, "ends_at": "2026-01-15"}, "invalid_time"),
-        ({**BODY, "name": "x" * 101}, "invalid_input"),
+        ({**BODY, "name": "x" * 101}, "invalid_iteration_name"),
         ({**BODY, "colour": "red"}, "invalid_input"),
         ({**BODY, "goals": [GOAL] * 21}, "invalid_input"),
         ({**BODY, "name": "sprint 1"}, "invalid_iteration_name"),
@@ -145,9 +145,10 @@ def test_create_iteration_name_taken_is_409_and_idempotency_key_replays(
     [
         ({"kind": "bug", "title": "x"}, 422, "invalid_input"),
         ({"kind": "task", "title": "x", "state": "blocked"}, 422, "invalid_input"),
-        ({"kind": "task", "title": ""}, 422, "invalid_input"),
-        ({"kind": "task", "title": "x" * 501}, 422, "invalid_input"),
-        ({"kind": "task", "title": "x", "owner": "o" * 201}, 422, "invalid_input"),
+        ({"kind": "task", "title": ""}, 422, "invalid_title"),
+        ({"kind": "task", "title": " \t "}, 422, "invalid_title"),
+        ({"kind": "task", "title": "x" * 501}, 422, "invalid_title"),
+        ({"kind": "task", "title": "x", "owner": "o" * 201}, 422, "invalid_owner"),
         ({"kind": "task", "title": 5}, 422, "invalid_input"),
         ({"kind": "task"}, 422, "missing_title"),
         ({"kind": "run"}, 422, "missing_ref"),
@@ -170,7 +171,9 @@ def test_add_item_bad_body_refused_with_code(
         ({}, "empty_update"),
         ({"state": "blocked"}, "invalid_input"),
         ({"state": 1}, "invalid_input"),
-        ({"title": ""}, "invalid_input"),
+        ({"title": ""}, "invalid_title"),
+        ({"title": None}, "invalid_title"),  # only the owner is unassigned with null
+        ({"state": None}, "invalid_item_state"),
         ({"owner": "x", "priority": 1}, "invalid_input"),
     ],
 )

@@ -58,6 +58,9 @@ def test_named_codes_outside_the_shared_statuses_are_closed_lists(doc: dict[str,
     iterations = doc["paths"]["/v1/iterations"]["post"]["responses"]
     assert iterations["422"]["x-codes"] == [  # open: among others
         "invalid_time_box",
+        "unknown_goal_model",
+        "unknown_goal_metric",
+        "duplicate_goal",
         "invalid_idempotency_key",
         "idempotency_key_reused",
     ]

@@ -44,8 +44,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from baryon.core.errors import InvalidInput
+from baryon.core.refs import MAX_VERSION, WHITE_SPACE, check_name
 from baryon.core.refs import NAME_PATTERN as _BARE_NAME
-from baryon.core.refs import WHITE_SPACE, check_name
 from baryon.core.scope import Scope
 from baryon.data.exports import EXPORT_FORMATS, export_version
 from baryon.data.recipes import read_recipe
@@ -84,7 +84,7 @@ _MEDIA_TYPES = {
 _CHUNK = 1 << 16
 NAME_PATTERN = f"^{_BARE_NAME}$"  # the one name rule (baryon.core.refs)
 _NAME = PathParam(pattern=NAME_PATTERN, max_length=100, description="Dataset name.")
-_VERSION = Query(None, ge=1, description="Version number (default: the latest).")
+_VERSION = Query(None, ge=1, le=MAX_VERSION, description="Version number (default: the latest).")
 _OWNER = Query(
     None,
     max_length=64,

@@ -69,7 +69,13 @@ def get_iterations(
     "",
     response_model=IterationOut,
     status_code=201,
-    responses=problems("iteration_exists", "invalid_time_box"),
+    responses=problems(
+        "iteration_exists",
+        "invalid_time_box",
+        "unknown_goal_model",
+        "unknown_goal_metric",
+        "duplicate_goal",
+    ),
 )
 def post_iteration(
     body: CreateIterationRequest,

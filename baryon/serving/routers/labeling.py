@@ -88,7 +88,10 @@ def get_queues(
 
 
 @router.post(
-    "/queues", response_model=QueueOut, status_code=201, responses=problems("queue_exists")
+    "/queues",
+    response_model=QueueOut,
+    status_code=201,
+    responses=problems("queue_exists", "no_model_classes"),
 )
 def post_queue(
     body: CreateQueueRequest,

@@ -113,7 +113,11 @@ def _choose(
     "/models/{name}/predict",
     response_model=PredictResponse,
     responses=problems(
-        "model_not_ready", "missing_dependency", "invalid_inputs", "missing_feature"
+        "model_not_ready",
+        "missing_dependency",
+        "invalid_inputs",
+        "missing_feature",
+        "wrong_feature_count",
     ),
 )
 def predict(
