@@ -171,10 +171,15 @@ class _UploadForm(BaseModel):
         ]
         | None
     ) = Field(default=None, description="Field delimiter, e.g. ';' or 'tab'.")
-    encoding: str | None = Field(
+    encoding: (
+        Annotated[
+            str,
+            Field(max_length=40, pattern="^[A-Za-z0-9][A-Za-z0-9_.:+ -]*$"),
+            named("unknown_encoding", "an encoding is a name such as utf-8 or cp1252"),
+        ]
+        | None
+    ) = Field(
         default=None,
-        min_length=1,
-        max_length=40,
         description="Text encoding, e.g. cp1252 (default: detect); unknown: unknown_encoding.",
     )
     role: list[Annotated[str, _Pair("role", ROLES, check_roles)]] = Field(
