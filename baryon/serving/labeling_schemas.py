@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-from baryon.core.refs import NAME_PATTERN
+from baryon.core.refs import NAME_PATTERN, WHITE_SPACE
 from baryon.labeling.limits import (
     MAX_CLASSES,
     MAX_INSTRUCTIONS_CHARS,
@@ -22,6 +22,7 @@ from baryon.labeling.limits import (
     MAX_SECONDS,
     MAX_SKIP_REASON_CHARS,
 )
+from baryon.serving.fields import Integer, Unique, named
 
 __all__ = [
     "AnnotationOut",
@@ -40,9 +41,18 @@ __all__ = [
 
 _NAME = f"^{NAME_PATTERN}$"
 Label = Annotated[str, Field(min_length=1, max_length=MAX_LABEL_CHARS)]
+#: A class of a queue: non-blank, no white space around it.
+ClassName = Annotated[
+    str,
+    Field(
+        max_length=MAX_LABEL_CHARS,
+        pattern=f"^[^{WHITE_SPACE}](?:[\\s\\S]*[^{WHITE_SPACE}])?$",
+    ),
+    named("invalid_classes", "each class is non-blank, without white space around it"),
+]
 Seconds = Annotated[StrictFloat, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 Agreement = Annotated[StrictFloat, Field(ge=0, le=1, allow_inf_nan=False)]
-Overlap = Annotated[StrictInt, Field(ge=1, le=MAX_OVERLAP)]
+Overlap = Annotated[Integer, Field(ge=1, le=MAX_OVERLAP)]
 
 
 class _Request(BaseModel):
@@ -59,7 +69,7 @@ class CreateQueueRequest(_Request):
         pattern=_NAME,
         description="A registered model you own or that is shared with you.",
     )
-    classes: list[Label] | None = Field(
+    classes: Annotated[list[ClassName], Unique("invalid_classes", "classes")] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_CLASSES,
