@@ -345,6 +345,17 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("invalid_iteration_name", InvalidInput, "not an iteration name"),
             ErrorCode("unknown_label", InvalidInput, "not one of the queue's classes"),
             ErrorCode("invalid_sample_size", InvalidInput, "n is not from 1 to 1000"),
+            ErrorCode(
+                "invalid_interval", InvalidInput, "not an interval such as 15m, or over 366 d"
+            ),
+            ErrorCode("invalid_schedule_name", InvalidInput, "not a schedule name"),
+            ErrorCode("invalid_description", InvalidInput, "a description with control characters"),
+            ErrorCode("unknown_schedule_kind", InvalidInput, "not a kind the server schedules"),
+            ErrorCode("invalid_schedule", InvalidInput, "not exactly one of every and cron"),
+            ErrorCode("invalid_job_payload", InvalidInput, "a payload the job kind does not take"),
+            ErrorCode("invalid_min_delta", InvalidInput, "min_delta is not a number >= 0"),
+            ErrorCode("interval_too_short", InvalidInput, "an interval under 60 seconds"),
+            ErrorCode("invalid_cron", InvalidInput, "not a 5-field cron expression"),
             # 422 that no JSON Schema can say: they depend on two fields, on a file's
             # content or on stored state (a dataset's columns, a model's features).
             ErrorCode("binary_file", InvalidFile, "the file holds binary data, not text"),
@@ -357,6 +368,12 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("ragged_rows", InvalidFile, "rows with more fields than the header"),
             ErrorCode("invalid_xlsx", InvalidFile, "not an .xlsx workbook"),
             ErrorCode("invalid_parquet", InvalidFile, "not a Parquet file"),
+            ErrorCode("invalid_json", InvalidFile, "not JSON Lines or a JSON array of objects"),
+            ErrorCode("unterminated_quote", InvalidFile, "a quoted field is never closed"),
+            ErrorCode("duplicate_columns", InvalidFile, "two columns have the same name"),
+            ErrorCode(
+                "type_override_failed", InvalidInput, "a column cannot be read as its --type"
+            ),
             ErrorCode("unknown_column", InvalidInput, "a column the dataset does not have"),
             ErrorCode("missing_column", InvalidInput, "the dataset lacks a column the model needs"),
             ErrorCode("missing_role", InvalidInput, "no column has the role the step needs"),

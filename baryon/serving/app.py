@@ -266,7 +266,9 @@ def create_app(
     app.state.baryon = None if workspace is None else build_state(workspace)
     for router in (*ROUTERS, *routers):
         app.include_router(router)
-    app.openapi = functools.partial(openapi_document, app)  # type: ignore[method-assign]
+    app.openapi = functools.partial(  # type: ignore[method-assign]
+        openapi_document, app, schedule_kinds=kinds
+    )
     install_error_handlers(app)
     console = create_console(lambda: app.state.baryon)
     check_route_permissions(console)

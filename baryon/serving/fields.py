@@ -6,9 +6,9 @@ value that breaks the rule is refused with the type's **named** error, which the
 answers as the problem's ``code`` (422): a client sees ``invalid_time``, not a generic
 ``invalid_input``.
 
-* :data:`Integer` — a JSON integer as JSON Schema reads one: ``10`` and ``10.0`` are
-  the same number (the document's ``integer`` admits both), while ``10.5``, ``true``
-  and ``"10"`` are refused (``invalid_input``); never a boolean or a text.
+* :data:`Integer`, :data:`WholeNumber` — a JSON integer as JSON Schema reads one:
+  ``10`` and ``10.0`` are the same number (the document's ``integer`` admits both),
+  while ``10.5``, ``true`` and ``"10"`` are refused (``invalid_input``).
 * :data:`Timestamp` — the one accepted form of a time in a request (bodies and query
   parameters alike): an RFC 3339 date-time with a UTC offset (``2026-01-01T00:00:00Z``,
   ``2026-01-01T09:30:00+02:00``), read as UTC. A number (``0.5``, ``1767225600``), a
@@ -42,7 +42,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
-    Strict,
+    StrictInt,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
@@ -64,6 +64,7 @@ __all__ = [
     "OneOf",
     "Timestamp",
     "Unique",
+    "WholeNumber",
     "named",
 ]
 
@@ -197,11 +198,16 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
-#: A request integer: strict (a boolean or a text is refused, as is ``10.5``), except
-#: that a float with no fraction is its integer (``10.0`` is ``10``). JSON Schema's
+#: What makes an integer type take a whole float: ``10.0`` is ``10`` (JSON Schema's
 #: ``integer``, which the OpenAPI document states, admits ``10.0``; a client that
-#: writes whole numbers as floats (Python's ``json.dumps(10.0)``) is not refused.
-Integer = Annotated[int, BeforeValidator(_whole_number), Strict()]
+#: writes whole numbers as floats, as Python's ``json.dumps(10.0)`` does, is not
+#: refused). Put it after the type's bounds, so they stay in the JSON Schema:
+#: ``Annotated[StrictInt, Field(ge=1), WholeNumber]``.
+WholeNumber = BeforeValidator(_whole_number)
+#: A request integer: strict (a boolean, a text or ``10.5`` is refused), but a whole
+#: float is its integer (:data:`WholeNumber`). Bounds go on the field
+#: (``n: Integer = Field(ge=1)``) or before :data:`WholeNumber`.
+Integer = Annotated[StrictInt, WholeNumber]
 
 
 def _rfc3339(value: Any, parse: ValidatorFunctionWrapHandler) -> datetime:

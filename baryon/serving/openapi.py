@@ -24,7 +24,7 @@ and schema-driven fuzzers follow them; the links between a resource's path and i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -33,6 +33,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from baryon.core.errors import CODES
+from baryon.jobs.schedules import ScheduledKind
 from baryon.serving.errors import PROBLEM_MEDIA_TYPE
 from baryon.serving.schemas import Problem
 
@@ -186,13 +187,33 @@ def _document_idempotency(doc: dict[str, Any]) -> None:
                 )
 
 
-def openapi_document(app: FastAPI) -> dict[str, Any]:
+def _document_schedule_kinds(doc: dict[str, Any], kinds: Mapping[str, ScheduledKind]) -> None:
+    """``POST /v1/schedules`` takes the app's schedulable kinds, each with its payload."""
+    request = doc["components"]["schemas"].get("ScheduleRequest")
+    if request is None:
+        return
+    request["properties"]["kind"]["enum"] = sorted(kinds)
+    by_kind = [
+        {
+            "properties": {"kind": {"const": name}, "payload": kind.payload_schema},
+            **({"required": ["payload"]} if kind.payload_schema.get("required") else {}),
+        }
+        for name, kind in sorted(kinds.items())
+    ]
+    request.setdefault("allOf", []).append({"oneOf": by_kind})
+
+
+def openapi_document(
+    app: FastAPI, *, schedule_kinds: Mapping[str, ScheduledKind] | None = None
+) -> dict[str, Any]:
     """Return ``app``'s OpenAPI document (built on first use, then cached on the app).
 
     FastAPI's document, plus the :class:`~baryon.serving.schemas.Problem` schema that
     every error response refers to, plus the 422 codes of ``Idempotency-Key``
     (``invalid_idempotency_key``, ``idempotency_key_reused``) on every operation that
-    takes the header, plus :data:`LINKS`.
+    takes the header, plus :data:`LINKS`, plus the app's schedulable kinds and their
+    payloads (``schedule_kinds``, :attr:`ScheduledKind.payload_schema
+    <baryon.jobs.schedules.ScheduledKind.payload_schema>`) on ``POST /v1/schedules``.
 
     Raises
     ------
@@ -212,6 +233,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
     _document_idempotency(doc)
+    _document_schedule_kinds(doc, schedule_kinds or {})
     _add_links(doc)
     app.openapi_schema = doc
     return doc

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from baryon.serving.fields import DatasetRef, Integer, named
+from baryon.serving.fields import DatasetRef, Integer, WholeNumber, named
 
 __all__ = ["SampleCounts", "SampleRequest", "SampleResponse", "SampledTaskOut"]
 
@@ -31,7 +31,10 @@ class SampleRequest(BaseModel):
         named("invalid_strategy", "use least_confidence, margin, entropy or random"),
     ] = "margin"
     n: Annotated[
-        Integer, Field(ge=1, le=1000), named("invalid_sample_size", "n is from 1 to 1000")
+        StrictInt,
+        Field(ge=1, le=1000),
+        WholeNumber,
+        named("invalid_sample_size", "n is from 1 to 1000"),
     ] = Field(default=50, description="Tasks to queue (1 to 1000).")
     diversity: StrictBool = Field(
         default=False, description="Cluster the candidates so the batch is not one question."
@@ -39,8 +42,9 @@ class SampleRequest(BaseModel):
     seed: Integer = Field(default=0, ge=0, le=2**32 - 1, description="Random seed.")
     max_rows: (
         Annotated[
-            Integer,
+            StrictInt,
             Field(ge=1, le=100_000),
+            WholeNumber,
             named("invalid_max_rows", "max_rows is from 1 to 100000"),
         ]
         | None

@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictFloat,
+    StrictInt,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -38,6 +39,7 @@ from baryon.serving.fields import (
     Integer,
     ModelName,
     OneOf,
+    WholeNumber,
     named,
 )
 
@@ -189,8 +191,9 @@ class PlanOut(_Out):
 
 #: Units per input of a metered route: a whole number from 1 to MAX_UNIT_WEIGHT.
 UnitWeight = Annotated[
-    Integer,
+    StrictInt,
     Field(ge=1, le=MAX_UNIT_WEIGHT),
+    WholeNumber,
     named("invalid_unit_weight", f"a unit weight is a whole number from 1 to {MAX_UNIT_WEIGHT}"),
 ]
 
@@ -228,15 +231,19 @@ class CreatePlanRequest(_Request):
     )
 
 
+#: A plan's limit (quota, rate) as ``PATCH`` takes it: a whole number >= 0.
+_Limit = Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER), WholeNumber]
+
+
 class UpdatePlanRequest(_Request):
     """``PATCH /v1/plans/{name}`` (operators): fields left out are kept. Limits apply at
     once; a price change is a new price version, in force from the next period."""
 
-    quota: Integer | None = Field(default=None, ge=0, le=MAX_SAFE_INTEGER)
-    rate_per_minute: Integer | None = Field(default=None, ge=0, le=MAX_SAFE_INTEGER)
+    quota: _Limit | None = None
+    rate_per_minute: _Limit | None = None
     features: list[str] | None = Field(default=None, max_length=32)
     unit_weights: dict[str, UnitWeight] | None = Field(default=None, max_length=32)
-    trial_days: Integer | None = Field(default=None, ge=0, le=366)
+    trial_days: Annotated[StrictInt, Field(ge=0, le=366), WholeNumber] | None = None
     monthly_price: str | None = Field(default=None, max_length=32)
     overage_price: str | None = Field(
         default=None, max_length=32, description="Sent as null: no overage price."
@@ -693,8 +700,8 @@ class EvaluateRequest(_Request):
     """``POST /v1/models/{name}/evaluate``: measure a version on a dataset version."""
 
     dataset: DatasetRef = Field(description="A dataset reference.")
-    version: Integer | None = Field(
-        default=None, ge=1, le=MAX_VERSION, description="Default: the champion."
+    version: Annotated[StrictInt, Field(ge=1, le=MAX_VERSION), WholeNumber] | None = Field(
+        default=None, description="Default: the champion."
     )
     split: Literal["test", "validation", "train"] = "test"
 
@@ -888,8 +895,9 @@ class SplitDatasetRequest(_Request):
         StrictFloat, Field(ge=0, lt=1), named("invalid_split_size", _SIZES)
     ] = Field(default=0.1, allow_inf_nan=False)
     seed: Annotated[
-        Integer,
+        StrictInt,
         Field(ge=0, le=MAX_SAFE_INTEGER),
+        WholeNumber,
         named("invalid_split", "seed is an integer >= 0"),
     ] = 42
     label: str | None = Field(default=None, max_length=200)
@@ -903,8 +911,9 @@ class SplitDatasetRequest(_Request):
     ) = Field(default=None, allow_inf_nan=False)
     last_n: (
         Annotated[
-            Integer,
+            StrictInt,
             Field(ge=1, le=MAX_SAFE_INTEGER),
+            WholeNumber,
             named("invalid_split", "last_n is a positive integer"),
         ]
         | None
@@ -934,13 +943,15 @@ class RunRequest(_Request):
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
     seed: Annotated[
-        Integer,
+        StrictInt,
         Field(ge=0, le=MAX_SAFE_INTEGER),
+        WholeNumber,
         named("invalid_seed", "seed is an integer >= 0"),
     ] = Field(default=42, description="Random seed (>= 0).")
     cv_folds: Annotated[
-        Integer,
+        StrictInt,
         Field(ge=0, le=MAX_SAFE_INTEGER, json_schema_extra={"not": {"const": 1}}),
+        WholeNumber,
         AfterValidator(_no_single_fold),
         named("invalid_cv_folds", "cv_folds is 0 (none) or >= 2"),
     ] = Field(

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictFloat,
+    StrictInt,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -25,9 +26,9 @@ from pydantic_core import PydanticCustomError
 from baryon.serving.fields import (
     MAX_SAFE_INTEGER,
     NON_BLANK,
-    Integer,
     NonBlank,
     Timestamp,
+    WholeNumber,
     named,
 )
 from baryon.solutions.recommender.tables import MAX_ID_CHARS
@@ -72,7 +73,7 @@ EventId = Annotated[
 ]
 
 #: A numeric user or item id (stored as its decimal text).
-EventNumber = Annotated[Integer, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
+EventNumber = Annotated[StrictInt, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER), WholeNumber]
 
 
 class _Request(BaseModel):

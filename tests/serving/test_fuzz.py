@@ -86,7 +86,12 @@ SEMANTIC_422: dict[str, frozenset[str]] = {
             "ragged_rows",
             "invalid_xlsx",
             "invalid_parquet",
+            "invalid_json",
+            "unterminated_quote",
+            "duplicate_columns",
+            "type_override_failed",
             "unknown_column",
+            "mask_pii_type",
         }
     ),
     "POST /v1/models/{name}/versions": frozenset(
@@ -112,6 +117,8 @@ SEMANTIC_422: dict[str, frozenset[str]] = {
     "POST /v1/events": frozenset({"unknown_item"}),
     "POST /v1/sentiment/items": frozenset({"published_in_future"}),
     "POST /v1/grants": frozenset({"self_grant"}),
+    # a cron's fields and an interval's length (at least 60 s, at most 366 days)
+    "POST /v1/schedules": frozenset({"interval_too_short", "invalid_interval", "invalid_cron"}),
     "POST /v1/labeling/queues": frozenset({"no_model_classes"}),  # the model's classes
     "POST /v1/labeling/queues/{name}/sample": frozenset({"missing_feature"}),  # its columns
 }

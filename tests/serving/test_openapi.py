@@ -224,3 +224,23 @@ def test_prediction_link_expression_reads_a_real_id(api: ClientFactory, tenants:
     assert client.get(f"/v1/predictions/{prediction_id}").status_code == 200
     feedback = client.post("/v1/feedback", json={"prediction_id": prediction_id, "label": 3.0})
     assert feedback.status_code == 201, feedback.text
+
+
+def test_numeric_bounds_are_json_schema_keywords(doc: dict[str, Any]) -> None:
+    # A bound after a validator came out as pydantic's "ge"/"le", which no JSON Schema
+    # reader knows: schemathesis sent {"overlap": 0} as valid and got a 422.
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            found.extend(f"{path}.{k}" for k in ("ge", "gt", "le", "lt") if k in node)
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}/{i}")
+
+    walk(doc, "")
+    assert not found
+    overlap = doc["components"]["schemas"]["UpdateQueueRequest"]["properties"]["overlap"]
+    assert overlap["anyOf"][0]["minimum"] == 1

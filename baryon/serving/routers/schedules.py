@@ -41,7 +41,12 @@ router = APIRouter(prefix="/v1/schedules", tags=["schedules"], responses=PROBLEM
 _SCHEDULE = Path(max_length=200, description="The schedule's id (sch_…) or name.")
 
 
-@router.post("", response_model=ScheduleOut, status_code=201, responses=problems("schedule_exists"))
+@router.post(
+    "",
+    response_model=ScheduleOut,
+    status_code=201,
+    responses=problems("schedule_exists", "interval_too_short", "invalid_interval", "invalid_cron"),
+)
 def post_schedule(
     body: ScheduleRequest,
     request: Request,
