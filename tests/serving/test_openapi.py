@@ -96,7 +96,7 @@ def test_named_codes_outside_the_shared_statuses_are_closed_lists(doc: dict[str,
         ),
         (
             "POST /v1/labeling/tasks/{task_id}/skip",
-            {"task_not_open", "already_annotated", "task_busy"},
+            {"task_not_open", "already_annotated", "already_skipped", "task_busy"},
         ),
         ("POST /v1/flywheel/{model}/cycles", {"cycle_in_progress", "no_champion"}),
     ],

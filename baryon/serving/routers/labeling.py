@@ -244,7 +244,7 @@ def post_annotation(
 @router.post(
     "/tasks/{task_id}/skip",
     response_model=SubmissionOut,
-    responses=problems("task_not_open", "already_annotated", "task_busy"),
+    responses=problems("task_not_open", "already_annotated", "already_skipped", "task_busy"),
 )
 def post_skip(
     body: SkipRequest,
