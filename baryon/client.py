@@ -92,7 +92,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -273,8 +273,10 @@ def error_from_response(response: httpx.Response) -> BaryonError:
 
 
 def _when(value: datetime | str | None, what: str) -> str | None:
-    """``value`` as an ISO 8601 text for the server: a ``datetime``, or a text that
-    already is one (``"2026-12-30T00:00:00Z"``); ``None`` stays ``None``.
+    """``value`` in the API's one time format, RFC 3339 with an offset.
+
+    ``value`` is a ``datetime`` or an ISO 8601 text (``"2026-12-30T00:00:00Z"``); a
+    naive one is UTC. ``None`` stays ``None``.
 
     Raises
     ------
@@ -283,19 +285,16 @@ def _when(value: datetime | str | None, what: str) -> str | None:
     """
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.isoformat()
+    when: datetime | None = value if isinstance(value, datetime) else None
     if isinstance(value, str):
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return value
-    raise InvalidInput(
-        f"{what} must be a datetime or an ISO 8601 text, got {value!r:.60}",
-        code="invalid_datetime",
-    )
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(value)
+    if when is None:
+        raise InvalidInput(
+            f"{what} must be a datetime or an ISO 8601 text, got {value!r:.60}",
+            code="invalid_datetime",
+        )
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).isoformat()
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -520,8 +519,8 @@ class Client:
             "action": action,
             "object_type": object_type,
             "object_id": object_id,
-            "since": None if since is None else since.isoformat(),
-            "until": None if until is None else until.isoformat(),
+            "since": _when(since, "since"),
+            "until": _when(until, "until"),
         }
         given = {k: v for k, v in params.items() if v is not None}
         return self._get("/v1/audit", list[AuditEventOut], limit=limit, **given)
@@ -536,7 +535,7 @@ class Client:
         return self._post("/v1/users", UserOut, {"email": email, "role": role})
 
     def disable_user(self, user_id: str) -> UserOut:
-        """Disable a user and revoke their keys.
+        """Disable a user and revoke their keys (a soft delete: ``status`` ``disabled``).
 
         Raises ``Conflict`` (code ``last_admin``) when the user holds the organization's
         last active owner or admin key.
@@ -762,7 +761,10 @@ class Client:
         end: datetime | str | None = None,
         group_by: str = "endpoint",
     ) -> UsageOut:
-        """The organization's usage in ``[start, end)`` (default: this billing period)."""
+        """The organization's usage in ``[start, end)`` (default: this billing period).
+
+        A naive ``datetime`` is UTC.
+        """
         return self._get(
             "/v1/usage",
             UsageOut,

@@ -138,6 +138,8 @@ def test_client_typed_methods_cover_the_flow(
         assert len(dev.predictions(model="adder")) == 2
         usage = dev.usage(group_by="day")
         assert usage.total.units == 2
+        naive = dev.usage(start=datetime(2026, 1, 1), end=datetime(2026, 2, 1))  # naive: UTC
+        assert (naive.start, naive.total.units) == (datetime(2026, 1, 1, tzinfo=UTC), 2)
     with Client("http://testserver", tenants.keys["acme:owner"], transport=transport) as c:
         assert c.revoke_key(key.id).status == "revoked"
         assert c.audit(limit=5)

@@ -30,17 +30,25 @@ Hierarchy::
 
 Subclasses may override ``code`` per instance (``InvalidInput("...", code="empty_file")``)
 so that fine-grained codes stay in the family that decides the HTTP status.
+
+:data:`CODES` is the catalogue of the fine-grained codes the HTTP API documents in its
+OpenAPI responses (:func:`baryon.serving.openapi.problems`): each code with the class
+that raises it (hence its HTTP status) and a public one-line summary.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 __all__ = [
+    "CODES",
     "BaryonError",
     "Conflict",
     "DatabaseCorrupt",
     "DatabaseError",
+    "ErrorCode",
     "Forbidden",
     "IntegrityError",
     "InvalidFile",
@@ -235,3 +243,200 @@ def http_status_for(error: BaseException) -> int:
     if isinstance(error, BaryonError):
         return error.http_status
     return 500
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One fine-grained error code of the catalogue.
+
+    Attributes
+    ----------
+    code : str
+        The stable code (``"user_exists"``).
+    error : type of BaryonError
+        The class raised with it; decides the HTTP status.
+    summary : str
+        When it happens, in one public line (shown in the OpenAPI document).
+    """
+
+    code: str
+    error: type[BaryonError]
+    summary: str
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status of this code (its class's)."""
+        return self.error.http_status
+
+
+#: The catalogue: code → :class:`ErrorCode` (read-only). A code raised by a route and
+#: documented in its OpenAPI responses is listed here once, with its class.
+CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
+    {
+        c.code: c
+        for c in (
+            # 409: the request conflicts with the state of the resources.
+            ErrorCode("user_exists", Conflict, "the email is already a user of the organization"),
+            ErrorCode("org_exists", Conflict, "an organization of that name exists"),
+            ErrorCode("plan_exists", Conflict, "a plan of that name exists"),
+            ErrorCode("last_admin", Conflict, "the organization's last active owner/admin key"),
+            ErrorCode("plan_archived", Conflict, "the plan is archived: no longer offered"),
+            ErrorCode(
+                "currency_mismatch", Conflict, "the plan's currency is not the current one's"
+            ),
+            ErrorCode("schedule_exists", Conflict, "a schedule of that name exists"),
+            ErrorCode("gate_refused", Conflict, "the version does not beat the champion"),
+            ErrorCode("no_previous_champion", Conflict, "no earlier champion to roll back to"),
+            ErrorCode("concurrent_change", Conflict, "another request moved the alias first"),
+            ErrorCode("register_contention", Conflict, "a concurrent registration won; retry"),
+            ErrorCode("task_mismatch", Conflict, "the model's task differs from the name's"),
+            ErrorCode("run_finished", Conflict, "the run already ended"),
+            ErrorCode("run_not_cancellable", Conflict, "the run is trained in the foreground"),
+            ErrorCode("feedback_exists", Conflict, "this prediction item has feedback already"),
+            ErrorCode("iteration_exists", Conflict, "an iteration of that name exists"),
+            ErrorCode("iteration_closed", Conflict, "the iteration is closed"),
+            ErrorCode("item_exists", Conflict, "the iteration has an item for that object"),
+            ErrorCode("queue_exists", Conflict, "a labeling queue of that name exists"),
+            ErrorCode("queue_changed", Conflict, "the queue changed while sampling; retry"),
+            ErrorCode("task_full", Conflict, "every annotation slot of the task is taken"),
+            ErrorCode("task_not_open", Conflict, "the task is done or awaits review"),
+            ErrorCode("already_annotated", Conflict, "you labeled this task already"),
+            ErrorCode("already_skipped", Conflict, "you skipped this task"),
+            ErrorCode("task_busy", Conflict, "another request holds the task; retry"),
+            ErrorCode("cycle_in_progress", Conflict, "a cycle of the model is queued or running"),
+            ErrorCode("no_champion", Conflict, "the model has no champion to retrain"),
+            # 415
+            ErrorCode("unsupported_media_type", UnsupportedMediaType, "the body is not multipart"),
+            # 503: the server cannot serve this now.
+            ErrorCode("model_not_ready", ModelNotReady, "no servable version (no champion)"),
+            ErrorCode("missing_dependency", MissingDependency, "an optional extra is missing"),
+            ErrorCode("not_ready", ModelNotReady, "a champion model cannot be loaded"),
+            # 422 of a rule the schema states (baryon.serving.fields.named).
+            ErrorCode("invalid_time", InvalidInput, "a time is not RFC 3339 with an offset"),
+            ErrorCode(
+                "invalid_idempotency_key",
+                InvalidInput,
+                "the Idempotency-Key is not 1 to 255 visible ASCII characters",
+            ),
+            ErrorCode("invalid_ref", InvalidInput, "not a reference (or id) of the right form"),
+            ErrorCode("invalid_name", InvalidInput, "not a dataset name"),
+            ErrorCode("invalid_role", InvalidInput, "not a column role"),
+            ErrorCode("invalid_type", InvalidInput, "not a column type"),
+            ErrorCode("invalid_model_name", InvalidInput, "not a model name"),
+            ErrorCode("empty_text", InvalidInput, "a text is empty or white space"),
+            ErrorCode("empty_batch", InvalidInput, "the batch is empty"),
+            ErrorCode("invalid_email", InvalidInput, "not an email address"),
+            ErrorCode("unknown_kind", InvalidInput, "not an estimator kind"),
+            ErrorCode("invalid_status", InvalidInput, "not a status of the listed objects"),
+            ErrorCode("invalid_run_ids", InvalidInput, "not 2 to 5 distinct run ids"),
+            ErrorCode("invalid_ticker", InvalidInput, "not a ticker (AAPL, BRK.B)"),
+            ErrorCode("unknown_window", InvalidInput, "not a window of the index"),
+            ErrorCode("invalid_split", InvalidInput, "not a split, or options it does not take"),
+            ErrorCode("invalid_format", InvalidInput, "not a file format of the route"),
+            ErrorCode("unknown_format", InvalidInput, "not a labeling file format"),
+            ErrorCode("invalid_classes", InvalidInput, "classes repeat"),
+            ErrorCode(
+                "invalid_input_fields", InvalidInput, "an input field name is not 1-100 characters"
+            ),
+            ErrorCode("invalid_max_rows", InvalidInput, "max_rows is not from 1 to 100000"),
+            ErrorCode("invalid_strategy", InvalidInput, "not a sampling strategy"),
+            ErrorCode("invalid_feedback", InvalidInput, "not exactly one of label or rating"),
+            ErrorCode("missing_value", InvalidInput, "a rate event without a value"),
+            ErrorCode("value_out_of_range", InvalidInput, "a rating outside 1 to 5"),
+            ErrorCode("value_not_allowed", InvalidInput, "a value on a view or click event"),
+            ErrorCode(
+                "invalid_option", InvalidInput, "an option is malformed, or two exclude each other"
+            ),
+            ErrorCode("no_steps", InvalidInput, "neither cleaning steps nor a recipe"),
+            ErrorCode("unknown_step", InvalidInput, "not a cleaning step"),
+            ErrorCode("invalid_permission", InvalidInput, "a dataset granted other than read"),
+            ErrorCode(
+                "invalid_duration", InvalidInput, "not a duration such as 30d, up to 100 years"
+            ),
+            ErrorCode("invalid_iteration_name", InvalidInput, "not an iteration name"),
+            ErrorCode("unknown_label", InvalidInput, "not one of the queue's classes"),
+            ErrorCode("invalid_sample_size", InvalidInput, "n is not from 1 to 1000"),
+            ErrorCode(
+                "invalid_interval", InvalidInput, "not an interval such as 15m, or over 366 d"
+            ),
+            ErrorCode("invalid_schedule_name", InvalidInput, "not a schedule name"),
+            ErrorCode("invalid_description", InvalidInput, "a description with control characters"),
+            ErrorCode("unknown_schedule_kind", InvalidInput, "not a kind the server schedules"),
+            ErrorCode("invalid_schedule", InvalidInput, "not exactly one of every and cron"),
+            ErrorCode("invalid_job_payload", InvalidInput, "a payload the job kind does not take"),
+            ErrorCode("invalid_min_delta", InvalidInput, "min_delta is not a number >= 0"),
+            ErrorCode("interval_too_short", InvalidInput, "an interval under 60 seconds"),
+            ErrorCode("invalid_cron", InvalidInput, "not a 5-field cron expression"),
+            # 422 that no JSON Schema can say: they depend on two fields, on a file's
+            # content or on stored state (a dataset's columns, a model's features).
+            ErrorCode("binary_file", InvalidFile, "the file holds binary data, not text"),
+            ErrorCode("encoding_error", InvalidFile, "the file is not in its encoding"),
+            ErrorCode("unknown_encoding", InvalidInput, "not an encoding Python knows"),
+            ErrorCode("invalid_mask_pii", InvalidInput, "a column to mask is empty, or also typed"),
+            ErrorCode("mask_pii_type", InvalidInput, "a column to mask cannot be read as text"),
+            ErrorCode("empty_file", InvalidInput, "the file is empty"),
+            ErrorCode("header_only", InvalidFile, "the file has a header and no rows"),
+            ErrorCode("ragged_rows", InvalidFile, "rows with more fields than the header"),
+            ErrorCode("invalid_xlsx", InvalidFile, "not an .xlsx workbook"),
+            ErrorCode("invalid_parquet", InvalidFile, "not a Parquet file"),
+            ErrorCode("invalid_json", InvalidFile, "not JSON Lines or a JSON array of objects"),
+            ErrorCode("unterminated_quote", InvalidFile, "a quoted field is never closed"),
+            ErrorCode("duplicate_columns", InvalidFile, "two columns have the same name"),
+            ErrorCode(
+                "type_override_failed", InvalidInput, "a column cannot be read as its --type"
+            ),
+            ErrorCode("unknown_column", InvalidInput, "a column the dataset does not have"),
+            ErrorCode("missing_column", InvalidInput, "the dataset lacks a column the model needs"),
+            ErrorCode("missing_role", InvalidInput, "no column has the role the step needs"),
+            ErrorCode("too_few_rows", InvalidInput, "too few rows for this"),
+            ErrorCode("no_split", InvalidInput, "the dataset version has no split"),
+            ErrorCode("invalid_split_size", InvalidInput, "split sizes that do not fit the rows"),
+            ErrorCode("invalid_recipe", InvalidFile, "the recipe is not a list of steps"),
+            ErrorCode("invalid_step_args", InvalidInput, "a cleaning step's arguments are wrong"),
+            ErrorCode("invalid_model_file", InvalidInput, "not a skops file"),
+            ErrorCode("untrusted_model", InvalidInput, "the model file holds untrusted types"),
+            ErrorCode("invalid_inputs", InvalidInput, "inputs of the wrong shape for the model"),
+            ErrorCode("missing_feature", InvalidInput, "the dataset lacks a feature of the model"),
+            ErrorCode(
+                "invalid_features",
+                InvalidInput,
+                "a row's features break the model's input contract (type, null, extra, missing)",
+            ),
+            ErrorCode("malformed_import", InvalidInput, "the file is not in its format"),
+            ErrorCode("empty_import", InvalidInput, "the file is empty"),
+            ErrorCode("import_rejected", InvalidInput, "tasks of the file do not fit the queue"),
+            ErrorCode("unknown_item", InvalidInput, "not a wine of the catalogue"),
+            ErrorCode("published_in_future", InvalidInput, "an item published after now"),
+            ErrorCode("self_grant", InvalidInput, "an organization granting itself"),
+            ErrorCode("invalid_event", InvalidInput, "an event's id is empty or too long"),
+            ErrorCode("invalid_delimiter", InvalidInput, "not a delimiter"),
+            ErrorCode("invalid_unit_weight", InvalidInput, "a unit weight outside 1 to 1000000"),
+            ErrorCode("invalid_title", InvalidInput, "a title that is blank, long or has controls"),
+            ErrorCode(
+                "invalid_owner", InvalidInput, "an owner that is blank, long or has controls"
+            ),
+            ErrorCode("unexpected_ref", InvalidInput, "a task item with a ref"),
+            ErrorCode("missing_title", InvalidInput, "a task item without a title"),
+            ErrorCode("missing_ref", InvalidInput, "a linked item without a ref"),
+            ErrorCode("empty_update", InvalidInput, "an update that changes nothing"),
+            ErrorCode("invalid_item_state", InvalidInput, "not a Kanban state"),
+            ErrorCode("unknown_goal_model", InvalidInput, "a goal's model the organization lacks"),
+            ErrorCode("unknown_goal_metric", InvalidInput, "a goal's metric its model's runs lack"),
+            ErrorCode("duplicate_goal", InvalidInput, "the same goal twice"),
+            ErrorCode(
+                "no_model_classes", InvalidInput, "a queue without classes for a non-classifier"
+            ),
+            ErrorCode("invalid_seed", InvalidInput, "a seed that is not an integer >= 0"),
+            ErrorCode("invalid_cv_folds", InvalidInput, "folds that are 1, or for a recommender"),
+            ErrorCode("invalid_param", InvalidInput, "a parameter the kind does not take"),
+            ErrorCode("invalid_params", InvalidInput, "parameters that are not JSON values"),
+            ErrorCode("invalid_range", InvalidInput, "start is not before end"),
+            ErrorCode("invalid_time_box", InvalidInput, "starts_at is not before ends_at"),
+            ErrorCode(
+                "idempotency_key_reused",
+                InvalidInput,
+                "the Idempotency-Key was used for a different request",
+            ),
+        )
+    }
+)

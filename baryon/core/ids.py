@@ -20,7 +20,7 @@ import secrets
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput
 
-__all__ = ["KINDS", "canonical_int", "is_id", "new_id"]
+__all__ = ["ID_BODY", "KINDS", "canonical_int", "is_id", "new_id"]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base 32, lower case
 
@@ -35,7 +35,9 @@ KINDS = frozenset(
     }
 )  # fmt: skip
 
-_ID_RE = re.compile(r"[a-z]+_[0-9a-hjkmnp-tv-z]{26}")
+#: What follows ``KIND_`` in an id: 26 characters of Crockford's base 32, lower case.
+ID_BODY = "[0-9a-hjkmnp-tv-z]{26}"
+_ID_RE = re.compile(f"[a-z]+_{ID_BODY}")
 _CANONICAL_INT_RE = re.compile(r"0|-?[1-9][0-9]{0,18}")
 
 

@@ -41,10 +41,12 @@ __all__ = [
     "MODEL_ALIASES",
     "NAME_PATTERN",
     "ORG_NAME_PATTERN",
+    "WHITE_SPACE",
     "Kind",
     "Ref",
     "check_name",
     "parse_ref",
+    "ref_pattern",
 ]
 
 #: What a reference names.
@@ -237,6 +239,35 @@ def parse_ref(text: object, *, kind: Kind) -> Ref:
             raise _bad(text, kind, f"unknown {kind} alias {_short(alias)}; {_aliases(kind)}")
         return Ref(name, alias=alias, owner=owner)
     return Ref(name, owner=owner)
+
+
+#: Python's white space (``str.isspace``, what ``str.strip`` removes) as the body of a
+#: character class that ECMA-262 (JSON Schema), Python and pydantic's Rust engine all
+#: read the same way (ECMA's ``\\s`` differs: it has U+FEFF, not U+001C-U+001F).
+WHITE_SPACE = (
+    "\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+#: A version number from 1 to MAX_VERSION (2147483647), leading zeros allowed.
+_VERSION_PATTERN = (
+    "0*(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}"
+    "|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}"
+    "|21474836[0-3][0-9]|214748364[0-7])"
+)
+
+
+def ref_pattern(kind: Kind) -> str:
+    """Return the anchored regular expression of what :func:`parse_ref` accepts.
+
+    For JSON Schema's ``pattern`` (ECMA-262), read the same way by Python and by
+    pydantic's Rust engine: ``[ORG/]NAME[:VERSION|@ALIAS]`` with optional white space
+    around it, the version a whole number from 1 to :data:`MAX_VERSION`.
+    """
+    aliases = "|".join(re.escape(a) for a in ALIASES[kind])
+    return (
+        f"^[{WHITE_SPACE}]*(?:{ORG_NAME_PATTERN}/)?{NAME_PATTERN}"
+        f"(?::{_VERSION_PATTERN}|@(?:{aliases}))?[{WHITE_SPACE}]*$"
+    )
 
 
 def _version(text: str, kind: Kind, raw: str) -> int:

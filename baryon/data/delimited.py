@@ -303,7 +303,7 @@ def detect_dialect(
     if encoding is not None:
         try:
             encoding = codecs.lookup(encoding).name
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a NUL or a lone surrogate in the name
             raise InvalidInput(f"unknown encoding {encoding!r}", code="unknown_encoding") from None
     else:
         encoding = detect_encoding(head, at_eof=at_eof)

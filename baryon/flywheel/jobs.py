@@ -232,6 +232,7 @@ def flywheel_job(ctx: JobContext, *, progress: Progress | None = None) -> dict[s
     if (
         not isinstance(cycle_id, str)
         or not isinstance(model, str)
+        or isinstance(min_delta, bool)
         or not isinstance(min_delta, int | float)
     ):
         raise InvalidInput(

@@ -23,7 +23,7 @@ Its default name is ``flywheel-MODEL``: one schedule per model unless named.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from baryon.core.errors import InvalidInput
 from baryon.flywheel.cycle import check_min_delta
@@ -44,6 +44,16 @@ _FIELDS = frozenset({"model", "min_delta"})
 
 class FlywheelSchedule(ScheduledKind):
     """Schedules of the ``flywheel`` kind: one cycle of a model per due time."""
+
+    payload_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["model"],
+        "additionalProperties": False,
+        "properties": {
+            "model": {"type": "string", "minLength": 1, "maxLength": 200},
+            "min_delta": {"type": "number", "minimum": 0},
+        },
+    }
 
     def __init__(self) -> None:
         super().__init__(FLYWHEEL)

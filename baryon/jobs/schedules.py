@@ -38,7 +38,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +48,7 @@ from baryon.core.audit import record_audit
 from baryon.core.clock import Clock
 from baryon.core.errors import Conflict, InvalidInput, NotFound
 from baryon.core.ids import new_id
+from baryon.core.refs import WHITE_SPACE
 from baryon.jobs.queue import Job, JobQueue, check_payload
 from baryon.jobs.tables import JobScheduleRow
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from baryon.workspace import Workspace
 
 __all__ = [
+    "EVERY_PATTERN",
     "MAX_INTERVAL_SECONDS",
     "MIN_INTERVAL_SECONDS",
     "Schedule",
@@ -83,7 +85,10 @@ MAX_INTERVAL_SECONDS = 366 * 86400
 MAX_DESCRIPTION_CHARS = 500
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_EVERY_RE = re.compile(r"^\s*(\d{1,9})\s*([smhd])\s*$")
+#: An interval's form: ASCII digits and a unit, white space as ``str.strip`` reads it
+#: around them (the API's request schema states this pattern).
+EVERY_PATTERN = f"^[{WHITE_SPACE}]*([0-9]{{1,9}})[{WHITE_SPACE}]*([smhd])[{WHITE_SPACE}]*$"
+_EVERY_RE = re.compile(EVERY_PATTERN)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 #: Due times counted at most when a schedule comes back from a long downtime.
@@ -234,6 +239,9 @@ class ScheduledKind:
         Attempts of each job it enqueues (see :meth:`JobQueue.enqueue
         <baryon.jobs.queue.JobQueue.enqueue>`).
     """
+
+    #: The JSON Schema of the payload :meth:`check` takes (the API documents it).
+    payload_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     def __init__(self, kind: str, *, max_attempts: int = 3) -> None:
         self.kind = kind

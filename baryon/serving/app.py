@@ -23,6 +23,7 @@ declares no permission (see
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -54,6 +55,7 @@ from baryon.serving.console import STREAMED as CONSOLE_STREAMED
 from baryon.serving.deps import AppState
 from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
+from baryon.serving.openapi import openapi_document
 from baryon.serving.routers import ROUTERS, STREAMED, models
 from baryon.workspace import Workspace
 
@@ -247,6 +249,9 @@ def create_app(
     app.state.baryon = None if workspace is None else build_state(workspace)
     for router in (*ROUTERS, *routers):
         app.include_router(router)
+    app.openapi = functools.partial(  # type: ignore[method-assign]
+        openapi_document, app, schedule_kinds=kinds
+    )
     install_error_handlers(app)
     console = create_console(lambda: app.state.baryon)
     check_route_permissions(console)

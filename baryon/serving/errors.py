@@ -16,26 +16,35 @@ Status codes: :class:`~baryon.core.errors.BaryonError` subclasses decide their o
 ``NotFound`` 404, ``InvalidInput`` 422, ``PayloadTooLarge`` 413, ``RateLimited`` and
 ``QuotaExceeded`` 429 with ``Retry-After``, ``ModelNotReady`` 503). A body that is
 not JSON is 400 ``malformed_json``; a JSON body of the wrong shape is 422
-``invalid_input``.
+``invalid_input``, or the named code when every error is the same named rule
+(``invalid_time`` for a badly written time, see :mod:`baryon.serving.fields`). A 405
+carries ``Allow`` listing every method the path has, across all the routes that share
+it (Starlette lists only the first matching route's).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import re
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, compile_path
 
-from baryon.core.errors import BaryonError, QuotaExceeded, RateLimited
+from baryon.core.errors import CODES, BaryonError, QuotaExceeded, RateLimited
 from baryon.core.jsonvalues import dumps
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
+    "allowed_methods",
     "install_error_handlers",
     "problem_body",
     "problem_for_error",
@@ -141,14 +150,49 @@ async def _on_baryon_error(request: Request, exc: Exception) -> Response:
     return problem_for_error(exc)
 
 
+def _is_named(error_type: str) -> bool:
+    """A schema error with a code of its own (:func:`baryon.serving.fields.named`): a
+    422 code of the catalogue, such as ``invalid_time``."""
+    entry = CODES.get(error_type)
+    return entry is not None and entry.http_status == 422
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _clean_validation_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
         return problem_response(400, "malformed_json", "the request body is not valid JSON")
+    kinds = {e["type"] for e in errors}
+    if len(kinds) == 1 and _is_named(named := kinds.pop()):
+        where = ".".join(errors[0]["loc"])
+        detail = f"{where}: {errors[0]['msg']}"
+        return problem_response(422, named, detail, extra={"errors": errors})
     return problem_response(
         422, "invalid_input", "the request does not match the API schema", extra={"errors": errors}
     )
+
+
+def allowed_methods(routes: Sequence[BaseRoute], path: str) -> list[str]:
+    """Return every method ``path`` answers to, sorted (the ``Allow`` of a 405).
+
+    Parameters
+    ----------
+    routes : sequence of BaseRoute
+        The app's routes (``app.routes``; included routers are walked).
+    path : str
+        The request's path, e.g. ``/v1/keys/key_123``.
+    """
+    methods: set[str] = set()
+    for context in iter_route_contexts(routes):
+        template = context.path
+        if template and context.methods and _path_regex(template).match(path):
+            methods.update(context.methods)
+    return sorted(methods)
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_regex(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
@@ -156,9 +200,14 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     code = _STATUS_CODES.get(status, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else _title(status)
+    headers = dict(getattr(exc, "headers", None) or {})
     if status == 404 and detail == "Not Found":
         detail = "no such route"
-    return problem_response(status, code, detail, headers=getattr(exc, "headers", None))
+    if status == 405:
+        allow = allowed_methods(request.app.routes, request.url.path)
+        headers["Allow"] = ", ".join(allow)
+        detail = f"{request.method} is not allowed here; use {' or '.join(allow)}"
+    return problem_response(status, code, detail, headers=headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

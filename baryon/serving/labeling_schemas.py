@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
 
-from baryon.core.refs import NAME_PATTERN
+from baryon.core.refs import NAME_PATTERN, WHITE_SPACE
 from baryon.labeling.limits import (
     MAX_CLASSES,
     MAX_INSTRUCTIONS_CHARS,
@@ -22,6 +23,7 @@ from baryon.labeling.limits import (
     MAX_SECONDS,
     MAX_SKIP_REASON_CHARS,
 )
+from baryon.serving.fields import Unique, WholeNumber, named
 
 __all__ = [
     "AnnotationOut",
@@ -40,9 +42,18 @@ __all__ = [
 
 _NAME = f"^{NAME_PATTERN}$"
 Label = Annotated[str, Field(min_length=1, max_length=MAX_LABEL_CHARS)]
+#: A class of a queue: non-blank, no white space around it.
+ClassName = Annotated[
+    str,
+    Field(
+        max_length=MAX_LABEL_CHARS,
+        pattern=f"^[^{WHITE_SPACE}](?:[\\s\\S]*[^{WHITE_SPACE}])?$",
+    ),
+    named("invalid_classes", "each class is non-blank, without white space around it"),
+]
 Seconds = Annotated[StrictFloat, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 Agreement = Annotated[StrictFloat, Field(ge=0, le=1, allow_inf_nan=False)]
-Overlap = Annotated[StrictInt, Field(ge=1, le=MAX_OVERLAP)]
+Overlap = Annotated[StrictInt, Field(ge=1, le=MAX_OVERLAP), WholeNumber]
 
 
 class _Request(BaseModel):
@@ -59,7 +70,7 @@ class CreateQueueRequest(_Request):
         pattern=_NAME,
         description="A registered model you own or that is shared with you.",
     )
-    classes: list[Label] | None = Field(
+    classes: Annotated[list[ClassName], Unique("invalid_classes", "classes")] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_CLASSES,
@@ -75,14 +86,34 @@ class CreateQueueRequest(_Request):
     instructions: str | None = Field(default=None, max_length=MAX_INSTRUCTIONS_CHARS)
 
 
+_UPDATABLE = ("overlap", "min_agreement", "instructions")
+
+
 class UpdateQueueRequest(_Request):
-    """``PATCH /v1/labeling/queues/{name}``: fields left out stay as they are."""
+    """``PATCH /v1/labeling/queues/{name}``: fields left out (or null) stay as they are;
+    at least one is given and not null (``empty_update``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in _UPDATABLE
+            ]
+        },
+    )
 
     overlap: Overlap | None = None
     min_agreement: Agreement | None = None
     instructions: str | None = Field(
         default=None, max_length=MAX_INSTRUCTIONS_CHARS, description="Empty clears them."
     )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateQueueRequest:
+        if all(getattr(self, name) is None for name in _UPDATABLE):
+            raise PydanticCustomError("empty_update", "give overlap, min_agreement or instructions")
+        return self
 
 
 class SubmitLabelRequest(_Request):

@@ -3,16 +3,19 @@
 ``POST /v1/labeling/queues/{name}/sample`` (:mod:`baryon.serving.routers.labeling_sample`).
 Kept apart from :mod:`baryon.serving.schemas` like the solution bodies; imports only
 pydantic, so :mod:`baryon.client` types its answers with it. Requests
-refuse unknown fields. The strategy and ``n`` are checked by the domain
-(:func:`baryon.labeling.sampling.check_request`), so a bad one gets its own code
-(``invalid_strategy``, ``invalid_sample_size``) instead of a schema error.
+refuse unknown fields. The strategy, ``n`` and ``max_rows`` rules are in the schema
+with the domain's codes (``invalid_strategy``, ``invalid_sample_size``,
+``invalid_max_rows``; :func:`baryon.labeling.sampling.check_request` holds the same
+rules for other callers, and a test pins them equal).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from baryon.serving.fields import DatasetRef, Integer, WholeNumber, named
 
 __all__ = ["SampleCounts", "SampleRequest", "SampleResponse", "SampledTaskOut"]
 
@@ -22,22 +25,30 @@ class SampleRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dataset: str = Field(
-        min_length=1, max_length=300, description="Dataset reference (NAME: its latest version)."
-    )
-    strategy: str = Field(
-        default="margin",
-        max_length=64,
-        description="least_confidence, margin, entropy or random.",
-    )
-    n: StrictInt = Field(default=50, description="Tasks to queue (1 to 1000).")
+    dataset: DatasetRef = Field(description="Dataset reference (NAME: its latest version).")
+    strategy: Annotated[
+        Literal["least_confidence", "margin", "entropy", "random"],
+        named("invalid_strategy", "use least_confidence, margin, entropy or random"),
+    ] = "margin"
+    n: Annotated[
+        StrictInt,
+        Field(ge=1, le=1000),
+        WholeNumber,
+        named("invalid_sample_size", "n is from 1 to 1000"),
+    ] = Field(default=50, description="Tasks to queue (1 to 1000).")
     diversity: StrictBool = Field(
         default=False, description="Cluster the candidates so the batch is not one question."
     )
-    seed: StrictInt = Field(default=0, ge=0, le=2**32 - 1, description="Random seed.")
-    max_rows: StrictInt | None = Field(
-        default=None, description="Most rows scored (1 to 100000; default 10000)."
-    )
+    seed: Integer = Field(default=0, ge=0, le=2**32 - 1, description="Random seed.")
+    max_rows: (
+        Annotated[
+            StrictInt,
+            Field(ge=1, le=100_000),
+            WholeNumber,
+            named("invalid_max_rows", "max_rows is from 1 to 100000"),
+        ]
+        | None
+    ) = Field(default=None, description="Most rows scored (1 to 100000; default 10000).")
 
 
 class SampledTaskOut(BaseModel):

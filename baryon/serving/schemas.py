@@ -4,9 +4,13 @@ Requests refuse unknown fields (``extra="forbid"``) so a typo is a 422, not a
 silently ignored option. Money is a decimal **string** (``"49.00"``) both ways.
 Every number and flag of a request is strict: a boolean is never a number (``true`` is
 not ``1``), a string never a number or a flag (``"0.5"``, ``"yes"``), and an integer
-field refuses ``10.0``; limits (``quota``, ``rate_per_minute``) also refuse negative
-values. (Strict per field, not per model: FastAPI validates bodies in Python mode,
-where a model-wide strict mode would also refuse ISO 8601 dates.)
+field refuses ``10.5`` (``10.0`` is the integer 10, as JSON Schema's ``integer`` says:
+:data:`~baryon.serving.fields.Integer`); limits (``quota``, ``rate_per_minute``) also
+refuse negative values. (Strict per field, not per model: FastAPI validates bodies in
+Python mode, where a model-wide strict mode would also refuse ISO 8601 dates.)
+
+Field types with a rule of their own (times, names, non-blank texts) are shared with
+the other schema modules from :mod:`baryon.serving.fields`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from baryon.commerce.plans import MAX_UNIT_WEIGHT
+from baryon.core.refs import MAX_VERSION, WHITE_SPACE
+from baryon.ml.kinds import KINDS
+from baryon.serving.fields import (
+    MAX_SAFE_INTEGER,
+    DatasetRef,
+    Integer,
+    ModelName,
+    OneOf,
+    WholeNumber,
+    named,
+)
 
 __all__ = [
     "AliasMoveOut",
@@ -54,6 +81,7 @@ __all__ = [
     "PredictionOut",
     "PriceVersionOut",
     "Problem",
+    "ProblemError",
     "PromoteRequest",
     "ReadyOut",
     "RegisteredVersionOut",
@@ -69,6 +97,15 @@ __all__ = [
     "UserOut",
 ]
 
+#: An email address as :func:`baryon.tenancy.users.create_user` reads it (stripped).
+Email = Annotated[
+    str,
+    Field(
+        max_length=254,
+        pattern=f"^[{WHITE_SPACE}]*[^@{WHITE_SPACE}]{{1,64}}@[^@{WHITE_SPACE}]{{1,189}}[{WHITE_SPACE}]*$",
+    ),
+    named("invalid_email", "not an email address"),
+]
 RoleName = Literal["owner", "admin", "developer", "annotator", "viewer"]
 InputMode = Literal["full", "masked", "hashed", "none"]
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -83,16 +120,32 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class ProblemError(BaseModel):
+    """Where and what in a request that does not match the schema (never the input)."""
+
+    loc: list[str] = Field(description='Where: ["body", "inputs", "0"], ["query", "start"].')
+    msg: str
+    type: str = Field(description="What, e.g. missing, string_too_long, invalid_time.")
+
+
 class Problem(BaseModel):
     """An ``application/problem+json`` error (RFC 9457) with Baryon's stable ``code``."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    details: dict[str, Any] | None = None
-    errors: list[dict[str, Any]] | None = None
+    type: str = Field(
+        pattern=r"^urn:baryon:problem:[a-z0-9_]+$",
+        description="urn:baryon:problem:CODE",
+        examples=["urn:baryon:problem:user_exists"],
+    )
+    title: str = Field(description="The HTTP reason phrase.")
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(description="One human sentence; may change between releases.")
+    code: str = Field(pattern=r"^[a-z0-9_]+$", description="The stable code users script against.")
+    details: dict[str, Any] | None = Field(
+        default=None, description="Facts about the error (retry_after, limits, ...)."
+    )
+    errors: list[ProblemError] | None = Field(
+        default=None, description="Schema errors of the request (422 invalid_input)."
+    )
 
 
 # ------------------------------------------------------------------ operations
@@ -136,29 +189,41 @@ class PlanOut(_Out):
     archived_at: datetime | None = Field(description="When the plan stopped being offered.")
 
 
+#: Units per input of a metered route: a whole number from 1 to MAX_UNIT_WEIGHT.
+UnitWeight = Annotated[
+    StrictInt,
+    Field(ge=1, le=MAX_UNIT_WEIGHT),
+    WholeNumber,
+    named("invalid_unit_weight", f"a unit weight is a whole number from 1 to {MAX_UNIT_WEIGHT}"),
+]
+
+
 class CreatePlanRequest(_Request):
     """``POST /v1/plans`` (operators)."""
 
     name: str = Field(max_length=40)
-    quota: StrictInt = Field(
+    quota: Integer = Field(
         ge=0,
+        le=MAX_SAFE_INTEGER,
         description="Units per billing period, >= 1; 0 only with the overage feature "
         "(every unit billed as overage).",
     )
-    rate_per_minute: StrictInt = Field(ge=0, description="Requests per minute per API key.")
+    rate_per_minute: Integer = Field(
+        ge=0, le=MAX_SAFE_INTEGER, description="Requests per minute per API key."
+    )
     monthly_price: str = Field(default="0", max_length=32, description="Decimal string.")
     overage_price: str | None = Field(
         default=None, max_length=32, description="Decimal string, per unit beyond the quota."
     )
     features: list[str] = Field(default_factory=list, max_length=32)
-    unit_weights: dict[str, StrictInt] = Field(
+    unit_weights: dict[str, UnitWeight] = Field(
         default_factory=dict,
         max_length=32,
         description="Units per input by metered route template, e.g. "
         '{"/v1/sentiment/analyze": 2}; whole numbers >= 1 (a route not listed: 1).',
     )
     currency: str = Field(default="USD", max_length=8, description="ISO 4217 code.")
-    trial_days: StrictInt = Field(default=0, ge=0, le=366)
+    trial_days: Integer = Field(default=0, ge=0, le=366)
     route_prices: dict[str, str] = Field(
         default_factory=dict,
         max_length=32,
@@ -166,15 +231,19 @@ class CreatePlanRequest(_Request):
     )
 
 
+#: A plan's limit (quota, rate) as ``PATCH`` takes it: a whole number >= 0.
+_Limit = Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER), WholeNumber]
+
+
 class UpdatePlanRequest(_Request):
     """``PATCH /v1/plans/{name}`` (operators): fields left out are kept. Limits apply at
     once; a price change is a new price version, in force from the next period."""
 
-    quota: StrictInt | None = Field(default=None, ge=0)
-    rate_per_minute: StrictInt | None = Field(default=None, ge=0)
+    quota: _Limit | None = None
+    rate_per_minute: _Limit | None = None
     features: list[str] | None = Field(default=None, max_length=32)
-    unit_weights: dict[str, StrictInt] | None = Field(default=None, max_length=32)
-    trial_days: StrictInt | None = Field(default=None, ge=0, le=366)
+    unit_weights: dict[str, UnitWeight] | None = Field(default=None, max_length=32)
+    trial_days: Annotated[StrictInt, Field(ge=0, le=366), WholeNumber] | None = None
     monthly_price: str | None = Field(default=None, max_length=32)
     overage_price: str | None = Field(
         default=None, max_length=32, description="Sent as null: no overage price."
@@ -275,12 +344,15 @@ class MeOut(_Out):
 
 # ----------------------------------------------------------------- users, keys
 class UserOut(_Out):
-    """A user."""
+    """A user; ``status`` ``disabled`` once deleted (a soft delete: the record stays)."""
 
     id: str
     org_id: str
     email: str
     role: RoleName
+    status: Literal["active", "disabled"] = Field(
+        description="disabled after DELETE /v1/users/{user_id} (its keys are revoked)."
+    )
     created_at: datetime
     disabled_at: datetime | None
 
@@ -288,7 +360,7 @@ class UserOut(_Out):
 class CreateUserRequest(_Request):
     """``POST /v1/users``."""
 
-    email: str = Field(max_length=254)
+    email: Email
     role: RoleName
 
 
@@ -320,7 +392,17 @@ class CreateKeyRequest(_Request):
     role: RoleName
     name: str = Field(default="", max_length=100)
     user_id: str | None = Field(default=None, max_length=40)
-    expires_in: str | None = Field(default=None, max_length=16, examples=["30d"])
+    expires_in: (
+        Annotated[
+            str,
+            Field(
+                max_length=16,
+                pattern=f"^[{WHITE_SPACE}]*[0-9]+[{WHITE_SPACE}]*[smhdw][{WHITE_SPACE}]*$",
+            ),
+            named("invalid_duration", "a duration such as 30d, 12h, 90m, 2w (at most 100 years)"),
+        ]
+        | None
+    ) = Field(default=None, examples=["30d"])
 
 
 # ----------------------------------------------------------------------- usage
@@ -399,12 +481,28 @@ class PredictionOut(_Out):
 class FeedbackRequest(_Request):
     """``POST /v1/feedback``: exactly one of ``label`` or ``rating`` for item ``item``."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["label"], "properties": {"label": {"not": {"type": "null"}}}},
+                {"required": ["rating"], "properties": {"rating": {"not": {"type": "null"}}}},
+            ]
+        },
+    )
+
     prediction_id: str = Field(max_length=40)
-    item: StrictInt = Field(default=0, ge=0)
-    label: str | StrictInt | FiniteFloat | StrictBool | None = Field(
+    item: Integer = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
+    label: str | Integer | FiniteFloat | StrictBool | None = Field(
         default=None, description="The right class, or a regression's true value."
     )
     rating: FiniteFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_of_label_or_rating(self) -> FeedbackRequest:
+        if (self.label is None) == (self.rating is None):
+            raise PydanticCustomError("invalid_feedback", "give exactly one of label or rating")
+        return self
 
 
 class FeedbackOut(_Out):
@@ -447,7 +545,23 @@ class AuditEventOut(_Out):
 
 # --------------------------------------------------------------------- grants
 class GrantRequest(_Request):
-    """Share one of the caller's models or datasets with another organization."""
+    """Share one of the caller's models or datasets with another organization; a
+    dataset can be granted ``read`` only (``invalid_permission``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"properties": {"object_type": {"const": "model"}}},
+                {
+                    "properties": {
+                        "object_type": {"const": "dataset"},
+                        "permission": {"const": "read"},
+                    }
+                },
+            ]
+        },
+    )
 
     object_type: Literal["model", "dataset"]
     name: str = Field(min_length=1, max_length=100, description="The object's name.")
@@ -457,6 +571,12 @@ class GrantRequest(_Request):
         description="An organization name or id, or '*' for every organization.",
     )
     permission: Literal["read", "predict"]
+
+    @model_validator(mode="after")
+    def _dataset_read_only(self) -> GrantRequest:
+        if self.object_type == "dataset" and self.permission != "read":
+            raise PydanticCustomError("invalid_permission", "a dataset can be granted read only")
+        return self
 
 
 class GrantOut(_Out):
@@ -562,7 +682,7 @@ class ModelDetailOut(ModelOut):
 class PromoteRequest(_Request):
     """``POST /v1/models/{name}/promote``: make ``version`` champion through the gate."""
 
-    version: StrictInt = Field(ge=1)
+    version: Integer = Field(ge=1, le=MAX_VERSION)
     min_delta: StrictFloat = Field(
         default=0.0, ge=0.0, allow_inf_nan=False, description="Required gain of the metric."
     )
@@ -579,8 +699,10 @@ class RollbackRequest(_Request):
 class EvaluateRequest(_Request):
     """``POST /v1/models/{name}/evaluate``: measure a version on a dataset version."""
 
-    dataset: str = Field(min_length=1, max_length=200, description="A dataset reference.")
-    version: StrictInt | None = Field(default=None, ge=1, description="Default: the champion.")
+    dataset: DatasetRef = Field(description="A dataset reference.")
+    version: Annotated[StrictInt, Field(ge=1, le=MAX_VERSION), WholeNumber] | None = Field(
+        default=None, description="Default: the champion."
+    )
     split: Literal["test", "validation", "train"] = "test"
 
 
@@ -710,13 +832,46 @@ class CleanDatasetRequest(_Request):
 
     A step is ``"STEP[:ARGS]"`` (as ``baryon data clean --step``), ``{"step": NAME, ...}``
     or ``{NAME: {...}}``; ``recipe`` is the YAML text of a recipe file (a list of
-    steps, or ``steps:`` with a list).
+    steps, or ``steps:`` with a list). Both, or neither, is ``invalid_option``.
     """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["steps"],
+                    "properties": {
+                        "steps": {"type": "array", "minItems": 1},
+                        "recipe": {"type": "null"},
+                    },
+                },
+                {
+                    "required": ["recipe"],
+                    "properties": {
+                        "recipe": {"type": "string"},
+                        "steps": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]},
+                    },
+                },
+            ]
+        },
+    )
 
     steps: list[str | dict[str, Any]] | None = Field(
         default=None, max_length=100, examples=[["trim", "drop_duplicates", "mask_pii:text"]]
     )
     recipe: str | None = Field(default=None, max_length=65_536)
+
+    @model_validator(mode="after")
+    def _steps_or_recipe(self) -> CleanDatasetRequest:
+        if self.steps and self.recipe is not None:
+            raise PydanticCustomError("invalid_option", "give steps or a recipe, not both")
+        if not self.steps and self.recipe is None:
+            raise PydanticCustomError("no_steps", "give at least one step or a recipe")
+        return self
+
+
+_SIZES = "test_size is in (0, 1), validation_size in [0, 1), and their sum below 1"
 
 
 class SplitDatasetRequest(_Request):
@@ -727,18 +882,51 @@ class SplitDatasetRequest(_Request):
     ``fraction`` and ``last_n`` (per-user) override the columns and shares.
     """
 
-    strategy: str = Field(max_length=20, examples=["stratified"])
-    test_size: StrictFloat = Field(default=0.2, allow_inf_nan=False)
-    validation_size: StrictFloat = Field(default=0.1, allow_inf_nan=False)
-    seed: StrictInt = 42
+    strategy: Annotated[
+        str,
+        OneOf(
+            ("random", "stratified", "time", "per-user", "per_user"), "invalid_split", "strategy"
+        ),
+    ] = Field(examples=["stratified"])
+    test_size: Annotated[StrictFloat, Field(gt=0, lt=1), named("invalid_split_size", _SIZES)] = (
+        Field(default=0.2, allow_inf_nan=False)
+    )
+    validation_size: Annotated[
+        StrictFloat, Field(ge=0, lt=1), named("invalid_split_size", _SIZES)
+    ] = Field(default=0.1, allow_inf_nan=False)
+    seed: Annotated[
+        StrictInt,
+        Field(ge=0, le=MAX_SAFE_INTEGER),
+        WholeNumber,
+        named("invalid_split", "seed is an integer >= 0"),
+    ] = 42
     label: str | None = Field(default=None, max_length=200)
     time_column: str | None = Field(default=None, max_length=200)
     user_column: str | None = Field(default=None, max_length=200)
-    fraction: FiniteFloat | None = None
-    last_n: StrictInt | None = None
+    fraction: (
+        Annotated[
+            StrictFloat, Field(gt=0, lt=1), named("invalid_split_size", "fraction is in (0, 1)")
+        ]
+        | None
+    ) = Field(default=None, allow_inf_nan=False)
+    last_n: (
+        Annotated[
+            StrictInt,
+            Field(ge=1, le=MAX_SAFE_INTEGER),
+            WholeNumber,
+            named("invalid_split", "last_n is a positive integer"),
+        ]
+        | None
+    ) = None
 
 
 # ----------------------------------------------------------------------- runs
+def _no_single_fold(folds: int) -> int:
+    if folds == 1:
+        raise ValueError("one fold is no cross-validation")
+    return folds
+
+
 class RunRequest(_Request):
     """``POST /v1/runs``: train ``kind`` on a dataset version as a background job.
 
@@ -746,21 +934,33 @@ class RunRequest(_Request):
     dataset, bad seed or folds, invalid model name: 422/404, no run, no job).
     """
 
-    kind: str = Field(min_length=1, max_length=64, description="Estimator kind.")
-    dataset: str = Field(
-        min_length=1, max_length=300, description="Dataset reference (NAME: its latest version)."
+    kind: Annotated[str, OneOf(sorted(KINDS), "unknown_kind", "kind")] = Field(
+        description="Estimator kind."
     )
+    dataset: DatasetRef = Field(description="Dataset reference (NAME: its latest version).")
     target: str | None = Field(
         default=None, max_length=200, description="Target column (default: by role)."
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Estimator parameters.")
-    seed: StrictInt = Field(default=42, description="Random seed (>= 0).")
-    cv_folds: StrictInt = Field(
-        default=0, description="Cross-validation folds on the train split (0: none, else >= 2)."
+    seed: Annotated[
+        StrictInt,
+        Field(ge=0, le=MAX_SAFE_INTEGER),
+        WholeNumber,
+        named("invalid_seed", "seed is an integer >= 0"),
+    ] = Field(default=42, description="Random seed (>= 0).")
+    cv_folds: Annotated[
+        StrictInt,
+        Field(ge=0, le=MAX_SAFE_INTEGER, json_schema_extra={"not": {"const": 1}}),
+        WholeNumber,
+        AfterValidator(_no_single_fold),
+        named("invalid_cv_folds", "cv_folds is 0 (none) or >= 2"),
+    ] = Field(
+        default=0,
+        description="Cross-validation folds on the train split (0: none, else >= 2; not for "
+        "recommenders).",
     )
-    register_as: str | None = Field(
+    register_as: ModelName | None = Field(
         default=None,
-        max_length=100,
         alias="register",
         description="Register the model under this name.",
     )  # not ``register``: pydantic models have a ``register`` attribute (ABCMeta)

@@ -10,11 +10,29 @@ with them without loading the app. As there, requests refuse unknown fields
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from baryon.serving.fields import (
+    MAX_SAFE_INTEGER,
+    NON_BLANK,
+    NonBlank,
+    Timestamp,
+    WholeNumber,
+    named,
+)
+from baryon.solutions.recommender.tables import MAX_ID_CHARS
+from baryon.solutions.sentiment.tables import TICKER_PATTERN
 from baryon.solutions.support.tables import MAX_CONVERSATION_ID_CHARS
 
 __all__ = [
@@ -39,6 +57,25 @@ __all__ = [
 ]
 
 
+#: A ticker as the sentiment monitor stores it (``$aapl`` reads as ``AAPL``).
+Ticker = Annotated[
+    str,
+    Field(pattern=f"^\\$?{TICKER_PATTERN}$"),
+    named("invalid_ticker", "not a ticker: letters and digits, e.g. AAPL or BRK.B"),
+]
+
+
+#: A user or item id of an event: 1 to 200 characters, not all white space.
+EventId = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID_CHARS, pattern=NON_BLANK),
+    named("invalid_event", f"an id has 1 to {MAX_ID_CHARS} characters"),
+]
+
+#: A numeric user or item id (stored as its decimal text).
+EventNumber = Annotated[StrictInt, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER), WholeNumber]
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,7 +84,9 @@ class _Request(BaseModel):
 class SupportAnswerRequest(_Request):
     """``POST /v1/support/answer``: one customer message."""
 
-    text: str = Field(description="The customer's message (at most max_text_chars characters).")
+    text: NonBlank = Field(
+        description="The customer's message (at most max_text_chars characters)."
+    )
     conversation_id: str | None = Field(
         default=None,
         min_length=1,
@@ -88,7 +127,11 @@ class SupportAnswerResponse(BaseModel):
 class AnalyzeRequest(_Request):
     """``POST /v1/sentiment/analyze``: texts to score (at most ``max_batch_size``)."""
 
-    texts: list[str] = Field(description="Texts to score, one result each.")
+    texts: Annotated[
+        list[NonBlank],
+        Field(min_length=1),
+        named("empty_batch", "texts is empty: send at least one text", only=("too_short",)),
+    ] = Field(description="Texts to score, one result each.")
     request_id: str | None = Field(default=None, max_length=200)
 
 
@@ -116,10 +159,10 @@ class NewsItemIn(_Request):
     """One news item."""
 
     id: str = Field(min_length=1, max_length=200, description="The publisher's id.")
-    published_at: datetime = Field(description="ISO 8601 with a timezone.")
+    published_at: Timestamp = Field(description="RFC 3339 with an offset: 2026-01-01T09:30:00Z.")
     source: str = Field(default="", max_length=200)
-    text: str = Field(min_length=1)
-    tickers: list[str] = Field(
+    text: NonBlank
+    tickers: list[Ticker] = Field(
         default_factory=list, description="Symbols; default: the text's $TICKER tokens."
     )
 
@@ -127,7 +170,11 @@ class NewsItemIn(_Request):
 class ItemsRequest(_Request):
     """``POST /v1/sentiment/items``: news items to score and store."""
 
-    items: list[NewsItemIn]
+    items: Annotated[
+        list[NewsItemIn],
+        Field(min_length=1),
+        named("empty_batch", "items is empty: send at least one item", only=("too_short",)),
+    ]
 
 
 class ScoredItemOut(BaseModel):
@@ -237,12 +284,48 @@ class RecommendationsResponse(BaseModel):
 
 
 class EventRequest(_Request):
-    """``POST /v1/events``: one interaction."""
+    """``POST /v1/events``: one interaction; a ``rate`` has a ``value`` from 1 to 5, a
+    ``view`` or ``click`` none (``missing_value``, ``value_not_allowed``)."""
 
-    user_id: str | StrictInt = Field(description="Your user's id (X-Wines UserID for known users).")
-    item_id: str | StrictInt = Field(description="X-Wines WineID.")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["value"],
+                    "properties": {
+                        "type": {"const": "rate"},
+                        "value": {"type": "number", "minimum": 1, "maximum": 5},
+                    },
+                },
+                {
+                    "properties": {
+                        "type": {"enum": ["view", "click"]},
+                        "value": {"type": "null"},
+                    },
+                },
+            ]
+        },
+    )
+
+    user_id: EventId | EventNumber = Field(
+        description="Your user's id (X-Wines UserID for known users)."
+    )
+    item_id: EventId | EventNumber = Field(description="X-Wines WineID.")
     type: Literal["view", "click", "rate"]
-    value: StrictFloat | None = Field(default=None, description="Rating 1-5; only for type rate.")
+    value: StrictFloat | None = Field(
+        default=None, allow_inf_nan=False, description="Rating 1-5; only for type rate."
+    )
+
+    @model_validator(mode="after")
+    def _value_for_rate_only(self) -> EventRequest:
+        if self.type == "rate" and self.value is None:
+            raise PydanticCustomError("missing_value", "a rate event needs a value (1 to 5)")
+        if self.type == "rate" and not 1 <= self.value <= 5:  # type: ignore[operator]
+            raise PydanticCustomError("value_out_of_range", "value must be from 1 to 5")
+        if self.type != "rate" and self.value is not None:
+            raise PydanticCustomError("value_not_allowed", "only a rate event has a value")
+        return self
 
 
 class EventOut(BaseModel):

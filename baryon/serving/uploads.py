@@ -33,7 +33,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import anyio
 import anyio.to_thread
@@ -44,14 +44,8 @@ from starlette.requests import ClientDisconnect, Request
 from baryon.core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from baryon.core.scratch import open_scratch_dir
 
-if TYPE_CHECKING:
-    from baryon.data.versions import DatasetVersion
-    from baryon.workspace import Workspace
+__all__ = ["MAX_PARTS", "Upload", "receive_upload", "safe_filename"]
 
-__all__ = ["UPLOAD_FIELDS", "Upload", "ingest_upload", "receive_upload", "safe_filename"]
-
-#: The text fields of a dataset upload (besides the file): see :func:`ingest_upload`.
-UPLOAD_FIELDS = ("name", "format", "delimiter", "encoding", "role", "type", "mask_pii")
 #: Longest value of a text field, in bytes.
 MAX_FIELD_BYTES = 65_536
 #: Most parts (fields and the file) in one upload.
@@ -367,57 +361,3 @@ async def receive_upload(
         with anyio.CancelScope(shield=True):  # a cancelled request still cleans up
             await anyio.to_thread.run_sync(shutil.rmtree, workdir, True)
             os.close(marker)
-
-
-def ingest_upload(ws: Workspace, upload: Upload, *, actor: str) -> tuple[DatasetVersion, bool]:
-    """Store an uploaded file as a version of the dataset its ``name`` field names.
-
-    The one ingest path of ``POST /v1/datasets`` and the console's upload form:
-    ``name`` (required) and, optionally, ``format``, ``delimiter``, ``encoding`` and
-    the repeatable ``role`` / ``type`` (``COLUMN=VALUE``) and ``mask_pii`` (a column
-    whose personal data is masked before anything is stored) fields, as
-    :meth:`baryon.data.versions.DatasetStore.ingest` takes them (``baryon data
-    ingest``). An empty optional field counts as not given (an HTML form sends its
-    empty fields).
-
-    Parameters
-    ----------
-    ws : Workspace
-        The uploading organization's view.
-    upload : Upload
-    actor : str
-        Who uploads (audit).
-
-    Returns
-    -------
-    (DatasetVersion, bool)
-        The version, and whether it is new (the same bytes with the same options
-        give the existing version back).
-
-    Raises
-    ------
-    InvalidInput
-        ``missing_field``, ``invalid_name`` and every ingest error (``empty_file``,
-        ``header_only``, ``encoding_error``, ``ragged_rows``, ...).
-    """
-    from baryon.core.refs import check_name
-    from baryon.data.schema import parse_pairs
-
-    def optional(field: str) -> str | None:
-        value = upload.value(field)
-        return value if value else None  # a form's empty field: not given
-
-    name = check_name(str(upload.value("name", required=True)), kind="dataset")
-    before = set(ws.datasets.version_ids(name))
-    version = ws.datasets.ingest(
-        upload.path,
-        name=name,
-        format=optional("format"),
-        delimiter=optional("delimiter"),
-        encoding=optional("encoding"),
-        roles=parse_pairs(upload.values("role"), "role"),
-        types=parse_pairs(upload.values("type"), "type"),
-        mask_pii=[column for column in upload.values("mask_pii") if column] or None,
-        actor=actor,
-    )
-    return version, version.id not in before

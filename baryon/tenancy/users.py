@@ -32,6 +32,9 @@ _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
 class User:
     """A person in an organization.
 
+    A user is never deleted: :func:`disable_user` is a soft delete that keeps the
+    record (and the audit trail that names it) with ``status`` ``disabled``.
+
     Attributes
     ----------
     id, org_id, email, role : str
@@ -46,6 +49,11 @@ class User:
     created_at: datetime
     disabled_at: datetime | None
 
+    @property
+    def status(self) -> str:
+        """``"active"``, or ``"disabled"`` once :func:`disable_user` ran."""
+        return "active" if self.disabled_at is None else "disabled"
+
     @classmethod
     def from_row(cls, row: UserRow) -> User:
         """Build from a :class:`UserRow`."""
@@ -58,6 +66,7 @@ class User:
             "org_id": self.org_id,
             "email": self.email,
             "role": self.role,
+            "status": self.status,
             "created_at": self.created_at.isoformat(),
             "disabled_at": self.disabled_at.isoformat() if self.disabled_at else None,
         }
@@ -150,7 +159,10 @@ def disable_user(
     actor: str = "system",
     clock: Clock | None = None,
 ) -> User:
-    """Disable a user and revoke their keys (idempotent, audited).
+    """Disable a user and revoke their keys (idempotent, audited): a soft delete.
+
+    The user stays readable and listed with ``status`` ``disabled`` and
+    ``disabled_at``; their keys stay listed as ``revoked``.
 
     Parameters
     ----------

@@ -104,9 +104,13 @@ def test_detect_dialect_whitespace_only_is_empty_file() -> None:
     assert info.value.code == "empty_file"
 
 
-def test_detect_dialect_unknown_encoding_is_refused() -> None:
+@pytest.mark.parametrize(
+    "encoding",
+    ["klingon-8", "utf\x008", "\udcff"],  # a NUL or a lone surrogate: ValueError, was a 500
+)
+def test_detect_dialect_unknown_encoding_is_refused(encoding: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        detect_dialect(b"a,b\n", at_eof=True, encoding="klingon-8")
+        detect_dialect(b"a,b\n", at_eof=True, encoding=encoding)
     assert info.value.code == "unknown_encoding"
 
 

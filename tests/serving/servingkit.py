@@ -242,3 +242,20 @@ def fresh_home(migrated_db: Path, home: Path) -> None:
 
 ClientFactory = Callable[..., httpx.Client]
 """``api(secret)`` → an httpx client on the app sending that bearer key (fixture ``api``)."""
+
+
+@dataclass
+class ChainResolver(ModelResolver):
+    """``first``'s models by name, every other name from ``then`` (a real registry, say)."""
+
+    first: StaticResolver
+    then: ModelResolver
+
+    def resolve(
+        self, name: str, *, scope: Scope, version: int | None = None, alias: str = "champion"
+    ) -> ServedModel:
+        chosen = self.first if name in self.first.models else self.then
+        return chosen.resolve(name, scope=scope, version=version, alias=alias)
+
+    def readiness(self) -> dict[str, bool]:
+        return {**self.then.readiness(), **self.first.readiness()}

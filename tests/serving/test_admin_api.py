@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from servingkit import ClientFactory, Tenants
 
@@ -87,9 +89,46 @@ def test_users_create_list_get_disable(api: ClientFactory, tenants: Tenants) -> 
     assert admin.post("/v1/users", json={"email": "nope", "role": "viewer"}).status_code == 422
     assert user["id"] in {u["id"] for u in admin.get("/v1/users").json()}
     key = admin.post("/v1/keys", json={"role": "annotator", "user_id": user["id"]}).json()
+    assert user["status"] == "active"
     disabled = admin.delete(f"/v1/users/{user['id']}").json()
     assert disabled["disabled_at"] is not None
     assert api(key["secret"]).get("/v1/me").json()["code"] == "key_revoked"
+
+
+def test_delete_user_is_a_soft_delete_that_get_and_list_show(
+    api: ClientFactory, tenants: Tenants
+) -> None:
+    admin = api(tenants.keys["acme:admin"])
+    user = admin.post("/v1/users", json={"email": "gone@acme.test", "role": "viewer"}).json()
+    key = admin.post("/v1/keys", json={"role": "viewer", "user_id": user["id"]}).json()
+    deleted = admin.delete(f"/v1/users/{user['id']}")
+    assert deleted.status_code == 200
+    assert deleted.json()["status"] == "disabled"
+    shown = admin.get(f"/v1/users/{user['id']}")
+    assert shown.status_code == 200
+    assert shown.json()["status"] == "disabled"
+    assert datetime.fromisoformat(shown.json()["disabled_at"]) == datetime.fromisoformat(
+        deleted.json()["disabled_at"]
+    )
+    listed = {u["id"]: u["status"] for u in admin.get("/v1/users").json()}
+    assert listed[user["id"]] == "disabled"
+    assert admin.get(f"/v1/keys/{key['id']}").json()["status"] == "revoked"
+    again = admin.delete(f"/v1/users/{user['id']}")
+    assert again.json() == deleted.json()  # idempotent
+    assert (
+        admin.post("/v1/users", json={"email": "gone@acme.test", "role": "viewer"}).json()["code"]
+        == "user_exists"
+    )
+    other = api(tenants.keys["globex:admin"])
+    assert other.get(f"/v1/users/{user['id']}").status_code == 404
+    assert other.delete(f"/v1/users/{user['id']}").status_code == 404
+
+
+def test_delete_user_documents_the_soft_delete(api: ClientFactory) -> None:
+    operation = api().get("/openapi.json").json()["paths"]["/v1/users/{user_id}"]["delete"]
+    assert operation["x-soft-delete"] is True
+    assert "Soft delete" in operation["description"]
+    assert operation["summary"] == "Disable a user (soft delete)"
 
 
 def test_org_read_and_settings(api: ClientFactory, tenants: Tenants) -> None:
@@ -133,7 +172,7 @@ def test_operator_creates_plan_org_and_subscribes(api: ClientFactory, tenants: T
     [
         {"quota": -1},
         {"quota": 1.5},
-        {"quota": 10.0},
+        {"quota": True},
         {"quota": "10"},
         {"rate_per_minute": -3},
         {"monthly_price": "-1"},
@@ -147,6 +186,16 @@ def test_operator_plan_with_bad_limits_422(
     body = {"name": "team", "quota": 5, "rate_per_minute": 5, **changes}
     r = api(tenants.keys["ops:owner"]).post("/v1/plans", json=body)
     assert r.status_code == 422, r.text
+
+
+def test_operator_plan_whole_float_quota_is_that_integer(
+    api: ClientFactory, tenants: Tenants
+) -> None:
+    # JSON Schema's integer (the document's) admits 10.0: it is the integer 10
+    body = {"name": "whole", "quota": 10.0, "rate_per_minute": 5.0}
+    r = api(tenants.keys["ops:owner"]).post("/v1/plans", json=body)
+    assert r.status_code == 201, r.text
+    assert (r.json()["quota"], r.json()["rate_per_minute"]) == (10, 5)
 
 
 def test_operator_plan_with_unit_weights(api: ClientFactory, tenants: Tenants) -> None:
@@ -241,7 +290,7 @@ def test_usage_groups_and_period(
         tenants.key_ids["acme:admin"],
     }
     window = viewer.get(
-        "/v1/usage", params={"start": "2026-01-02T00:00:00", "end": "2026-01-03T00:00:00Z"}
+        "/v1/usage", params={"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}
     ).json()
     assert window["total"]["requests"] == 2
     globex = api(tenants.keys["globex:viewer"]).get("/v1/usage").json()

@@ -74,6 +74,41 @@ def test_unknown_route_and_method_are_problems(api: ClientFactory) -> None:
     wrong = api().delete("/healthz")
     assert wrong.status_code == 405
     assert wrong.json()["code"] == "method_not_allowed"
+    assert wrong.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        # Paths served by several routes (one per method): Starlette's own 405 named
+        # only the first route's method (`Allow: GET` on /v1/keys).
+        ("PUT", "/v1/keys", "GET, POST"),
+        ("OPTIONS", "/v1/keys", "GET, POST"),
+        ("PATCH", "/v1/keys/key_x", "DELETE, GET"),
+        ("PUT", "/v1/org", "GET, PATCH"),
+        ("DELETE", "/v1/runs", "GET, POST"),
+        ("PUT", "/v1/labeling/queues/q", "GET, PATCH"),
+    ],
+)
+def test_405_allow_lists_every_method_of_the_path(
+    api: ClientFactory, tenants: Tenants, method: str, path: str, allow: str
+) -> None:
+    r = api(tenants.keys["acme:admin"]).request(method, path)
+    assert r.status_code == 405
+    assert r.headers["allow"] == allow
+    assert r.json()["code"] == "method_not_allowed"
+
+
+def test_405_allow_matches_the_openapi_methods_of_every_path(
+    api: ClientFactory, tenants: Tenants
+) -> None:
+    doc = api().get("/openapi.json").json()
+    client = api(tenants.keys["acme:admin"])
+    for template, operations in doc["paths"].items():
+        path = template.replace("{", "x").replace("}", "")
+        r = client.request("TRACE", path)
+        assert r.status_code == 405, template
+        assert r.headers["allow"] == ", ".join(sorted(m.upper() for m in operations)), template
 
 
 def test_body_over_cap_413_before_anything_else(

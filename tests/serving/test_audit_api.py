@@ -41,7 +41,7 @@ def test_audit_filters_by_action_actor_object_and_time(
     assert seqs(actor=owner) == [keys[0]]
     assert seqs(object_type="organization", object_id=tenants.org_ids["acme"])[0] == every[0]["seq"]
     assert seqs(since="2026-01-01T01:30:00Z") == [every[0]["seq"]]
-    assert seqs(since="2026-01-01T00:30:00Z", until="2026-01-01T01:30:00") == [keys[0]]
+    assert seqs(since="2026-01-01T00:30:00Z", until="2026-01-01T01:30:00Z") == [keys[0]]
     assert len(seqs(limit="2")) == 2
 
 

@@ -100,6 +100,13 @@ def test_post_cycle_bad_input_named_errors_write_nothing(
         ("/v1/flywheel/no-such-model/cycles", {}, 404, "model_not_found"),
         (f"/v1/flywheel/{MODEL}/cycles", {"min_delta": -0.1}, 422, None),
         (f"/v1/flywheel/{MODEL}/cycles", {"unknown": 1}, 422, None),
+        # issue-13 QA 5: no string or boolean is a number (nor a number an id)
+        *(
+            (f"/v1/flywheel/{MODEL}/cycles", {"min_delta": bad}, 422, "invalid_input")
+            for bad in ("0.1", "0", True, False, None, [0.1])
+        ),
+        (f"/v1/flywheel/{MODEL}/cycles", {"iteration_id": 5}, 422, "invalid_input"),
+        (f"/v1/flywheel/{MODEL}/cycles", {"iteration_id": True}, 422, "invalid_input"),
     ]
     for path, body, status, code in cases:
         response = admin.post(path, json=body)

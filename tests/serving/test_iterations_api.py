@@ -100,14 +100,16 @@ def test_iteration_api_create_add_move_show_close(
         ({**BODY, "goals": [{**GOAL, "target": "0.94"}]}, "invalid_input"),
         ({**BODY, "goals": [{**GOAL, "op": "=="}]}, "invalid_input"),
         ({**BODY, "goals": [{**GOAL, "extra": 1}]}, "invalid_input"),
-        ({**BODY, "ends_at": "2026-01-15T00:00:00"}, "invalid_input"),  # no time zone
-        ({**BODY, "name": "x" * 101}, "invalid_input"),
+        ({**BODY, "ends_at": "2026-01-15T00:00:00"}, "invalid_time"),  # no time zone
+        ({**BODY, "ends_at": 1768435200}, "invalid_time"),  # epoch seconds
+        ({**BODY, "ends_at": "2026-01-15"}, "invalid_time"),
+        ({**BODY, "name": "x" * 101}, "invalid_iteration_name"),
         ({**BODY, "colour": "red"}, "invalid_input"),
         ({**BODY, "goals": [GOAL] * 21}, "invalid_input"),
         ({**BODY, "name": "sprint 1"}, "invalid_iteration_name"),
         ({**BODY, "ends_at": "2025-12-31T00:00:00Z"}, "invalid_time_box"),
-        ({**BODY, "ends_at": "9999-12-31T23:59:59-14:00"}, "invalid_datetime"),  # overflows
-        ({**BODY, "starts_at": "0001-01-01T00:00:00+14:00"}, "invalid_datetime"),
+        ({**BODY, "ends_at": "9999-12-31T23:59:59-14:00"}, "invalid_time"),  # overflows UTC
+        ({**BODY, "starts_at": "0001-01-01T00:00:00+14:00"}, "invalid_time"),
         ({**BODY, "goals": [{**GOAL, "model": "nope"}]}, "unknown_goal_model"),
         ({**BODY, "goals": [{**GOAL, "metric": "r2"}]}, "unknown_goal_metric"),
         ({**BODY, "goals": [GOAL, GOAL]}, "duplicate_goal"),
@@ -143,9 +145,10 @@ def test_create_iteration_name_taken_is_409_and_idempotency_key_replays(
     [
         ({"kind": "bug", "title": "x"}, 422, "invalid_input"),
         ({"kind": "task", "title": "x", "state": "blocked"}, 422, "invalid_input"),
-        ({"kind": "task", "title": ""}, 422, "invalid_input"),
-        ({"kind": "task", "title": "x" * 501}, 422, "invalid_input"),
-        ({"kind": "task", "title": "x", "owner": "o" * 201}, 422, "invalid_input"),
+        ({"kind": "task", "title": ""}, 422, "invalid_title"),
+        ({"kind": "task", "title": " \t "}, 422, "invalid_title"),
+        ({"kind": "task", "title": "x" * 501}, 422, "invalid_title"),
+        ({"kind": "task", "title": "x", "owner": "o" * 201}, 422, "invalid_owner"),
         ({"kind": "task", "title": 5}, 422, "invalid_input"),
         ({"kind": "task"}, 422, "missing_title"),
         ({"kind": "run"}, 422, "missing_ref"),
@@ -168,7 +171,9 @@ def test_add_item_bad_body_refused_with_code(
         ({}, "empty_update"),
         ({"state": "blocked"}, "invalid_input"),
         ({"state": 1}, "invalid_input"),
-        ({"title": ""}, "invalid_input"),
+        ({"title": ""}, "invalid_title"),
+        ({"title": None}, "invalid_title"),  # only the owner is unassigned with null
+        ({"state": None}, "invalid_item_state"),
         ({"owner": "x", "priority": 1}, "invalid_input"),
     ],
 )

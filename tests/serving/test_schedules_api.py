@@ -125,6 +125,23 @@ def test_cron_schedule_and_a_name(api: ClientFactory, tenants: Tenants) -> None:
          "invalid_job_payload"),
         ({"kind": "flywheel", "every": "1d", "payload": {"model": "m", "min_delta": -1}}, 422,
          "invalid_min_delta"),
+        # issue-13 QA 5: no string or boolean is a number, a flag or a text
+        *(
+            ({"kind": "flywheel", "every": "1d", "payload": {"model": "m", "min_delta": bad}},
+             422, "invalid_min_delta")
+            for bad in ("0.1", "0", True, False, None)
+        ),
+        ({"kind": "flywheel", "every": "1d", "payload": {"model": 5}}, 422,
+         "invalid_job_payload"),
+        ({"kind": "flywheel", "every": "1d", "payload": {"model": True}}, 422,
+         "invalid_job_payload"),
+        ({"kind": "noop", "every": "1h", "paused": "true"}, 422, "invalid_input"),
+        ({"kind": "noop", "every": "1h", "paused": 1}, 422, "invalid_input"),
+        ({"kind": "noop", "every": 3600}, 422, "invalid_input"),
+        ({"kind": "noop", "cron": True}, 422, "invalid_input"),
+        ({"kind": True, "every": "1h"}, 422, "invalid_input"),
+        ({"kind": "noop", "every": "1h", "name": 5}, 422, "invalid_input"),
+        ({"kind": "noop", "every": "1h", "description": False}, 422, "invalid_input"),
         ({"kind": "flywheel", "every": "1d", "payload": {"model": "nope"}}, 404,
          "model_not_found"),
         ({"kind": "noop", "every": "1h", "unknown": 1}, 422, None),

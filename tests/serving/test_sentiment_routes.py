@@ -199,7 +199,8 @@ def test_items_of_one_org_are_invisible_to_another(
     ("item", "status", "code"),
     [
         ({"published_at": "2026-01-01T00:00:00Z", "text": "up"}, 422, "invalid_input"),
-        ({"id": "a", "published_at": "2026-01-01T00:00:00", "text": "up"}, 422, "invalid_item"),
+        ({"id": "a", "published_at": "2026-01-01T00:00:00", "text": "up"}, 422, "invalid_time"),
+        ({"id": "a", "published_at": 1767225600, "text": "up"}, 422, "invalid_time"),
         ({"id": "a", "published_at": "2026-01-01T00:00:00Z", "text": "up", "tickers": ["A B"]},
          422, "invalid_ticker"),
         ({"id": "a", "published_at": "2026-01-02T00:00:00Z", "text": "up"}, 422,

@@ -4,7 +4,7 @@ Domain calls, as the ``/v1/datasets`` routes: :meth:`~baryon.data.versions.Datas
 (one page, with :meth:`~baryon.data.versions.DatasetStore.count`),
 :meth:`~baryon.data.versions.DatasetStore.get`, ``history`` and ``lineage``; the upload
 form goes through :func:`baryon.serving.uploads.receive_upload` and
-:func:`~baryon.serving.uploads.ingest_upload`, the path of ``POST /v1/datasets``
+:func:`~baryon.serving.dataset_uploads.ingest_upload`, the path of ``POST /v1/datasets``
 (streamed to disk, capped by ``BARYON_MAX_UPLOAD_BYTES``, the same named errors).
 The upload reads its own body, so it checks the CSRF token itself, from the form,
 before it ingests anything.
@@ -29,8 +29,9 @@ from baryon.serving.console._auth import (
     console_require,
     console_state,
 )
+from baryon.serving.dataset_uploads import UPLOAD_FIELDS, ingest_upload
 from baryon.serving.deps import AppState
-from baryon.serving.uploads import UPLOAD_FIELDS, Upload, ingest_upload, receive_upload
+from baryon.serving.uploads import Upload, receive_upload
 
 __all__ = ["UPLOAD_PATH", "dataset_page", "router"]
 
@@ -123,7 +124,7 @@ def dataset_page(
 
 def _ingest(state: AppState, user: ConsoleUser, upload: Upload) -> tuple[str, int, bool]:
     ws = state.workspace_for(user.principal.org_id)
-    version, made = ingest_upload(ws, upload, actor=user.principal.actor)
+    version, made = ingest_upload(ws, upload, actor=user.principal.actor, blank_is_absent=True)
     return version.name, version.version, made
 
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the routers: error documentation, JSON bodies, idempotent writes."""
+"""Helpers shared by the routers: JSON bodies, idempotent writes."""
 
 from __future__ import annotations
 
@@ -23,12 +23,9 @@ from baryon.commerce.metering import (
 from baryon.core.jsonvalues import dumps
 from baryon.serving.auth import Principal
 from baryon.serving.deps import AppState
-from baryon.serving.errors import PROBLEM_MEDIA_TYPE
-from baryon.serving.schemas import Problem
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
-    "PROBLEMS",
     "fingerprint",
     "idempotent_write",
     "json_bytes",
@@ -38,21 +35,6 @@ __all__ = [
 
 #: Header set on a response replayed for a repeated ``Idempotency-Key``.
 IDEMPOTENCY_HEADER = "Idempotent-Replayed"
-
-_PROBLEM = {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}
-#: Error responses every authenticated route can give (for the OpenAPI document).
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {**_PROBLEM, "description": text}
-    for status, text in (
-        (400, "Malformed JSON"),
-        (401, "Missing, unknown, revoked or expired API key"),
-        (403, "The key's role lacks the permission"),
-        (404, "Not found (or another organization's)"),
-        (413, "Body or batch too large"),
-        (422, "Invalid input"),
-        (429, "Rate limited or quota exceeded"),
-    )
-}
 
 
 def json_bytes(value: Any) -> bytes:

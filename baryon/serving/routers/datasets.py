@@ -23,34 +23,35 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from baryon.core.errors import InvalidInput
+from baryon.core.refs import MAX_VERSION
 from baryon.core.refs import NAME_PATTERN as _BARE_NAME
 from baryon.core.scope import Scope
 from baryon.core.scratch import scratch_dir
-from baryon.data.exports import export_version
-from baryon.data.recipes import STEPS, read_recipe
-from baryon.data.splits import split_options
+from baryon.data.exports import EXPORT_FORMATS, export_version
+from baryon.data.recipes import read_recipe
+from baryon.data.splits import SPLIT_NAMES, split_options
 from baryon.data.versions import DatasetVersion
 from baryon.serving.auth import Principal, require
+from baryon.serving.dataset_uploads import UPLOAD_FIELDS, ingest_upload, upload_body
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.fields import OneOf
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.schemas import (
     CleanDatasetRequest,
     DatasetDetailOut,
     DatasetHistoryOut,
     DatasetMadeOut,
     DatasetVersionOut,
-    Problem,
     SplitDatasetRequest,
 )
-from baryon.serving.uploads import UPLOAD_FIELDS, Upload, ingest_upload, receive_upload
+from baryon.serving.uploads import Upload, receive_upload
 
 __all__ = ["STREAMED", "router"]
 
@@ -66,10 +67,9 @@ _MEDIA_TYPES = {
     "jsonl": "application/jsonl; charset=utf-8",
 }
 _CHUNK = 1 << 16
-_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 NAME_PATTERN = f"^{_BARE_NAME}$"  # the one name rule (baryon.core.refs)
 _NAME = PathParam(pattern=NAME_PATTERN, max_length=100, description="Dataset name.")
-_VERSION = Query(None, ge=1, description="Version number (default: the latest).")
+_VERSION = Query(None, ge=1, le=MAX_VERSION, description="Version number (default: the latest).")
 _OWNER = Query(
     None,
     max_length=64,
@@ -82,67 +82,6 @@ _OWN = Query(
     description="The owning organization: only your own datasets can be changed, so "
     "another organization's name is a 404.",
 )
-_UPLOAD_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["file", "name"],
-                "properties": {
-                    "file": {
-                        "type": "string",
-                        "format": "binary",
-                        "description": "CSV/TSV (optionally .gz), JSON Lines, JSON array, "
-                        "Parquet or .xlsx; the file name's extension helps detect the format.",
-                    },
-                    "name": {
-                        "type": "string",
-                        "pattern": NAME_PATTERN,
-                        "maxLength": 100,
-                        "description": "Dataset name.",
-                    },
-                    "format": {
-                        "type": "string",
-                        "maxLength": 20,
-                        "description": "csv, tsv, jsonl, json, parquet or xlsx (default: guess).",
-                    },
-                    "delimiter": {
-                        "type": "string",
-                        "maxLength": 10,
-                        "description": "Field delimiter, e.g. ';' or 'tab'.",
-                    },
-                    "encoding": {
-                        "type": "string",
-                        "maxLength": 40,
-                        "description": "Text encoding, e.g. cp1252 (default: detect).",
-                    },
-                    "role": {
-                        "type": "array",
-                        "items": {"type": "string", "maxLength": 300},
-                        "description": "COLUMN=ROLE; repeat the field for several columns.",
-                    },
-                    "type": {
-                        "type": "array",
-                        "items": {"type": "string", "maxLength": 300},
-                        "description": "COLUMN=TYPE; repeat the field for several columns.",
-                    },
-                    "mask_pii": {
-                        "type": "array",
-                        "items": {"type": "string", "maxLength": 300},
-                        "description": "A column whose e-mails, IBANs, card and phone "
-                        "numbers are masked before any version is stored; repeatable.",
-                    },
-                },
-            },
-            "encoding": {
-                "role": {"style": "form", "explode": True},
-                "type": {"style": "form", "explode": True},
-                "mask_pii": {"style": "form", "explode": True},
-            },
-        }
-    },
-}
 _MADE: dict[int | str, dict[str, Any]] = {
     200: {"model": DatasetMadeOut, "description": "Already stored: the same version, not created"},
 }
@@ -204,8 +143,28 @@ def _made(
     "",
     response_model=DatasetMadeOut,
     status_code=201,
-    responses={**_MADE, 415: {**_PROBLEM, "description": "Not multipart/form-data"}},
-    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={
+        **_MADE,
+        **problems(
+            "unsupported_media_type",
+            "binary_file",
+            "encoding_error",
+            "unknown_encoding",
+            "empty_file",
+            "header_only",
+            "ragged_rows",
+            "invalid_xlsx",
+            "invalid_parquet",
+            "invalid_json",
+            "unterminated_quote",
+            "duplicate_columns",
+            "type_override_failed",
+            "unknown_column",
+            "invalid_mask_pii",
+            "mask_pii_type",
+        ),
+    },
+    openapi_extra={"requestBody": upload_body()},
 )
 async def upload_dataset(
     request: Request,
@@ -297,7 +256,15 @@ def get_dataset_versions(
     ]
 
 
-@router.post("/{name}/clean", response_model=DatasetMadeOut, status_code=201, responses=_MADE)
+@router.post(
+    "/{name}/clean",
+    response_model=DatasetMadeOut,
+    status_code=201,
+    responses={
+        **_MADE,
+        **problems("invalid_recipe", "unknown_step", "invalid_step_args", "unknown_column"),
+    },
+)
 def clean_dataset(
     body: CleanDatasetRequest,
     response: Response,
@@ -311,12 +278,6 @@ def clean_dataset(
 
     The steps of ``baryon data clean``; only your own datasets can be cleaned.
     """
-    if body.steps and body.recipe is not None:
-        raise InvalidInput("give steps or a recipe, not both", code="invalid_option")
-    if not body.steps and body.recipe is None:
-        raise InvalidInput(
-            "give at least one step (" + ", ".join(STEPS) + ") or a recipe", code="no_steps"
-        )
     steps: list[Any] = list(body.steps or []) if body.recipe is None else read_recipe(body.recipe)
     ws = state.workspace_for(principal.org_id)
     before = set(ws.datasets.version_ids(name))
@@ -324,7 +285,17 @@ def clean_dataset(
     return _made(made, ws.scope, made.id not in before, response)
 
 
-@router.post("/{name}/split", response_model=DatasetMadeOut, status_code=201, responses=_MADE)
+@router.post(
+    "/{name}/split",
+    response_model=DatasetMadeOut,
+    status_code=201,
+    responses={
+        **_MADE,
+        **problems(
+            "invalid_split", "invalid_split_size", "missing_role", "unknown_column", "too_few_rows"
+        ),
+    },
+)
 def split_dataset(
     body: SplitDatasetRequest,
     response: Response,
@@ -366,22 +337,23 @@ def split_dataset(
     "/{name}/export",
     response_class=StreamingResponse,
     responses={
+        **problems("no_split"),
         200: {
             "description": "The file, as an attachment",
             "content": {
                 media: {"schema": {"type": "string", "format": "binary"}}
                 for media in _MEDIA_TYPES.values()
             },
-        }
+        },
     },
 )
 def export_dataset(
     name: str = _NAME,
     version: int | None = _VERSION,
     owner: str | None = _OWNER,
-    format: str = Query("csv", max_length=20, description="csv, tsv, parquet or jsonl."),
-    split: str | None = Query(
-        None, max_length=20, description="Only the train, validation or test rows."
+    format: Annotated[str, Query(), OneOf(EXPORT_FORMATS, "invalid_format", "format")] = "csv",
+    split: Annotated[str, OneOf(SPLIT_NAMES, "invalid_split", "split")] | None = Query(
+        None, description="Only the train, validation or test rows."
     ),
     principal: Principal = require("datasets:read"),
     state: AppState = Depends(get_state),

@@ -23,24 +23,31 @@ from baryon.flywheel.jobs import cycle_state, cycle_states, prepare_cycle, submi
 from baryon.flywheel.records import list_cycles
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.flywheel_schemas import (
     FlywheelCycleOut,
     FlywheelCycleSubmittedOut,
     FlywheelRunRequest,
 )
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/flywheel", tags=["flywheel"], responses=PROBLEMS)
 
 
-@router.post("/{model}/cycles", response_model=FlywheelCycleSubmittedOut, status_code=202)
+@router.post(
+    "/{model}/cycles",
+    response_model=FlywheelCycleSubmittedOut,
+    status_code=202,
+    responses=problems("cycle_in_progress", "no_champion"),
+)
 def post_cycle(
     request: Request,
     model: str = Path(max_length=200, description="A classifier of the organization."),
     body: FlywheelRunRequest | None = None,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("flywheel:run"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -15,7 +15,8 @@ from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import GrantOut, GrantRequest, GrantsOut
 from baryon.tenancy.grants import create_grant, list_grants, revoke_grant
 
@@ -35,7 +36,7 @@ def get_grants(
         return {side: [g.to_dict() for g in grants] for side, grants in found.items()}
 
 
-@router.post("", response_model=GrantOut, status_code=201)
+@router.post("", response_model=GrantOut, status_code=201, responses=problems("self_grant"))
 def post_grant(
     body: GrantRequest,
     request: Request,

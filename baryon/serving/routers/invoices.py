@@ -17,7 +17,7 @@ from baryon.core.jsonvalues import dumps
 from baryon.serving.auth import Principal, require
 from baryon.serving.billing_schemas import InvoiceOut
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.openapi import PROBLEMS
 
 __all__ = ["router"]
 

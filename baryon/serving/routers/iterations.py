@@ -27,6 +27,7 @@ from baryon.flywheel.iterations import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.iteration_schemas import (
     CreateIterationRequest,
     IterationItemOut,
@@ -35,7 +36,8 @@ from baryon.serving.iteration_schemas import (
     IterationOut,
     IterationSummaryOut,
 )
-from baryon.serving.routers._common import PROBLEMS, json_bytes, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import json_bytes, run_write
 
 __all__ = ["router"]
 
@@ -43,7 +45,7 @@ router = APIRouter(prefix="/v1/iterations", tags=["iterations"], responses=PROBL
 
 _ITERATION = Path(max_length=100, description="The iteration's name or id (it_…).")
 _ITEM = Path(max_length=40, description="The item's id (iti_…).")
-_KEY = Header(None, max_length=255)
+_KEY = Header(None)
 
 
 def _json(value: Any) -> Response:
@@ -63,11 +65,22 @@ def get_iterations(
     return _json(found)
 
 
-@router.post("", response_model=IterationOut, status_code=201)
+@router.post(
+    "",
+    response_model=IterationOut,
+    status_code=201,
+    responses=problems(
+        "iteration_exists",
+        "invalid_time_box",
+        "unknown_goal_model",
+        "unknown_goal_metric",
+        "duplicate_goal",
+    ),
+)
 def post_iteration(
     body: CreateIterationRequest,
     request: Request,
-    idempotency_key: str | None = _KEY,
+    idempotency_key: IdempotencyKey | None = _KEY,
     principal: Principal = require("iterations:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -107,12 +120,17 @@ def get_iteration(
     return _json(shown)
 
 
-@router.post("/{iteration}/items", response_model=IterationItemOut, status_code=201)
+@router.post(
+    "/{iteration}/items",
+    response_model=IterationItemOut,
+    status_code=201,
+    responses=problems("iteration_closed", "item_exists"),
+)
 def post_item(
     body: IterationItemRequest,
     request: Request,
     iteration: str = _ITERATION,
-    idempotency_key: str | None = _KEY,
+    idempotency_key: IdempotencyKey | None = _KEY,
     principal: Principal = require("iterations:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -139,7 +157,11 @@ def post_item(
     )  # fmt: skip
 
 
-@router.patch("/{iteration}/items/{item_id}", response_model=IterationItemOut)
+@router.patch(
+    "/{iteration}/items/{item_id}",
+    response_model=IterationItemOut,
+    responses=problems("iteration_closed"),
+)
 def patch_item(
     body: IterationItemUpdate,
     request: Request,
@@ -167,11 +189,13 @@ def patch_item(
     return run_write(state, principal, request, work)
 
 
-@router.post("/{iteration}/close", response_model=IterationOut)
+@router.post(
+    "/{iteration}/close", response_model=IterationOut, responses=problems("iteration_closed")
+)
 def post_close(
     request: Request,
     iteration: str = _ITERATION,
-    idempotency_key: str | None = _KEY,
+    idempotency_key: IdempotencyKey | None = _KEY,
     principal: Principal = require("iterations:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

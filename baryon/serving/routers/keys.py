@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from baryon.core.errors import InvalidInput
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreatedKeyOut, CreateKeyRequest, KeyOut
 from baryon.tenancy.keys import create_key, get_key, list_keys, parse_duration, revoke_key
 
-__all__ = ["LAST_ADMIN", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=PROBLEMS)
 
@@ -34,16 +35,21 @@ def get_keys(
         return [k.to_dict(now) for k in list_keys(session, principal.org_id)]
 
 
-@router.post("", response_model=CreatedKeyOut, status_code=201)
+@router.post(
+    "", response_model=CreatedKeyOut, status_code=201, responses=problems("invalid_duration")
+)
 def post_key(
     body: CreateKeyRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
     principal: Principal = require("keys:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Make a key (at most the caller's role); the secret is in this response only."""
-    if idempotency_key is not None:
+    """Make a key (at most the caller's role); the secret is in this response only.
+
+    This POST takes no ``Idempotency-Key`` (422 ``idempotency_not_supported``): a
+    replayed answer would need the secret stored.
+    """
+    if "idempotency-key" in request.headers:
         raise InvalidInput(
             "POST /v1/keys does not take an Idempotency-Key (the secret is never stored)",
             code="idempotency_not_supported",
@@ -80,22 +86,23 @@ def get_one_key(
         return get_key(session, key_id, org_id=principal.org_id).to_dict(state.clock.now())
 
 
-#: The answer when a change would leave the organization without an owner or admin key.
-LAST_ADMIN: dict[int | str, dict[str, Any]] = {
-    409: PROBLEMS[422]
-    | {"description": "The organization's last active owner or admin key (last_admin)"}
-}
-
-
-@router.delete("/{key_id}", response_model=KeyOut, responses=LAST_ADMIN)
+@router.delete(
+    "/{key_id}",
+    response_model=KeyOut,
+    summary="Revoke a key (soft delete)",
+    responses=problems("last_admin"),
+    openapi_extra={"x-soft-delete": True},
+)
 def delete_key(
     request: Request,
     key_id: str = Path(max_length=40),
     principal: Principal = require("keys:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Revoke a key (idempotent).
+    """**Soft delete**: revoke the key; it stops working at once and is never erased.
 
+    The answer, ``GET /v1/keys/{key_id}`` and the list show it with ``status``
+    ``revoked`` and ``revoked_at`` (audit). Repeating it changes nothing (idempotent).
     The organization's last active ``owner`` or ``admin`` key (the caller's own
     included) is not revoked: 409 ``last_admin``; make another one first.
     """

@@ -43,6 +43,7 @@ from baryon.labeling.service import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey
 from baryon.serving.labeling_schemas import (
     ClaimOut,
     CreateQueueRequest,
@@ -55,16 +56,14 @@ from baryon.serving.labeling_schemas import (
     TaskOut,
     UpdateQueueRequest,
 )
-from baryon.serving.routers._common import PROBLEMS, json_bytes, run_write
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import json_bytes, run_write
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/labeling", tags=["labeling"], responses=PROBLEMS)
 
 _NAME = f"^{NAME_PATTERN}$"
-_CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: PROBLEMS[422] | {"description": "The task or queue is not in a state for this"}
-}
 QueueName = Path(max_length=100, pattern=_NAME, description="The queue's name.")
 TaskId = Path(max_length=40, description="The task's id (task_...).")
 
@@ -83,11 +82,16 @@ def get_queues(
         return [q.to_dict() for q in list_queues(session)]
 
 
-@router.post("/queues", response_model=QueueOut, status_code=201, responses=_CONFLICT)
+@router.post(
+    "/queues",
+    response_model=QueueOut,
+    status_code=201,
+    responses=problems("queue_exists", "no_model_classes"),
+)
 def post_queue(
     body: CreateQueueRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -200,13 +204,15 @@ def get_one_task(
     "/tasks/{task_id}/annotations",
     response_model=SubmissionOut,
     status_code=201,
-    responses=_CONFLICT,
+    responses=problems(
+        "task_not_open", "already_annotated", "already_skipped", "task_full", "unknown_label"
+    ),
 )
 def post_annotation(
     body: SubmitLabelRequest,
     request: Request,
     task_id: str = TaskId,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:annotate"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -230,12 +236,16 @@ def post_annotation(
     )  # fmt: skip
 
 
-@router.post("/tasks/{task_id}/skip", response_model=SubmissionOut, responses=_CONFLICT)
+@router.post(
+    "/tasks/{task_id}/skip",
+    response_model=SubmissionOut,
+    responses=problems("task_not_open", "already_annotated", "already_skipped", "task_busy"),
+)
 def post_skip(
     body: SkipRequest,
     request: Request,
     task_id: str = TaskId,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:annotate"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -253,12 +263,12 @@ def post_skip(
     return run_write(state, principal, request, work, body=body, idempotency_key=idempotency_key)
 
 
-@router.post("/tasks/{task_id}/review", response_model=TaskOut)
+@router.post("/tasks/{task_id}/review", response_model=TaskOut, responses=problems("unknown_label"))
 def post_review(
     body: ReviewRequest,
     request: Request,
     task_id: str = TaskId,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:review"),
     state: AppState = Depends(get_state),
 ) -> Response:

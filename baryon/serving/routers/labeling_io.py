@@ -27,41 +27,55 @@ the same file again adds nothing (annotations already there count as
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi import Path as PathParam
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from baryon.commerce.metering import Executor, check_idempotency_key, request_fingerprint
-from baryon.core.errors import InvalidInput
 from baryon.labeling.agreement import load_ratings
 from baryon.labeling.interop import (
     DEFAULT_FROM_NAME,
+    FORMATS,
     MEDIA_TYPES,
-    check_format,
+    TASK_STATUSES,
     export_labels,
     import_labels,
 )
 from baryon.labeling.queue import get_queue
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import IdempotencyKey, OneOf, named
 from baryon.serving.labeling_io_schemas import AgreementOut, ImportReportOut
-from baryon.serving.routers._common import PROBLEMS, idempotent_write, json_bytes
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import idempotent_write, json_bytes
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/labeling/queues", tags=["labeling"], responses=PROBLEMS)
 
 _NAME = PathParam(min_length=1, max_length=200, description="Queue name.")
-_FORMAT = Query(
-    "label-studio", max_length=20, description="label-studio, csv or jsonl.", examples=["csv"]
-)
+Format = Annotated[
+    str,
+    Query(description="label-studio, csv or jsonl.", examples=["csv"]),
+    OneOf(FORMATS, "unknown_format", "format"),
+]
 _FROM_NAME = Query(
     DEFAULT_FROM_NAME, min_length=1, max_length=100, description="Label Studio's Choices control."
 )
+InputField = Annotated[
+    str,
+    Field(min_length=1, max_length=100),
+    named("invalid_input_fields", "an input field name is 1 to 100 characters"),
+]
+#: A Label Studio export is JSON: a list of tasks (the other formats are text files).
+_FILE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "application/json": {"type": "array", "items": {"type": "object"}},
+}
 _EXTENSIONS = {"label-studio": "json", "csv": "csv", "jsonl": "jsonl"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _IMPORT_BODY: dict[str, Any] = {
@@ -101,7 +115,7 @@ def get_agreement(
         200: {
             "description": "The file, as an attachment",
             "content": {
-                media: {"schema": {"type": "string", "format": "binary"}}
+                media: {"schema": _FILE_SCHEMAS.get(media, {"type": "string", "format": "binary"})}
                 for media in MEDIA_TYPES.values()
             },
         }
@@ -109,16 +123,15 @@ def get_agreement(
 )
 def export_queue(
     name: str = _NAME,
-    format: str = _FORMAT,
-    status: str | None = Query(
-        None, max_length=20, description="Only tasks with this status: open, review, done, skipped."
+    format: Format = "label-studio",
+    status: Annotated[str, OneOf(TASK_STATUSES, "invalid_status", "status")] | None = Query(
+        None, description="Only tasks with this status: open, review, done, skipped."
     ),
     from_name: str = _FROM_NAME,
     principal: Principal = require("labeling:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
     """Download a queue's tasks with their annotations and suggestions as a file."""
-    check_format(format)
     with state.transaction(principal.own_scope) as session:
         queue = get_queue(session, name)
         data = export_labels(session, queue, format=format, status=status, from_name=from_name)
@@ -133,12 +146,13 @@ def export_queue(
 @router.post(
     "/{name}/import",
     response_model=ImportReportOut,
+    responses=problems("malformed_import", "empty_import", "import_rejected"),
     openapi_extra={"requestBody": _IMPORT_BODY},
 )
 async def import_queue(
     request: Request,
     name: str = _NAME,
-    format: str = _FORMAT,
+    format: Format = "label-studio",
     from_name: str = _FROM_NAME,
     to_name: str | None = Query(
         None,
@@ -147,14 +161,14 @@ async def import_queue(
         description="The Label Studio object results name (default: text, else the first "
         "input field).",
     ),
-    input_field: list[str] | None = Query(
+    input_field: list[InputField] | None = Query(
         None,
         max_length=50,
         description="The input's fields (repeatable; default: those of the queue's tasks, "
         "else text).",
     ),
     dry_run: bool = Query(False, description="Check and report; write nothing."),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -166,12 +180,7 @@ async def import_queue(
     field, a conflict with the queue's annotations) makes it 422
     ``import_rejected`` with every bad task and why; nothing is imported then.
     """
-    check_format(format)
     fields = list(input_field or [])
-    if any(not f or len(f) > 100 for f in fields):
-        raise InvalidInput(
-            "an input field name is 1 to 100 characters", code="invalid_input_fields"
-        )
     data = await request.body()
     fingerprint = None
     if idempotency_key is not None:

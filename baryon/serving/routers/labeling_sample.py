@@ -17,7 +17,9 @@ from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.sampling_schemas import SampleRequest, SampleResponse
 
 __all__ = ["router"]
@@ -25,12 +27,16 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/labeling", tags=["labeling"], responses=PROBLEMS)
 
 
-@router.post("/queues/{name}/sample", response_model=SampleResponse)
+@router.post(
+    "/queues/{name}/sample",
+    response_model=SampleResponse,
+    responses=problems("queue_changed", "model_not_ready", "missing_dependency", "missing_feature"),
+)
 def post_sample(
     body: SampleRequest,
     request: Request,
     name: str = Path(min_length=1, max_length=200),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("labeling:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

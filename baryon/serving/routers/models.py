@@ -37,7 +37,9 @@ from baryon.commerce.metering import (
 from baryon.core.config import Settings
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, fingerprint, json_bytes, replay_response
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import fingerprint, json_bytes, replay_response
 from baryon.serving.schemas import (
     AliasMoveOut,
     EvaluateRequest,
@@ -211,7 +213,11 @@ def get_model(
     }
 
 
-@router.post("/{name}/promote", response_model=AliasMoveOut)
+@router.post(
+    "/{name}/promote",
+    response_model=AliasMoveOut,
+    responses=problems("gate_refused", "concurrent_change"),
+)
 def promote_model(
     body: PromoteRequest,
     request: Request,
@@ -222,7 +228,7 @@ def promote_model(
         description="Only your own models can be promoted or rolled back: another "
         "organization named here is a 404.",
     ),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("models:promote"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -244,7 +250,11 @@ def promote_model(
     return _once(state, principal, request, body, idempotency_key, work)
 
 
-@router.post("/{name}/rollback", response_model=AliasMoveOut)
+@router.post(
+    "/{name}/rollback",
+    response_model=AliasMoveOut,
+    responses=problems("no_previous_champion", "concurrent_change"),
+)
 def rollback_model(
     request: Request,
     body: RollbackRequest | None = None,
@@ -255,7 +265,7 @@ def rollback_model(
         description="Only your own models can be promoted or rolled back: another "
         "organization named here is a 404.",
     ),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("models:promote"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -272,7 +282,11 @@ def rollback_model(
     return _once(state, principal, request, body, idempotency_key, work)
 
 
-@router.post("/{name}/evaluate", response_model=EvaluationOut)
+@router.post(
+    "/{name}/evaluate",
+    response_model=EvaluationOut,
+    responses=problems("model_not_ready", "missing_dependency", "missing_column"),
+)
 def evaluate_model(
     body: EvaluateRequest,
     name: str = PathParam(max_length=100, pattern=_MODEL_NAME),
@@ -310,14 +324,25 @@ def evaluate_model(
     "/{name}/versions",
     response_model=RegisteredVersionOut,
     status_code=201,
-    responses={200: {"model": RegisteredVersionOut, "description": "Registered already"}},
+    responses={
+        200: {"model": RegisteredVersionOut, "description": "Registered already"},
+        **problems(
+            "register_contention",
+            "task_mismatch",
+            "invalid_model_file",
+            "untrusted_model",
+            "missing_column",
+        ),
+    },
 )
 def register_version(
     response: Response,
     name: str = PathParam(max_length=100, pattern=_MODEL_NAME),
     file: UploadFile = File(description="A .skops file of a fitted scikit-learn estimator."),
-    dataset: str = Form(max_length=200, description="Dataset reference (with a split)."),
-    target: str = Form(max_length=200, description="Target column."),
+    dataset: str = Form(
+        min_length=1, max_length=200, description="Dataset reference (with a split)."
+    ),
+    target: str = Form(min_length=1, max_length=200, description="Target column."),
     task: str | None = Form(
         None, max_length=40, description="classification, regression or text_classification."
     ),

@@ -11,9 +11,8 @@ from starlette.responses import Response
 from baryon.core.errors import DatabaseError, ModelNotReady
 from baryon.serving.auth import Principal, public, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.errors import PROBLEM_MEDIA_TYPE
-from baryon.serving.routers._common import PROBLEMS
-from baryon.serving.schemas import HealthOut, Problem, ReadyOut
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.schemas import HealthOut, ReadyOut
 
 __all__ = ["router"]
 
@@ -31,7 +30,7 @@ def healthz() -> dict[str, str]:
     "/readyz",
     response_model=ReadyOut,
     dependencies=[public()],
-    responses={503: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}},
+    responses=problems("not_ready"),
 )
 def readyz(state: AppState = Depends(get_state)) -> dict[str, object]:
     """Ready to serve: the database answers and every champion model loads (no key).

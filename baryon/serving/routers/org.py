@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +13,9 @@ from baryon.commerce.orgs import update_org
 from baryon.core.audit import audit_event_dict, list_audit_events
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.fields import Timestamp
+from baryon.serving.openapi import PROBLEMS
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import AuditEventOut, MeOut, OrgDetailOut, UpdateOrgRequest
 
 __all__ = ["router"]
@@ -76,13 +77,16 @@ def list_audit(
     ),
     object_type: str | None = Query(None, max_length=64),
     object_id: str | None = Query(None, max_length=200),
-    since: datetime | None = Query(None, description="Inclusive (UTC if no zone)."),
-    until: datetime | None = Query(None, description="Exclusive (UTC if no zone)."),
+    since: Timestamp | None = Query(None, description="Inclusive."),
+    until: Timestamp | None = Query(None, description="Exclusive."),
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = require("audit:read"),
     state: AppState = Depends(get_state),
 ) -> list[dict[str, Any]]:
-    """The organization's audit events, newest first (another organization's never)."""
+    """The organization's audit events, newest first (another organization's never).
+
+    Times are RFC 3339 with an offset (``2026-01-01T00:00:00Z``).
+    """
     with state.transaction() as session:
         events = list_audit_events(
             session,

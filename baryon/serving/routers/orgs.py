@@ -12,7 +12,9 @@ from baryon.commerce.licences import check_org_cap
 from baryon.commerce.orgs import create_org, get_org, list_orgs, subscribe
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.routers.org import org_detail
 from baryon.serving.schemas import CreateOrgRequest, OrgDetailOut, OrgOut, SubscribeRequest
 
@@ -30,11 +32,16 @@ def get_orgs(
         return [o.to_dict() for o in list_orgs(session)]
 
 
-@router.post("", response_model=OrgDetailOut, status_code=201)
+@router.post(
+    "",
+    response_model=OrgDetailOut,
+    status_code=201,
+    responses=problems("org_exists", "plan_archived"),
+)
 def post_org(
     body: CreateOrgRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("orgs:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -71,12 +78,16 @@ def get_one_org(
         return org_detail(session, org.id, state.clock.now())
 
 
-@router.post("/{org_id}/subscription", response_model=OrgDetailOut)
+@router.post(
+    "/{org_id}/subscription",
+    response_model=OrgDetailOut,
+    responses=problems("plan_archived", "currency_mismatch"),
+)
 def post_subscription(
     body: SubscribeRequest,
     request: Request,
     org_id: str = Path(max_length=64),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("orgs:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -12,7 +12,9 @@ from baryon.commerce.plans import create_plan, get_plan, list_plans
 from baryon.commerce.prices import archive_plan, list_price_versions, update_plan
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreatePlanRequest, PlanOut, PriceVersionOut, UpdatePlanRequest
 
 __all__ = ["router"]
@@ -31,11 +33,11 @@ def get_plans(
         return [p.to_dict() for p in list_plans(session, include_archived=include_archived)]
 
 
-@router.post("", response_model=PlanOut, status_code=201)
+@router.post("", response_model=PlanOut, status_code=201, responses=problems("plan_exists"))
 def post_plan(
     body: CreatePlanRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("plans:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -68,7 +70,7 @@ def post_plan(
     )  # fmt: skip
 
 
-@router.patch("/{name}", response_model=PlanOut)
+@router.patch("/{name}", response_model=PlanOut, responses=problems("plan_archived"))
 def patch_plan(
     body: UpdatePlanRequest,
     request: Request,
@@ -89,7 +91,7 @@ def patch_plan(
     return run_write(state, principal, request, work)
 
 
-@router.post("/{name}/archive", response_model=PlanOut)
+@router.post("/{name}/archive", response_model=PlanOut, responses=problems("plan_archived"))
 def post_archive(
     request: Request,
     name: str = Path(max_length=40),

@@ -41,7 +41,9 @@ from baryon.predictions.log import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.schemas import (
     EndpointOut,
@@ -107,7 +109,16 @@ def _choose(
     return choose_model(state, principal, name, request_id)
 
 
-@router.post("/models/{name}/predict", response_model=PredictResponse)
+@router.post(
+    "/models/{name}/predict",
+    response_model=PredictResponse,
+    responses=problems(
+        "model_not_ready",
+        "missing_dependency",
+        "invalid_inputs",
+        "invalid_features",
+    ),
+)
 def predict(
     body: PredictRequest,
     request: Request,
@@ -121,7 +132,7 @@ def predict(
         description="The organization that shared the model with you, when you also "
         "have a model of that name (yours is used by default).",
     ),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
     state: AppState = Depends(get_state),
@@ -181,11 +192,16 @@ def predict(
     )
 
 
-@router.post("/feedback", response_model=FeedbackOut, status_code=201)
+@router.post(
+    "/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    responses=problems("feedback_exists", "invalid_feedback", "unknown_label"),
+)
 def post_feedback(
     body: FeedbackRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("feedback:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -32,7 +32,9 @@ from baryon.core.errors import BaryonError
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.solution_schemas import EventOut, EventRequest, RecommendationsResponse
 from baryon.solutions.recommender.service import (
@@ -60,7 +62,11 @@ def catalogue_of(request: Request) -> WineCatalogue:
     return found
 
 
-@router.get("/recommendations/{user_id}", response_model=RecommendationsResponse)
+@router.get(
+    "/recommendations/{user_id}",
+    response_model=RecommendationsResponse,
+    responses=problems("model_not_ready", "missing_dependency"),
+)
 def get_recommendations(
     request: Request,
     user_id: str = Path(min_length=1, max_length=200),
@@ -115,11 +121,13 @@ def get_recommendations(
     return call.commit(inputs=1, logs=[Logged(model, variant, [user_id], [output])], answer=answer)
 
 
-@router.post("/events", response_model=EventOut, status_code=201)
+@router.post(
+    "/events", response_model=EventOut, status_code=201, responses=problems("unknown_item")
+)
 def post_event(
     body: EventRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("feedback:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -10,15 +10,18 @@ Domain rules and codes: :mod:`baryon.training.jobs`, :mod:`baryon.training.compa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.fields import IdempotencyKey, OneOf, named
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import (
     RunComparisonOut,
     RunOut,
@@ -34,6 +37,7 @@ from baryon.training.jobs import (
     run_states,
     submit_training,
 )
+from baryon.training.runs import RUN_STATUSES
 
 __all__ = ["router"]
 
@@ -56,11 +60,16 @@ def run_body(state: RunState, *, full: bool = True) -> dict[str, Any]:
     return {name: data.get(name) for name in (_FULL if full else _SUMMARY)}
 
 
-@router.post("", response_model=RunSubmittedOut, status_code=202)
+@router.post(
+    "",
+    response_model=RunSubmittedOut,
+    status_code=202,
+    responses=problems("invalid_cv_folds", "invalid_param", "invalid_params"),
+)
 def post_run(
     body: RunRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("runs:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -95,7 +104,9 @@ def post_run(
 
 @router.get("", response_model=list[RunSummaryOut])
 def get_runs(
-    status: str | None = Query(None, max_length=32, description="Only runs with this status."),
+    status: Annotated[str, OneOf(RUN_STATUSES, "invalid_status", "status")] | None = Query(
+        None, description="Only runs with this status."
+    ),
     kind: str | None = Query(None, max_length=64, description="Only runs of this kind."),
     dataset: str | None = Query(None, max_length=200, description="Only runs on this dataset."),
     limit: int = Query(50, ge=1, le=1000, description="At most this many runs."),
@@ -108,9 +119,14 @@ def get_runs(
     return [run_body(s, full=False) for s in run_states(ws, state.jobs, runs)]
 
 
-@router.get("/compare", response_model=RunComparisonOut)
+@router.get("/compare", response_model=RunComparisonOut, responses=problems("invalid_run_ids"))
 def get_comparison(
-    ids: str = Query(max_length=300, description="2 to 5 run ids, comma-separated."),
+    ids: Annotated[
+        str,
+        Query(description="2 to 5 distinct run ids, comma-separated."),
+        Field(pattern=r"^[A-Za-z0-9_]{1,40}(?:,[A-Za-z0-9_]{1,40}){1,4}$"),
+        named("invalid_run_ids", "give 2 to 5 run ids, comma-separated"),
+    ],
     principal: Principal = require("runs:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
@@ -131,11 +147,15 @@ def get_run(
     return run_body(run_state(state.workspace_for(principal.org_id), state.jobs, run_id))
 
 
-@router.post("/{run_id}/cancel", response_model=RunOut)
+@router.post(
+    "/{run_id}/cancel",
+    response_model=RunOut,
+    responses=problems("run_finished", "run_not_cancellable"),
+)
 def post_cancel(
     request: Request,
     run_id: str = Path(max_length=40),
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("runs:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -29,7 +29,9 @@ from baryon.jobs.schedules import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, json_bytes, run_write
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import json_bytes, run_write
 from baryon.serving.schedule_schemas import ScheduleOut, ScheduleRequest
 
 __all__ = ["router"]
@@ -39,11 +41,16 @@ router = APIRouter(prefix="/v1/schedules", tags=["schedules"], responses=PROBLEM
 _SCHEDULE = Path(max_length=200, description="The schedule's id (sch_…) or name.")
 
 
-@router.post("", response_model=ScheduleOut, status_code=201)
+@router.post(
+    "",
+    response_model=ScheduleOut,
+    status_code=201,
+    responses=problems("schedule_exists", "interval_too_short", "invalid_interval", "invalid_cron"),
+)
 def post_schedule(
     body: ScheduleRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("schedules:write"),
     state: AppState = Depends(get_state),
 ) -> Response:

@@ -28,10 +28,10 @@ worker fetches it (items ingested this way are not metered).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import Field
 from starlette.responses import Response
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady, NotFound
@@ -39,7 +39,9 @@ from baryon.labeling.sources import Scored, queue_unsure, select_unsure
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, json_bytes
+from baryon.serving.fields import IdempotencyKey, OneOf, Timestamp, named
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import json_bytes
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.routers.predictions import check_caps
 from baryon.serving.solution_schemas import (
@@ -66,9 +68,16 @@ from baryon.solutions.sentiment.service import (
     parse_item,
 )
 from baryon.solutions.sentiment.subscriptions import subscribe
+from baryon.solutions.sentiment.tables import TICKER_PATTERN
 
 __all__ = ["router"]
 
+#: A ticker to filter on; empty means every ticker.
+TickerFilter = Annotated[
+    str,
+    Field(pattern=f"^(?:\\$?{TICKER_PATTERN})?$"),
+    named("invalid_ticker", "not a ticker: letters and digits, e.g. AAPL or BRK.B"),
+]
 router = APIRouter(prefix="/v1/sentiment", tags=["sentiment"], responses=PROBLEMS)
 
 INDEX_FORMULA = (
@@ -191,18 +200,18 @@ def _queue_unsure(
 
 
 def _check_texts(texts: list[Any], state: AppState) -> None:
-    if not texts:
-        raise InvalidInput("texts is empty: send at least one text", code="empty_batch")
-    check_caps(list(texts), state.settings)
-    if any(not t.strip() for t in texts):
-        raise InvalidInput("a text is empty", code="empty_text")
+    check_caps(list(texts), state.settings)  # empty texts and batches: the schema's
 
 
-@router.post("/analyze", response_model=AnalyzeResponse)
+@router.post(
+    "/analyze",
+    response_model=AnalyzeResponse,
+    responses=problems("model_not_ready", "missing_dependency"),
+)
 def analyze(
     body: AnalyzeRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
     state: AppState = Depends(get_state),
@@ -243,8 +252,6 @@ def analyze(
 
 
 def _parse_items(body: ItemsRequest, state: AppState) -> list[NewsItem]:
-    if not body.items:
-        raise InvalidInput("items is empty: send at least one item", code="empty_batch")
     check_caps([i.text for i in body.items], state.settings)
     parsed = []
     latest = state.clock.now() + FUTURE_SLACK
@@ -263,11 +270,15 @@ def _parse_items(body: ItemsRequest, state: AppState) -> list[NewsItem]:
     return parsed
 
 
-@router.post("/items", response_model=ItemsResponse)
+@router.post(
+    "/items",
+    response_model=ItemsResponse,
+    responses=problems("model_not_ready", "missing_dependency", "published_in_future"),
+)
 def post_items(
     body: ItemsRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
     state: AppState = Depends(get_state),
@@ -339,9 +350,9 @@ def post_items(
 
 @router.get("/index", response_model=IndexResponse)
 def get_index(
-    ticker: str | None = Query(None, max_length=20, description="e.g. AAPL (default: all)."),
-    window: str = Query("1h", max_length=8, description=f"One of {', '.join(WINDOWS)}."),
-    at: datetime | None = Query(None, description="End of the window (default: now)."),
+    ticker: TickerFilter | None = Query(None, description="e.g. AAPL (default: all)."),
+    window: Annotated[str, Query(), OneOf(WINDOWS, "unknown_window", "window")] = "1h",
+    at: Timestamp | None = Query(None, description="End of the window (default: now)."),
     principal: Principal = require("predictions:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
@@ -349,7 +360,7 @@ def get_index(
 
     An unknown window is a 422 (``unknown_window``).
     """
-    end = state.clock.now() if at is None else _utc(at)
+    end = state.clock.now() if at is None else at
     with state.transaction(principal.own_scope) as session:
         idx = index_of(session, principal.org_id, window=window, ticker=ticker, end=end)
     return {**idx.to_dict(), "formula": INDEX_FORMULA}
@@ -357,8 +368,8 @@ def get_index(
 
 @router.get("/alerts", response_model=list[AlertOut])
 def get_alerts(
-    ticker: str | None = Query(None, max_length=20),
-    since: datetime | None = Query(None, description="Only alerts fired after this time."),
+    ticker: TickerFilter | None = Query(None, description="e.g. AAPL (default: all)."),
+    since: Timestamp | None = Query(None, description="Only alerts fired after this time."),
     limit: int = Query(50, ge=1, le=500),
     items_per_alert: int = Query(20, ge=0, le=200),
     principal: Principal = require("predictions:read"),
@@ -370,14 +381,10 @@ def get_alerts(
             session,
             principal.org_id,
             ticker=ticker,
-            since=None if since is None else _utc(since),
+            since=since,
             limit=limit,
             items_per_alert=items_per_alert,
         )
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @router.post("/subscriptions", response_model=SubscriptionOut, status_code=201)

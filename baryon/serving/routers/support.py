@@ -30,7 +30,8 @@ from baryon.core.errors import BaryonError, ModelNotReady, NotFound
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
 from baryon.serving.solution_schemas import SupportAnswerRequest, SupportAnswerResponse
 from baryon.solutions.bundled import SupportAnswers, load_answers
@@ -57,11 +58,15 @@ def _answers(request: Request) -> SupportAnswers:
     return cached  # type: ignore[no-any-return]
 
 
-@router.post("/answer", response_model=SupportAnswerResponse)
+@router.post(
+    "/answer",
+    response_model=SupportAnswerResponse,
+    responses=problems("model_not_ready", "missing_dependency"),
+)
 def answer(
     body: SupportAnswerRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
     state: AppState = Depends(get_state),

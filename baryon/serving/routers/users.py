@@ -11,8 +11,9 @@ from starlette.responses import Response
 from baryon.commerce.licences import check_seat_cap
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
-from baryon.serving.routers.keys import LAST_ADMIN
+from baryon.serving.fields import IdempotencyKey
+from baryon.serving.openapi import PROBLEMS, problems
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import CreateUserRequest, UserOut
 from baryon.tenancy.users import create_user, disable_user, get_user, list_users
 
@@ -25,16 +26,16 @@ router = APIRouter(prefix="/v1/users", tags=["users"], responses=PROBLEMS)
 def get_users(
     principal: Principal = require("users:read"), state: AppState = Depends(get_state)
 ) -> list[dict[str, Any]]:
-    """The organization's users."""
+    """The organization's users, disabled ones included (``status`` says which)."""
     with state.transaction() as session:
         return [u.to_dict() for u in list_users(session, principal.org_id)]
 
 
-@router.post("", response_model=UserOut, status_code=201)
+@router.post("", response_model=UserOut, status_code=201, responses=problems("user_exists"))
 def post_user(
     body: CreateUserRequest,
     request: Request,
-    idempotency_key: str | None = Header(None, max_length=255),
+    idempotency_key: IdempotencyKey | None = Header(None),
     principal: Principal = require("users:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
@@ -65,22 +66,34 @@ def get_one_user(
     principal: Principal = require("users:read"),
     state: AppState = Depends(get_state),
 ) -> dict[str, Any]:
-    """One user of the organization (another organization's user is a 404)."""
+    """One user of the organization, ``active`` or ``disabled`` (another organization's
+    user is a 404)."""
     with state.transaction() as session:
         return get_user(session, user_id, org_id=principal.org_id).to_dict()
 
 
-@router.delete("/{user_id}", response_model=UserOut, responses=LAST_ADMIN)
+@router.delete(
+    "/{user_id}",
+    response_model=UserOut,
+    summary="Disable a user (soft delete)",
+    responses=problems("last_admin"),
+    openapi_extra={"x-soft-delete": True},
+)
 def delete_user(
     request: Request,
     user_id: str = Path(max_length=40),
     principal: Principal = require("users:write"),
     state: AppState = Depends(get_state),
 ) -> Response:
-    """Disable a user and revoke their keys.
+    """**Soft delete**: disable the user and revoke their keys; nothing is erased.
 
-    A user holding the organization's last active ``owner`` or ``admin`` key is not
-    disabled: 409 ``last_admin``.
+    The answer is the user with ``status`` ``disabled`` and ``disabled_at``. The user
+    stays readable (``GET /v1/users/{user_id}``) and listed, with that status, so that
+    audit events and annotations keep naming a known user; their keys stay listed as
+    ``revoked``. Repeating it changes nothing and answers the same user (idempotent).
+    A disabled user's email cannot be added again (409 ``user_exists``). A user holding
+    the organization's last active ``owner`` or ``admin`` key is not disabled: 409
+    ``last_admin``.
     """
 
     def work(session: Session) -> dict[str, Any]:

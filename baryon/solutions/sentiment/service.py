@@ -52,6 +52,7 @@ from baryon.solutions.sentiment.monitor import (
 from baryon.solutions.sentiment.tables import (
     MAX_ITEM_ID_CHARS,
     MAX_TICKER_CHARS,
+    TICKER_PATTERN,
     SentimentAlertRow,
     SentimentItemRow,
     SentimentItemTickerRow,
@@ -84,7 +85,7 @@ __all__ = [
 ]
 
 _TICKER_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9]{0,9}(?:\.[A-Za-z]{1,2})?)\b")
-_TICKER_OK = re.compile(r"^[A-Z][A-Z0-9]{0,9}(?:\.[A-Z]{1,2})?$")
+_TICKER_OK = re.compile(f"^{TICKER_PATTERN}$")
 #: Most tickers kept on one item.
 MAX_TICKERS = 20
 #: Items accepted this far (seconds) in the future of the server clock (clock skew).

@@ -61,6 +61,9 @@ __all__ = [
 _ORG_FK = "organizations.id"
 #: Longest ticker symbol kept (characters).
 MAX_TICKER_CHARS = 16
+#: A ticker, any case (stored upper-case): a letter, up to 9 letters or digits, and an
+#: optional class suffix (``BRK.B``). ECMA-262, Python and Rust regexes read it alike.
+TICKER_PATTERN = r"[A-Za-z][A-Za-z0-9]{0,9}(?:\.[A-Za-z]{1,2})?"
 #: Longest publisher item id and source name (characters).
 MAX_ITEM_ID_CHARS = 200
 
