@@ -48,7 +48,8 @@ from baryon.serving.alert_schemas import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, json_bytes, run_write
+from baryon.serving.openapi import PROBLEMS
+from baryon.serving.routers._common import json_bytes, run_write
 from baryon.solutions.sentiment import delivery, rules
 
 __all__ = ["router"]

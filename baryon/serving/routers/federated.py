@@ -17,7 +17,8 @@ from baryon.federated import FederatedTrainer
 from baryon.federated.jobs import submit_federated
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, run_write
+from baryon.serving.openapi import PROBLEMS
+from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import FederatedRunRequest, RunSubmittedOut
 
 __all__ = ["router"]

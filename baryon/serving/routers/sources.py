@@ -28,7 +28,8 @@ from baryon.connectors.jobs import SOURCE_RUN
 from baryon.connectors.sources import add_source, get_source, list_sources, remove_source
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS, json_bytes
+from baryon.serving.openapi import PROBLEMS
+from baryon.serving.routers._common import json_bytes
 from baryon.serving.source_schemas import (
     SourceOut,
     SourceRequest,
