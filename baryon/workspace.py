@@ -31,6 +31,7 @@ from baryon.core.scope import OPERATOR_ORG_ID, Scope
 from baryon.core.scratch import sweep
 
 if TYPE_CHECKING:
+    from baryon.core.encryption import KeyProvider
     from baryon.commerce.licences import Licence
     from baryon.data.versions import DatasetStore
     from baryon.training.model_cache import ModelCache
@@ -261,7 +262,15 @@ class Workspace:
         """The dataset store (ingest, clean, split, get)."""
         from baryon.data.versions import DatasetStore
 
-        return DatasetStore(self.db, self.artifacts, self.clock, scope=self.scope)
+        return DatasetStore(self.db, self.artifacts, self.clock, scope=self.scope, keys=self.keys)
+
+    @property
+    def keys(self) -> KeyProvider:
+        """The key provider of sensitive datasets: the key-ring file
+        ``Settings.resolved_kek_file`` (see :mod:`baryon.core.encryption`)."""
+        from baryon.core.encryption import FileKeyProvider
+
+        return FileKeyProvider(self.settings.resolved_kek_file)
 
     @cached_property
     def runs(self) -> RunStore:

@@ -14,6 +14,7 @@ Hierarchy::
     │   ├── UnsupportedMediaType     code "unsupported_media_type" HTTP 415
     │   └── ValidationFailed         code "failed_validation"
     ├── NotFound(LookupError)        code "not_found"        HTTP 404
+    ├── Gone                         code "gone"             HTTP 410
     ├── Conflict                     code "conflict"         HTTP 409
     ├── Unauthorized                 code "unauthorized"     HTTP 401
     ├── Forbidden                    code "forbidden"        HTTP 403
@@ -22,6 +23,7 @@ Hierarchy::
     ├── PayloadTooLarge              code "payload_too_large" HTTP 413
     ├── ModelNotReady                code "model_not_ready"  HTTP 503
     ├── IntegrityError               code "integrity_error"  HTTP 500
+    ├── EncryptionKeyMissing         code "encryption_key_missing" HTTP 503
     ├── DatabaseError                code "database_error"   HTTP 503
     │   ├── DatabaseCorrupt          code "database_corrupt"
     │   └── SchemaTooNew             code "schema_too_new"
@@ -40,7 +42,9 @@ __all__ = [
     "Conflict",
     "DatabaseCorrupt",
     "DatabaseError",
+    "EncryptionKeyMissing",
     "Forbidden",
+    "Gone",
     "IntegrityError",
     "InvalidFile",
     "InvalidHome",
@@ -133,6 +137,13 @@ class NotFound(BaryonError, LookupError):
     http_status = 404
 
 
+class Gone(BaryonError):
+    """The object existed and was removed on purpose (an erased dataset version)."""
+
+    code = "gone"
+    http_status = 410
+
+
 class Conflict(BaryonError):
     """The request conflicts with the current state (name taken, gate refused, ...)."""
 
@@ -187,6 +198,17 @@ class IntegrityError(BaryonError):
 
     code = "integrity_error"
     http_status = 500
+
+
+class EncryptionKeyMissing(BaryonError):
+    """Encrypted data cannot be read or written: its key-encryption key is absent.
+
+    HTTP 503: the operator must restore the key file (or the key provider); the
+    data itself is intact.
+    """
+
+    code = "encryption_key_missing"
+    http_status = 503
 
 
 class DatabaseError(BaryonError):

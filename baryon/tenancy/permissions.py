@@ -27,6 +27,7 @@ predictions:read   x      x      x          x
 feedback:write     x      x      x          x
 datasets:read      x      x      x          x          x
 datasets:write     x      x      x
+data:erase         x      x
 runs:read          x      x      x                     x
 runs:write         x      x      x
 models:read        x      x      x          x          x
@@ -58,6 +59,9 @@ import, export and sample tasks by active learning; owners and admins review tas
 whose annotators disagree. A flywheel cycle may promote (through the gate), so
 running one is an ``owner``/``admin`` act, like promoting. So is making, pausing,
 resuming and removing a job schedule: it runs work (a flywheel cycle) unattended.
+
+Erasing a data subject (``data:erase``: new versions without their rows, old
+versions' bytes deleted) is an ``owner``/``admin`` act.
 
 Invoices (``invoices:read``) are the organization's owners' and admins' (billing
 contacts); the operator runs billing itself from the CLI.
@@ -106,6 +110,7 @@ _TENANT: dict[str, frozenset[str]] = {
     "feedback:write": frozenset({"owner", "admin", "developer", "annotator"}),
     "datasets:read": frozenset(ROLES),
     "datasets:write": frozenset({"owner", "admin", "developer"}),
+    "data:erase": frozenset({"owner", "admin"}),
     "runs:read": frozenset({"owner", "admin", "developer", "viewer"}),
     "runs:write": frozenset({"owner", "admin", "developer"}),
     "models:read": frozenset(ROLES),

@@ -571,6 +571,12 @@ def evaluate_file(
     if loaded.version.task == "recommendation":
         from baryon.data.versions import DatasetStore
 
-        store = DatasetStore(registry.db, registry.artifacts, registry.clock, scope=registry.scope)
+        from baryon.core.encryption import FileKeyProvider
+
+        settings = registry.settings
+        keys = None if settings is None else FileKeyProvider(settings.resolved_kek_file)
+        store = DatasetStore(
+            registry.db, registry.artifacts, registry.clock, scope=registry.scope, keys=keys
+        )
         training = training_interactions(store, loaded.version)
     return loaded.version, evaluate_model(loaded, frame, roles=roles, training=training)
