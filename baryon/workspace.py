@@ -31,8 +31,8 @@ from baryon.core.scope import OPERATOR_ORG_ID, Scope
 from baryon.core.scratch import sweep
 
 if TYPE_CHECKING:
-    from baryon.core.encryption import KeyProvider
     from baryon.commerce.licences import Licence
+    from baryon.core.encryption import KeyProvider
     from baryon.data.versions import DatasetStore
     from baryon.training.model_cache import ModelCache
     from baryon.training.promotion import Promoter

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from baryon.core import scratch
 from baryon.core.artifacts import ArtifactStore, sha256_hex
@@ -106,14 +107,20 @@ class SealedArtifactStore(ArtifactStore):
         return self.inner.put_bytes(blob)
 
     # ------------------------------------------------------------- reading
-    def get_bytes(self, digest: str, *, verify: bool = True) -> bytes:
-        """The artifact's bytes, decrypted if sealed (raises as
-        :meth:`ArtifactStore.get_bytes`, plus ``encryption_key_missing`` and
-        ``decryption_failed``)."""
+    def get_bytes(
+        self, digest: str, *, verify: bool = True, session: Session | None = None
+    ) -> bytes:
+        """The artifact's bytes, decrypted if sealed.
+
+        ``session``: an open session of the database to read the wrapped key with
+        (a caller inside a transaction must pass its own: SQLite allows one writer).
+        Raises as :meth:`ArtifactStore.get_bytes`, plus ``encryption_key_missing`` and
+        ``decryption_failed``.
+        """
         data = self.inner.get_bytes(digest, verify=verify)
         if not is_sealed(data):
             return data
-        return open_sealed(data, self._data_key(digest))
+        return open_sealed(data, self._data_key(digest, session))
 
     def open(self, digest: str) -> BinaryIO:
         return io.BytesIO(self.get_bytes(digest))
@@ -128,17 +135,18 @@ class SealedArtifactStore(ArtifactStore):
             raise EncryptionKeyMissing("no key provider is configured for encrypted datasets")
         return self.keys
 
-    def _data_key(self, digest: str) -> bytes:
-        with self.db.session() as session:
-            row = session.get(ArtifactKeyRow, digest)
-            if row is None:
-                raise EncryptionKeyMissing(
-                    f"artifact {digest[:12]}… is encrypted but its data key is gone "
-                    "(erased, or the database is not the store's)",
-                    details={"digest": digest},
-                )
-            wrapped = WrappedKey(row.kek_id, base64.b64decode(row.wrapped_key))
-        return self._provider().unwrap(wrapped)
+    def _data_key(self, digest: str, session: Session | None) -> bytes:
+        if session is None:
+            with self.db.session() as own:
+                return self._data_key(digest, own)
+        row = session.get(ArtifactKeyRow, digest)
+        if row is None:
+            raise EncryptionKeyMissing(
+                f"artifact {digest[:12]}… is encrypted but its data key is gone "
+                "(erased, or the database is not the store's)",
+                details={"digest": digest},
+            )
+        return self._provider().unwrap(WrappedKey(row.kek_id, base64.b64decode(row.wrapped_key)))
 
     # --------------------------------------------------------- delegation
     def exists(self, digest: str) -> bool:

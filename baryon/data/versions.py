@@ -781,7 +781,7 @@ class DatasetStore:
                 raise NotFound(
                     f"dataset {ref.name!r} has no version {version}", code="version_not_found"
                 )
-            return self._load(row, dataset.name)
+            return self._load(row, dataset.name, session)
 
     @staticmethod
     def _ref(ref: str | Ref) -> Ref:
@@ -798,7 +798,7 @@ class DatasetStore:
             ).first()
             if found is None:
                 raise NotFound(f"no dataset version {version_id!r}", code="version_not_found")
-            return self._load(found[0], found[1])
+            return self._load(found[0], found[1], session)
 
     def resolve(self, ref: str | Ref) -> DatasetVersion:
         """Return the version named by an id (``dsv_...``) or a reference (``NAME[:N]``).
@@ -841,7 +841,7 @@ class DatasetStore:
             if limit is not None:
                 stmt = stmt.limit(max(0, limit))
             rows = session.execute(stmt).all()
-            return [self._load(row, dataset_name) for row, dataset_name in rows]
+            return [self._load(row, dataset_name, session) for row, dataset_name in rows]
 
     def count(self) -> int:
         """Return how many datasets :meth:`list` pages through."""
@@ -873,7 +873,7 @@ class DatasetStore:
                 .where(DatasetVersionRow.dataset_id == dataset.id)
                 .order_by(DatasetVersionRow.version)
             ).all()
-            return [self._load(row, dataset.name) for row in rows]
+            return [self._load(row, dataset.name, session) for row in rows]
 
     def version_ids(self, name: str | Ref) -> builtins.list[str]:
         """Return the ids of every version of ``name`` (empty if there is no such dataset).
@@ -925,7 +925,8 @@ class DatasetStore:
         return chain[::-1]
 
     # ---------------------------------------------------------------- internals
-    def _load(self, row: DatasetVersionRow, name: str) -> DatasetVersion:
+    def _load(self, row: DatasetVersionRow, name: str, session: Session) -> DatasetVersion:
+        """The version of ``row``, its manifest read with ``session`` open (for its key)."""
         if row.erased_at is not None:  # a tombstone: its manifest's bytes are deleted
             manifest: dict[str, Any] = {
                 "operation": row.operation,
@@ -934,7 +935,7 @@ class DatasetStore:
                 "erasure": row.erasure_id,
             }
         else:
-            manifest = json.loads(self.artifacts.get_bytes(row.manifest_digest))
+            manifest = json.loads(self.artifacts.get_bytes(row.manifest_digest, session=session))
         return DatasetVersion(
             id=row.id,
             name=name,
@@ -970,7 +971,7 @@ class DatasetStore:
     def _find_recipe(self, name: str, recipe: str) -> DatasetVersion | None:
         with self.db.session(self.scope) as session:
             row = self._recipe_row(session, name, recipe)
-            return None if row is None else self._load(row, name)
+            return None if row is None else self._load(row, name, session)
 
     def _commit(
         self,

@@ -569,9 +569,8 @@ def evaluate_file(
     frame = read_table(path, format=format, delimiter=delimiter, encoding=encoding)
     training = None
     if loaded.version.task == "recommendation":
-        from baryon.data.versions import DatasetStore
-
         from baryon.core.encryption import FileKeyProvider
+        from baryon.data.versions import DatasetStore
 
         settings = registry.settings
         keys = None if settings is None else FileKeyProvider(settings.resolved_kek_file)
