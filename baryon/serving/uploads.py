@@ -51,7 +51,9 @@ if TYPE_CHECKING:
 __all__ = ["UPLOAD_FIELDS", "Upload", "ingest_upload", "receive_upload", "safe_filename"]
 
 #: The text fields of a dataset upload (besides the file): see :func:`ingest_upload`.
-UPLOAD_FIELDS = ("name", "format", "delimiter", "encoding", "role", "type", "mask_pii")
+UPLOAD_FIELDS = (
+    "name", "format", "delimiter", "encoding", "role", "type", "mask_pii", "sensitive",
+)  # fmt: skip
 #: Longest value of a text field, in bytes.
 MAX_FIELD_BYTES = 65_536
 #: Most parts (fields and the file) in one upload.
@@ -375,7 +377,8 @@ def ingest_upload(ws: Workspace, upload: Upload, *, actor: str) -> tuple[Dataset
     The one ingest path of ``POST /v1/datasets`` and the console's upload form:
     ``name`` (required) and, optionally, ``format``, ``delimiter``, ``encoding`` and
     the repeatable ``role`` / ``type`` (``COLUMN=VALUE``) and ``mask_pii`` (a column
-    whose personal data is masked before anything is stored) fields, as
+    whose personal data is masked before anything is stored) fields, ``sensitive``
+    (``true``: encrypt the dataset at rest), as
     :meth:`baryon.data.versions.DatasetStore.ingest` takes them (``baryon data
     ingest``). An empty optional field counts as not given (an HTML form sends its
     empty fields).
@@ -408,6 +411,9 @@ def ingest_upload(ws: Workspace, upload: Upload, *, actor: str) -> tuple[Dataset
         return value if value else None  # a form's empty field: not given
 
     name = check_name(str(upload.value("name", required=True)), kind="dataset")
+    sensitive = optional("sensitive") or "false"
+    if sensitive not in ("true", "false"):
+        raise InvalidInput("sensitive is true or false", code="invalid_flag")
     before = set(ws.datasets.version_ids(name))
     version = ws.datasets.ingest(
         upload.path,
@@ -418,6 +424,7 @@ def ingest_upload(ws: Workspace, upload: Upload, *, actor: str) -> tuple[Dataset
         roles=parse_pairs(upload.values("role"), "role"),
         types=parse_pairs(upload.values("type"), "type"),
         mask_pii=[column for column in upload.values("mask_pii") if column] or None,
+        sensitive=sensitive == "true",
         actor=actor,
     )
     return version, version.id not in before

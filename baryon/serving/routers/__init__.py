@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from baryon.serving.routers import (
     datasets,
+    erasures,
     flywheel,
     grants,
     invoices,
@@ -44,6 +45,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     invoices.router,
     models.router,
     datasets.router,
+    erasures.router,
     predictions.router,
     support.router,
     sentiment.router,

@@ -127,6 +127,11 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "items": {"type": "string", "maxLength": 300},
                         "description": "COLUMN=TYPE; repeat the field for several columns.",
                     },
+                    "sensitive": {
+                        "type": "string",
+                        "enum": ["true", "false"],
+                        "description": "true: encrypt this dataset at rest (every version).",
+                    },
                     "mask_pii": {
                         "type": "array",
                         "items": {"type": "string", "maxLength": 300},
