@@ -34,15 +34,18 @@ def test_cli_erase_and_rotate(
     assert code == 0, out
     assert "people: 1 row(s) removed, version(s) 1 erased; new version 2" in out
     code, out, _ = run(cli_home, capsys, "encryption", "rotate", "--json")
-    assert code == 0 and json.loads(out)["rewrapped"] >= 2
+    assert code == 0
+    assert json.loads(out)["rewrapped"] >= 2
     code, out, err = run(
         cli_home, capsys, "data", "export", "people:1", "--out", str(tmp_path / "o.csv")
     )
-    assert code != 0 and "error[version_erased]" in err
+    assert code != 0
+    assert "error[version_erased]" in err
     code, out, _ = run(
         cli_home, capsys, "data", "export", "people", "--out", str(tmp_path / "n.csv")
     )
-    assert code == 0 and "ann@" not in (tmp_path / "n.csv").read_text()
+    assert code == 0
+    assert "ann@" not in (tmp_path / "n.csv").read_text()
 
 
 @pytest.mark.parametrize("match", ["email", "=x", "email="])
@@ -50,10 +53,12 @@ def test_cli_erase_bad_match_is_one_line_error(
     cli_home: Path, capsys: pytest.CaptureFixture[str], match: str
 ) -> None:
     code, _, err = run(cli_home, capsys, "data", "erase", "--match", match)
-    assert code != 0 and err.strip().startswith("error[invalid_match]")
+    assert code != 0
+    assert err.strip().startswith("error[invalid_match]")
     assert len(err.strip().splitlines()) == 1
 
 
 def test_cli_erase_unknown_dataset(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(cli_home, capsys, "data", "erase", "--match", "a=1", "--dataset", "nope")
-    assert code != 0 and "error[dataset_not_found]" in err
+    assert code != 0
+    assert "error[dataset_not_found]" in err

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
 from baryon.core.audit import list_audit_events, verify_audit_chain
-from baryon.core.errors import InvalidInput, NotFound
+from baryon.core.errors import Gone, InvalidInput, NotFound
 from baryon.core.scope import SYSTEM
 from baryon.labeling.queue import enqueue
 from baryon.labeling.service import create_queue
@@ -50,12 +50,16 @@ def test_erase_writes_version_without_rows_and_tombstones_old(
     v2 = workspace.datasets.split("people", strategy="random", test_size=0.34, seed=1)
     result = erase(workspace.datasets, [("email", SUBJECT)], actor="cli:test")
     [done] = result.datasets
-    assert done["rows_removed"] == 2 and done["new_version"] == 3
+    assert done["rows_removed"] == 2
+    assert done["new_version"] == 3
     assert {e["id"] for e in done["erased_versions"]} == {v1.id, v2.id}
     v3 = workspace.datasets.get("people")
-    assert v3.version == 3 and v3.parent_id == v2.id and v3.operation == "erase"
+    assert v3.version == 3
+    assert v3.parent_id == v2.id
+    assert v3.operation == "erase"
     frame = v3.to_pandas()
-    assert SUBJECT not in set(frame["email"]) and len(frame) == 4
+    assert SUBJECT not in set(frame["email"])
+    assert len(frame) == 4
     assert sum(v3.split["counts"].values()) == 4  # the split is kept for the rest
     assert v3.manifest["steps"] == [
         {"step": "erasure", "erasure_id": result.id, "columns": ["email"], "rows_removed": 2}
@@ -63,9 +67,9 @@ def test_erase_writes_version_without_rows_and_tombstones_old(
     # The old versions are tombstones: listed in the lineage, unreadable, bytes gone.
     old = workspace.datasets.get("people", 1)
     assert old.erased_at is not None
-    with pytest.raises(Exception) as err:
+    with pytest.raises(Gone) as err:
         old.to_pandas()
-    assert getattr(err.value, "code", None) == "version_erased"
+    assert err.value.code == "version_erased"
     assert [v.version for v in workspace.datasets.lineage("people")] == [1, 2, 3]
     assert SUBJECT.encode() not in _stored(workspace)
     assert not workspace.artifacts.exists(v1.data_digest)
@@ -89,7 +93,8 @@ def test_erase_only_older_versions_hold_subject_tombstones_without_new_version(
     workspace.datasets.clean("people", ["drop_columns:email"])
     result = erase(workspace.datasets, [("email", SUBJECT)])
     [done] = result.datasets
-    assert done["new_version"] is None and [e["version"] for e in done["erased_versions"]] == [1]
+    assert done["new_version"] is None
+    assert [e["version"] for e in done["erased_versions"]] == [1]
     assert workspace.datasets.get("people").version == 2
     assert len(workspace.datasets.get("people").to_pandas()) == 6
 
@@ -153,7 +158,8 @@ def test_erase_sensitive_dataset_forgets_keys(workspace: Workspace, tmp_path: Pa
     assert v1.encrypted
     erase(workspace.datasets, [("id", "1")])
     v2 = workspace.datasets.get("people")
-    assert v2.encrypted and sorted(v2.to_pandas()["id"]) == [2, 3, 4, 5, 6]
+    assert v2.encrypted
+    assert sorted(v2.to_pandas()["id"]) == [2, 3, 4, 5, 6]
     from baryon.data.tables import ArtifactKeyRow
 
     with workspace.db.session() as s:

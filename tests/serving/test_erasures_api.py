@@ -28,9 +28,11 @@ def test_erasure_route_erases_own_org_only(api: ClientFactory, tenants: Tenants)
     [dataset] = done.json()["datasets"]
     assert (dataset["rows_removed"], dataset["new_version"]) == (1, 2)
     old = admin.get("/v1/datasets/people/export", params={"version": 1})
-    assert old.status_code == 410 and old.json()["code"] == "version_erased"
+    assert old.status_code == 410
+    assert old.json()["code"] == "version_erased"
     new = admin.get("/v1/datasets/people/export", params={"version": 2})
-    assert new.status_code == 200 and b"ann@example.com" not in new.content
+    assert new.status_code == 200
+    assert b"ann@example.com" not in new.content
     assert b"bob@example.org" in new.content  # the encrypted dataset reads back
     theirs = api(tenants.keys["globex:admin"]).get("/v1/datasets/people")
     assert theirs.json()["version"] == 1
@@ -43,7 +45,8 @@ def test_erasure_route_bad_inputs(api: ClientFactory, tenants: Tenants) -> None:
         "/v1/erasures",
         json={"match": [{"column": "email", "value": "x"}], "datasets": ["people"]},
     )
-    assert other.status_code == 404 and other.json()["code"] == "dataset_not_found"
+    assert other.status_code == 404
+    assert other.json()["code"] == "dataset_not_found"
     empty = admin.post("/v1/erasures", json={"match": []})
     assert empty.status_code == 422
     dev = api(tenants.keys["acme:developer"]).post(
@@ -58,4 +61,5 @@ def test_upload_sensitive_flag_is_strict(api: ClientFactory, tenants: Tenants) -
         files={"file": ("people.csv", CSV, "text/csv")},
         data={"name": "people", "sensitive": "yes"},
     )
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_flag"
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_flag"
