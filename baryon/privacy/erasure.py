@@ -12,7 +12,8 @@ split assignment) are deleted — unless a live version still uses the same byte
 and so are the wrapped data keys of encrypted ones; reading their data is
 ``version_erased`` (HTTP 410). When the latest version held the subject, a new
 version is written from it without the matching rows (operation ``erase``, its
-split kept for the remaining rows); its lineage step is
+split kept for the remaining rows; none when every row matched: the dataset then
+ends in a tombstone); its lineage step is
 ``{"step": "erasure", "erasure_id", "columns", "rows_removed"}`` — the matched
 columns and the count, never the value.
 
@@ -185,7 +186,7 @@ def erase(
         latest = live[-1]
         pending = None
         removed = hits[latest.data_digest]
-        if removed:
+        if removed and removed < latest.row_count:
             pending = _without(store, latest, matches, erasure_id, columns, removed)
         else:
             removed = max(hits[v.data_digest] for v in affected)

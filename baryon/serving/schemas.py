@@ -646,7 +646,7 @@ class DatasetVersionOut(_Out):
     name: str
     version: int
     owner: str
-    operation: Literal["ingest", "clean", "split", "append"]
+    operation: Literal["ingest", "clean", "split", "append", "erase"]
     parent_id: str | None
     rows: int
     columns: int
@@ -657,6 +657,9 @@ class DatasetVersionOut(_Out):
     split: DatasetSplitOut | None
     quality: DatasetQualityOut
     created_at: datetime
+    erased_at: datetime | None = Field(
+        default=None, description="When an erasure deleted its data (a tombstone)."
+    )
 
 
 class DatasetMadeOut(DatasetVersionOut):
@@ -676,7 +679,7 @@ class DatasetLineageOut(_Out):
 
     id: str
     version: int
-    operation: Literal["ingest", "clean", "split", "append"]
+    operation: Literal["ingest", "clean", "split", "append", "erase"]
 
 
 class DatasetDetailOut(DatasetVersionOut):

@@ -165,3 +165,16 @@ def test_erase_sensitive_dataset_forgets_keys(workspace: Workspace, tmp_path: Pa
     with workspace.db.session() as s:
         assert s.get(ArtifactKeyRow, v1.data_digest) is None
         assert s.get(ArtifactKeyRow, v2.data_digest) is not None
+
+
+def test_erase_every_row_leaves_a_tombstone_as_latest(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text(f"id,email\n1,{SUBJECT}\n2,{SUBJECT}\n")
+    workspace.datasets.ingest(path, name="one")
+    [done] = erase(workspace.datasets, [("email", SUBJECT)]).datasets
+    assert done["new_version"] is None
+    latest = workspace.datasets.get("one")
+    assert latest.erased_at is not None
+    with pytest.raises(Gone):
+        latest.to_pandas()
+    assert SUBJECT.encode() not in _stored(workspace)

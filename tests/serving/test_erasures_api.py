@@ -34,6 +34,11 @@ def test_erasure_route_erases_own_org_only(api: ClientFactory, tenants: Tenants)
     assert new.status_code == 200
     assert b"ann@example.com" not in new.content
     assert b"bob@example.org" in new.content  # the encrypted dataset reads back
+    tombstone = admin.get("/v1/datasets/people", params={"version": 1})
+    assert tombstone.status_code == 200, tombstone.text
+    assert "ann@example.com" not in tombstone.text
+    history = admin.get("/v1/datasets/people/versions")
+    assert [v["version"] for v in history.json()] == [1, 2]
     theirs = api(tenants.keys["globex:admin"]).get("/v1/datasets/people")
     assert theirs.json()["version"] == 1
 
