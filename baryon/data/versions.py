@@ -67,13 +67,14 @@ from baryon.data.sources import open_source
 from baryon.data.splits import SPLIT_NAMES, assign_split
 from baryon.data.tables import DatasetRow, DatasetVersionRow
 
-__all__ = ["DatasetStore", "DatasetVersion"]
+__all__ = ["DatasetStore", "DatasetVersion", "PendingVersion", "recipe_hash"]
 
 MANIFEST_FORMAT = "baryon.dataset/1"
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
-def _sha(obj: Any) -> str:
+def recipe_hash(obj: Any) -> str:
+    """SHA-256 (hex) of ``obj``'s canonical JSON: the recipe hash of a version."""
     return hashlib.sha256(canonical_bytes(obj)).hexdigest()
 
 
@@ -424,11 +425,13 @@ class DatasetStore:
             options["mask_pii"] = {"columns": masker.columns, "kinds": masker.kinds}
         if sensitive:  # so is a clear-text ingest of the same bytes
             options["sensitive"] = True
-        recipe = _sha({"operation": "ingest", "source_sha256": source.sha256, "options": options})
+        recipe = recipe_hash(
+            {"operation": "ingest", "source_sha256": source.sha256, "options": options}
+        )
         existing = self._find_recipe(name, recipe)
         if existing is not None:
             return existing
-        store = self._writer(name, sensitive=sensitive)
+        store = self.writer_for(name, sensitive=sensitive)
         with progress_bar(progress, source.size, f"ingest {source.path.name}") as callback:
             if masker is None:
                 built = materialise(lambda: source.batches(callback), store)
@@ -497,7 +500,7 @@ class DatasetStore:
         """
         canonical = parse_steps(steps)
         parent = self._version(name, version, owner=owner, writing=True)
-        recipe = _sha({"operation": "clean", "parent": parent.id, "steps": canonical})
+        recipe = recipe_hash({"operation": "clean", "parent": parent.id, "steps": canonical})
         existing = self._find_recipe(parent.name, recipe)
         if existing is not None:
             return existing
@@ -506,7 +509,7 @@ class DatasetStore:
         if len(cleaned) == 0:
             raise InvalidInput("the steps removed every row", code="empty_result")
         table = frame_to_table(cleaned)
-        store = self._writer(parent.name)
+        store = self.writer_for(parent.name)
         built = materialise(lambda: table_batches(table), store)
         kept = {c: t for c, t in parent.schema.items()
                 if c in table.column_names and parent_type_kept(parent, table, c)}  # fmt: skip
@@ -566,13 +569,13 @@ class DatasetStore:
             frame, parent.roles, strategy=strategy, test_size=test_size,
             validation_size=validation_size, seed=seed, **options,
         )  # fmt: skip
-        recipe = _sha({"operation": "split", "parent": parent.id, "spec": spec})
+        recipe = recipe_hash({"operation": "split", "parent": parent.id, "spec": spec})
         existing = self._find_recipe(parent.name, recipe)
         if existing is not None:
             return existing
         sink = pa.BufferOutputStream()
         pq.write_table(pa.table({"split": pa.array(codes, type=pa.int8())}), sink)
-        store = self._writer(parent.name)
+        store = self.writer_for(parent.name)
         split_digest = store.put_bytes(sink.getvalue().to_pybytes())
         spec["digest"] = split_digest
         report = dict(parent.report)
@@ -674,12 +677,12 @@ class DatasetStore:
                 code="schema_mismatch",
             ) from None
         facts = to_jsonable(dict(lineage or {}), default=str)
-        recipe = _sha(
+        recipe = recipe_hash(
             {
                 "operation": "append",
                 "parent": parent.id,
                 "split": split,
-                "rows": _sha(to_jsonable(added.to_pylist(), default=str)),
+                "rows": recipe_hash(to_jsonable(added.to_pylist(), default=str)),
                 "lineage": facts,
             }
         )
@@ -687,7 +690,7 @@ class DatasetStore:
         if existing is not None:
             return existing
         table = pa.concat_tables([base, added])
-        store = self._writer(parent.name)
+        store = self.writer_for(parent.name)
         built = materialise(lambda: table_batches(table), store)
         code = SPLIT_NAMES.index(split)
         codes = np.concatenate(
@@ -955,7 +958,7 @@ class DatasetStore:
             erased_at=row.erased_at,
         )
 
-    def _writer(self, name: str, *, sensitive: bool = False) -> SealedArtifactStore:
+    def writer_for(self, name: str, *, sensitive: bool = False) -> SealedArtifactStore:
         """The store new artifacts of dataset ``name`` go to: sealing when it is sensitive."""
         if not sensitive:
             with self.db.session(self.scope) as session:
@@ -989,7 +992,7 @@ class DatasetStore:
         store: SealedArtifactStore,
         split_digest: str | None = None,
     ) -> DatasetVersion:
-        pending = self._prepare(
+        pending = self.prepare_version(
             name=name, operation=operation, recipe=recipe, parent=parent, built=built,
             schema=schema, roles=roles, report=report, extra=extra, store=store,
             split_digest=split_digest,
@@ -998,7 +1001,7 @@ class DatasetStore:
             try:
                 with self.db.session(self.scope) as session:
                     if self._recipe_row(session, name, recipe) is None:
-                        self._insert(session, pending, actor=actor)
+                        self.insert_version(session, pending, actor=actor)
                 break
             except sa_exc.IntegrityError:
                 if attempt == 2:
@@ -1007,7 +1010,7 @@ class DatasetStore:
         assert found is not None
         return found
 
-    def _prepare(
+    def prepare_version(
         self,
         *,
         name: str,
@@ -1073,7 +1076,7 @@ class DatasetStore:
             encrypted=store.sealing,
         )
 
-    def _insert(
+    def insert_version(
         self,
         session: Session,
         pending: PendingVersion,

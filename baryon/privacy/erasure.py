@@ -53,7 +53,7 @@ from baryon.data.quality import build_report
 from baryon.data.sealed import forget_keys
 from baryon.data.splits import SPLIT_NAMES
 from baryon.data.tables import DatasetRow, DatasetVersionRow
-from baryon.data.versions import DatasetStore, DatasetVersion, PendingVersion, _sha
+from baryon.data.versions import DatasetStore, DatasetVersion, PendingVersion, recipe_hash
 from baryon.labeling.tables import AnnotationRow, LabelingTaskRow
 from baryon.predictions.log import hash_input
 from baryon.predictions.tables import FeedbackRow, PredictionRow
@@ -200,7 +200,7 @@ def erase(
         for name, affected, removed, pending in plans:
             number = None
             if pending is not None:
-                number = store._insert(
+                number = store.insert_version(
                     session, pending, actor=actor, audit={"erasure_id": erasure_id}
                 )
             for version in affected:
@@ -309,7 +309,7 @@ def _without(
     table = latest.to_arrow()
     keep = ~_mask(table, matches)
     kept = table.filter(pa.array(keep))
-    writer = store._writer(latest.name)
+    writer = store.writer_for(latest.name)
     built = materialise(lambda: table_batches(kept), writer)
     schema, roles = dict(latest.schema), dict(latest.roles)
     report = build_report(built.stats, schema, roles)
@@ -328,8 +328,8 @@ def _without(
         spec["digest"] = split_digest
         report["split"] = spec["counts"]
         extra["split"] = spec
-    recipe = _sha({"operation": "erase", "parent": latest.id, "erasure": erasure_id})
-    return store._prepare(
+    recipe = recipe_hash({"operation": "erase", "parent": latest.id, "erasure": erasure_id})
+    return store.prepare_version(
         name=latest.name, operation="erase", recipe=recipe, parent=latest, built=built,
         schema=schema, roles=roles, report=report, extra=extra, store=writer,
         split_digest=split_digest,
