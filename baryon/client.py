@@ -146,6 +146,7 @@ from baryon.serving.schemas import (
     DatasetMadeOut,
     DatasetVersionOut,
     EndpointOut,
+    ErasureOut,
     EvaluationOut,
     FeedbackOut,
     GrantOut,
@@ -1328,6 +1329,7 @@ class Client:
         roles: dict[str, str] | None = None,
         types: dict[str, str] | None = None,
         mask_pii: list[str] | None = None,
+        sensitive: bool = False,
         timeout: float = 600.0,
     ) -> DatasetMadeOut:
         """Upload a file as a new version of dataset ``name`` (``POST /v1/datasets``).
@@ -1349,6 +1351,8 @@ class Client:
         mask_pii : list of str, optional
             Columns whose personal data is masked before any version is stored (see
             ``docs/privacy.md``); the raw values never reach the dataset store.
+        sensitive : bool
+            Encrypt this dataset at rest, this version and every later one.
         timeout : float
             Seconds to wait for the server (the upload, then the ingest).
 
@@ -1369,6 +1373,8 @@ class Client:
         fields["type"] = [f"{c}={t}" for c, t in (types or {}).items()]
         if mask_pii:
             fields["mask_pii"] = list(mask_pii)
+        if sensitive:
+            fields["sensitive"] = "true"
         with file.open("rb") as handle:
             response = self.request(
                 "POST",
@@ -1379,6 +1385,36 @@ class Client:
                 timeout=timeout,
             )
         return _parse(DatasetMadeOut, response)
+
+    def erase(self, match: dict[str, str], *, datasets: list[str] | None = None) -> ErasureOut:
+        """Erase a data subject from your organization (``POST /v1/erasures``).
+
+        Parameters
+        ----------
+        match : dict of str to str
+            ``{column: value}``; a row where any column's text equals its value goes.
+        datasets : list of str, optional
+            Only these datasets (default: all of yours).
+
+        Returns
+        -------
+        ErasureOut
+            New and erased versions per dataset, predictions and labeling tasks
+            removed, and the runs and models to retrain.
+
+        Raises
+        ------
+        Forbidden
+            Not an owner or admin key.
+        InvalidInput
+            ``invalid_match``.
+        NotFound
+            ``dataset_not_found``.
+        """
+        body: dict[str, Any] = {"match": [{"column": c, "value": v} for c, v in match.items()]}
+        if datasets is not None:
+            body["datasets"] = list(datasets)
+        return _parse(ErasureOut, self.request("POST", "/v1/erasures", json=body))
 
     def list_datasets(self) -> list[DatasetVersionOut]:
         """The latest version of every dataset you own or that was shared with you."""

@@ -32,6 +32,7 @@ from baryon.core.scratch import sweep
 
 if TYPE_CHECKING:
     from baryon.commerce.licences import Licence
+    from baryon.core.encryption import KeyProvider
     from baryon.data.versions import DatasetStore
     from baryon.training.model_cache import ModelCache
     from baryon.training.promotion import Promoter
@@ -288,7 +289,15 @@ class Workspace:
         """The dataset store (ingest, clean, split, get)."""
         from baryon.data.versions import DatasetStore
 
-        return DatasetStore(self.db, self.artifacts, self.clock, scope=self.scope)
+        return DatasetStore(self.db, self.artifacts, self.clock, scope=self.scope, keys=self.keys)
+
+    @property
+    def keys(self) -> KeyProvider:
+        """The key provider of sensitive datasets: the key-ring file
+        ``Settings.resolved_kek_file`` (see :mod:`baryon.core.encryption`)."""
+        from baryon.core.encryption import FileKeyProvider
+
+        return FileKeyProvider(self.settings.resolved_kek_file)
 
     @cached_property
     def runs(self) -> RunStore:

@@ -1,4 +1,4 @@
-"""``baryon data ...``: ingest, clean, split, list, show, history and export datasets.
+"""``baryon data ...``: ingest, clean, split, list, show, history, export and erase datasets.
 
 Every command that makes a version prints its id on the first line
 (``created dsv_...`` or ``unchanged dsv_...`` when the same input was already stored).
@@ -92,6 +92,14 @@ def ingest_cmd(
             "columns while reading; no unmasked version is ever stored (repeatable).",
         ),
     ] = None,
+    sensitive: Annotated[
+        bool,
+        typer.Option(
+            "--sensitive",
+            help="Encrypt this dataset at rest (AES-256-GCM, key ring $BARYON_HOME/kek); "
+            "every later version too.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the version as JSON.")] = False,
 ) -> None:
     """Read a file into a new dataset version (same bytes and options: no new version)."""
@@ -107,6 +115,7 @@ def ingest_cmd(
         roles=parse_pairs(role, "--role"),
         types=parse_pairs(type_, "--type"),
         mask_pii=masked,
+        sensitive=sensitive,
         progress=not as_json,
         actor=cli_actor(),
     )
@@ -359,3 +368,52 @@ def export_cmd(
         f"exported {version.id}  {version.ref}{'' if split is None else f' ({split})'}  "
         f"{result['rows']:,} rows → {result['path']}"
     )
+
+
+@app.command("erase")
+def erase_cmd(
+    ctx: typer.Context,
+    match: Annotated[
+        list[str],
+        typer.Option(
+            "--match",
+            help="COLUMN=VALUE: rows whose COLUMN equals VALUE go (repeatable: any match).",
+        ),
+    ],
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option("--dataset", help="Only this dataset (repeatable; default: all)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Erase a data subject: new versions without its rows, old versions' bytes deleted.
+
+    Also removes the organization's logged predictions and labeling tasks where the
+    value appears (see docs/privacy.md), audits it, and lists the runs and models
+    trained on erased versions, to retrain.
+    """
+    from baryon.privacy import erase, parse_matches
+
+    matches = parse_matches(match)
+    ws = get_workspace(ctx)
+    result = erase(ws.datasets, matches, datasets=dataset or None, actor=cli_actor())
+    if as_json:
+        print_json(result.to_dict())
+        return
+    _say(f"erasure {result.id}")
+    if not result.datasets:
+        _say("no dataset version held a matching row")
+    for done in result.datasets:
+        erased = ", ".join(str(e["version"]) for e in done["erased_versions"])
+        made = "" if done["new_version"] is None else f"; new version {done['new_version']}"
+        _say(
+            f"{done['name']}: {done['rows_removed']} row(s) removed, "
+            f"version(s) {erased} erased{made}"
+        )
+    _say(
+        f"prediction log: {result.predictions_removed} removed; "
+        f"labeling tasks: {result.tasks_removed} removed"
+    )
+    for item in result.retrain:
+        model = "" if item["model"] is None else f" → {item['model']}:{item['model_version']}"
+        _say(f"retrain: run {item['run_id']} on {item['dataset']}{model}")

@@ -47,6 +47,7 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("keys", "keys", "API keys."),
     ("grants", "grants", "Share models and datasets with other organizations."),
     ("audit", "audit", "The tamper-evident audit log: list, export, verify."),
+    ("encryption", "encryption", "Encryption at rest of sensitive datasets: key rotation."),
     ("usage", "usage", "Usage records of an organization."),
     ("billing", "billing", "Close billing periods into invoices, reconcile, export usage."),
     ("invoices", "invoices", "Invoices: list, show, PDF, issue, pay, void, reissue."),

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         Created on first open; a file others may read is refused
         (``key_file_insecure``). Every process sharing one PostgreSQL database needs
         the same key file.
+    kek_file : Path or None
+        The key-encryption key ring of datasets marked sensitive (mode 0600); ``None``
+        means ``<home>/kek``. Made on the first sensitive write; once data is
+        encrypted, a missing file is ``encryption_key_missing`` (see
+        :mod:`baryon.core.encryption`).
     host : str
         Bind address of ``baryon serve`` (default ``127.0.0.1``: loopback only).
     port : int
@@ -156,6 +161,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     artifact_root: str | None = None
     audit_key_file: Path | None = None
+    kek_file: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     debug: bool = False
@@ -231,6 +237,13 @@ class Settings(BaseSettings):
         if self.secrets_key_file is not None:
             return self.secrets_key_file.expanduser().absolute()
         return self.home / "secrets.key"
+
+    @property
+    def resolved_kek_file(self) -> Path:
+        """The key-encryption key file of sensitive datasets, default ``<home>/kek``."""
+        if self.kek_file is not None:
+            return self.kek_file.expanduser().absolute()
+        return self.home / "kek"
 
     @property
     def resolved_artifact_root(self) -> str:

@@ -14,6 +14,7 @@ Hierarchy::
     │   ├── UnsupportedMediaType     code "unsupported_media_type" HTTP 415
     │   └── ValidationFailed         code "failed_validation"
     ├── NotFound(LookupError)        code "not_found"        HTTP 404
+    ├── Gone                         code "gone"             HTTP 410
     ├── Conflict                     code "conflict"         HTTP 409
     ├── Unauthorized                 code "unauthorized"     HTTP 401
     ├── Forbidden                    code "forbidden"        HTTP 403
@@ -23,6 +24,7 @@ Hierarchy::
     ├── ModelNotReady                code "model_not_ready"  HTTP 503
     ├── IntegrityError               code "integrity_error"  HTTP 500
     ├── UpstreamError                code "upstream_error"   HTTP 502
+    ├── EncryptionKeyMissing         code "encryption_key_missing" HTTP 503
     ├── DatabaseError                code "database_error"   HTTP 503
     │   ├── DatabaseCorrupt          code "database_corrupt"
     │   └── SchemaTooNew             code "schema_too_new"
@@ -48,8 +50,10 @@ __all__ = [
     "Conflict",
     "DatabaseCorrupt",
     "DatabaseError",
+    "EncryptionKeyMissing",
     "ErrorCode",
     "Forbidden",
+    "Gone",
     "IntegrityError",
     "InvalidFile",
     "InvalidHome",
@@ -143,6 +147,13 @@ class NotFound(BaryonError, LookupError):
     http_status = 404
 
 
+class Gone(BaryonError):
+    """The object existed and was removed on purpose (an erased dataset version)."""
+
+    code = "gone"
+    http_status = 410
+
+
 class Conflict(BaryonError):
     """The request conflicts with the current state (name taken, gate refused, ...)."""
 
@@ -206,6 +217,17 @@ class UpstreamError(BaryonError):
 
     code = "upstream_error"
     http_status = 502
+
+
+class EncryptionKeyMissing(BaryonError):
+    """Encrypted data cannot be read or written: its key-encryption key is absent.
+
+    HTTP 503: the operator must restore the key file (or the key provider); the
+    data itself is intact.
+    """
+
+    code = "encryption_key_missing"
+    http_status = 503
 
 
 class DatabaseError(BaryonError):

@@ -29,7 +29,7 @@ KINDS = frozenset(
     {
         "ds", "dsv", "split", "run", "mdl", "mv", "org", "usr", "key", "plan", "sub",
         "use", "pred", "fb", "evt", "task", "ann", "aud", "inv", "lic", "item", "alert",
-        "job", "ws", "grant", "lq", "fw", "it", "iti", "sch", "bill", "cred", "ses",
+        "job", "ws", "grant", "lq", "fw", "it", "iti", "sch", "bill", "cred", "ses", "era",
         "rule", "chn", "dlv",
         "src", "srun",
     }

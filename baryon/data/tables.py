@@ -15,7 +15,14 @@ Tables
     facts needed to list and look versions up. ``(dataset_id, version)`` is unique and
     so is ``(dataset_id, recipe_hash)``: the recipe hash (source bytes + options, or
     parent + steps, or parent + split parameters) is what makes a repeated ingest a
-    no-op, even when two processes race.
+    no-op, even when two processes race. ``encrypted`` versions (of a dataset marked
+    ``sensitive``) have sealed artifacts; an ``erased_at`` version is a tombstone: its
+    bytes were deleted by an erasure (:mod:`baryon.privacy.erasure`), its row stays
+    for lineage.
+``artifact_keys``
+    The wrapped data key of each encrypted artifact, by the artifact's digest (see
+    :mod:`baryon.data.sealed`): the envelope of envelope encryption. Not owned by an
+    organization: a digest names ciphertext made with a fresh random key.
 """
 
 from __future__ import annotations
@@ -23,13 +30,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baryon.core.db import Base, JSONType, UTCDateTime
 from baryon.core.scope import OrgOwned
 
-__all__ = ["DatasetRow", "DatasetVersionRow"]
+__all__ = ["ArtifactKeyRow", "DatasetRow", "DatasetVersionRow"]
 
 
 class DatasetRow(OrgOwned, Base):
@@ -42,6 +49,7 @@ class DatasetRow(OrgOwned, Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DatasetVersionRow(OrgOwned, Base):
@@ -72,3 +80,17 @@ class DatasetVersionRow(OrgOwned, Base):
     column_roles: Mapped[dict[str, Any]] = mapped_column(JSONType)
     split: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    erasure_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class ArtifactKeyRow(Base):
+    """The wrapped data key of one encrypted artifact (table ``artifact_keys``)."""
+
+    __tablename__ = "artifact_keys"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kek_id: Mapped[str] = mapped_column(String(40), index=True)
+    wrapped_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

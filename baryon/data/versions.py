@@ -44,7 +44,8 @@ from baryon.core.artifacts import ArtifactStore
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock
 from baryon.core.db import Database
-from baryon.core.errors import InvalidInput, NotFound
+from baryon.core.encryption import KeyProvider
+from baryon.core.errors import Gone, InvalidInput, NotFound
 from baryon.core.ids import new_id
 from baryon.core.jsonvalues import canonical_bytes, dumps, to_jsonable
 from baryon.core.refs import Ref, check_name, parse_ref
@@ -61,17 +62,19 @@ from baryon.data.pii import BatchMasker
 from baryon.data.quality import build_report
 from baryon.data.recipes import apply_steps, parse_steps
 from baryon.data.schema import check_roles, check_types, infer_schema, resolve_roles
+from baryon.data.sealed import SealedArtifactStore
 from baryon.data.sources import open_source
 from baryon.data.splits import SPLIT_NAMES, assign_split
 from baryon.data.tables import DatasetRow, DatasetVersionRow
 
-__all__ = ["DatasetStore", "DatasetVersion"]
+__all__ = ["DatasetStore", "DatasetVersion", "PendingVersion", "recipe_hash"]
 
 MANIFEST_FORMAT = "baryon.dataset/1"
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
-def _sha(obj: Any) -> str:
+def recipe_hash(obj: Any) -> str:
+    """SHA-256 (hex) of ``obj``'s canonical JSON: the recipe hash of a version."""
     return hashlib.sha256(canonical_bytes(obj)).hexdigest()
 
 
@@ -120,6 +123,13 @@ class DatasetVersion:
         The store the data is read from by :meth:`to_arrow` / :meth:`to_pandas`.
     org_id : str
         The organization that owns the dataset.
+    encrypted : bool
+        Its artifacts are sealed (a dataset marked sensitive, see
+        :mod:`baryon.data.sealed`); reads decrypt transparently.
+    erased_at : datetime or None
+        When an erasure deleted its bytes (:mod:`baryon.privacy.erasure`): the version
+        is a tombstone, its manifest only ``operation``, ``parent_id`` and
+        ``erasure``; reading its data raises ``version_erased``.
     """
 
     id: str
@@ -136,6 +146,8 @@ class DatasetVersion:
     split_digest: str | None = field(default=None, repr=False)
     artifacts: ArtifactStore | None = field(default=None, repr=False, compare=False)
     org_id: str = field(default="", repr=False)
+    encrypted: bool = field(default=False, repr=False)
+    erased_at: datetime | None = field(default=None, repr=False)
 
     @property
     def ref(self) -> str:
@@ -162,6 +174,13 @@ class DatasetVersion:
         return [c for c in self.schema if self.roles.get(c) == role]
 
     def _store(self) -> ArtifactStore:
+        if self.erased_at is not None:
+            raise Gone(
+                f"{self.ref} was erased on {self.erased_at:%Y-%m-%d}: its data is deleted "
+                "(read a later version)",
+                code="version_erased",
+                details={"version_id": self.id, "erasure_id": self.manifest.get("erasure")},
+            )
         if self.artifacts is None:
             raise InvalidInput("this version is not attached to a store", code="detached_version")
         return self.artifacts
@@ -268,6 +287,27 @@ class DatasetVersion:
         }
 
 
+@dataclass(frozen=True)
+class PendingVersion:
+    """A version whose artifacts are stored and whose row is not yet written."""
+
+    name: str
+    id: str
+    operation: str
+    recipe: str
+    parent_id: str | None
+    source_sha256: str | None
+    data_digest: str
+    manifest_digest: str
+    split_digest: str | None
+    rows: int
+    schema: dict[str, str]
+    roles: dict[str, str]
+    split: dict[str, Any] | None
+    created_at: datetime
+    encrypted: bool
+
+
 class DatasetStore:
     """Datasets of one workspace (``ws.datasets``).
 
@@ -282,13 +322,24 @@ class DatasetStore:
     scope : Scope
         The organization whose datasets these are (see :mod:`baryon.core.scope`):
         it sees its own datasets and those granted to it, and writes its own.
+    keys : KeyProvider, optional
+        Wraps the data keys of sensitive datasets (see :mod:`baryon.data.sealed`);
+        without one, encrypted versions cannot be written or read
+        (``encryption_key_missing``).
     """
 
     def __init__(
-        self, db: Database, artifacts: ArtifactStore, clock: Clock, *, scope: Scope
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        clock: Clock,
+        *,
+        scope: Scope,
+        keys: KeyProvider | None = None,
     ) -> None:
         self.db = db
-        self.artifacts = artifacts
+        inner = artifacts.inner if isinstance(artifacts, SealedArtifactStore) else artifacts
+        self.artifacts = SealedArtifactStore(inner, db, keys, clock, seal=False)
         self.clock = clock
         self.scope = scope
 
@@ -304,6 +355,7 @@ class DatasetStore:
         roles: dict[str, str] | None = None,
         types: dict[str, str] | None = None,
         mask_pii: Sequence[str] | None = None,
+        sensitive: bool = False,
         progress: bool | ProgressCallback = False,
         actor: str = "system",
     ) -> DatasetVersion:
@@ -328,6 +380,10 @@ class DatasetStore:
             choice and the findings per column are the lineage's first step
             (``{"step": "mask_pii", "at": "ingest", ...}``, see
             :class:`baryon.data.pii.BatchMasker`).
+        sensitive : bool
+            Mark the dataset sensitive: this version and every later one is
+            encrypted at rest (AES-256-GCM, envelope keys: :mod:`baryon.data.sealed`).
+            A dataset once sensitive stays so.
         progress : bool or callable
             ``True`` shows a progress bar on stderr for files of 1 MiB or more; a
             callable gets ``(bytes_done, bytes_total)``.
@@ -367,16 +423,21 @@ class DatasetStore:
         }
         if masker is not None:  # an unmasked ingest of the same bytes is another recipe
             options["mask_pii"] = {"columns": masker.columns, "kinds": masker.kinds}
-        recipe = _sha({"operation": "ingest", "source_sha256": source.sha256, "options": options})
+        if sensitive:  # so is a clear-text ingest of the same bytes
+            options["sensitive"] = True
+        recipe = recipe_hash(
+            {"operation": "ingest", "source_sha256": source.sha256, "options": options}
+        )
         existing = self._find_recipe(name, recipe)
         if existing is not None:
             return existing
+        store = self.writer_for(name, sensitive=sensitive)
         with progress_bar(progress, source.size, f"ingest {source.path.name}") as callback:
             if masker is None:
-                built = materialise(lambda: source.batches(callback), self.artifacts)
+                built = materialise(lambda: source.batches(callback), store)
             else:
                 mask = masker
-                built = materialise(lambda: mask(source.batches(callback)), self.artifacts)
+                built = materialise(lambda: mask(source.batches(callback)), store)
         steps = [] if masker is None else [masker.lineage()]
         notes = [
             {"code": "renamed_column", "column": new,
@@ -402,6 +463,7 @@ class DatasetStore:
             report=build_report(built.stats, schema, final_roles, notes=notes),
             extra={"source": source.describe(), "options": options, "steps": steps},
             actor=actor,
+            store=store,
         )
 
     # ------------------------------------------------------------------- clean
@@ -438,7 +500,7 @@ class DatasetStore:
         """
         canonical = parse_steps(steps)
         parent = self._version(name, version, owner=owner, writing=True)
-        recipe = _sha({"operation": "clean", "parent": parent.id, "steps": canonical})
+        recipe = recipe_hash({"operation": "clean", "parent": parent.id, "steps": canonical})
         existing = self._find_recipe(parent.name, recipe)
         if existing is not None:
             return existing
@@ -447,7 +509,8 @@ class DatasetStore:
         if len(cleaned) == 0:
             raise InvalidInput("the steps removed every row", code="empty_result")
         table = frame_to_table(cleaned)
-        built = materialise(lambda: table_batches(table), self.artifacts)
+        store = self.writer_for(parent.name)
+        built = materialise(lambda: table_batches(table), store)
         kept = {c: t for c, t in parent.schema.items()
                 if c in table.column_names and parent_type_kept(parent, table, c)}  # fmt: skip
         schema = infer_schema(built.schema, built.stats["columns"], kept)
@@ -463,6 +526,7 @@ class DatasetStore:
             report=build_report(built.stats, schema, roles),
             extra={"steps": lineage, "options": {}},
             actor=actor,
+            store=store,
         )
 
     # ----------------------------------------------------------------- collect
@@ -580,13 +644,14 @@ class DatasetStore:
             frame, parent.roles, strategy=strategy, test_size=test_size,
             validation_size=validation_size, seed=seed, **options,
         )  # fmt: skip
-        recipe = _sha({"operation": "split", "parent": parent.id, "spec": spec})
+        recipe = recipe_hash({"operation": "split", "parent": parent.id, "spec": spec})
         existing = self._find_recipe(parent.name, recipe)
         if existing is not None:
             return existing
         sink = pa.BufferOutputStream()
         pq.write_table(pa.table({"split": pa.array(codes, type=pa.int8())}), sink)
-        split_digest = self.artifacts.put_bytes(sink.getvalue().to_pybytes())
+        store = self.writer_for(parent.name)
+        split_digest = store.put_bytes(sink.getvalue().to_pybytes())
         spec["digest"] = split_digest
         report = dict(parent.report)
         report["split"] = spec["counts"]
@@ -608,6 +673,7 @@ class DatasetStore:
             extra={"steps": [], "options": {}, "split": spec},
             actor=actor,
             split_digest=split_digest,
+            store=store,
         )
 
     # ------------------------------------------------------------------ append
@@ -686,12 +752,12 @@ class DatasetStore:
                 code="schema_mismatch",
             ) from None
         facts = to_jsonable(dict(lineage or {}), default=str)
-        recipe = _sha(
+        recipe = recipe_hash(
             {
                 "operation": "append",
                 "parent": parent.id,
                 "split": split,
-                "rows": _sha(to_jsonable(added.to_pylist(), default=str)),
+                "rows": recipe_hash(to_jsonable(added.to_pylist(), default=str)),
                 "lineage": facts,
             }
         )
@@ -699,14 +765,15 @@ class DatasetStore:
         if existing is not None:
             return existing
         table = pa.concat_tables([base, added])
-        built = materialise(lambda: table_batches(table), self.artifacts)
+        store = self.writer_for(parent.name)
+        built = materialise(lambda: table_batches(table), store)
         code = SPLIT_NAMES.index(split)
         codes = np.concatenate(
             [parent.split_codes(), np.full(added.num_rows, code, dtype=np.int8)]
         ).astype(np.int8)
         sink = pa.BufferOutputStream()
         pq.write_table(pa.table({"split": pa.array(codes, type=pa.int8())}), sink)
-        split_digest = self.artifacts.put_bytes(sink.getvalue().to_pybytes())
+        split_digest = store.put_bytes(sink.getvalue().to_pybytes())
         spec = dict(parent.manifest.get("split") or parent.split)
         spec["counts"] = {s: int((codes == i).sum()) for i, s in enumerate(SPLIT_NAMES)}
         spec["appended"] = {"parent_id": parent.id, "split": split, "rows": added.num_rows}
@@ -726,6 +793,7 @@ class DatasetStore:
             extra={"steps": [], "options": {}, "split": spec, "lineage": facts},
             actor=actor,
             split_digest=split_digest,
+            store=store,
         )
 
     # ---------------------------------------------------------------- reading
@@ -791,7 +859,7 @@ class DatasetStore:
                 raise NotFound(
                     f"dataset {ref.name!r} has no version {version}", code="version_not_found"
                 )
-            return self._load(row, dataset.name)
+            return self._load(row, dataset.name, session)
 
     @staticmethod
     def _ref(ref: str | Ref) -> Ref:
@@ -808,7 +876,7 @@ class DatasetStore:
             ).first()
             if found is None:
                 raise NotFound(f"no dataset version {version_id!r}", code="version_not_found")
-            return self._load(found[0], found[1])
+            return self._load(found[0], found[1], session)
 
     def resolve(self, ref: str | Ref) -> DatasetVersion:
         """Return the version named by an id (``dsv_...``) or a reference (``NAME[:N]``).
@@ -851,7 +919,7 @@ class DatasetStore:
             if limit is not None:
                 stmt = stmt.limit(max(0, limit))
             rows = session.execute(stmt).all()
-            return [self._load(row, dataset_name) for row, dataset_name in rows]
+            return [self._load(row, dataset_name, session) for row, dataset_name in rows]
 
     def count(self) -> int:
         """Return how many datasets :meth:`list` pages through."""
@@ -883,7 +951,7 @@ class DatasetStore:
                 .where(DatasetVersionRow.dataset_id == dataset.id)
                 .order_by(DatasetVersionRow.version)
             ).all()
-            return [self._load(row, dataset.name) for row in rows]
+            return [self._load(row, dataset.name, session) for row in rows]
 
     def version_ids(self, name: str | Ref) -> builtins.list[str]:
         """Return the ids of every version of ``name`` (empty if there is no such dataset).
@@ -935,8 +1003,17 @@ class DatasetStore:
         return chain[::-1]
 
     # ---------------------------------------------------------------- internals
-    def _load(self, row: DatasetVersionRow, name: str) -> DatasetVersion:
-        manifest = json.loads(self.artifacts.get_bytes(row.manifest_digest))
+    def _load(self, row: DatasetVersionRow, name: str, session: Session) -> DatasetVersion:
+        """The version of ``row``, its manifest read with ``session`` open (for its key)."""
+        if row.erased_at is not None:  # a tombstone: its manifest's bytes are deleted
+            manifest: dict[str, Any] = {
+                "operation": row.operation,
+                "parent_id": row.parent_id,
+                "erased_at": row.erased_at.isoformat(),
+                "erasure": row.erasure_id,
+            }
+        else:
+            manifest = json.loads(self.artifacts.get_bytes(row.manifest_digest, session=session))
         return DatasetVersion(
             id=row.id,
             name=name,
@@ -952,12 +1029,27 @@ class DatasetStore:
             split_digest=row.split_digest,
             artifacts=self.artifacts,
             org_id=row.org_id,
+            encrypted=bool(row.encrypted),
+            erased_at=row.erased_at,
         )
+
+    def writer_for(self, name: str, *, sensitive: bool = False) -> SealedArtifactStore:
+        """The store new artifacts of dataset ``name`` go to: sealing when it is sensitive."""
+        if not sensitive:
+            with self.db.session(self.scope) as session:
+                sensitive = bool(
+                    session.scalar(
+                        select(DatasetRow.sensitive).where(
+                            DatasetRow.name == name, DatasetRow.org_id == self.scope.org_id
+                        )
+                    )
+                )
+        return self.artifacts.sealed(sensitive)
 
     def _find_recipe(self, name: str, recipe: str) -> DatasetVersion | None:
         with self.db.session(self.scope) as session:
             row = self._recipe_row(session, name, recipe)
-            return None if row is None else self._load(row, name)
+            return None if row is None else self._load(row, name, session)
 
     def _commit(
         self,
@@ -972,8 +1064,43 @@ class DatasetStore:
         report: dict[str, Any],
         extra: dict[str, Any],
         actor: str,
+        store: SealedArtifactStore,
         split_digest: str | None = None,
     ) -> DatasetVersion:
+        pending = self.prepare_version(
+            name=name, operation=operation, recipe=recipe, parent=parent, built=built,
+            schema=schema, roles=roles, report=report, extra=extra, store=store,
+            split_digest=split_digest,
+        )  # fmt: skip
+        for attempt in range(3):
+            try:
+                with self.db.session(self.scope) as session:
+                    if self._recipe_row(session, name, recipe) is None:
+                        self.insert_version(session, pending, actor=actor)
+                break
+            except sa_exc.IntegrityError:
+                if attempt == 2:
+                    raise
+        found = self._find_recipe(name, recipe)
+        assert found is not None
+        return found
+
+    def prepare_version(
+        self,
+        *,
+        name: str,
+        operation: str,
+        recipe: str,
+        parent: DatasetVersion | None,
+        built: Materialised,
+        schema: dict[str, str],
+        roles: dict[str, str],
+        report: dict[str, Any],
+        extra: dict[str, Any],
+        store: SealedArtifactStore,
+        split_digest: str | None = None,
+    ) -> PendingVersion:
+        """Store a new version's manifest and return what its row needs (no row yet)."""
         parts = [name, recipe, built.data_digest, split_digest]
         if self.scope.org_id != OPERATOR_ORG_ID:  # ids are global: same bytes, other owner
             parts.append(self.scope.org_id)
@@ -1005,62 +1132,84 @@ class DatasetStore:
             **extra,
         }
         manifest = to_jsonable(manifest, default=str)
-        manifest_bytes = dumps(manifest, indent=1)
-        manifest_digest = self.artifacts.put_bytes(manifest_bytes)
-        split = extra.get("split")
-        for attempt in range(3):
-            try:
-                with self.db.session(self.scope) as session:
-                    existing = self._recipe_row(session, name, recipe)
-                    if existing is not None:
-                        break
-                    dataset = self._dataset_row(session, name, created_at)
-                    number = (
-                        session.scalar(
-                            select(func.max(DatasetVersionRow.version)).where(
-                                DatasetVersionRow.dataset_id == dataset.id
-                            )
-                        )
-                        or 0
-                    ) + 1
-                    session.add(
-                        DatasetVersionRow(
-                            id=version_id,
-                            org_id=dataset.org_id,
-                            dataset_id=dataset.id,
-                            version=number,
-                            parent_id=manifest["parent_id"],
-                            operation=operation,
-                            recipe_hash=recipe,
-                            source_sha256=(extra.get("source") or {}).get("sha256"),
-                            data_digest=built.data_digest,
-                            manifest_digest=manifest_digest,
-                            split_digest=split_digest,
-                            row_count=int(built.stats["rows"]),
-                            column_count=len(schema),
-                            column_types=schema,
-                            column_roles=roles,
-                            split=_public_split(split),
-                            created_at=created_at,
-                        )
-                    )
-                    record_audit(
-                        session,
-                        actor=actor,
-                        action=f"dataset.{operation}",
-                        object_type="dataset_version",
-                        object_id=version_id,
-                        details={"name": name, "version": number, "rows": int(built.stats["rows"])},
-                        org_id=dataset.org_id,
-                        clock=self.clock,
-                    )
-                break
-            except sa_exc.IntegrityError:
-                if attempt == 2:
-                    raise
-        found = self._find_recipe(name, recipe)
-        assert found is not None
-        return found
+        manifest_digest = store.put_bytes(dumps(manifest, indent=1))
+        return PendingVersion(
+            name=name,
+            id=version_id,
+            operation=operation,
+            recipe=recipe,
+            parent_id=manifest["parent_id"],
+            source_sha256=(extra.get("source") or {}).get("sha256"),
+            data_digest=built.data_digest,
+            manifest_digest=manifest_digest,
+            split_digest=split_digest,
+            rows=int(built.stats["rows"]),
+            schema=schema,
+            roles=roles,
+            split=_public_split(extra.get("split")),
+            created_at=created_at,
+            encrypted=store.sealing,
+        )
+
+    def insert_version(
+        self,
+        session: Session,
+        pending: PendingVersion,
+        *,
+        actor: str,
+        audit: dict[str, Any] | None = None,
+    ) -> int:
+        """Add the row of a prepared version (and its audit event) to ``session``.
+
+        Returns the new version's number. ``audit`` adds facts to the event's details.
+        """
+        dataset = self._dataset_row(session, pending.name, pending.created_at)
+        if pending.encrypted and not dataset.sensitive:
+            dataset.sensitive = True
+        number = (
+            session.scalar(
+                select(func.max(DatasetVersionRow.version)).where(
+                    DatasetVersionRow.dataset_id == dataset.id
+                )
+            )
+            or 0
+        ) + 1
+        session.add(
+            DatasetVersionRow(
+                id=pending.id,
+                org_id=dataset.org_id,
+                dataset_id=dataset.id,
+                version=number,
+                parent_id=pending.parent_id,
+                operation=pending.operation,
+                recipe_hash=pending.recipe,
+                source_sha256=pending.source_sha256,
+                data_digest=pending.data_digest,
+                manifest_digest=pending.manifest_digest,
+                split_digest=pending.split_digest,
+                row_count=pending.rows,
+                column_count=len(pending.schema),
+                column_types=pending.schema,
+                column_roles=pending.roles,
+                split=pending.split,
+                created_at=pending.created_at,
+                encrypted=pending.encrypted,
+            )
+        )
+        details = {"name": pending.name, "version": number, "rows": pending.rows}
+        if pending.encrypted:
+            details["encrypted"] = True
+        record_audit(
+            session,
+            actor=actor,
+            action=f"dataset.{pending.operation}",
+            object_type="dataset_version",
+            object_id=pending.id,
+            details={**details, **(audit or {})},
+            org_id=dataset.org_id,
+            clock=self.clock,
+        )
+        return number
 
     def _recipe_row(self, session: Session, name: str, recipe: str) -> DatasetVersionRow | None:
         return session.scalar(

@@ -86,8 +86,8 @@ _DELIMITER = (
     + ")$"
 )
 #: Most ``role``, ``type`` or ``mask_pii`` fields: an upload has at most MAX_PARTS parts,
-#: five of them the file and the single fields.
-_MAX_PAIRS = (MAX_PARTS - 5) // 3
+#: six of them the file and the single fields.
+_MAX_PAIRS = (MAX_PARTS - 6) // 3
 _REPEATED = ("role", "type", "mask_pii")
 
 
@@ -147,6 +147,9 @@ class UploadForm(BaseModel):
         max_length=_MAX_PAIRS,
         description="A column whose e-mails, IBANs, card and phone numbers are masked "
         "before any version is stored; repeat the field for several columns.",
+    )
+    sensitive: Annotated[str, OneOf(("true", "false"), "invalid_flag", "sensitive")] | None = Field(
+        default=None, description="true: encrypt this dataset at rest (every version)."
     )
 
 
@@ -269,6 +272,7 @@ def ingest_upload(
         roles=parse_pairs(form.role, "role"),
         types=parse_pairs(form.type, "type"),
         mask_pii=form.mask_pii or None,
+        sensitive=form.sensitive == "true",
         actor=actor,
     )
     return version, version.id not in before

@@ -768,7 +768,7 @@ class DatasetVersionOut(_Out):
     name: str
     version: int
     owner: str
-    operation: Literal["ingest", "clean", "split", "append"]
+    operation: Literal["ingest", "clean", "split", "append", "erase"]
     parent_id: str | None
     rows: int
     columns: int
@@ -779,6 +779,9 @@ class DatasetVersionOut(_Out):
     split: DatasetSplitOut | None
     quality: DatasetQualityOut
     created_at: datetime
+    erased_at: datetime | None = Field(
+        default=None, description="When an erasure deleted its data (a tombstone)."
+    )
 
 
 class DatasetMadeOut(DatasetVersionOut):
@@ -798,7 +801,7 @@ class DatasetLineageOut(_Out):
 
     id: str
     version: int
-    operation: Literal["ingest", "clean", "split", "append"]
+    operation: Literal["ingest", "clean", "split", "append", "erase"]
 
 
 class DatasetDetailOut(DatasetVersionOut):
@@ -872,6 +875,57 @@ class CleanDatasetRequest(_Request):
 
 
 _SIZES = "test_size is in (0, 1), validation_size in [0, 1), and their sum below 1"
+
+
+__all__ += ["ErasedVersionOut", "ErasureDatasetOut", "ErasureMatch", "ErasureOut",
+            "ErasureRequest", "RetrainOut"]  # fmt: skip
+
+
+class ErasureMatch(_Request):
+    """One ``column=value`` match of an erasure (the column's text equals the value)."""
+
+    column: str = Field(min_length=1, max_length=200)
+    value: str = Field(min_length=1, max_length=10_000)
+
+
+class ErasureRequest(_Request):
+    """``POST /v1/erasures``: a row matching any ``match`` goes."""
+
+    match: list[ErasureMatch] = Field(min_length=1, max_length=20)
+    datasets: list[str] | None = Field(default=None, max_length=1000)
+
+
+class ErasedVersionOut(_Out):
+    id: str
+    version: int
+
+
+class ErasureDatasetOut(_Out):
+    name: str
+    rows_removed: int
+    new_version: int | None
+    new_version_id: str | None
+    erased_versions: list[ErasedVersionOut]
+
+
+class RetrainOut(_Out):
+    run_id: str
+    dataset: str
+    model: str | None
+    model_version: int | None
+
+
+class ErasureOut(_Out):
+    """What an erasure did (:class:`baryon.privacy.erasure.Erasure`)."""
+
+    id: str
+    columns: list[str]
+    datasets: list[ErasureDatasetOut]
+    predictions_removed: int
+    feedback_removed: int
+    tasks_removed: int
+    deleted_artifacts: int
+    retrain: list[RetrainOut]
 
 
 class SplitDatasetRequest(_Request):

@@ -27,6 +27,7 @@ predictions:read   x      x      x          x
 feedback:write     x      x      x          x
 datasets:read      x      x      x          x          x
 datasets:write     x      x      x
+data:erase         x      x
 runs:read          x      x      x                     x
 runs:write         x      x      x
 models:read        x      x      x          x          x
@@ -64,6 +65,9 @@ resuming and removing a job schedule: it runs work (a flywheel cycle) unattended
 Sentiment alert rules, delivery channels and deliveries (``alerts:read``,
 ``alerts:write``) are the developers' like the monitor they watch; a channel's signing
 secret is shown only to the key that made it.
+
+Erasing a data subject (``data:erase``: new versions without their rows, old
+versions' bytes deleted) is an ``owner``/``admin`` act.
 
 Invoices (``invoices:read``) are the organization's owners' and admins' (billing
 contacts); the operator runs billing itself from the CLI.
@@ -112,6 +116,7 @@ _TENANT: dict[str, frozenset[str]] = {
     "feedback:write": frozenset({"owner", "admin", "developer", "annotator"}),
     "datasets:read": frozenset(ROLES),
     "datasets:write": frozenset({"owner", "admin", "developer"}),
+    "data:erase": frozenset({"owner", "admin"}),
     "runs:read": frozenset({"owner", "admin", "developer", "viewer"}),
     "runs:write": frozenset({"owner", "admin", "developer"}),
     "models:read": frozenset(ROLES),

@@ -569,8 +569,13 @@ def evaluate_file(
     frame = read_table(path, format=format, delimiter=delimiter, encoding=encoding)
     training = None
     if loaded.version.task == "recommendation":
+        from baryon.core.encryption import FileKeyProvider
         from baryon.data.versions import DatasetStore
 
-        store = DatasetStore(registry.db, registry.artifacts, registry.clock, scope=registry.scope)
+        settings = registry.settings
+        keys = None if settings is None else FileKeyProvider(settings.resolved_kek_file)
+        store = DatasetStore(
+            registry.db, registry.artifacts, registry.clock, scope=registry.scope, keys=keys
+        )
         training = training_interactions(store, loaded.version)
     return loaded.version, evaluate_model(loaded, frame, roles=roles, training=training)

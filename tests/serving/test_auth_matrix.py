@@ -200,6 +200,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Iterat
         ("POST", "/v1/models/{name}/versions"): {"dataset": "d", "target": "t"},
         ("POST", "/v1/datasets/{name}/clean"): {"steps": ["trim"]},
         ("POST", "/v1/datasets/{name}/split"): {"strategy": "random"},
+        ("POST", "/v1/erasures"): {"match": [{"column": "a", "value": "no such subject"}]},
         ("POST", "/v1/runs"): {"kind": "decision_tree", "dataset": "quad"},
         ("POST", "/v1/federated/runs"): {
             "model": "m",

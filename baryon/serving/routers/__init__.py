@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from baryon.serving.routers import (
     alerts,
     datasets,
+    erasures,
     federated,
     flywheel,
     grants,
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     models.router,
     datasets.router,
     sources.router,
+    erasures.router,
     predictions.router,
     support.router,
     sentiment.router,

@@ -127,6 +127,7 @@ def _summary(version: DatasetVersion, scope: Scope) -> dict[str, Any]:
             "warnings": report.get("warnings") or [],
         },
         "created_at": version.created_at,
+        "erased_at": version.erased_at,
     }
 
 
