@@ -572,11 +572,11 @@ class DatasetStore:
             parent = None
         facts = to_jsonable(dict(lineage), default=str)
         added = pd.DataFrame.from_records([dict(r) for r in rows])
-        recipe = _sha(
+        recipe = recipe_hash(
             {
                 "operation": "collect",
                 "parent": None if parent is None else parent.id,
-                "rows": _sha(to_jsonable([dict(r) for r in rows], default=str)),
+                "rows": recipe_hash(to_jsonable([dict(r) for r in rows], default=str)),
                 "lineage": facts,
             }
         )
@@ -588,7 +588,8 @@ class DatasetStore:
             added = pd.concat([before, added], ignore_index=True, sort=False)
         added = added.astype(object).where(added.notna(), None)
         table = frame_to_table(added)
-        built = materialise(lambda: table_batches(table), self.artifacts)
+        store = self.writer_for(name)
+        built = materialise(lambda: table_batches(table), store)
         schema = infer_schema(built.schema, built.stats["columns"], None)
         roles = resolve_roles(schema, built.stats["columns"], None)
         return self._commit(
@@ -602,6 +603,7 @@ class DatasetStore:
             report=build_report(built.stats, schema, roles),
             extra={"steps": [], "options": {}, "lineage": facts},
             actor=actor,
+            store=store,
         )
 
     # ------------------------------------------------------------------- split

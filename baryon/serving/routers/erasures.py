@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.routers._common import PROBLEMS
+from baryon.serving.openapi import PROBLEMS
 from baryon.serving.schemas import ErasureOut, ErasureRequest
 
 __all__ = ["router"]
