@@ -39,7 +39,9 @@ from typing import TYPE_CHECKING, Any
 from baryon.connectors.jobs import SOURCE_RUN, SourceSchedule, source_schedule_kinds
 from baryon.connectors.sources import Sink, SinkCommit, add_source, remove_source
 from baryon.core.errors import BaryonError
+from baryon.jobs.queue import JobQueue
 from baryon.jobs.schedules import create_schedule, plan_schedule
+from baryon.solutions.sentiment.delivery import alert_sender
 from baryon.solutions.sentiment.service import (
     MAX_ITEM_ID_CHARS,
     NewsItem,
@@ -101,10 +103,15 @@ def sentiment_sink(
     scored = dict(zip(by_id, analyses, strict=True))
     org_id = ws.scope.org_id or ""
 
+    # Alerts of subscribed feeds are queued to the organization's channels in the
+    # transaction that stores them, as POST /v1/sentiment/items does.
+    on_alert = alert_sender(JobQueue(ws.db, ws.clock), org_id=org_id, clock=ws.clock)
+
     def commit(session: Session) -> dict[str, Any]:
         result = ingest_items(
             session, org_id, items, scored, sentiment_version=scorer.sentiment.version,
             topic_version=None if scorer.topic is None else scorer.topic.version, clock=ws.clock,
+            on_alert=on_alert,
         )  # fmt: skip
         return {
             "sink": "sentiment",
