@@ -33,6 +33,7 @@ class Request:
     path: str
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    body: bytes = b""
 
 
 class _Server(ThreadingHTTPServer):
@@ -53,34 +54,39 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:
+    def do_POST(self) -> None:
+        self.do_GET(method="POST", body=self.rfile.read(int(self.headers["Content-Length"] or 0)))
+
+    def do_GET(self, method: str = "GET", body: bytes = b"") -> None:
         origin = self.server.origin
-        request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
+        request = Request(
+            method, self.path, {k.lower(): v for k, v in self.headers.items()}, body=body
+        )
         with origin.lock:
             origin.requests.append(request)
         path = self.path.split("?", 1)[0]
         route = origin.routes.get(self.path) or origin.routes.get(path)
-        body: bytes | Iterable[bytes]
+        answer: bytes | Iterable[bytes]
         if route is None:
-            status, headers, body = 404, {"Content-Type": "text/plain"}, b"not here"
+            status, headers, answer = 404, {"Content-Type": "text/plain"}, b"not here"
             delay = 0.0
         else:
             handler, delay = route
-            status, headers, body = handler(request)
+            status, headers, answer = handler(request)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        if not isinstance(body, bytes):
+        if not isinstance(answer, bytes):
             self.send_header("Transfer-Encoding", "chunked")
         elif "content-length" not in {k.lower() for k in headers}:
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(answer)))
         self.send_header("Connection", "close")
         self.end_headers()
         try:
-            if isinstance(body, bytes):
-                self.wfile.write(body)
+            if isinstance(answer, bytes):
+                self.wfile.write(answer)
                 return
-            for chunk in body:
+            for chunk in answer:
                 self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 self.wfile.flush()
                 if delay:

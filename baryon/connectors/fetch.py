@@ -16,8 +16,9 @@ robots.txt) goes through :class:`OutboundClient`:
   second DNS lookup, so DNS rebinding cannot swap it), while the TLS SNI, certificate
   check and ``Host`` header keep the URL's host name. Proxies from the environment
   are ignored.
-- **Redirects are followed by hand**, at most :data:`MAX_REDIRECTS`, each hop checked
-  as above; an ``Authorization`` header is dropped when a redirect leaves the origin.
+- **Redirects are followed by hand** (GET only; a POST's redirect is refused), at
+  most :data:`MAX_REDIRECTS`, each hop checked as above; an ``Authorization`` header
+  is dropped when a redirect leaves the origin.
 - **Caps**: total time per response (``fetch_timeout`` seconds, checked while the body
   trickles in), declared and received size and decompressed size (``fetch_max_bytes``).
 - **Upstream bodies are never echoed** in errors: a message names the URL, the status
@@ -31,7 +32,9 @@ exponential backoff (1 s, 2 s, 4 s, ... capped at 60 s), or after the server's
 Errors are :class:`~baryon.core.errors.UpstreamError` (HTTP 502) with codes
 ``invalid_url``, ``ambiguous_host``, ``address_refused``, ``dns_failed``,
 ``connect_failed``, ``tls_failed``, ``fetch_timeout``, ``response_too_large``,
-``too_many_redirects``, ``bad_redirect``, ``bad_content_encoding``, ``fetch_failed``.
+``too_many_redirects``, ``bad_redirect``, ``bad_content_encoding``, ``fetch_failed``,
+and for :meth:`OutboundClient.post` ``redirect_refused`` (a POST's 3xx is never
+followed).
 """
 
 from __future__ import annotations
@@ -456,6 +459,59 @@ class OutboundClient:
             except (httpx.InvalidURL, ValueError):
                 raise _fail("bad_redirect", f"{_short(parsed)} redirects to a bad URL") from None
 
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int = 64 * 1024,
+    ) -> Fetched:
+        """POST ``body`` to ``url`` once, vetted like :meth:`get`, redirects refused.
+
+        The URL is checked and its host resolved and vetted (``fetch_allow``), the
+        connection is pinned to the vetted address, and the policy's time cap holds.
+        A redirect is not followed (a POST is not replayed elsewhere): a 3xx answer
+        is ``redirect_refused``. The answer's body is read up to ``max_bytes`` and
+        kept (longer bodies are cut, never refused: a receiver's reply is not data).
+
+        Parameters
+        ----------
+        url : str
+            An http(s) URL.
+        body : bytes
+            The request body, sent as is.
+        headers : mapping, optional
+            Request headers (``Content-Type``, signatures, ...).
+        max_bytes : int
+            Most bytes of the answer's body kept (default 64 KiB).
+
+        Returns
+        -------
+        Fetched
+            The answer, whatever its non-redirect status; no retries (the caller
+            owns them).
+
+        Raises
+        ------
+        UpstreamError
+            ``invalid_url``, ``ambiguous_host``, ``dns_failed``, ``address_refused``,
+            ``connect_failed``, ``tls_failed``, ``fetch_timeout``, ``fetch_failed``,
+            ``redirect_refused``.
+        """
+        parsed, address = self.vet(url)
+        cap = min(max_bytes, self.policy.max_bytes)
+        fetched = self._once(
+            parsed, address, headers or {}, cap, truncate=True, method="POST", content=body
+        )
+        if fetched.status in _REDIRECTS:
+            raise _fail(
+                "redirect_refused",
+                f"{_short(parsed)} answered HTTP {fetched.status} (a redirect); "
+                "a POST is not followed to another URL",
+            )
+        return fetched
+
     def _once(
         self,
         url: httpx.URL,
@@ -463,6 +519,9 @@ class OutboundClient:
         headers: Mapping[str, str],
         max_bytes: int,
         truncate: bool,
+        *,
+        method: str = "GET",
+        content: bytes | None = None,
     ) -> Fetched:
         policy = self.policy
         deadline = time.monotonic() + policy.timeout
@@ -481,7 +540,7 @@ class OutboundClient:
                     trust_env=False,
                     follow_redirects=False,
                 ) as client,  # fmt: skip
-                client.stream("GET", url, headers=request_headers) as response,
+                client.stream(method, url, headers=request_headers, content=content) as response,
             ):
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes and not truncate:

@@ -40,6 +40,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A home whose operator organization stored 3 bullish then 3 bearish items."""
     monkeypatch.setenv("BARYON_ALERT_RETRY_SECONDS", "0.01")
     monkeypatch.setenv("BARYON_ALERT_DELIVERY_ATTEMPTS", "2")
+    monkeypatch.setenv("BARYON_FETCH_ALLOW", '["127.0.0.1/32"]')  # the loopback receiver
     home = tmp_path / "home"
     with Workspace.open(Settings(home=home)) as ws:
         with ws.db.session(SYSTEM) as s:

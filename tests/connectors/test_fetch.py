@@ -213,3 +213,36 @@ def test_policy_from_settings_reads_allow_list() -> None:
     with pytest.raises(InvalidInput) as info:
         FetchPolicy.from_settings(Settings(home=Path("/tmp/x"), fetch_allow=["localhost"]))
     assert info.value.code == "invalid_fetch_allow"
+
+
+def test_post_sends_the_body_to_an_allowed_address_and_returns_the_status(
+    origin: Origin,
+) -> None:
+    origin.route("/hook", lambda r: (202, {"Content-Type": "text/plain"}, b"thanks " + r.body))
+    client, _ = _client(user_agent="Hooks/1")
+    got = client.post(origin.url("/hook"), b'{"a": 1}', headers={"X-Sig": "s"})
+    assert (got.status, got.body, got.address) == (202, b'thanks {"a": 1}', "127.0.0.1")
+    [request] = origin.requests
+    assert (request.method, request.body, request.headers["x-sig"]) == ("POST", b'{"a": 1}', "s")
+    assert request.headers["user-agent"] == "Hooks/1"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "169.254.169.254", "[::1]", "2130706433"])
+def test_post_to_a_non_public_address_is_refused_before_connecting(
+    target: Origin, host: str
+) -> None:
+    client, _ = _client(allow=False)
+    with pytest.raises(UpstreamError) as info:
+        client.post(f"http://{host}:{target.port}/secret", b"x")
+    assert info.value.code in ("address_refused", "ambiguous_host")
+    assert target.connections == 0
+
+
+def test_post_redirect_is_refused_and_not_followed(origin: Origin, target: Origin) -> None:
+    origin.route("/hook", lambda _r: (307, {"Location": target.url("/secret")}, b"moved"))
+    client, _ = _client()
+    with pytest.raises(UpstreamError) as info:
+        client.post(origin.url("/hook"), b"x")
+    assert info.value.code == "redirect_refused"
+    assert "moved" not in info.value.message
+    assert target.connections == 0

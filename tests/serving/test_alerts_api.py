@@ -80,7 +80,7 @@ def receiver() -> Iterator[Receiver]:
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         home=tmp_path / "home", job_poll_interval=0.05, alert_delivery_attempts=2,
-        alert_retry_seconds=0.01,
+        alert_retry_seconds=0.01, fetch_allow=["127.0.0.1/32"],
     )  # fmt: skip
 
 

@@ -82,6 +82,7 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         alert_delivery_attempts=3,
         alert_retry_seconds=0.01,
         alert_send_timeout=5.0,
+        fetch_allow=["127.0.0.1/32"],  # the loopback receiver
     )
     opened = Workspace.open(settings)
     try:
@@ -216,6 +217,47 @@ def test_unreachable_webhook_is_a_named_error(ws: Workspace, orgs: tuple[str, st
     with ws.db.session(Scope.own(acme)) as s:
         [dead] = list_deliveries(s, status="dead")
     assert dead.last_error_code == "webhook_unreachable"
+
+
+@pytest.mark.parametrize(
+    ("host", "code"),
+    [
+        ("127.0.0.1", "webhook_address_refused"),
+        ("169.254.169.254", "webhook_address_refused"),
+        ("2130706433", "webhook_address_refused"),
+    ],
+)
+def test_webhook_to_a_private_address_is_refused_without_the_allow_list(
+    tmp_path: Path, receiver: Receiver, host: str, code: str
+) -> None:
+    settings = Settings(home=tmp_path / "home", alert_delivery_attempts=1)
+    with Workspace.open(settings) as ws:
+        with ws.db.session(SYSTEM) as s:
+            acme = create_org(s, name="acme").id
+        port = receiver.server.server_port
+        queue = JobQueue(ws.db, ws.clock)
+        _webhook(ws, acme, f"http://{host}:{port}/hooks/baryon")
+        _fire(ws, acme, queue)
+        assert _work(ws, queue).error_code == "delivery_dead"
+        with ws.db.session(Scope.own(acme)) as s:
+            [dead] = list_deliveries(s, status="dead")
+    assert dead.last_error_code == code
+    assert receiver.requests == []  # refused before connecting
+
+
+def test_webhook_redirect_is_not_followed(
+    ws: Workspace, orgs: tuple[str, str], receiver: Receiver
+) -> None:
+    acme, _ = orgs
+    receiver.statuses = [307, 307, 307]  # every attempt of the fixture's 3
+    queue = JobQueue(ws.db, ws.clock)
+    _webhook(ws, acme, receiver.url)
+    _fire(ws, acme, queue)
+    assert _work(ws, queue).error_code == "delivery_dead"
+    with ws.db.session(Scope.own(acme)) as s:
+        [dead] = list_deliveries(s, status="dead")
+    assert dead.last_error_code == "webhook_redirected"
+    assert len(receiver.requests) == 3  # each attempt once, never to the Location
 
 
 def test_backoff_doubles_from_the_base_and_is_capped(ws: Workspace) -> None:

@@ -32,7 +32,13 @@ Codes: ``unknown_channel_kind``, ``invalid_webhook_url``, ``invalid_email``,
 ``invalid_channel_name``, ``smtp_not_configured``, ``invalid_delivery_status`` (422);
 ``channel_not_found``, ``delivery_not_found`` (404); ``channel_exists``,
 ``delivery_not_dead``, ``channel_disabled`` (409); on deliveries: ``webhook_unreachable``,
-``webhook_rejected``, ``smtp_failed``, ``delivery_dead``.
+``webhook_rejected``, ``webhook_address_refused`` (the URL resolves to a non-public
+address not in ``fetch_allow``), ``webhook_redirected`` (a 3xx answer; redirects are
+not followed), ``smtp_failed``, ``delivery_dead``.
+
+Webhooks go out through :class:`~baryon.connectors.fetch.OutboundClient` (the one
+SSRF-safe client): the address is vetted when each attempt is sent, the connection
+pinned to it.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ from sqlalchemy.orm import Session
 from baryon.core.audit import AUDIT_KEY_INFO, record_audit
 from baryon.core.clock import Clock
 from baryon.core.config import Settings
-from baryon.core.errors import BaryonError, Conflict, InvalidInput, NotFound
+from baryon.core.errors import BaryonError, Conflict, InvalidInput, NotFound, UpstreamError
 from baryon.core.ids import new_id
 from baryon.core.jsonvalues import dumps
 from baryon.core.scope import Scope
@@ -568,22 +574,38 @@ def redeliver(
 # -------------------------------------------------------------------- sending
 class DeliveryFailed(BaryonError):
     """One attempt at sending failed (code ``webhook_unreachable``, ``webhook_rejected``,
-    ``smtp_failed``)."""
+    ``webhook_address_refused``, ``webhook_redirected``, ``smtp_failed``)."""
 
     code = "delivery_failed"
 
 
-def _post_webhook(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST ``body`` to ``url``; return the HTTP status.
+def _post_webhook(url: str, body: bytes, headers: dict[str, str], settings: Settings) -> int:
+    """POST ``body`` to ``url`` through the one SSRF-safe outbound client; return the
+    HTTP status.
 
-    The one outbound call of alert delivery. TODO(merge): switch to the connectors
-    layer's safe outbound client (private-address refusal, redirect re-checks, caps)
-    when it lands; until then plain httpx, no redirects followed.
+    The address is vetted (``fetch_allow``), the connection pinned to it, redirects
+    refused, the time capped by ``alert_send_timeout`` (and ``fetch_timeout``).
+
+    Raises
+    ------
+    UpstreamError
+        The codes of :meth:`~baryon.connectors.fetch.OutboundClient.post`.
     """
-    import httpx
+    from dataclasses import replace
 
-    response = httpx.post(url, content=body, headers=headers, timeout=timeout)
-    return response.status_code
+    from baryon.connectors.fetch import FetchPolicy, OutboundClient
+
+    policy = FetchPolicy.from_settings(settings)
+    policy = replace(
+        policy,
+        user_agent="Baryon-Alerts/1",
+        timeout=min(policy.timeout, settings.alert_send_timeout),
+    )
+    return OutboundClient(policy).post(url, body, headers=headers).status
+
+
+#: The outbound client's codes that mean the URL's address is not one Baryon sends to.
+_REFUSED_CODES = frozenset({"address_refused", "ambiguous_host", "invalid_url"})
 
 
 @dataclass(frozen=True)
@@ -598,22 +620,29 @@ class _Outgoing:
     secret: str | None
 
 
-def _send_webhook(out: _Outgoing, timeout: float) -> None:
+def _send_webhook(out: _Outgoing, settings: Settings) -> None:
     body = dumps(out.payload | {"delivery_id": out.delivery_id})
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": "Baryon-Alerts/1",
         SIGNATURE_HEADER: sign_webhook(out.secret or "", body),
         EVENT_HEADER: out.event,
         DELIVERY_HEADER: out.delivery_id,
     }
-    import httpx
-
     try:
-        status = _post_webhook(out.target, body, headers, timeout)
-    except httpx.HTTPError as exc:
+        status = _post_webhook(out.target, body, headers, settings)
+    except UpstreamError as exc:
+        if exc.code in _REFUSED_CODES:
+            raise DeliveryFailed(
+                f"the webhook's address is refused ({exc.code}): {exc.message}",
+                code="webhook_address_refused",
+            ) from None
+        if exc.code == "redirect_refused":
+            raise DeliveryFailed(
+                "the webhook answered with a redirect, which is not followed",
+                code="webhook_redirected",
+            ) from None
         raise DeliveryFailed(
-            f"the webhook could not be reached ({type(exc).__name__})", code="webhook_unreachable"
+            f"the webhook could not be reached ({exc.code})", code="webhook_unreachable"
         ) from None
     if not 200 <= status < 300:
         raise DeliveryFailed(f"the webhook answered HTTP {status}", code="webhook_rejected")
@@ -660,7 +689,7 @@ def _send_email(out: _Outgoing, settings: Settings) -> None:
 
 def _send(out: _Outgoing, settings: Settings) -> None:
     if out.kind == "webhook":
-        _send_webhook(out, settings.alert_send_timeout)
+        _send_webhook(out, settings)
     else:
         _send_email(out, settings)
 
