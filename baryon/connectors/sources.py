@@ -30,7 +30,7 @@ A run that fails (a named error: ``address_refused``, ``malformed_json``,
 ``malformed_feed``, ``upstream_status``, ...; ``run_failed`` for an unexpected one,
 logged) is recorded ``failed`` with the code;
 it makes no version and keeps the old state, so the next run starts where this one
-did. Credentials are encrypted at rest (:mod:`baryon.connectors.secrets`) or
+did. Credentials are encrypted at rest (:mod:`baryon.core.secrets`) or
 referenced from the settings, and never shown (``auth`` shows only its type).
 
 Codes: ``invalid_source_kind``, ``invalid_source_name``, ``invalid_source_config``,
@@ -57,13 +57,14 @@ from baryon.connectors._crawl import check_crawl_config, pull_crawl
 from baryon.connectors._feeds import check_feed_config, pull_feed
 from baryon.connectors._records import Pull
 from baryon.connectors.fetch import FetchPolicy, OutboundClient, check_url
-from baryon.connectors.secrets import open_secret, resolve_secret_ref, seal_secret
+from baryon.connectors.secrets import resolve_secret_ref
 from baryon.connectors.tables import SourceRow, SourceRunRow
 from baryon.core.audit import record_audit
 from baryon.core.errors import BaryonError, Conflict, InvalidInput, NotFound, UpstreamError
 from baryon.core.ids import new_id
 from baryon.core.jsonvalues import to_jsonable
 from baryon.core.refs import check_name
+from baryon.core.secrets import open_secret, seal_secret
 
 if TYPE_CHECKING:
     from baryon.workspace import Workspace
@@ -192,7 +193,7 @@ def _check_auth(
             raise InvalidInput("a secret is one line of 1 to 4096 characters", code="invalid_auth")
         if kind == "basic" and ":" not in secret:
             raise InvalidInput("a basic auth secret is USER:PASSWORD", code="invalid_auth")
-        out["ciphertext"] = seal_secret(ws.settings, secret, org_id=org_id)
+        out["ciphertext"] = seal_secret(ws.settings, secret, context=org_id)
     return out
 
 
@@ -203,7 +204,7 @@ def _auth_headers(ws: Workspace, row: SourceRow) -> dict[str, str]:
     if auth.get("secret_ref"):
         secret = resolve_secret_ref(ws.settings, auth["secret_ref"])
     else:
-        secret = open_secret(ws.settings, auth["ciphertext"], org_id=row.org_id)
+        secret = open_secret(ws.settings, auth["ciphertext"], context=row.org_id)
     if auth["type"] == "bearer":
         return {"Authorization": f"Bearer {secret}"}
     if auth["type"] == "basic":

@@ -39,7 +39,7 @@ class SourceRow(OrgOwned, Base):
         The kind's options (pagination, selector, mapping, limits, sink ...).
     auth : dict or None
         ``{"type", "header", "secret_ref"}`` or ``{"type", "header", "ciphertext"}``
-        (AES-GCM, :mod:`baryon.connectors.secrets`); never shown.
+        (AES-GCM, :mod:`baryon.core.secrets`); never shown.
     state : dict
         Incremental state between runs (validators, cursor, robots.txt cache).
     """

@@ -146,7 +146,8 @@ class Settings(BaseSettings):
         Largest outbound response body, in bytes, declared, received and
         decompressed (default 10 MiB; a robots.txt is read up to 500 KiB).
     secrets_key_file : Path or None
-        The key that encrypts sources' credentials at rest (hex, mode 0600); ``None``
+        The key that encrypts sources' credentials and alert webhooks' signing
+        secrets at rest (:mod:`baryon.core.secrets`; hex, mode 0600); ``None``
         means ``<home>/secrets.key``, created on first use. Every process sharing one
         PostgreSQL database needs the same file.
     source_secrets : dict of str to str
@@ -233,7 +234,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_secrets_key_file(self) -> Path:
-        """The sources' credential key file, defaulting to ``<home>/secrets.key``."""
+        """The secrets key file (:mod:`baryon.core.secrets`), defaulting to
+        ``<home>/secrets.key``."""
         if self.secrets_key_file is not None:
             return self.secrets_key_file.expanduser().absolute()
         return self.home / "secrets.key"

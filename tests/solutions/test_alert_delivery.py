@@ -19,6 +19,7 @@ from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.errors import Conflict, InvalidInput, NotFound
 from baryon.core.scope import SYSTEM, Scope
+from baryon.core.secrets import open_secret
 from baryon.jobs import JobQueue, Worker
 from baryon.solutions.sentiment.delivery import (
     alert_handlers,
@@ -171,6 +172,10 @@ def test_webhook_is_signed_and_verifies_at_the_receiver(
         stored = s.get(AlertChannelRow, channel_id)
         assert stored is not None
         assert secret not in (stored.secret or "")
+        sealed = stored.secret or ""
+        assert open_secret(ws.settings, sealed, context=f"alert_channel:{channel_id}") == secret
+        with pytest.raises(InvalidInput):  # bound to its channel: no other opens it
+            open_secret(ws.settings, sealed, context="alert_channel:chn_other")
         assert "secret" not in get_channel(s, channel_id).to_dict()
     assert (shown.status, shown.attempts) == ("delivered", 1)
 

@@ -24,9 +24,10 @@ Statuses::
        └── attempts used up ──► dead ──redeliver──► pending
 
 A webhook's **signing secret** is made by Baryon (32 random bytes, ``whsec_…``), shown
-once when the channel is made, and stored encrypted (AES-256-GCM with a key derived by
-HKDF-SHA256, RFC 5869, from the workspace's audit key file, so every process sharing
-the database can sign and nothing in the database alone reveals it).
+once when the channel is made, and stored sealed by :func:`baryon.core.secrets.seal_secret`
+(AES-256-GCM under the workspace's secrets key file, the channel's id as associated
+data), so every process sharing the database and that file can sign and nothing in the
+database alone reveals it.
 
 Codes: ``unknown_channel_kind``, ``invalid_webhook_url``, ``invalid_email``,
 ``invalid_channel_name``, ``smtp_not_configured``, ``invalid_delivery_status`` (422);
@@ -43,7 +44,6 @@ pinned to it.
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 import smtplib
@@ -60,13 +60,14 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from baryon.core.audit import AUDIT_KEY_INFO, record_audit
+from baryon.core.audit import record_audit
 from baryon.core.clock import Clock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError, Conflict, InvalidInput, NotFound, UpstreamError
 from baryon.core.ids import new_id
 from baryon.core.jsonvalues import dumps
 from baryon.core.scope import Scope
+from baryon.core.secrets import open_secret, seal_secret
 from baryon.solutions.sentiment.monitor import Alert
 from baryon.solutions.sentiment.signing import (
     DELIVERY_HEADER,
@@ -111,31 +112,13 @@ MAX_BACKOFF_SECONDS = 600.0
 _MAX_URL_CHARS = 2048
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _EMAIL_RE = re.compile(r"^[^@\s<>,;:\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
-_SEAL_INFO = b"baryon alert channel secret v1"
 
 
 # -------------------------------------------------------------------- secrets
-def _box(session: Session) -> Any:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    master = session.info.get(AUDIT_KEY_INFO)
-    if not master:
-        raise BaryonError("the workspace has no key to seal secrets with", code="no_secret_key")
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SEAL_INFO).derive(master)
-    return AESGCM(key)
-
-
-def _seal(session: Session, channel_id: str, secret: str) -> str:
-    nonce = secrets.token_bytes(12)
-    sealed = _box(session).encrypt(nonce, secret.encode(), channel_id.encode())
-    return "v1:" + base64.b64encode(nonce + sealed).decode("ascii")
-
-
-def _unseal(session: Session, channel_id: str, stored: str) -> str:
-    raw = base64.b64decode(stored.removeprefix("v1:"))
-    return _box(session).decrypt(raw[:12], raw[12:], channel_id.encode()).decode()
+def _secret_context(channel_id: str) -> str:
+    """The associated data a channel's secret is sealed with: its id, so a sealed
+    secret copied onto another channel does not open."""
+    return f"alert_channel:{channel_id}"
 
 
 # -------------------------------------------------------------------- records
@@ -308,7 +291,7 @@ def create_channel(
     secret = None
     if kind == "webhook":
         secret = "whsec_" + secrets.token_urlsafe(32)
-        row.secret = _seal(session, row.id, secret)
+        row.secret = seal_secret(settings, secret, context=_secret_context(row.id))
     try:
         with session.begin_nested():
             session.add(row)
@@ -734,7 +717,9 @@ def deliver(ctx: JobContext) -> dict[str, Any]:
             if channel is None:  # pragma: no cover - removing a channel removes its deliveries
                 raise NotFound("the channel was removed", code="channel_not_found")
             secret = (
-                None if channel.secret is None else _unseal(session, channel.id, channel.secret)
+                None
+                if channel.secret is None
+                else open_secret(settings, channel.secret, context=_secret_context(channel.id))
             )
             out = _Outgoing(
                 row.id, row.event, dict(row.payload), channel.kind, channel.target, secret
