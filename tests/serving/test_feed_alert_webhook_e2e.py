@@ -2,18 +2,16 @@
 and the worker posts a signed webhook through the safe outbound client.
 
 A fresh workspace (the serving fixtures) whose app runs its in-process worker; the feed
-is served on loopback (``originkit``), the webhook receiver too, and ``fetch_allow``
+and the webhook receiver are served on loopback (``originkit``), and ``fetch_allow``
 admits 127.0.0.1 for both. The sentiment champion is a word model (no training).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -47,33 +45,6 @@ class WordModel:
         )  # fmt: skip
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1: records every POST, answers 204."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
@@ -98,12 +69,11 @@ def app(
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.close()
+def receiver() -> Iterator[Origin]:
+    """The webhook receiver on 127.0.0.1: records every POST, answers 204."""
+    with Origin() as server:
+        server.route("/hook", lambda _r: (204, {}, b""))
+        yield server
 
 
 @pytest.fixture
@@ -156,7 +126,7 @@ def _index(admin: httpx.Client) -> dict[str, Any]:
 
 
 def test_feed_items_move_the_index_and_the_fired_alert_arrives_signed(
-    admin: httpx.Client, clock: FixedClock, receiver: Receiver
+    admin: httpx.Client, clock: FixedClock, receiver: Origin
 ) -> None:
     with Origin() as origin:
         origin.static(
@@ -168,7 +138,7 @@ def test_feed_items_move_the_index_and_the_fired_alert_arrives_signed(
         )
         assert made.status_code == 201, made.text
         channel = admin.post(
-            "/v1/sentiment/channels", json={"kind": "webhook", "target": receiver.url}
+            "/v1/sentiment/channels", json={"kind": "webhook", "target": receiver.url("/hook")}
         )
         assert channel.status_code == 201, channel.text
         secret = channel.json()["secret"]
@@ -195,7 +165,8 @@ def test_feed_items_move_the_index_and_the_fired_alert_arrives_signed(
     [alert] = admin.get("/v1/sentiment/alerts").json()
     assert (alert["rule"], alert["ticker"], alert["state"]) == (rule_id, "AAPL", "above")
     _until(lambda: receiver.requests)
-    [(headers, body)] = receiver.requests
+    [request] = receiver.requests
+    headers, body = request.headers, request.body
     verify_webhook(secret, body, headers["baryon-signature"])
     payload = json.loads(body)
     assert headers["baryon-event"] == "sentiment.alert"
