@@ -105,6 +105,7 @@ def test_cli_feed_run_fires_a_rule_and_the_worker_delivers_a_signed_webhook(
     assert code == 0, err
     [request] = receiver.requests
     verify_webhook(secret, request.body, request.headers["baryon-signature"])
+    assert request.headers["user-agent"] == "Baryon-Alerts/1"
     alert = json.loads(request.body)["alert"]
     assert (alert["rule"], alert["ticker"], alert["state"]) == (rule_id, "AAPL", "above")
     code, out, err = run([*h, "sentiment", "deliveries", "list", "--json"], capsys)

@@ -215,6 +215,15 @@ def _check_target(kind: Any, target: Any, settings: Settings) -> str:
                 f"at most {_MAX_URL_CHARS} characters",
                 code="invalid_webhook_url",
             )
+        from baryon.connectors.fetch import check_url
+
+        try:  # the outbound client's shape rules (a number-spelled host, ...); no network
+            check_url(target)
+        except UpstreamError as exc:
+            raise InvalidInput(
+                f"the webhook URL is refused ({exc.code}): {exc.message}",
+                code="invalid_webhook_url",
+            ) from None
         return target
     if not _EMAIL_RE.fullmatch(target):
         raise InvalidInput(f"{target[:80]!r} is not an e-mail address", code="invalid_email")
