@@ -56,7 +56,13 @@ def command(
     settings = get_settings(ctx)
     bind_host = host or settings.host
     bind_port = settings.port if port is None else port
-    Workspace.open(settings).close()  # migrate once, before any worker imports the app
+    ws = Workspace.open(settings)  # migrate once, before any worker imports the app
+    try:
+        # A broken installed licence stops here as one error[code] line, not as a
+        # traceback from the app's start-up in every worker.
+        _ = ws.licence
+    finally:
+        ws.close()
     os.environ["BARYON_HOME"] = str(settings.home)
     if not _is_loopback(bind_host):
         err_console.print(

@@ -261,7 +261,9 @@ def issue_licence(
     licensee : str
         Who the licence is for (1-200 characters).
     features : list of str
-        Feature names (see :data:`KNOWN_LICENCE_FEATURES`; others are kept as given).
+        Feature names, each one of :data:`KNOWN_LICENCE_FEATURES` (a misspelt name would
+        ship a licence without the feature meant; an install reading a licence keeps
+        names it does not know, so a newer vendor tool's features do not break it).
     seats, orgs : int
         Most active users and organizations (``>= 1``).
     expires_at : datetime
@@ -274,7 +276,8 @@ def issue_licence(
     Raises
     ------
     InvalidInput
-        ``invalid_licence`` (bad licensee, counts, dates, grace) or ``invalid_key_file``.
+        ``invalid_licence`` (bad licensee, counts, dates, grace), ``unknown_feature``
+        or ``invalid_key_file``.
     """
     try:
         import jwt
@@ -285,6 +288,14 @@ def issue_licence(
     if not isinstance(licensee, str) or not 1 <= len(licensee.strip()) <= 200:
         raise InvalidInput("the licensee must be 1-200 characters", code="invalid_licence")
     seats, orgs = _positive("seats", seats), _positive("orgs", orgs)
+    unknown = sorted(set(features) - KNOWN_LICENCE_FEATURES)
+    if unknown:
+        raise InvalidInput(
+            f"unknown licence feature {', '.join(map(repr, unknown))}; known: "
+            + ", ".join(sorted(KNOWN_LICENCE_FEATURES)),
+            code="unknown_feature",
+            details={"unknown": unknown, "known": sorted(KNOWN_LICENCE_FEATURES)},
+        )
     if (
         isinstance(grace_days, bool)
         or not isinstance(grace_days, int)

@@ -307,6 +307,11 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
                 "currency_mismatch", Conflict, "the plan's currency is not the current one's"
             ),
             ErrorCode("schedule_exists", Conflict, "a schedule of that name exists"),
+            ErrorCode("source_exists", Conflict, "a source (or subscription) of that name exists"),
+            ErrorCode("rule_exists", Conflict, "an alert rule of that name exists"),
+            ErrorCode("channel_exists", Conflict, "an alert channel of that name exists"),
+            ErrorCode("delivery_not_dead", Conflict, "only a dead delivery can be redelivered"),
+            ErrorCode("channel_disabled", Conflict, "the delivery's channel is disabled"),
             ErrorCode("gate_refused", Conflict, "the version does not beat the champion"),
             ErrorCode("no_previous_champion", Conflict, "no earlier champion to roll back to"),
             ErrorCode("concurrent_change", Conflict, "another request moved the alias first"),

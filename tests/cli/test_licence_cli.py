@@ -55,6 +55,11 @@ def test_licence_vendor_to_install(
     lic.write_text(f"{head}.{payload}.{'A' if sig[0] != 'A' else 'B'}{sig[1:]}")
     code, _, err = run(["licence", "verify", str(lic), *pub], capsys)
     assert (code, err.split("]")[0]) == (1, "error[licence_bad_signature")
+    # an installed licence damaged by hand: serve stops with its code before any worker
+    (cli_home / "licence" / "licence.jwt").write_text(lic.read_text())
+    code, _, err = run([*home, "serve", "--port", "1"], capsys)
+    assert (code, err.strip()) == (1, err.strip().splitlines()[0])
+    assert err.startswith("error[licence_bad_signature]")
 
 
 def _expired_install(home: Path, *, grace_days: int) -> str:

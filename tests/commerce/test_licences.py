@@ -53,6 +53,13 @@ def test_issue_then_verify_round_trips(keys: tuple[bytes, bytes]) -> None:
     assert licence.state(NOW) == "active"
 
 
+def test_issue_refuses_a_feature_name_baryon_does_not_know(keys: tuple[bytes, bytes]) -> None:
+    with pytest.raises(InvalidInput) as err:
+        _issue(keys, features=["console", "traffic-split"])  # a typo of traffic_split
+    assert err.value.code == "unknown_feature"
+    assert err.value.details["unknown"] == ["traffic-split"]
+
+
 def test_one_byte_changed_is_a_bad_signature(keys: tuple[bytes, bytes]) -> None:
     token = _issue(keys)
     header, payload, signature = token.split(".")

@@ -48,7 +48,7 @@ from baryon.serving.alert_schemas import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.openapi import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import json_bytes, run_write
 from baryon.solutions.sentiment import delivery, rules
 
@@ -70,7 +70,7 @@ def _utc(value: datetime) -> datetime:
 
 
 # ---------------------------------------------------------------------- rules
-@router.post("/rules", response_model=RuleOut, status_code=201)
+@router.post("/rules", response_model=RuleOut, status_code=201, responses=problems("rule_exists"))
 def post_rule(
     body: RuleRequest,
     request: Request,
@@ -195,7 +195,12 @@ def delete_rule(
 
 
 # ------------------------------------------------------------------- channels
-@router.post("/channels", response_model=ChannelCreatedOut, status_code=201)
+@router.post(
+    "/channels",
+    response_model=ChannelCreatedOut,
+    status_code=201,
+    responses=problems("channel_exists"),
+)
 def post_channel(
     body: ChannelRequest,
     request: Request,
@@ -336,7 +341,12 @@ def get_one_delivery(
         return _json(delivery.get_delivery(session, delivery_id).to_dict())
 
 
-@router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, status_code=202)
+@router.post(
+    "/deliveries/{delivery_id}/redeliver",
+    response_model=DeliveryOut,
+    status_code=202,
+    responses=problems("delivery_not_dead", "channel_disabled"),
+)
 def post_redeliver(
     request: Request,
     delivery_id: str = _DELIVERY,

@@ -387,7 +387,12 @@ def get_alerts(
         )
 
 
-@router.post("/subscriptions", response_model=SubscriptionOut, status_code=201)
+@router.post(
+    "/subscriptions",
+    response_model=SubscriptionOut,
+    status_code=201,
+    responses=problems("source_exists"),
+)
 def post_subscription(
     body: SubscriptionRequest,
     principal: Principal = require("schedules:write"),

@@ -28,7 +28,7 @@ from baryon.connectors.jobs import SOURCE_RUN
 from baryon.connectors.sources import add_source, get_source, list_sources, remove_source
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.openapi import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import json_bytes
 from baryon.serving.source_schemas import (
     SourceOut,
@@ -47,7 +47,7 @@ def _json(value: Any, status_code: int = 200) -> Response:
     return Response(json_bytes(value), media_type="application/json", status_code=status_code)
 
 
-@router.post("", response_model=SourceOut, status_code=201)
+@router.post("", response_model=SourceOut, status_code=201, responses=problems("source_exists"))
 def post_source(
     body: SourceRequest,
     principal: Principal = require("datasets:write"),
