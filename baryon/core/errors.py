@@ -400,6 +400,7 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("encoding_error", InvalidFile, "the file is not in its encoding"),
             ErrorCode("unknown_encoding", InvalidInput, "not an encoding Python knows"),
             ErrorCode("invalid_mask_pii", InvalidInput, "a column to mask is empty, or also typed"),
+            ErrorCode("invalid_flag", InvalidInput, "a yes/no form field is not true or false"),
             ErrorCode("mask_pii_type", InvalidInput, "a column to mask cannot be read as text"),
             ErrorCode("empty_file", InvalidInput, "the file is empty"),
             ErrorCode("header_only", InvalidFile, "the file has a header and no rows"),
