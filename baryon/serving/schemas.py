@@ -1054,8 +1054,8 @@ class FederatedRunRequest(_Request):
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Hyper-parameters.")
     seed: StrictInt = Field(default=42, description="Random seed (>= 0).")
-    dp_clip: float | None = Field(default=None, description="DP: L2 clipping norm (> 0).")
-    dp_noise: float | None = Field(default=None, description="DP: noise multiplier σ (> 0).")
+    dp_clip: FiniteFloat | None = Field(default=None, description="DP: L2 clipping norm (> 0).")
+    dp_noise: FiniteFloat | None = Field(default=None, description="DP: noise multiplier σ (> 0).")
     target: str | None = Field(default=None, max_length=200, description="Target column.")
 
 
