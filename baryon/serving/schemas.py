@@ -1041,21 +1041,35 @@ class FederatedRunRequest(_Request):
     kind, strategy, rounds, DP, parameters, silos: 403/422/404, no run, no job).
     """
 
-    model: str = Field(min_length=1, max_length=100, description="Register under this name.")
-    kind: str = Field(
-        min_length=1, max_length=64, description="hashed_text_classifier or linear_regression_gd."
-    )
-    silos: list[str] = Field(
+    model: ModelName = Field(description="Register under this name.")
+    kind: Annotated[
+        str, OneOf(("hashed_text_classifier", "linear_regression_gd"), "kind_not_federated", "kind")
+    ] = Field(description="A kind that can be trained federated.")
+    silos: list[DatasetRef] = Field(
         min_length=2, max_length=64, description="Dataset references, one per silo."
     )
-    rounds: StrictInt = Field(default=5, description="Federated rounds (1 to 1000).")
+    rounds: Annotated[
+        StrictInt,
+        Field(ge=1, le=1000),
+        WholeNumber,
+        named("invalid_rounds", "rounds is an integer from 1 to 1000"),
+    ] = Field(default=5, description="Federated rounds (1 to 1000).")
     strategy: Literal["fedavg", "fedprox", "fedmedian", "fedtrimmedavg"] = Field(
         default="fedavg", description="Flower strategy."
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Hyper-parameters.")
-    seed: StrictInt = Field(default=42, description="Random seed (>= 0).")
-    dp_clip: FiniteFloat | None = Field(default=None, description="DP: L2 clipping norm (> 0).")
-    dp_noise: FiniteFloat | None = Field(default=None, description="DP: noise multiplier σ (> 0).")
+    seed: Annotated[
+        StrictInt,
+        Field(ge=0, le=MAX_SAFE_INTEGER),
+        WholeNumber,
+        named("invalid_seed", "seed is an integer >= 0"),
+    ] = Field(default=42, description="Random seed (>= 0).")
+    dp_clip: (
+        Annotated[FiniteFloat, Field(gt=0), named("invalid_dp", "dp_clip is a number > 0")] | None
+    ) = Field(default=None, description="DP: L2 clipping norm (> 0).")
+    dp_noise: (
+        Annotated[FiniteFloat, Field(gt=0), named("invalid_dp", "dp_noise is a number > 0")] | None
+    ) = Field(default=None, description="DP: noise multiplier σ (> 0).")
     target: str | None = Field(default=None, max_length=200, description="Target column.")
 
 

@@ -75,6 +75,11 @@ SEMANTIC_422: dict[str, frozenset[str]] = {
     "POST /v1/keys": frozenset({"invalid_duration"}),  # 30d: at most 100 years
     # a kind's own parameters; cross-validation for a recommender
     "POST /v1/runs": frozenset({"invalid_cv_folds", "invalid_param", "invalid_params"}),
+    # both DP numbers or neither; silos: distinct, with one set of columns and a split each;
+    # the kind's own parameters
+    "POST /v1/federated/runs": frozenset(
+        {"invalid_dp", "invalid_silos", "silo_mismatch", "no_split", "invalid_param"}
+    ),
     # a file's content (the schema says "binary")
     "POST /v1/datasets": frozenset(
         {

@@ -17,7 +17,7 @@ from baryon.federated import FederatedTrainer
 from baryon.federated.jobs import submit_federated
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.openapi import PROBLEMS
+from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.schemas import FederatedRunRequest, RunSubmittedOut
 
@@ -26,7 +26,18 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/federated", tags=["federated"], responses=PROBLEMS)
 
 
-@router.post("/runs", response_model=RunSubmittedOut, status_code=202)
+@router.post(
+    "/runs",
+    response_model=RunSubmittedOut,
+    status_code=202,
+    responses=problems(
+        "invalid_dp",
+        "invalid_silos",
+        "silo_mismatch",
+        "no_split",
+        "invalid_param",
+    ),
+)
 def post_federated_run(
     body: FederatedRunRequest,
     request: Request,
