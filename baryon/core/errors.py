@@ -401,6 +401,8 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("unknown_encoding", InvalidInput, "not an encoding Python knows"),
             ErrorCode("invalid_mask_pii", InvalidInput, "a column to mask is empty, or also typed"),
             ErrorCode("invalid_flag", InvalidInput, "a yes/no form field is not true or false"),
+            ErrorCode("invalid_source_name", InvalidInput, "not a source name"),
+            ErrorCode("invalid_url", InvalidInput, "not an http or https URL with a host"),
             ErrorCode("kind_not_federated", InvalidInput, "the kind cannot be trained federated"),
             ErrorCode("invalid_rounds", InvalidInput, "rounds is not an integer from 1 to 1000"),
             ErrorCode("invalid_dp", InvalidInput, "DP clip and noise: both > 0, or neither"),
