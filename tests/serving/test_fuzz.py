@@ -77,6 +77,12 @@ SEMANTIC_422: dict[str, frozenset[str]] = {
     "POST /v1/runs": frozenset({"invalid_cv_folds", "invalid_param", "invalid_params"}),
     # both DP numbers or neither; silos: distinct, with one set of columns and a split each;
     # the kind's own parameters
+    # a URL's host spelled as a number (2130706433, 0x7f.1), a cron's fields, an interval's
+    # length (the outbound client and the schedules decide)
+    "POST /v1/sources": frozenset({"invalid_url"}),
+    "POST /v1/sentiment/subscriptions": frozenset(
+        {"invalid_url", "interval_too_short", "invalid_cron"}
+    ),
     "POST /v1/federated/runs": frozenset(
         {"invalid_dp", "invalid_silos", "silo_mismatch", "no_split", "invalid_param"}
     ),

@@ -391,7 +391,7 @@ def get_alerts(
     "/subscriptions",
     response_model=SubscriptionOut,
     status_code=201,
-    responses=problems("source_exists"),
+    responses=problems("source_exists", "invalid_url", "interval_too_short", "invalid_cron"),
 )
 def post_subscription(
     body: SubscriptionRequest,

@@ -47,7 +47,12 @@ def _json(value: Any, status_code: int = 200) -> Response:
     return Response(json_bytes(value), media_type="application/json", status_code=status_code)
 
 
-@router.post("", response_model=SourceOut, status_code=201, responses=problems("source_exists"))
+@router.post(
+    "",
+    response_model=SourceOut,
+    status_code=201,
+    responses=problems("source_exists", "invalid_url"),
+)
 def post_source(
     body: SourceRequest,
     principal: Principal = require("datasets:write"),
