@@ -270,8 +270,10 @@ def add_source(
         )
     try:
         parsed = check_url(url)
-    except UpstreamError as exc:
-        raise InvalidInput(exc.message, code=exc.code) from None
+    except UpstreamError as exc:  # a shape rule, no network: the request's fault (422)
+        if exc.code == "ambiguous_host":
+            raise InvalidInput(exc.message, code="ambiguous_host") from None
+        raise InvalidInput(exc.message, code="invalid_url") from None
     dataset = check_name(dataset or name, kind="dataset")
     if config is not None and not isinstance(config, Mapping):
         raise InvalidInput("config is an object of options", code="invalid_source_config")

@@ -1,8 +1,13 @@
 """Request and response bodies of the alert rule and delivery routes (pydantic v2).
 
 ``/v1/sentiment/rules``, ``/v1/sentiment/channels`` and ``/v1/sentiment/deliveries``.
-Imports nothing but pydantic, so :mod:`baryon.client` types its answers with them
-without loading the app. Requests refuse unknown fields (``extra="forbid"``). What the
+Imports pydantic and the field rules' constants only, so :mod:`baryon.client` types its
+answers with them without loading the app. Requests refuse unknown fields
+(``extra="forbid"``) and state their rules in the schema (kinds, windows and directions
+as enums, names and tickers as patterns, ranges), each with its named code; what
+depends on two fields (a threshold's range and a direction for the rule's kind, a
+channel's target for its kind) is checked by the domain code, 422 ``invalid_rule``,
+``invalid_webhook_url``, ``invalid_email``. What the
 fields mean: :mod:`baryon.solutions.sentiment.rules`,
 :mod:`baryon.solutions.sentiment.delivery` and ``docs/alerts.md``.
 """
@@ -10,9 +15,14 @@ fields mean: :mod:`baryon.solutions.sentiment.rules`,
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+
+from baryon.serving.fields import OneOf, Timestamp, WholeNumber, named
+from baryon.serving.solution_schemas import Ticker
+from baryon.solutions.sentiment.monitor import DIRECTIONS, WINDOWS
+from baryon.solutions.sentiment.tables import ALERT_NAME_PATTERN, CHANNEL_KINDS
 
 __all__ = [
     "ChannelCreatedOut",
@@ -26,27 +36,50 @@ __all__ = [
     "RuleTestRequest",
 ]
 
+_NAME_MESSAGE = "1-200 letters, digits, '.', '_' or '-', starting with a letter or digit"
+#: A rule's name (``invalid_rule_name``) and a channel's (``invalid_channel_name``).
+RuleName = Annotated[
+    str, Field(pattern=f"^{ALERT_NAME_PATTERN}$"), named("invalid_rule_name", _NAME_MESSAGE)
+]
+ChannelName = Annotated[
+    str, Field(pattern=f"^{ALERT_NAME_PATTERN}$"), named("invalid_channel_name", _NAME_MESSAGE)
+]
+_DIRECTIONS = ("both", *dict.fromkeys(d for ds in DIRECTIONS.values() for d in ds))
+
 
 class RuleRequest(BaseModel):
     """``POST /v1/sentiment/rules``: a rule over one scope's mood index or volume."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(max_length=32, description="index_crossing, index_change or volume_spike.")
+    kind: Annotated[str, OneOf(DIRECTIONS, "unknown_rule_kind", "a rule's kind")]
     threshold: StrictFloat = Field(
         allow_inf_nan=False,
+        gt=0,
+        le=1000,
         description="Index level t in (0, 1), change d in (0, 2), or spike factor in (1, 1000].",
     )
-    window: str = Field(default="1h", max_length=8, description="1h or 1d.")
-    ticker: str | None = Field(default=None, max_length=20, description="Default: all items.")
-    direction: str = Field(
-        default="both", max_length=16, description="both, above, below, up or down."
+    window: Annotated[str, OneOf(WINDOWS, "unknown_window", "window")] = "1h"
+    ticker: Ticker | None = Field(default=None, description="Default: all items.")
+    direction: Annotated[str, OneOf(_DIRECTIONS, "invalid_rule", "direction")] = Field(
+        default="both", description="both; above or below (crossing); up or down (change)."
     )
-    min_items: StrictInt = Field(default=10, description="Items the window needs before it fires.")
-    baseline_windows: StrictInt | None = Field(
-        default=None, description="Volume spike: windows in the baseline (default 6)."
-    )
-    name: str | None = Field(default=None, max_length=200)
+    min_items: Annotated[
+        StrictInt,
+        Field(ge=1, le=100_000),
+        WholeNumber,
+        named("invalid_rule", "min_items is an integer from 1 to 100000"),
+    ] = Field(default=10, description="Items the window needs before it fires.")
+    baseline_windows: (
+        Annotated[
+            StrictInt,
+            Field(ge=1, le=168),
+            WholeNumber,
+            named("invalid_rule", "baseline_windows is an integer from 1 to 168"),
+        ]
+        | None
+    ) = Field(default=None, description="Volume spike only: windows in the baseline (default 6).")
+    name: RuleName | None = Field(default=None, description="Default: kind-window-scope-threshold.")
     enabled: StrictBool = True
 
 
@@ -74,8 +107,8 @@ class RuleTestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Timestamp | None = Field(default=None, description="Default: end minus 7 days.")
+    end: Timestamp | None = Field(default=None, description="Default: now.")
 
 
 class FiredOut(BaseModel):
@@ -108,9 +141,11 @@ class ChannelRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(max_length=16, description="webhook or email.")
-    target: str = Field(max_length=2048, description="The http(s) URL or the e-mail address.")
-    name: str | None = Field(default=None, max_length=200)
+    kind: Annotated[str, OneOf(CHANNEL_KINDS, "unknown_channel_kind", "a channel's kind")]
+    target: str = Field(
+        min_length=1, max_length=2048, description="The http(s) URL or the e-mail address."
+    )
+    name: ChannelName | None = Field(default=None, description="Default: kind and host.")
 
 
 class ChannelOut(BaseModel):

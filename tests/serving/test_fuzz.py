@@ -79,9 +79,16 @@ SEMANTIC_422: dict[str, frozenset[str]] = {
     # the kind's own parameters
     # a URL's host spelled as a number (2130706433, 0x7f.1), a cron's fields, an interval's
     # length (the outbound client and the schedules decide)
-    "POST /v1/sources": frozenset({"invalid_url"}),
+    "POST /v1/sources": frozenset({"invalid_url", "ambiguous_host"}),
     "POST /v1/sentiment/subscriptions": frozenset(
-        {"invalid_url", "interval_too_short", "invalid_cron"}
+        {"invalid_url", "ambiguous_host", "interval_too_short", "invalid_cron"}
+    ),
+    # a threshold's range and a direction for the rule's kind; a target for the channel's
+    # kind (and an SMTP server for e-mail)
+    "POST /v1/sentiment/rules": frozenset({"invalid_rule"}),
+    "POST /v1/sentiment/rules/{rule}/test": frozenset({"invalid_range", "history_too_large"}),
+    "POST /v1/sentiment/channels": frozenset(
+        {"invalid_webhook_url", "invalid_email", "smtp_not_configured"}
     ),
     "POST /v1/federated/runs": frozenset(
         {"invalid_dp", "invalid_silos", "silo_mismatch", "no_split", "invalid_param"}
@@ -99,6 +106,7 @@ SEMANTIC_422: dict[str, frozenset[str]] = {
             "invalid_parquet",
             "invalid_json",
             "unterminated_quote",
+            "unparseable_csv",
             "duplicate_columns",
             "type_override_failed",
             "unknown_column",

@@ -196,7 +196,7 @@ def test_backtest_rule_answers_when_it_would_have_fired(
             backtest_rule(s, rule_id, start=T0 - timedelta(days=1), end=T0)
         with pytest.raises(InvalidInput) as info:
             backtest_rule(s, spec, start=T0, end=T0)
-    assert info.value.code == "invalid_time"
+    assert info.value.code == "invalid_range"
     assert [(a.state, a.fired_at) for a in fired] == [("above", morning), ("below", noon)]
     with workspace.db.session(Scope.own(umbrella)) as s:  # its own rule, none of acme's items
         assert backtest_rule(s, rule_id, start=T0 - timedelta(days=1), end=T0) == []

@@ -30,7 +30,7 @@ rules and codes: :mod:`baryon.solutions.sentiment.rules` and
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
@@ -48,9 +48,11 @@ from baryon.serving.alert_schemas import (
 )
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
+from baryon.serving.fields import OneOf
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import json_bytes, run_write
 from baryon.solutions.sentiment import delivery, rules
+from baryon.solutions.sentiment.tables import DELIVERY_STATUSES
 
 __all__ = ["router"]
 
@@ -70,7 +72,12 @@ def _utc(value: datetime) -> datetime:
 
 
 # ---------------------------------------------------------------------- rules
-@router.post("/rules", response_model=RuleOut, status_code=201, responses=problems("rule_exists"))
+@router.post(
+    "/rules",
+    response_model=RuleOut,
+    status_code=201,
+    responses=problems("invalid_rule", "rule_exists"),
+)
 def post_rule(
     body: RuleRequest,
     request: Request,
@@ -153,7 +160,11 @@ def post_disable_rule(
     return _toggle(state, principal, request, rule, False)
 
 
-@router.post("/rules/{rule}/test", response_model=RuleTestOut)
+@router.post(
+    "/rules/{rule}/test",
+    response_model=RuleTestOut,
+    responses=problems("invalid_range", "history_too_large"),
+)
 def post_test_rule(
     body: RuleTestRequest,
     rule: str = _RULE,
@@ -162,7 +173,7 @@ def post_test_rule(
 ) -> Response:
     """When the rule would have fired over the organization's stored items in
     ``(start, end]`` (default: the last 7 days). Writes nothing. ``start`` not before
-    ``end`` is a 422 ``invalid_time``; too many items a 422 ``history_too_large``."""
+    ``end`` is a 422 ``invalid_range``; too many items a 422 ``history_too_large``."""
     start, end = rules.default_test_span(state.clock.now())
     start = start if body.start is None else _utc(body.start)
     end = end if body.end is None else _utc(body.end)
@@ -199,7 +210,9 @@ def delete_rule(
     "/channels",
     response_model=ChannelCreatedOut,
     status_code=201,
-    responses=problems("channel_exists"),
+    responses=problems(
+        "invalid_webhook_url", "invalid_email", "smtp_not_configured", "channel_exists"
+    ),
 )
 def post_channel(
     body: ChannelRequest,
@@ -318,7 +331,8 @@ def delete_channel(
 # ----------------------------------------------------------------- deliveries
 @router.get("/deliveries", response_model=list[DeliveryOut])
 def get_deliveries(
-    status: str | None = Query(None, max_length=16, description="pending, delivered or dead."),
+    status: Annotated[str, OneOf(DELIVERY_STATUSES, "invalid_delivery_status", "status")]
+    | None = Query(None, description="pending, delivered or dead."),
     channel: str | None = Query(None, max_length=200, description="A channel's id or name."),
     limit: int = Query(50, ge=1, le=500),
     principal: Principal = require("alerts:read"),

@@ -158,6 +158,7 @@ def _made(
             "invalid_parquet",
             "invalid_json",
             "unterminated_quote",
+            "unparseable_csv",
             "duplicate_columns",
             "type_override_failed",
             "unknown_column",

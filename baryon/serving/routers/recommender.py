@@ -22,9 +22,10 @@ as feedback for the next training; like ``POST /v1/feedback`` they are not meter
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -32,7 +33,7 @@ from baryon.core.errors import BaryonError
 from baryon.predictions.inference import ServedModel
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
-from baryon.serving.fields import IdempotencyKey
+from baryon.serving.fields import NON_BLANK, IdempotencyKey
 from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._common import run_write
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction, choose_model
@@ -47,6 +48,9 @@ from baryon.solutions.recommender.service import (
 )
 
 __all__ = ["router"]
+
+#: A wine type, country or grape the user prefers: 1-100 characters, not all white space.
+Taste = Annotated[str, Field(min_length=1, max_length=100, pattern=NON_BLANK)]
 
 router = APIRouter(prefix="/v1", tags=["recommender"], responses=PROBLEMS)
 logger = logging.getLogger("baryon.serving")
@@ -71,9 +75,9 @@ def get_recommendations(
     request: Request,
     user_id: str = Path(min_length=1, max_length=200),
     n: int = Query(10, ge=1, le=100),
-    type: list[str] | None = Query(None, max_length=10, description="Preferred wine type(s)."),
-    country: list[str] | None = Query(None, max_length=10, description="Preferred countries."),
-    grape: list[str] | None = Query(None, max_length=20, description="Preferred grapes."),
+    type: list[Taste] | None = Query(None, max_length=10, description="Preferred wine type(s)."),
+    country: list[Taste] | None = Query(None, max_length=10, description="Preferred countries."),
+    grape: list[Taste] | None = Query(None, max_length=20, description="Preferred grapes."),
     x_request_id: str | None = Header(None, max_length=200),
     principal: Principal = require("models:predict"),
     state: AppState = Depends(get_state),

@@ -391,7 +391,9 @@ def get_alerts(
     "/subscriptions",
     response_model=SubscriptionOut,
     status_code=201,
-    responses=problems("source_exists", "invalid_url", "interval_too_short", "invalid_cron"),
+    responses=problems(
+        "source_exists", "invalid_url", "ambiguous_host", "interval_too_short", "invalid_cron"
+    ),
 )
 def post_subscription(
     body: SubscriptionRequest,

@@ -51,7 +51,7 @@ def _json(value: Any, status_code: int = 200) -> Response:
     "",
     response_model=SourceOut,
     status_code=201,
-    responses=problems("source_exists", "invalid_url"),
+    responses=problems("source_exists", "invalid_url", "ambiguous_host"),
 )
 def post_source(
     body: SourceRequest,

@@ -75,7 +75,16 @@ from baryon.solutions.sentiment.signing import (
     SIGNATURE_HEADER,
     sign_webhook,
 )
-from baryon.solutions.sentiment.tables import AlertChannelRow, AlertDeliveryRow
+from baryon.solutions.sentiment.tables import (
+    ALERT_NAME_PATTERN,
+    CHANNEL_KINDS,
+    DEAD,
+    DELIVERED,
+    DELIVERY_STATUSES,
+    PENDING,
+    AlertChannelRow,
+    AlertDeliveryRow,
+)
 
 if TYPE_CHECKING:
     from baryon.jobs.queue import JobQueue
@@ -102,15 +111,12 @@ __all__ = [
     "set_channel_enabled",
 ]
 
-CHANNEL_KINDS = ("webhook", "email")
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
-DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD)
 #: The job kind that delivers one delivery.
 DELIVERY_JOB = "alert.deliver"
 #: Longest wait between two attempts, in seconds.
 MAX_BACKOFF_SECONDS = 600.0
 _MAX_URL_CHARS = 2048
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_NAME_RE = re.compile(f"^{ALERT_NAME_PATTERN}$")
 _EMAIL_RE = re.compile(r"^[^@\s<>,;:\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 
 

@@ -32,7 +32,7 @@ Create, enable, disable and remove write an audit event in the same transaction.
 
 Codes: ``unknown_rule_kind``, ``invalid_rule`` (a threshold, direction, ``min_items``
 or ``baseline_windows`` out of range), ``unknown_window``, ``invalid_ticker``,
-``invalid_rule_name``, ``invalid_time``, ``history_too_large`` (422);
+``invalid_rule_name``, ``invalid_time``, ``invalid_range``, ``history_too_large`` (422);
 ``rule_not_found`` (404); ``rule_exists`` (409).
 """
 
@@ -65,6 +65,7 @@ from baryon.solutions.sentiment.monitor import (
 )
 from baryon.solutions.sentiment.service import normalise_ticker
 from baryon.solutions.sentiment.tables import (
+    ALERT_NAME_PATTERN,
     SentimentItemRow,
     SentimentRuleRow,
     SentimentRuleStateRow,
@@ -86,13 +87,13 @@ __all__ = [
 ]
 
 #: Rule kinds, in documentation order.
-KINDS = ("index_crossing", "index_change", "volume_spike")
+KINDS = tuple(DIRECTIONS)
 #: Most stored items :func:`backtest_rule` replays in one call.
 MAX_HISTORY_ITEMS = 100_000
 #: Largest volume-spike factor and baseline.
 MAX_FACTOR, MAX_BASELINE_WINDOWS, MAX_MIN_ITEMS = 1000.0, 168, 100_000
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_NAME_RE = re.compile(f"^{ALERT_NAME_PATTERN}$")
 
 
 @dataclass(frozen=True)
@@ -440,11 +441,14 @@ def backtest_rule(
     NotFound
         ``rule_not_found``.
     InvalidInput
-        ``invalid_time`` (``start`` not before ``end``, or naive); ``history_too_large``
+        ``invalid_time`` (``start`` or ``end`` naive), ``invalid_range`` (``start`` not
+        before ``end``); ``history_too_large``
         (more than :data:`MAX_HISTORY_ITEMS` items to replay: test a shorter span).
     """
-    if start.tzinfo is None or end.tzinfo is None or start >= end:
-        raise InvalidInput("a history test needs timezone-aware start < end", code="invalid_time")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("a history test's start and end need a UTC offset", code="invalid_time")
+    if start >= end:
+        raise InvalidInput("a history test's start must be before its end", code="invalid_range")
     if isinstance(rule, RuleSpec):
         scoped = rule.scoped(f"test:{rule.name}")
     else:

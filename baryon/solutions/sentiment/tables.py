@@ -64,6 +64,13 @@ MAX_TICKER_CHARS = 16
 #: A ticker, any case (stored upper-case): a letter, up to 9 letters or digits, and an
 #: optional class suffix (``BRK.B``). ECMA-262, Python and Rust regexes read it alike.
 TICKER_PATTERN = r"[A-Za-z][A-Za-z0-9]{0,9}(?:\.[A-Za-z]{1,2})?"
+#: An alert rule's or channel's name: 1-200 letters, digits, '.', '_' or '-', starting
+#: with a letter or digit.
+ALERT_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}"
+#: Delivery channel kinds, and a delivery's statuses.
+CHANNEL_KINDS = ("webhook", "email")
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+DELIVERY_STATUSES = (PENDING, DELIVERED, DEAD)
 #: Longest publisher item id and source name (characters).
 MAX_ITEM_ID_CHARS = 200
 
