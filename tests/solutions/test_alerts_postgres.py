@@ -63,7 +63,11 @@ def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]], list[i
 def test_alert_rule_and_delivery_on_postgres(pg_url: str, tmp_path: Path, receiver: Any) -> None:
     url, seen, statuses = receiver
     settings = pg_settings(
-        pg_url, tmp_path / "home", alert_delivery_attempts=2, alert_retry_seconds=0.01
+        pg_url,
+        tmp_path / "home",
+        alert_delivery_attempts=2,
+        alert_retry_seconds=0.01,
+        fetch_allow=["127.0.0.1/32"],  # the loopback receiver
     )
     with Workspace.open(settings) as ws:
         with ws.db.session(SYSTEM) as s:
