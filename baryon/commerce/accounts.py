@@ -176,13 +176,17 @@ def grant_credit(
     Raises
     ------
     InvalidInput
-        ``invalid_price``: not a positive amount with at most the currency's places.
+        ``invalid_price``: not a positive amount with at most the currency's places;
+        ``invalid_reason``: an empty ``reason``.
     NotFound
         ``org_not_found``.
     """
     clock = clock or SystemClock()
     if session.get(OrganizationRow, org_id) is None:
         raise NotFound(f"no organization {org_id!r}", code="org_not_found")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("granting credit needs a reason", code="invalid_reason")
+    reason = reason.strip()
     currency = org_currency(session, org_id)
     credit = parse_money(amount, field="credit")
     if credit <= 0 or round_money(credit, currency) != credit:

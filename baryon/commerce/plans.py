@@ -53,7 +53,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -72,6 +72,7 @@ __all__ = [
     "MAX_TRIAL_DAYS",
     "MAX_UNIT_WEIGHT",
     "METERED_ROUTES",
+    "MONEY_PATTERN",
     "Plan",
     "add_months",
     "billing_period",
@@ -92,6 +93,10 @@ __all__ = [
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _FEATURE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _MONEY_PLACES = 4
+#: An amount of money as text: plain decimal notation, at most 12 digits before the point
+#: (under a trillion) and 4 after it. No sign, exponent, separator or white space inside.
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,4})?$"
+_MONEY_RE = re.compile(MONEY_PATTERN)
 #: Longest trial a plan may offer, in days.
 MAX_TRIAL_DAYS = 366
 
@@ -289,15 +294,17 @@ def parse_money(value: object, *, field: str = "price") -> Decimal:
     Parameters
     ----------
     value : str, int or Decimal
-        ``"49"``, ``"0.0010"``, ``49``. Floats are refused (``0.1`` is not exact).
+        ``"49"``, ``"0.0010"``, ``49``: plain decimal notation (:data:`MONEY_PATTERN`;
+        surrounding white space is ignored). Floats are refused (``0.1`` is not exact),
+        and so are ``"1e3"``, ``"+5"``, ``"1_000"`` and amounts of a trillion or more.
     field : str
         Name used in the error message.
 
     Raises
     ------
     InvalidInput
-        Code ``invalid_price`` for a float, a non-number, NaN, infinity, a negative
-        amount or more than 4 decimal places.
+        Code ``invalid_price`` for a float, a non-number, a negative amount, more than 4
+        decimal places, or any other spelling than plain decimal notation.
     """
     if isinstance(value, bool | float) or not isinstance(value, str | int | Decimal):
         raise InvalidInput(
@@ -305,26 +312,16 @@ def parse_money(value: object, *, field: str = "price") -> Decimal:
             code="invalid_price",
             details={"field": field},
         )
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
+    text = format(value, "f") if isinstance(value, Decimal) and value.is_finite() else str(value)
+    if not _MONEY_RE.fullmatch(text.strip()):
         raise InvalidInput(
-            f"{field} is not a number: {value!r}", code="invalid_price", details={"field": field}
-        ) from None
-    if not amount.is_finite() or amount < 0:
-        raise InvalidInput(
-            f"{field} must be a finite amount of 0 or more, got {value!r}",
+            f"{field} must be an amount of 0 or more in plain decimal notation, under a "
+            f"trillion, with at most {_MONEY_PLACES} decimal places (e.g. '49.00'); "
+            f"got {str(value)[:40]!r}",
             code="invalid_price",
             details={"field": field},
         )
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > _MONEY_PLACES:
-        raise InvalidInput(
-            f"{field} has more than {_MONEY_PLACES} decimal places: {value!r}",
-            code="invalid_price",
-            details={"field": field},
-        )
-    return amount
+    return Decimal(text.strip())
 
 
 def check_features(features: Iterable[str]) -> list[str]:

@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from baryon.commerce.plans import MAX_UNIT_WEIGHT
+from baryon.commerce.plans import MAX_UNIT_WEIGHT, MONEY_PATTERN
 from baryon.core.refs import MAX_VERSION, WHITE_SPACE
 from baryon.ml.kinds import KINDS
 from baryon.serving.fields import (
@@ -110,6 +110,12 @@ RoleName = Literal["owner", "admin", "developer", "annotator", "viewer"]
 InputMode = Literal["full", "masked", "hashed", "none"]
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Money = str
+#: A price in a request: plain decimal notation, under a trillion, at most 4 places.
+Price = Annotated[
+    str,
+    Field(max_length=17, pattern=MONEY_PATTERN),
+    named("invalid_price", "a price is a decimal string such as '49.00' (at most 4 places)"),
+]
 
 
 class _Request(BaseModel):
@@ -211,9 +217,9 @@ class CreatePlanRequest(_Request):
     rate_per_minute: Integer = Field(
         ge=0, le=MAX_SAFE_INTEGER, description="Requests per minute per API key."
     )
-    monthly_price: str = Field(default="0", max_length=32, description="Decimal string.")
-    overage_price: str | None = Field(
-        default=None, max_length=32, description="Decimal string, per unit beyond the quota."
+    monthly_price: Price = Field(default="0", description="Decimal string.")
+    overage_price: Price | None = Field(
+        default=None, description="Decimal string, per unit beyond the quota."
     )
     features: list[str] = Field(default_factory=list, max_length=32)
     unit_weights: dict[str, UnitWeight] = Field(
@@ -224,7 +230,7 @@ class CreatePlanRequest(_Request):
     )
     currency: str = Field(default="USD", max_length=8, description="ISO 4217 code.")
     trial_days: Integer = Field(default=0, ge=0, le=366)
-    route_prices: dict[str, str] = Field(
+    route_prices: dict[str, Price] = Field(
         default_factory=dict,
         max_length=32,
         description="Price per unit (decimal string) by metered route template.",
@@ -244,11 +250,9 @@ class UpdatePlanRequest(_Request):
     features: list[str] | None = Field(default=None, max_length=32)
     unit_weights: dict[str, UnitWeight] | None = Field(default=None, max_length=32)
     trial_days: Annotated[StrictInt, Field(ge=0, le=366), WholeNumber] | None = None
-    monthly_price: str | None = Field(default=None, max_length=32)
-    overage_price: str | None = Field(
-        default=None, max_length=32, description="Sent as null: no overage price."
-    )
-    route_prices: dict[str, str] | None = Field(default=None, max_length=32)
+    monthly_price: Price | None = None
+    overage_price: Price | None = Field(default=None, description="Sent as null: no overage price.")
+    route_prices: dict[str, Price] | None = Field(default=None, max_length=32)
 
 
 class PriceVersionOut(_Out):

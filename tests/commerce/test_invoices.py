@@ -184,6 +184,11 @@ def test_credit_bigger_than_invoice_carries_forward(
         )
         with pytest.raises(InvalidInput):
             grant_credit(s, orgs["acme"], "-5", reason="no", clock=clock)
+        for reason in ("", "  "):  # the audit log keeps why: a credit needs a reason
+            with pytest.raises(InvalidInput) as err:
+                grant_credit(s, orgs["acme"], "5", reason=reason, clock=clock)
+            assert err.value.code == "invalid_reason"
+        assert credit_balance(s, orgs["acme"], "USD") == Decimal("60.00")
     clock.advance(31 * 86400)
     (jan,) = close_billing(workspace.db, org="acme", clock=clock).created
     assert (jan.credit_applied, jan.total) == (Decimal("49.00"), Decimal("0.00"))

@@ -162,14 +162,41 @@ def test_create_plan_quota_zero_refused_unless_pay_as_you_go(workspace: Workspac
     assert (payg.quota, payg.allows_overage) == (0, True)
 
 
-@pytest.mark.parametrize("price", ["-1", "abc", "NaN", "Infinity", "0.00001", 0.1, True, [1]])
+@pytest.mark.parametrize(
+    "price",
+    [
+        "-1",
+        "abc",
+        "NaN",
+        "Infinity",
+        "0.00001",
+        0.1,
+        True,
+        [1],
+        "1e3",
+        "1E+2",
+        "+5",
+        "1_000",
+        "1 000",
+        "1,50",
+        "\u0663",
+        "1000000000000",
+        10**12,
+        Decimal("1E-5"),
+        "",
+    ],
+)
 def test_parse_money_bad_amount_refused(price: object) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_money(price)
     assert err.value.code == "invalid_price"
 
 
-@pytest.mark.parametrize(("price", "expected"), [("49", "49"), (49, "49"), ("0.0010", "0.0010")])
+@pytest.mark.parametrize(
+    ("price", "expected"),
+    [("49", "49"), (49, "49"), ("0.0010", "0.0010"), (" 5 ", "5"),
+     ("999999999999.9999", "999999999999.9999"), (Decimal("1E+2"), "100")],
+)  # fmt: skip
 def test_parse_money_exact(price: object, expected: str) -> None:
     assert parse_money(price) == Decimal(expected)
     assert str(parse_money(price)) == expected
