@@ -45,6 +45,36 @@ def test_owner_reads_own_invoices_as_json_pdf_and_html(
     assert "<strong>10.00</strong>" in html.text
 
 
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        ("", "application/json"),
+        ("*/*", "application/json"),
+        ("text/*", "text/html"),
+        ("application/pdf;q=0.5, text/html", "text/html"),
+        ("text/html;q=0.2, application/pdf;q=0.9", "application/pdf"),
+        ("image/png, application/*;q=0.1", "application/json"),
+    ],
+)
+def test_invoice_accept_header_is_negotiated(
+    api: ClientFactory, tenants: Tenants, invoices: dict[str, Invoice], accept: str, media: str
+) -> None:
+    r = api(tenants.keys["acme:owner"]).get(
+        f"/v1/invoices/{invoices['acme'].id}", headers={"Accept": accept}
+    )
+    assert (r.status_code, r.headers["content-type"].split(";")[0]) == (200, media)
+
+
+@pytest.mark.parametrize("accept", ["image/png", "text/csv, image/*", "application/pdf;q=0"])
+def test_invoice_in_a_media_type_not_offered_is_406(
+    api: ClientFactory, tenants: Tenants, invoices: dict[str, Invoice], accept: str
+) -> None:
+    r = api(tenants.keys["acme:owner"]).get(
+        f"/v1/invoices/{invoices['acme'].id}", headers={"Accept": accept}
+    )
+    assert (r.status_code, r.json()["code"]) == (406, "not_acceptable")
+
+
 def test_other_org_invoice_is_404_and_lists_are_own(
     api: ClientFactory, tenants: Tenants, invoices: dict[str, Invoice]
 ) -> None:
