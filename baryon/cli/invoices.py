@@ -42,9 +42,13 @@ def list_cmd(
     if as_json:
         print_json([i.to_dict() for i in invoices])
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table("number", "id", "organization", "period", "state", "units", "total")
+    # ids are what show, pdf and void take: never cut (other columns wrap instead)
+    table = Table(
+        Column("number", no_wrap=True), Column("id", no_wrap=True), "organization", "period",
+        "state", "units", "total",
+    )  # fmt: skip
     for i in invoices:
         table.add_row(
             i.number_text or "-", i.id, i.org_name,

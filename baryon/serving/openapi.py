@@ -45,7 +45,10 @@ _PROBLEM_REF = "#/components/schemas/Problem"
 _SHARED: dict[int, str] = {
     400: "Malformed JSON (`malformed_json`)",
     401: "Missing, unknown, revoked or expired API key",
-    403: "The key's role lacks the permission",
+    403: "The key's role lacks the permission (`forbidden`), or an on-premises licence refuses "
+    "the request: a write after it expired (`licence_read_only`), a feature it does not grant "
+    "(`licence_feature`), a user or organization over its caps (`licence_seat_limit`, "
+    "`licence_org_limit`)",
     404: "Not found (or another organization's)",
     413: "Body, batch or text too large",
     422: "Invalid input: the request does not match the schema (`invalid_input`, with "

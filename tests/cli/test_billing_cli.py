@@ -50,7 +50,10 @@ def _january(home: Path, units: list[int]) -> str:
 
 
 def test_billing_close_reconcile_and_pdf(
-    cli_home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pypdf import PdfReader
 
@@ -76,6 +79,9 @@ def test_billing_close_reconcile_and_pdf(
     assert "<strong>49.17</strong>" in out
     code, out, _ = run([*home, "invoices", "list", "--org", "acme", "--json"], capsys)
     assert [i["id"] for i in json.loads(out)] == [made["id"]]
+    monkeypatch.setenv("COLUMNS", "80")  # the table's ids are whole in 80 columns
+    code, out, _ = run([*home, "invoices", "list", "--org", "acme"], capsys)
+    assert (made["id"] in out, "INV-000001" in out) == (True, True), out
     # a usage record written after the close: reconcile reports it and exits 1
     with Workspace.open(Settings(home=cli_home)) as ws, ws.db.session(SYSTEM) as s:
         record_usage(

@@ -35,6 +35,7 @@ def test_owner_reads_own_invoices_as_json_pdf_and_html(
     one = owner.get(f"/v1/invoices/{acme.id}")
     assert one.status_code == 200
     assert (one.json()["total"], one.json()["number"]) == ("10.00", acme.number_text)
+    assert one.json() == listed[0]  # one spelling of times and amounts (list and show)
     pdf = owner.get(f"/v1/invoices/{acme.id}", headers={"Accept": "application/pdf"})
     assert pdf.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)

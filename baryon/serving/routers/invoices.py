@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from starlette.responses import Response
 
 from baryon.commerce.invoices import get_invoice, list_invoices
-from baryon.core.jsonvalues import dumps
 from baryon.serving.auth import Principal, require
 from baryon.serving.billing_schemas import InvoiceOut
 from baryon.serving.deps import AppState, get_state
@@ -121,4 +120,6 @@ def get_one_invoice(
         from baryon.commerce.documents import invoice_html
 
         return Response(invoice_html(invoice), media_type="text/html; charset=utf-8")
-    return Response(dumps(invoice.to_dict()), media_type="application/json")
+    # as the list answers it (its response model): one spelling of times and amounts
+    body = InvoiceOut.model_validate(invoice.to_dict()).model_dump_json()
+    return Response(body, media_type="application/json")
