@@ -40,6 +40,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -138,11 +140,7 @@ _INSERT_REPLAY = insert(IdempotencyRow)
 def _insert_counter(executor: Executor, org_id: str, period_start: datetime) -> Any:
     values = {"org_id": org_id, "period_start": period_start, "used": 0}
     if dialect_name(executor) == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         return pg_insert(QuotaCounterRow).values(**values).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     return sqlite_insert(QuotaCounterRow).values(**values).on_conflict_do_nothing()
 
 
@@ -291,13 +289,9 @@ def _hour(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _add_to_hour(executor: Executor) -> Any:
+def _upsert_hour(insert_into: Any) -> Any:
     """``INSERT`` one record's sums into its ``usage_hours`` row, or add them to it."""
-    if dialect_name(executor) == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(UsageHourRow)
+    stmt = insert_into(UsageHourRow)
     return stmt.on_conflict_do_update(
         index_elements=["org_id", "hour", "endpoint", "key_id"],
         set_={
@@ -306,6 +300,13 @@ def _add_to_hour(executor: Executor) -> Any:
             "errors": UsageHourRow.errors + stmt.excluded.errors,
         },
     )
+
+
+_ADD_TO_HOUR = {"postgresql": _upsert_hour(pg_insert), "sqlite": _upsert_hour(sqlite_insert)}
+
+
+def _add_to_hour(executor: Executor) -> Any:
+    return _ADD_TO_HOUR["postgresql" if dialect_name(executor) == "postgresql" else "sqlite"]
 
 
 def rebuild_usage_hours(executor: Executor) -> int:
