@@ -37,7 +37,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,7 @@ from baryon.commerce.tables import (
     InvoiceRow,
     PlanRow,
     SubscriptionRow,
+    UsageRecordRow,
 )
 from baryon.core.audit import record_audit
 from baryon.core.clock import Clock, SystemClock
@@ -219,8 +220,17 @@ def _guard_line(mapper: Any, connection: Any, target: InvoiceLineRow) -> None:
 
 # ------------------------------------------------------------------ closing
 def usage_units(session: Session, org_id: str, start: datetime, end: datetime) -> int:
-    """Return the sum of the organization's usage record units with ``start <= at < end``."""
-    return sum(_route_units(session, org_id, start, end).values())
+    """Return the sum of the organization's usage record units with ``start <= at < end``.
+
+    Read from the records themselves, not their hour sums (what invoices are computed
+    from): billing's reconciliation compares the two.
+    """
+    total = session.scalar(
+        select(func.sum(UsageRecordRow.units)).where(
+            UsageRecordRow.org_id == org_id, UsageRecordRow.at >= start, UsageRecordRow.at < end
+        )
+    )
+    return int(total or 0)
 
 
 def _route_units(session: Session, org_id: str, start: datetime, end: datetime) -> dict[str, int]:
