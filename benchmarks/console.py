@@ -96,6 +96,7 @@ def _workspace(home: Path, usage_records: int) -> tuple[str, str]:
     """
     from sqlalchemy import insert
 
+    from baryon.commerce.metering import rebuild_usage_hours
     from baryon.commerce.orgs import create_org
     from baryon.commerce.plans import create_plan
     from baryon.commerce.tables import UsageRecordRow
@@ -141,6 +142,7 @@ def _workspace(home: Path, usage_records: int) -> tuple[str, str]:
         with ws.db.session(SYSTEM) as s:
             for start in range(0, len(rows), 10_000):
                 s.execute(insert(UsageRecordRow), rows[start : start + 10_000])
+            rebuild_usage_hours(s)  # what record_usage keeps request by request
         _solutions(ws, org.id, now)
         return key.secret, key.key.id
     finally:

@@ -176,7 +176,14 @@ def test_demo_second_run_changes_nothing(
     first_run: tuple[Workspace, DemoResult], demo_home: Path
 ) -> None:
     ws, first = first_run
-    ignore = {"audit_events", "usage_records", "prediction_log", "rate_limits", "api_keys"}
+    ignore = {
+        "audit_events",
+        "usage_records",
+        "usage_hours",
+        "prediction_log",
+        "rate_limits",
+        "api_keys",
+    }
     before = {k: v for k, v in ws.db.table_counts().items() if k not in ignore}
     artifacts_before = set(ws.artifacts.digests())
     again = Demo(ws).run()

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from baryon.commerce.accounts import billing_account, credit_balance, org_currency
 from baryon.commerce.charges import Bill, Line, Segment, compute_bill
+from baryon.commerce.metering import usage_report
 from baryon.commerce.plans import Plan
 from baryon.commerce.prices import price_in_force
 from baryon.commerce.tables import (
@@ -219,7 +220,11 @@ def _guard_line(mapper: Any, connection: Any, target: InvoiceLineRow) -> None:
 
 # ------------------------------------------------------------------ closing
 def usage_units(session: Session, org_id: str, start: datetime, end: datetime) -> int:
-    """Return the sum of the organization's usage record units with ``start <= at < end``."""
+    """Return the sum of the organization's usage record units with ``start <= at < end``.
+
+    Read from the records themselves, not their hour sums (what invoices are computed
+    from): billing's reconciliation compares the two.
+    """
     total = session.scalar(
         select(func.sum(UsageRecordRow.units)).where(
             UsageRecordRow.org_id == org_id, UsageRecordRow.at >= start, UsageRecordRow.at < end
@@ -229,12 +234,11 @@ def usage_units(session: Session, org_id: str, start: datetime, end: datetime) -
 
 
 def _route_units(session: Session, org_id: str, start: datetime, end: datetime) -> dict[str, int]:
-    rows = session.execute(
-        select(UsageRecordRow.endpoint, func.sum(UsageRecordRow.units))
-        .where(UsageRecordRow.org_id == org_id, UsageRecordRow.at >= start, UsageRecordRow.at < end)
-        .group_by(UsageRecordRow.endpoint)
-    )
-    return {endpoint: int(units or 0) for endpoint, units in rows if units}
+    """Units by endpoint in ``[start, end)`` (endpoints with none left out)."""
+    if start >= end:
+        return {}
+    groups = usage_report(session, org_id, start=start, end=end, group_by="endpoint")
+    return {str(g["group"]): int(g["units"]) for g in groups if g["units"]}
 
 
 def period_segments(

@@ -9,7 +9,10 @@ Exactly-once metering rests on three rules, all inside the caller's transaction:
    so N concurrent requests against a quota of Q admit exactly ``min(N, Q)``.
 2. **Usage record** (:func:`record_usage`): written in the same transaction as the
    outcome (prediction log, idempotency record), so a request is either admitted,
-   counted, logged and answered, or none of those.
+   counted, logged and answered, or none of those. Its hour's sums
+   (``usage_hours``: requests, units, errors per hour, endpoint and key) are updated
+   in that transaction too, so reports and invoices read whole hours from them
+   (:func:`usage_report`) and never scan a period's records.
 3. **Idempotency** (:func:`find_replay`, :func:`store_replay`): the first response
    to a POST with an ``Idempotency-Key`` is stored (per API key, 24 hours) in that
    same transaction; a retry with the same key and the same request gets the stored
@@ -37,12 +40,19 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from baryon.commerce.limits import dialect_name
 from baryon.commerce.orgs import Subscription, active_subscription, get_org
-from baryon.commerce.tables import IdempotencyRow, QuotaCounterRow, UsageRecordRow
+from baryon.commerce.tables import (
+    IdempotencyRow,
+    QuotaCounterRow,
+    UsageHourRow,
+    UsageRecordRow,
+)
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.errors import InvalidInput, QuotaExceeded
 from baryon.core.ids import new_id
@@ -57,6 +67,7 @@ __all__ = [
     "find_replay",
     "org_detail",
     "period_report",
+    "rebuild_usage_hours",
     "record_usage",
     "release_quota",
     "request_fingerprint",
@@ -129,11 +140,7 @@ _INSERT_REPLAY = insert(IdempotencyRow)
 def _insert_counter(executor: Executor, org_id: str, period_start: datetime) -> Any:
     values = {"org_id": org_id, "period_start": period_start, "used": 0}
     if dialect_name(executor) == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         return pg_insert(QuotaCounterRow).values(**values).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     return sqlite_insert(QuotaCounterRow).values(**values).on_conflict_do_nothing()
 
 
@@ -244,6 +251,7 @@ def record_usage(
     """Add one usage record to the caller's transaction and return its event id."""
     clock = clock or SystemClock()
     event_id = new_id("use", clock)
+    at = clock.now()
     session.execute(
         _INSERT_USAGE,
         {
@@ -256,12 +264,76 @@ def record_usage(
             "units": units,
             "status": status,
             "latency_ms": latency_ms,
-            "at": clock.now(),
+            "at": at,
             "period_start": period_start,
             "prediction_id": prediction_id,
         },
     )
+    session.execute(
+        _add_to_hour(session),
+        {
+            "org_id": org_id,
+            "hour": _hour(at),
+            "endpoint": endpoint,
+            "key_id": key_id or "",
+            "requests": 1,
+            "units": units,
+            "errors": 1 if status >= 400 else 0,
+        },
+    )
     return event_id
+
+
+def _hour(at: datetime) -> datetime:
+    """The UTC hour ``at`` falls in (its start)."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _upsert_hour(insert_into: Any) -> Any:
+    """``INSERT`` one record's sums into its ``usage_hours`` row, or add them to it."""
+    stmt = insert_into(UsageHourRow)
+    return stmt.on_conflict_do_update(
+        index_elements=["org_id", "hour", "endpoint", "key_id"],
+        set_={
+            "requests": UsageHourRow.requests + stmt.excluded.requests,
+            "units": UsageHourRow.units + stmt.excluded.units,
+            "errors": UsageHourRow.errors + stmt.excluded.errors,
+        },
+    )
+
+
+_ADD_TO_HOUR = {"postgresql": _upsert_hour(pg_insert), "sqlite": _upsert_hour(sqlite_insert)}
+
+
+def _add_to_hour(executor: Executor) -> Any:
+    return _ADD_TO_HOUR["postgresql" if dialect_name(executor) == "postgresql" else "sqlite"]
+
+
+def rebuild_usage_hours(executor: Executor) -> int:
+    """Recompute every ``usage_hours`` row from ``usage_records`` (what migration 0020
+    back-fills with; also for records written without :func:`record_usage`).
+
+    Returns
+    -------
+    int
+        The number of hour rows written.
+    """
+    if dialect_name(executor) == "postgresql":
+        hour: Any = literal_column(
+            "date_trunc('hour', usage_records.at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+        )
+    else:  # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff'
+        hour = func.substr(UsageRecordRow.at, 1, 13).concat(":00:00.000000")
+    key = func.coalesce(UsageRecordRow.key_id, "")
+    errors = func.sum(case((UsageRecordRow.status >= 400, 1), else_=0))
+    sums = select(
+        UsageRecordRow.org_id, hour, UsageRecordRow.endpoint, key, func.count(),
+        func.sum(UsageRecordRow.units), errors,
+    ).group_by(UsageRecordRow.org_id, hour, UsageRecordRow.endpoint, key)  # fmt: skip
+    executor.execute(delete(UsageHourRow))
+    columns = ["org_id", "hour", "endpoint", "key_id", "requests", "units", "errors"]
+    executor.execute(insert(UsageHourRow).from_select(columns, sums))
+    return int(executor.execute(select(func.count()).select_from(UsageHourRow)).scalar() or 0)
 
 
 # ----------------------------------------------------------------- idempotency
@@ -365,6 +437,11 @@ def usage_report(
 ) -> list[dict[str, Any]]:
     """Aggregate an organization's usage records in ``[start, end)``.
 
+    Whole UTC hours inside the range are read from their sums (``usage_hours``, kept
+    with the records by :func:`record_usage`), the partial hours at either edge from
+    the records themselves: the result equals summing every record in the range, and
+    costs the same at 100,000 records as at 100.
+
     Parameters
     ----------
     session : Session
@@ -376,8 +453,9 @@ def usage_report(
     Returns
     -------
     list of dict
-        ``{"group", "requests", "units", "errors"}`` sorted by group; ``errors``
-        counts records with an HTTP status of 400 or more.
+        ``{"group", "requests", "units", "errors"}`` sorted by group (a record without
+        a key, group None, first); ``errors`` counts records with an HTTP status of
+        400 or more.
 
     Raises
     ------
@@ -390,22 +468,72 @@ def usage_report(
         )
     if start >= end:
         raise InvalidInput("start must be before end", code="invalid_range")
+    first = _hour(start)
+    if first < start:
+        first += timedelta(hours=1)
+    last = _hour(end)
+    sums: dict[Any, list[int]] = {}
+    if first < last:
+        _add_sums(sums, session.execute(_hours_stmt(session, org_id, first, last, group_by)))
+        edges = [(start, first), (last, end)]
+    else:
+        edges = [(start, end)]
+    for lo, hi in edges:
+        if lo < hi:
+            _add_sums(sums, session.execute(_records_stmt(session, org_id, lo, hi, group_by)))
+    return [
+        {"group": grp, "requests": n, "units": units, "errors": errs}
+        for grp, (n, units, errs) in sorted(
+            sums.items(), key=lambda kv: (kv[0] is not None, kv[0] or "")
+        )
+    ]
+
+
+def _add_sums(sums: dict[Any, list[int]], rows: Any) -> None:
+    for grp, n, units, errs in rows:
+        acc = sums.setdefault(grp if grp != "" else None, [0, 0, 0])
+        acc[0] += int(n or 0)
+        acc[1] += int(units or 0)
+        acc[2] += int(errs or 0)
+
+
+def _records_stmt(
+    session: Session, org_id: str, start: datetime, end: datetime, group_by: str
+) -> Any:
+    """Sums of the records in ``[start, end)`` by group."""
     column: Any = {
         "endpoint": UsageRecordRow.endpoint,
         "key": UsageRecordRow.key_id,
         "day": _day_expression(session),
     }[group_by]
     errors = func.sum(case((UsageRecordRow.status >= 400, 1), else_=0))
-    stmt = (
+    return (
         select(column.label("grp"), func.count(), func.sum(UsageRecordRow.units), errors)
         .where(UsageRecordRow.org_id == org_id, UsageRecordRow.at >= start, UsageRecordRow.at < end)
         .group_by(column)
-        .order_by(column)
     )
-    return [
-        {"group": grp, "requests": int(n), "units": int(units or 0), "errors": int(errs or 0)}
-        for grp, n, units, errs in session.execute(stmt)
-    ]
+
+
+def _hours_stmt(
+    session: Session, org_id: str, first: datetime, last: datetime, group_by: str
+) -> Any:
+    """Sums of the whole hours ``[first, last)`` by group."""
+    if group_by == "day":
+        column: Any = (
+            func.to_char(literal_column("usage_hours.hour AT TIME ZONE 'UTC'"), "YYYY-MM-DD")
+            if dialect_name(session) == "postgresql"
+            else func.substr(UsageHourRow.hour, 1, 10)
+        )
+    else:
+        column = UsageHourRow.endpoint if group_by == "endpoint" else UsageHourRow.key_id
+    return (
+        select(
+            column.label("grp"), func.sum(UsageHourRow.requests), func.sum(UsageHourRow.units),
+            func.sum(UsageHourRow.errors),
+        )
+        .where(UsageHourRow.org_id == org_id, UsageHourRow.hour >= first, UsageHourRow.hour < last)
+        .group_by(column)
+    )  # fmt: skip
 
 
 def period_report(session: Session, subscription: Subscription, now: datetime) -> dict[str, Any]:

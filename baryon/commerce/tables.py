@@ -43,6 +43,7 @@ __all__ = [
     "QuotaCounterRow",
     "RateLimitBucketRow",
     "SubscriptionRow",
+    "UsageHourRow",
     "UsageRecordRow",
 ]
 
@@ -175,6 +176,29 @@ class UsageRecordRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())
     prediction_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class UsageHourRow(Base):
+    """Usage records summed per organization, UTC hour, endpoint and key.
+
+    Written with each usage record, in the same transaction
+    (:func:`baryon.commerce.metering.record_usage`), so it always equals the sums of
+    ``usage_records`` over its hour: usage reports and invoices read whole hours
+    from here and only the partial hours at a range's edges from the records.
+    ``key_id`` is ``""`` for records without a key (a primary key is never NULL).
+    """
+
+    __tablename__ = "usage_hours"
+
+    org_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey(_ORG_FK, ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[int] = mapped_column(Integer)
 
 
 class IdempotencyRow(Base):

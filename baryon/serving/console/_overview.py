@@ -8,7 +8,9 @@ endpoint, key or day, with the period's charge so far.
 
 Domain calls: :func:`baryon.commerce.metering.org_detail` and
 :func:`~baryon.commerce.metering.usage_summary` (as ``GET /v1/org`` and
-``GET /v1/usage``), :func:`baryon.training.catalogue.catalogue` (``GET /v1/models``),
+``GET /v1/usage``; :func:`~baryon.commerce.metering.usage_report` for the charts' days, so
+a page computes the period's charge once), :func:`baryon.training.catalogue.catalogue`
+(``GET /v1/models``),
 :func:`baryon.solutions.sentiment.service.list_alerts` (``GET /v1/sentiment/alerts``)
 and :func:`baryon.solutions.support.service.list_handoffs`.
 """
@@ -21,7 +23,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from baryon.commerce.metering import org_detail, usage_summary
+from baryon.commerce.metering import org_detail, usage_report, usage_summary
 from baryon.serving.console._app import render
 from baryon.serving.console._auth import ConsoleUser, console_require, console_state
 from baryon.serving.deps import AppState
@@ -70,10 +72,8 @@ def _overview(state: AppState, user: ConsoleUser) -> dict[str, Any]:
             start = datetime.fromisoformat(period["start"])
             end = min(datetime.fromisoformat(period["end"]), now + timedelta(seconds=1))
             if start < end:
-                days = usage_summary(
-                    session, principal.org_id, now, start=start, end=end, group_by="day"
-                )
-                out["usage_chart"] = _day_chart(days["groups"], period["quota"], start, end)
+                days = usage_report(session, principal.org_id, start=start, end=end, group_by="day")
+                out["usage_chart"] = _day_chart(days, period["quota"], start, end)
     if user.can("models:read"):
         from baryon.training.catalogue import catalogue
 
@@ -110,11 +110,11 @@ def usage(
         summary = usage_summary(
             session, principal.org_id, state.clock.now(), start=start, end=end, group_by=group_by
         )
-        by_day = summary
-        if group_by != "day":
-            by_day = usage_summary(
-                session, principal.org_id, state.clock.now(), start=summary["start"],
-                end=summary["end"], group_by="day",
+        by_day = summary["groups"]
+        if group_by != "day":  # the period's charge is already in summary: only the days
+            by_day = usage_report(
+                session, principal.org_id, start=summary["start"], end=summary["end"],
+                group_by="day",
             )  # fmt: skip
     quota = None if summary["period"] is None else summary["period"]["quota"]
     chart_end = max(min(summary["end"], state.clock.now()), summary["start"])
@@ -128,6 +128,6 @@ def usage(
             }
     return render(
         request, "usage.html", user, title="Usage", nav="usage", summary=summary,
-        chart=_day_chart(by_day["groups"], quota, summary["start"], chart_end),
+        chart=_day_chart(by_day, quota, summary["start"], chart_end),
         key_names=key_names,
     )  # fmt: skip
