@@ -12,7 +12,9 @@ deployment across sites uses TLS and SuperNode authentication (docs/federated.md
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -89,6 +91,21 @@ def _wait_listening(port: int, deadline: float, alive: Callable[[], bool]) -> No
                 return
         time.sleep(0.25)
     raise FederationFailed("the Flower SuperLink did not start")
+
+
+logger = logging.getLogger("baryon.federated")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Failed)\w*: .+")
+
+
+def _reason(logs: list[Path]) -> str:
+    """The last exception line of the processes' logs (colour codes removed), or ''."""
+    found = ""
+    for path in logs:
+        for line in _ANSI.sub("", _tail(path, 200)).splitlines():
+            if _EXCEPTION_LINE.match(line):
+                found = line.strip()
+    return found[:300]
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -190,9 +207,17 @@ def run_on_loopback(
                     return
                 break
             time.sleep(0.5)
+        # The operator's log gets the processes' last lines; the run's error (shown to
+        # callers and on the CLI's one error line) gets the reason only.
+        logger.warning(
+            "federated run in %s ended without a result:\n%s",
+            workdir,
+            "\n".join(f"--- {p.name}\n{_ANSI.sub('', _tail(p))}" for p in logs),
+        )
+        reason = _reason(logs)
         raise FederationFailed(
-            "the federated run ended without a result:\n"
-            + "\n".join(f"--- {p.name}\n{_tail(p)}" for p in logs)
+            "the federated run ended without a result"
+            + (f": {reason}" if reason else " (the server log has the Flower processes' output)")
         )
     finally:
         for process in processes:

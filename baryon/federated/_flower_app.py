@@ -145,6 +145,11 @@ class ReplyGuard(Grid):
         return message
 
 
+#: The train replies' metric that weighs each silo's update in the average: its training
+#: rows, or under DP the same weight for every silo (:data:`EQUAL_WEIGHT`).
+ROWS_WEIGHT, EQUAL_WEIGHT = "num-examples", "silo-weight"
+
+
 def make_strategy(spec: dict[str, Any], n_silos: int) -> strategies.Strategy:
     """Build the spec's Flower strategy, every silo in every round.
 
@@ -154,7 +159,10 @@ def make_strategy(spec: dict[str, Any], n_silos: int) -> strategies.Strategy:
     clipped to L2 norm ``clip``; Gaussian noise of standard deviation
     ``noise × clip / n_silos`` is added to the average) with an RDP accountant at
     ``delta`` (client-level privacy, no sampling amplification: every silo takes part
-    in every round).
+    in every round). Under DP the silos' updates are averaged with equal weights (the
+    accountant's Gaussian mechanism bounds one silo's influence on an unweighted mean,
+    as in DP-FedAvg, McMahan et al. 2018, "Learning Differentially Private Recurrent
+    Language Models"); without DP they are weighted by their training rows.
     """
     common: dict[str, Any] = {
         "fraction_train": 1.0,
@@ -162,6 +170,7 @@ def make_strategy(spec: dict[str, Any], n_silos: int) -> strategies.Strategy:
         "min_train_nodes": n_silos,
         "min_evaluate_nodes": n_silos,
         "min_available_nodes": n_silos,
+        "weighted_by_key": EQUAL_WEIGHT if spec.get("dp") else ROWS_WEIGHT,
     }
     params = spec.get("params") or {}
     name = spec["strategy"]
@@ -400,7 +409,13 @@ def _client_train(msg: Message, context: Context) -> Message:
     rng = np.random.default_rng([int(spec["seed"]), index, _round(msg)])
     new, metrics = learner.fit(arrays, data, rng=rng, proximal_mu=mu, stats=_stats(msg))
     record = MetricRecord(
-        {"num-examples": len(data.y_train), "silo": index, "round": _round(msg), **metrics}
+        {
+            ROWS_WEIGHT: len(data.y_train),
+            EQUAL_WEIGHT: 1,
+            "silo": index,
+            "round": _round(msg),
+            **metrics,
+        }
     )
     content = RecordDict({"arrays": ArrayRecord(new), "metrics": record})
     return Message(content=content, reply_to=msg)

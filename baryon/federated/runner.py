@@ -353,8 +353,22 @@ class FederatedTrainer:
         )
 
     def train(self, spec: FederatedSpec, *, record_messages: bool = False) -> Run:
-        """:meth:`start` then :meth:`execute`, now, in this process."""
-        run = self.start(spec)
+        """:meth:`start` then :meth:`execute`, now, in this process.
+
+        The run is recorded with an audit event ``run.start`` (its silos and strategy)
+        in one transaction, before any silo is read; a queued run is audited as
+        ``run.submit`` by :func:`~baryon.federated.jobs.submit_federated`.
+        """
+        from baryon.core.audit import record_audit
+
+        ws = self.workspace
+        with ws.db.session(ws.scope) as session:
+            run = self.start(spec, session=session)
+            record_audit(
+                session, actor=self.actor, action="run.start", object_type="run",
+                object_id=run.id, details={"kind": spec.kind, **spec.facts()},
+                org_id=ws.scope.org_id, clock=ws.clock,
+            )  # fmt: skip
         return self.execute(run.id, spec, record_messages=record_messages)
 
     def execute(

@@ -94,6 +94,33 @@ def test_make_strategy_with_dp_wraps_it_and_accounts_epsilon() -> None:
     assert strategy.accountant is not None
 
 
+def test_dp_strategy_averages_silos_of_different_sizes_with_equal_weights() -> None:
+    # Flower's accounted DP aggregation refuses unequal weights: silos of 42 and 43 rows
+    # failed the run (federation_failed) when the weight was the row count.
+    from baryon.federated._flower_app import EQUAL_WEIGHT, ROWS_WEIGHT
+
+    spec: dict[str, Any] = {
+        "strategy": "fedavg", "params": {}, "dp": {"clip": 1.0, "noise": 1.0, "delta": 1e-5},
+    }  # fmt: skip
+    strategy = make_strategy(spec, 2)
+    assert strategy.strategy.weighted_by_key == EQUAL_WEIGHT  # type: ignore[attr-defined]
+    replies = [
+        Message(
+            content=RecordDict(
+                {
+                    "arrays": ArrayRecord([np.ones(2)]),
+                    "metrics": MetricRecord({ROWS_WEIGHT: rows, EQUAL_WEIGHT: 1}),
+                }
+            ),
+            reply_to=Message(content=RecordDict({}), dst_node_id=1, message_type="train"),
+        )
+        for rows in (42, 43)
+    ]
+    strategy._validate_uniform_weights(replies)  # type: ignore[attr-defined]  # no ValueError
+    plain = make_strategy({"strategy": "fedavg", "params": {}}, 2)
+    assert plain.weighted_by_key == ROWS_WEIGHT  # type: ignore[attr-defined]
+
+
 def test_linear_learner_local_steps_lower_the_loss() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 2))

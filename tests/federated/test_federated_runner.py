@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,6 +37,31 @@ def test_resolve_text_silos_agree_on_classes_and_record_facts(
     assert run.params["federated"] is True
     assert run.params["silos"] == ["north", "south"]
     assert run.extra["federated"]["strategy"] == "fedprox"
+
+
+def test_train_audits_the_run_before_any_silo_is_read(
+    workspace: Workspace, silos: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baryon.core.audit import list_audit_events
+    from baryon.core.scope import SYSTEM
+
+    trainer = FederatedTrainer(workspace)
+    spec = trainer.resolve("intents", "hashed_text_classifier", silos, rounds=2)
+    seen: list[int] = []
+
+    def execute(run_id: str, spec: object, *, record_messages: bool = False) -> object:
+        with workspace.db.session(SYSTEM) as s:  # audited before Flower starts
+            seen.append(len(list_audit_events(s, action="run.start", object_id=run_id)))
+        return workspace.runs.get(run_id)
+
+    monkeypatch.setattr(trainer, "execute", execute)
+    run = trainer.train(spec)
+    assert seen == [1]
+    with workspace.db.session(SYSTEM) as s:
+        (event,) = list_audit_events(s, action="run.start", object_id=run.id)
+    assert (event.org_id, event.details["silos"], event.details["strategy"]) == (
+        workspace.scope.org_id, ["north", "south"], "fedavg",
+    )  # fmt: skip
 
 
 def test_resolve_tabular_silos_take_feature_columns(workspace: Workspace) -> None:
@@ -178,3 +204,22 @@ def test_federated_job_checks_the_spec_again_and_fails_the_run_with_its_code(
     assert job.status == "failed"
     run = workspace.runs.get(submitted.run.id)
     assert (run.status, run.error_code) == ("failed", "licence_feature")
+
+
+def test_failed_federation_reason_is_the_last_exception_line_without_colour(
+    tmp_path: Path,
+) -> None:
+    from baryon.federated._deployment import _reason
+
+    log = tmp_path / "flwr-run.log"
+    log.write_text(
+        "\x1b[92mINFO\x1b[0m: round 1\nTraceback (most recent call last):\n"
+        '  File "/usr/lib/python3/x.py", line 1\n'
+        "ValueError: Accounted aggregation requires equal client weights.\n"
+        "\x1b[91mERROR\x1b[0m: ServerApp exited\n",
+        encoding="utf-8",
+    )
+    assert _reason([log]) == "ValueError: Accounted aggregation requires equal client weights."
+    quiet = tmp_path / "supernode-0.log"
+    quiet.write_text("INFO: nothing failed here\n", encoding="utf-8")
+    assert _reason([quiet]) == ""
