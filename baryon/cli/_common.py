@@ -24,6 +24,7 @@ __all__ = [
     "get_workspace",
     "parse_time",
     "print_json",
+    "write_output",
 ]
 
 console = Console()
@@ -50,6 +51,7 @@ def _state(ctx: typer.Context) -> CliState:
 def get_settings(ctx: typer.Context, home: Path | str | None = None) -> Settings:
     """Build :class:`Settings` once, from the environment and the global ``--home``."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from baryon.core.errors import InvalidHome, InvalidInput
 
@@ -66,6 +68,8 @@ def get_settings(ctx: typer.Context, home: Path | str | None = None) -> Settings
             for err in exc.errors()
         )
         raise InvalidInput(f"invalid setting: {problems}", code="invalid_setting") from None
+    except SettingsError as exc:  # an environment value that is not JSON where JSON is read
+        raise InvalidInput(f"invalid setting: {exc}", code="invalid_setting") from None
     return settings
 
 
@@ -159,3 +163,40 @@ def parse_time(text: str | None, name: str) -> datetime | None:
             code="invalid_time",
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def write_output(path: Path, data: bytes) -> Path:
+    """Write ``data`` to the file ``path`` a command was given (``-o``), whole or not at all.
+
+    The bytes go to a hidden file beside ``path``, renamed over it once complete, so a
+    failed write leaves no partial file (and an existing one untouched).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_path``: its folder does not exist, it is a folder, or the system
+        refuses the write (the reason named, e.g. "Permission denied").
+    """
+    import os
+    import secrets
+
+    from baryon.core.errors import InvalidInput
+
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        raise InvalidInput(f"folder {path.parent} does not exist", code="invalid_path")
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder; give a file name", code="invalid_path")
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidInput(f"cannot write {path}: {exc.strerror}", code="invalid_path") from None
+    return path

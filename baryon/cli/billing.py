@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from baryon.cli._common import get_workspace, print_json
+from baryon.cli._common import get_workspace, print_json, write_output
 from baryon.cli.plans import cli_actor
 
 __all__ = ["app"]
@@ -74,7 +74,7 @@ def preview_cmd(
     if pdf is not None:
         from baryon.commerce.documents import invoice_pdf
 
-        pdf.write_bytes(invoice_pdf(inv))
+        write_output(pdf, invoice_pdf(inv))
     if as_json:
         print_json(inv.to_dict())
         return

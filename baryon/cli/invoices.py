@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from baryon.cli._common import console, get_workspace, print_json
+from baryon.cli._common import console, get_workspace, print_json, write_output
 from baryon.cli.plans import cli_actor
 
 __all__ = ["app"]
@@ -114,7 +114,7 @@ def pdf_cmd(
     with ws.db.session(SYSTEM) as session:
         inv = get_invoice(session, invoice_id)
     path = output or Path(f"{inv.number_text or inv.id}.pdf")
-    path.write_bytes(invoice_pdf(inv))
+    write_output(path, invoice_pdf(inv))
     typer.echo(f"Wrote {path} ({inv.number_text or 'draft'}, total {inv.total} {inv.currency})")
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from baryon.cli._common import console, err_console, get_workspace, print_json
+from baryon.cli._common import console, err_console, get_workspace, print_json, write_output
 from baryon.cli.plans import cli_actor
 
 __all__ = ["agreement", "export", "import_"]
@@ -104,19 +104,13 @@ def export(
             found, input_fields=queue_input_fields(session, found), from_name=from_name
         )
     if label_config is not None:
-        _write_atomic(label_config, config.encode())
+        write_output(label_config, config.encode())
     if out is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    _write_atomic(out, data)
+    write_output(out, data)
     err_console.print(f"wrote {len(data)} bytes to {out}")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.part")
-    partial.write_bytes(data)
-    partial.replace(path)
 
 
 def import_(

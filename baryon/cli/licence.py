@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from baryon.cli._common import get_settings, get_workspace, print_json
+from baryon.cli._common import get_settings, get_workspace, print_json, write_output
 from baryon.core.errors import InvalidInput
 
 __all__ = ["app"]
@@ -96,7 +96,7 @@ def issue_cmd(
     if output is None:
         typer.echo(token)
     else:
-        output.write_text(token + "\n", encoding="utf-8")
+        write_output(output, (token + "\n").encode("utf-8"))
         typer.echo(f"Wrote {output}")
 
 

@@ -528,8 +528,8 @@ def list_invoices(
 def _refuse(row: InvoiceRow, action: str, allowed: Sequence[str]) -> None:
     if row.status not in allowed:
         raise Conflict(
-            f"invoice {row.id} is {row.status}; only a {' or '.join(allowed)} invoice can be "
-            f"{action}",
+            f"invoice {row.id} is {row.status}; only an invoice that is "
+            f"{' or '.join(allowed)} can be {action}",
             code=f"invoice_{row.status}",
             details={"status": row.status},
         )

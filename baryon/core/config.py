@@ -14,11 +14,12 @@ Example
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "redact_url"]
 
@@ -136,7 +137,8 @@ class Settings(BaseSettings):
         fetch from although they are not public; empty by default, so loopback,
         private, link-local, CGNAT, unique-local, IPv4-mapped, multicast and
         unspecified addresses are refused (``address_refused``). As an environment
-        variable: a JSON list, ``BARYON_FETCH_ALLOW='["127.0.0.1/32"]'``.
+        variable: networks separated by commas, ``BARYON_FETCH_ALLOW=127.0.0.1/32,10.0.0.0/8``
+        (a JSON list, ``'["127.0.0.1/32"]'``, is read too).
     fetch_user_agent : str
         The ``User-Agent`` of every outbound request (and the name a crawler obeys
         in robots.txt groups).
@@ -195,7 +197,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str = "baryon@localhost"
-    fetch_allow: list[str] = Field(default_factory=list)
+    fetch_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     fetch_user_agent: str = Field(
         default="Baryon/0.1 (+https://github.com/baryon; data collection)",
         min_length=1,
@@ -205,6 +207,19 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     secrets_key_file: Path | None = None
     source_secrets: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    @field_validator("fetch_allow", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise ValueError("not a JSON list of networks") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @field_validator("home", mode="before")
     @classmethod

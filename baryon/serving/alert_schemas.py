@@ -53,11 +53,12 @@ class RuleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Annotated[str, OneOf(DIRECTIONS, "unknown_rule_kind", "a rule's kind")]
-    threshold: StrictFloat = Field(
-        allow_inf_nan=False,
-        gt=0,
-        le=1000,
-        description="Index level t in (0, 1), change d in (0, 2), or spike factor in (1, 1000].",
+    threshold: Annotated[
+        StrictFloat,
+        Field(allow_inf_nan=False, gt=0, le=1000),
+        named("invalid_rule", "threshold is a number above 0 and at most 1000"),
+    ] = Field(
+        description="Index level t in (0, 1), change d in (0, 2), or spike factor in (1, 1000]."
     )
     window: Annotated[str, OneOf(WINDOWS, "unknown_window", "window")] = "1h"
     ticker: Ticker | None = Field(default=None, description="Default: all items.")

@@ -230,7 +230,10 @@ def create_key(
     if session.get(OrganizationRow, org_id) is None:
         raise NotFound(f"no organization {org_id!r}", code="org_not_found")
     if granted_by is not None and ROLE_RANK[role] > ROLE_RANK[granted_by]:
-        raise Forbidden(f"a {granted_by} key cannot make a {role} key", code="role_too_high")
+        raise Forbidden(
+            f"a key with the role {granted_by} cannot make a key with the role {role}",
+            code="role_too_high",
+        )
     if user_id is not None:
         user = session.get(UserRow, user_id)
         if user is None or user.org_id != org_id or user.disabled_at is not None:
@@ -389,7 +392,10 @@ def revoke_key(
     if row is None or (org_id is not None and row.org_id != org_id):
         raise NotFound(f"no API key {key_id!r}", code="key_not_found")
     if granted_by is not None and ROLE_RANK[row.role] > ROLE_RANK[granted_by]:
-        raise Forbidden(f"a {granted_by} key cannot revoke a {row.role} key", code="role_too_high")
+        raise Forbidden(
+            f"a key with the role {granted_by} cannot revoke a key with the role {row.role}",
+            code="role_too_high",
+        )
     if row.revoked_at is None and not force:
         check_not_last_admin(session, row.org_id, [row], now=clock.now())
     if row.revoked_at is None:

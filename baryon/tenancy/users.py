@@ -101,7 +101,10 @@ def create_user(
     if not _EMAIL_RE.match(email):
         raise InvalidInput(f"not an email address: {email!r}", code="invalid_email")
     if granted_by is not None and ROLE_RANK[role] > ROLE_RANK[granted_by]:
-        raise Forbidden(f"a {granted_by} key cannot add a {role}", code="role_too_high")
+        raise Forbidden(
+            f"a key with the role {granted_by} cannot add a user with the role {role}",
+            code="role_too_high",
+        )
     if session.get(OrganizationRow, org_id) is None:
         raise NotFound(f"no organization {org_id!r}", code="org_not_found")
     taken = session.scalar(
@@ -185,7 +188,10 @@ def disable_user(
     if row is None or row.org_id != org_id:
         raise NotFound(f"no user {user_id!r}", code="user_not_found")
     if granted_by is not None and ROLE_RANK[row.role] > ROLE_RANK[granted_by]:
-        raise Forbidden(f"a {granted_by} key cannot disable a {row.role}", code="role_too_high")
+        raise Forbidden(
+            f"a key with the role {granted_by} cannot disable a user with the role {row.role}",
+            code="role_too_high",
+        )
     if row.disabled_at is None and not force:
         held = session.scalars(select(ApiKeyRow).where(ApiKeyRow.user_id == user_id)).all()
         check_not_last_admin(session, org_id, held, now=clock.now())

@@ -75,6 +75,10 @@ def test_billing_close_reconcile_and_pdf(
     assert "INV-000001" in text
     assert "49.17" in text
     assert "acme" in text
+    for bad in (tmp_path / "no" / "such" / "x.pdf", tmp_path):  # a missing folder; a folder
+        code, _, err = run([*home, "invoices", "pdf", made["id"], "-o", str(bad)], capsys)
+        assert (code, err.startswith("error[invalid_path]")) == (1, True), err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     code, out, _ = run([*home, "invoices", "show", made["id"], "--html"], capsys)
     assert "<strong>49.17</strong>" in out
     code, out, _ = run([*home, "invoices", "list", "--org", "acme", "--json"], capsys)

@@ -170,7 +170,10 @@ def test_empty_home_variable_is_refused(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("name", "value"), [("PORT", "abc"), ("SQLITE_BUSY_TIMEOUT", "-1")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "abc"), ("SQLITE_BUSY_TIMEOUT", "-1"), ("FETCH_ALLOW", "[127.0.0.1/32")],
+)
 def test_bad_setting_is_one_line_error(
     cli_home: Path,
     capsys: pytest.CaptureFixture[str],
@@ -183,6 +186,15 @@ def test_bad_setting_is_one_line_error(
     assert code == 1
     assert err.startswith("error[invalid_setting]:")
     assert f"BARYON_{name}" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_source_secrets_not_json_is_one_line_error(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BARYON_SOURCE_SECRETS", "token=abc")  # a JSON object is read
+    code, _, err = run(["--home", str(cli_home), "info"], capsys)
+    assert (code, err.startswith("error[invalid_setting]:")) == (1, True), err
     assert len(err.strip().splitlines()) == 1
 
 

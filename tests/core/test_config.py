@@ -36,3 +36,19 @@ def test_redact_url_hides_password() -> None:
     assert redact_url("postgresql://bob:secret@db/baryon") == "postgresql://bob:***@db/baryon"
     assert "secret" not in redact_url("postgresql+psycopg://bob:secret@db:5432/baryon")
     assert redact_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+@pytest.mark.parametrize(
+    ("value", "networks"),
+    [
+        ("127.0.0.1/32", ["127.0.0.1/32"]),
+        ("127.0.0.1/32, 10.0.0.0/8", ["127.0.0.1/32", "10.0.0.0/8"]),
+        ('["127.0.0.1/32"]', ["127.0.0.1/32"]),
+        ("", []),
+    ],
+)
+def test_fetch_allow_from_the_environment_is_a_comma_list_or_json(
+    monkeypatch: pytest.MonkeyPatch, value: str, networks: list[str]
+) -> None:
+    monkeypatch.setenv("BARYON_FETCH_ALLOW", value)
+    assert Settings().fetch_allow == networks

@@ -242,6 +242,8 @@ def test_other_organization_gets_404_and_empty_lists(api: ClientFactory, tenants
     [
         ("/v1/sentiment/rules", {"kind": "moon", "threshold": 0.3}, "unknown_rule_kind"),
         ("/v1/sentiment/rules", {"kind": "index_crossing", "threshold": 1.5}, "invalid_rule"),
+        ("/v1/sentiment/rules", {"kind": "index_crossing", "threshold": 0}, "invalid_rule"),
+        ("/v1/sentiment/rules", {"kind": "volume_spike", "threshold": -2}, "invalid_rule"),
         ("/v1/sentiment/rules", {"kind": "index_change", "threshold": 0.3, "window": "5m"},
          "unknown_window"),
         ("/v1/sentiment/channels", {"kind": "webhook", "target": "file:///etc/passwd"},
