@@ -43,10 +43,13 @@ def default_job_handlers() -> dict[str, Handler]:
 def default_schedule_kinds() -> dict[str, ScheduledKind]:
     """Return ``{job kind: ScheduledKind}`` for the kinds ``/v1/schedules`` accepts.
 
-    ``flywheel`` (:func:`baryon.flywheel.schedules.flywheel_schedule_kinds`) and
-    ``source_run`` (:func:`baryon.connectors.jobs.source_schedule_kinds`).
+    ``flywheel`` (:func:`baryon.flywheel.schedules.flywheel_schedule_kinds`),
+    ``source_run`` (:func:`baryon.connectors.jobs.source_schedule_kinds`) and, for
+    operator organizations, ``billing_close``
+    (:func:`baryon.commerce.billing.billing_schedule_kinds`).
     """
+    from baryon.commerce.billing import billing_schedule_kinds
     from baryon.connectors.jobs import source_schedule_kinds
     from baryon.flywheel.schedules import flywheel_schedule_kinds
 
-    return {**flywheel_schedule_kinds(), **source_schedule_kinds()}
+    return {**flywheel_schedule_kinds(), **source_schedule_kinds(), **billing_schedule_kinds()}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
@@ -36,7 +36,9 @@ from baryon.tenancy.tables import OrganizationRow
 
 if TYPE_CHECKING:
     from baryon.core.db import Database
+    from baryon.jobs.schedules import ScheduledKind
     from baryon.jobs.worker import Handler, JobContext
+    from baryon.workspace import Workspace
 
 __all__ = [
     "BILLING_CLOSE",
@@ -45,6 +47,7 @@ __all__ = [
     "anchors",
     "billing_close_job",
     "billing_handlers",
+    "billing_schedule_kinds",
     "check_month",
     "close_billing",
     "org_periods",
@@ -366,3 +369,40 @@ def billing_close_job(ctx: JobContext) -> dict[str, Any]:
 def billing_handlers() -> dict[str, Handler]:
     """Return the billing job handlers, ``{"billing_close": billing_close_job}``."""
     return {BILLING_CLOSE: billing_close_job}
+
+
+def billing_schedule_kinds() -> dict[str, ScheduledKind]:
+    """Return ``{"billing_close": ...}``: the schedule kind of billing's close job.
+
+    Only an operator organization may schedule it (it invoices every organization):
+    another's schedule is refused with 403 ``forbidden`` when made. Its payload is
+    ``{}`` or ``{"issue": false}`` (drafts only); each firing closes every period that
+    has ended and is not invoiced yet, so a daily schedule invoices each period once.
+    """
+    from baryon.core.errors import Forbidden
+    from baryon.jobs.schedules import ScheduledKind
+
+    class BillingCloseSchedule(ScheduledKind):
+        payload_schema: ClassVar[dict[str, Any]] = {
+            "type": "object",
+            "properties": {"issue": {"type": "boolean", "default": True}},
+            "additionalProperties": False,
+        }
+
+        def check(self, payload: dict[str, Any]) -> dict[str, Any]:
+            if set(payload) - {"issue"} or not isinstance(payload.get("issue", True), bool):
+                raise InvalidInput(
+                    "a billing_close schedule takes only issue (true/false); each firing "
+                    "closes every ended period",
+                    code="invalid_job_payload",
+                )
+            return payload
+
+        def prepare(self, ws: Workspace, payload: dict[str, Any]) -> Any:
+            with ws.db.session(SYSTEM) as session:
+                row = session.get(OrganizationRow, ws.scope.org_id or "")
+                if row is None or not row.operator:
+                    raise Forbidden("only an operator organization schedules billing")
+            return payload
+
+    return {BILLING_CLOSE: BillingCloseSchedule(BILLING_CLOSE, max_attempts=1)}
