@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from baryon.core.errors import BaryonError, InvalidInput
+from baryon.core.errors import BaryonError, InvalidInput, NotFound
 from baryon.core.jsonvalues import dumps, to_jsonable
 from baryon.core.refs import check_name
 from baryon.federated._learners import FEDERATED_KINDS
@@ -289,7 +289,13 @@ class FederatedTrainer:
         for ref in refs:
             if not isinstance(ref, str):
                 raise InvalidInput("a silo is a dataset reference (a string)", code="invalid_silos")
-            version = self.workspace.datasets.get(ref)
+            try:
+                version = self.workspace.datasets.get(ref)
+            except NotFound as exc:  # name the silo as given (an owner's prefix included)
+                raise NotFound(
+                    f"silo {ref!r}: no such dataset version, or not granted to this organization",
+                    code=exc.code,
+                ) from None
             if not version.split:
                 raise InvalidInput(
                     f"silo {ref} has no split; split it first (baryon data split ...)",

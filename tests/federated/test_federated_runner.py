@@ -126,10 +126,11 @@ def test_resolve_another_orgs_silo_is_not_found(workspace: Workspace, silos: lis
         create_org(session, name="rival", clock=workspace.clock)
     rival = workspace.for_org("rival")
     text_silo(rival, "private", seed=3)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         FederatedTrainer(workspace).resolve(
             "m", "hashed_text_classifier", ["north", "rival/private"]
         )
+    assert "'rival/private'" in caught.value.message  # the silo as given, not "private"
     with pytest.raises(NotFound):  # and the rival cannot use ours either
         FederatedTrainer(rival).resolve("m", "hashed_text_classifier", ["private", "north"])
 
