@@ -73,6 +73,7 @@ __all__ = [
     "MAX_UNIT_WEIGHT",
     "METERED_ROUTES",
     "MONEY_PATTERN",
+    "PLAN_NAME_PATTERN",
     "Plan",
     "add_months",
     "billing_period",
@@ -90,7 +91,9 @@ __all__ = [
     "plan_row",
 ]
 
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+#: A plan's name: 1-40 lower-case letters, digits, ``_`` or ``-``, starting with a letter.
+PLAN_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+_NAME_RE = re.compile(PLAN_NAME_PATTERN)
 _FEATURE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _MONEY_PLACES = 4
 #: An amount of money as text: plain decimal notation, at most 12 digits before the point
@@ -325,11 +328,24 @@ def parse_money(value: object, *, field: str = "price") -> Decimal:
 
 
 def check_features(features: Iterable[str]) -> list[str]:
-    """Return feature flags sorted and unique (code ``invalid_feature`` for a bad one)."""
+    """Return feature flags sorted and unique.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_feature`` for a flag that is not a lower-case name;
+        ``unknown_feature`` for one that is not in :data:`KNOWN_FEATURES` (a typo such as
+        ``overgae`` would otherwise store a plan without overage billing).
+    """
     out = sorted(set(features))
     for flag in out:
         if not isinstance(flag, str) or not _FEATURE_RE.match(flag):
             raise InvalidInput(f"invalid feature flag {flag!r}", code="invalid_feature")
+        if flag not in KNOWN_FEATURES:
+            raise InvalidInput(
+                f"unknown plan feature {flag!r}; use {', '.join(sorted(KNOWN_FEATURES))}",
+                code="unknown_feature",
+            )
     return out
 
 

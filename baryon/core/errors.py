@@ -405,6 +405,7 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("invalid_url", InvalidInput, "not an http or https URL with a host"),
             ErrorCode("ambiguous_host", InvalidInput, "a host spelled as a number, not a.b.c.d"),
             ErrorCode("invalid_price", InvalidInput, "not a decimal amount such as 49.00"),
+            ErrorCode("unknown_feature", InvalidInput, "not a feature a plan or licence has"),
             ErrorCode("unknown_rule_kind", InvalidInput, "not an alert rule kind"),
             ErrorCode("invalid_rule", InvalidInput, "a rule's threshold, direction or counts"),
             ErrorCode("invalid_rule_name", InvalidInput, "not an alert rule name"),

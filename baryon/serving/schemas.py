@@ -30,11 +30,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from baryon.commerce.plans import MAX_UNIT_WEIGHT, MONEY_PATTERN
+from baryon.commerce.plans import (
+    KNOWN_FEATURES,
+    MAX_UNIT_WEIGHT,
+    MONEY_PATTERN,
+    PLAN_NAME_PATTERN,
+)
 from baryon.core.refs import MAX_VERSION, WHITE_SPACE
 from baryon.ml.kinds import KINDS
 from baryon.serving.fields import (
     MAX_SAFE_INTEGER,
+    NON_BLANK,
     DatasetRef,
     Integer,
     ModelName,
@@ -110,6 +116,8 @@ RoleName = Literal["owner", "admin", "developer", "annotator", "viewer"]
 InputMode = Literal["full", "masked", "hashed", "none"]
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Money = str
+#: A plan's feature flag (``unknown_feature`` otherwise).
+PlanFeature = Annotated[str, OneOf(sorted(KNOWN_FEATURES), "unknown_feature", "a plan feature")]
 #: A price in a request: plain decimal notation, under a trillion, at most 4 places.
 Price = Annotated[
     str,
@@ -207,7 +215,11 @@ UnitWeight = Annotated[
 class CreatePlanRequest(_Request):
     """``POST /v1/plans`` (operators)."""
 
-    name: str = Field(max_length=40)
+    name: Annotated[
+        str,
+        Field(pattern=PLAN_NAME_PATTERN),
+        named("invalid_name", "a plan name is 1-40 lower-case letters, digits, '_' or '-'"),
+    ]
     quota: Integer = Field(
         ge=0,
         le=MAX_SAFE_INTEGER,
@@ -221,7 +233,7 @@ class CreatePlanRequest(_Request):
     overage_price: Price | None = Field(
         default=None, description="Decimal string, per unit beyond the quota."
     )
-    features: list[str] = Field(default_factory=list, max_length=32)
+    features: list[PlanFeature] = Field(default_factory=list, max_length=32)
     unit_weights: dict[str, UnitWeight] = Field(
         default_factory=dict,
         max_length=32,
@@ -247,7 +259,7 @@ class UpdatePlanRequest(_Request):
 
     quota: _Limit | None = None
     rate_per_minute: _Limit | None = None
-    features: list[str] | None = Field(default=None, max_length=32)
+    features: list[PlanFeature] | None = Field(default=None, max_length=32)
     unit_weights: dict[str, UnitWeight] | None = Field(default=None, max_length=32)
     trial_days: Annotated[StrictInt, Field(ge=0, le=366), WholeNumber] | None = None
     monthly_price: Price | None = None
@@ -495,7 +507,7 @@ class FeedbackRequest(_Request):
         },
     )
 
-    prediction_id: str = Field(max_length=40)
+    prediction_id: str = Field(min_length=1, max_length=40, pattern=NON_BLANK)
     item: Integer = Field(default=0, ge=0, le=MAX_SAFE_INTEGER)
     label: str | Integer | FiniteFloat | StrictBool | None = Field(
         default=None, description="The right class, or a regression's true value."

@@ -221,6 +221,19 @@ def test_create_plan_overage_feature_without_price_refused(workspace: Workspace)
     assert err.value.code == "invalid_feature"
 
 
+@pytest.mark.parametrize(
+    ("flag", "code"), [("overgae", "unknown_feature"), ("Bad!", "invalid_feature")]
+)
+def test_create_plan_unknown_or_malformed_feature_refused(
+    workspace: Workspace, flag: str, code: str
+) -> None:
+    with workspace.db.session(SYSTEM) as s, pytest.raises(InvalidInput) as err:
+        create_plan(s, name="typo", quota=1, rate_per_minute=1, features=[flag])
+    assert err.value.code == code
+    with workspace.db.session(SYSTEM) as s:
+        assert "typo" not in {p.name for p in list_plans(s)}
+
+
 def test_get_plan_unknown_not_found(workspace: Workspace) -> None:
     with workspace.db.session(SYSTEM) as s, pytest.raises(NotFound) as err:
         get_plan(s, "platinum")

@@ -41,6 +41,8 @@ def test_plan_bad_inputs_are_named_422s(api: ClientFactory, tenants: Tenants) ->
         ({"currency": "XYZ"}, "unknown_currency"),
         ({"monthly_price": "-5"}, "invalid_price"),
         ({"monthly_price": "1e3"}, "invalid_price"),  # plain decimal notation only
+        ({"features": ["bogus"]}, "unknown_feature"),  # a typo never stores a silent flag
+        ({"name": "Bad Name"}, "invalid_name"),
         ({"overage_price": "0.00001"}, "invalid_price"),
         ({"route_prices": {"/v1/support/answer": "1_000"}}, "invalid_price"),
         ({"quota": 0}, "invalid_quota"),

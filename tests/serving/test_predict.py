@@ -280,6 +280,16 @@ def test_feedback_needs_exactly_one_valid_field(
     assert r.status_code == 422
 
 
+@pytest.mark.parametrize("pid", ["", "   "])
+def test_feedback_with_an_empty_prediction_id_is_422_not_404(
+    api: ClientFactory, tenants: Tenants, pid: str
+) -> None:
+    r = api(tenants.keys["acme:developer"]).post(
+        "/v1/feedback", json={"prediction_id": pid, "label": 1.0}
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_input")
+
+
 @pytest.mark.parametrize(
     ("model", "inputs", "body", "code"),
     [
