@@ -27,26 +27,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from baryon.core.config import Settings
+from baryon.serving.errors import problem_body
 
 __all__ = ["TimedHttpProtocol", "server_options"]
 
 
 def _problem_408(detail: str) -> bytes:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Request Timeout",
-            "status": 408,
-            "detail": detail,
-            "code": "request_timeout",
-        }
-    ).encode()
+    body = problem_body(408, "request_timeout", detail)  # the one problem document shape
     head = (
         "HTTP/1.1 408 Request Timeout\r\n"
         "content-type: application/problem+json\r\n"

@@ -85,6 +85,7 @@ def test_slow_headers_are_timed_out_408(server: tuple[str, int]) -> None:
     assert closed
     status, problem = _problem(received)
     assert (status, problem["code"]) == (408, "request_timeout")
+    assert problem["type"] == "urn:baryon:problem:request_timeout"  # the one document shape
 
 
 @pytest.mark.server
