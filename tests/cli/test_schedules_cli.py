@@ -144,7 +144,7 @@ def test_worker_fires_a_due_flywheel_schedule_and_runs_the_cycle(
     code, _, err = run([*h, "worker", "--burst"], capsys)
 
     assert code == 0, err
-    assert "fires schedules of flywheel" in err
+    assert "fires schedules of billing_close, flywheel, source_run" in " ".join(err.split())
     _, out, _ = run([*h, "jobs", "schedules", "show", made["id"], "--json"], capsys)
     shown = json.loads(out)
     assert (shown["last_outcome"], shown["run_count"]) == ("enqueued", 1)
