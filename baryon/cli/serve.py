@@ -9,12 +9,23 @@ the database). Slow clients are timed out and connections capped by the settings
 ``BARYON_HEADER_TIMEOUT``, ``BARYON_BODY_TIMEOUT``, ``BARYON_BODY_MIN_RATE``,
 ``BARYON_KEEP_ALIVE_TIMEOUT`` and ``BARYON_MAX_CONNECTIONS``
 (:func:`baryon.serving._http.server_options`).
+
+With ``--workers N`` (N > 1) the workers' Prometheus metrics are summed through
+prometheus_client's multiprocess mode: a fresh folder (``PROMETHEUS_MULTIPROC_DIR`` if
+the operator set one, wiped first; else a temporary folder removed at exit) holds each
+worker's values, and ``/metrics`` answers for all of them
+(:mod:`baryon.serving.observability`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,6 +42,31 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@contextlib.contextmanager
+def _metrics_folder(workers: int) -> Iterator[None]:
+    """Give ``workers`` > 1 processes one empty multiprocess metrics folder for this run."""
+    from baryon.serving.observability import MULTIPROC_ENV
+
+    if workers == 1:
+        yield
+        return
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):  # an earlier run's values would be summed in
+            stale.unlink()
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(prefix="baryon-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def command(
@@ -73,14 +109,15 @@ def command(
         f"Baryon API on http://{bind_host}:{bind_port} ({workers} worker"
         f"{'s' if workers > 1 else ''}); home {settings.home}"
     )
-    uvicorn.run(
-        "baryon.serving.app:create_app_from_env",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        timeout_graceful_shutdown=graceful_timeout,
-        log_level=log_level,
-        server_header=False,
-        **server_options(settings),
-    )
+    with _metrics_folder(workers):
+        uvicorn.run(
+            "baryon.serving.app:create_app_from_env",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            timeout_graceful_shutdown=graceful_timeout,
+            log_level=log_level,
+            server_header=False,
+            **server_options(settings),
+        )

@@ -1,9 +1,15 @@
 """Prometheus metrics and the request middleware (body cap, timing, last-resort errors).
 
 Each app has its own :class:`prometheus_client.CollectorRegistry` (never the global
-one), so two apps in one process (tests, a benchmark) do not share counters. With
-``baryon serve --workers N`` each worker process reports its own numbers; scrape
-them through one worker per scrape or sum on the Prometheus side.
+one), so two apps in one process (tests, a benchmark) do not share counters.
+
+Several worker processes behind one port (``baryon serve --workers N``, N > 1) use
+prometheus_client's multiprocess mode: ``baryon serve`` points
+``PROMETHEUS_MULTIPROC_DIR`` at an empty folder of its own before the workers start
+(or wipes the one the operator set), each worker writes its values to memory-mapped
+files there, and ``/metrics``, whichever worker answers it, sums every worker's files
+(:class:`prometheus_client.multiprocess.MultiProcessCollector`). Counters and
+histograms are summed, so a scrape counts the requests of all workers.
 
 Metrics
 -------
@@ -21,19 +27,46 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import values as prometheus_values
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baryon.core.errors import InvalidInput
 from baryon.core.jsonvalues import check_depth
 from baryon.serving.errors import problem_body
 
-__all__ = ["Metrics", "RequestMiddleware"]
+__all__ = ["MULTIPROC_ENV", "Metrics", "RequestMiddleware", "multiprocess_dir"]
+
+#: The environment variable of prometheus_client's multiprocess mode (a folder).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir() -> str | None:
+    """The multiprocess folder this process writes its metric values to, or ``None``.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` must be set before :mod:`prometheus_client` is first
+    imported (it picks its value class then): ``baryon serve`` sets it before the
+    worker processes start. Set after that import, it is ignored here (with a warning)
+    rather than answering scrapes from files nobody writes.
+    """
+    path = os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower())
+    if not path:
+        return None
+    if prometheus_values.ValueClass is prometheus_values.MutexValue:
+        logger.warning(
+            "%s was set after prometheus_client was imported: metrics are this process's only",
+            MULTIPROC_ENV,
+        )
+        return None
+    return path
+
 
 logger = logging.getLogger("baryon.serving")
 
@@ -41,10 +74,15 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 
 
 class Metrics:
-    """The app's Prometheus collectors, in a registry of their own."""
+    """The app's Prometheus collectors, in a registry of their own.
+
+    In multiprocess mode (:func:`multiprocess_dir`) the collectors write to that folder
+    and :meth:`render` sums the values of every process writing there.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.multiprocess_dir = multiprocess_dir()
         self.requests = Counter(
             "baryon_http_requests",
             "HTTP requests by route template, method and status.",
@@ -77,8 +115,13 @@ class Metrics:
         self.latency.labels(route, method).observe(seconds)
 
     def render(self) -> bytes:
-        """Return the Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+        """Return the Prometheus text exposition of every metric (of every worker process
+        in multiprocess mode)."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=self.multiprocess_dir)
+        return generate_latest(merged)
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")

@@ -84,3 +84,31 @@ def test_serve_sigterm_shuts_down_gracefully(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_two_workers_metrics_count_every_workers_requests(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``/metrics`` sums both workers (multiprocess mode): whichever worker answers a
+    scrape, it counts all the requests. Per-process registries would show about half."""
+    home = ["--home", str(cli_home)]
+    _cli([*home, "orgs", "create", "platform", "--operator"], capsys)
+    secret = _cli([*home, "keys", "create", "--org", "platform", "--role", "admin"], capsys)
+    auth = {"Authorization": f"Bearer {secret.strip()}"}
+    port = free_port()
+    proc = start_server(cli_home, port, workers=2)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc)
+        sent = 30
+        for _ in range(sent):  # a new connection each time: spread over both workers
+            assert httpx.get(f"{base}/healthz").status_code == 200
+        line = 'baryon_http_requests_total{method="GET",route="/healthz",status="200"}'
+        for _ in range(6):  # several scrapes: both workers answer some of them
+            text = httpx.get(f"{base}/metrics", headers=auth).text
+            counts = [ln for ln in text.splitlines() if ln.startswith(line)]
+            assert counts, text[:2000]
+            # wait_ready's own probes count too
+            assert float(counts[0].rsplit(" ", 1)[1]) >= sent
+    finally:
+        stop_server(proc)
