@@ -20,13 +20,14 @@ worker's values, and ``/metrics`` answers for all of them
 from __future__ import annotations
 
 import contextlib
+import copy
 import ipaddress
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,6 +68,18 @@ def _metrics_folder(workers: int) -> Iterator[None]:
     finally:
         os.environ.pop(MULTIPROC_ENV, None)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration plus Baryon's own loggers (``baryon.*``) on its
+    ``default`` handler at ``level``, so the app's notices (the models warmed, a job whose
+    worker died, a model that failed) reach the server's log, formatted like uvicorn's."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    name = "DEBUG" if level.lower() == "trace" else level.upper()
+    config["loggers"]["baryon"] = {"handlers": ["default"], "level": name, "propagate": False}
+    return config
 
 
 def command(
@@ -118,6 +131,7 @@ def command(
             workers=workers,
             timeout_graceful_shutdown=graceful_timeout,
             log_level=log_level,
+            log_config=_log_config(log_level),
             server_header=False,
             **server_options(settings),
         )

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     inprocess_worker : bool
         ``baryon serve`` runs a job worker in a thread of each server process
         (default). Turn off when dedicated ``baryon worker`` processes run the jobs.
+    warm_models : bool
+        ``baryon serve`` loads every champion model and scores one sample input with
+        each before it accepts requests (default), so ``/readyz`` never says ready while
+        the first request would still pay the model's load.
     job_lease_seconds : float
         Seconds a worker's claim on a job lasts unless renewed (renewed every third
         of it). A killed worker's job is recovered this long after its last renewal.
@@ -181,6 +185,7 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=512, ge=1, le=1_000_000)
     production: bool = False
     inprocess_worker: bool = True
+    warm_models: bool = True
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
     job_poll_interval: float = Field(default=1.0, gt=0, le=3600.0)
     redis_url: str | None = None

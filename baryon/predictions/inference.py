@@ -58,12 +58,14 @@ __all__ = [
     "ModelResolver",
     "RegistryModelResolver",
     "ServedModel",
+    "Warmed",
     "check_may_predict",
     "check_traffic_split",
     "choose_variant",
     "clean_outputs",
     "resolve_variant",
     "run_inference",
+    "sample_input",
 ]
 
 logger = logging.getLogger("baryon.serving")
@@ -165,6 +167,61 @@ class ModelResolver(ABC):
     def readiness(self) -> dict[str, bool]:
         """Return ``{model name: champion loadable}`` for every model with a champion."""
 
+    def warm_up(self) -> Warmed:
+        """Load every champion and score one sample input with it (see
+        :meth:`RegistryModelResolver.warm_up`); by default only :meth:`readiness`."""
+        checked = self.readiness()
+        return Warmed(loaded=sum(checked.values()), failed=len(checked) - sum(checked.values()))
+
+
+@dataclass(frozen=True)
+class Warmed:
+    """What :meth:`ModelResolver.warm_up` did.
+
+    Attributes
+    ----------
+    loaded : int
+        Champions loaded (and, when a sample input could be made, scored once).
+    failed : int
+        Champions that could not be loaded (each logged with its cause).
+    seconds : float
+        Wall time of the warm-up.
+    """
+
+    loaded: int
+    failed: int
+    seconds: float = 0.0
+
+
+_SAMPLE_BY_TYPE: dict[str, Any] = {
+    "number": 0,
+    "boolean": False,
+    "string": "",
+    "datetime": "2000-01-01T00:00:00Z",
+}
+
+
+def sample_input(model: ServedModel) -> Any:
+    """One input of the kind ``model`` takes, to score once when warming it up.
+
+    A tabular row holds each feature's training statistic where the version's input
+    contract keeps one, else a value of the feature's JSON type (0 when untyped); a
+    text model gets a short text, a recommender an unknown user (its cold start). The
+    output is thrown away: a sample only makes the model's first real request pay no
+    lazy set-up (an encoder's weights, native thread pools).
+    """
+    if model.task in ("classification", "regression") and model.feature_columns:
+        contract = model.inputs or InputContract()
+        return {
+            feature: contract.fill.get(feature)
+            if contract.fill.get(feature) is not None
+            else _SAMPLE_BY_TYPE.get(contract.types.get(feature, "number"), 0)
+            for feature in model.feature_columns
+        }
+    if model.task == "recommendation":
+        return {"user": "warm-up"}
+    return "warm-up"
+
 
 class RegistryModelResolver(ModelResolver):
     """Resolve through the workspace's model registry, with a short alias cache.
@@ -246,6 +303,39 @@ class RegistryModelResolver(ModelResolver):
         except BaryonError:
             return InputContract()
         return InputContract.from_schema(schema, features)
+
+    def warm_up(self) -> Warmed:
+        """Load every organization's champion into this resolver's cache and score one
+        :func:`sample_input` with each.
+
+        Never raises: a champion that cannot be loaded is logged and counted in
+        ``failed``; a sample the model refuses (a contract the sample does not meet)
+        is logged at debug level, the model stays loaded.
+        """
+        started = time.perf_counter()
+        try:
+            registry = self.workspace.with_scope(SYSTEM).registry
+            champions = [
+                (m.name, m.org_id or OPERATOR_ORG_ID)
+                for m in registry.list_models()
+                if "champion" in m.aliases
+            ]
+        except ImportError:
+            return Warmed(0, 0)
+        loaded = failed = 0
+        for name, org_id in champions:
+            try:
+                served = self.resolve(name, scope=Scope.own(org_id))
+            except Exception:  # report, never raise: warming is best effort
+                logger.exception("champion of %s cannot be loaded", name)
+                failed += 1
+                continue
+            loaded += 1
+            try:
+                run_inference(served, [sample_input(served)])
+            except BaryonError as exc:
+                logger.debug("warm-up sample refused by %s v%s: %s", name, served.version, exc)
+        return Warmed(loaded, failed, time.perf_counter() - started)
 
     def readiness(self) -> dict[str, bool]:
         """See :meth:`ModelResolver.readiness` (loads every champion, uncached)."""

@@ -220,6 +220,15 @@ def create_app(
         if getattr(app.state, "baryon", None) is None:
             opened = Workspace.open(settings, clock=clock)
             app.state.baryon = build_state(opened)
+            if settings.warm_models:
+                # before the server accepts connections: ready means warm
+                warmed = await anyio.to_thread.run_sync(app.state.baryon.resolver.warm_up)
+                logger.info(
+                    "warmed %d champion model(s) in %.2f s%s",
+                    warmed.loaded,
+                    warmed.seconds,
+                    f"; {warmed.failed} could not be loaded" if warmed.failed else "",
+                )
         background = start_worker(app.state.baryon)
         try:
             yield

@@ -112,3 +112,28 @@ def test_serve_two_workers_metrics_count_every_workers_requests(
             assert float(counts[0].rsplit(" ", 1)[1]) >= sent
     finally:
         stop_server(proc)
+
+
+def test_serve_warms_champions_before_it_accepts_requests(
+    cli_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The champion is loaded and scored once during start-up: when ``/healthz`` first
+    answers, the log already says so (the first request pays no model load)."""
+    home = ["--home", str(cli_home)]
+    rows = ["x1,x2,label"] + [f"{i % 10},{i * 7 % 10},{'hi' if i % 10 + i * 7 % 10 > 9 else 'lo'}"
+                              for i in range(80)]  # fmt: skip
+    data = cli_home.parent / "points.csv"
+    data.write_text("\n".join(rows) + "\n")
+    _cli([*home, "data", "ingest", str(data), "--name", "points", "--role", "label=label"], capsys)
+    _cli([*home, "data", "split", "points", "--strategy", "stratified", "--seed", "1"], capsys)
+    _cli([*home, "train", "decision_tree", "--dataset", "points", "--register", "points"],
+         capsys)  # fmt: skip
+    port = free_port()
+    proc = start_server(cli_home, port, workers=1, level="info")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+        log = (cli_home.parent / f"serve-{port}.log").read_text()
+    finally:
+        stop_server(proc)
+    assert "warmed 1 champion model(s)" in log, log
+    assert log.index("warmed 1 champion model(s)") < log.index("Application startup complete")

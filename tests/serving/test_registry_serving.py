@@ -12,7 +12,7 @@ from servingkit import ClientFactory, Tenants
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.core.scope import OPERATOR_ORG_ID
-from baryon.predictions.inference import RegistryModelResolver
+from baryon.predictions.inference import RegistryModelResolver, run_inference, sample_input
 from baryon.serving.app import create_app
 from baryon.tenancy.grants import EVERYONE, create_grant
 from baryon.training.trainer import Trainer
@@ -129,3 +129,29 @@ def test_registry_resolver_version_without_contract_is_strict_typed_by_its_datas
     trained.registry.clear_cache()
     legacy = RegistryModelResolver(trained, alias_ttl=0.0).resolve("toy", scope=trained.scope)
     assert legacy.inputs == InputContract(types={"x1": "number", "x2": "number"})
+
+
+def test_warm_up_loads_every_champion_and_scores_a_sample(trained: Workspace) -> None:
+    trained.registry.clear_cache()
+    champion = trained.registry.get_version("toy", alias="champion")
+    key = (champion.artifact_digest, champion.manifest_digest)
+    assert trained.model_cache.get(key) is None
+    warmed = RegistryModelResolver(trained).warm_up()
+    assert (warmed.loaded, warmed.failed) == (1, 0)
+    assert warmed.seconds > 0
+    assert trained.model_cache.get(key) is not None  # the first request pays no load
+
+
+def test_sample_input_meets_the_models_input_contract(trained: Workspace) -> None:
+    served = RegistryModelResolver(trained).resolve("toy", scope=trained.scope)
+    sample = sample_input(served)
+    assert set(sample) == {"x1", "x2"}
+    assert len(run_inference(served, [sample]).outputs) == 1  # refused would raise
+
+
+def test_warm_up_counts_an_unloadable_champion_and_never_raises(trained: Workspace) -> None:
+    champion = trained.registry.get_version("toy", alias="champion")
+    trained.artifacts.delete(champion.artifact_digest)
+    trained.registry.clear_cache()
+    warmed = RegistryModelResolver(trained).warm_up()
+    assert (warmed.loaded, warmed.failed) == (0, 1)
