@@ -27,6 +27,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 #: (name, module) in the order of the table.
 BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("serving", "benchmarks.serving"),
+    ("batching", "benchmarks.batching"),
     ("metering", "benchmarks.metering"),
     ("cf", "benchmarks.cf"),
     ("text", "benchmarks.text"),

@@ -72,7 +72,7 @@ class Body(BaseModel):
 
 
 def make_app() -> FastAPI:
-    ws = Workspace.open(Settings())
+    ws = Workspace.open(Settings()).for_org("bench")
     model = RegistryModelResolver(ws).resolve("__MODEL__", scope=ws.scope)
     app = FastAPI()
 
@@ -82,8 +82,9 @@ def make_app() -> FastAPI:
 
     @app.post("/v1/models/{name}/predict")
     def predict(name: str, body: Body) -> dict[str, Any]:
-        outputs, flags = run_inference(model, body.inputs)
-        return {"model_version": model.version, "outputs": outputs, "flags": flags}
+        inference = run_inference(model, body.inputs)
+        return {"model_version": model.version, "outputs": inference.outputs,
+                "flags": inference.flags}
 
     return app
 '''.replace("__MODEL__", MODEL)
@@ -150,21 +151,24 @@ def _prepare(home: Path) -> str:
 
     ws = Workspace.open(Settings(home=home))
     try:
+        # the organization owns the model its key calls (another org's model is 404)
+        with ws.db.session() as s:
+            create_plan(s, name="bench", quota=10**12, rate_per_minute=10**9)
+            org = create_org(s, name="bench", plan="bench")
+            secret = create_key(s, org_id=org.id, role="developer", name="bench").secret
+        own = ws.for_org("bench")
         rng = np.random.default_rng(0)
         lines = ["x1,x2,label"] + [
             f"{a:.4f},{b:.4f},{'hi' if a + b > 1 else 'lo'}" for a, b in rng.random((400, 2))
         ]
         path = home / "bench.csv"
         path.write_text("\n".join(lines) + "\n")
-        ws.datasets.ingest(path, name="bench", roles={"label": "label"})
-        ws.datasets.split("bench", strategy="random", seed=0)
-        run = Trainer(ws).train("mlp", dataset="bench", register=MODEL, seed=0)
+        own.datasets.ingest(path, name="bench", roles={"label": "label"})
+        own.datasets.split("bench", strategy="random", seed=0)
+        run = Trainer(own).train("mlp", dataset="bench", register=MODEL, seed=0)
         if run.status != "succeeded":
             raise RuntimeError(f"training the benchmark model failed: {run.status}")
-        with ws.db.session() as s:
-            create_plan(s, name="bench", quota=10**12, rate_per_minute=10**9)
-            org = create_org(s, name="bench", plan="bench")
-            return create_key(s, org_id=org.id, role="developer", name="bench").secret
+        return secret
     finally:
         ws.close()
 

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     inprocess_worker : bool
         ``baryon serve`` runs a job worker in a thread of each server process
         (default). Turn off when dedicated ``baryon worker`` processes run the jobs.
+    batch_max_size : int
+        Most inputs scored in one model pass when concurrent prediction requests for one
+        model version are batched together (:mod:`baryon.predictions.batching`); 1
+        turns batching off.
+    batch_max_wait_ms : float
+        Milliseconds a request waits for others to join its pass (default 0: only
+        requests already waiting join, a lone request waits for nobody).
     warm_models : bool
         ``baryon serve`` loads every champion model and scores one sample input with
         each before it accepts requests (default), so ``/readyz`` never says ready while
@@ -186,6 +193,8 @@ class Settings(BaseSettings):
     production: bool = False
     inprocess_worker: bool = True
     warm_models: bool = True
+    batch_max_size: int = Field(default=64, ge=1, le=100_000)
+    batch_max_wait_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
     job_poll_interval: float = Field(default=1.0, gt=0, le=3600.0)
     redis_url: str | None = None

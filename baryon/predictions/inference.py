@@ -59,12 +59,14 @@ __all__ = [
     "RegistryModelResolver",
     "ServedModel",
     "Warmed",
+    "batchable",
     "check_may_predict",
     "check_traffic_split",
     "choose_variant",
     "clean_outputs",
     "resolve_variant",
     "run_inference",
+    "run_inference_many",
     "sample_input",
 ]
 
@@ -523,6 +525,63 @@ def run_inference(model: ServedModel, inputs: Sequence[Any]) -> Inference:
         Code ``prediction_failed`` (HTTP 500) when the model fails for another reason;
         the cause is logged, never returned.
     """
+    raw, imputed = _raw_outputs(model, inputs)
+    return _inference(raw, imputed)
+
+
+def run_inference_many(
+    model: ServedModel, requests: Sequence[Sequence[Any]]
+) -> list[Inference | BaryonError]:
+    """Score several requests' inputs for one model version in one model pass.
+
+    The inputs are joined, scored by one :func:`run_inference`-like pass, and the
+    outputs split back, each request getting its own :class:`Inference` (its own
+    flags). When the joined pass fails (one request's bad row refuses the whole batch),
+    each request is scored on its own, so every request gets the answer it would have
+    had alone: its outputs, or its own error (row numbers counted in its own inputs).
+
+    Parameters
+    ----------
+    model : ServedModel
+        Must be :func:`batchable`.
+    requests : sequence of sequences
+        Each request's inputs.
+
+    Returns
+    -------
+    list
+        One entry per request: an :class:`Inference`, or the :class:`BaryonError` that
+        :func:`run_inference` would have raised for it.
+    """
+    joined = [entry for inputs in requests for entry in inputs]
+    try:
+        raw, imputed = _raw_outputs(model, joined)
+    except BaryonError:
+        alone: list[Inference | BaryonError] = []
+        for inputs in requests:
+            try:
+                alone.append(run_inference(model, inputs))
+            except BaryonError as exc:
+                alone.append(exc)
+        return alone
+    out: list[Inference | BaryonError] = []
+    start = 0
+    for inputs in requests:
+        end = start + len(inputs)
+        out.append(_inference(raw[start:end], imputed[start:end]))
+        start = end
+    return out
+
+
+def batchable(model: ServedModel) -> bool:
+    """Whether requests for ``model`` may be scored together: each input's output must
+    not depend on the other inputs of the pass. Tabular rows of a model that does not
+    name its features are read by the keys of all rows together, so they are not."""
+    return not (model.task in ("classification", "regression") and not model.feature_columns)
+
+
+def _raw_outputs(model: ServedModel, inputs: Sequence[Any]) -> tuple[list[Any], list[list[str]]]:
+    """:func:`_dispatch` with its failures turned into the API's errors."""
     try:
         raw, imputed = _dispatch(model, inputs)
     except BaryonError:
@@ -537,6 +596,10 @@ def run_inference(model: ServedModel, inputs: Sequence[Any]) -> Inference:
         raise BaryonError("the model failed on this request", code="prediction_failed") from None
     if len(raw) != len(inputs):
         raise BaryonError("the model returned a wrong number of outputs", code="prediction_failed")
+    return raw, imputed
+
+
+def _inference(raw: list[Any], imputed: list[list[str]]) -> Inference:
     outputs, non_finite = clean_outputs(raw)
     flags = [NON_FINITE_FLAG] if non_finite else []
     if any(imputed):

@@ -48,6 +48,7 @@ from baryon.jobs import (
     Worker,
     open_wakeup,
 )
+from baryon.predictions.batching import MicroBatcher
 from baryon.predictions.inference import ModelResolver, RegistryModelResolver
 from baryon.serving.auth import declared_permission
 from baryon.serving.console import CONSOLE_PATH, create_console
@@ -189,6 +190,10 @@ def create_app(
             metrics=metrics,
             jobs=JobQueue(ws.db, clock, wakeup=open_wakeup(settings.redis_url)),
             schedule_kinds=kinds,
+            batcher=MicroBatcher(
+                max_batch_size=settings.batch_max_size,
+                max_wait=settings.batch_max_wait_ms / 1000,
+            ),
         )
 
     def start_worker(state: AppState) -> BackgroundWorker | None:

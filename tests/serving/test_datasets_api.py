@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -372,8 +373,11 @@ def test_other_org_same_name_is_its_own_dataset(acme: httpx.Client, globex: http
 
 @_GRANTS_WARN
 def test_grant_makes_dataset_readable_not_writable_and_revoke_ends_it(
-    acme: httpx.Client, globex: httpx.Client, ws: Workspace, tenants: Tenants
+    acme: httpx.Client, globex: httpx.Client, ws: Workspace, tenants: Tenants, app: FastAPI
 ) -> None:
+    # grants change here outside the app, as from another process: the app sees them
+    # once its cached scopes are older than scope_ttl
+    app.state.baryon.scope_ttl = 0.2
     made = _upload(acme).json()
     acme.post("/v1/datasets/tickets/split", json={"strategy": "random", "seed": 1})
     grant_id = _share(ws, tenants)
@@ -392,6 +396,7 @@ def test_grant_makes_dataset_readable_not_writable_and_revoke_ends_it(
 
     with ws.db.session(ws.for_org("acme").scope) as session:
         revoke_grant(session, owner_org_id=tenants.org_ids["acme"], grant_id=grant_id, actor="test")
+    time.sleep(0.25)
     assert globex.get("/v1/datasets").json() == []
     assert globex.get("/v1/datasets/tickets").status_code == 404
 

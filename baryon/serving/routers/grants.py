@@ -60,7 +60,10 @@ def post_grant(
             clock=state.clock,
         ).to_dict()
 
-    return run_write(state, principal, request, work, body=body, status_code=201)
+    try:
+        return run_write(state, principal, request, work, body=body, status_code=201)
+    finally:
+        state.forget_scopes()
 
 
 @router.delete("/{grant_id}", response_model=GrantOut)
@@ -81,4 +84,7 @@ def delete_grant(
             clock=state.clock,
         ).to_dict()
 
-    return run_write(state, principal, request, work)
+    try:
+        return run_write(state, principal, request, work)
+    finally:
+        state.forget_scopes()

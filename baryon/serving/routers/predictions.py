@@ -31,7 +31,7 @@ from baryon.labeling.sources import (
     queue_unsure,
     unsure_outputs,
 )
-from baryon.predictions.inference import ServedModel, check_traffic_split, run_inference
+from baryon.predictions.inference import ServedModel, check_traffic_split
 from baryon.predictions.log import (
     add_feedback,
     get_prediction,
@@ -160,7 +160,7 @@ def predict(
     try:
         ref = name if owner is None else f"{owner}/{name}"
         model, variant = _choose(state, principal, ref, version, request_id)
-        outputs, flags, imputed = run_inference(model, body.inputs)
+        outputs, flags, imputed = state.batcher.infer(model, body.inputs)
     except BaryonError as exc:
         return call.fail(exc, model=model)
     served = model
