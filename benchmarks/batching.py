@@ -105,17 +105,16 @@ def run(quick: bool) -> list[Comparison]:
             batcher = MicroBatcher(max_batch_size=64)
             for concurrency in (1, 16):
 
-                def batched(m: Any = model, x: Any = one) -> object:
-                    return batcher.infer(m, [x])
+                def batched(b: MicroBatcher = batcher, m: Any = model, x: Any = one) -> object:
+                    return b.infer(m, [x])
 
                 def alone(m: Any = model, x: Any = one) -> object:
                     return run_inference(m, [x])
 
-                a, b = alternate(
-                    lambda: _throughput(batched, concurrency, requests),
-                    lambda: _throughput(alone, concurrency, requests),
-                    repeats,
-                )
+                def measure(call: Callable[[], object], c: int = concurrency) -> float:
+                    return _throughput(call, c, requests)
+
+                a, b = alternate(lambda: measure(batched), lambda: measure(alone), repeats)
                 floor_rps = float(np.median([_throughput(floor, concurrency, requests)
                                              for _ in range(repeats)]))  # fmt: skip
                 rows.append(

@@ -28,7 +28,8 @@ class SlowSum:
         self.passes.append(len(frame))
         self.entered.set()
         assert self.release.wait(10)
-        return [float("nan") if a < 0 else a + b for a, b in zip(frame["a"], frame["b"], strict=True)]
+        pairs = zip(frame["a"], frame["b"], strict=True)
+        return [float("nan") if a < 0 else a + b for a, b in pairs]
 
 
 def _model(estimator: Any) -> ServedModel:
@@ -122,5 +123,5 @@ def test_run_inference_many_splits_outputs_per_request() -> None:
 
 @pytest.mark.parametrize(("size", "wait"), [(0, 0.0), (4, -1.0)])
 def test_bad_settings_refused(size: int, wait: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be"):
         MicroBatcher(max_batch_size=size, max_wait=wait)
