@@ -71,6 +71,8 @@ __all__ = [
     "record_usage",
     "release_quota",
     "request_fingerprint",
+    "quota_exceeded",
+    "recorded_units",
     "reserve_quota",
     "store_replay",
     "usage_report",
@@ -92,12 +94,17 @@ class QuotaState:
     ----------
     quota, used : int
     period_start, period_end : datetime
+    generation : str or None
+        Which Redis counter took the units (a counter made again after a Redis restart
+        has a new one, and a give-back to the old one is dropped); None for the
+        database's counter.
     """
 
     quota: int
     used: int
     period_start: datetime
     period_end: datetime
+    generation: str | None = None
 
 
 Executor = Session | Connection
@@ -125,6 +132,11 @@ _USED = select(QuotaCounterRow.used).where(
     QuotaCounterRow.org_id == _ORG, QuotaCounterRow.period_start == _START
 )
 _INSERT_USAGE = insert(UsageRecordRow)
+_RECORDED = select(func.coalesce(func.sum(UsageRecordRow.units), 0)).where(
+    UsageRecordRow.org_id == _ORG,
+    UsageRecordRow.at >= _START,  # the index's range; a period's records are all inside it
+    UsageRecordRow.period_start == _START,
+)
 _FIND_REPLAY = select(
     IdempotencyRow.fingerprint,
     IdempotencyRow.status,
@@ -202,25 +214,64 @@ def reserve_quota(
         if used is None:
             current = session.execute(_USED, key).scalar() or 0
     if used is None:
-        left = max(0, plan.quota - int(current or 0))
-        if left == 0:
-            message = f"the organization used its quota of {plan.quota} units"
-        else:
-            message = (
-                f"this request needs {units} units and {left} of the organization's "
-                f"quota of {plan.quota} are left"
-            )
-        raise QuotaExceeded(
-            f"{message} for this billing period (plan {plan.name}); it renews at {end.isoformat()}",
-            details={
-                "quota": plan.quota,
-                "used": current,
-                "units": units,
-                "period_end": end.isoformat(),
-                "retry_after": max(1, math.ceil((end - now).total_seconds())),
-            },
-        )
+        raise quota_exceeded(subscription, units=units, used=int(current or 0), now=now)
     return QuotaState(plan.quota, int(used), start, end)
+
+
+def quota_exceeded(
+    subscription: Subscription, *, units: int, used: int, now: datetime
+) -> QuotaExceeded:
+    """The error of a reservation of ``units`` that the quota refuses (every back end's).
+
+    ``details`` has ``quota``, ``used``, ``units`` (asked for), ``period_end`` and
+    ``retry_after`` (seconds until the period renews, sent as ``Retry-After``).
+    """
+    plan = subscription.plan
+    end = subscription.period(now)[1]
+    left = max(0, plan.quota - used)
+    if left == 0:
+        message = f"the organization used its quota of {plan.quota} units"
+    else:
+        message = (
+            f"this request needs {units} units and {left} of the organization's "
+            f"quota of {plan.quota} are left"
+        )
+    return QuotaExceeded(
+        f"{message} for this billing period (plan {plan.name}); it renews at {end.isoformat()}",
+        details={
+            "quota": plan.quota,
+            "used": used,
+            "units": units,
+            "period_end": end.isoformat(),
+            "retry_after": max(1, math.ceil((end - now).total_seconds())),
+        },
+    )
+
+
+def recorded_units(executor: Executor, org_id: str, period_start: datetime) -> int:
+    """Return the units of an organization's usage records in one billing period.
+
+    The record of what was used, whatever counted it: equal to the database quota
+    counter, and what a Redis quota counter starts from (so a Redis restart or flush
+    resets nobody's quota). Reads the organization's records since ``period_start``
+    (index ``org_id, at``).
+
+    Parameters
+    ----------
+    executor : Session or Connection
+    org_id : str
+    period_start : datetime
+        The billing period's start (as :meth:`Subscription.period` gives it).
+
+    Returns
+    -------
+    int
+        Units, ``>= 0``.
+    """
+    total = executor.execute(
+        _RECORDED, {"b_org": org_id, "b_start": period_start}
+    ).scalar()
+    return int(total or 0)
 
 
 def release_quota(session: Executor, state: QuotaState, org_id: str, *, units: int) -> None:
@@ -555,12 +606,7 @@ def period_report(session: Session, subscription: Subscription, now: datetime) -
     from baryon.core.scope import own_rows
 
     start, end = subscription.period(now)
-    used = session.execute(
-        select(QuotaCounterRow.used).where(
-            QuotaCounterRow.org_id == subscription.org_id, QuotaCounterRow.period_start == start
-        )
-    ).scalar()
-    used = int(used or 0)
+    used = recorded_units(session, subscription.org_id, start)  # whatever counter is in use
     plan = subscription.plan
     with own_rows(session, subscription.org_id):  # its billing account and credit
         charge = compute_period(session, subscription.org_id, start, end).summary()

@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     redis_url : str or None
         ``redis://host:port/db``: enqueues wake workers on every machine through
         Redis (needs ``baryon[redis]``). The jobs themselves stay in the database.
+    limits : str
+        Where rate-limit buckets and quota counters live: ``database`` (default;
+        shared by every process on the database), ``memory`` (rate limits in each
+        process on its own, quotas in the database), ``redis`` (the Redis of
+        ``redis_url``) or a ``redis://``/``rediss://`` URL of its own. Usage records
+        stay in the database whatever the choice (docs/scaling.md).
     labeling_claim_seconds : float
         Seconds an annotator's claim on a labeling task lasts (default 1800); an
         expired claim's slot goes to the next annotator who claims.
@@ -189,6 +195,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
     job_poll_interval: float = Field(default=1.0, gt=0, le=3600.0)
     redis_url: str | None = None
+    limits: str = "database"
     labeling_claim_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400.0)
     labeling_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     labeling_max_skips: int = Field(default=3, ge=1, le=1000)
