@@ -371,8 +371,7 @@ def limits_redis_url(name: str, redis_url: str | None) -> str | None:
     if name == "redis":
         if not redis_url:
             raise InvalidInput(
-                "BARYON_LIMITS=redis needs BARYON_REDIS_URL (or give BARYON_LIMITS a "
-                "redis:// URL)",
+                "BARYON_LIMITS=redis needs BARYON_REDIS_URL (or give BARYON_LIMITS a redis:// URL)",
                 code="unsupported_rate_limiter",
             )
         return redis_url

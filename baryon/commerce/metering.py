@@ -67,12 +67,12 @@ __all__ = [
     "find_replay",
     "org_detail",
     "period_report",
+    "quota_exceeded",
     "rebuild_usage_hours",
     "record_usage",
+    "recorded_units",
     "release_quota",
     "request_fingerprint",
-    "quota_exceeded",
-    "recorded_units",
     "reserve_quota",
     "store_replay",
     "usage_report",
@@ -268,9 +268,7 @@ def recorded_units(executor: Executor, org_id: str, period_start: datetime) -> i
     int
         Units, ``>= 0``.
     """
-    total = executor.execute(
-        _RECORDED, {"b_org": org_id, "b_start": period_start}
-    ).scalar()
+    total = executor.execute(_RECORDED, {"b_org": org_id, "b_start": period_start}).scalar()
     return int(total or 0)
 
 

@@ -2,7 +2,8 @@
 
 :class:`AppState` is built once by :func:`baryon.serving.app.create_app` and reached
 from a route through ``Depends(get_state)``. It holds the workspace, the clock, the
-rate limiter, the quota counter, the model resolver, the metrics and the job queue; nothing here is module-level.
+rate limiter, the quota counter, the model resolver, the metrics and the job queue;
+nothing here is module-level.
 
 Transactions
 ------------

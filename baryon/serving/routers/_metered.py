@@ -57,10 +57,10 @@ from starlette.responses import Response
 
 from baryon.commerce.metering import (
     Executor,
+    QuotaState,
     StoredResponse,
     check_idempotency_key,
     find_replay,
-    QuotaState,
     record_usage,
 )
 from baryon.core.db import Database
