@@ -30,6 +30,7 @@ new counter, so the quota can be passed by at most the units in flight at that m
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
@@ -123,14 +124,14 @@ class DatabaseQuotaCounter(QuotaCounter):
 
 
 #: Check and take in one step. KEYS[1]: the counter. ARGV: units, quota (-1: no cap),
-#: expiry (epoch seconds), seed ('' if not read yet), generation for a new counter.
+#: seconds to live, seed ('' if not read yet), generation for a new counter.
 #: Returns {state, used, generation}: state 1 taken, 0 refused, -1 needs a seed.
 _RESERVE_LUA = """
 local used = redis.call('HGET', KEYS[1], 'used')
 if not used then
   if ARGV[4] == '' then return {-1, 0, ''} end
   redis.call('HSET', KEYS[1], 'used', ARGV[4], 'generation', ARGV[5])
-  redis.call('EXPIREAT', KEYS[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
   used = ARGV[4]
 end
 used = tonumber(used)
@@ -196,8 +197,9 @@ class RedisQuotaCounter(QuotaCounter):
         start, end = subscription.period(now)
         key = self.key(subscription.org_id, start)
         cap = -1 if plan.allows_overage else plan.quota
-        expiry = int((end + COUNTER_GRACE).timestamp())
-        args: list[object] = [units, cap, expiry, "", ""]
+        # relative to the caller's clock, as the rate limiter's buckets
+        ttl = max(1, math.ceil((end + COUNTER_GRACE - now).total_seconds()))
+        args: list[object] = [units, cap, ttl, "", ""]
         try:
             state, used, generation = self._reserve(keys=[key], args=args)
             if state == -1:
