@@ -11,7 +11,7 @@ import pytest
 from serverkit import free_port
 from sqlalchemy import func, select, update
 
-from baryon.commerce.metering import record_usage, recorded_units
+from baryon.commerce.metering import QuotaState, record_usage, recorded_units
 from baryon.commerce.orgs import Subscription, active_subscription, create_org
 from baryon.commerce.plans import create_plan
 from baryon.commerce.quotas import (
@@ -201,9 +201,7 @@ def test_redis_counter_unreachable_fails_closed(workspace: Workspace, clock: Fix
     assert _records(workspace) == 0  # nothing admitted unmetered
 
 
-def _state_of(sub: Subscription, clock: FixedClock, generation: str):  # type: ignore[no-untyped-def]
-    from baryon.commerce.metering import QuotaState
-
+def _state_of(sub: Subscription, clock: FixedClock, generation: str) -> QuotaState:
     start, end = sub.period(clock.now())
     return QuotaState(sub.plan.quota, 1, start, end, generation)
 

@@ -84,7 +84,13 @@ def test_open_rate_limiter_names(ws: Workspace) -> None:
 
 @pytest.mark.parametrize(
     ("name", "server"),
-    [("redis", None), ("redis", ""), ("memcached://localhost", None), ("Database", None), ("", None)],
+    [
+        ("redis", None),
+        ("redis", ""),
+        ("memcached://localhost", None),
+        ("Database", None),
+        ("", None),
+    ],
 )
 def test_open_rate_limiter_unknown_or_redis_without_url_refused(
     ws: Workspace, name: str, server: str | None
