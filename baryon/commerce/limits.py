@@ -345,7 +345,8 @@ def limiter_unavailable(exc: BaseException) -> LimiterUnavailable:
     """The 503 of a Redis failure, naming what failed (never admits the request)."""
     return LimiterUnavailable(
         f"rate limits and quotas cannot be checked: Redis failed ({type(exc).__name__}); "
-        "the request was not admitted, retry"
+        "the request was not admitted, retry",
+        code="limiter_unavailable",
     )
 
 
