@@ -132,11 +132,6 @@ _USED = select(QuotaCounterRow.used).where(
     QuotaCounterRow.org_id == _ORG, QuotaCounterRow.period_start == _START
 )
 _INSERT_USAGE = insert(UsageRecordRow)
-_RECORDED = select(func.coalesce(func.sum(UsageRecordRow.units), 0)).where(
-    UsageRecordRow.org_id == _ORG,
-    UsageRecordRow.at >= _START,  # the index's range; a period's records are all inside it
-    UsageRecordRow.period_start == _START,
-)
 _FIND_REPLAY = select(
     IdempotencyRow.fingerprint,
     IdempotencyRow.status,
@@ -248,28 +243,28 @@ def quota_exceeded(
     )
 
 
-def recorded_units(executor: Executor, org_id: str, period_start: datetime) -> int:
-    """Return the units of an organization's usage records in one billing period.
+def recorded_units(executor: Executor, org_id: str, start: datetime, end: datetime) -> int:
+    """Return the units of an organization's usage records in ``[start, end)``.
 
-    The record of what was used, whatever counted it: equal to the database quota
-    counter, and what a Redis quota counter starts from (so a Redis restart or flush
-    resets nobody's quota). Reads the organization's records since ``period_start``
-    (index ``org_id, at``).
+    The record of what was used, whatever counted it: what the period's invoice
+    charges, what ``GET /v1/usage`` shows as used, and what a Redis quota counter is
+    made from (so a Redis restart or flush resets nobody's quota). Read as
+    :func:`usage_report` reads: whole hours from their sums, the edges from records.
 
     Parameters
     ----------
     executor : Session or Connection
     org_id : str
-    period_start : datetime
-        The billing period's start (as :meth:`Subscription.period` gives it).
+    start, end : datetime
+        A billing period (as :meth:`Subscription.period` gives it).
 
     Returns
     -------
     int
         Units, ``>= 0``.
     """
-    total = executor.execute(_RECORDED, {"b_org": org_id, "b_start": period_start}).scalar()
-    return int(total or 0)
+    groups = usage_report(executor, org_id, start=start, end=end, group_by="endpoint")
+    return sum(int(g["units"]) for g in groups)
 
 
 def release_quota(session: Executor, state: QuotaState, org_id: str, *, units: int) -> None:
@@ -475,14 +470,14 @@ def store_replay(
 
 
 # ------------------------------------------------------------------- reports
-def _day_expression(session: Session) -> Any:
+def _day_expression(session: Executor) -> Any:
     if dialect_name(session) == "postgresql":
         return func.to_char(literal_column("usage_records.at AT TIME ZONE 'UTC'"), "YYYY-MM-DD")
     return func.substr(UsageRecordRow.at, 1, 10)
 
 
 def usage_report(
-    session: Session, org_id: str, *, start: datetime, end: datetime, group_by: str
+    session: Executor, org_id: str, *, start: datetime, end: datetime, group_by: str
 ) -> list[dict[str, Any]]:
     """Aggregate an organization's usage records in ``[start, end)``.
 
@@ -547,7 +542,7 @@ def _add_sums(sums: dict[Any, list[int]], rows: Any) -> None:
 
 
 def _records_stmt(
-    session: Session, org_id: str, start: datetime, end: datetime, group_by: str
+    session: Executor, org_id: str, start: datetime, end: datetime, group_by: str
 ) -> Any:
     """Sums of the records in ``[start, end)`` by group."""
     column: Any = {
@@ -564,7 +559,7 @@ def _records_stmt(
 
 
 def _hours_stmt(
-    session: Session, org_id: str, first: datetime, last: datetime, group_by: str
+    session: Executor, org_id: str, first: datetime, last: datetime, group_by: str
 ) -> Any:
     """Sums of the whole hours ``[first, last)`` by group."""
     if group_by == "day":
@@ -604,7 +599,7 @@ def period_report(session: Session, subscription: Subscription, now: datetime) -
     from baryon.core.scope import own_rows
 
     start, end = subscription.period(now)
-    used = recorded_units(session, subscription.org_id, start)  # whatever counter is in use
+    used = recorded_units(session, subscription.org_id, start, end)  # whatever counts it
     plan = subscription.plan
     with own_rows(session, subscription.org_id):  # its billing account and credit
         charge = compute_period(session, subscription.org_id, start, end).summary()

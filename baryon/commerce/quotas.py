@@ -203,7 +203,7 @@ class RedisQuotaCounter(QuotaCounter):
         try:
             state, used, generation = self._reserve(keys=[key], args=args)
             if state == -1:
-                seed = recorded_units(executor, subscription.org_id, start)
+                seed = recorded_units(executor, subscription.org_id, start, end)
                 if units == 0:
                     return QuotaState(plan.quota, seed, start, end)
                 args[3:] = [seed, secrets.token_hex(8)]

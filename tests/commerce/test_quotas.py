@@ -224,7 +224,7 @@ def test_redis_counter_lost_is_made_again_from_the_usage_records(
     key = redis_counter.key(sub.org_id, sub.period(clock.now())[0])
     redis_counter._client.delete(key)  # what FLUSHALL or a restart without persistence does
     with workspace.db.session(SYSTEM) as s:
-        assert recorded_units(s, sub.org_id, sub.period(clock.now())[0]) == 7
+        assert recorded_units(s, sub.org_id, *sub.period(clock.now())) == 7
         assert redis_counter.reserve(s, sub, units=0, now=clock.now()).used == 7
     assert not redis_counter._client.exists(key)  # reading made nothing
     assert _metered(workspace, redis_counter, sub, clock, units=3) == 10
