@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from pgkit import fresh_database
 from serverkit import free_port
 from sqlalchemy import func, select, update
 
@@ -23,6 +24,7 @@ from baryon.commerce.quotas import (
 )
 from baryon.commerce.tables import PlanRow, UsageRecordRow
 from baryon.core.clock import FixedClock
+from baryon.core.config import Settings
 from baryon.core.errors import InvalidInput, LimiterUnavailable, QuotaExceeded
 from baryon.core.scope import SYSTEM
 from baryon.workspace import Workspace
@@ -83,73 +85,89 @@ def counter(request: pytest.FixtureRequest) -> Iterator[QuotaCounter]:
     backend.close()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(
+    request: pytest.FixtureRequest, settings: Settings, clock: FixedClock
+) -> Iterator[Workspace]:
+    """The workspace the usage records go to: SQLite, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("workspace")
+        return
+    with fresh_database("baryon_quotas") as url:
+        ws = Workspace.open(settings.model_copy(update={"database_url": url}), clock=clock)
+        try:
+            yield ws
+        finally:
+            ws.close()
+
+
 class TestQuotaCounterConformance:
-    """What every back end must do (run once per back end)."""
+    """What every back end must do (run once per back end, on SQLite and PostgreSQL)."""
 
     def test_counts_up_then_refuses_with_details(
-        self, counter: QuotaCounter, workspace: Workspace, clock: FixedClock
+        self, counter: QuotaCounter, store: Workspace, clock: FixedClock
     ) -> None:
-        sub = _sub(workspace, clock, quota=2)
-        assert [_metered(workspace, counter, sub, clock) for _ in range(2)] == [1, 2]
+        sub = _sub(store, clock, quota=2)
+        assert [_metered(store, counter, sub, clock) for _ in range(2)] == [1, 2]
         with pytest.raises(QuotaExceeded) as err:
-            _metered(workspace, counter, sub, clock)
+            _metered(store, counter, sub, clock)
         assert err.value.code == "quota_exceeded"
         details = err.value.details
         assert (details["quota"], details["used"], details["units"]) == (2, 2, 1)
         assert details["period_end"] == "2026-02-01T00:00:00+00:00"
         assert details["retry_after"] == 31 * 86400
-        assert _records(workspace) == 2
+        assert _records(store) == 2
 
     def test_batch_over_what_is_left_refused_whole(
-        self, counter: QuotaCounter, workspace: Workspace, clock: FixedClock
+        self, counter: QuotaCounter, store: Workspace, clock: FixedClock
     ) -> None:
-        sub = _sub(workspace, clock, quota=5)
-        assert _metered(workspace, counter, sub, clock, units=3) == 3
+        sub = _sub(store, clock, quota=5)
+        assert _metered(store, counter, sub, clock, units=3) == 3
         with pytest.raises(QuotaExceeded) as err:
-            _metered(workspace, counter, sub, clock, units=3)
+            _metered(store, counter, sub, clock, units=3)
         assert "needs 3 units and 2" in err.value.message
-        assert _metered(workspace, counter, sub, clock, units=2) == 5
+        assert _metered(store, counter, sub, clock, units=2) == 5
 
     def test_zero_units_only_reads_and_negative_refused(
-        self, counter: QuotaCounter, workspace: Workspace, clock: FixedClock
+        self, counter: QuotaCounter, store: Workspace, clock: FixedClock
     ) -> None:
-        sub = _sub(workspace, clock, quota=0)
-        with workspace.db.session(SYSTEM) as s:
+        sub = _sub(store, clock, quota=0)
+        with store.db.session(SYSTEM) as s:
             state = counter.reserve(s, sub, units=0, now=clock.now())
             with pytest.raises(ValueError, match="units"):
                 counter.reserve(s, sub, units=-1, now=clock.now())
         assert (state.quota, state.used) == (0, 0)
         with pytest.raises(QuotaExceeded):  # a quota of 0 admits nothing
-            _metered(workspace, counter, sub, clock)
+            _metered(store, counter, sub, clock)
 
     def test_renews_next_period(
-        self, counter: QuotaCounter, workspace: Workspace, clock: FixedClock
+        self, counter: QuotaCounter, store: Workspace, clock: FixedClock
     ) -> None:
-        sub = _sub(workspace, clock, quota=1)
-        _metered(workspace, counter, sub, clock)
+        sub = _sub(store, clock, quota=1)
+        _metered(store, counter, sub, clock)
         clock.advance(31 * 86400)
-        assert _metered(workspace, counter, sub, clock) == 1
+        assert _metered(store, counter, sub, clock) == 1
 
     def test_overage_plan_is_never_refused(
-        self, counter: QuotaCounter, workspace: Workspace, clock: FixedClock
+        self, counter: QuotaCounter, store: Workspace, clock: FixedClock
     ) -> None:
-        sub = _sub(workspace, clock, quota=1, overage=True)
-        assert [_metered(workspace, counter, sub, clock) for _ in range(3)] == [1, 2, 3]
+        sub = _sub(store, clock, quota=1, overage=True)
+        assert [_metered(store, counter, sub, clock) for _ in range(3)] == [1, 2, 3]
 
     def test_failed_transaction_gives_its_units_back(
-        self, counter: QuotaCounter, workspace: Workspace, clock: FixedClock
+        self, counter: QuotaCounter, store: Workspace, clock: FixedClock
     ) -> None:
-        sub = _sub(workspace, clock, quota=2)
-        _metered(workspace, counter, sub, clock)
+        sub = _sub(store, clock, quota=2)
+        _metered(store, counter, sub, clock)
         with pytest.raises(RuntimeError):
-            _metered(workspace, counter, sub, clock, fail=True)
-        assert _metered(workspace, counter, sub, clock) == 2  # units reserved == recorded
-        assert _records(workspace) == 2
+            _metered(store, counter, sub, clock, fail=True)
+        assert _metered(store, counter, sub, clock) == 2  # units reserved == recorded
+        assert _records(store) == 2
 
     def test_30_threads_against_quota_10_admit_exactly_10(
-        self, counter: QuotaCounter, workspace: Workspace, clock: FixedClock
+        self, counter: QuotaCounter, store: Workspace, clock: FixedClock
     ) -> None:
-        sub = _sub(workspace, clock, quota=10)
+        sub = _sub(store, clock, quota=10)
         admitted: list[bool] = []
         lock = threading.Lock()
         barrier = threading.Barrier(30)
@@ -157,7 +175,7 @@ class TestQuotaCounterConformance:
         def worker() -> None:
             barrier.wait()
             try:
-                _metered(workspace, counter, sub, clock)
+                _metered(store, counter, sub, clock)
                 ok = True
             except QuotaExceeded:
                 ok = False
@@ -171,7 +189,7 @@ class TestQuotaCounterConformance:
             t.join()
         assert len(admitted) == 30
         assert sum(admitted) == 10
-        assert _records(workspace) == 10
+        assert _records(store) == 10
 
 
 def test_open_quota_counter_names() -> None:
