@@ -65,6 +65,7 @@ __all__ = [
     "RateLimiter",
     "RedisRateLimiter",
     "gcra",
+    "limiter_unavailable",
     "limits_redis_url",
     "open_rate_limiter",
 ]
