@@ -6,7 +6,10 @@ Exactly-once metering rests on three rules, all inside the caller's transaction:
    counter for the billing period, ``used = used + units WHERE used + units <= quota``.
    SQLite runs every transaction as ``BEGIN IMMEDIATE`` (one writer at a time), and
    PostgreSQL re-checks the condition on the locked row after a concurrent commit,
-   so N concurrent requests against a quota of Q admit exactly ``min(N, Q)``.
+   so N concurrent requests against a quota of Q admit exactly ``min(N, Q)``. With
+   ``BARYON_LIMITS=redis`` the counter lives in Redis instead
+   (:mod:`baryon.commerce.quotas`, one interface for both), and a rolled-back
+   request gives its units back there.
 2. **Usage record** (:func:`record_usage`): written in the same transaction as the
    outcome (prediction log, idempotency record), so a request is either admitted,
    counted, logged and answered, or none of those. Its hour's sums
