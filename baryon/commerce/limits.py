@@ -45,8 +45,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from baryon.commerce.tables import RateLimitBucketRow
+from baryon.core.config import limits_redis_url
 from baryon.core.db import Database
-from baryon.core.errors import InvalidInput, LimiterUnavailable
+from baryon.core.errors import LimiterUnavailable
 from baryon.core.redis_client import redis_client
 
 
@@ -66,7 +67,6 @@ __all__ = [
     "RedisRateLimiter",
     "gcra",
     "limiter_unavailable",
-    "limits_redis_url",
     "open_rate_limiter",
 ]
 
@@ -351,41 +351,6 @@ def limiter_unavailable(exc: BaseException) -> LimiterUnavailable:
     )
 
 
-def limits_redis_url(name: str, redis_url: str | None) -> str | None:
-    """Return the Redis URL of the limits back end ``name``, or None if it is not Redis.
-
-    Parameters
-    ----------
-    name : str
-        ``BARYON_LIMITS``: ``database``, ``memory``, ``redis`` (the Redis of
-        ``BARYON_REDIS_URL``) or a ``redis://``/``rediss://`` URL.
-    redis_url : str or None
-        ``BARYON_REDIS_URL``.
-
-    Raises
-    ------
-    InvalidInput
-        ``unsupported_rate_limiter``: ``redis`` without ``BARYON_REDIS_URL``, or a
-        name that is none of the above.
-    """
-    if name in ("database", "memory"):
-        return None
-    if name == "redis":
-        if not redis_url:
-            raise InvalidInput(
-                "BARYON_LIMITS=redis needs BARYON_REDIS_URL (or give BARYON_LIMITS a redis:// URL)",
-                code="unsupported_rate_limiter",
-            )
-        return redis_url
-    if name.startswith(("redis://", "rediss://")):
-        return name
-    raise InvalidInput(
-        f"limits back end {name!r} is not available; use 'database', 'memory', 'redis' "
-        "or a redis:// URL",
-        code="unsupported_rate_limiter",
-    )
-
-
 def open_rate_limiter(
     url: str, db: Database, *, redis_url: str | None = None, prefix: str = "baryon:"
 ) -> RateLimiter:
@@ -406,7 +371,8 @@ def open_rate_limiter(
     Raises
     ------
     InvalidInput
-        Code ``unsupported_rate_limiter`` for anything else (see :func:`limits_redis_url`).
+        Code ``unsupported_rate_limiter`` for anything else
+        (:func:`baryon.core.config.limits_redis_url`).
     MissingDependency
         A Redis back end without the ``redis`` package.
     """

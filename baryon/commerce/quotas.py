@@ -35,7 +35,7 @@ import secrets
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 
-from baryon.commerce.limits import limiter_unavailable, limits_redis_url
+from baryon.commerce.limits import limiter_unavailable
 from baryon.commerce.metering import (
     Executor,
     QuotaState,
@@ -44,6 +44,7 @@ from baryon.commerce.metering import (
     reserve_quota,
 )
 from baryon.commerce.orgs import Subscription
+from baryon.core.config import limits_redis_url
 from baryon.core.redis_client import redis_client
 
 __all__ = [
@@ -258,7 +259,7 @@ def open_quota_counter(
     Raises
     ------
     InvalidInput
-        ``unsupported_rate_limiter`` (see :func:`~baryon.commerce.limits.limits_redis_url`).
+        ``unsupported_rate_limiter`` (see :func:`baryon.core.config.limits_redis_url`).
     MissingDependency
         A Redis back end without the ``redis`` package.
     """

@@ -18,10 +18,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings", "redact_url"]
+from baryon.core.errors import InvalidInput
+
+__all__ = ["Settings", "limits_redis_url", "redact_url"]
 
 
 class Settings(BaseSettings):
@@ -233,6 +235,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    @field_validator("limits", mode="after")
+    @classmethod
+    def _limits_known(cls, value: str, info: ValidationInfo) -> str:
+        limits_redis_url(value, info.data.get("redis_url"))  # refuses an unknown back end
+        return value
+
     @field_validator("home", mode="before")
     @classmethod
     def _home_not_empty(cls, value: object) -> object:
@@ -280,6 +288,41 @@ class Settings(BaseSettings):
         if self.artifact_root:
             return self.artifact_root
         return str(self.home / "artifacts")
+
+
+def limits_redis_url(name: str, redis_url: str | None) -> str | None:
+    """Return the Redis URL of the limits back end ``name``, or None if it is not Redis.
+
+    Parameters
+    ----------
+    name : str
+        ``BARYON_LIMITS``: ``database``, ``memory``, ``redis`` (the Redis of
+        ``BARYON_REDIS_URL``) or a ``redis://``/``rediss://`` URL.
+    redis_url : str or None
+        ``BARYON_REDIS_URL``.
+
+    Raises
+    ------
+    InvalidInput
+        ``unsupported_rate_limiter``: ``redis`` without ``BARYON_REDIS_URL``, or a
+        name that is none of the above.
+    """
+    if name in ("database", "memory"):
+        return None
+    if name == "redis":
+        if not redis_url:
+            raise InvalidInput(
+                "BARYON_LIMITS=redis needs BARYON_REDIS_URL (or give BARYON_LIMITS a redis:// URL)",
+                code="unsupported_rate_limiter",
+            )
+        return redis_url
+    if name.startswith(("redis://", "rediss://")):
+        return name
+    raise InvalidInput(
+        f"limits back end {name!r} is not available; use 'database', 'memory', 'redis' "
+        "or a redis:// URL",
+        code="unsupported_rate_limiter",
+    )
 
 
 def redact_url(url: str) -> str:
