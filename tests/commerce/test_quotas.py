@@ -3,7 +3,6 @@ what only the Redis back end has (made from the usage records, given back, expir
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,6 +10,7 @@ import pytest
 from pgkit import fresh_database
 from serverkit import free_port
 from sqlalchemy import func, select, update
+from threadkit import together
 
 from baryon.commerce.metering import QuotaState, record_usage, recorded_units
 from baryon.commerce.orgs import Subscription, active_subscription, create_org
@@ -168,25 +168,15 @@ class TestQuotaCounterConformance:
         self, counter: QuotaCounter, store: Workspace, clock: FixedClock
     ) -> None:
         sub = _sub(store, clock, quota=10)
-        admitted: list[bool] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(30)
 
-        def worker() -> None:
-            barrier.wait()
+        def request() -> bool:
             try:
                 _metered(store, counter, sub, clock)
-                ok = True
             except QuotaExceeded:
-                ok = False
-            with lock:
-                admitted.append(ok)
+                return False
+            return True
 
-        threads = [threading.Thread(target=worker) for _ in range(30)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        admitted = together(30, request)
         assert len(admitted) == 30
         assert sum(admitted) == 10
         assert _records(store) == 10

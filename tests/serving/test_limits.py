@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
 from serverkit import free_port
+from threadkit import together
 
 from baryon.commerce.limits import (
     DatabaseRateLimiter,
@@ -161,22 +161,10 @@ class TestRateLimiterConformance:
         assert not decision.allowed
 
     def test_concurrent_hits_admit_exactly_the_burst(self, limiter: RateLimiter) -> None:
-        allowed: list[bool] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(16)
+        def burst() -> list[bool]:
+            return [limiter.hit("key:c", rate_per_minute=20, now=T0).allowed for _ in range(4)]
 
-        def worker() -> None:
-            barrier.wait()
-            for _ in range(4):
-                ok = limiter.hit("key:c", rate_per_minute=20, now=T0).allowed
-                with lock:
-                    allowed.append(ok)
-
-        threads = [threading.Thread(target=worker) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        allowed = [ok for oks in together(16, burst) for ok in oks]
         assert len(allowed) == 64
         assert sum(allowed) == 20
 
