@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install (Debian/Ubuntu, as root) and start a local Redis for Baryon's Redis tests
-# (job wake-ups), then print the URL to export:
+# (job wake-ups, rate limits and quotas), then print the URL to export:
 #   export BARYON_TEST_REDIS_URL=$(scripts/start-redis.sh)
 # Loopback only, no persistence, port 6390 (not the default 6379). Safe to run twice.
 # Exits non-zero when Redis cannot be had on this machine.

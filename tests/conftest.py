@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,31 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh PostgreSQL database for one test module (skips without a server)."""
     with fresh_database(f"baryon_{request.module.__name__.rsplit('.', 1)[-1][:30]}") as url:
         yield url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The test Redis (``BARYON_TEST_REDIS_URL``; skips when it is unset)."""
+    url = os.environ.get("BARYON_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("BARYON_TEST_REDIS_URL not set: no Redis server to test against")
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of one test's own (``baryon-test:<random>:``); its keys are deleted after."""
+    prefix = f"baryon-test:{secrets.token_hex(6)}:"
+    yield prefix
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ module imports this as ``serverkit``.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-__all__ = ["free_port", "memory_kib", "start_server", "stop_server", "wait_ready"]
+__all__ = [
+    "free_port",
+    "memory_kib",
+    "start_redis",
+    "start_server",
+    "stop_server",
+    "wait_ready",
+]
 
 
 def free_port() -> int:
@@ -84,3 +92,29 @@ def memory_kib(pid: int | str = "self") -> dict[str, int]:
             if key in ("VmRSS", "VmHWM"):
                 out[key] = int(value.split()[0])
     return out
+
+
+def start_redis(port: int, log_dir: Path) -> subprocess.Popen[bytes]:
+    """Start a throw-away ``redis-server`` on ``127.0.0.1:port`` (no persistence) and wait
+    until it answers; stop it with :func:`stop_server`. Fails the test without the binary
+    (``scripts/start-redis.sh`` installs it)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run scripts/start-redis.sh")
+    with (log_dir / f"redis-{port}.log").open("ab") as out:
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+             "no"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            time.sleep(0.05)
+    stop_server(proc)
+    pytest.fail(f"redis-server did not start on port {port}")

@@ -23,8 +23,14 @@ Back ends (:class:`RateLimiter` is the interface; one conformance suite in
     on its own (``--workers 4`` allows up to 4x the rate). For one-worker setups and
     tests.
 
-A Redis back end (``redis://``) is the planned shared back end for several machines
-(DESIGN.md §7); :func:`open_rate_limiter` names it but it is not built yet.
+:class:`RedisRateLimiter`
+    ``tat`` lives in Redis under ``baryon:rl:{subject}`` and is read, decided and
+    written by one Lua script (atomic on the server), with a time to live so an idle
+    bucket disappears once it is whole again. Shared by every process and machine
+    that reaches the Redis; a Redis that cannot be reached refuses the request
+    (:class:`~baryon.core.errors.LimiterUnavailable`, 503: fail closed).
+
+:func:`open_rate_limiter` picks one from the ``BARYON_LIMITS`` setting.
 """
 
 from __future__ import annotations
@@ -39,8 +45,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from baryon.commerce.tables import RateLimitBucketRow
+from baryon.core.config import limits_redis_url
 from baryon.core.db import Database
-from baryon.core.errors import InvalidInput
+from baryon.core.errors import LimiterUnavailable
+from baryon.core.redis_client import redis_client
 
 
 def dialect_name(executor: Session | Connection) -> str:
@@ -56,7 +64,9 @@ __all__ = [
     "MemoryRateLimiter",
     "RateLimitDecision",
     "RateLimiter",
+    "RedisRateLimiter",
     "gcra",
+    "limiter_unavailable",
     "open_rate_limiter",
 ]
 
@@ -255,27 +265,121 @@ def _insert_ignore(session: Session | Connection, subject: str) -> Executable:
     return sqlite_insert(RateLimitBucketRow).values(**values).on_conflict_do_nothing()
 
 
-def open_rate_limiter(url: str, db: Database) -> RateLimiter:
+#: GCRA in Lua, the same arithmetic as :func:`gcra` (IEEE doubles both sides). KEYS[1]:
+#: the bucket; ARGV: now, rate per minute, cost, period, epsilon. Returns the stored
+#: ``tat`` before this hit ('' for a new bucket) as a string of 17 significant digits
+#: (exact for a double), so the caller re-derives the same decision with :func:`gcra`.
+_GCRA_LUA = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[4]) / tonumber(ARGV[2])
+local stored = redis.call('GET', KEYS[1])
+local base = now
+if stored and tonumber(stored) > now then base = tonumber(stored) end
+local new_tat = base + interval * tonumber(ARGV[3])
+if new_tat - now <= tonumber(ARGV[4]) + tonumber(ARGV[5]) then
+  local ttl = math.ceil((new_tat - now) * 1000) + 1000
+  redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', ttl)
+end
+return stored or ''
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    """GCRA state in Redis (shared by every process that reaches it).
+
+    Each hit is one ``EVALSHA`` of a Lua script (redis-py's ``register_script``) that
+    reads the subject's ``tat``, decides, and writes the new one with a time to live
+    of its remaining wait plus one second, atomically on the server. Time comes from
+    the caller (``now``: the app's clock), so tests can drive it.
+
+    Parameters
+    ----------
+    url : str
+        ``redis://host:port/db`` or ``rediss://...``.
+    prefix : str
+        Prepended to every key (``baryon:`` gives ``baryon:rl:{subject}``).
+    timeout : float
+        Seconds to connect and to wait for a reply before the hit fails.
+
+    Raises
+    ------
+    MissingDependency
+        The ``redis`` package is not installed.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "baryon:", timeout: float = 2.0) -> None:
+        self._client, self._error = redis_client(url, setting="BARYON_LIMITS", timeout=timeout)
+        self._prefix = prefix
+        self._script = self._client.register_script(_GCRA_LUA)
+
+    def hit(
+        self,
+        subject: str,
+        *,
+        rate_per_minute: int,
+        now: float,
+        session: Session | Connection | None = None,
+    ) -> RateLimitDecision:
+        """See :meth:`RateLimiter.hit`.
+
+        Raises
+        ------
+        LimiterUnavailable
+            Redis cannot be reached or refused the script; nothing is admitted.
+        """
+        if rate_per_minute <= 0:
+            return gcra(None, now, rate_per_minute)[0]
+        args = [repr(now), rate_per_minute, 1, repr(PERIOD_SECONDS), repr(_EPS)]
+        try:
+            stored = self._script(keys=[f"{self._prefix}rl:{subject}"], args=args)
+        except self._error as exc:
+            raise limiter_unavailable(exc) from exc
+        tat = float(stored) if stored else None
+        return gcra(tat, now, rate_per_minute)[0]
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+
+def limiter_unavailable(exc: BaseException) -> LimiterUnavailable:
+    """The 503 of a Redis failure, naming what failed (never admits the request)."""
+    return LimiterUnavailable(
+        f"rate limits and quotas cannot be checked: Redis failed ({type(exc).__name__}); "
+        "the request was not admitted, retry",
+        code="limiter_unavailable",
+    )
+
+
+def open_rate_limiter(
+    url: str, db: Database, *, redis_url: str | None = None, prefix: str = "baryon:"
+) -> RateLimiter:
     """Return the rate-limit back end named by ``url``.
 
     Parameters
     ----------
     url : str
         ``"database"`` (the workspace database, shared by all workers), ``"memory"``
-        (this process only) or ``"redis://..."`` (planned, not built).
+        (this process only), ``"redis"`` (the Redis of ``redis_url``) or a
+        ``redis://``/``rediss://`` URL.
     db : Database
+    redis_url : str, optional
+        ``BARYON_REDIS_URL``, for ``"redis"``.
+    prefix : str
+        Key prefix of the Redis back end.
 
     Raises
     ------
     InvalidInput
-        Code ``unsupported_rate_limiter`` for anything else, Redis included.
+        Code ``unsupported_rate_limiter`` for anything else
+        (:func:`baryon.core.config.limits_redis_url`).
+    MissingDependency
+        A Redis back end without the ``redis`` package.
     """
     if url == "database":
         return DatabaseRateLimiter(db)
     if url == "memory":
         return MemoryRateLimiter()
-    raise InvalidInput(
-        f"rate-limit back end {url!r} is not available; use 'database' or 'memory' "
-        "(a Redis back end is planned)",
-        code="unsupported_rate_limiter",
-    )
+    server = limits_redis_url(url, redis_url)
+    assert server is not None
+    return RedisRateLimiter(server, prefix=prefix)

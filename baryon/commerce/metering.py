@@ -6,7 +6,10 @@ Exactly-once metering rests on three rules, all inside the caller's transaction:
    counter for the billing period, ``used = used + units WHERE used + units <= quota``.
    SQLite runs every transaction as ``BEGIN IMMEDIATE`` (one writer at a time), and
    PostgreSQL re-checks the condition on the locked row after a concurrent commit,
-   so N concurrent requests against a quota of Q admit exactly ``min(N, Q)``.
+   so N concurrent requests against a quota of Q admit exactly ``min(N, Q)``. With
+   ``BARYON_LIMITS=redis`` the counter lives in Redis instead
+   (:mod:`baryon.commerce.quotas`, one interface for both), and a rolled-back
+   request gives its units back there.
 2. **Usage record** (:func:`record_usage`): written in the same transaction as the
    outcome (prediction log, idempotency record), so a request is either admitted,
    counted, logged and answered, or none of those. Its hour's sums
@@ -67,8 +70,10 @@ __all__ = [
     "find_replay",
     "org_detail",
     "period_report",
+    "quota_exceeded",
     "rebuild_usage_hours",
     "record_usage",
+    "recorded_units",
     "release_quota",
     "request_fingerprint",
     "reserve_quota",
@@ -92,12 +97,17 @@ class QuotaState:
     ----------
     quota, used : int
     period_start, period_end : datetime
+    generation : str or None
+        Which Redis counter took the units (a counter made again after a Redis restart
+        has a new one, and a give-back to the old one is dropped); None for the
+        database's counter.
     """
 
     quota: int
     used: int
     period_start: datetime
     period_end: datetime
+    generation: str | None = None
 
 
 Executor = Session | Connection
@@ -202,25 +212,62 @@ def reserve_quota(
         if used is None:
             current = session.execute(_USED, key).scalar() or 0
     if used is None:
-        left = max(0, plan.quota - int(current or 0))
-        if left == 0:
-            message = f"the organization used its quota of {plan.quota} units"
-        else:
-            message = (
-                f"this request needs {units} units and {left} of the organization's "
-                f"quota of {plan.quota} are left"
-            )
-        raise QuotaExceeded(
-            f"{message} for this billing period (plan {plan.name}); it renews at {end.isoformat()}",
-            details={
-                "quota": plan.quota,
-                "used": current,
-                "units": units,
-                "period_end": end.isoformat(),
-                "retry_after": max(1, math.ceil((end - now).total_seconds())),
-            },
-        )
+        raise quota_exceeded(subscription, units=units, used=int(current or 0), now=now)
     return QuotaState(plan.quota, int(used), start, end)
+
+
+def quota_exceeded(
+    subscription: Subscription, *, units: int, used: int, now: datetime
+) -> QuotaExceeded:
+    """The error of a reservation of ``units`` that the quota refuses (every back end's).
+
+    ``details`` has ``quota``, ``used``, ``units`` (asked for), ``period_end`` and
+    ``retry_after`` (seconds until the period renews, sent as ``Retry-After``).
+    """
+    plan = subscription.plan
+    end = subscription.period(now)[1]
+    left = max(0, plan.quota - used)
+    if left == 0:
+        message = f"the organization used its quota of {plan.quota} units"
+    else:
+        message = (
+            f"this request needs {units} units and {left} of the organization's "
+            f"quota of {plan.quota} are left"
+        )
+    return QuotaExceeded(
+        f"{message} for this billing period (plan {plan.name}); it renews at {end.isoformat()}",
+        details={
+            "quota": plan.quota,
+            "used": used,
+            "units": units,
+            "period_end": end.isoformat(),
+            "retry_after": max(1, math.ceil((end - now).total_seconds())),
+        },
+    )
+
+
+def recorded_units(executor: Executor, org_id: str, start: datetime, end: datetime) -> int:
+    """Return the units of an organization's usage records in ``[start, end)``.
+
+    The record of what was used, whatever counted it: what the period's invoice
+    charges, what ``GET /v1/usage`` shows as used, and what a Redis quota counter is
+    made from (so a Redis restart or flush resets nobody's quota). Read as
+    :func:`usage_report` reads: whole hours from their sums, the edges from records.
+
+    Parameters
+    ----------
+    executor : Session or Connection
+    org_id : str
+    start, end : datetime
+        A billing period (as :meth:`Subscription.period` gives it).
+
+    Returns
+    -------
+    int
+        Units, ``>= 0``.
+    """
+    groups = usage_report(executor, org_id, start=start, end=end, group_by="endpoint")
+    return sum(int(g["units"]) for g in groups)
 
 
 def release_quota(session: Executor, state: QuotaState, org_id: str, *, units: int) -> None:
@@ -426,14 +473,14 @@ def store_replay(
 
 
 # ------------------------------------------------------------------- reports
-def _day_expression(session: Session) -> Any:
+def _day_expression(session: Executor) -> Any:
     if dialect_name(session) == "postgresql":
         return func.to_char(literal_column("usage_records.at AT TIME ZONE 'UTC'"), "YYYY-MM-DD")
     return func.substr(UsageRecordRow.at, 1, 10)
 
 
 def usage_report(
-    session: Session, org_id: str, *, start: datetime, end: datetime, group_by: str
+    session: Executor, org_id: str, *, start: datetime, end: datetime, group_by: str
 ) -> list[dict[str, Any]]:
     """Aggregate an organization's usage records in ``[start, end)``.
 
@@ -498,7 +545,7 @@ def _add_sums(sums: dict[Any, list[int]], rows: Any) -> None:
 
 
 def _records_stmt(
-    session: Session, org_id: str, start: datetime, end: datetime, group_by: str
+    session: Executor, org_id: str, start: datetime, end: datetime, group_by: str
 ) -> Any:
     """Sums of the records in ``[start, end)`` by group."""
     column: Any = {
@@ -515,7 +562,7 @@ def _records_stmt(
 
 
 def _hours_stmt(
-    session: Session, org_id: str, first: datetime, last: datetime, group_by: str
+    session: Executor, org_id: str, first: datetime, last: datetime, group_by: str
 ) -> Any:
     """Sums of the whole hours ``[first, last)`` by group."""
     if group_by == "day":
@@ -555,12 +602,7 @@ def period_report(session: Session, subscription: Subscription, now: datetime) -
     from baryon.core.scope import own_rows
 
     start, end = subscription.period(now)
-    used = session.execute(
-        select(QuotaCounterRow.used).where(
-            QuotaCounterRow.org_id == subscription.org_id, QuotaCounterRow.period_start == start
-        )
-    ).scalar()
-    used = int(used or 0)
+    used = recorded_units(session, subscription.org_id, start, end)  # whatever counts it
     plan = subscription.plan
     with own_rows(session, subscription.org_id):  # its billing account and credit
         charge = compute_period(session, subscription.org_id, start, end).summary()

@@ -18,10 +18,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings", "redact_url"]
+from baryon.core.errors import InvalidInput
+
+__all__ = ["Settings", "limits_redis_url", "redact_url"]
 
 
 class Settings(BaseSettings):
@@ -110,6 +112,12 @@ class Settings(BaseSettings):
     redis_url : str or None
         ``redis://host:port/db``: enqueues wake workers on every machine through
         Redis (needs ``baryon[redis]``). The jobs themselves stay in the database.
+    limits : str
+        Where rate-limit buckets and quota counters live: ``database`` (default;
+        shared by every process on the database), ``memory`` (rate limits in each
+        process on its own, quotas in the database), ``redis`` (the Redis of
+        ``redis_url``) or a ``redis://``/``rediss://`` URL of its own. Usage records
+        stay in the database whatever the choice (docs/scaling.md).
     labeling_claim_seconds : float
         Seconds an annotator's claim on a labeling task lasts (default 1800); an
         expired claim's slot goes to the next annotator who claims.
@@ -198,6 +206,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
     job_poll_interval: float = Field(default=1.0, gt=0, le=3600.0)
     redis_url: str | None = None
+    limits: str = "database"
     labeling_claim_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400.0)
     labeling_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     labeling_max_skips: int = Field(default=3, ge=1, le=1000)
@@ -233,6 +242,12 @@ class Settings(BaseSettings):
                 except ValueError:
                     raise ValueError("not a JSON list of networks") from None
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("limits", mode="after")
+    @classmethod
+    def _limits_known(cls, value: str, info: ValidationInfo) -> str:
+        limits_redis_url(value, info.data.get("redis_url"))  # refuses an unknown back end
         return value
 
     @field_validator("home", mode="before")
@@ -282,6 +297,41 @@ class Settings(BaseSettings):
         if self.artifact_root:
             return self.artifact_root
         return str(self.home / "artifacts")
+
+
+def limits_redis_url(name: str, redis_url: str | None) -> str | None:
+    """Return the Redis URL of the limits back end ``name``, or None if it is not Redis.
+
+    Parameters
+    ----------
+    name : str
+        ``BARYON_LIMITS``: ``database``, ``memory``, ``redis`` (the Redis of
+        ``BARYON_REDIS_URL``) or a ``redis://``/``rediss://`` URL.
+    redis_url : str or None
+        ``BARYON_REDIS_URL``.
+
+    Raises
+    ------
+    InvalidInput
+        ``unsupported_rate_limiter``: ``redis`` without ``BARYON_REDIS_URL``, or a
+        name that is none of the above.
+    """
+    if name in ("database", "memory"):
+        return None
+    if name == "redis":
+        if not redis_url:
+            raise InvalidInput(
+                "BARYON_LIMITS=redis needs BARYON_REDIS_URL (or give BARYON_LIMITS a redis:// URL)",
+                code="unsupported_rate_limiter",
+            )
+        return redis_url
+    if name.startswith(("redis://", "rediss://")):
+        return name
+    raise InvalidInput(
+        f"limits back end {name!r} is not available; use 'database', 'memory', 'redis' "
+        "or a redis:// URL",
+        code="unsupported_rate_limiter",
+    )
 
 
 def redact_url(url: str) -> str:

@@ -25,6 +25,7 @@ Hierarchy::
     ├── IntegrityError               code "integrity_error"  HTTP 500
     ├── UpstreamError                code "upstream_error"   HTTP 502
     ├── EncryptionKeyMissing         code "encryption_key_missing" HTTP 503
+    ├── LimiterUnavailable           code "limiter_unavailable" HTTP 503
     ├── DatabaseError                code "database_error"   HTTP 503
     │   ├── DatabaseCorrupt          code "database_corrupt"
     │   └── SchemaTooNew             code "schema_too_new"
@@ -58,6 +59,7 @@ __all__ = [
     "InvalidFile",
     "InvalidHome",
     "InvalidInput",
+    "LimiterUnavailable",
     "MissingDependency",
     "ModelNotReady",
     "NotFound",
@@ -230,6 +232,17 @@ class EncryptionKeyMissing(BaryonError):
     http_status = 503
 
 
+class LimiterUnavailable(BaryonError):
+    """The shared store of rate limits and quota counters (Redis) cannot be reached.
+
+    HTTP 503: the request is refused (fail closed: never admitted unmetered); it can be
+    retried, and requests are admitted again as soon as the store answers.
+    """
+
+    code = "limiter_unavailable"
+    http_status = 503
+
+
 class DatabaseError(BaryonError):
     """The metadata database cannot be used."""
 
@@ -338,6 +351,11 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("model_not_ready", ModelNotReady, "no servable version (no champion)"),
             ErrorCode("missing_dependency", MissingDependency, "an optional extra is missing"),
             ErrorCode("not_ready", ModelNotReady, "a champion model cannot be loaded"),
+            ErrorCode(
+                "limiter_unavailable",
+                LimiterUnavailable,
+                "rate limits and quotas cannot be checked (Redis unreachable); retry",
+            ),
             # 422 of a rule the schema states (baryon.serving.fields.named).
             ErrorCode("invalid_time", InvalidInput, "a time is not RFC 3339 with an offset"),
             ErrorCode(

@@ -21,7 +21,7 @@ import threading
 from abc import ABC, abstractmethod
 from typing import Any
 
-from baryon.core.errors import MissingDependency
+from baryon.core.redis_client import redis_client
 
 __all__ = ["LocalWakeup", "RedisWakeup", "Wakeup", "open_wakeup"]
 
@@ -89,17 +89,10 @@ class RedisWakeup(Wakeup):
     """
 
     def __init__(self, url: str, *, key: str = "baryon:jobs:wakeup", backlog: int = 1000) -> None:
-        try:
-            import redis
-        except ModuleNotFoundError:
-            raise MissingDependency(
-                "BARYON_REDIS_URL is set but the redis client is missing: "
-                "pip install 'baryon[redis]'"
-            ) from None
-        self._client: Any = redis.Redis.from_url(url, socket_connect_timeout=5)
+        self._client: Any
+        self._client, self._error_type = redis_client(url)
         self._key = key
         self._backlog = backlog
-        self._error_type: type[Exception] = redis.RedisError
 
     def notify(self) -> None:
         """Push one notification (errors are swallowed: workers still poll)."""

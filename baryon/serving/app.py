@@ -35,6 +35,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from baryon import __version__
 from baryon.commerce.limits import RateLimiter, open_rate_limiter
+from baryon.commerce.quotas import QuotaCounter, open_quota_counter
 from baryon.core.clock import Clock, SystemClock
 from baryon.core.config import Settings
 from baryon.core.errors import BaryonError
@@ -118,7 +119,8 @@ def create_app(
     workspace: Workspace | None = None,
     clock: Clock | None = None,
     resolver: ModelResolver | None = None,
-    rate_limiter: RateLimiter | str = "database",
+    rate_limiter: RateLimiter | str | None = None,
+    quota_counter: QuotaCounter | None = None,
     routers: Iterable[APIRouter] = (),
     job_handlers: Mapping[str, Handler] | None = None,
     schedule_kinds: Mapping[str, ScheduledKind] | None = None,
@@ -138,9 +140,14 @@ def create_app(
     resolver : ModelResolver, optional
         Where models come from (default: the workspace's model registry). Solutions
         and tests plug in here.
-    rate_limiter : RateLimiter or str
+    rate_limiter : RateLimiter or str, optional
         A back end, or its name for :func:`~baryon.commerce.limits.open_rate_limiter`
-        (``"database"``, the default, shared by every worker; ``"memory"``).
+        (``"database"``, shared by every worker; ``"memory"``; ``"redis"`` or a
+        ``redis://`` URL). Default: ``settings.limits`` (``BARYON_LIMITS``).
+    quota_counter : QuotaCounter, optional
+        Where quota reservations are counted (default: the one of the limits back
+        end's name, :func:`~baryon.commerce.quotas.open_quota_counter`: Redis for a
+        Redis back end, else the database).
     routers : iterable of APIRouter
         Extra routers (e.g. a solution's). Their routes must declare permissions too.
     job_handlers : mapping of str to Handler, optional
@@ -176,16 +183,19 @@ def create_app(
                 licence.expires_at.date(),
                 licence.state(clock.now()),
             )
+        limits = rate_limiter if isinstance(rate_limiter, str) else settings.limits
         limiter = (
             rate_limiter
             if isinstance(rate_limiter, RateLimiter)
-            else open_rate_limiter(rate_limiter, ws.db)
+            else open_rate_limiter(limits, ws.db, redis_url=settings.redis_url)
         )
+        quota = quota_counter or open_quota_counter(limits, redis_url=settings.redis_url)
         return AppState(
             settings=settings,
             workspace=ws,
             clock=clock,
             limiter=limiter,
+            quota=quota,
             resolver=resolver or RegistryModelResolver(ws),
             metrics=metrics,
             jobs=JobQueue(ws.db, clock, wakeup=open_wakeup(settings.redis_url)),
@@ -250,6 +260,7 @@ def create_app(
                 wakeup.close()
             if opened is not None:
                 app.state.baryon.limiter.close()
+                app.state.baryon.quota.close()
                 opened.close()
                 app.state.baryon = None
 

@@ -2,7 +2,8 @@
 
 :class:`AppState` is built once by :func:`baryon.serving.app.create_app` and reached
 from a route through ``Depends(get_state)``. It holds the workspace, the clock, the
-rate limiter, the model resolver, the metrics and the job queue; nothing here is module-level.
+rate limiter, the quota counter, the model resolver, the metrics and the job queue;
+nothing here is module-level.
 
 Transactions
 ------------
@@ -26,6 +27,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from baryon.commerce.limits import RateLimiter
+from baryon.commerce.quotas import DatabaseQuotaCounter, QuotaCounter
 from baryon.core.clock import Clock
 from baryon.core.config import Settings
 from baryon.core.scope import Scope
@@ -57,6 +59,8 @@ class AppState:
         The workspace's job queue (its wake-up reaches the in-process worker).
     batcher : MicroBatcher
         Scores concurrent prediction requests for one model version together.
+    quota : QuotaCounter
+        Where metered requests reserve quota (the database's counters by default).
     schedule_kinds : dict of str to ScheduledKind
         The job kinds that may be scheduled (``/v1/schedules``).
     endpoint_ttl : float
@@ -74,6 +78,7 @@ class AppState:
     resolver: ModelResolver
     metrics: Metrics
     jobs: JobQueue
+    quota: QuotaCounter = field(default_factory=DatabaseQuotaCounter)
     schedule_kinds: dict[str, ScheduledKind] = field(default_factory=dict)
     batcher: MicroBatcher = field(default_factory=MicroBatcher)
     endpoint_ttl: float = 2.0

@@ -54,7 +54,9 @@ __all__ = [
 logger = logging.getLogger("baryon.serving")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_PUBLIC_5XX = frozenset({"model_not_ready", "not_ready", "missing_dependency"})
+_PUBLIC_5XX = frozenset(
+    {"model_not_ready", "not_ready", "missing_dependency", "limiter_unavailable"}
+)
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -2,14 +2,14 @@
 
 Error responses are ``application/problem+json`` documents whose schema is
 :class:`~baryon.serving.schemas.Problem`. Every authenticated route documents the
-statuses any route can give (:data:`PROBLEMS`: 400, 401, 403, 404, 413, 422, 429); a
+statuses any route can give (:data:`PROBLEMS`: 400, 401, 403, 404, 413, 422, 429, 503); a
 route that can also answer a named error documents it through :func:`problems`, from
 the code catalogue (:data:`baryon.core.errors.CODES`), never by hand::
 
     @router.post("", responses=problems("user_exists"))
 
 :func:`problems` groups the codes by HTTP status. A status outside the shared set
-(409, 415, 503) is documented as exactly those codes: its schema restricts ``code`` to
+(409, 415) is documented as exactly those codes: its schema restricts ``code`` to
 them, so a response with another code disagrees with the document. A status of the
 shared set (422, say) stays open and lists the route's named codes among others. Each
 documented response also carries its codes as ``x-codes``.
@@ -54,6 +54,8 @@ _SHARED: dict[int, str] = {
     422: "Invalid input: the request does not match the schema (`invalid_input`, with "
     "`errors`) or a named rule",
     429: "Rate limited (`rate_limited`) or quota exceeded (`quota_exceeded`), with `Retry-After`",
+    503: "Rate limits and quotas cannot be checked (`limiter_unavailable`: their Redis is "
+    "unreachable; nothing was done, retry)",
 }
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from baryon.core.config import Settings, redact_url
+from baryon.core.config import Settings, limits_redis_url, redact_url
 
 
 def test_settings_defaults_derive_from_home(tmp_path: Path) -> None:
@@ -52,3 +52,31 @@ def test_fetch_allow_from_the_environment_is_a_comma_list_or_json(
 ) -> None:
     monkeypatch.setenv("BARYON_FETCH_ALLOW", value)
     assert Settings().fetch_allow == networks
+
+
+@pytest.mark.parametrize(
+    ("limits", "redis_url", "wanted"),
+    [
+        ("database", None, None),
+        ("memory", None, None),
+        ("redis", "redis://r:6379/0", "redis://r:6379/0"),
+        ("rediss://s:6380/1", None, "rediss://s:6380/1"),
+    ],
+)
+def test_settings_limits_name_the_redis_they_use(
+    tmp_path: Path, limits: str, redis_url: str | None, wanted: str | None
+) -> None:
+    settings = Settings(home=tmp_path, limits=limits, redis_url=redis_url)
+    assert limits_redis_url(settings.limits, settings.redis_url) == wanted
+
+
+@pytest.mark.parametrize(
+    ("limits", "redis_url"),
+    [("redis", None), ("bogus", None), ("Redis", "redis://r:6379/0"), ("", None)],
+)
+def test_settings_limits_unknown_or_redis_without_url_refused(
+    tmp_path: Path, limits: str, redis_url: str | None
+) -> None:
+    with pytest.raises(ValidationError) as err:
+        Settings(home=tmp_path, limits=limits, redis_url=redis_url)
+    assert err.value.errors()[0]["loc"] == ("limits",)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -72,14 +71,6 @@ def test_enqueue_wakes_waiting_worker_before_its_poll(live_ws: Workspace) -> Non
     wakeup.notify()
     thread.join(10)
     assert not thread.is_alive()
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("BARYON_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("BARYON_TEST_REDIS_URL not set: no Redis server to test against")
-    return url
 
 
 @pytest.mark.redis

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import threading
+import sys
 from collections.abc import Iterator
 
 import pytest
+from serverkit import free_port
+from threadkit import together
 
 from baryon.commerce.limits import (
     DatabaseRateLimiter,
     MemoryRateLimiter,
     RateLimitDecision,
     RateLimiter,
+    RedisRateLimiter,
     gcra,
     open_rate_limiter,
 )
-from baryon.core.errors import InvalidInput
+from baryon.core.errors import InvalidInput, LimiterUnavailable, MissingDependency
 from baryon.workspace import Workspace
 
 T0 = 1_800_000_000.0  # an epoch second
@@ -71,15 +74,61 @@ def test_decision_headers_round_seconds_up() -> None:
 def test_open_rate_limiter_names(ws: Workspace) -> None:
     assert isinstance(open_rate_limiter("database", ws.db), DatabaseRateLimiter)
     assert isinstance(open_rate_limiter("memory", ws.db), MemoryRateLimiter)
+    pytest.importorskip("redis", reason="the redis client is not installed")
+    for name, server in [("redis://127.0.0.1:1/0", None), ("redis", "redis://127.0.0.1:1/0"),
+                         ("rediss://127.0.0.1:1/0", None)]:  # fmt: skip
+        limiter = open_rate_limiter(name, ws.db, redis_url=server)  # connects on first use
+        assert isinstance(limiter, RedisRateLimiter)
+        limiter.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "server"),
+    [
+        ("redis", None),
+        ("redis", ""),
+        ("memcached://localhost", None),
+        ("Database", None),
+        ("", None),
+    ],
+)
+def test_open_rate_limiter_unknown_or_redis_without_url_refused(
+    ws: Workspace, name: str, server: str | None
+) -> None:
     with pytest.raises(InvalidInput) as err:
-        open_rate_limiter("redis://localhost", ws.db)
+        open_rate_limiter(name, ws.db, redis_url=server)
     assert err.value.code == "unsupported_rate_limiter"
 
 
+def test_redis_limiter_unreachable_fails_closed_with_limiter_unavailable(ws: Workspace) -> None:
+    pytest.importorskip("redis", reason="the redis client is not installed")
+    limiter = RedisRateLimiter(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    try:
+        with pytest.raises(LimiterUnavailable) as err:
+            limiter.hit("key:a", rate_per_minute=5, now=T0)
+    finally:
+        limiter.close()
+    assert err.value.code == "limiter_unavailable"
+    assert err.value.http_status == 503
+
+
+def test_redis_limiter_without_client_raises_missing_dependency(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(MissingDependency) as err:
+        open_rate_limiter("redis://127.0.0.1:1/0", ws.db)
+    assert "baryon[redis]" in err.value.message
+
+
 # ------------------------------------------------------------ conformance suite
-@pytest.fixture(params=["memory", "database"])
+@pytest.fixture(params=["memory", "database", pytest.param("redis", marks=pytest.mark.redis)])
 def limiter(request: pytest.FixtureRequest, ws: Workspace) -> Iterator[RateLimiter]:
-    backend = open_rate_limiter(request.param, ws.db)
+    if request.param == "redis":  # a key prefix of this test's own: runs do not collide
+        url = request.getfixturevalue("redis_url")
+        backend = open_rate_limiter(url, ws.db, prefix=request.getfixturevalue("redis_prefix"))
+    else:
+        backend = open_rate_limiter(request.param, ws.db)
     yield backend
     backend.close()
 
@@ -112,22 +161,10 @@ class TestRateLimiterConformance:
         assert not decision.allowed
 
     def test_concurrent_hits_admit_exactly_the_burst(self, limiter: RateLimiter) -> None:
-        allowed: list[bool] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(16)
+        def burst() -> list[bool]:
+            return [limiter.hit("key:c", rate_per_minute=20, now=T0).allowed for _ in range(4)]
 
-        def worker() -> None:
-            barrier.wait()
-            for _ in range(4):
-                ok = limiter.hit("key:c", rate_per_minute=20, now=T0).allowed
-                with lock:
-                    allowed.append(ok)
-
-        threads = [threading.Thread(target=worker) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        allowed = [ok for oks in together(16, burst) for ok in oks]
         assert len(allowed) == 64
         assert sum(allowed) == 20
 
@@ -142,3 +179,22 @@ def test_database_limiter_shared_between_two_workspaces(ws: Workspace) -> None:
         assert not b.hit("key:a", rate_per_minute=2, now=T0).allowed
     finally:
         other.close()
+
+
+@pytest.mark.redis
+def test_redis_limiter_shared_between_two_clients_and_buckets_expire(
+    redis_url: str, redis_prefix: str
+) -> None:
+    a = RedisRateLimiter(redis_url, prefix=redis_prefix)
+    b = RedisRateLimiter(redis_url, prefix=redis_prefix)
+    try:
+        assert a.hit("key:a", rate_per_minute=2, now=T0).allowed
+        assert b.hit("key:a", rate_per_minute=2, now=T0).allowed
+        assert not a.hit("key:a", rate_per_minute=2, now=T0).allowed
+        assert not b.hit("key:a", rate_per_minute=2, now=T0).allowed
+        ttl_ms = a._client.pttl(f"{redis_prefix}rl:key:a")
+    finally:
+        a.close()
+        b.close()
+    # tat is T0 + 60 after two hits at 2/min: the bucket is whole again in 60 s, gone in 61
+    assert 60_000 < ttl_ms <= 61_000

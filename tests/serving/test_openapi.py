@@ -55,6 +55,7 @@ def test_named_codes_outside_the_shared_statuses_are_closed_lists(doc: dict[str,
     assert "user_exists" in users["409"]["description"]
     predict = doc["paths"]["/v1/models/{name}/predict"]["post"]["responses"]
     assert predict["503"]["x-codes"] == ["model_not_ready", "missing_dependency"]
+    assert "limiter_unavailable" in predict["503"]["description"]  # shared: open, among others
     iterations = doc["paths"]["/v1/iterations"]["post"]["responses"]
     assert iterations["422"]["x-codes"] == [  # open: among others
         "invalid_time_box",
@@ -141,7 +142,9 @@ def test_problems_refuses_a_code_outside_the_catalogue() -> None:
 
 
 def test_shared_problems_cover_the_statuses_every_route_can_give() -> None:
-    assert sorted(PROBLEMS) == [400, 401, 403, 404, 413, 422, 429]
+    assert sorted(PROBLEMS) == [400, 401, 403, 404, 413, 422, 429, 503]
+    # 503: the rate limit of every authenticated request is checked, on Redis too
+    assert "limiter_unavailable" in PROBLEMS[503]["description"]
 
 
 #: Calls that name a schema rule's code (422): ``named(code, ...)``, ``OneOf(values,

@@ -57,11 +57,11 @@ from starlette.responses import Response
 
 from baryon.commerce.metering import (
     Executor,
+    QuotaState,
     StoredResponse,
     check_idempotency_key,
     find_replay,
     record_usage,
-    reserve_quota,
 )
 from baryon.core.db import Database
 from baryon.core.errors import BaryonError, QuotaExceeded
@@ -214,6 +214,7 @@ class MeteredCall:
         self.request_id = request_id
         self.idempotency_key = idempotency_key
         self.fingerprint: str | None = None
+        self._reserved: list[tuple[QuotaState, int]] = []
         if idempotency_key is not None:
             check_idempotency_key(idempotency_key)
             self.fingerprint = fingerprint(request, body)
@@ -265,16 +266,24 @@ class MeteredCall:
 
         def write(conn: Executor) -> bytes:
             assert isinstance(conn, Connection)
+            self._give_back()  # a second attempt: the first one rolled back
             payload, units = self._write(conn, inputs, logs, answer, status_code, latency_ms)
             charged[:] = [units]  # a retried transaction leaves only its own count
             return payload
 
-        response = idempotent_write(
-            self.state, self.principal, self.state.connection, write,
-            idempotency_key=self.idempotency_key, fingerprint=self.fingerprint,
-            status_code=status_code,
-        )  # fmt: skip
-        if IDEMPOTENCY_HEADER not in response.headers:
+        try:
+            response = idempotent_write(
+                self.state, self.principal, self.state.connection, write,
+                idempotency_key=self.idempotency_key, fingerprint=self.fingerprint,
+                status_code=status_code,
+            )  # fmt: skip
+        except BaseException:
+            self._give_back()  # the transaction rolled back (or its commit failed)
+            raise
+        if IDEMPOTENCY_HEADER in response.headers:
+            self._give_back()  # a concurrent first request won: its answer is the one
+        else:
+            self._reserved.clear()  # committed with its usage record
             self.state.metrics.usage_units.labels(self.endpoint).inc(charged[0])
             for entry in logs:
                 if entry.inputs:
@@ -328,6 +337,16 @@ class MeteredCall:
         raise error
 
     # ------------------------------------------------------------------ steps
+    def _give_back(self) -> None:
+        """Give back the quota of attempts whose transaction rolled back.
+
+        A no-op for the database's counter (the rollback took the units back); a
+        Redis counter gets them back, so units reserved equal units recorded.
+        """
+        while self._reserved:
+            quota, units = self._reserved.pop()
+            self.state.quota.give_back(quota, self.principal.org_id, units=units)
+
     def _replay(self, conn: Connection, now: datetime) -> StoredResponse | None:
         if self.fingerprint is None or self.idempotency_key is None:
             return None
@@ -355,7 +374,8 @@ class MeteredCall:
         if sub is None:
             raise QuotaExceeded("the organization has no active plan", code="no_subscription")
         units = sub.plan.units_for(self.endpoint, inputs)
-        quota = reserve_quota(conn, sub, units=units, now=now)
+        quota = self.state.quota.reserve(conn, sub, units=units, now=now)
+        self._reserved.append((quota, units))
         ids: list[str | None] = []
         for entry in logs:
             if not entry.inputs:
