@@ -382,11 +382,6 @@ class FsspecArtifactStore(ArtifactStore):
             raise InvalidInput(
                 f"unknown artifact store URL {url!r}: {exc}", code="invalid_artifact_url"
             ) from None
-        except TypeError as exc:  # an option the file system does not take
-            raise InvalidInput(
-                f"storage options the {url.split('://', 1)[0]}:// store does not take: {exc}",
-                code="invalid_storage_options",
-            ) from None
         root = str(root).strip("/")
         if not root:
             raise InvalidInput(
