@@ -172,9 +172,7 @@ def test_fsspec_store_lays_artifacts_out_as_the_local_store(
 ) -> None:
     digest = memory_fs_store.put_bytes(b"layout")
     root = memory_fs_store.root
-    assert memory_fs_store.fs.find(root) == [
-        f"/{root}/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
-    ]
+    assert memory_fs_store.fs.find(root) == [f"/{root}/sha256/{digest[:2]}/{digest[2:4]}/{digest}"]
 
 
 def test_fsspec_store_failed_stream_leaves_no_object(
@@ -242,9 +240,7 @@ def test_s3_store_streams_a_large_artifact_back(s3_store: FsspecArtifactStore) -
 @pytest.mark.s3
 def test_s3_store_sees_what_another_process_wrote(s3_store: FsspecArtifactStore) -> None:
     digest = s3_store.put_bytes(b"shared")
-    other = FsspecArtifactStore(
-        f"s3://{s3_store.root}", storage_options=s3_options(s3_endpoint())
-    )
+    other = FsspecArtifactStore(f"s3://{s3_store.root}", storage_options=s3_options(s3_endpoint()))
     assert list(other.digests()) == [digest]
     assert other.get_bytes(digest) == b"shared"
 
