@@ -33,9 +33,9 @@ import os
 import re
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn, TypeVar
 
 from baryon.core import scratch
 from baryon.core.errors import (
@@ -56,6 +56,7 @@ __all__ = [
     "sha256_hex",
 ]
 
+_T = TypeVar("_T")
 _CHUNK = 1 << 20  # 1 MiB
 _READ_BLOCK = 8 << 20  # 8 MiB: one ranged GET per block when an object is streamed
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -405,61 +406,61 @@ class FsspecArtifactStore(ArtifactStore):
                     hasher.update(chunk)
                     out.write(chunk)
             digest = hasher.hexdigest()
-            key = self._key(digest)
-            try:
-                if not self.fs.exists(key):
-                    self.fs.put_file(str(tmp), key)
-            except Exception as exc:
-                self._fail(exc, f"could not store artifact {digest[:12]}…", writing=True)
+            key, what = self._key(digest), f"could not store artifact {digest[:12]}…"
+            if not self._call(what, self.fs.exists, key):  # stored already: not sent again
+                self._call(what, self.fs.put_file, str(tmp), key, writing=True)
         return digest
 
     def open(self, digest: str) -> BinaryIO:
-        key = self._key(digest)
-        try:
-            fh: BinaryIO = self.fs.open(key, "rb", block_size=_READ_BLOCK)
-        except Exception as exc:
-            self._fail(exc, f"could not read artifact {digest[:12]}…", digest=digest)
+        what = f"could not read artifact {digest[:12]}…"
+        fh: BinaryIO = self._call(
+            what, self.fs.open, self._key(digest), "rb", block_size=_READ_BLOCK, missing=digest
+        )
         return fh
 
     def _read_all(self, digest: str) -> bytes:
-        key = self._key(digest)
-        try:
-            return bytes(self.fs.cat_file(key))
-        except Exception as exc:
-            self._fail(exc, f"could not read artifact {digest[:12]}…", digest=digest)
+        what = f"could not read artifact {digest[:12]}…"
+        return bytes(self._call(what, self.fs.cat_file, self._key(digest), missing=digest))
 
     def exists(self, digest: str) -> bool:
-        key = self._key(digest)
-        try:
-            return bool(self.fs.exists(key))
-        except Exception as exc:
-            self._fail(exc, f"could not look up artifact {digest[:12]}…")
+        what = f"could not look up artifact {digest[:12]}…"
+        return bool(self._call(what, self.fs.exists, self._key(digest)))
 
     def size(self, digest: str) -> int:
-        key = self._key(digest)
-        try:
-            return int(self.fs.size(key))
-        except Exception as exc:
-            self._fail(exc, f"could not look up artifact {digest[:12]}…", digest=digest)
+        what = f"could not look up artifact {digest[:12]}…"
+        return int(self._call(what, self.fs.size, self._key(digest), missing=digest))
 
     def delete(self, digest: str) -> None:
         key = self._key(digest)
-        try:
-            self.fs.rm_file(key)
-        except FileNotFoundError:
-            return
-        except Exception as exc:
-            self._fail(exc, f"could not delete artifact {digest[:12]}…", writing=True)
+
+        def remove() -> None:
+            with contextlib.suppress(FileNotFoundError):  # already gone: not an error
+                self.fs.rm_file(key)
+
+        self._call(f"could not delete artifact {digest[:12]}…", remove, writing=True)
 
     def digests(self) -> Iterator[str]:
-        try:
-            paths = self.fs.find(f"{self.root}/sha256")
-        except Exception as exc:
-            self._fail(exc, "could not list the artifacts")
+        paths = self._call("could not list the artifacts", self.fs.find, f"{self.root}/sha256")
         for path in paths:
             name = str(path).rsplit("/", 1)[-1]
             if _DIGEST_RE.match(name):
                 yield name
+
+    def _call(
+        self,
+        what: str,
+        call: Callable[..., _T],
+        *args: Any,
+        writing: bool = False,
+        missing: str | None = None,
+        **kwargs: Any,
+    ) -> _T:
+        """Return ``call(*args, **kwargs)``, a call of the file system, or raise the
+        named error for its failure (:meth:`_fail`)."""
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:
+            self._fail(exc, what, writing=writing, digest=missing)
 
     def _fail(
         self, exc: Exception, what: str, *, writing: bool = False, digest: str | None = None
