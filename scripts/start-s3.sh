@@ -12,9 +12,10 @@ log() { echo "$@" >&2; }
 port=${BARYON_TEST_S3_PORT:-9390}
 python=${PYTHON:-.venv/bin/python}
 url="http://127.0.0.1:$port"
+probe=$(command -v python3 || echo "$python")
 # An S3 server answers an unsigned GET / with a bucket listing.
 answers() {
-    "$python" - "$url" <<'PY' >/dev/null 2>&1
+    "$probe" - "$url" <<'PY' >/dev/null 2>&1
 import sys
 import urllib.request
 
