@@ -301,8 +301,20 @@ _OBJECT_STORES: dict[str, tuple[str, str]] = {
     "az": ("adlfs", "pip install adlfs"),
     "abfs": ("adlfs", "pip install adlfs"),
 }
-#: storage_options whose values are credentials: never in a message.
-_SECRET_OPTIONS = ("key", "secret", "token", "password", "account_key", "sas_token")
+#: Words in a storage option's name (at any depth) that make its value a credential,
+#: masked in every message: ``key``, ``secret``, ``aws_secret_access_key``, ``token``.
+_SECRET_WORDS = ("key", "secret", "token", "password", "credential")
+
+
+def _credentials(options: Mapping[str, Any]) -> list[str]:
+    """The values of ``options`` (nested mappings too) whose names say credential."""
+    found: list[str] = []
+    for name, value in options.items():
+        if isinstance(value, Mapping):
+            found.extend(_credentials(value))
+        elif isinstance(value, str) and value and any(w in name.lower() for w in _SECRET_WORDS):
+            found.append(value)
+    return found
 
 
 class FsspecArtifactStore(ArtifactStore):
@@ -367,9 +379,7 @@ class FsspecArtifactStore(ArtifactStore):
         import fsspec.core
 
         options = dict(storage_options or {})
-        self._secrets = [
-            str(options[name]) for name in _SECRET_OPTIONS if options.get(name) not in (None, "")
-        ]
+        self._secrets = _credentials(options)
         try:
             fs, root = fsspec.core.url_to_fs(url, skip_instance_cache=True, **options)
         except ImportError:

@@ -21,6 +21,7 @@ from baryon.core.artifacts import (
     FsspecArtifactStore,
     LocalArtifactStore,
     MemoryArtifactStore,
+    _credentials,
     open_artifact_store,
     sha256_hex,
 )
@@ -198,10 +199,9 @@ def test_fsspec_store_failed_stream_leaves_no_object(
 def test_fsspec_store_write_refused_is_artifact_write_failed_without_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store = FsspecArtifactStore(
-        f"memory://baryon-test-{secrets.token_hex(6)}/a", storage_options={}
-    )
-    store._secrets = ["hunter2-secret"]  # as if the options held this credential
+    store = FsspecArtifactStore(f"memory://baryon-test-{secrets.token_hex(6)}/a")
+    # as if the options held credentials (the memory file system takes none)
+    store._secrets = _credentials({"client_kwargs": {"aws_secret_access_key": "hunter2-secret"}})
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError("Access Denied for key hunter2-secret")
