@@ -111,6 +111,28 @@ class TestArtifactStoreConformance:
         with store.open(digest) as fh:
             assert fh.read() == b"stream me"
 
+    def test_put_stream_failing_midway_stores_nothing(self, store: ArtifactStore) -> None:
+        with pytest.raises(OSError, match="source gone"):
+            store.put_stream(_FailingStream())  # type: ignore[arg-type]
+        assert list(store.digests()) == []
+
+
+class _FailingStream(io.RawIOBase):
+    """Gives one chunk, then fails (a connection or a disk gone mid-upload)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        self.calls += 1
+        if self.calls > 1:
+            raise OSError("source gone")
+        buffer[:7] = b"partial"
+        return 7
+
 
 def test_local_store_corrupted_file_raises_integrity_error(tmp_path: Path) -> None:
     store = LocalArtifactStore(tmp_path)
@@ -182,16 +204,8 @@ def test_fsspec_store_failed_stream_leaves_no_object(
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # the scratch file's directory
     puts: list[str] = []
     monkeypatch.setattr(memory_fs_store.fs, "put_file", lambda *a, **k: puts.append(a[1]))
-
-    class Exploding(io.RawIOBase):
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-            raise OSError("network gone")
-
-    with pytest.raises(OSError, match="network gone"):
-        memory_fs_store.put_stream(Exploding())  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="source gone"):
+        memory_fs_store.put_stream(_FailingStream())  # type: ignore[arg-type]
     assert puts == []  # nothing was uploaded, not even in part
     assert list(tmp_path.iterdir()) == []  # and the scratch file is gone
 
