@@ -347,6 +347,10 @@ class FsspecArtifactStore(ArtifactStore):
     url : str
         fsspec URL of the store's root, e.g. ``s3://bucket/prefix``. The bucket must
         exist: the store never creates one.
+    scratch_dir : Path, optional
+        Local directory of the files being hashed before their upload (default: the
+        system's temporary directory). :meth:`baryon.workspace.Workspace.open` passes
+        ``<home>/tmp``, which it sweeps of what a crashed writer left.
     storage_options : mapping of str to any, optional
         Keyword arguments of the fsspec file system. For s3fs: ``endpoint_url``,
         ``key``, ``secret``, ``token``, ``client_kwargs`` (``{"region_name": ...}``),
@@ -375,9 +379,16 @@ class FsspecArtifactStore(ArtifactStore):
     reason, never a credential.
     """
 
-    def __init__(self, url: str, *, storage_options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+        scratch_dir: Path | None = None,
+    ) -> None:
         import fsspec.core
 
+        self._scratch_dir = scratch_dir
         options = dict(storage_options or {})
         self._secrets = _credentials(options)
         try:
@@ -407,6 +418,11 @@ class FsspecArtifactStore(ArtifactStore):
     def _key(self, digest: str) -> str:
         _check_digest(digest)
         return f"{self.root}/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+
+    @contextlib.contextmanager
+    def scratch_file(self, *, suffix: str = "") -> Iterator[Path]:
+        with scratch.scratch_file(self._scratch_dir, prefix="baryon-scratch-", suffix=suffix) as p:
+            yield p
 
     def put_stream(self, stream: BinaryIO) -> str:
         hasher = hashlib.sha256()
@@ -510,7 +526,10 @@ class FsspecArtifactStore(ArtifactStore):
 
 
 def open_artifact_store(
-    url: str, *, storage_options: Mapping[str, Any] | None = None
+    url: str,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    scratch_dir: Path | None = None,
 ) -> ArtifactStore:
     """Build the artifact store named by ``url``.
 
@@ -522,6 +541,9 @@ def open_artifact_store(
         ``az://`` (``abfs://``).
     storage_options : mapping of str to any, optional
         Options of an object store's fsspec file system (see
+        :class:`FsspecArtifactStore`); ignored by the other back ends.
+    scratch_dir : Path, optional
+        Where an object store hashes artifacts before uploading them (see
         :class:`FsspecArtifactStore`); ignored by the other back ends.
 
     Raises
@@ -539,7 +561,7 @@ def open_artifact_store(
         return LocalArtifactStore(url[len("file://") :])
     scheme = url.split("://", 1)[0] if "://" in url else None
     if scheme in _OBJECT_STORES:
-        return FsspecArtifactStore(url, storage_options=storage_options)
+        return FsspecArtifactStore(url, storage_options=storage_options, scratch_dir=scratch_dir)
     if scheme is not None:
         raise InvalidInput(f"unknown artifact store URL {url!r}", code="invalid_artifact_url")
     return LocalArtifactStore(url)

@@ -199,15 +199,30 @@ def test_fsspec_store_lays_artifacts_out_as_the_local_store(
 
 
 def test_fsspec_store_failed_stream_leaves_no_object(
-    memory_fs_store: FsspecArtifactStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # the scratch file's directory
+    scratch = tmp_path / "scratch"
+    store = FsspecArtifactStore(
+        f"memory://baryon-test-{secrets.token_hex(6)}/a", scratch_dir=scratch
+    )
     puts: list[str] = []
-    monkeypatch.setattr(memory_fs_store.fs, "put_file", lambda *a, **k: puts.append(a[1]))
+    monkeypatch.setattr(store.fs, "put_file", lambda *a, **k: puts.append(a[1]))
     with pytest.raises(OSError, match="source gone"):
-        memory_fs_store.put_stream(_FailingStream())  # type: ignore[arg-type]
+        store.put_stream(_FailingStream())  # type: ignore[arg-type]
     assert puts == []  # nothing was uploaded, not even in part
-    assert list(tmp_path.iterdir()) == []  # and the scratch file is gone
+    assert list(scratch.iterdir()) == []  # and the scratch file is gone
+
+
+def test_fsspec_store_hashes_in_its_scratch_dir_and_cleans_up(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    store = FsspecArtifactStore(
+        f"memory://baryon-test-{secrets.token_hex(6)}/a", scratch_dir=scratch
+    )
+    digest = store.put_bytes(b"via scratch")
+    assert store.get_bytes(digest) == b"via scratch"
+    assert scratch.is_dir()
+    assert list(scratch.iterdir()) == []
+    store.fs.rm(store.root, recursive=True)
 
 
 def test_fsspec_store_write_refused_is_artifact_write_failed_without_secret(

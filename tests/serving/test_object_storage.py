@@ -114,6 +114,7 @@ def test_dataset_model_and_prediction_go_through_the_bucket(
     wanted = {version.data_digest, version.split_digest, model.artifact_digest}
     assert wanted | {model.manifest_digest} <= stored
     assert not (settings.home / "artifacts").exists()  # nothing went to the local disk
+    assert list((settings.home / "tmp").glob("baryon-scratch-*")) == []  # nor stayed there
 
 
 def test_upload_to_a_bucket_gone_missing_is_503_and_creates_no_version(
