@@ -13,11 +13,12 @@ PIP_FLAGS ?= --disable-pip-version-check --quiet
 # module fixtures, such as the demo's trained workspace, are built once).
 PYTEST_ARGS ?= -n auto --dist loadfile --durations=15
 
-.PHONY: demo test check lint format typecheck bench bench-quick clean help
+.PHONY: demo dev test check lint format typecheck bench bench-quick clean help
 
 help:
 	@echo "make demo         run the whole demo on the bundled real data"
 	@echo "make test         lint, type-check and run the test suite"
+	@echo "make dev          create .venv with the dev extra (what make test installs)"
 	@echo "make check        lint and type-check only"
 	@echo "make bench-quick  reduced benchmarks (< 3 min)"
 	@echo "make bench        full benchmarks"
@@ -35,6 +36,8 @@ $(STAMP_DEV): | $(BIN)/python
 	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -r requirements-federated.txt
 	@rm -f $(VENV)/.stamp-dev-* $(VENV)/.stamp-run-*
 	@touch $@ $(STAMP_RUN)
+
+dev: $(STAMP_DEV)
 
 demo: $(STAMP_RUN)
 	$(BIN)/baryon demo $(DEMO_ARGS)

@@ -275,7 +275,11 @@ class Workspace:
             db.migrate()
         else:
             db.check_schema()
-        artifacts = open_artifact_store(settings.resolved_artifact_root)
+        artifacts = open_artifact_store(
+            settings.resolved_artifact_root,
+            storage_options=settings.artifact_storage_options,
+            scratch_dir=settings.home / "tmp",  # an object store's uploads: swept below
+        )
         artifacts.sweep_temp()  # what a crashed writer left (held files are kept)
         sweep(settings.home / "tmp")  # uploads and exports of a crashed server
         from baryon.tenancy.grants import scope_for

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from baryon.core.errors import InvalidInput
@@ -40,7 +40,17 @@ class Settings(BaseSettings):
         SQLAlchemy URL of the metadata database; ``None`` means the SQLite file
         ``<home>/baryon.db``. PostgreSQL: ``postgresql+psycopg://user:pw@host/db``.
     artifact_root : str or None
-        Where artifacts live; ``None`` means ``<home>/artifacts``.
+        Where artifacts live; ``None`` means ``<home>/artifacts``. A directory, or an
+        object store's URL: ``s3://bucket/prefix`` (needs ``baryon[s3]``), ``gs://``,
+        ``az://`` (see :func:`baryon.core.artifacts.open_artifact_store`). Read from
+        ``BARYON_ARTIFACTS_URL`` or its older name ``BARYON_ARTIFACT_ROOT`` (the first
+        wins when both are set).
+    artifact_storage_options : dict of str to any
+        Options of an object store's fsspec file system (s3fs: ``endpoint_url``,
+        ``key``, ``secret``, ``client_kwargs``, ``config_kwargs``), as a JSON object
+        in ``BARYON_ARTIFACT_STORAGE_OPTIONS``; never printed. Empty (the default):
+        the standard variables ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+        ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION`` (or ``~/.aws``) apply.
     audit_key_file : Path or None
         The audit log's HMAC key (hex, mode 0600); ``None`` means ``<home>/audit.key``.
         Created on first open; a file others may read is refused
@@ -177,11 +187,16 @@ class Settings(BaseSettings):
         object, ``BARYON_SOURCE_SECRETS='{"news-api": "tok..."}'``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="BARYON_", extra="ignore")
+    # validate_by_name: ``Settings(artifact_root=...)`` as well as its variables' names.
+    model_config = SettingsConfigDict(env_prefix="BARYON_", extra="ignore", validate_by_name=True)
 
     home: Path = Field(default_factory=lambda: Path("~/.baryon"))
     database_url: str | None = None
-    artifact_root: str | None = None
+    artifact_root: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BARYON_ARTIFACTS_URL", "BARYON_ARTIFACT_ROOT"),
+    )
+    artifact_storage_options: dict[str, Any] = Field(default_factory=dict, repr=False)
     audit_key_file: Path | None = None
     kek_file: Path | None = None
     host: str = "127.0.0.1"

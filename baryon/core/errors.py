@@ -26,6 +26,7 @@ Hierarchy::
     ├── UpstreamError                code "upstream_error"   HTTP 502
     ├── EncryptionKeyMissing         code "encryption_key_missing" HTTP 503
     ├── LimiterUnavailable           code "limiter_unavailable" HTTP 503
+    ├── ArtifactStoreUnavailable     code "artifact_store_unavailable" HTTP 503
     ├── DatabaseError                code "database_error"   HTTP 503
     │   ├── DatabaseCorrupt          code "database_corrupt"
     │   └── SchemaTooNew             code "schema_too_new"
@@ -47,6 +48,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "CODES",
+    "ArtifactStoreUnavailable",
     "BaryonError",
     "Conflict",
     "DatabaseCorrupt",
@@ -243,6 +245,19 @@ class LimiterUnavailable(BaryonError):
     http_status = 503
 
 
+class ArtifactStoreUnavailable(BaryonError):
+    """The artifact store (an object store such as S3) cannot be reached, has no such
+    bucket, or refused a read or a write (``artifact_write_failed``).
+
+    HTTP 503: the operator must fix the store (endpoint, bucket, credentials); nothing
+    was half written. The message names the store's URL and the reason, never a
+    credential.
+    """
+
+    code = "artifact_store_unavailable"
+    http_status = 503
+
+
 class DatabaseError(BaryonError):
     """The metadata database cannot be used."""
 
@@ -355,6 +370,16 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
                 "limiter_unavailable",
                 LimiterUnavailable,
                 "rate limits and quotas cannot be checked (Redis unreachable); retry",
+            ),
+            ErrorCode(
+                "artifact_store_unavailable",
+                ArtifactStoreUnavailable,
+                "the artifact store cannot be reached, or has no such bucket",
+            ),
+            ErrorCode(
+                "artifact_write_failed",
+                ArtifactStoreUnavailable,
+                "the artifact store refused a write (permission denied)",
             ),
             # 422 of a rule the schema states (baryon.serving.fields.named).
             ErrorCode("invalid_time", InvalidInput, "a time is not RFC 3339 with an offset"),

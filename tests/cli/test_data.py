@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from s3kit import ACCESS_KEY, REGION, SECRET_KEY, s3_endpoint
 
 from baryon.cli.main import main
 from baryon.core.scope import SYSTEM
@@ -259,3 +260,23 @@ def test_show_unknown_dataset(data: Data) -> None:
     code, _, err = data("show", "ghost")
     assert code == 1
     assert err.strip() == "error[dataset_not_found]: no dataset named 'ghost'"
+
+
+@pytest.mark.s3
+def test_ingest_into_missing_bucket_prints_named_error_without_secret(
+    data: Data, tickets: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BARYON_ARTIFACTS_URL", "s3://baryon-no-such-bucket/prefix")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint())
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    code, out, err = data("ingest", str(tickets), "--name", "tickets")
+    assert code == 1
+    assert err.startswith("error[artifact_store_unavailable]: artifact store ")
+    assert "s3://baryon-no-such-bucket/prefix" in err
+    assert "no such bucket" in err
+    assert SECRET_KEY not in err + out
+    assert ACCESS_KEY not in err + out
+    code, out, _ = data("list", "--json")
+    assert (code, json.loads(out)) == (0, [])

@@ -80,3 +80,32 @@ def test_settings_limits_unknown_or_redis_without_url_refused(
     with pytest.raises(ValidationError) as err:
         Settings(home=tmp_path, limits=limits, redis_url=redis_url)
     assert err.value.errors()[0]["loc"] == ("limits",)
+
+
+def test_artifacts_url_is_read_under_both_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BARYON_ARTIFACT_ROOT", "s3://old-name/prefix")
+    assert Settings(home=tmp_path).resolved_artifact_root == "s3://old-name/prefix"
+    monkeypatch.setenv("BARYON_ARTIFACTS_URL", "s3://new-name/prefix")
+    assert Settings(home=tmp_path).resolved_artifact_root == "s3://new-name/prefix"
+    assert Settings(home=tmp_path, artifact_root="/srv/a").resolved_artifact_root == "/srv/a"
+
+
+def test_artifacts_url_unprefixed_variable_is_not_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ARTIFACT_ROOT", "s3://someone-else/x")
+    assert Settings(home=tmp_path).resolved_artifact_root == str(tmp_path / "artifacts")
+
+
+def test_artifact_storage_options_are_json_and_never_shown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(
+        "BARYON_ARTIFACT_STORAGE_OPTIONS",
+        '{"endpoint_url": "http://127.0.0.1:9000", "secret": "s3cr3t-value"}',
+    )
+    s = Settings(home=tmp_path)
+    assert s.artifact_storage_options["endpoint_url"] == "http://127.0.0.1:9000"
+    assert "s3cr3t-value" not in repr(s)

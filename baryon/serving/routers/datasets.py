@@ -164,6 +164,8 @@ def _made(
             "unknown_column",
             "invalid_mask_pii",
             "mask_pii_type",
+            "artifact_store_unavailable",
+            "artifact_write_failed",
         ),
     },
     openapi_extra={"requestBody": upload_body()},

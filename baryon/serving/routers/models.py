@@ -332,6 +332,8 @@ def evaluate_model(
             "invalid_model_file",
             "untrusted_model",
             "missing_column",
+            "artifact_store_unavailable",
+            "artifact_write_failed",
         ),
     },
 )
