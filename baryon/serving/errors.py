@@ -54,7 +54,15 @@ __all__ = [
 logger = logging.getLogger("baryon.serving")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_PUBLIC_5XX = frozenset({"model_not_ready", "not_ready", "missing_dependency"})
+_PUBLIC_5XX = frozenset(
+    {
+        "model_not_ready",
+        "not_ready",
+        "missing_dependency",
+        "service_setup_failed",
+        "invalid_service_output",
+    }
+)
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
