@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -33,8 +34,11 @@ def start_server(
     workers: int = 1,
     level: str = "warning",
     env: dict[str, str] | None = None,
+    services: Sequence[str] = (),
+    org: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``baryon --home HOME serve`` (no ``BARYON_*`` variables but ``env``).
+    """Start ``baryon --home HOME [--org ORG] serve [SERVICES]`` (no ``BARYON_*``
+    variables but ``env``).
 
     Its output goes to ``home.parent / f"serve-{port}.log"``.
     """
@@ -43,7 +47,8 @@ def start_server(
     log = home.parent / f"serve-{port}.log"
     with log.open("wb") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "baryon", "--home", str(home), "serve", "--port", str(port),
+            [sys.executable, "-m", "baryon", "--home", str(home),
+             *(() if org is None else ("--org", org)), "serve", *services, "--port", str(port),
              "--workers", str(workers), "--log-level", level, "--graceful-timeout", "5"],
             env=clean, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
