@@ -72,6 +72,8 @@ def test_service_call_answers_result_and_meters_units_per_item(
     admin = services(tenants.keys["acme:admin"])
     group = _usage(admin)[SCORE]
     assert (group["requests"], group["units"]) == (1, 2)
+    metrics = services(tenants.keys["ops:admin"]).get("/metrics").text
+    assert f'endpoint="{SCORE}"' in metrics
 
 
 def test_service_quota_refuses_a_call_whose_units_do_not_fit(
