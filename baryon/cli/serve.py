@@ -124,8 +124,8 @@ def command(
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs), and your services."""
     import uvicorn
 
-    from baryon.serving._http import server_options
     from baryon.services import load_services
+    from baryon.serving._http import server_options
     from baryon.workspace import Workspace
 
     settings = get_settings(ctx)

@@ -469,7 +469,9 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("self_grant", InvalidInput, "an organization granting itself"),
             ErrorCode("invalid_event", InvalidInput, "an event's id is empty or too long"),
             ErrorCode("invalid_delimiter", InvalidInput, "not a delimiter"),
-            ErrorCode("invalid_service", InvalidInput, "a service file or class Baryon cannot serve"),
+            ErrorCode(
+                "invalid_service", InvalidInput, "a service file or class Baryon cannot serve"
+            ),
             ErrorCode("invalid_unit_weight", InvalidInput, "a unit weight outside 1 to 1000000"),
             ErrorCode("invalid_title", InvalidInput, "a title that is blank, long or has controls"),
             ErrorCode(

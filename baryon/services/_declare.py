@@ -276,9 +276,7 @@ def _endpoint_of(
     result_type = hints.get("return", Any)
     model_name = f"{cls.__name__}_{attr}_request"
     try:
-        request_model = create_model(
-            model_name, __config__=ConfigDict(extra="forbid"), **fields
-        )
+        request_model = create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
         result: TypeAdapter[Any] = TypeAdapter(result_type, config=None)
         result.json_schema()
         request_model.model_json_schema()

@@ -214,7 +214,9 @@ def _classes(spec: str) -> list[type[Service]]:
     if attr:
         found = getattr(module, attr, None)
         if not (isinstance(found, type) and issubclass(found, Service)):
-            raise InvalidInput(f"{spec}: {attr} is not a baryon.Service subclass", code="invalid_service")
+            raise InvalidInput(
+                f"{spec}: {attr} is not a baryon.Service subclass", code="invalid_service"
+            )
         return [found]
     classes = [
         value

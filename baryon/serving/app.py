@@ -51,6 +51,7 @@ from baryon.jobs import (
     open_wakeup,
 )
 from baryon.predictions.inference import ModelResolver, RegistryModelResolver
+from baryon.services import ServedService, load_services
 from baryon.serving.auth import declared_permission
 from baryon.serving.console import CONSOLE_PATH, create_console
 from baryon.serving.console import STREAMED as CONSOLE_STREAMED
@@ -60,7 +61,6 @@ from baryon.serving.observability import Metrics, RequestMiddleware
 from baryon.serving.openapi import openapi_document
 from baryon.serving.routers import ROUTERS, STREAMED, models
 from baryon.serving.routers.services import services_router
-from baryon.services import ServedService, load_services
 from baryon.workspace import Workspace
 
 __all__ = ["check_route_permissions", "create_app", "create_app_from_env", "route_permissions"]

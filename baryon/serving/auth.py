@@ -37,8 +37,8 @@ from baryon.commerce.plans import METERED_ROUTES, Plan
 from baryon.commerce.tables import PlanRow, SubscriptionRow
 from baryon.core.errors import Forbidden, RateLimited, Unauthorized
 from baryon.core.scope import Scope
-from baryon.serving.deps import AppState, get_state
 from baryon.services import SERVICES_PREFIX
+from baryon.serving.deps import AppState, get_state
 from baryon.tenancy.keys import hash_secret, looks_like_key
 from baryon.tenancy.permissions import PERMISSIONS, permissions_for
 from baryon.tenancy.tables import ApiKeyRow, OrganizationRow

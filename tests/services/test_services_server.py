@@ -127,4 +127,5 @@ def test_served_services_meter_limit_and_fail_by_name(tmp_path: Path) -> None:
         failed = (groups["/v1/services/broken/go"], groups["/v1/services/mood/lie"])
         assert [(g["units"], g["errors"]) for g in failed] == [(0, 1), (0, 1)]
     log = (home.parent / f"serve-{port}.log").read_text()
-    assert "Traceback" in log and "RuntimeError: the weights file is missing" in log
+    assert "Traceback" in log
+    assert "RuntimeError: the weights file is missing" in log

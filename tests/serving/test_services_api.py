@@ -64,11 +64,13 @@ def test_service_call_answers_result_and_meters_units_per_item(
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["result"] == [{"label": "pos", "score": 1.0}, {"label": "neg", "score": 0.5}]
-    assert body["service"] == "mood" and body["service_version"] == 2
+    assert body["service"] == "mood"
+    assert body["service_version"] == 2
     assert body["usage"] == {"units": 2, "quota": 10, "used": 2, "remaining": 8}
     assert r.headers["ratelimit-limit"] == "1000"
     logged = client.get(f"/v1/predictions/{body['prediction_id']}").json()
-    assert logged["model"] == "service:mood/score" and logged["model_version"] == 2
+    assert logged["model"] == "service:mood/score"
+    assert logged["model_version"] == 2
     admin = services(tenants.keys["acme:admin"])
     group = _usage(admin)[SCORE]
     assert (group["requests"], group["units"]) == (1, 2)
@@ -82,7 +84,8 @@ def test_service_quota_refuses_a_call_whose_units_do_not_fit(
     client = services(tenants.keys["acme:developer"])
     assert client.post(SCORE, json={"texts": ["x"] * 9}).status_code == 200
     r = client.post(SCORE, json={"texts": ["x", "y"]})
-    assert r.status_code == 429 and r.json()["code"] == "quota_exceeded"
+    assert r.status_code == 429
+    assert r.json()["code"] == "quota_exceeded"
     assert client.post(SCORE, json={"texts": ["x"]}).json()["usage"]["remaining"] == 0
 
 
@@ -115,7 +118,8 @@ def test_service_output_its_hints_forbid_is_named_500_with_the_field(
     problem = r.json()
     assert problem["code"] == "invalid_service_output"
     assert problem["details"]["field"] == "result.1.score"
-    assert "result" not in problem and "usage" not in problem
+    assert "result" not in problem
+    assert "usage" not in problem
     group = _usage(services(tenants.keys["acme:admin"]))["/v1/services/mood/lie"]
     assert (group["units"], group["errors"]) == (0, 1)
 
@@ -124,7 +128,8 @@ def test_service_method_raising_is_500_without_its_message(
     services: ClientFactory, tenants: Tenants
 ) -> None:
     r = services(tenants.keys["acme:developer"]).post("/v1/services/mood/crash", json={"text": "x"})
-    assert r.status_code == 500 and r.json()["code"] == "service_error"
+    assert r.status_code == 500
+    assert r.json()["code"] == "service_error"
     assert "passwd" not in r.text
 
 
@@ -137,14 +142,16 @@ def test_service_setup_failure_is_named_503_and_others_keep_serving(
     client = services(tenants.keys["acme:developer"])
     for _ in range(2):
         r = client.post("/v1/services/broken/go", json={"x": 1})
-        assert r.status_code == 503 and r.json()["code"] == "service_setup_failed"
+        assert r.status_code == 503
+        assert r.json()["code"] == "service_setup_failed"
         assert "weights" not in r.text
     assert client.post(SCORE, json={"texts": ["good"]}).status_code == 200
 
 
 def test_service_viewer_key_is_403(services: ClientFactory, tenants: Tenants) -> None:
     r = services(tenants.keys["acme:viewer"]).post(SCORE, json={"texts": ["good"]})
-    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert r.status_code == 403
+    assert r.json()["code"] == "forbidden"
 
 
 def test_owned_service_is_404_for_another_organization(
@@ -153,7 +160,8 @@ def test_owned_service_is_404_for_another_organization(
     for make in _serve(settings, ws, clock, owner=tenants.org_ids["acme"]):
         other = make(tenants.keys["globex:developer"])
         r = other.post(SCORE, json={"texts": ["good"]})
-        assert r.status_code == 404 and r.json()["code"] == "service_not_found"
+        assert r.status_code == 404
+        assert r.json()["code"] == "service_not_found"
         assert other.get("/v1/services").json() == []
         own = make(tenants.keys["acme:developer"])
         assert own.post(SCORE, json={"texts": ["good"]}).status_code == 200

@@ -39,6 +39,7 @@ from starlette.responses import Response
 
 from baryon.core.errors import BaryonError, NotFound
 from baryon.predictions.inference import ServedModel
+from baryon.services import SERVICES_PREFIX, Endpoint, ServedService
 from baryon.serving.auth import Principal, require
 from baryon.serving.deps import AppState, get_state
 from baryon.serving.fields import IdempotencyKey
@@ -46,7 +47,6 @@ from baryon.serving.openapi import PROBLEMS, problems
 from baryon.serving.routers._metered import Logged, MeteredCall, Transaction
 from baryon.serving.routers.predictions import check_caps
 from baryon.serving.schemas import ServiceOut
-from baryon.services import SERVICES_PREFIX, Endpoint, ServedService
 
 __all__ = ["service_model", "services_router"]
 
