@@ -4,17 +4,13 @@ and every way a call can end (limits, another organization, setup failure, bad o
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from serverkit import free_port, start_server, stop_server, wait_ready
+from serverkit import free_port, run_walkthrough, start_server, stop_server, wait_ready
 
-import baryon
 from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
 from baryon.core.config import Settings
@@ -46,23 +42,14 @@ def test_readme_services_walkthrough_runs_as_written(tmp_path: Path) -> None:
             .replace("8000", str(port)),
         ]
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BARYON_")}
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = str(Path(baryon.__file__).resolve().parents[1])  # this baryon
-    out = subprocess.run(
-        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=300, check=False,
-    )  # fmt: skip
-    text = out.stdout + out.stderr
-    assert out.returncode == 0, text[-4000:]
-    assert '"service":"mood","service_version":1' in out.stdout
+    stdout = run_walkthrough(script, tmp_path, timeout=300)
+    assert '"service":"mood","service_version":1' in stdout
     assert '"result":[{"label":"positive","score":0.5},{"label":"negative","score":-1.0}]' in (
-        out.stdout
+        stdout
     )
-    assert '"usage":{"units":2,"quota":5,"used":2,"remaining":3}' in out.stdout
-    assert "/v1/services/mood/score" in out.stdout  # baryon usage's table
-    assert "200 200 200 429" in out.stdout
-    assert "Traceback" not in text
+    assert '"usage":{"units":2,"quota":5,"used":2,"remaining":3}' in stdout
+    assert "/v1/services/mood/score" in stdout  # baryon usage's table
+    assert "200 200 200 429" in stdout
 
 
 def _world(home: Path) -> dict[str, str]:
