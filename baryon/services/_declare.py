@@ -208,8 +208,8 @@ def service_endpoints(cls: type[Service]) -> list[Endpoint]:
     InvalidInput
         Code ``invalid_service``: not a :class:`Service` subclass, no endpoint, two
         endpoints on one path, a parameter without a type hint, a ``*args`` or
-        ``**kwargs`` parameter, a ``units`` naming no list parameter, or a type
-        pydantic cannot check.
+        ``**kwargs`` parameter, an ``async def`` method, a ``units`` naming no list
+        parameter, or a type pydantic cannot check.
     """
     if not (isinstance(cls, type) and issubclass(cls, Service)):
         raise InvalidInput(f"{cls!r} is not a baryon.Service subclass", code="invalid_service")
@@ -247,6 +247,12 @@ def _endpoint_of(
     cls: type[Service], attr: str, func: Callable[..., Any], path: str, units: int | str
 ) -> Endpoint:
     where = f"{cls.__name__}.{attr}"
+    if inspect.iscoroutinefunction(func):
+        raise InvalidInput(
+            f"{where}: endpoints are plain methods (def, not async def); Baryon runs them "
+            "in its thread pool",
+            code="invalid_service",
+        )
     try:
         hints = typing.get_type_hints(func, include_extras=True)
     except Exception as exc:  # a hint naming something undefined
@@ -274,7 +280,7 @@ def _endpoint_of(
                 f"{where}: units={units!r} must name a list parameter", code="invalid_service"
             )
     result_type = hints.get("return", Any)
-    model_name = f"{cls.__name__}_{attr}_request"
+    model_name = f"service_{service_name(cls)}_{attr}_request"  # service names are unique
     try:
         request_model = create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
         result: TypeAdapter[Any] = TypeAdapter(result_type, config=None)

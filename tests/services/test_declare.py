@@ -76,6 +76,10 @@ def _scalar_units(self: Any, x: int) -> int:
     return x
 
 
+async def _coroutine(self: Any, x: int) -> int:
+    return x
+
+
 @pytest.mark.parametrize(
     "attrs",
     [
@@ -86,8 +90,18 @@ def _scalar_units(self: Any, x: int) -> int:
         {"a": baryon.endpoint(units="x")(_scalar_units)},  # units names no list
         {"a": baryon.endpoint(units="nope")(_ok())},
         {"name": "Not Valid", "a": baryon.endpoint()(_ok())},
+        {"a": baryon.endpoint()(_coroutine)},
     ],
-    ids=["none", "same-path", "no-hint", "star-args", "scalar-units", "unknown-units", "name"],
+    ids=[
+        "none",
+        "same-path",
+        "no-hint",
+        "star-args",
+        "scalar-units",
+        "unknown-units",
+        "name",
+        "async",
+    ],
 )
 def test_bad_declaration_is_invalid_service(attrs: dict[str, Any]) -> None:
     cls = _declare(**attrs)

@@ -120,7 +120,7 @@ def services_router(served: Sequence[ServedService]) -> APIRouter:
 
 def _response_model(service: ServedService, spec: Endpoint) -> type[BaseModel]:
     return create_model(
-        f"{service.cls.__name__}_{spec.method}_response",
+        f"service_{service.name}_{spec.method}_response",
         prediction_id=(str, Field(description="Give feedback on it: POST /v1/feedback.")),
         service=(str, ...),
         service_version=(int, ...),
