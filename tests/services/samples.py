@@ -43,6 +43,13 @@ class Mood(baryon.Service):
         """Return a score that is not a number: its type hints forbid it."""
         return [Label(label="pos", score=1.0), {"label": "neg", "score": "high"}]  # type: ignore[list-item]
 
+    @baryon.endpoint(path="check")
+    def check(self, text: str) -> str:
+        """Refuse a blank text with a named error of the service's own."""
+        if not text.strip():
+            raise baryon.InvalidInput("the text is blank", code="empty_text")
+        return text
+
     @baryon.endpoint(path="crash")
     def crash(self, text: str) -> str:
         """Raise like a bug."""

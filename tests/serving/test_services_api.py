@@ -133,6 +133,15 @@ def test_service_method_raising_is_500_without_its_message(
     assert "passwd" not in r.text
 
 
+def test_service_raising_a_baryon_error_answers_it_by_name(
+    services: ClientFactory, tenants: Tenants
+) -> None:
+    client = services(tenants.keys["acme:developer"])
+    r = client.post("/v1/services/mood/check", json={"text": "  "})
+    assert (r.status_code, r.json()["code"]) == (422, "empty_text")
+    assert client.post("/v1/services/mood/check", json={"text": "ok"}).json()["result"] == "ok"
+
+
 def test_service_setup_failure_is_named_503_and_others_keep_serving(
     services: ClientFactory, tenants: Tenants, caplog: pytest.LogCaptureFixture
 ) -> None:
