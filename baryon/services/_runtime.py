@@ -49,7 +49,8 @@ class ServedService:
     ------
     InvalidInput
         Code ``invalid_service`` for a class whose declarations are wrong
-        (:func:`~baryon.services._declare.service_endpoints`).
+        (:func:`~baryon.services._declare.service_endpoints`), or whose ``version`` is
+        not an int ``>= 1``.
     """
 
     def __init__(
@@ -57,7 +58,13 @@ class ServedService:
     ) -> None:
         self.cls = cls
         self.name = service_name(cls)
-        self.version = int(cls.version)
+        version = cls.version
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidInput(
+                f"{cls.__name__}.version must be an int >= 1, got {version!r}",
+                code="invalid_service",
+            )
+        self.version = version
         self.endpoints = service_endpoints(cls)
         self.owner_org_id = owner_org_id
         self.source = source or f"{cls.__module__}:{cls.__qualname__}"

@@ -141,3 +141,11 @@ def test_load_services_refuses_a_file_that_fails_to_import(tmp_path: Path) -> No
 def test_load_services_refuses_two_services_of_one_name() -> None:
     with pytest.raises(InvalidInput, match="two services"):
         load_services([str(SAMPLES), f"{SAMPLES}:Mood"])
+
+
+@pytest.mark.parametrize("version", [0, "2", True])
+def test_served_service_refuses_a_version_that_is_not_a_positive_int(version: object) -> None:
+    cls = type("Versioned", (Counting,), {"version": version})
+    with pytest.raises(InvalidInput) as caught:
+        ServedService(cls)
+    assert caught.value.code == "invalid_service"

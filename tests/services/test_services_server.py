@@ -48,6 +48,7 @@ def test_readme_services_walkthrough_runs_as_written(tmp_path: Path) -> None:
         stdout
     )
     assert '"usage":{"units":2,"quota":5,"used":2,"remaining":3}' in stdout
+    assert "acme: plan starter, 2 of 5 units used" in stdout  # baryon usage: 1 request
     assert "/v1/services/mood/score" in stdout  # baryon usage's table
     assert "200 200 200 429" in stdout
 
