@@ -18,6 +18,7 @@ from baryon.core.errors import (
     RateLimited,
     Unauthorized,
 )
+from baryon.services import Service, endpoint
 from baryon.workspace import Workspace
 
 __version__ = "0.1.0"
@@ -30,8 +31,10 @@ __all__ = [
     "NotFound",
     "QuotaExceeded",
     "RateLimited",
+    "Service",
     "Settings",
     "Unauthorized",
     "Workspace",
     "__version__",
+    "endpoint",
 ]

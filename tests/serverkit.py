@@ -13,14 +13,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 
+import baryon
+
 __all__ = [
     "free_port",
     "memory_kib",
+    "run_walkthrough",
     "start_redis",
     "start_server",
     "stop_server",
@@ -41,8 +45,11 @@ def start_server(
     workers: int = 1,
     level: str = "warning",
     env: dict[str, str] | None = None,
+    services: Sequence[str] = (),
+    org: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``baryon --home HOME serve`` (no ``BARYON_*`` variables but ``env``).
+    """Start ``baryon --home HOME [--org ORG] serve [SERVICES]`` (no ``BARYON_*``
+    variables but ``env``).
 
     Its output goes to ``home.parent / f"serve-{port}.log"``.
     """
@@ -51,10 +58,38 @@ def start_server(
     log = home.parent / f"serve-{port}.log"
     with log.open("wb") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "baryon", "--home", str(home), "serve", "--port", str(port),
+            [sys.executable, "-m", "baryon", "--home", str(home),
+             *(() if org is None else ("--org", org)), "serve", *services, "--port", str(port),
              "--workers", str(workers), "--log-level", level, "--graceful-timeout", "5"],
             env=clean, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+def run_walkthrough(script: str, cwd: Path, timeout: float = 600) -> str:
+    """Run a docs walk-through ``script`` in bash as a user would; return its output.
+
+    The environment has no ``BARYON_*`` variable, this interpreter's ``bin`` first on
+    ``PATH`` (its ``baryon``, ``python``) and the tested ``baryon`` package first on
+    ``PYTHONPATH`` (the server's workers and a user's service files import it). Fails
+    the test, with the output's end, unless the script exits 0 and prints no traceback.
+
+    Returns
+    -------
+    str
+        Standard output.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BARYON_")}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    package_root = str(Path(baryon.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    out = subprocess.run(
+        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-4000:]
+    assert "Traceback" not in text, text[-4000:]
+    return out.stdout
 
 
 def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:

@@ -3,14 +3,11 @@ developer key and one admin key take a model from a CSV to a shared, metered API
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from serverkit import free_port
+from serverkit import free_port, run_walkthrough
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -28,19 +25,11 @@ def script_of(doc: str, port: int) -> str:
 
 def test_docs_lifecycle_walkthrough_runs(tmp_path: Path) -> None:
     script = script_of(DOC.read_text(), free_port())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BARYON_")}
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    out = subprocess.run(
-        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=600, check=False,
-    )  # fmt: skip
-    text = out.stdout + out.stderr
-    assert out.returncode == 0, text[-4000:]
-    assert "uploaded churn:1 600 rows" in out.stdout
-    assert out.stdout.count(" succeeded test accuracy ") == 2
-    assert "promoted: 2" in out.stdout
-    assert "from version 2" in out.stdout
-    assert "before the grant: model_not_found" in out.stdout
-    assert "partner prediction" in out.stdout
-    assert "after revoking: model_not_found" in out.stdout
-    assert "Traceback" not in text
+    stdout = run_walkthrough(script, tmp_path, timeout=600)
+    assert "uploaded churn:1 600 rows" in stdout
+    assert stdout.count(" succeeded test accuracy ") == 2
+    assert "promoted: 2" in stdout
+    assert "from version 2" in stdout
+    assert "before the grant: model_not_found" in stdout
+    assert "partner prediction" in stdout
+    assert "after revoking: model_not_found" in stdout

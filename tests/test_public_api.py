@@ -19,10 +19,12 @@ def test_public_api_is_pinned() -> None:
         "NotFound",
         "QuotaExceeded",
         "RateLimited",
+        "Service",
         "Settings",
         "Unauthorized",
         "Workspace",
         "__version__",
+        "endpoint",
     ]
     for name in baryon.__all__:
         assert hasattr(baryon, name)

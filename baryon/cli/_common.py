@@ -48,6 +48,11 @@ def _state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
+def global_org(ctx: typer.Context) -> str | None:
+    """The global ``--org`` as given (a name or id), or ``None``."""
+    return _state(ctx).org
+
+
 def get_settings(ctx: typer.Context, home: Path | str | None = None) -> Settings:
     """Build :class:`Settings` once, from the environment and the global ``--home``."""
     from pydantic import ValidationError

@@ -15,6 +15,14 @@ prometheus_client's multiprocess mode: a fresh folder (``PROMETHEUS_MULTIPROC_DI
 the operator set one, wiped first; else a temporary folder removed at exit) holds each
 worker's values, and ``/metrics`` answers for all of them
 (:mod:`baryon.serving.observability`).
+
+Services: ``baryon serve my_service.py [more.py:Class package.module ...]`` serves
+those :class:`baryon.Service` classes too, at ``POST /v1/services/<service>/<path>``
+(docs/services.md). They are loaded here first, so a file that cannot be served stops
+the command as one ``error[invalid_service]`` line, then passed on to the workers as
+``BARYON_SERVICES``. They belong to the global ``--org`` when it is given (only its
+keys may call them; ``BARYON_SERVICES_ORG``), else to the operator, who offers them to
+every organization's keys on their plans.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import ipaddress
+import json
 import os
 import shutil
 import tempfile
@@ -31,7 +40,7 @@ from typing import Annotated, Any
 
 import typer
 
-from baryon.cli._common import err_console, get_settings
+from baryon.cli._common import err_console, get_settings, global_org
 
 __all__ = ["command"]
 
@@ -82,8 +91,24 @@ def _log_config(level: str) -> dict[str, Any]:
     return config
 
 
+def _spec(text: str) -> str:
+    """A service spec with its file made absolute (workers may resolve paths anew)."""
+    target, colon, attr = text.rpartition(":") if ":" in text else (text, "", "")
+    if target.endswith(".py") or os.sep in target:
+        target = str(Path(target).expanduser().resolve())
+    return f"{target}{colon}{attr}"
+
+
 def command(
     ctx: typer.Context,
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Services to serve: FILE.py, FILE.py:Class, package.module[:Class] "
+            "(owned by the global --org when given, else offered to every organization).",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[
         str | None, typer.Option("--host", help="Bind address (default 127.0.0.1).")
     ] = None,
@@ -96,9 +121,10 @@ def command(
     ] = 30,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs), and your services."""
     import uvicorn
 
+    from baryon.services import load_services
     from baryon.serving._http import server_options
     from baryon.workspace import Workspace
 
@@ -110,9 +136,23 @@ def command(
         # A broken installed licence stops here as one error[code] line, not as a
         # traceback from the app's start-up in every worker.
         _ = ws.licence
+        org = global_org(ctx)
+        owner = None if org is None or not services else ws.for_org(org).scope.org_id
     finally:
         ws.close()
     os.environ["BARYON_HOME"] = str(settings.home)
+    if services:
+        specs = [_spec(s) for s in services]
+        served = load_services(specs, owner_org_id=owner)  # a bad file stops here
+        os.environ["BARYON_SERVICES"] = json.dumps(specs)
+        os.environ.pop("BARYON_SERVICES_ORG", None)
+        if owner is not None:
+            os.environ["BARYON_SERVICES_ORG"] = owner
+        for one in served:
+            err_console.print(
+                f"service {one.name}: "
+                + ", ".join(f"POST /v1/services/{one.name}/{e.path}" for e in one.endpoints)
+            )
     if not _is_loopback(bind_host):
         err_console.print(
             f"[yellow]warning[/yellow]: binding {bind_host} exposes the API beyond this "

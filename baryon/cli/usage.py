@@ -56,7 +56,7 @@ def command(
     if period is not None:
         typer.echo(
             f"{found.name}: plan {period['plan']}, {period['used']} of {period['quota']} "
-            f"requests used this period ({period['start'][:10]} to {period['end'][:10]}), "
+            f"units used this period ({period['start'][:10]} to {period['end'][:10]}), "
             f"charge so far {period['charge']['total']}"
         )
     from rich.table import Table

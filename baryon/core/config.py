@@ -181,6 +181,13 @@ class Settings(BaseSettings):
         secrets at rest (:mod:`baryon.core.secrets`; hex, mode 0600); ``None``
         means ``<home>/secrets.key``, created on first use. Every process sharing one
         PostgreSQL database needs the same file.
+    services : list of str
+        Services ``baryon serve`` serves (:func:`baryon.services.load_services`):
+        ``file.py``, ``file.py:Class``, ``package.module[:Class]``. As an environment
+        variable: separated by commas, or a JSON list.
+    services_org : str or None
+        The id of the organization that owns those services (only its keys may call
+        them); ``None``: the operator's, offered to every organization.
     source_secrets : dict of str to str
         Named credentials a source may reference instead of storing one
         (``--secret-ref NAME``); never printed. As an environment variable: a JSON
@@ -245,17 +252,19 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     secrets_key_file: Path | None = None
     source_secrets: dict[str, str] = Field(default_factory=dict, repr=False)
+    services: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    services_org: str | None = None
 
-    @field_validator("fetch_allow", mode="before")
+    @field_validator("fetch_allow", "services", mode="before")
     @classmethod
-    def _split_networks(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
                 try:
                     return json.loads(text)
                 except ValueError:
-                    raise ValueError("not a JSON list of networks") from None
+                    raise ValueError("not a JSON list") from None
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 

@@ -381,6 +381,17 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
                 ArtifactStoreUnavailable,
                 "the artifact store refused a write (permission denied)",
             ),
+            ErrorCode(
+                "service_setup_failed", ModelNotReady, "the service's setup() raised (see the log)"
+            ),
+            # 500 with a public detail: the service broke its own contract.
+            ErrorCode(
+                "invalid_service_output",
+                BaryonError,
+                "the service returned a value its type hints forbid (details name the field)",
+            ),
+            ErrorCode("service_error", BaryonError, "the service's endpoint raised"),
+            ErrorCode("service_not_found", NotFound, "no such service for this organization"),
             # 422 of a rule the schema states (baryon.serving.fields.named).
             ErrorCode("invalid_time", InvalidInput, "a time is not RFC 3339 with an offset"),
             ErrorCode(
@@ -501,6 +512,9 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
             ErrorCode("self_grant", InvalidInput, "an organization granting itself"),
             ErrorCode("invalid_event", InvalidInput, "an event's id is empty or too long"),
             ErrorCode("invalid_delimiter", InvalidInput, "not a delimiter"),
+            ErrorCode(
+                "invalid_service", InvalidInput, "a service file or class Baryon cannot serve"
+            ),
             ErrorCode("invalid_unit_weight", InvalidInput, "a unit weight outside 1 to 1000000"),
             ErrorCode("invalid_title", InvalidInput, "a title that is blank, long or has controls"),
             ErrorCode(

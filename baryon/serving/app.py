@@ -7,7 +7,9 @@
 
     app = create_app(Settings(home="~/.baryon"))
 
-It mounts one router per resource (:mod:`baryon.serving.routers`), the web console
+It mounts one router per resource (:mod:`baryon.serving.routers`), the services of
+``settings.services`` (:mod:`baryon.serving.routers.services`; their ``setup()`` runs
+at start-up, a failure logged and answered 503 while the rest serves), the web console
 under ``/console`` (:mod:`baryon.serving.console`, its own small app), the problem+json
 error handlers, the request middleware (body cap, metrics, last-resort errors) and an
 app state holding the workspace, clock, rate limiter and model resolver. Building the
@@ -51,6 +53,7 @@ from baryon.jobs import (
 )
 from baryon.predictions.batching import MicroBatcher
 from baryon.predictions.inference import ModelResolver, RegistryModelResolver
+from baryon.services import ServedService, load_services
 from baryon.serving.auth import declared_permission
 from baryon.serving.console import CONSOLE_PATH, create_console
 from baryon.serving.console import STREAMED as CONSOLE_STREAMED
@@ -59,6 +62,7 @@ from baryon.serving.errors import install_error_handlers
 from baryon.serving.observability import Metrics, RequestMiddleware
 from baryon.serving.openapi import openapi_document
 from baryon.serving.routers import ROUTERS, STREAMED, models
+from baryon.serving.routers.services import services_router
 from baryon.workspace import Workspace
 
 __all__ = ["check_route_permissions", "create_app", "create_app_from_env", "route_permissions"]
@@ -168,8 +172,11 @@ def create_app(
     ------
     BaryonError
         Code ``route_without_permission`` if a route declares no permission.
+    InvalidInput
+        Code ``invalid_service``: a service of ``settings.services`` cannot be loaded.
     """
     clock = clock or SystemClock()
+    served = load_services(settings.services, owner_org_id=settings.services_org)
     metrics = Metrics()
     handlers = dict(default_job_handlers() if job_handlers is None else job_handlers)
     kinds = dict(default_schedule_kinds() if schedule_kinds is None else schedule_kinds)
@@ -244,6 +251,8 @@ def create_app(
                     warmed.seconds,
                     f"; {warmed.failed} could not be loaded" if warmed.failed else "",
                 )
+        for service in served:
+            await anyio.to_thread.run_sync(_warm_up, service)
         background = start_worker(app.state.baryon)
         try:
             yield
@@ -272,7 +281,7 @@ def create_app(
         debug=False,
     )
     app.state.baryon = None if workspace is None else build_state(workspace)
-    for router in (*ROUTERS, *routers):
+    for router in (*ROUTERS, services_router(served), *routers):
         app.include_router(router)
     app.openapi = functools.partial(  # type: ignore[method-assign]
         openapi_document, app, schedule_kinds=kinds
@@ -290,6 +299,13 @@ def create_app(
     )
     check_route_permissions(app)
     return app
+
+
+def _warm_up(service: ServedService) -> None:
+    """Run the service's ``setup()`` before the first call (a failure is logged there)."""
+    with contextlib.suppress(BaryonError):
+        service.ready()
+        logger.info("service %s ready: %d endpoints", service.name, len(service.endpoints))
 
 
 def create_app_from_env() -> FastAPI:

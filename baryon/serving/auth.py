@@ -37,6 +37,7 @@ from baryon.commerce.plans import METERED_ROUTES, Plan
 from baryon.commerce.tables import PlanRow, SubscriptionRow
 from baryon.core.errors import Forbidden, RateLimited, Unauthorized
 from baryon.core.scope import Scope
+from baryon.services import SERVICES_PREFIX
 from baryon.serving.deps import AppState, get_state
 from baryon.tenancy.keys import hash_secret, looks_like_key
 from baryon.tenancy.permissions import PERMISSIONS, permissions_for
@@ -152,7 +153,8 @@ def check_licence_writable(state: AppState, request: Request) -> None:
     """Refuse a request that would change something on a read-only install.
 
     Reads (``GET``, ``HEAD``, ``OPTIONS``) and the metered serving routes
-    (:data:`~baryon.commerce.plans.METERED_ROUTES`: serving keeps answering) pass; so
+    (:data:`~baryon.commerce.plans.METERED_ROUTES`, and services' endpoints under
+    :data:`~baryon.services.SERVICES_PREFIX`: serving keeps answering) pass; so
     does everything on the open edition or within a licence's grace period.
 
     Raises
@@ -163,7 +165,7 @@ def check_licence_writable(state: AppState, request: Request) -> None:
     if request.method in _READS:
         return
     route = getattr(request.scope.get("route"), "path", "")
-    if route not in METERED_ROUTES:
+    if route not in METERED_ROUTES and not route.startswith(f"{SERVICES_PREFIX}/"):
         require_writable(state.workspace.licence, state.clock.now())
 
 

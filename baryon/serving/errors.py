@@ -55,7 +55,14 @@ logger = logging.getLogger("baryon.serving")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _PUBLIC_5XX = frozenset(
-    {"model_not_ready", "not_ready", "missing_dependency", "limiter_unavailable"}
+    {
+        "model_not_ready",
+        "not_ready",
+        "missing_dependency",
+        "limiter_unavailable",
+        "service_setup_failed",
+        "invalid_service_output",
+    }
 )
 _STATUS_CODES = {
     400: "bad_request",

@@ -475,6 +475,24 @@ class PredictResponse(_Out):
     usage: dict[str, int]
 
 
+class ServiceEndpointOut(_Out):
+    """One endpoint of a service."""
+
+    path: str = Field(description="POST it with the JSON body its schema gives.")
+    summary: str
+    units: int | str = Field(
+        description="Units a call costs: a constant, or 'per item of <parameter>'."
+    )
+
+
+class ServiceOut(_Out):
+    """A service the organization's keys may call (``GET /v1/services``)."""
+
+    name: str
+    version: int
+    endpoints: list[ServiceEndpointOut]
+
+
 class PredictionOut(_Out):
     """A logged prediction."""
 

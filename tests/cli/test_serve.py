@@ -137,3 +137,23 @@ def test_serve_warms_champions_before_it_accepts_requests(
         stop_server(proc)
     assert "warmed 1 champion model(s)" in log, log
     assert log.index("warmed 1 champion model(s)") < log.index("Application startup complete")
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["serve", "/no/such/service.py"], "invalid_service"),
+        (["--org", "nobody", "serve", "SAMPLES"], "org_not_found"),
+    ],
+)
+def test_serve_refuses_a_service_it_cannot_serve_in_one_line(
+    cli_home: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: str
+) -> None:
+    samples = str(Path(__file__).resolve().parents[1] / "services" / "samples.py")
+    argv = ["--home", str(cli_home), *(samples if a == "SAMPLES" else a for a in args)]
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error[{code}]:")
+    assert "Traceback" not in err

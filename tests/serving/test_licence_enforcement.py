@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from baryon.serving.app import create_app
 from baryon.workspace import Workspace
 
 ROW = {"a": 1, "b": 2}
+SAMPLES = Path(__file__).resolve().parents[1] / "services" / "samples.py"
 Licensed = Callable[..., Callable[[str], httpx.Client]]
 
 
@@ -47,7 +49,8 @@ def licensed(
         args.update(claims)
         install_licence(settings.home, issue_licence(keys[0], **args), keys[1], clock=clock)  # type: ignore[arg-type]
         view = Workspace(settings, ws.db, ws.artifacts, clock)  # reads the licence afresh
-        app = create_app(settings, workspace=view, clock=clock, resolver=make_resolver())
+        served = settings.model_copy(update={"services": [str(SAMPLES)]})  # a user's service
+        app = create_app(served, workspace=view, clock=clock, resolver=make_resolver())
         transport = PortalTransport(app)
         transports.append(transport)
 
@@ -97,6 +100,7 @@ def test_after_expiry_and_grace_read_only_but_serving(
     assert (r.status_code, r.json()["code"]) == (403, "licence_read_only")
     assert "read-only" in r.json()["detail"]
     assert dev.post("/v1/models/adder/predict", json={"inputs": [ROW]}).status_code == 200
+    assert dev.post("/v1/services/mood/score", json={"texts": ["good"]}).status_code == 200
     assert owner.get("/v1/keys").status_code == 200
 
 
