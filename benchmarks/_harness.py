@@ -18,6 +18,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -194,3 +195,30 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "libraries": libs,
     }
+
+
+def threaded_rate(n_threads: int, per_thread: int, work: Callable[[], object]) -> float:
+    """Run ``work()`` ``per_thread`` times in each of ``n_threads`` threads started
+    together; return calls per second (the first error any thread raised is raised)."""
+    barrier = threading.Barrier(n_threads + 1)
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        barrier.wait()
+        try:
+            for _ in range(per_thread):
+                work()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=loop) for _ in range(n_threads)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return n_threads * per_thread / elapsed

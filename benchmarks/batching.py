@@ -19,35 +19,18 @@ both trained and loaded back through the registry as served.
 from __future__ import annotations
 
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks._harness import Comparison, alternate
+from benchmarks._harness import Comparison, alternate, threaded_rate
 
 
 def _throughput(call: Callable[[], object], concurrency: int, requests: int) -> float:
     """Requests per second of ``concurrency`` threads making ``requests`` calls in all."""
-    per_thread = requests // concurrency
-    barrier = threading.Barrier(concurrency + 1)
-
-    def work() -> None:
-        barrier.wait()
-        for _ in range(per_thread):
-            call()
-
-    threads = [threading.Thread(target=work) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    return per_thread * concurrency / (time.perf_counter() - start)
+    return threaded_rate(concurrency, requests // concurrency, call)
 
 
 def _models(home: Path) -> list[tuple[str, Any, Any, Callable[[], object]]]:

@@ -20,12 +20,11 @@ import os
 import sqlite3
 import tempfile
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import Comparison, alternate, peak_rss_mb
+from benchmarks._harness import Comparison, alternate, peak_rss_mb, threaded_rate
 
 _APP = """
 from fastapi import APIRouter, Depends
@@ -75,32 +74,6 @@ def _prepare(home: Path) -> tuple[str, Any]:
         secret = create_key(s, org_id=org.id, role="developer", name="bench").secret
         sub = active_subscription(s, org.id)
     return secret, (ws, org, sub)
-
-
-def _threads(n_threads: int, per_thread: int, work: Any) -> float:
-    """Run ``work()`` ``per_thread`` times in each of ``n_threads`` threads; return ops/s."""
-    barrier = threading.Barrier(n_threads + 1)
-    errors: list[BaseException] = []
-
-    def loop() -> None:
-        barrier.wait()
-        try:
-            for _ in range(per_thread):
-                work()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=loop) for _ in range(n_threads)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
-    if errors:
-        raise errors[0]
-    return n_threads * per_thread / elapsed
 
 
 def _records_row(quick: bool, tmp: Path) -> Comparison:
@@ -154,8 +127,8 @@ def _records_row(quick: bool, tmp: Path) -> Comparison:
         baseline="plain sqlite3 INSERT, one transaction",
     )
     row.baryon_samples, row.baseline_samples = alternate(
-        lambda: _threads(16, per_thread, baryon_meter),
-        lambda: _threads(16, per_thread, plain_insert),
+        lambda: threaded_rate(16, per_thread, baryon_meter),
+        lambda: threaded_rate(16, per_thread, plain_insert),
         repeats,
     )
     row.baryon_peak_rss_mb = peak_rss_mb()
