@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     redis_url : str or None
         ``redis://host:port/db``: enqueues wake workers on every machine through
         Redis (needs ``baryon[redis]``). The jobs themselves stay in the database.
+    ray_address : str or None
+        ``ray://host:10001`` or ``auto``: run ``baryon tune`` and ``baryon score`` on
+        that Ray cluster (:mod:`baryon.core.engines`). Unset (default): they run on
+        this machine. The Ray back ends are not built yet: a set address is refused
+        with ``ray_not_available``.
     labeling_claim_seconds : float
         Seconds an annotator's claim on a labeling task lasts (default 1800); an
         expired claim's slot goes to the next annotator who claims.
@@ -198,6 +203,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, ge=1.0, le=86_400.0)
     job_poll_interval: float = Field(default=1.0, gt=0, le=3600.0)
     redis_url: str | None = None
+    ray_address: str | None = None
     labeling_claim_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400.0)
     labeling_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     labeling_max_skips: int = Field(default=3, ge=1, le=1000)
