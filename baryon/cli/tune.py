@@ -128,7 +128,9 @@ def _print_tuning(result: Any) -> None:
     console.print(table)
     best = result.best
     params = ", ".join(f"{k}={_cell(v)}" for k, v in best.params.items())
-    console.print(f"best: trial {best.number} ({params}) {plan.key} {best.value:.4f} run {best.run_id}")
+    console.print(
+        f"best: trial {best.number} ({params}) {plan.key} {best.value:.4f} run {best.run_id}"
+    )
     if result.registered:
         reg = result.registered
         console.print(f"registered as {reg['name']}:{reg['version']}", markup=False)

@@ -157,14 +157,16 @@ class Dimension:
                 "(a,b,c) or use --search random or tpe",
                 code="invalid_search_space",
             )
-        assert self.low is not None and self.high is not None
+        assert self.low is not None
+        assert self.high is not None
         return list(range(int(self.low), int(self.high) + 1))
 
     def sample(self, rng: random.Random) -> Any:
         """Draw one value uniformly (on a log scale when :attr:`log`)."""
         if self.choices is not None:
             return rng.choice(self.choices)
-        assert self.low is not None and self.high is not None
+        assert self.low is not None
+        assert self.high is not None
         if self.log:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
@@ -179,7 +181,8 @@ class Dimension:
             # Optuna stores choices as given; index them so any JSON value works.
             index = trial.suggest_categorical(self.name, list(range(len(self.choices))))
             return self.choices[index]
-        assert self.low is not None and self.high is not None
+        assert self.low is not None
+        assert self.high is not None
         if self.integer:
             return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
         return trial.suggest_float(self.name, float(self.low), float(self.high), log=self.log)

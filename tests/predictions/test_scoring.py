@@ -38,7 +38,9 @@ def trained(workspace: Workspace, tmp_path: Path) -> Workspace:
     """Dataset "sep" (v1 raw, v2 split) and classifier "clf" v1 trained on it."""
     _ingest(workspace, tmp_path, "sep", _frame(), ROLES)
     workspace.datasets.split("sep", strategy="random", seed=1)
-    run = Trainer(workspace).train("decision_tree", "sep:2", params={"max_depth": 3}, register="clf")
+    run = Trainer(workspace).train(
+        "decision_tree", "sep:2", params={"max_depth": 3}, register="clf"
+    )
     assert run.status == "succeeded"
     return workspace
 
@@ -46,8 +48,10 @@ def trained(workspace: Workspace, tmp_path: Path) -> Workspace:
 def test_score_adds_prediction_and_confidence_from_run_inference(trained: Workspace) -> None:
     parent = trained.datasets.get("sep:1")
     scored = score_dataset(trained, "clf", "sep:1", batch_rows=16)
-    assert scored.name == "sep" and scored.version == 3
-    assert scored.parent_id == parent.id and scored.operation == "score"
+    assert scored.name == "sep"
+    assert scored.version == 3
+    assert scored.parent_id == parent.id
+    assert scored.operation == "score"
     assert scored.row_count == parent.row_count
     assert list(scored.schema) == [*parent.schema, "prediction", "confidence"]
     assert scored.roles["prediction"] == scored.roles["confidence"] == "ignore"
@@ -76,7 +80,8 @@ def test_score_same_parent_and_model_version_returns_the_same_version(trained: W
 def test_score_batch_size_does_not_change_the_data(trained: Workspace) -> None:
     small = score_dataset(trained, "clf", "sep:1", batch_rows=7, output="by-seven")
     whole = score_dataset(trained, "clf", "sep:1", batch_rows=4096, output="at-once")
-    assert small.name == "by-seven" and small.version == 1
+    assert small.name == "by-seven"
+    assert small.version == 1
     pd.testing.assert_frame_equal(small.to_pandas(), whole.to_pandas())
 
 
@@ -88,7 +93,8 @@ def test_score_regressor_writes_float_predictions_without_confidence(
     workspace.datasets.split("vals", strategy="random", seed=1)
     Trainer(workspace).train("linear_regression", "vals:2", register="reg")
     scored = score_dataset(workspace, "reg", "vals:1")
-    assert "confidence" not in scored.schema and scored.schema["prediction"] == "float"
+    assert "confidence" not in scored.schema
+    assert scored.schema["prediction"] == "float"
     data = scored.to_pandas()
     assert data["prediction"].to_numpy() == pytest.approx(2.0 * data["x1"].to_numpy(), abs=1e-6)
 
@@ -139,10 +145,12 @@ def test_score_unknown_model_or_dataset_is_not_found(trained: Workspace) -> None
         score_dataset(trained, "clf", "nope")
 
 
-def test_score_with_ray_address_is_ray_not_available(trained: Workspace, settings: Settings) -> None:
-    with Workspace.open(settings.model_copy(update={"ray_address": "auto"})) as ws:
-        with pytest.raises(MissingDependency) as err:
-            score_dataset(ws, "clf", "sep:1")
+def test_score_with_ray_address_is_ray_not_available(
+    trained: Workspace, settings: Settings
+) -> None:
+    ray = settings.model_copy(update={"ray_address": "auto"})
+    with Workspace.open(ray) as ws, pytest.raises(MissingDependency) as err:
+        score_dataset(ws, "clf", "sep:1")
     assert err.value.code == "ray_not_available"
 
 
@@ -175,6 +183,7 @@ def test_score_other_orgs_objects_are_not_found_unless_granted(
                      grantee="globex", permission="predict", actor="test")  # fmt: skip
     globex = workspace.for_org("globex")
     scored = score_dataset(globex, "acme/clf", "mine")
-    assert scored.org_id == globex.scope.org_id and scored.name == "mine"
+    assert scored.org_id == globex.scope.org_id
+    assert scored.name == "mine"
     with pytest.raises(NotFound):
         owner.datasets.get("mine")

@@ -65,7 +65,9 @@ def test_parse_dimension_reads_choices_and_ranges(spec: str, expected: Dimension
     assert parse_dimension("p", spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["", "2,,4", "3..1", "1..1", "a..b", "log:0..1", "log:2,4", "1..inf"])
+@pytest.mark.parametrize(
+    "spec", ["", "2,,4", "3..1", "1..1", "a..b", "log:0..1", "log:2,4", "1..inf"]
+)
 def test_parse_dimension_bad_spec_is_invalid_search_space(spec: str) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_dimension("p", spec)
@@ -118,7 +120,8 @@ def test_grid_search_every_point_a_tagged_run_best_by_validation_accuracy(
         assert trial.value == run.metrics["validation_accuracy"]
     assert result.best is not None
     assert result.best.value == max(t.value for t in result.trials if t.value is not None)
-    assert result.registered is None and result.gate is None
+    assert result.registered is None
+    assert result.gate is None
 
 
 def test_regression_default_metric_is_rmse_and_lowest_wins(
@@ -129,9 +132,11 @@ def test_regression_default_metric_is_rmse_and_lowest_wins(
     result = tuner.tune(
         "decision_tree", data.ref, search="grid", trials=2, space={"max_depth": "1,6"}
     )
-    assert result.plan.metric == "rmse" and result.plan.lower_is_better
+    assert result.plan.metric == "rmse"
+    assert result.plan.lower_is_better
     values = [t.value for t in result.trials]
-    assert result.best is not None and result.best.value == min(v for v in values if v)
+    assert result.best is not None
+    assert result.best.value == min(v for v in values if v)
     assert result.best.params == {"max_depth": 6}  # a stump cannot fit 3*x1 - x2
 
 
@@ -174,9 +179,11 @@ def test_failed_trial_is_a_failed_run_and_tuning_goes_on(
         space={"task": "classification,regression"},
     )  # fmt: skip
     ok, failed = result.trials
-    assert ok.status == "succeeded" and ok.value is not None
+    assert ok.status == "succeeded"
+    assert ok.value is not None
     assert failed.status in ("failed", "failed_validation")
-    assert failed.value is None and failed.error
+    assert failed.value is None
+    assert failed.error
     assert workspace.runs.get(failed.run_id).status == failed.status
     assert result.best == ok
 
@@ -269,21 +276,24 @@ def test_best_is_registered_first_champion_then_offered_to_the_gate(
                        register="sep-model")  # fmt: skip
     assert first.best is not None
     assert first.registered == {"name": "sep-model", "version": 1}
-    assert first.gate is not None and first.gate["outcome"] == "champion"
+    assert first.gate is not None
+    assert first.gate["outcome"] == "champion"
     assert workspace.runs.get(first.best.run_id).extra["registered"] == first.registered
     assert workspace.registry.get_version("sep-model", alias="champion").version == 1
 
     offered = tuner.tune("decision_tree", sep.ref, search="grid", trials=1,
                          space={"max_depth": "1"}, register="sep-model")  # fmt: skip
     assert offered.registered == {"name": "sep-model", "version": 2}
-    assert offered.gate is not None and offered.gate["outcome"] == "offered"
+    assert offered.gate is not None
+    assert offered.gate["outcome"] == "offered"
     assert offered.gate["champion_version"] == 1
     assert workspace.registry.get_version("sep-model", alias="champion").version == 1
 
     promoted = tuner.tune("decision_tree", sep.ref, search="grid", trials=1,
                           space={"max_depth": "1"}, register="sep-model", promote=True)  # fmt: skip
     gate = promoted.gate
-    assert gate is not None and gate["outcome"] in ("promoted", "kept")
+    assert gate is not None
+    assert gate["outcome"] in ("promoted", "kept")
     champion = workspace.registry.get_version("sep-model", alias="champion").version
     assert champion == (3 if gate["passed"] else 1)
     assert (gate["outcome"] == "promoted") == gate["passed"]
