@@ -64,6 +64,7 @@ __all__ = [
     "DEFAULT_METRICS",
     "DEFAULT_SPACES",
     "SEARCHES",
+    "TASK_METRICS",
     "Dimension",
     "LocalTrialRunner",
     "Trial",
@@ -71,6 +72,7 @@ __all__ = [
     "Tuner",
     "Tuning",
     "TuningPlan",
+    "parse_dimension",
     "parse_space",
     "trial_runner",
 ]
@@ -613,7 +615,7 @@ class Tuner:
         ValidationFailed
             The data cannot train this kind.
         """
-        from baryon.ml.kinds import make_estimator, task_of
+        from baryon.ml.kinds import make_estimator
 
         if search not in SEARCHES:
             raise InvalidInput(
@@ -657,7 +659,7 @@ class Tuner:
             trials = size
         prepared = self.trainer.prepare(spec)
         task = prepared.task
-        chosen = metric or DEFAULT_METRICS.get(task) or DEFAULT_METRICS[task_of(kind)]
+        chosen = metric or DEFAULT_METRICS.get(task, "")
         if chosen not in TASK_METRICS.get(task, ()):
             raise InvalidInput(
                 f"unknown metric {chosen!r} for {task}; one of "

@@ -86,6 +86,18 @@ def test_tune_bad_input_is_one_error_line(
     assert "Traceback" not in err
 
 
+def test_tune_every_trial_failing_prints_the_runs_then_the_error(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the labels "pos"/"neg" cannot be regressed: the one trial fails
+    argv = ["--home", str(home), "tune", "decision_tree", "--dataset", "sep:2"]
+    argv += ["--search", "grid", "--trials", "1", "--param", "task=regression"]
+    code, out, err = run(argv, capsys)
+    assert code == 1
+    assert err.startswith("error[all_trials_failed]")
+    assert "run_" in out and "failed" in out
+
+
 def test_score_writes_a_new_version_and_json(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
