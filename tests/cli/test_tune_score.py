@@ -95,7 +95,8 @@ def test_tune_every_trial_failing_prints_the_runs_then_the_error(
     code, out, err = run(argv, capsys)
     assert code == 1
     assert err.startswith("error[all_trials_failed]")
-    assert "run_" in out and "failed" in out
+    assert "run_" in out
+    assert "failed" in out
 
 
 def test_score_writes_a_new_version_and_json(
