@@ -306,3 +306,30 @@ def test_bad_register_name_is_refused_before_any_run(
         tuner.tune("decision_tree", sep.ref, trials=1, register="bad name!")
     assert err.value.code == "invalid_model_name"
     assert workspace.runs.list() == []
+
+
+@pytest.mark.filterwarnings("ignore:The Result.tuples:DeprecationWarning")  # grants.py, SA 2.1
+def test_trials_belong_to_the_org_and_another_orgs_dataset_is_not_found(
+    workspace: Workspace, tmp_path: Any
+) -> None:
+    from baryon.commerce.orgs import create_org
+    from baryon.core.errors import NotFound
+    from baryon.core.scope import SYSTEM
+
+    with workspace.db.session(SYSTEM) as s:
+        acme = create_org(s, name="acme")
+        create_org(s, name="globex")
+    owner = workspace.for_org("acme")
+    _classes().to_csv(tmp_path / "own.csv", index=False)
+    owner.datasets.ingest(tmp_path / "own.csv", name="own", roles=ROLES)
+    owner.datasets.split("own", strategy="random", seed=1, validation_size=0.2)
+    with pytest.raises(NotFound):
+        Tuner(Trainer(workspace.for_org("globex"))).tune("decision_tree", "own", trials=1)
+    result = Tuner(Trainer(owner)).tune(
+        "decision_tree", "own", search="grid", trials=1, space={"max_depth": "2"}, register="m"
+    )
+    assert result.best is not None
+    assert owner.runs.get(result.best.run_id).extra["tune_id"] == result.plan.tune_id
+    assert owner.registry.get_version("m", alias="champion").org_id == acme.id
+    with pytest.raises(NotFound):
+        workspace.for_org("globex").runs.get(result.best.run_id)
