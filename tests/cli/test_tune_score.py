@@ -126,3 +126,30 @@ def test_score_bad_batch_rows_is_one_error_line(
     code, _, err = run(argv, capsys)
     assert code == 1
     assert err.startswith("error[invalid_batch_rows]")
+
+
+def test_docs_list_every_tune_and_score_option_and_default_space() -> None:
+    import typer
+
+    from baryon.cli import score, tune
+    from baryon.training.tuning import DEFAULT_SPACES
+
+    repo = Path(__file__).resolve().parents[2]
+    docs = {
+        "tune": (repo / "docs" / "training.md").read_text(encoding="utf-8"),
+        "score": (repo / "docs" / "datasets.md").read_text(encoding="utf-8"),
+    }
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    for name, module in (("tune", tune), ("score", score)):
+        single = typer.Typer(add_completion=False)
+        single.command(name)(module.command)
+        command = typer.main.get_command(single)
+        options = [o for p in command.params for o in p.opts if o.startswith("--")]
+        assert options
+        for option in options:
+            assert option in docs[name], f"baryon {name} {option}"
+        assert f"`baryon {name} " in readme
+    for kind, space in DEFAULT_SPACES.items():
+        row = next(line for line in docs["tune"].splitlines() if line.startswith(f"| `{kind}`"))
+        for param, spec in space.items():
+            assert f"`{param}={spec}`" in row, (kind, param)
