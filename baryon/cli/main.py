@@ -34,6 +34,8 @@ _NOUNS: tuple[tuple[str, str, str], ...] = (
     ("data", "data", "Ingest, clean, split and inspect datasets."),
     ("sources", "sources", "Data sources: HTTP APIs, feeds and a crawler, on schedules."),
     ("train", "train", "Train a model on a dataset version (a tracked run)."),
+    ("tune", "tune", "Hyperparameter search: every trial a tracked run, the best gated."),
+    ("score", "score", "Batch-score a dataset version with a model into a new version."),
     ("runs", "runs", "List and inspect training runs."),
     ("federated", "federated", "Federated learning across data silos (Flower)."),
     ("models", "models", "Registry: model versions, evaluation, promotion gate."),

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         process on its own, quotas in the database), ``redis`` (the Redis of
         ``redis_url``) or a ``redis://``/``rediss://`` URL of its own. Usage records
         stay in the database whatever the choice (docs/scaling.md).
+    ray_address : str or None
+        ``ray://host:10001`` or ``auto``: run ``baryon tune`` and ``baryon score`` on
+        that Ray cluster (:mod:`baryon.core.engines`). Unset (default): they run on
+        this machine. The Ray back ends are not built yet: a set address is refused
+        with ``ray_not_available``.
     labeling_claim_seconds : float
         Seconds an annotator's claim on a labeling task lasts (default 1800); an
         expired claim's slot goes to the next annotator who claims.
@@ -229,6 +234,7 @@ class Settings(BaseSettings):
     job_poll_interval: float = Field(default=1.0, gt=0, le=3600.0)
     redis_url: str | None = None
     limits: str = "database"
+    ray_address: str | None = None
     labeling_claim_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400.0)
     labeling_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     labeling_max_skips: int = Field(default=3, ge=1, le=1000)

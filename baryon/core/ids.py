@@ -31,7 +31,7 @@ KINDS = frozenset(
         "use", "pred", "fb", "evt", "task", "ann", "aud", "inv", "lic", "item", "alert",
         "job", "ws", "grant", "lq", "fw", "it", "iti", "sch", "bill", "cred", "ses", "era",
         "rule", "chn", "dlv",
-        "src", "srun",
+        "src", "srun", "tune",
     }
 )  # fmt: skip
 

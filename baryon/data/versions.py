@@ -27,7 +27,7 @@ import builtins
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -239,6 +239,25 @@ class DatasetVersion:
         if codes is not None:
             table = table.filter(pa.array(codes == SPLIT_NAMES.index(str(split))))
         return table
+
+    def iter_batches(self, rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Yield the data as record batches of at most ``rows`` rows, in row order.
+
+        The Parquet file is decoded one batch at a time, so the whole table is never
+        in memory at once (a sealed version's bytes are decrypted first).
+
+        Raises
+        ------
+        InvalidInput
+            ``invalid_batch_rows`` (``rows`` < 1).
+        Gone
+            ``version_erased``.
+        """
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+            raise InvalidInput(f"batch rows must be >= 1, got {rows!r}", code="invalid_batch_rows")
+        with self._store().open(self.data_digest) as fh:
+            for batch in pq.ParquetFile(fh).iter_batches(batch_size=rows):
+                yield batch.replace_schema_metadata(None)
 
     def to_pandas(
         self, split: str | None = None, *, columns: Sequence[str] | None = None
@@ -509,22 +528,91 @@ class DatasetStore:
         if len(cleaned) == 0:
             raise InvalidInput("the steps removed every row", code="empty_result")
         table = frame_to_table(cleaned)
-        store = self.writer_for(parent.name)
-        built = materialise(lambda: table_batches(table), store)
         kept = {c: t for c, t in parent.schema.items()
                 if c in table.column_names and parent_type_kept(parent, table, c)}  # fmt: skip
-        schema = infer_schema(built.schema, built.stats["columns"], kept)
-        roles = {c: roles.get(c, "feature") for c in schema}
-        return self._commit(
+        return self.derive(
+            parent,
             name=parent.name,
             operation="clean",
+            recipe=recipe,
+            make_batches=lambda: table_batches(table),
+            roles=roles,
+            kept_types=kept,
+            extra={"steps": lineage, "options": {}},
+            actor=actor,
+        )
+
+    def derive(
+        self,
+        parent: DatasetVersion,
+        *,
+        name: str,
+        operation: str,
+        recipe: str,
+        make_batches: Callable[[], Iterable[pa.RecordBatch]],
+        roles: Mapping[str, str],
+        kept_types: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        actor: str = "system",
+    ) -> DatasetVersion:
+        """Store the batches of ``make_batches()`` as a new version of ``name`` derived
+        from ``parent`` (the one path of clean, score and other derived versions).
+
+        Idempotent by recipe: a version of ``name`` with this recipe is returned as it
+        is. The batches are written as they come (:func:`materialise`), so a caller
+        that streams them never holds the whole table. The new version belongs to the
+        scope's organization (its own dataset ``name``, made if needed) and is sealed
+        when ``parent`` or ``name`` is sensitive. Nothing is recorded when the batches
+        raise.
+
+        Parameters
+        ----------
+        parent : DatasetVersion
+            The version derived from (lineage ``parent_id``).
+        name : str
+            The dataset the new version belongs to.
+        operation : str
+            Lineage operation (``clean``, ``score``).
+        recipe : str
+            :func:`recipe_hash` of everything that decides the content.
+        make_batches : callable
+            Returns a fresh iterable of record batches (called again after a restart).
+        roles : mapping
+            Column roles (a column without one is a ``feature``).
+        kept_types : mapping, optional
+            Logical types to keep rather than infer (``{column: type}``).
+        extra : mapping, optional
+            Facts kept in the manifest (``steps``, ``lineage``, ...).
+        actor : str
+            Who derives it (audit log).
+
+        Returns
+        -------
+        DatasetVersion
+
+        Raises
+        ------
+        InvalidInput
+            ``invalid_name``; ``header_only`` when there are no rows.
+        """
+        check_name(name, kind="dataset")
+        existing = self._find_recipe(name, recipe)
+        if existing is not None:
+            return existing
+        store = self.writer_for(name, sensitive=parent.encrypted)
+        built = materialise(make_batches, store)
+        schema = infer_schema(built.schema, built.stats["columns"], dict(kept_types or {}))
+        final_roles = {c: roles.get(c, "feature") for c in schema}
+        return self._commit(
+            name=name,
+            operation=operation,
             recipe=recipe,
             parent=parent,
             built=built,
             schema=schema,
-            roles=roles,
-            report=build_report(built.stats, schema, roles),
-            extra={"steps": lineage, "options": {}},
+            roles=final_roles,
+            report=build_report(built.stats, schema, final_roles),
+            extra=dict(extra or {}),
             actor=actor,
             store=store,
         )

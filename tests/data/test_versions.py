@@ -593,3 +593,17 @@ def test_ingest_decimal_commas_are_numeric_and_reported(
     kept = store.ingest(path, name="prices", types={"price": "string"})
     assert kept.schema["price"] == "string"
     assert not [w for w in kept.report["warnings"] if w["code"] == "decimal_comma"]
+
+
+def test_iter_batches_streams_every_row_in_order(
+    workspace: Workspace, write_file: WriteFile
+) -> None:
+    made = workspace.datasets.ingest(
+        write_file("n.csv", "a\n" + "\n".join(map(str, range(10)))), name="n"
+    )
+    batches = list(made.iter_batches(4))
+    assert [b.num_rows for b in batches] == [4, 4, 2]
+    assert [v for b in batches for v in b.column("a").to_pylist()] == list(range(10))
+    with pytest.raises(InvalidInput) as err:
+        next(made.iter_batches(0))
+    assert err.value.code == "invalid_batch_rows"
