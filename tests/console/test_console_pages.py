@@ -150,4 +150,5 @@ def test_overview_shows_plan_and_usage(client: TestClient, tenants: Tenants, ws:
     assert 'data-chart="usage-chart"' in page.text
     usage = client.get("/console/usage?group_by=key")
     assert "admin key (bry_" in usage.text
+    assert 'data-chart="usage-days"' in usage.text
     assert "3" in usage.text

@@ -128,6 +128,6 @@ def usage(
             }
     return render(
         request, "usage.html", user, title="Usage", nav="usage", summary=summary,
-        chart=_day_chart(by_day, quota, summary["start"], chart_end),
+        day_chart=_day_chart(by_day, quota, summary["start"], chart_end),
         key_names=key_names,
     )  # fmt: skip
