@@ -130,3 +130,34 @@ def test_training_form_starts_a_run_and_refuses_bad_input(
         data={"dataset": "points:1", "kind": "decision_tree", "csrf_token": csrf_of(viewer.text)},
     )
     assert forged.status_code == 403
+
+
+def test_evaluate_a_version_on_a_split_from_the_model_page(
+    client: TestClient, tenants: Tenants, ws: Workspace, points: None
+) -> None:
+    sign_in(client, tenants.keys["acme:viewer"])  # evaluating reads: viewers may
+    page = client.get("/console/models/points")
+    assert 'id="evaluate-form"' in page.text
+    token = csrf_of(page.text)
+    shown = client.post(
+        "/console/models/points/evaluate",
+        data={"dataset": "points:2", "version": "2", "split": "test", "csrf_token": token},
+    )
+    assert shown.status_code == 200
+    table = shown.text.split('id="evaluation"')[1].split("</table>")[0]
+    assert "v2 on points:2, test rows" in table
+    accuracy = ws.for_org("acme").registry.get_version("points", version=2).metrics["accuracy"]
+    shown_accuracy = re.search(r"<td>accuracy</td><td>([0-9.]+)</td>", table)
+    assert shown_accuracy is not None
+    # the test split's accuracy, as training measured it
+    assert float(shown_accuracy.group(1)) == pytest.approx(accuracy, abs=1e-3)
+    refused = client.post("/console/models/points/evaluate", data={"dataset": "nope",
+                          "csrf_token": token})  # fmt: skip
+    assert refused.status_code == 404 and "error[" in refused.text
+    no_token = client.post("/console/models/points/evaluate", data={"dataset": "points"})
+    assert no_token.status_code == 403
+    sign_in(client, tenants.keys["globex:admin"])
+    token = csrf_of(client.get("/console/models").text)
+    other = client.post("/console/models/points/evaluate",
+                        data={"dataset": "points", "csrf_token": token})  # fmt: skip
+    assert other.status_code == 404

@@ -105,6 +105,58 @@ def test_upload_makes_a_version_and_needs_the_csrf_token(
     assert ws.for_org("acme").datasets.count() == 1
 
 
+def test_upload_with_a_label_then_split_then_the_train_form_from_the_browser_alone(
+    client: TestClient, tenants: Tenants, ws: Workspace
+) -> None:
+    sign_in(client, tenants.keys["acme:developer"])
+    token = csrf_of(client.get("/console/datasets").text)
+    rows = "".join(f"{i},{'hi' if i % 2 else 'lo'}\n" for i in range(40))
+    made = client.post(
+        "/console/datasets", files={"file": ("d.csv", f"x,kind\n{rows}".encode(), "text/csv")},
+        data={"name": "points2", "format": "", "label_column": "kind", "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert made.status_code == 303
+    acme = ws.for_org("acme")
+    assert acme.datasets.get("points2").columns_with_role("label") == ["kind"]
+    page = client.get(made.headers["location"])
+    assert 'id="split-form"' in page.text
+    assert 'id="train-form"' not in page.text  # no split yet: the page says to split first
+    assert "has no split yet" in page.text
+    missing = client.post("/console/datasets/points2/split", data={"version": "1",
+                          "strategy": "stratified"}, follow_redirects=False)  # fmt: skip
+    assert missing.status_code == 403  # no CSRF token: nothing split
+    assert acme.datasets.count() == 1 and acme.datasets.get("points2").split is None
+    split = client.post(
+        "/console/datasets/points2/split",
+        data={"version": "1", "strategy": "stratified", "seed": "7", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert split.status_code == 303
+    assert split.headers["location"] == "/console/datasets/points2?version=2&created=split"
+    version = acme.datasets.get("points2", 2)
+    assert version.split is not None and version.split["seed"] == 7
+    shown = client.get(split.headers["location"])
+    assert 'id="train-form"' in shown.text and "holds the split" in shown.text
+    bad = client.post(
+        "/console/datasets/points2/split",
+        data={"version": "1", "strategy": "time", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 422 and "error[" in bad.text  # named, shown on the page
+    negative = client.post(
+        "/console/datasets/points2/split",
+        data={"version": "1", "strategy": "random", "seed": "-5", "csrf_token": token},
+    )
+    assert negative.status_code == 422
+    assert "a field of the form is not valid: seed" in negative.text
+    sign_in(client, tenants.keys["globex:admin"])
+    token = csrf_of(client.get("/console/datasets").text)
+    other = client.post("/console/datasets/points2/split", data={"version": "1",
+                        "strategy": "random", "csrf_token": token}, follow_redirects=False)  # fmt: skip
+    assert other.status_code == 404
+
+
 def test_upload_with_a_script_as_name_shows_the_error_as_text(
     client: TestClient, tenants: Tenants, ws: Workspace
 ) -> None:

@@ -192,10 +192,14 @@ async def _on_baryon_error(request: Request, exc: Exception) -> Response:
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()[:5]
     where = ", ".join(
-        ".".join(str(p) for p in err.get("loc", ())[1:]) or "request" for err in exc.errors()[:5]
+        f"{'.'.join(str(p) for p in err.get('loc', ())[1:]) or 'request'} ({err.get('msg', '')})"
+        for err in errors
     )
-    return _error_page(request, 422, "invalid_input", f"this page's address is not valid: {where}")
+    in_form = any(err.get("loc", ("",))[0] == "body" for err in errors)
+    what = "a field of the form" if in_form else "this page's address"
+    return _error_page(request, 422, "invalid_input", f"{what} is not valid: {where}")
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:

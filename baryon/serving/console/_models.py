@@ -21,7 +21,7 @@ latency, feedback accuracy and ratings) come from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -33,7 +33,7 @@ from baryon.predictions.log import get_endpoint, set_endpoint, variant_outcomes
 from baryon.serving.console._app import base_path, render
 from baryon.serving.console._auth import ConsoleUser, console_require, console_state
 from baryon.serving.deps import AppState
-from baryon.training.catalogue import catalogue, model_detail
+from baryon.training.catalogue import catalogue, evaluate_version, model_detail
 
 __all__ = ["router"]
 
@@ -65,6 +65,7 @@ def _model_page(
     status: int = 200,
     done: str | None = None,
     error: BaryonError | None = None,
+    evaluation: dict[str, Any] | None = None,
 ) -> Response:
     principal = user.principal
     detail = model_detail(state.workspace_for(principal.org_id), name, owner=owner)
@@ -78,7 +79,8 @@ def _model_page(
         request, "model.html", user, status=status, title=f"Model {detail.entry.ref}",
         nav="models", detail=detail, can_change=can_change, done=_DONE.get(done or ""),
         error=error, history=list(reversed(detail.history)), weight=weight,
-        outcomes=outcomes, can_split=user.can("endpoints:write"),
+        outcomes=outcomes, can_split=user.can("endpoints:write"), evaluation=evaluation,
+        can_evaluate=detail.entry.access in ("own", "predict"),
     )  # fmt: skip
 
 
@@ -123,6 +125,35 @@ def promote(
             raise
         return _model_page(request, state, user, name, None, status=exc.http_status, error=exc)
     return _after(request, name, move)
+
+
+@router.post("/models/{name}/evaluate", include_in_schema=False)
+def evaluate(
+    request: Request,
+    name: str = _NAME,
+    dataset: str = Form(min_length=1, max_length=200),
+    version: int | None = Form(None, ge=1, le=1_000_000),
+    split: Literal["test", "validation", "train"] = Form("test"),
+    owner: str | None = Form(None, max_length=64),
+    user: ConsoleUser = console_require("models:read"),
+) -> Response:
+    """Measure a version (default: the champion) on a split of a dataset version the
+    organization may read, now, and show the metrics on the model's page
+    (:func:`~baryon.training.catalogue.evaluate_version`, as ``POST /v1/models/{name}/evaluate``)."""
+    state = console_state(request)
+    owner = owner or None
+    try:
+        result = evaluate_version(
+            state.workspace_for(user.principal.org_id), name, dataset=dataset.strip(),
+            version=version, owner=owner, split=split,
+        )  # fmt: skip
+    except BaryonError as exc:
+        if exc.http_status == 404 and exc.code == "model_not_found":
+            raise
+        return _model_page(request, state, user, name, owner, status=exc.http_status, error=exc)
+    measured = result.evaluation.to_dict()
+    shown = {"version": result.version.version, "where": result.where, **measured}
+    return _model_page(request, state, user, name, owner, evaluation=shown)
 
 
 @router.post("/models/{name}/rollback", include_in_schema=False)
