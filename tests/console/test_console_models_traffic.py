@@ -153,7 +153,8 @@ def test_evaluate_a_version_on_a_split_from_the_model_page(
     assert float(shown_accuracy.group(1)) == pytest.approx(accuracy, abs=1e-3)
     refused = client.post("/console/models/points/evaluate", data={"dataset": "nope",
                           "csrf_token": token})  # fmt: skip
-    assert refused.status_code == 404 and "error[" in refused.text
+    assert refused.status_code == 404
+    assert "error[" in refused.text
     no_token = client.post("/console/models/points/evaluate", data={"dataset": "points"})
     assert no_token.status_code == 403
     sign_in(client, tenants.keys["globex:admin"])

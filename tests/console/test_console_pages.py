@@ -126,7 +126,8 @@ def test_upload_with_a_label_then_split_then_the_train_form_from_the_browser_alo
     missing = client.post("/console/datasets/points2/split", data={"version": "1",
                           "strategy": "stratified"}, follow_redirects=False)  # fmt: skip
     assert missing.status_code == 403  # no CSRF token: nothing split
-    assert acme.datasets.count() == 1 and acme.datasets.get("points2").split is None
+    assert acme.datasets.count() == 1
+    assert acme.datasets.get("points2").split is None
     split = client.post(
         "/console/datasets/points2/split",
         data={"version": "1", "strategy": "stratified", "seed": "7", "csrf_token": token},
@@ -135,15 +136,18 @@ def test_upload_with_a_label_then_split_then_the_train_form_from_the_browser_alo
     assert split.status_code == 303
     assert split.headers["location"] == "/console/datasets/points2?version=2&created=split"
     version = acme.datasets.get("points2", 2)
-    assert version.split is not None and version.split["seed"] == 7
+    assert version.split is not None
+    assert version.split["seed"] == 7
     shown = client.get(split.headers["location"])
-    assert 'id="train-form"' in shown.text and "holds the split" in shown.text
+    assert 'id="train-form"' in shown.text
+    assert "holds the split" in shown.text
     bad = client.post(
         "/console/datasets/points2/split",
         data={"version": "1", "strategy": "time", "csrf_token": token},
         follow_redirects=False,
     )
-    assert bad.status_code == 422 and "error[" in bad.text  # named, shown on the page
+    assert bad.status_code == 422
+    assert "error[" in bad.text
     negative = client.post(
         "/console/datasets/points2/split",
         data={"version": "1", "strategy": "random", "seed": "-5", "csrf_token": token},
@@ -152,8 +156,11 @@ def test_upload_with_a_label_then_split_then_the_train_form_from_the_browser_alo
     assert "a field of the form is not valid: seed" in negative.text
     sign_in(client, tenants.keys["globex:admin"])
     token = csrf_of(client.get("/console/datasets").text)
-    other = client.post("/console/datasets/points2/split", data={"version": "1",
-                        "strategy": "random", "csrf_token": token}, follow_redirects=False)  # fmt: skip
+    other = client.post(
+        "/console/datasets/points2/split",
+        data={"version": "1", "strategy": "random", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert other.status_code == 404
 
 

@@ -139,7 +139,8 @@ def evaluate(
 ) -> Response:
     """Measure a version (default: the champion) on a split of a dataset version the
     organization may read, now, and show the metrics on the model's page
-    (:func:`~baryon.training.catalogue.evaluate_version`, as ``POST /v1/models/{name}/evaluate``)."""
+    (:func:`~baryon.training.catalogue.evaluate_version`, as
+    ``POST /v1/models/{name}/evaluate``)."""
     state = console_state(request)
     owner = owner or None
     try:
