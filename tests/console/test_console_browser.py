@@ -203,14 +203,22 @@ def test_forms_work_end_to_end(open_as: Any, tmp_path: Path) -> None:
     page, watch = open_as("acme:admin")
     # upload a dataset
     data = tmp_path / "tickets.csv"
-    data.write_text("text,label\nmy card is lost,card\nwhere is my money,transfer\n")
+    rows = "".join(f"my card {i} is lost,card\nwhere is my money {i},transfer\n" for i in range(10))
+    data.write_text("text,topic\n" + rows)
     page.goto("/console/datasets")
     page.fill("#upload-name", "tickets")
+    page.fill("#upload-label", "topic")
     page.set_input_files("#upload-file", str(data))
     page.click("#upload-submit")
     page.wait_for_url(re.compile(r".*/console/datasets/tickets\?version=1&created=yes"))
     assert "version 1 is new" in page.inner_text("main")
     assert page.locator("td", has_text="label").count() >= 1
+    assert page.locator("#train-form").count() == 0  # no split yet
+    # split it, then the training form is there
+    page.select_option("#split-strategy", "stratified")
+    page.click("#split-submit")
+    page.wait_for_url(re.compile(r".*/console/datasets/tickets\?version=2&created=split"))
+    assert page.locator("#train-form").count() == 1
     # promote the challenger through the gate, then roll back
     page.goto("/console/models/points")
     page.select_option("#promote-version", "2")
