@@ -391,7 +391,6 @@ CODES: MappingProxyType[str, ErrorCode] = MappingProxyType(
                 "the service returned a value its type hints forbid (details name the field)",
             ),
             ErrorCode("service_error", BaryonError, "the service's endpoint raised"),
-            ErrorCode("service_not_found", NotFound, "no such service for this organization"),
             # 422 of a rule the schema states (baryon.serving.fields.named).
             ErrorCode("invalid_time", InvalidInput, "a time is not RFC 3339 with an offset"),
             ErrorCode(

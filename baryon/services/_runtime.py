@@ -40,7 +40,7 @@ class ServedService:
     cls : type of Service
     owner_org_id : str, optional
         The organization that owns the service: only its keys may call it (another
-        organization's get 404 ``service_not_found``). ``None``: the operator's
+        organization's get the 404 of a route that does not exist). ``None``: the operator's
         service, offered to every organization (as the bundled solutions are).
     source : str
         Where the class came from (the spec), for messages.

@@ -107,7 +107,7 @@ def test_served_services_meter_limit_and_fail_by_name(tmp_path: Path) -> None:
         assert statuses == [200, 200, 200]
 
         r = post(other, "mood/score", {"texts": ["good"]})
-        assert (r.status_code, r.json()["code"]) == (404, "service_not_found")
+        assert (r.status_code, r.json()["code"]) == (404, "not_found")
 
         groups = {g["group"]: g for g in admin.get("/v1/usage").json()["groups"]}
         score = groups["/v1/services/mood/score"]

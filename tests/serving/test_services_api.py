@@ -169,9 +169,13 @@ def test_owned_service_is_404_for_another_organization(
     for make in _serve(settings, ws, clock, owner=tenants.org_ids["acme"]):
         other = make(tenants.keys["globex:developer"])
         r = other.post(SCORE, json={"texts": ["good"]})
+        missing = other.post("/v1/services/nothing/here", json={"texts": ["good"]})
         assert r.status_code == 404
-        assert r.json()["code"] == "service_not_found"
+        assert r.json() == missing.json()  # the answer of a service that does not exist
+        bad_body = other.post(SCORE, json={"wrong": 1})
+        assert (bad_body.status_code, bad_body.json()) == (404, missing.json())  # no schema told
         assert other.get("/v1/services").json() == []
+        assert SCORE not in other.get("/openapi.json").json()["paths"]
         own = make(tenants.keys["acme:developer"])
         assert own.post(SCORE, json={"texts": ["good"]}).status_code == 200
         assert [s["name"] for s in own.get("/v1/services").json()] == ["mood", "broken"]
@@ -194,3 +198,15 @@ def test_service_endpoints_are_in_the_openapi_document(services: ClientFactory) 
     request = doc["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert request["required"] == ["texts"]
     assert "service_setup_failed" in operation["responses"]["503"]["x-codes"]
+
+
+def test_service_outputs_are_logged_with_personal_data_masked_as_inputs_are(
+    services: ClientFactory, tenants: Tenants
+) -> None:
+    client = services(tenants.keys["acme:developer"])
+    r = client.post("/v1/services/mood/check", json={"text": "write to alice@example.com"})
+    assert r.json()["result"] == "write to alice@example.com"  # the caller gets it as is
+    logged = client.get(f"/v1/predictions/{r.json()['prediction_id']}").json()
+    assert logged["input_mode"] == "masked"
+    assert "alice@example.com" not in str(logged)  # neither the input nor the echo is kept
+    assert logged["outputs"] == ["write to [EMAIL]"]

@@ -21,8 +21,16 @@ prediction-log entry (model ``service:<service>/<path>``, version the service's
 ``version``: feedback on it goes through ``POST /v1/feedback`` as for models), the
 usage record under the route's path, and ``usage`` in the answer.
 
-A call the service cannot answer is a 0-unit usage record with the error's status:
-another organization's service is 404 ``service_not_found``, a service whose
+Another organization's service does not exist for the caller: its routes are left
+out of the (public) OpenAPI document, and a call is the 404 of a route that does not
+exist (``not_found``, "no such route"), answered before the body is validated, so the
+answer tells nothing of the service's schema (a body that is not JSON at all is still
+refused first, as on every route). Its outputs are logged as its inputs are: as they
+are when the organization logs inputs in ``full``, with personal data masked
+(:func:`baryon.data.pii.mask_json`) in every other mode, since a service's outputs may
+repeat its inputs.
+
+A call the service cannot answer is a 0-unit usage record with the error's status: a service whose
 ``setup()`` failed 503 ``service_setup_failed``, a method that raised 500
 ``service_error``, a result its type hints forbid 500 ``invalid_service_output`` with
 the field in ``details``. A body that does not match the schema is the usual 422.
@@ -35,9 +43,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from baryon.core.errors import BaryonError, NotFound
+from baryon.core.errors import BaryonError
+from baryon.data.pii import mask_json
 from baryon.predictions.inference import ServedModel
 from baryon.services import SERVICES_PREFIX, Endpoint, ServedService
 from baryon.serving.auth import Principal, require
@@ -50,9 +60,7 @@ from baryon.serving.schemas import ServiceOut
 
 __all__ = ["service_model", "services_router"]
 
-_ERRORS = problems(
-    "service_not_found", "service_setup_failed", "service_error", "invalid_service_output"
-)
+_ERRORS = problems("service_setup_failed", "service_error", "invalid_service_output")
 
 
 def service_model(service: ServedService, spec: Endpoint) -> ServedModel:
@@ -91,6 +99,7 @@ def services_router(served: Sequence[ServedService]) -> APIRouter:
                 summary=spec.summary,
                 description=spec.description or None,
                 operation_id=f"service_{service.name}_{spec.method}",
+                include_in_schema=service.owner_org_id is None,
             )
 
     @router.get("", response_model=list[ServiceOut])
@@ -129,6 +138,18 @@ def _response_model(service: ServedService, spec: Endpoint) -> type[BaseModel]:
     )
 
 
+def _caller_of(service: ServedService) -> Callable[..., Principal]:
+    """The dependency that admits ``models:predict`` keys of organizations that may call
+    ``service`` and answers any other the 404 of a route that does not exist."""
+
+    def caller(principal: Principal = require("models:predict")) -> Principal:
+        if not service.visible_to(principal.org_id):
+            raise StarletteHTTPException(404)  # as an unknown route: "no such route"
+        return principal
+
+    return caller
+
+
 def _handler(service: ServedService, spec: Endpoint) -> Callable[..., Response]:
     model = service_model(service, spec)
 
@@ -137,7 +158,7 @@ def _handler(service: ServedService, spec: Endpoint) -> Callable[..., Response]:
         request: Request,
         idempotency_key: IdempotencyKey | None = Header(None),
         x_request_id: str | None = Header(None, max_length=200),
-        principal: Principal = require("models:predict"),
+        principal: Principal = Depends(_caller_of(service)),
         state: AppState = Depends(get_state),
     ) -> Response:
         call = MeteredCall(
@@ -149,11 +170,10 @@ def _handler(service: ServedService, spec: Endpoint) -> Callable[..., Response]:
         logged = body.model_dump(mode="json")
         check_caps([logged], state.settings)  # text lengths and finite numbers anywhere
         try:
-            if not service.visible_to(principal.org_id):
-                raise NotFound(f"no service {service.name!r}", code="service_not_found")
             result = service.call(spec, body)
         except BaryonError as exc:
             return call.fail(exc, model=model)
+        shown = result if principal.prediction_inputs == "full" else mask_json(result)[0]
 
         def answer(tx: Transaction, ids: list[str | None]) -> dict[str, Any]:
             return {
@@ -165,7 +185,7 @@ def _handler(service: ServedService, spec: Endpoint) -> Callable[..., Response]:
 
         return call.commit(
             inputs=spec.units_of(body),
-            logs=[Logged(model, "champion", [logged], [result])],
+            logs=[Logged(model, "champion", [logged], [shown])],
             answer=answer,
         )
 
