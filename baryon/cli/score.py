@@ -24,7 +24,7 @@ def command(
     ] = None,
     output: Annotated[
         str | None,
-        typer.Option("--output", help="Dataset the scored version goes to (default: the same)."),
+        typer.Option("--output", help="Dataset the scored version goes to (default: NAME-scored)."),
     ] = None,
     batch_rows: Annotated[
         int, typer.Option("--batch-rows", help="Rows per model pass (memory bound).")

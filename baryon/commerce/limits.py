@@ -35,8 +35,10 @@ Back ends (:class:`RateLimiter` is the interface; one conformance suite in
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -342,8 +344,26 @@ class RedisRateLimiter(RateLimiter):
         self._client.close()
 
 
+#: Seconds between two warnings of a Redis outage in one process (every refused request
+#: would otherwise write one).
+_OUTAGE_LOG_EVERY = 10.0
+_last_outage_log = [-math.inf]
+
+
 def limiter_unavailable(exc: BaseException) -> LimiterUnavailable:
-    """The 503 of a Redis failure, naming what failed (never admits the request)."""
+    """The 503 of a Redis failure, naming what failed (never admits the request).
+
+    The outage is logged as a warning (``baryon.serving``) at most every 10 seconds
+    per process, so the operator sees why requests are refused.
+    """
+    now = time.monotonic()
+    if now - _last_outage_log[0] >= _OUTAGE_LOG_EVERY:
+        _last_outage_log[0] = now
+        logging.getLogger("baryon.serving").warning(
+            "Redis of the rate limits and quotas failed (%s: %s): requests are refused "
+            "with 503 limiter_unavailable until it answers",
+            type(exc).__name__, exc,
+        )  # fmt: skip
     return LimiterUnavailable(
         f"rate limits and quotas cannot be checked: Redis failed ({type(exc).__name__}); "
         "the request was not admitted, retry",

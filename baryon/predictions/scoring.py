@@ -70,7 +70,8 @@ def score_dataset(
     version : int, optional
         Model version (default: the champion).
     output : str, optional
-        Dataset the new version belongs to (default: the parent's dataset name).
+        Dataset the new version belongs to (default: ``<parent's name>-scored``, so the
+        parent dataset's latest version stays the split one training reads).
     batch_rows : int
         Rows per model pass, >= 1.
     actor : str
@@ -129,7 +130,7 @@ def score_dataset(
     roles = {**parent.roles, **dict.fromkeys(OUTPUT_COLUMNS, "ignore")}
     return workspace.datasets.derive(
         parent,
-        name=output or parent.name,
+        name=output or f"{parent.name[:93]}-scored",
         operation="score",
         recipe=recipe,
         make_batches=lambda: _scored(served, parent, reader, batch_rows),

@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import importlib.util
 import logging
+import math
 import sys
 import threading
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from baryon.core.errors import BaryonError, InvalidInput, ModelNotReady
 from baryon.services._declare import Endpoint, Service, service_endpoints, service_name
@@ -161,7 +163,10 @@ def check_result(service: str, spec: Endpoint, value: Any) -> Any:
     """
     try:
         checked = spec.result.validate_python(value, strict=True)
-        return spec.result.dump_python(checked, mode="json")
+        dumped = spec.result.dump_python(checked, mode="json")
+    except PydanticSerializationError as exc:  # e.g. an object() inside a dict result
+        why = str(exc)
+        raise _invalid_output(service, spec, "result", "value_not_serializable", why) from None
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         field = ".".join(["result", *(str(part) for part in first["loc"])])
@@ -175,6 +180,39 @@ def check_result(service: str, spec: Endpoint, value: Any) -> Any:
             details={"service": service, "endpoint": spec.path, "field": field,
                      "error": first["type"]},
         ) from None  # fmt: skip
+    bad = _non_finite(spec.result.dump_python(checked), "result")  # before JSON makes null
+    if bad is not None:  # JSON has no NaN or infinity: never sent as null
+        raise _invalid_output(service, spec, bad, "non_finite_number", "not a finite number")
+    return dumped
+
+
+def _non_finite(value: Any, where: str) -> str | None:
+    """The path of the first NaN or infinity in ``value`` (plain values), else ``None``."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{where}.{key}")
+        if found is not None:
+            return found
+    return None
+
+
+def _invalid_output(service: str, spec: Endpoint, field: str, error: str, why: str) -> BaryonError:
+    logger.error(
+        "service %s: endpoint %s returned a value its type hints forbid at %s: %s",
+        service, spec.path, field, why,
+    )  # fmt: skip
+    return BaryonError(
+        f"service {service!r} returned an invalid {field} from {spec.path!r}: {why}",
+        code="invalid_service_output",
+        details={"service": service, "endpoint": spec.path, "field": field, "error": error},
+    )
 
 
 def load_services(specs: Sequence[str], *, owner_org_id: str | None = None) -> list[ServedService]:

@@ -107,7 +107,7 @@ def test_score_writes_a_new_version_and_json(
     argv = ["--home", str(home), "score", "m", "--dataset", "sep:1", "--batch-rows", "30"]
     code, out, err = run(argv, capsys)
     assert code == 0, err
-    assert "scored 100 row(s) of sep:1 with m:1 -> sep:3" in out
+    assert "scored 100 row(s) of sep:1 with m:1 -> sep-scored:1" in out
     code, out, err = run([*argv, "--output", "scored", "--json"], capsys)
     assert code == 0, err
     data = json.loads(out)

@@ -48,8 +48,9 @@ def trained(workspace: Workspace, tmp_path: Path) -> Workspace:
 def test_score_adds_prediction_and_confidence_from_run_inference(trained: Workspace) -> None:
     parent = trained.datasets.get("sep:1")
     scored = score_dataset(trained, "clf", "sep:1", batch_rows=16)
-    assert scored.name == "sep"
-    assert scored.version == 3
+    assert scored.name == "sep-scored"  # a dataset of its own: sep's latest stays the split v2
+    assert scored.version == 1
+    assert trained.datasets.get("sep").version == 2
     assert scored.parent_id == parent.id
     assert scored.operation == "score"
     assert scored.row_count == parent.row_count
@@ -74,7 +75,7 @@ def test_score_same_parent_and_model_version_returns_the_same_version(trained: W
     first = score_dataset(trained, "clf", "sep:1", batch_rows=16)
     again = score_dataset(trained, "clf", "sep:1", batch_rows=1000)
     assert again.id == first.id
-    assert [v.version for v in trained.datasets.history("sep")] == [1, 2, 3]
+    assert [v.version for v in trained.datasets.history("sep-scored")] == [1]
 
 
 def test_score_batch_size_does_not_change_the_data(trained: Workspace) -> None:
@@ -184,6 +185,6 @@ def test_score_other_orgs_objects_are_not_found_unless_granted(
     globex = workspace.for_org("globex")
     scored = score_dataset(globex, "acme/clf", "mine")
     assert scored.org_id == globex.scope.org_id
-    assert scored.name == "mine"
+    assert scored.name == "mine-scored"
     with pytest.raises(NotFound):
         owner.datasets.get("mine")

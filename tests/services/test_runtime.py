@@ -96,6 +96,28 @@ def test_result_against_hints_is_checked_strictly(returned: object, field: str) 
     assert caught.value.details["field"] == field
 
 
+class Loose(baryon.Service):
+    @baryon.endpoint()
+    def anything(self, x: int) -> dict:  # type: ignore[type-arg]
+        deep = [1.0, float("inf") if x == 1 else 2.0]
+        return {"ok": 1.0, "deep": deep, "o": object() if x == 2 else 0}
+
+
+@pytest.mark.parametrize(
+    ("x", "field", "error"),
+    [(1, "result.deep.1", "non_finite_number"), (2, "result", "value_not_serializable")],
+)
+def test_result_with_infinity_or_an_unserializable_value_is_named_never_null(
+    x: int, field: str, error: str
+) -> None:
+    served = ServedService(Loose)
+    with pytest.raises(BaryonError) as caught:
+        served.call(served.endpoints[0], _body(served, x=x))
+    assert caught.value.code == "invalid_service_output"
+    assert (caught.value.details["field"], caught.value.details["error"]) == (field, error)
+    assert served.call(served.endpoints[0], _body(served, x=0))["deep"] == [1.0, 2.0]
+
+
 def test_result_that_fits_is_dumped_as_json_values() -> None:
     served = ServedService(Typed)
     assert served.call(served.endpoints[0], _body(served, given=[1, 2.5])) == [1.0, 2.5]
