@@ -232,8 +232,9 @@ class RegistryModelResolver(ModelResolver):
     ----------
     workspace : Workspace
     alias_ttl : float
-        Seconds an alias resolution is reused (default 2): an alias move reaches
-        serving within that time, and the registry (a database read and a manifest
+        Seconds an alias resolution is reused (default 2): an alias move made by
+        another process reaches serving within that time (one made in this process at
+        once: :meth:`forget_aliases`), and the registry (a database read and a manifest
         read) is not asked on every request. Numbered versions are immutable and
         are kept until evicted (least recently used, ``max_entries``).
     max_entries : int
@@ -249,6 +250,19 @@ class RegistryModelResolver(ModelResolver):
             OrderedDict()
         )
         self._lock = threading.Lock()
+        try:
+            from baryon.training.registry import on_alias_moved
+        except ImportError:  # no training layer in this build: no aliases move here
+            pass
+        else:
+            on_alias_moved(self.forget_aliases)
+
+    def forget_aliases(self) -> None:
+        """Drop every cached alias resolution (an alias moved in this process); numbered
+        versions stay cached (they never change)."""
+        with self._lock:
+            for key in [k for k in self._cache if k[2] is None]:
+                del self._cache[key]
 
     def resolve(
         self, name: str, *, scope: Scope, version: int | None = None, alias: str = "champion"

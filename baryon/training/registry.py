@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -75,10 +77,34 @@ __all__ = [
     "ModelRegistry",
     "ModelVersion",
     "RegisteredModel",
+    "on_alias_moved",
 ]
 
 _CACHE_SIZE = 8
 _REGISTER_ATTEMPTS = 5
+_ALIAS_LISTENERS: list[weakref.WeakMethod[Callable[[], None]]] = []
+_ALIAS_LISTENERS_LOCK = threading.Lock()
+
+
+def on_alias_moved(callback: Callable[[], None]) -> None:
+    """Call the bound method ``callback`` after every alias move this process commits.
+
+    Serving's model resolver uses it to drop its cached alias resolutions, so a
+    promotion or rollback made in this process (an API call, a flywheel job in the
+    in-process worker) reaches this process's predictions at once; other processes see
+    it when their cache entry expires. Held weakly: a collected resolver is forgotten.
+    """
+    with _ALIAS_LISTENERS_LOCK:
+        _ALIAS_LISTENERS[:] = [ref for ref in _ALIAS_LISTENERS if ref() is not None]
+        _ALIAS_LISTENERS.append(weakref.WeakMethod(callback))
+
+
+def _aliases_moved() -> None:
+    with _ALIAS_LISTENERS_LOCK:
+        callbacks = [ref() for ref in _ALIAS_LISTENERS]
+    for callback in callbacks:
+        if callback is not None:
+            callback()
 
 
 class ModelRegistry:
@@ -427,3 +453,4 @@ class ModelRegistry:
         with self.db.session(self.scope) as session:
             sql = RegistrySQL(session, self.clock, self.scope)
             yield AliasWriter(sql, sql.model(name, lock=True))
+        _aliases_moved()  # committed: this process's cached alias resolutions are stale

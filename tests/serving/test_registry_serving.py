@@ -155,3 +155,11 @@ def test_warm_up_counts_an_unloadable_champion_and_never_raises(trained: Workspa
     trained.registry.clear_cache()
     warmed = RegistryModelResolver(trained).warm_up()
     assert (warmed.loaded, warmed.failed) == (0, 1)
+
+
+def test_an_alias_moved_in_this_process_reaches_the_resolver_at_once(trained: Workspace) -> None:
+    resolver = RegistryModelResolver(trained, alias_ttl=3600.0)  # the cache alone would wait
+    assert resolver.resolve("toy", scope=trained.scope).version == 1
+    trained.promotion.promote("toy", 2, force=True, actor="test", reason="test")
+    assert resolver.resolve("toy", scope=trained.scope).version == 2
+    assert resolver.resolve("toy", scope=trained.scope, version=1).version == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ from baryon.training.tuning import (
     parse_dimension,
 )
 from baryon.workspace import Workspace
-from tests.training.conftest import MakeDataset
+
+MakeDataset = Callable[..., Any]  # the conftest fixture's type
 
 ROLES = {"x1": "feature", "x2": "feature", "label": "label"}
 
