@@ -92,9 +92,16 @@ def test_predict_unregistered_model_404(api: ClientFactory, tenants: Tenants) ->
 
 
 def test_registry_resolver_caches_alias_for_ttl(trained: Workspace) -> None:
+    from sqlalchemy import update
+
+    from baryon.training.tables import ModelAliasRow
+
     resolver = RegistryModelResolver(trained, alias_ttl=3600.0)
     assert resolver.resolve("toy", scope=trained.scope).version == 1
-    trained.promotion.promote("toy", 2, force=True)
+    with trained.db.session(trained.scope) as session:  # as another process would move it
+        session.execute(
+            update(ModelAliasRow).where(ModelAliasRow.alias == "champion").values(version=2)
+        )
     assert resolver.resolve("toy", scope=trained.scope).version == 1  # within the TTL
     assert (
         RegistryModelResolver(trained, alias_ttl=0.0).resolve("toy", scope=trained.scope).version
