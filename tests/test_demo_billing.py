@@ -27,10 +27,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from clikit import run
 from serving.servingkit import PortalTransport, make_resolver  # tests/serving
 
 from baryon.cli.demo import billing_commands
-from baryon.cli.main import main
 from baryon.commerce.accounts import set_billing_account
 from baryon.commerce.orgs import get_org
 from baryon.commerce.prices import update_plan
@@ -48,16 +48,6 @@ ROUTE_PRICE = Decimal("0.0125")  # per unit on the predict route, set before the
 TAX_RATE = Decimal("20")
 CENT = Decimal("0.01")
 DAY = timedelta(days=1)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

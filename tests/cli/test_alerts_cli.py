@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clikit import run
 
-from baryon.cli.main import main
 from baryon.commerce.orgs import create_org
 from baryon.core.config import Settings
 from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM, Scope
@@ -23,16 +23,6 @@ from baryon.solutions.sentiment.signing import verify_webhook
 from baryon.workspace import Workspace
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clikit import run
 
-from baryon.cli.main import main
 from baryon.commerce.metering import record_usage
 from baryon.commerce.orgs import create_org
 from baryon.commerce.plans import create_plan
@@ -19,16 +19,6 @@ from baryon.core.scope import SYSTEM
 from baryon.workspace import Workspace
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _january(home: Path, units: list[int]) -> str:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from clikit import run
 from s3kit import ACCESS_KEY, REGION, SECRET_KEY, s3_endpoint
 
-from baryon.cli.main import main
 from baryon.core.scope import SYSTEM
 
 Data = Callable[..., tuple[int, str, str]]
@@ -24,16 +24,6 @@ TICKETS = (
     "5;top up failed;topup\n"
     "6;where is my card;card\n"
 )
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

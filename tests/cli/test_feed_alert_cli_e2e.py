@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clikit import run
 from originkit import Origin
 
-from baryon.cli.main import main
 from baryon.client import verify_webhook
 from baryon.solutions.sentiment.service import ScoringModel, SentimentScorer
 
@@ -34,16 +34,6 @@ class WordModel:
             [[0.8, 0.1, 0.1] if "down" in t else [0.1, 0.8, 0.1] if "up" in t else
              [0.1, 0.1, 0.8] for t in texts]
         )  # fmt: skip
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -6,22 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from clikit import run
 from flywheel.cyclekit import MODEL, label, make_intent_model, new_word_texts
 
-from baryon.cli.main import main
 from baryon.core.clock import FixedClock
 from baryon.core.config import Settings
 from baryon.workspace import Workspace
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -8,25 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clikit import run
 from iterationkit import add_cycle, register_model, succeeded_run
 
 from baryon.cli.iterations import parse_when
-from baryon.cli.main import main
 from baryon.commerce.orgs import create_org
 from baryon.core.config import Settings
 from baryon.core.errors import InvalidInput
 from baryon.core.scope import OPERATOR_ORG_ID, SYSTEM
 from baryon.workspace import Workspace
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from clikit import run
 
 from baryon.cli.labeling import app as labeling_app
-from baryon.cli.main import main
 from baryon.commerce.orgs import create_org
 from baryon.core.config import Settings
 from baryon.core.scope import SYSTEM, Scope
@@ -19,16 +19,6 @@ from baryon.labeling.queue import enqueue, get_queue
 from baryon.tenancy.tables import OrganizationRow
 from baryon.training.trainer import Trainer
 from baryon.workspace import Workspace
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from baryon.cli.main import main
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from clikit import run
 
 
 def test_licence_vendor_to_install(

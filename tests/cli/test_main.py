@@ -8,19 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from clikit import run
 
 from baryon import __version__
-from baryon.cli.main import main
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_version_prints_version(capsys: pytest.CaptureFixture[str]) -> None:

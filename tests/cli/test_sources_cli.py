@@ -8,25 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clikit import run
 from originkit import Origin
-
-from baryon.cli.main import main
 
 RSS = (
     '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
     "<item><guid>a</guid><title>one</title></item><item><guid>a</guid><title>one</title></item>"
     "<item><title>no id</title></item></channel></rss>"
 )
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

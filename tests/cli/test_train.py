@@ -8,22 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from clikit import run
 
-from baryon.cli.main import main
 from baryon.cli.train import parse_params
 from baryon.core.config import Settings
 from baryon.core.errors import InvalidInput
 from baryon.workspace import Workspace
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _frame(n: int = 60, seed: int = 0) -> pd.DataFrame:

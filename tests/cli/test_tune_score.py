@@ -8,20 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from clikit import run
 
-from baryon.cli.main import main
 from baryon.core.config import Settings
 from baryon.workspace import Workspace
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
