@@ -105,6 +105,28 @@ def test_reports_from_hour_sums_equal_the_records(ws: Workspace, clock: FixedClo
     _check_reports(ws, clock)
 
 
+def test_two_organizations_same_hours_endpoints_and_keys_never_mix(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    org_id, t0 = _seed(ws, clock)
+    with ws.db.session(SYSTEM) as s:
+        other = create_org(s, name="neighbour", plan="h", clock=clock).id
+    for offset, endpoint, key, units, status in _RECORDS[:4]:  # the same hours, endpoints, keys
+        at = FixedClock(t0 + timedelta(seconds=offset))
+        with ws.db.session(SYSTEM) as s:
+            record_usage(s, org_id=other, key_id=key, endpoint=endpoint, units=units * 100,
+                         status=status, latency_ms=1.0, period_start=t0, clock=at)  # fmt: skip
+    lo, hi = t0, t0 + timedelta(days=3)
+    for group_by in GROUP_BY:
+        for org in (org_id, other):
+            with ws.db.session(SYSTEM) as s:
+                got = usage_report(s, org, start=lo, end=hi, group_by=group_by)
+            assert got == _by_hand(ws, org, lo, hi, group_by)
+    with ws.db.session(SYSTEM) as s:
+        assert usage_units(s, other, lo, hi) == 100 * sum(r[3] for r in _RECORDS[:4])
+        assert usage_units(s, org_id, lo, hi) == sum(r[3] for r in _RECORDS)
+
+
 def test_hour_sums_roll_back_with_their_record(ws: Workspace, clock: FixedClock) -> None:
     org_id, t0 = _seed(ws, clock)
     before = _hours(ws)
