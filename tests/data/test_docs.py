@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from baryon.cli.main import main
+from clikit import run as _run
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "datasets.md"
@@ -35,16 +34,6 @@ def _norm(text: str) -> str:
     # Version ids are derived from content and reproduce across workspaces, so the doc's
     # ids are compared as they are (they went stale once when the quality report changed).
     return " ".join(text.split())
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _replay(

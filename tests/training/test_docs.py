@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 import typer
-
-from baryon.cli.main import main
+from clikit import run as _run
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "training.md"
@@ -38,16 +37,6 @@ def _sessions(markdown: str) -> list[tuple[str, list[str]]]:
 
 def _norm(text: str) -> str:
     return " ".join(_IDS.sub(r"\1_*", text).split())
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_training_doc_worked_example_runs_as_shown(
